@@ -1,0 +1,102 @@
+// OpenSSH certificates (draft-miller-ssh-cert, formerly PROTOCOL.certkeys).
+#ifndef CERTGATE_CORE_CERTIFICATE_H_
+#define CERTGATE_CORE_CERTIFICATE_H_
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "core/signature.h"
+#include "core/ssh_key.h"
+
+namespace certgate::core {
+
+// Limits, as OpenSSH's (SSHKEY_CERT_MAX_PRINCIPALS) or tighter.
+inline constexpr size_t kMaxPrincipals = 256;
+inline constexpr size_t kMaxOptions = 64;
+inline constexpr size_t kMaxNameLength = 1024;  // key id, principal, option name
+
+// kCertTypeUser and kCertTypeHost are the certificate's `type` field.
+inline constexpr uint32_t kCertTypeUser = 1;
+inline constexpr uint32_t kCertTypeHost = 2;
+
+// CertOption is one critical option or extension. For a flag |value| is
+// empty and |is_flag| true; otherwise |value| is the string inside the data.
+struct CertOption {
+  std::string name;
+  std::string value;
+  bool is_flag = true;
+};
+
+// Certificate is a parsed, structurally valid certificate whose CA signature
+// verified. It owns all its data.
+struct Certificate {
+  // type_name is the outer algorithm name, e.g. "ssh-ed25519-cert-v01@openssh.com".
+  std::string type_name;
+  std::vector<uint8_t> nonce;
+  // key is the certified public key, in plain form.
+  PublicKey key;
+  uint64_t serial = 0;
+  uint32_t cert_type = 0;
+  std::string key_id;
+  std::vector<std::string> principals;
+  uint64_t valid_after = 0;
+  uint64_t valid_before = 0;
+  std::vector<CertOption> critical_options;  // in wire order
+  std::vector<CertOption> extensions;        // in wire order, unknown ones kept
+  PublicKey signature_key;                   // the CA key
+  SignatureInfo signature;                   // how the CA signed
+  std::vector<uint8_t> blob;                 // the whole certificate blob
+
+  // Decoded critical options (each appears at most once).
+  std::optional<std::string> force_command;
+  std::optional<std::string> source_address;
+  bool verify_required = false;
+
+  // HasExtension returns true if an extension named |name| is present.
+  bool HasExtension(std::string_view name) const;
+};
+
+// ParseCertificate parses a certificate blob with OpenSSH's rules
+// (sshkey.c: cert_parse and sshkey_from_blob) and verifies the CA signature
+// over every byte before the signature field:
+//  - outer name must be a certificate type and match the inner key fields;
+//  - fields in wire order, child readers for principals and options, each
+//    of which must end empty, and no trailing bytes;
+//  - key id and principals contain no NUL; at most kMaxPrincipals;
+//  - no option name twice in critical options, nor in extensions (the
+//    format forbids it; order is not enforced, as sshd does not);
+//  - unknown critical options: kUnknownCriticalOption; a flag with data or
+//    a value option without a value: kBadFormat; source-address must parse
+//    as a CIDR list;
+//  - signature key must be a plain key (not a certificate);
+//  - signature must verify (kBadSignature otherwise).
+// It accepts host and user certificates (cert_type is reported); callers
+// that need a user certificate check cert_type.
+Result<Certificate> ParseCertificate(std::span<const uint8_t> blob);
+
+// ParseCertificateBase64 decodes |base64| strictly and calls
+// ParseCertificate; if |expected_type| is not empty the certificate's type
+// must match it (the sshd %t token; rsa-sha2-*-cert aliases accepted for RSA):
+// kTypeMismatch otherwise. A user certificate is required
+// (kNotUserCertificate otherwise).
+Result<Certificate> ParseUserCertificate(std::string_view base64,
+                                         std::string_view expected_type);
+
+// IsValidAt returns true if valid_after <= now < valid_before.
+inline bool IsValidAt(const Certificate& cert, uint64_t now) {
+  return cert.valid_after <= now && now < cert.valid_before;
+}
+
+// ParseCidrList checks an OpenSSH source-address value: a comma-separated
+// list of IPv4/IPv6 addresses or CIDR blocks (addr_match_cidr_list rules).
+// Returns the entries, or kBadFormat.
+Result<std::vector<std::string>> ParseCidrList(std::string_view list);
+
+}  // namespace certgate::core
+
+#endif  // CERTGATE_CORE_CERTIFICATE_H_

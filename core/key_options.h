@@ -1,0 +1,45 @@
+// authorized_keys options (sshd(8) "AUTHORIZED_KEYS FILE FORMAT",
+// auth-options.c: sshauthopt_parse), checked before any is printed for sshd.
+#ifndef CERTGATE_CORE_KEY_OPTIONS_H_
+#define CERTGATE_CORE_KEY_OPTIONS_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "core/ssh_key.h"
+
+namespace certgate::core {
+
+// CheckKeyOption validates one option as sshd would parse it: a known flag
+// (agent-forwarding, no-agent-forwarding, port-forwarding,
+// no-port-forwarding, pty, no-pty, user-rc, no-user-rc, X11-forwarding,
+// no-X11-forwarding, restrict, no-touch-required, touch-required,
+// verify-required) or name="value" for command, environment, expiry-time,
+// from, permitopen, permitlisten, tunnel, with a value sshd accepts (quotes
+// balanced, only \" escapes, no newline or NUL; expiry-time a valid
+// YYYYMMDD[HHMM[SS]][Z]; from a non-empty pattern list; tunnel a number).
+// `cert-authority` and `principals=` are refused: certgate writes those
+// itself. Returns Ok or kBadFormat with a one-line reason.
+Status CheckKeyOption(std::string_view option);
+
+// SplitKeyOptions splits an options field `a,b="x,y",c` at the commas that
+// are outside quotes and checks each with CheckKeyOption.
+Result<std::vector<std::string>> SplitKeyOptions(std::string_view text);
+
+// AuthorizedKeysLine is `[options] keytype base64 [comment]`, parsed.
+struct AuthorizedKeysLine {
+  std::vector<std::string> options;
+  PublicKey key;
+  std::string comment;
+};
+
+// ParseAuthorizedKeysLine parses one authorized_keys line the way sshd does
+// (options first unless the line starts with a key type name), checking
+// every option and the key. Used for policy `user_keys`.
+Result<AuthorizedKeysLine> ParseAuthorizedKeysLine(std::string_view line);
+
+}  // namespace certgate::core
+
+#endif  // CERTGATE_CORE_KEY_OPTIONS_H_

@@ -1,0 +1,78 @@
+// The decision: Evaluate(policy, request) -> Decision. Pure: no I/O except
+// through the GroupResolver it is given.
+#ifndef CERTGATE_CORE_POLICY_EVAL_H_
+#define CERTGATE_CORE_POLICY_EVAL_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/certificate.h"
+#include "core/groups.h"
+#include "core/krl.h"
+#include "core/policy.h"
+
+namespace certgate::core {
+
+enum class Verdict { kDeny, kAllow };
+
+// Grant is one principal granted, with the options of the rule that granted it.
+struct Grant {
+  std::string principal;
+  const Rule* rule = nullptr;
+};
+
+// RuleOutcome is what one rule did, for logs and --explain.
+struct RuleOutcome {
+  enum class Kind {
+    kUserNotMatched,       // login name not in `users` (or negated)
+    kAuthorityNotListed,   // certificate's authority not in `authorities`
+    kConstraintFailed,     // applied, but a constraint failed: |reason|
+    kNoPrincipalMatched,   // applied, constraints passed, nothing matched
+    kGranted,              // granted |principals| (not already granted)
+    kGroupLookupFailed,    // a group lookup failed: treated as not matched
+  };
+  const Rule* rule = nullptr;
+  Kind kind = Kind::kUserNotMatched;
+  std::string reason;
+  std::vector<std::string> principals;
+};
+
+// Request is one login attempt.
+struct Request {
+  std::string user;                 // sshd's %u
+  const Certificate* cert = nullptr;
+  uint64_t now = 0;                 // seconds since the epoch
+};
+
+// Decision is the outcome. verdict is kDeny unless every check passed and
+// at least one principal was granted; it is set to kAllow in one place.
+struct Decision {
+  Verdict verdict = Verdict::kDeny;
+  // reason: why denied (empty on allow), one line, e.g.
+  // "certificate expired 42s ago (valid_before 2026-11-22T10:00:00Z)".
+  std::string reason;
+  const Authority* authority = nullptr;   // null if the CA is unknown
+  std::string ca_fingerprint;             // SHA256 of the CA key
+  std::vector<Grant> grants;              // in certificate principal order
+  std::vector<RuleOutcome> rules;         // every rule considered, in order
+  std::vector<std::string> unsafe_principals;  // matched but never printed
+};
+
+// Evaluate decides |request| against |policy| in the order of
+// certgate-policy(5): signature algorithm acceptable for the authority,
+// authority known, time, revocation (authority serials, revoked key ids,
+// |krl| if not null), then each rule. |groups| answers `group:` entries.
+Decision Evaluate(const Policy& policy, const Request& request, const Krl* krl,
+                  GroupResolver& groups);
+
+// ApplicableRules returns the rules whose `users` match |user| (used by
+// keys-cmd for plain keys). Group lookup failures count as no match and
+// are appended to |errors|.
+std::vector<const Rule*> RulesForUser(const Policy& policy, const std::string& user,
+                                      GroupResolver& groups,
+                                      std::vector<std::string>* errors);
+
+}  // namespace certgate::core
+
+#endif  // CERTGATE_CORE_POLICY_EVAL_H_

@@ -1,0 +1,65 @@
+// Loading policy files with libyaml's event API into a Policy.
+#ifndef CERTGATE_CORE_POLICY_LOADER_H_
+#define CERTGATE_CORE_POLICY_LOADER_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/policy.h"
+
+namespace certgate::core {
+
+// kDefaultPolicyPath is where principals-cmd and keys-cmd look by default.
+inline constexpr const char kDefaultPolicyPath[] = "/etc/certgate/policy.yaml";
+// kMaxPolicyFileSize caps one policy file (a 100,000-rule policy fits).
+inline constexpr size_t kMaxPolicyFileSize = 64 * 1024 * 1024;
+
+// Issue is one problem in a policy file, reported as FILE:LINE:COLUMN.
+struct Issue {
+  SourceLocation where;
+  std::string message;
+
+  // ToString returns "FILE:LINE:COLUMN: message".
+  std::string ToString() const;
+};
+
+// LoadResult is a loaded policy, or why there is none. |policy| is set only
+// when |issues| is empty: any issue is fatal.
+struct LoadResult {
+  std::optional<Policy> policy;
+  std::vector<Issue> issues;
+};
+
+// LoadOptions controls file checks (tests run as non-root users).
+struct LoadOptions {
+  // check_permissions: every file and directory must be owned by root
+  // (uid 0, or |owner_uid| when set for tests) and not group/other-writable.
+  bool check_permissions = true;
+  unsigned owner_uid = 0;
+};
+
+// LoadPolicy reads |main_path|, then every `*.yaml` in `<main_path>.d/` for
+// an explicit path, or `/etc/certgate/policy.d/` for the default path (the
+// directory named `<dir>/policy.d` beside a file called policy.yaml), in
+// byte order of file name, and merges them: authorities by name (the same
+// name twice is an issue), rules appended in order. Files are opened with
+// O_NOFOLLOW|O_CLOEXEC and checked with fstat. Missing fragment directory:
+// fine. Missing main file: an issue.
+LoadResult LoadPolicy(const std::string& main_path, const LoadOptions& options);
+
+// ParsePolicyText parses one file's |text| (named |file_name| in issues)
+// into |result| as LoadPolicy does for each file, without file checks and
+// without the final cross-file validation. Exposed for tests and fuzzing.
+void ParsePolicyText(std::string_view text, std::string_view file_name,
+                     LoadResult* result);
+
+// FinishPolicy performs the checks that need every file (rule authority
+// names resolved, at least one authority per rule) and clears
+// |result->policy| if there are issues.
+void FinishPolicy(LoadResult* result);
+
+}  // namespace certgate::core
+
+#endif  // CERTGATE_CORE_POLICY_LOADER_H_

@@ -1,0 +1,149 @@
+#include "tests/testing.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+extern char** environ;
+
+namespace certgate::testing {
+namespace {
+
+std::string Slurp(int fd) {
+  std::string s;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0) {
+      s.append(buf, static_cast<size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/certgate-test-XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (mkdtemp(buf.data()) == nullptr) std::abort();
+  path_ = buf.data();
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+CommandResult Run(const std::vector<std::string>& argv) {
+  CommandResult result;
+  std::string out_path = std::filesystem::temp_directory_path() / "certgate-run-XXXXXX";
+  std::vector<char> out_tmpl(out_path.begin(), out_path.end());
+  out_tmpl.push_back('\0');
+  std::vector<char> err_tmpl = out_tmpl;
+  int out_fd = mkstemp(out_tmpl.data());
+  int err_fd = mkstemp(err_tmpl.data());
+  if (out_fd < 0 || err_fd < 0) std::abort();
+  unlink(out_tmpl.data());
+  unlink(err_tmpl.data());
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
+  posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    ADD_FAILURE() << "cannot run " << argv[0];
+    close(out_fd);
+    close(err_fd);
+    return result;
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  lseek(out_fd, 0, SEEK_SET);
+  lseek(err_fd, 0, SEEK_SET);
+  result.out = Slurp(out_fd);
+  result.err = Slurp(err_fd);
+  close(out_fd);
+  close(err_fd);
+  return result;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const std::string& path, const std::string& data, unsigned mode) {
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << data;
+  }
+  chmod(path.c_str(), static_cast<mode_t>(mode));
+}
+
+std::string MakeKey(const TempDir& dir, const std::string& name, const std::string& type,
+                    int bits) {
+  std::string path = dir.Path(name);
+  std::vector<std::string> argv = {"ssh-keygen", "-q", "-N", "", "-t", type, "-f", path,
+                                   "-C", name};
+  if (bits > 0) {
+    argv.push_back("-b");
+    argv.push_back(std::to_string(bits));
+  }
+  CommandResult r = Run(argv);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return path;
+}
+
+std::string SignCert(const std::string& ca_key, const std::string& pub, const std::string& id,
+                     const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {"ssh-keygen", "-q", "-s", ca_key, "-I", id};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.push_back(pub);
+  CommandResult r = Run(argv);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string cert_path = pub.substr(0, pub.size() - 4) + "-cert.pub";
+  return PubBase64(cert_path);
+}
+
+std::string PubBase64(const std::string& pub_path) {
+  std::istringstream in(ReadFile(pub_path));
+  std::string type, b64;
+  in >> type >> b64;
+  return b64;
+}
+
+std::string SourceDir() { return CERTGATE_SOURCE_DIR; }
+
+std::string SharedTestData() {
+  std::string dir = SourceDir() + "/../shared/testdata/openssh-sshkey";
+  struct stat st;
+  if (stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return dir;
+  return "";
+}
+
+}  // namespace certgate::testing

@@ -1,0 +1,67 @@
+// Test helpers shared by every *_test.cc: temporary directories, files, and
+// the real ssh-keygen to make keys and certificates.
+#ifndef CERTGATE_TESTS_TESTING_H_
+#define CERTGATE_TESTS_TESTING_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace certgate::testing {
+
+// TempDir is a fresh directory under $TMPDIR, removed with its contents
+// when the object is destroyed.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  // Path returns path() + "/" + name.
+  std::string Path(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// CommandResult is what a finished child process left.
+struct CommandResult {
+  int exit_code = -1;  // -1 if it did not exit normally
+  std::string out;     // stdout
+  std::string err;     // stderr
+};
+
+// Run runs |argv| (argv[0] searched in PATH) with stdin from /dev/null and
+// returns its exit code and output. Aborts the test on spawn failure.
+CommandResult Run(const std::vector<std::string>& argv);
+
+// ReadFile returns the contents of |path| (empty on error).
+std::string ReadFile(const std::string& path);
+// WriteFile writes |data| to |path| with |mode|.
+void WriteFile(const std::string& path, const std::string& data, unsigned mode = 0644);
+
+// MakeKey runs `ssh-keygen -q -N '' -t TYPE [-b BITS] -f DIR/NAME -C NAME`
+// and returns the private key path (public key at path + ".pub").
+// |type| is as for ssh-keygen -t: rsa, ecdsa, ed25519.
+std::string MakeKey(const TempDir& dir, const std::string& name, const std::string& type,
+                    int bits = 0);
+
+// SignCert runs `ssh-keygen -s CA -I ID ... PUB` with |extra| arguments
+// (e.g. {"-n", "alice", "-V", "-5m:+1h", "-z", "7"}) and returns the
+// certificate's base64 blob (the second field of PUB-cert.pub).
+std::string SignCert(const std::string& ca_key, const std::string& pub, const std::string& id,
+                     const std::vector<std::string>& extra);
+
+// PubBase64 returns the base64 field of a .pub or -cert.pub file.
+std::string PubBase64(const std::string& pub_path);
+
+// SourceDir returns the repository root (for tests/data and shared test vectors).
+std::string SourceDir();
+// SharedTestData returns ../shared/testdata/openssh-sshkey beside the repository,
+// or an empty string if it is not there.
+std::string SharedTestData();
+
+}  // namespace certgate::testing
+
+#endif  // CERTGATE_TESTS_TESTING_H_
