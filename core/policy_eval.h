@@ -54,7 +54,7 @@ struct Decision {
   std::string reason;
   const Authority* authority = nullptr;   // null if the CA is unknown
   std::string ca_fingerprint;             // SHA256 of the CA key
-  std::vector<Grant> grants;              // in certificate principal order
+  std::vector<Grant> grants;              // rule order, then principal order
   std::vector<RuleOutcome> rules;         // every rule considered, in order
   std::vector<std::string> unsafe_principals;  // matched but never printed
 };

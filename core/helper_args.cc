@@ -1,0 +1,183 @@
+#include "core/helper_args.h"
+
+#include <charconv>
+#include <string>
+#include <string_view>
+
+#include "core/policy_loader.h"
+
+namespace certgate::core {
+namespace {
+
+Result<uint64_t> ParseUnsigned(std::string_view flag, std::string_view text) {
+  uint64_t v = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || ptr != end) {
+    return Fail(Errc::kUsage, std::string(flag) + " needs a whole number, not \"" +
+                                  std::string(text) + "\"");
+  }
+  return v;
+}
+
+}  // namespace
+
+const char* HelperName(HelperKind kind) {
+  return kind == HelperKind::kPrincipals ? "principals-cmd" : "keys-cmd";
+}
+
+std::string HelperUsage(HelperKind kind) {
+  const std::string name = HelperName(kind);
+  const bool principals = kind == HelperKind::kPrincipals;
+  std::string usage =
+      "Usage: " + name + " [--policy PATH] [--verbose] [--timeout SECONDS] USER KEYTYPE KEY\n"
+      "       " + name + " --explain --user NAME [--policy PATH] [--at EPOCH] " +
+      (principals ? "CERT-FILE\n" : "KEY-OR-CERT-FILE\n") +
+      "       " + name + " --check [--policy PATH]\n"
+      "       " + name + " --help | --version\n\n";
+  if (principals) {
+    usage +=
+        "sshd's AuthorizedPrincipalsCommand: decide whether the OpenSSH user certificate KEY\n"
+        "(base64, of type KEYTYPE) may log in as USER under the certgate policy, and print the\n"
+        "granted principals, one per line. sshd_config:\n"
+        "  AuthorizedPrincipalsCommand /usr/libexec/certgate/principals-cmd %u %t %k\n"
+        "  AuthorizedPrincipalsCommandUser certgate\n\n";
+  } else {
+    usage +=
+        "sshd's AuthorizedKeysCommand: for a certificate, print cert-authority,principals=\"...\"\n"
+        "lines naming its CA when the certgate policy grants it for USER; for a plain key, print\n"
+        "the matching user_keys lines of the rules for USER. sshd_config:\n"
+        "  AuthorizedKeysCommand /usr/libexec/certgate/keys-cmd %u %t %k\n"
+        "  AuthorizedKeysCommandUser certgate\n\n";
+  }
+  usage +=
+      "Options:\n"
+      "  --policy PATH     policy file (default " + std::string(kDefaultPolicyPath) + ");\n"
+      "                    fragments are read from PATH.d/*.yaml (default /etc/certgate/policy.d)\n"
+      "  --verbose         also write the log records to stderr\n"
+      "  --timeout SECONDS deny if the decision takes longer (default 5)\n"
+      "  --explain         explain the decision for --user NAME, rule by rule\n"
+      "  --at EPOCH        with --explain: decide as if the time were EPOCH (seconds)\n"
+      "  --check           check the policy; print ok or FILE:LINE:COLUMN: message lines\n"
+      "  --help, --version\n\n"
+      "Exit status: 0 an answer was printed (nothing printed means denied); 1 error.\n"
+      "With --explain: 0 allowed, 1 denied. With --check: 0 valid, 1 invalid.\n"
+      "See " + name + "(8) and certgate-policy(5).\n";
+  return usage;
+}
+
+Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::string>& args) {
+  (void)kind;
+  HelperOptions o;
+  o.policy_path = kDefaultPolicyPath;
+  bool explain = false, check = false, help = false, version = false;
+  std::optional<uint64_t> timeout_seconds;
+  size_t i = 0;
+  for (; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg == "--") {
+      ++i;
+      break;
+    }
+    if (arg.size() < 2 || arg.substr(0, 2) != "--") break;
+    std::string_view name = arg;
+    std::optional<std::string> inline_value;
+    if (size_t eq = arg.find('='); eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      inline_value = std::string(arg.substr(eq + 1));
+    }
+    auto value = [&](std::string* out) -> Status {
+      if (inline_value) {
+        *out = *inline_value;
+        return Ok();
+      }
+      if (i + 1 >= args.size()) return Fail(Errc::kUsage, std::string(name) + " needs a value");
+      *out = args[++i];
+      return Ok();
+    };
+    auto flag = [&](bool* out) -> Status {
+      if (inline_value) return Fail(Errc::kUsage, std::string(name) + " takes no value");
+      *out = true;
+      return Ok();
+    };
+    Status st;
+    if (name == "--policy") {
+      st = value(&o.policy_path);
+      o.policy_path_given = true;
+      if (st && o.policy_path.empty()) return Fail(Errc::kUsage, "--policy needs a path");
+    } else if (name == "--verbose") {
+      st = flag(&o.verbose);
+    } else if (name == "--timeout") {
+      std::string text;
+      st = value(&text);
+      if (st) {
+        Result<uint64_t> t = ParseUnsigned("--timeout", text);
+        if (!t) return Unexpected{t.error()};
+        if (*t == 0 || *t > 3600) return Fail(Errc::kUsage, "--timeout must be 1 to 3600 seconds");
+        timeout_seconds = *t;
+      }
+    } else if (name == "--explain") {
+      st = flag(&explain);
+    } else if (name == "--check") {
+      st = flag(&check);
+    } else if (name == "--user") {
+      st = value(&o.explain_user);
+      if (st && o.explain_user.empty()) return Fail(Errc::kUsage, "--user needs a login name");
+    } else if (name == "--at") {
+      std::string text;
+      st = value(&text);
+      if (st) {
+        Result<uint64_t> t = ParseUnsigned("--at", text);
+        if (!t) return Unexpected{t.error()};
+        o.explain_at = *t;
+      }
+    } else if (name == "--help") {
+      st = flag(&help);
+    } else if (name == "--version") {
+      st = flag(&version);
+    } else {
+      return Fail(Errc::kUsage, "unknown option " + std::string(name) + " (see --help)");
+    }
+    if (!st) return Unexpected{st.error()};
+  }
+  std::vector<std::string> positional(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+  if (timeout_seconds) o.timeout_ms = *timeout_seconds * 1000;
+
+  if (help || version) {
+    if (!positional.empty() || explain || check) {
+      return Fail(Errc::kUsage, "--help and --version take no other arguments");
+    }
+    o.mode = help ? HelperMode::kHelp : HelperMode::kVersion;
+    return o;
+  }
+  if (explain && check) return Fail(Errc::kUsage, "--explain and --check exclude each other");
+  if (!explain && (!o.explain_user.empty() || o.explain_at)) {
+    return Fail(Errc::kUsage, "--user and --at go with --explain");
+  }
+  if (check) {
+    if (!positional.empty()) return Fail(Errc::kUsage, "--check takes no positional arguments");
+    o.mode = HelperMode::kCheck;
+    return o;
+  }
+  if (explain) {
+    if (o.explain_user.empty()) return Fail(Errc::kUsage, "--explain needs --user NAME");
+    if (positional.size() != 1) {
+      return Fail(Errc::kUsage, "--explain needs exactly one certificate file");
+    }
+    o.explain_file = positional[0];
+    o.mode = HelperMode::kExplain;
+    return o;
+  }
+  if (positional.size() != 3) {
+    return Fail(Errc::kUsage, "expected 3 arguments USER KEYTYPE KEY (sshd: %u %t %k), got " +
+                                  std::to_string(positional.size()));
+  }
+  o.user = positional[0];
+  o.key_type = positional[1];
+  o.key_base64 = positional[2];
+  if (o.user.empty()) return Fail(Errc::kUsage, "USER is empty");
+  o.mode = HelperMode::kSshd;
+  return o;
+}
+
+}  // namespace certgate::core

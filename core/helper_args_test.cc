@@ -1,0 +1,92 @@
+#include "core/helper_args.h"
+
+#include <gtest/gtest.h>
+
+namespace certgate::core {
+namespace {
+
+Result<HelperOptions> Parse(std::vector<std::string> args) {
+  return ParseHelperArgs(HelperKind::kPrincipals, args);
+}
+
+TEST(HelperArgsTest, SshdMode) {
+  auto o = Parse({"--policy", "/p.yaml", "--verbose", "alice", "ssh-ed25519-cert-v01@openssh.com", "AAAA"});
+  ASSERT_TRUE(o) << o.error().detail;
+  EXPECT_EQ(o->mode, HelperMode::kSshd);
+  EXPECT_EQ(o->policy_path, "/p.yaml");
+  EXPECT_TRUE(o->verbose);
+  EXPECT_EQ(o->user, "alice");
+  EXPECT_EQ(o->key_base64, "AAAA");
+  EXPECT_EQ(o->timeout_ms, kDefaultTimeoutMs);
+}
+
+TEST(HelperArgsTest, DefaultsAndEqualsForm) {
+  auto o = Parse({"--policy=/x", "--timeout=2", "u", "t", "k"});
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->policy_path, "/x");
+  EXPECT_EQ(o->timeout_ms, 2000u);
+  auto d = Parse({"u", "t", "k"});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->policy_path, "/etc/certgate/policy.yaml");
+}
+
+TEST(HelperArgsTest, UsageErrors) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {},
+           {"alice"},
+           {"alice", "type"},
+           {"a", "b", "c", "d"},
+           {"--bogus", "a", "b", "c"},
+           {"--policy"},
+           {"--policy", "", "a", "b", "c"},
+           {"--timeout", "0", "a", "b", "c"},
+           {"--timeout", "5x", "a", "b", "c"},
+           {"--timeout", "-1", "a", "b", "c"},
+           {"--verbose=yes", "a", "b", "c"},
+           {"--explain", "cert.pub"},
+           {"--explain", "--user", "a"},
+           {"--explain", "--check"},
+           {"--user", "a", "x", "y", "z"},
+           {"--check", "extra"},
+           {"--help", "x"},
+           {"", "b", "c"},
+       }) {
+    auto o = Parse(args);
+    ASSERT_FALSE(o) << "accepted: " << ::testing::PrintToString(args);
+    EXPECT_EQ(o.error().code, Errc::kUsage);
+  }
+}
+
+TEST(HelperArgsTest, OptionsAfterPositionalAreArguments) {
+  // sshd passes %k last; a key never starts with "--", but the parser must
+  // not read options after the first positional argument.
+  auto o = Parse({"alice", "--verbose", "k"});
+  ASSERT_TRUE(o);
+  EXPECT_FALSE(o->verbose);
+  EXPECT_EQ(o->key_type, "--verbose");
+}
+
+TEST(HelperArgsTest, ExplainAndCheck) {
+  auto e = Parse({"--explain", "--user", "bob", "--at", "100", "c.pub"});
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->mode, HelperMode::kExplain);
+  EXPECT_EQ(e->explain_user, "bob");
+  EXPECT_EQ(e->explain_file, "c.pub");
+  EXPECT_EQ(*e->explain_at, 100u);
+  auto c = Parse({"--check", "--policy", "/p"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->mode, HelperMode::kCheck);
+  EXPECT_EQ(Parse({"--help"})->mode, HelperMode::kHelp);
+  EXPECT_EQ(Parse({"--version"})->mode, HelperMode::kVersion);
+}
+
+TEST(HelperArgsTest, UsageMentionsEveryOption) {
+  std::string usage = HelperUsage(HelperKind::kKeys);
+  for (const char* opt : {"--policy", "--verbose", "--timeout", "--explain", "--user", "--at",
+                          "--check", "--help", "--version", "%u %t %k"}) {
+    EXPECT_NE(usage.find(opt), std::string::npos) << opt;
+  }
+}
+
+}  // namespace
+}  // namespace certgate::core

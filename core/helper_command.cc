@@ -1,0 +1,324 @@
+#include "core/helper_command.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "core/base64.h"
+#include "core/certificate.h"
+#include "core/decision_report.h"
+#include "core/krl.h"
+#include "core/policy_eval.h"
+#include "core/sshd_output.h"
+
+namespace certgate::core {
+namespace {
+
+constexpr size_t kMaxKeyFileSize = 256 * 1024;
+
+// PolicyIssuesRecord logs the first issue of an unusable policy (all of
+// them are printed by --check).
+LogRecord PolicyIssuesRecord(const char* program, const std::string& user,
+                             const std::vector<Issue>& issues) {
+  LogRecord rec;
+  rec.priority = Priority::kErr;
+  std::string first = issues.empty() ? "policy could not be loaded" : issues.front().ToString();
+  std::string more = issues.size() > 1
+                         ? " (and " + std::to_string(issues.size() - 1) + " more; run " +
+                               program + " --check)"
+                         : "";
+  rec.message = "deny " + EscapeForLog(user) + ": policy error, every login denied: " +
+                EscapeForLog(first) + more;
+  rec.fields.emplace_back("CERTGATE_PROGRAM", program);
+  rec.fields.emplace_back("CERTGATE_DECISION", "deny");
+  rec.fields.emplace_back("CERTGATE_USER", EscapeForLog(user));
+  rec.fields.emplace_back("CERTGATE_REASON", "policy error: " + EscapeForLog(first));
+  return rec;
+}
+
+// DenyRecord is the record of a decision that ended before Evaluate.
+LogRecord DenyRecord(const char* program, const std::string& user, const std::string& reason,
+                     const Certificate* cert) {
+  Decision d;
+  d.reason = reason;
+  if (cert != nullptr) d.ca_fingerprint = Sha256Fingerprint(cert->signature_key.blob);
+  return DecisionRecord(program, user, cert, d);
+}
+
+// ReadSmallFile reads a key or certificate file for --explain.
+Result<std::string> ReadSmallFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Fail(Errc::kIo, path + ": cannot open: " + std::strerror(errno));
+  std::string data;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      close(fd);
+      return Fail(Errc::kIo, path + ": read error: " + std::strerror(errno));
+    }
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+    if (data.size() > kMaxKeyFileSize) {
+      close(fd);
+      return Fail(Errc::kTooLarge, path + ": larger than a key file can be");
+    }
+  }
+  close(fd);
+  return data;
+}
+
+// KeyFileFields splits a .pub / -cert.pub file into its type and base64
+// fields. A file holding only base64 gets an empty type.
+void KeyFileFields(const std::string& text, std::string* type, std::string* b64) {
+  std::istringstream in(text);
+  std::string first, second;
+  in >> first >> second;
+  if (second.empty()) {
+    *b64 = first;
+    type->clear();
+  } else {
+    *type = first;
+    *b64 = second;
+  }
+}
+
+// MaybeLoadKrl loads the policy's KRL, if any. An unreadable KRL denies
+// every certificate, as sshd does for an unreadable RevokedKeys.
+Result<std::optional<Krl>> MaybeLoadKrl(const Policy& policy) {
+  if (!policy.krl_path) return std::optional<Krl>();
+  Result<Krl> krl = LoadKrlFile(*policy.krl_path);
+  if (!krl) {
+    return Fail(krl.error().code, "KRL " + *policy.krl_path + " unusable, every certificate denied: " +
+                                      krl.error().detail);
+  }
+  return std::optional<Krl>(std::move(*krl));
+}
+
+// DecideCertificate runs Evaluate with the KRL, or returns a denial.
+Decision DecideCertificate(const Policy& policy, const std::string& user, const Certificate& cert,
+                           uint64_t now, GroupResolver& groups) {
+  Result<std::optional<Krl>> krl = MaybeLoadKrl(policy);
+  if (!krl) {
+    Decision d;
+    d.ca_fingerprint = Sha256Fingerprint(cert.signature_key.blob);
+    d.reason = krl.error().detail;
+    return d;
+  }
+  Request request{user, &cert, now};
+  const Krl* krl_ptr = krl->has_value() ? &krl->value() : nullptr;
+  return Evaluate(policy, request, krl_ptr, groups);
+}
+
+std::string DecodeFailure(const Error& e) {
+  return std::string("certificate rejected (") + ErrcName(e.code) + "): " + e.detail;
+}
+
+// PlainKeyAnswer is keys-cmd's answer for a plain key: the matching
+// user_keys lines of the rules that apply to the user.
+struct PlainKeyAnswer {
+  std::string out;
+  std::string reason;  // why nothing, when out is empty
+  std::vector<std::string> rules;
+};
+
+PlainKeyAnswer AnswerPlainKey(const Policy& policy, const std::string& user, const PublicKey& key,
+                              GroupResolver& groups) {
+  PlainKeyAnswer a;
+  Result<std::optional<Krl>> krl = MaybeLoadKrl(policy);
+  if (!krl) {
+    a.reason = krl.error().detail;
+    return a;
+  }
+  if (krl->has_value() && (*krl)->IsKeyRevoked(key)) {
+    a.reason = "key is revoked by the KRL " + *policy.krl_path;
+    return a;
+  }
+  std::vector<std::string> errors;
+  for (const Rule* rule : RulesForUser(policy, user, groups, &errors)) {
+    for (const AuthorizedKeysLine& line : rule->user_keys) {
+      if (line.key == key) {
+        a.out += FormatAuthorizedKeysLine(line);
+        a.rules.push_back(rule->Label());
+      }
+    }
+  }
+  if (a.out.empty()) {
+    a.reason = "no user_keys entry of a rule for " + EscapeForLog(user) + " holds this key";
+    if (!errors.empty()) a.reason += " (group lookup failed: " + EscapeForLog(errors.front()) + ")";
+  }
+  return a;
+}
+
+LogRecord PlainKeyRecord(const std::string& user, const PublicKey& key, const PlainKeyAnswer& a) {
+  LogRecord rec;
+  const bool allow = !a.out.empty();
+  rec.priority = allow ? Priority::kInfo : Priority::kNotice;
+  std::string fp = Sha256Fingerprint(key.blob);
+  std::string rules;
+  for (const auto& r : a.rules) rules += (rules.empty() ? "" : ",") + EscapeForLog(r);
+  rec.fields.emplace_back("CERTGATE_PROGRAM", "keys-cmd");
+  rec.fields.emplace_back("CERTGATE_DECISION", allow ? "allow" : "deny");
+  rec.fields.emplace_back("CERTGATE_USER", EscapeForLog(user));
+  rec.fields.emplace_back("CERTGATE_KEY_FP", fp);
+  if (allow) {
+    rec.fields.emplace_back("CERTGATE_RULE", rules);
+    rec.message = "allow " + EscapeForLog(user) + ": user key " + fp + " listed by rule " + rules;
+  } else {
+    rec.fields.emplace_back("CERTGATE_REASON", a.reason);
+    rec.message = "deny " + EscapeForLog(user) + ": plain key " + fp + ": " + a.reason;
+  }
+  return rec;
+}
+
+// Answer formats the sshd answer of a decision for |kind|.
+std::string Answer(HelperKind kind, const Decision& d, const Certificate& cert) {
+  if (d.verdict != Verdict::kAllow) return "";
+  if (kind == HelperKind::kPrincipals) return FormatPrincipalsOutput(d.grants);
+  return FormatCertAuthorityLines(d.grants, cert.signature_key);
+}
+
+bool SameKeyType(std::string_view offered, KeyType type) {
+  if (type == KeyType::kRsa && (offered == "rsa-sha2-256" || offered == "rsa-sha2-512")) return true;
+  std::optional<KeyType> t = KeyTypeFromName(offered);
+  return t && *t == type;
+}
+
+HelperOutput RunCheck(const HelperOptions& o, HelperEnv& env) {
+  HelperOutput result;
+  LoadResult loaded = LoadPolicy(o.policy_path, env.load);
+  if (loaded.policy) {
+    result.out = "ok\n";
+    result.exit_code = 0;
+    return result;
+  }
+  for (const Issue& issue : loaded.issues) result.out += issue.ToString() + "\n";
+  if (loaded.issues.empty()) result.out = o.policy_path + ":1:1: policy could not be loaded\n";
+  return result;
+}
+
+HelperOutput RunExplain(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
+  HelperOutput result;  // exit 1 unless allowed
+  const uint64_t now = o.explain_at.value_or(env.now);
+  LoadResult loaded = LoadPolicy(o.policy_path, env.load);
+  if (!loaded.policy) {
+    result.out = "policy: unusable, every login would be denied:\n";
+    for (const Issue& issue : loaded.issues) result.out += "  " + issue.ToString() + "\n";
+    result.out += "decision: DENY: policy error\n";
+    return result;
+  }
+  Result<std::string> text = ReadSmallFile(o.explain_file);
+  if (!text) {
+    result.out = "decision: DENY: " + text.error().detail + "\n";
+    return result;
+  }
+  std::string type, b64;
+  KeyFileFields(*text, &type, &b64);
+  if (type.empty() || IsCertTypeName(type)) {
+    Result<Certificate> cert = ParseUserCertificate(b64, type);
+    if (!cert) {
+      result.out = "decision: DENY: " + DecodeFailure(cert.error()) + "\n";
+      return result;
+    }
+    Decision d = DecideCertificate(*loaded.policy, o.explain_user, *cert, now, *env.groups);
+    result.out = ExplainDecision(o.explain_user, *cert, d, now);
+    if (d.verdict == Verdict::kAllow) {
+      result.out += "sshd would read:\n" + Answer(kind, d, *cert);
+      result.exit_code = 0;
+    }
+    return result;
+  }
+  if (kind == HelperKind::kPrincipals) {
+    result.out = "decision: DENY: " + o.explain_file + " holds a plain " + EscapeForLog(type) +
+                 " key, not a certificate\n";
+    return result;
+  }
+  Result<std::vector<uint8_t>> blob = Base64Decode(b64);
+  Result<PublicKey> key = blob ? ParsePublicKeyBlob(*blob) : Result<PublicKey>(Unexpected{blob.error()});
+  if (!key || !SameKeyType(type, key->type)) {
+    result.out = "decision: DENY: " + o.explain_file + " does not hold a valid public key\n";
+    return result;
+  }
+  PlainKeyAnswer a = AnswerPlainKey(*loaded.policy, o.explain_user, *key, *env.groups);
+  result.out = "plain key: " + std::string(key->TypeName()) + " " + Sha256Fingerprint(key->blob) +
+               "\nlogin name: " + EscapeForLog(o.explain_user) + "\n";
+  if (a.out.empty()) {
+    result.out += "decision: DENY: " + a.reason + "\n";
+    return result;
+  }
+  result.out += "decision: ALLOW (break-glass user_keys)\nsshd would read:\n" + a.out;
+  result.exit_code = 0;
+  return result;
+}
+
+HelperOutput RunSshd(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
+  const char* program = HelperName(kind);
+  HelperOutput result;
+  LoadResult loaded = LoadPolicy(o.policy_path, env.load);
+  if (!loaded.policy) {
+    env.log->Write(PolicyIssuesRecord(program, o.user, loaded.issues));
+    return result;  // exit 1, nothing printed
+  }
+  result.exit_code = 0;  // the policy was read: from here on, exit 0
+
+  if (kind == HelperKind::kKeys && !IsCertTypeName(o.key_type)) {
+    Result<std::vector<uint8_t>> blob = Base64Decode(o.key_base64);
+    Result<PublicKey> key =
+        blob ? ParsePublicKeyBlob(*blob) : Result<PublicKey>(Unexpected{blob.error()});
+    if (!key) {
+      env.log->Write(DenyRecord(program, o.user,
+                                std::string("key rejected (") + ErrcName(key.error().code) +
+                                    "): " + key.error().detail,
+                                nullptr));
+      return result;
+    }
+    if (!SameKeyType(o.key_type, key->type)) {
+      env.log->Write(DenyRecord(program, o.user,
+                                "key type " + EscapeForLog(o.key_type) + " does not match the key (" +
+                                    std::string(key->TypeName()) + ")",
+                                nullptr));
+      return result;
+    }
+    PlainKeyAnswer a = AnswerPlainKey(*loaded.policy, o.user, *key, *env.groups);
+    env.log->Write(PlainKeyRecord(o.user, *key, a));
+    result.out = std::move(a.out);
+    return result;
+  }
+
+  Result<Certificate> cert = ParseUserCertificate(o.key_base64, o.key_type);
+  if (!cert) {
+    env.log->Write(DenyRecord(program, o.user, DecodeFailure(cert.error()), nullptr));
+    return result;
+  }
+  Decision d = DecideCertificate(*loaded.policy, o.user, *cert, env.now, *env.groups);
+  env.log->Write(DecisionRecord(program, o.user, &cert.value(), d));
+  result.out = Answer(kind, d, *cert);
+  return result;
+}
+
+}  // namespace
+
+HelperOutput RunHelper(HelperKind kind, const HelperOptions& options, HelperEnv& env) {
+  switch (options.mode) {
+    case HelperMode::kHelp:
+      return HelperOutput{0, HelperUsage(kind)};
+    case HelperMode::kVersion:
+      return HelperOutput{0, std::string(HelperName(kind)) + " (certgate) " + CERTGATE_VERSION + "\n"};
+    case HelperMode::kCheck:
+      return RunCheck(options, env);
+    case HelperMode::kExplain:
+      return RunExplain(kind, options, env);
+    case HelperMode::kSshd:
+      return RunSshd(kind, options, env);
+  }
+  return HelperOutput{};
+}
+
+}  // namespace certgate::core

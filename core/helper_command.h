@@ -1,0 +1,38 @@
+// The whole behaviour of principals-cmd and keys-cmd, minus the process
+// plumbing that stays in each main(): parse, load, decide, format, log.
+#ifndef CERTGATE_CORE_HELPER_COMMAND_H_
+#define CERTGATE_CORE_HELPER_COMMAND_H_
+
+#include <cstdint>
+#include <string>
+
+#include "core/groups.h"
+#include "core/helper_args.h"
+#include "core/log.h"
+#include "core/policy_loader.h"
+
+namespace certgate::core {
+
+// HelperEnv is what the process gives the command: the time, where logs go,
+// how groups are resolved and how files are checked.
+struct HelperEnv {
+  uint64_t now = 0;
+  LogSink* log = nullptr;
+  GroupResolver* groups = nullptr;
+  LoadOptions load;
+};
+
+// HelperOutput is what main() writes: |out| to stdout in one write, then
+// exits with |exit_code|. On exit_code != 0 in sshd mode |out| is empty.
+struct HelperOutput {
+  int exit_code = 1;
+  std::string out;
+};
+
+// RunHelper runs |options| (already parsed) for |kind|. It never throws on
+// bad input; every sshd-mode run writes exactly one log record.
+HelperOutput RunHelper(HelperKind kind, const HelperOptions& options, HelperEnv& env);
+
+}  // namespace certgate::core
+
+#endif  // CERTGATE_CORE_HELPER_COMMAND_H_

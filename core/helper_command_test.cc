@@ -1,0 +1,217 @@
+// End-to-end tests of the helpers' behaviour with real ssh-keygen
+// certificates and real policy files (the process plumbing is tested by
+// tests/integration).
+#include "core/helper_command.h"
+
+#include <unistd.h>
+
+#include <ctime>
+
+#include <gtest/gtest.h>
+
+#include "tests/testing.h"
+
+namespace certgate::core {
+namespace {
+
+using ::certgate::testing::MakeKey;
+using ::certgate::testing::ReadFile;
+using ::certgate::testing::SignCert;
+using ::certgate::testing::TempDir;
+using ::certgate::testing::WriteFile;
+
+std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+class HelperCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ca_ = MakeKey(dir_, "ca", "ed25519");
+    other_ca_ = MakeKey(dir_, "other_ca", "ed25519");
+    user_ = MakeKey(dir_, "user", "ed25519");
+    policy_path_ = dir_.Path("policy.yaml");
+    WritePolicy(
+        "version: 1\n"
+        "authorities:\n"
+        "  prod:\n"
+        "    keys: [\"" + FirstLine(ReadFile(ca_ + ".pub")) + "\"]\n"
+        "rules:\n"
+        "  - name: ops\n"
+        "    users: [alice]\n"
+        "    authorities: [prod]\n"
+        "    principals: [ops]\n"
+        "    options: [no-pty]\n");
+    env_.now = static_cast<uint64_t>(std::time(nullptr));
+    env_.log = &log_;
+    env_.groups = &groups_;
+    env_.load.owner_uid = getuid();
+  }
+
+  void WritePolicy(const std::string& text) { WriteFile(policy_path_, text, 0644); }
+
+  std::string Cert(const std::string& ca, const std::vector<std::string>& args) {
+    return SignCert(ca, user_ + ".pub", "alice@example.com", args);
+  }
+
+  HelperOutput Sshd(HelperKind kind, std::vector<std::string> args) {
+    std::vector<std::string> full = {"--policy", policy_path_};
+    full.insert(full.end(), args.begin(), args.end());
+    Result<HelperOptions> o = ParseHelperArgs(kind, full);
+    EXPECT_TRUE(o);
+    log_.records.clear();
+    return RunHelper(kind, *o, env_);
+  }
+
+  TempDir dir_;
+  std::string ca_, other_ca_, user_, policy_path_;
+  CaptureLogSink log_;
+  StaticGroupResolver groups_;
+  HelperEnv env_;
+  const std::string kType = "ssh-ed25519-cert-v01@openssh.com";
+};
+
+TEST_F(HelperCommandTest, PrincipalsAllow) {
+  std::string cert = Cert(ca_, {"-n", "ops,dev", "-V", "-5m:+5m", "-z", "17"});
+  HelperOutput out = Sshd(HelperKind::kPrincipals, {"alice", kType, cert});
+  EXPECT_EQ(out.exit_code, 0);
+  EXPECT_EQ(out.out, "no-pty ops\n");
+  ASSERT_EQ(log_.records.size(), 1u);
+  const LogRecord& rec = log_.records[0];
+  EXPECT_EQ(rec.Field("CERTGATE_DECISION"), "allow");
+  EXPECT_EQ(rec.Field("CERTGATE_USER"), "alice");
+  EXPECT_EQ(rec.Field("CERTGATE_PRINCIPALS"), "ops");
+  EXPECT_EQ(rec.Field("CERTGATE_KEY_ID"), "alice@example.com");
+  EXPECT_EQ(rec.Field("CERTGATE_SERIAL"), "17");
+  EXPECT_EQ(rec.Field("CERTGATE_AUTHORITY"), "prod");
+  EXPECT_EQ(rec.Field("CERTGATE_RULE"), "ops");
+  EXPECT_EQ(rec.Field("CERTGATE_CA_FP").substr(0, 7), "SHA256:");
+}
+
+TEST_F(HelperCommandTest, PrincipalsDenyIsExitZeroAndEmpty) {
+  std::string cert = Cert(other_ca_, {"-n", "ops", "-V", "-5m:+5m"});
+  HelperOutput out = Sshd(HelperKind::kPrincipals, {"alice", kType, cert});
+  EXPECT_EQ(out.exit_code, 0);
+  EXPECT_EQ(out.out, "");
+  ASSERT_EQ(log_.records.size(), 1u);
+  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
+  EXPECT_NE(log_.records[0].message.find("unknown CA"), std::string::npos);
+}
+
+TEST_F(HelperCommandTest, ExpiredSaysHowLate) {
+  std::string cert = Cert(ca_, {"-n", "ops", "-V", "-2h:-1h"});
+  HelperOutput out = Sshd(HelperKind::kPrincipals, {"alice", kType, cert});
+  EXPECT_EQ(out.out, "");
+  EXPECT_NE(log_.records.at(0).message.find("expired 36"), std::string::npos)
+      << log_.records[0].message;
+}
+
+TEST_F(HelperCommandTest, MalformedInputDeniesQuietly) {
+  std::string cert = Cert(ca_, {"-n", "ops", "-V", "-5m:+5m"});
+  for (const auto& bad : std::vector<std::pair<std::string, std::string>>{
+           {kType, cert.substr(0, cert.size() - 8)},
+           {kType, "!!!!"},
+           {kType, ""},
+           {"ecdsa-sha2-nistp256-cert-v01@openssh.com", cert},
+           {"ssh-ed25519", cert},
+       }) {
+    HelperOutput out = Sshd(HelperKind::kPrincipals, {"alice", bad.first, bad.second});
+    EXPECT_EQ(out.exit_code, 0);
+    EXPECT_EQ(out.out, "");
+    ASSERT_EQ(log_.records.size(), 1u);
+    EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
+  }
+}
+
+TEST_F(HelperCommandTest, BadPolicyIsExitOneWithLocation) {
+  WritePolicy("version: 1\nrules:\n  - users: [alice]\n    bogus: 1\n");
+  std::string cert = Cert(ca_, {"-n", "ops", "-V", "-5m:+5m"});
+  HelperOutput out = Sshd(HelperKind::kPrincipals, {"alice", kType, cert});
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_EQ(out.out, "");
+  ASSERT_EQ(log_.records.size(), 1u);
+  EXPECT_NE(log_.records[0].message.find(policy_path_ + ":"), std::string::npos)
+      << log_.records[0].message;
+}
+
+TEST_F(HelperCommandTest, UnsafePolicyPermissionsDeny) {
+  chmod(policy_path_.c_str(), 0664);
+  std::string cert = Cert(ca_, {"-n", "ops", "-V", "-5m:+5m"});
+  HelperOutput out = Sshd(HelperKind::kPrincipals, {"alice", kType, cert});
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_EQ(out.out, "");
+}
+
+TEST_F(HelperCommandTest, CheckPrintsOkOrIssues) {
+  Result<HelperOptions> o = ParseHelperArgs(HelperKind::kPrincipals, {"--check", "--policy", policy_path_});
+  ASSERT_TRUE(o);
+  HelperOutput good = RunHelper(HelperKind::kPrincipals, *o, env_);
+  EXPECT_EQ(good.exit_code, 0);
+  EXPECT_EQ(good.out, "ok\n");
+  WritePolicy("version: 2\n");
+  HelperOutput bad = RunHelper(HelperKind::kPrincipals, *o, env_);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.out.rfind(policy_path_ + ":1:", 0), 0u) << bad.out;
+}
+
+TEST_F(HelperCommandTest, ExplainAllowAndDeny) {
+  Cert(ca_, {"-n", "ops", "-V", "-5m:+5m"});
+  std::string cert_file = user_ + "-cert.pub";
+  Result<HelperOptions> o = ParseHelperArgs(
+      HelperKind::kPrincipals, {"--explain", "--user", "alice", "--policy", policy_path_, cert_file});
+  ASSERT_TRUE(o);
+  HelperOutput allow = RunHelper(HelperKind::kPrincipals, *o, env_);
+  EXPECT_EQ(allow.exit_code, 0) << allow.out;
+  EXPECT_NE(allow.out.find("ops: grants ops"), std::string::npos) << allow.out;
+  EXPECT_NE(allow.out.find("decision: ALLOW"), std::string::npos);
+  EXPECT_NE(allow.out.find("no-pty ops\n"), std::string::npos);
+
+  o->explain_user = "bob";
+  HelperOutput deny = RunHelper(HelperKind::kPrincipals, *o, env_);
+  EXPECT_EQ(deny.exit_code, 1);
+  EXPECT_NE(deny.out.find("login name bob not in users"), std::string::npos) << deny.out;
+  EXPECT_NE(deny.out.find("decision: DENY"), std::string::npos);
+
+  o->explain_user = "alice";
+  o->explain_at = env_.now + 3600;
+  HelperOutput late = RunHelper(HelperKind::kPrincipals, *o, env_);
+  EXPECT_EQ(late.exit_code, 1);
+  EXPECT_NE(late.out.find("expired"), std::string::npos) << late.out;
+}
+
+TEST_F(HelperCommandTest, KeysCmdCertificateLines) {
+  std::string cert = Cert(ca_, {"-n", "ops,dev", "-V", "-5m:+5m"});
+  HelperOutput out = Sshd(HelperKind::kKeys, {"alice", kType, cert});
+  EXPECT_EQ(out.exit_code, 0);
+  std::string ca_line = FirstLine(ReadFile(ca_ + ".pub"));
+  // "ssh-ed25519 BASE64 comment": keys-cmd prints the key without comment.
+  std::string ca_key = ca_line.substr(0, ca_line.rfind(' '));
+  EXPECT_EQ(out.out, "cert-authority,principals=\"ops\",no-pty " + ca_key + "\n");
+}
+
+TEST_F(HelperCommandTest, KeysCmdPlainKeyBreakGlass) {
+  std::string user_line = FirstLine(ReadFile(user_ + ".pub"));
+  std::string user_key = user_line.substr(0, user_line.rfind(' '));
+  WritePolicy(
+      "version: 1\n"
+      "authorities:\n"
+      "  prod:\n"
+      "    keys: [\"" + FirstLine(ReadFile(ca_ + ".pub")) + "\"]\n"
+      "rules:\n"
+      "  - users: [alice]\n"
+      "    authorities: [prod]\n"
+      "    principals: [ops]\n"
+      "    user_keys: ['restrict,pty " + user_key + " breakglass']\n");
+  std::string b64 = ::certgate::testing::PubBase64(user_ + ".pub");
+  HelperOutput out = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", b64});
+  EXPECT_EQ(out.exit_code, 0);
+  EXPECT_EQ(out.out, "restrict,pty " + user_key + " breakglass\n");
+  HelperOutput bob = Sshd(HelperKind::kKeys, {"bob", "ssh-ed25519", b64});
+  EXPECT_EQ(bob.out, "");
+  std::string other = ::certgate::testing::PubBase64(ca_ + ".pub");
+  HelperOutput unlisted = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", other});
+  EXPECT_EQ(unlisted.out, "");
+  HelperOutput mismatch = Sshd(HelperKind::kKeys, {"alice", "ecdsa-sha2-nistp256", b64});
+  EXPECT_EQ(mismatch.out, "");
+}
+
+}  // namespace
+}  // namespace certgate::core

@@ -1,0 +1,102 @@
+#include "core/log.h"
+
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#define SD_JOURNAL_SUPPRESS_LOCATION 1
+#include <systemd/sd-journal.h>
+
+namespace certgate::core {
+namespace {
+
+constexpr size_t kMaxEscapedInput = 512;
+constexpr const char kJournalSocket[] = "/run/systemd/journal/socket";
+
+bool JournalAvailable() {
+  struct stat st;
+  return stat(kJournalSocket, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+// WriteAll writes |data| to fd 2, ignoring errors: stderr is best effort
+// (it is /dev/null under sshd).
+void WriteStderr(const std::string& data) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = write(STDERR_FILENO, data.data() + off, data.size() - off);
+    if (n <= 0) return;
+    off += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+std::string LogRecord::Field(std::string_view name) const {
+  for (const auto& [key, value] : fields) {
+    if (key == name) return value;
+  }
+  return "";
+}
+
+std::string EscapeForLog(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  size_t n = text.size() < kMaxEscapedInput ? text.size() : kMaxEscapedInput;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '\\') {
+      out.append("\\\\");
+    } else if (c < 0x20 || c >= 0x7f) {
+      out.append("\\x");
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  if (text.size() > kMaxEscapedInput) out.append("...");
+  return out;
+}
+
+SystemLogSink::SystemLogSink(std::string identifier, bool also_stderr)
+    : identifier_(std::move(identifier)), also_stderr_(also_stderr), journal_(JournalAvailable()) {}
+
+SystemLogSink::~SystemLogSink() {
+  if (syslog_open_) closelog();
+}
+
+void SystemLogSink::Write(const LogRecord& record) {
+  const int priority = static_cast<int>(record.priority);
+  if (journal_) {
+    // Fields are passed as iovecs so that no value is ever a format string.
+    std::vector<std::string> items;
+    items.reserve(record.fields.size() + 3);
+    items.push_back("MESSAGE=" + record.message);
+    items.push_back("PRIORITY=" + std::to_string(priority));
+    items.push_back("SYSLOG_IDENTIFIER=" + identifier_);
+    items.push_back("SYSLOG_FACILITY=" + std::to_string(LOG_AUTHPRIV >> 3));
+    for (const auto& [key, value] : record.fields) items.push_back(key + "=" + value);
+    std::vector<struct iovec> iov(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      iov[i].iov_base = items[i].data();
+      iov[i].iov_len = items[i].size();
+    }
+    if (sd_journal_sendv(iov.data(), static_cast<int>(iov.size())) < 0) {
+      journal_ = false;  // fall through to syslog for this and later records
+    }
+  }
+  if (!journal_) {
+    if (!syslog_open_) {
+      openlog(identifier_.c_str(), LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+      syslog_open_ = true;
+    }
+    syslog(LOG_AUTHPRIV | priority, "%s", record.message.c_str());
+  }
+  if (also_stderr_) WriteStderr(identifier_ + ": " + record.message + "\n");
+}
+
+}  // namespace certgate::core

@@ -1,0 +1,66 @@
+// Structured logging: one record per decision or agent event, to the
+// systemd journal, else syslog (facility authpriv), and optionally stderr.
+#ifndef CERTGATE_CORE_LOG_H_
+#define CERTGATE_CORE_LOG_H_
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace certgate::core {
+
+// Priority uses syslog's numbering.
+enum class Priority { kErr = 3, kWarning = 4, kNotice = 5, kInfo = 6, kDebug = 7 };
+
+// LogRecord is one event: a one-line human message plus structured fields
+// (journal names such as "CERTGATE_DECISION"; values are escaped on output).
+struct LogRecord {
+  Priority priority = Priority::kInfo;
+  std::string message;
+  std::vector<std::pair<std::string, std::string>> fields;
+
+  // Field returns the value of |name|, or an empty string.
+  std::string Field(std::string_view name) const;
+};
+
+// LogSink receives records. Implementations never throw.
+class LogSink {
+ public:
+  virtual ~LogSink() = default;
+  virtual void Write(const LogRecord& record) = 0;
+};
+
+// SystemLogSink writes to the journal when /run/systemd/journal/socket
+// exists (sd_journal_send silently drops records otherwise), else to
+// syslog with facility authpriv and |identifier| as the tag. With |also_stderr|
+// every record is also written to stderr as "identifier: message".
+class SystemLogSink : public LogSink {
+ public:
+  SystemLogSink(std::string identifier, bool also_stderr);
+  ~SystemLogSink() override;
+  void Write(const LogRecord& record) override;
+
+ private:
+  std::string identifier_;
+  bool also_stderr_;
+  bool journal_;
+  bool syslog_open_ = false;
+};
+
+// CaptureLogSink keeps records in memory (tests).
+class CaptureLogSink : public LogSink {
+ public:
+  void Write(const LogRecord& record) override { records.push_back(record); }
+  std::vector<LogRecord> records;
+};
+
+// EscapeForLog returns |text| with bytes outside printable ASCII, and '\\',
+// written as \xHH (\\ for backslash), so that certificate-controlled text
+// cannot forge log lines or terminal escapes. Capped at 512 bytes of input
+// ("..." appended when cut).
+std::string EscapeForLog(std::string_view text);
+
+}  // namespace certgate::core
+
+#endif  // CERTGATE_CORE_LOG_H_

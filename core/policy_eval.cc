@@ -1,0 +1,259 @@
+#include "core/policy_eval.h"
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+#include "core/duration.h"
+#include "core/pattern.h"
+#include "core/sshd_output.h"
+
+namespace certgate::core {
+namespace {
+
+constexpr std::string_view kUserToken = "{user}";
+
+// UserMatches tells whether |rule| applies to |user|: a positive pattern or
+// a group matches and no negated pattern does. Groups are asked only when
+// the patterns did not already decide, since NSS may be slow.
+RuleOutcome::Kind MatchUser(const Rule& rule, const std::string& user, GroupResolver& groups,
+                            std::string* error) {
+  ListMatch m = rule.users.empty() ? ListMatch::kNoMatch : MatchPatternList(user, rule.users);
+  if (m == ListMatch::kNegated) return RuleOutcome::Kind::kUserNotMatched;
+  if (m == ListMatch::kMatch) return RuleOutcome::Kind::kGranted;  // "matched"
+  for (const std::string& group : rule.groups) {
+    Result<bool> member = groups.IsMember(user, group);
+    if (!member) {
+      *error = member.error().detail;
+      return RuleOutcome::Kind::kGroupLookupFailed;
+    }
+    if (*member) return RuleOutcome::Kind::kGranted;
+  }
+  return RuleOutcome::Kind::kUserNotMatched;
+}
+
+// SubstituteUser replaces every "{user}" in |pattern| by |user|. A login
+// name holding pattern syntax would turn into a wildcard, so such a name
+// makes the pattern unusable (returns false): fail closed.
+bool SubstituteUser(const std::string& pattern, const std::string& user, std::string* out) {
+  if (pattern.find(kUserToken) == std::string::npos) {
+    *out = pattern;
+    return true;
+  }
+  if (user.empty() || user.find_first_of("*?!,{}") != std::string::npos) return false;
+  out->clear();
+  size_t pos = 0;
+  for (;;) {
+    size_t at = pattern.find(kUserToken, pos);
+    if (at == std::string::npos) break;
+    out->append(pattern, pos, at - pos);
+    out->append(user);
+    pos = at + kUserToken.size();
+  }
+  out->append(pattern, pos, std::string::npos);
+  return true;
+}
+
+std::string Join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out.append(sep);
+    out.append(item);
+  }
+  return out;
+}
+
+// CheckConstraints returns an empty string if |cert| satisfies the rule's
+// constraints (falling back to |defaults|), else the first failure.
+std::string CheckConstraints(const Constraints& own, const Constraints& defaults,
+                             const Certificate& cert) {
+  const auto& max_lifetime = own.max_lifetime ? own.max_lifetime : defaults.max_lifetime;
+  if (max_lifetime) {
+    // valid_before > valid_after here: the time check already passed.
+    uint64_t lifetime = cert.valid_before - cert.valid_after;
+    if (lifetime > *max_lifetime) {
+      std::string life = cert.valid_before == UINT64_MAX ? std::string("forever")
+                                                         : FormatDuration(lifetime);
+      return "certificate lifetime " + life + " exceeds max_lifetime " +
+             FormatDuration(*max_lifetime);
+    }
+  }
+  const auto& key_id = own.key_id ? own.key_id : defaults.key_id;
+  if (key_id && MatchPatternList(cert.key_id, *key_id) != ListMatch::kMatch) {
+    return "key id does not match key_id " + Join(*key_id, ",");
+  }
+  const auto& source = own.source_address ? own.source_address : defaults.source_address;
+  if (source && *source == SourceAddressRequirement::kRequired && !cert.source_address) {
+    return "certificate has no source-address critical option (source_address: required)";
+  }
+  const auto& require = own.require_extensions ? own.require_extensions : defaults.require_extensions;
+  if (require) {
+    for (const auto& ext : *require) {
+      if (!cert.HasExtension(ext)) return "required extension " + ext + " is missing";
+    }
+  }
+  const auto& forbid = own.forbid_extensions ? own.forbid_extensions : defaults.forbid_extensions;
+  if (forbid) {
+    for (const auto& ext : *forbid) {
+      if (cert.HasExtension(ext)) return "forbidden extension " + ext + " is present";
+    }
+  }
+  const auto& key_types = own.key_types ? own.key_types : defaults.key_types;
+  if (key_types &&
+      std::find(key_types->begin(), key_types->end(), cert.key.type) == key_types->end()) {
+    return "user key type " + std::string(cert.key.TypeName()) + " is not in key_types";
+  }
+  const auto& min_rsa = own.min_rsa_bits ? own.min_rsa_bits : defaults.min_rsa_bits;
+  if (min_rsa && cert.key.type == KeyType::kRsa && cert.key.RsaBits() < *min_rsa) {
+    return "RSA key of " + std::to_string(cert.key.RsaBits()) + " bits is below min_rsa_bits " +
+           std::to_string(*min_rsa);
+  }
+  return "";
+}
+
+const Authority* FindAuthority(const Policy& policy, const Certificate& cert,
+                               const std::string& fingerprint) {
+  for (const Authority& authority : policy.authorities) {
+    for (const PublicKey& key : authority.keys) {
+      if (key.blob == cert.signature_key.blob) return &authority;
+    }
+    for (const std::string& fp : authority.fingerprints) {
+      if (fp == fingerprint) return &authority;
+    }
+  }
+  return nullptr;
+}
+
+std::string TimeReason(const Certificate& cert, uint64_t now) {
+  if (now < cert.valid_after) {
+    return "certificate not yet valid: valid from " + std::to_string(cert.valid_after) + ", " +
+           std::to_string(cert.valid_after - now) +
+           "s in the future (check the clocks of the issuer and this host)";
+  }
+  return "certificate expired " + std::to_string(now - cert.valid_before + 1) +
+         "s ago (valid_before " + std::to_string(cert.valid_before) + ")";
+}
+
+}  // namespace
+
+std::vector<const Rule*> RulesForUser(const Policy& policy, const std::string& user,
+                                      GroupResolver& groups, std::vector<std::string>* errors) {
+  std::vector<const Rule*> rules;
+  for (const Rule& rule : policy.rules) {
+    std::string error;
+    RuleOutcome::Kind kind = MatchUser(rule, user, groups, &error);
+    if (kind == RuleOutcome::Kind::kGranted) rules.push_back(&rule);
+    if (kind == RuleOutcome::Kind::kGroupLookupFailed) errors->push_back(error);
+  }
+  return rules;
+}
+
+Decision Evaluate(const Policy& policy, const Request& request, const Krl* krl,
+                  GroupResolver& groups) {
+  Decision d;  // verdict starts as kDeny
+  const Certificate& cert = *request.cert;
+  d.ca_fingerprint = Sha256Fingerprint(cert.signature_key.blob);
+
+  if (cert.cert_type != kCertTypeUser) {
+    d.reason = "not a user certificate";
+    return d;
+  }
+  d.authority = FindAuthority(policy, cert, d.ca_fingerprint);
+  if (d.authority == nullptr) {
+    d.reason = "certificate signed by unknown CA " + d.ca_fingerprint;
+    return d;
+  }
+  if (IsSha1Rsa(cert.signature) && !d.authority->allow_sha1) {
+    d.reason = "CA signed with ssh-rsa (SHA-1) and authority " + d.authority->name +
+               " does not set allow_sha1";
+    return d;
+  }
+  if (!IsValidAt(cert, request.now)) {
+    d.reason = TimeReason(cert, request.now);
+    return d;
+  }
+  if (std::binary_search(d.authority->revoked_serials.begin(),
+                         d.authority->revoked_serials.end(), cert.serial)) {
+    d.reason = "serial " + std::to_string(cert.serial) + " is revoked by authority " +
+               d.authority->name;
+    return d;
+  }
+  if (!policy.revoked_key_ids.empty() &&
+      MatchPatternList(cert.key_id, policy.revoked_key_ids) == ListMatch::kMatch) {
+    d.reason = "key id is revoked (revoked.key_ids)";
+    return d;
+  }
+  if (krl != nullptr && krl->IsCertificateRevoked(cert)) {
+    d.reason = "certificate is revoked by the KRL " + policy.krl_path.value_or("");
+    return d;
+  }
+  if (cert.principals.empty()) {
+    d.reason = "certificate has no principals";
+    return d;
+  }
+
+  const size_t authority_index = static_cast<size_t>(d.authority - policy.authorities.data());
+  std::unordered_set<std::string> granted;
+  std::string pattern_buf;
+  std::vector<std::string> patterns;
+  for (const Rule& rule : policy.rules) {
+    RuleOutcome outcome;
+    outcome.rule = &rule;
+    std::string error;
+    RuleOutcome::Kind user_match = MatchUser(rule, request.user, groups, &error);
+    if (user_match != RuleOutcome::Kind::kGranted) {
+      outcome.kind = user_match;
+      outcome.reason = user_match == RuleOutcome::Kind::kGroupLookupFailed
+                           ? error
+                           : "login name " + request.user + " not in users";
+      d.rules.push_back(std::move(outcome));
+      continue;
+    }
+    if (std::find(rule.authorities.begin(), rule.authorities.end(), authority_index) ==
+        rule.authorities.end()) {
+      outcome.kind = RuleOutcome::Kind::kAuthorityNotListed;
+      outcome.reason = "authority " + d.authority->name + " not in authorities";
+      d.rules.push_back(std::move(outcome));
+      continue;
+    }
+    std::string failure = CheckConstraints(rule.constraints, policy.defaults, cert);
+    if (!failure.empty()) {
+      outcome.kind = RuleOutcome::Kind::kConstraintFailed;
+      outcome.reason = std::move(failure);
+      d.rules.push_back(std::move(outcome));
+      continue;
+    }
+    patterns.clear();
+    for (const std::string& p : rule.principals) {
+      if (SubstituteUser(p, request.user, &pattern_buf)) patterns.push_back(pattern_buf);
+    }
+    for (const std::string& principal : cert.principals) {
+      if (patterns.empty() || MatchPatternList(principal, patterns) != ListMatch::kMatch) continue;
+      if (granted.count(principal) > 0) continue;
+      granted.insert(principal);
+      if (!IsPrintablePrincipal(principal)) {
+        d.unsafe_principals.push_back(principal);
+        continue;
+      }
+      outcome.principals.push_back(principal);
+      d.grants.push_back(Grant{principal, &rule});
+    }
+    if (outcome.principals.empty()) {
+      outcome.kind = RuleOutcome::Kind::kNoPrincipalMatched;
+      outcome.reason = "no certificate principal matches principals " + Join(rule.principals, ",");
+    } else {
+      outcome.kind = RuleOutcome::Kind::kGranted;
+    }
+    d.rules.push_back(std::move(outcome));
+  }
+
+  if (d.grants.empty()) {
+    d.reason = "no rule grants any principal of the certificate";
+    return d;
+  }
+  d.verdict = Verdict::kAllow;
+  return d;
+}
+
+}  // namespace certgate::core

@@ -1,0 +1,38 @@
+// The only code that formats lines sshd will parse: AuthorizedPrincipals-
+// Command output and AuthorizedKeysCommand output.
+#ifndef CERTGATE_CORE_SSHD_OUTPUT_H_
+#define CERTGATE_CORE_SSHD_OUTPUT_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/policy_eval.h"
+#include "core/ssh_key.h"
+
+namespace certgate::core {
+
+// IsPrintablePrincipal returns true if |principal| may be printed for sshd:
+// 1 to 1024 bytes, no space, tab, '#', '"', ',', control character (0x00-0x1f,
+// 0x7f). sshd reads a principals line up to '#' as text, takes the
+// principal after the last blank and everything before it as options;
+// inside principals="..." a comma separates names and a quote ends the value.
+bool IsPrintablePrincipal(std::string_view principal);
+
+// FormatPrincipalsOutput returns the AuthorizedPrincipalsCommand answer
+// for |grants|: one line per grant, "OPTIONS PRINCIPAL" or "PRINCIPAL",
+// options joined with ','. Grants must already be printable.
+std::string FormatPrincipalsOutput(const std::vector<Grant>& grants);
+
+// FormatCertAuthorityLines returns the AuthorizedKeysCommand answer for a
+// certificate: one `cert-authority,principals="P1,P2"[,OPTIONS] CA-KEY` line
+// per distinct option set, in the order the sets first appear in |grants|.
+std::string FormatCertAuthorityLines(const std::vector<Grant>& grants, const PublicKey& ca_key);
+
+// FormatAuthorizedKeysLine returns `[OPTIONS ]TYPE BASE64[ COMMENT]` for a
+// policy user_keys entry.
+std::string FormatAuthorizedKeysLine(const AuthorizedKeysLine& line);
+
+}  // namespace certgate::core
+
+#endif  // CERTGATE_CORE_SSHD_OUTPUT_H_
