@@ -1,0 +1,48 @@
+#!/bin/sh
+# A real certgate decision, start to finish: a CA and a user certificate made
+# by ssh-keygen, a policy, and principals-cmd showing an allow and two denies.
+#   sudo examples/demo.sh [BUILD-DIR]      (root: policy files must be root-owned)
+set -eu
+build=${1:-build}
+pcmd=$(cd "$build" && pwd)/principals-cmd/principals-cmd
+[ -x "$pcmd" ] || { echo "demo: build first: cmake -S . -B $build && cmake --build $build" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "demo: run as root (sudo): policy files must be owned by root, as sshd's are" >&2; exit 1; }
+
+dir=$(mktemp -d /tmp/certgate-demo-XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+show() { printf '\n$ %s\n' "$*"; "$@" || printf '(exit status %s)\n' "$?"; }
+
+# A CA, as Vault or step-ca would hold it, and alice's key.
+ssh-keygen -q -N '' -t ed25519 -f "$dir/prod-ca" -C prod-ca
+ssh-keygen -q -N '' -t ed25519 -f "$dir/alice" -C alice
+# A certificate for principal "ops", valid from a minute ago for five minutes...
+ssh-keygen -q -s "$dir/prod-ca" -I alice@example.com -n ops -V -1m:+5m -z 1001 "$dir/alice.pub"
+cp "$dir/alice-cert.pub" "$dir/alice-5m-cert.pub"
+# ...and one valid for two hours, longer than the policy allows.
+ssh-keygen -q -s "$dir/prod-ca" -I alice@example.com -n ops -V -1m:+2h -z 1002 "$dir/alice.pub"
+cp "$dir/alice-cert.pub" "$dir/alice-2h-cert.pub"
+
+cat >"$dir/policy.yaml" <<YAML
+version: 1
+authorities:
+  prod:
+    keys: ["$(cat "$dir/prod-ca.pub")"]
+rules:
+  - name: ops-may-be-ubuntu-or-alice
+    users: [ubuntu, alice]
+    authorities: [prod]
+    principals: [ops]
+    max_lifetime: 10m
+    key_id: "*@example.com"
+YAML
+chmod 0644 "$dir/policy.yaml"
+echo "policy ($dir/policy.yaml):"
+sed 's/^/  /' "$dir/policy.yaml"
+
+show "$pcmd" --check --policy "$dir/policy.yaml"
+show "$pcmd" --explain --user alice --policy "$dir/policy.yaml" "$dir/alice-5m-cert.pub"
+show "$pcmd" --explain --user bob --policy "$dir/policy.yaml" "$dir/alice-5m-cert.pub"
+show "$pcmd" --explain --user alice --policy "$dir/policy.yaml" "$dir/alice-2h-cert.pub"
+# What sshd itself runs (AuthorizedPrincipalsCommand ... %u %t %k):
+set -- $(cat "$dir/alice-5m-cert.pub")
+show "$pcmd" --policy "$dir/policy.yaml" alice "$1" "$2"
