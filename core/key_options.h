@@ -24,8 +24,14 @@ namespace certgate::core {
 // itself. Returns Ok or kBadFormat with a one-line reason.
 Status CheckKeyOption(std::string_view option);
 
+// CheckKeyOptionSet checks a whole list of already checked options as sshd
+// does: at most one command, from and tunnel each. Returns Ok or
+// kDuplicateOption.
+Status CheckKeyOptionSet(const std::vector<std::string>& options);
+
 // SplitKeyOptions splits an options field `a,b="x,y",c` at the commas that
-// are outside quotes and checks each with CheckKeyOption.
+// are outside quotes and checks each with CheckKeyOption, then the list with
+// CheckKeyOptionSet. An empty item or an unbalanced quote is kBadFormat.
 Result<std::vector<std::string>> SplitKeyOptions(std::string_view text);
 
 // AuthorizedKeysLine is `[options] keytype base64 [comment]`, parsed.

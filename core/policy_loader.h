@@ -25,11 +25,22 @@ struct Issue {
   std::string ToString() const;
 };
 
+// PendingName is an authority name as written in a rule, kept between
+// ParsePolicyText and FinishPolicy (which resolves it to an index).
+struct PendingName {
+  std::string name;
+  int line = 0;
+  int column = 0;
+};
+
 // LoadResult is a loaded policy, or why there is none. |policy| is set only
 // when |issues| is empty: any issue is fatal.
 struct LoadResult {
   std::optional<Policy> policy;
   std::vector<Issue> issues;
+  // rule_authority_names runs parallel to policy->rules while files are
+  // parsed; FinishPolicy resolves and clears it.
+  std::vector<std::vector<PendingName>> rule_authority_names;
 };
 
 // LoadOptions controls file checks (tests run as non-root users).
@@ -40,13 +51,16 @@ struct LoadOptions {
   unsigned owner_uid = 0;
 };
 
-// LoadPolicy reads |main_path|, then every `*.yaml` in `<main_path>.d/` for
-// an explicit path, or `/etc/certgate/policy.d/` for the default path (the
-// directory named `<dir>/policy.d` beside a file called policy.yaml), in
-// byte order of file name, and merges them: authorities by name (the same
-// name twice is an issue), rules appended in order. Files are opened with
-// O_NOFOLLOW|O_CLOEXEC and checked with fstat. Missing fragment directory:
-// fine. Missing main file: an issue.
+// LoadPolicy reads |main_path|, then every `*.yaml` (not starting with '.')
+// in the fragment directory: `/etc/certgate/policy.d/` when |main_path| is
+// kDefaultPolicyPath, else `<main_path>.d/`; in byte order of file name. It
+// merges them: authorities by name (the same name twice is an issue), rules
+// appended in order, defaults and revoked.krl set by at most one file,
+// revoked.key_ids appended. Files are opened with O_NOFOLLOW|O_CLOEXEC and
+// checked with fstat (regular file, at most kMaxPolicyFileSize); the main
+// file's parent directory and the fragment directory get the same owner and
+// mode check. Missing fragment directory: fine. Missing main file: an issue.
+// Every problem is an Issue (file problems at FILE:1:1); never throws.
 LoadResult LoadPolicy(const std::string& main_path, const LoadOptions& options);
 
 // ParsePolicyText parses one file's |text| (named |file_name| in issues)

@@ -1,12 +1,16 @@
 #!/bin/sh
 # A real certgate decision, start to finish: a CA and a user certificate made
 # by ssh-keygen, a policy, and principals-cmd showing an allow and two denies.
-#   sudo examples/demo.sh [BUILD-DIR]      (root: policy files must be root-owned)
+#   examples/demo.sh [BUILD-DIR]   (runs itself with sudo when not root)
 set -eu
 build=${1:-build}
 pcmd=$(cd "$build" && pwd)/principals-cmd/principals-cmd
 [ -x "$pcmd" ] || { echo "demo: build first: cmake -S . -B $build && cmake --build $build" >&2; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "demo: run as root (sudo): policy files must be owned by root, as sshd's are" >&2; exit 1; }
+# Policy files must be owned by root, as sshd's own files are.
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "demo: run as root: policy files must be owned by root" >&2; exit 1; }
+  exec sudo "$0" "$@"
+fi
 
 dir=$(mktemp -d /tmp/certgate-demo-XXXXXX)
 trap 'rm -rf "$dir"' EXIT

@@ -1,0 +1,319 @@
+#include "core/key_options.h"
+
+#include <array>
+#include <cstddef>
+
+namespace certgate::core {
+namespace {
+
+// kFlags are the options sshd's sshauthopt_parse accepts without a value.
+constexpr std::array<std::string_view, 14> kFlags = {
+    "agent-forwarding", "no-agent-forwarding", "port-forwarding", "no-port-forwarding",
+    "pty",              "no-pty",              "user-rc",         "no-user-rc",
+    "x11-forwarding",   "no-x11-forwarding",   "restrict",        "no-touch-required",
+    "touch-required",   "verify-required",
+};
+
+// kValued are the options that take name="value".
+constexpr std::array<std::string_view, 7> kValued = {
+    "command", "environment", "expiry-time", "from", "permitopen", "permitlisten", "tunnel",
+};
+
+char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// EqualsIgnoreCase compares ASCII case-insensitively, as sshd's strncasecmp.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (Lower(a[i]) != Lower(b[i])) return false;
+  }
+  return true;
+}
+
+bool IsDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+// ParseNumber parses decimal digits up to |max|; false if not digits or over.
+bool ParseNumber(std::string_view s, uint64_t max, uint64_t* out) {
+  if (!IsDigits(s) || s.size() > 19) return false;
+  uint64_t n = 0;
+  for (char c : s) n = n * 10 + static_cast<uint64_t>(c - '0');
+  if (n > max) return false;
+  *out = n;
+  return true;
+}
+
+// Dequote reads a double-quoted value the way sshd's opt_dequote does: only
+// \" is an escape, and the closing quote must end the option.
+Result<std::string> Dequote(std::string_view name, std::string_view quoted) {
+  if (quoted.empty() || quoted.front() != '"') {
+    return Fail(Errc::kBadFormat, "the value of " + std::string(name) + " must be in double quotes, e.g. " +
+                                      std::string(name) + "=\"...\"");
+  }
+  std::string value;
+  size_t i = 1;
+  for (;;) {
+    if (i >= quoted.size()) {
+      return Fail(Errc::kBadFormat, "missing closing quote in the value of " + std::string(name));
+    }
+    if (quoted[i] == '\\' && i + 1 < quoted.size() && quoted[i + 1] == '"') {
+      value.push_back('"');
+      i += 2;
+      continue;
+    }
+    if (quoted[i] == '"') break;
+    value.push_back(quoted[i]);
+    ++i;
+  }
+  if (i + 1 != quoted.size()) {
+    return Fail(Errc::kBadFormat, "text after the closing quote of " + std::string(name));
+  }
+  return value;
+}
+
+bool ValidPort(std::string_view port) {
+  uint64_t n = 0;
+  return port == "*" || (ParseNumber(port, 65535, &n) && n > 0);
+}
+
+// ValidHostPort checks sshd's "host:port" (host may be "[v6]").
+bool ValidHostPort(std::string_view value) {
+  std::string_view host;
+  std::string_view port;
+  if (!value.empty() && value.front() == '[') {
+    size_t close = value.find(']');
+    if (close == std::string_view::npos || close + 1 >= value.size() || value[close + 1] != ':') return false;
+    host = value.substr(1, close - 1);
+    port = value.substr(close + 2);
+  } else {
+    size_t colon = value.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    host = value.substr(0, colon);
+    port = value.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) return false;  // bare IPv6 needs brackets
+  }
+  if (host.empty()) return false;
+  for (char c : host) {
+    if (c == ' ' || c == '\t' || c == ',') return false;
+  }
+  return ValidPort(port);
+}
+
+// ValidExpiryTime checks YYYYMMDD[HHMM[SS]][Z] (sshd's parse_absolute_time).
+bool ValidExpiryTime(std::string_view value) {
+  if (!value.empty() && value.back() == 'Z') value.remove_suffix(1);
+  if (!IsDigits(value) || (value.size() != 8 && value.size() != 12 && value.size() != 14)) return false;
+  auto field = [&](size_t pos, size_t len) {
+    uint64_t n = 0;
+    (void)ParseNumber(value.substr(pos, len), 9999, &n);
+    return n;
+  };
+  const uint64_t month = field(4, 2);
+  const uint64_t day = field(6, 2);
+  if (field(0, 4) < 1970 || month < 1 || month > 12 || day < 1 || day > 31) return false;
+  if (value.size() >= 12 && (field(8, 2) > 23 || field(10, 2) > 59)) return false;
+  if (value.size() == 14 && field(12, 2) > 60) return false;
+  return true;
+}
+
+Status CheckValue(std::string_view name, const std::string& value) {
+  const std::string n(name);
+  if (name == "command") return Ok();
+  if (name == "environment") {
+    size_t eq = value.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Fail(Errc::kBadFormat, "environment needs NAME=value, e.g. environment=\"LANG=C\"");
+    }
+    for (size_t i = 0; i < eq; ++i) {
+      char c = value[i];
+      bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+      if (!ok) return Fail(Errc::kBadFormat, "environment variable name may hold only letters, digits and _");
+    }
+    return Ok();
+  }
+  if (name == "expiry-time") {
+    if (!ValidExpiryTime(value)) {
+      return Fail(Errc::kBadFormat, "expiry-time must be YYYYMMDD[HHMM[SS]][Z], e.g. expiry-time=\"20270101\"");
+    }
+    return Ok();
+  }
+  if (name == "from") {
+    if (value.empty()) return Fail(Errc::kBadFormat, "from needs a pattern list, e.g. from=\"10.0.0.0/8\"");
+    size_t start = 0;
+    for (;;) {
+      size_t comma = value.find(',', start);
+      std::string_view item = std::string_view(value).substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (item.empty() || item == "!") return Fail(Errc::kBadFormat, "from has an empty pattern");
+      if (item.find_first_of(" \t") != std::string_view::npos) {
+        return Fail(Errc::kBadFormat, "from patterns may not contain blanks");
+      }
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    return Ok();
+  }
+  if (name == "permitopen") {
+    if (!ValidHostPort(value)) {
+      return Fail(Errc::kBadFormat, "permitopen needs host:port (port a number or *), e.g. permitopen=\"db:5432\"");
+    }
+    return Ok();
+  }
+  if (name == "permitlisten") {
+    bool ok = value.find(':') == std::string::npos && value.find('[') == std::string::npos
+                  ? ValidPort(value)
+                  : ValidHostPort(value);
+    if (!ok) return Fail(Errc::kBadFormat, "permitlisten needs [host:]port, e.g. permitlisten=\"8080\"");
+    return Ok();
+  }
+  if (name == "tunnel") {
+    uint64_t t = 0;
+    if (!ParseNumber(value, 0x7fffffffULL - 2, &t)) {
+      return Fail(Errc::kBadFormat, "tunnel needs a device number, e.g. tunnel=\"0\"");
+    }
+    return Ok();
+  }
+  return Fail(Errc::kBadFormat, "unknown option " + n);
+}
+
+// LowerName returns the option name (before '=') in lower case, for the
+// duplicate check.
+std::string LowerName(std::string_view option) {
+  std::string out;
+  for (char c : option.substr(0, option.find('='))) out.push_back(Lower(c));
+  return out;
+}
+
+}  // namespace
+
+Status CheckKeyOption(std::string_view option) {
+  if (option.empty()) return Fail(Errc::kBadFormat, "empty option");
+  for (char c : option) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return Fail(Errc::kBadFormat, "option contains a control character");
+  }
+  const size_t eq = option.find('=');
+  const std::string_view name = option.substr(0, eq);
+  if (EqualsIgnoreCase(name, "cert-authority") || EqualsIgnoreCase(name, "principals")) {
+    return Fail(Errc::kBadFormat, std::string(name) + " is refused: certgate writes it itself");
+  }
+  if (eq == std::string_view::npos) {
+    for (std::string_view flag : kFlags) {
+      if (EqualsIgnoreCase(name, flag)) return Ok();
+    }
+    for (std::string_view valued : kValued) {
+      if (EqualsIgnoreCase(name, valued)) {
+        return Fail(Errc::kBadFormat, std::string(name) + " needs a value: " + std::string(valued) + "=\"...\"");
+      }
+    }
+    return Fail(Errc::kBadFormat, "unknown option \"" + std::string(name) + "\"; see AUTHORIZED_KEYS FILE FORMAT in sshd(8)");
+  }
+  for (std::string_view flag : kFlags) {
+    if (EqualsIgnoreCase(name, flag)) {
+      return Fail(Errc::kBadFormat, std::string(name) + " takes no value");
+    }
+  }
+  for (std::string_view valued : kValued) {
+    if (!EqualsIgnoreCase(name, valued)) continue;
+    Result<std::string> value = Dequote(valued, option.substr(eq + 1));
+    if (!value) return Unexpected{value.error()};
+    return CheckValue(valued, *value);
+  }
+  return Fail(Errc::kBadFormat, "unknown option \"" + std::string(name) + "\"; see AUTHORIZED_KEYS FILE FORMAT in sshd(8)");
+}
+
+Status CheckKeyOptionSet(const std::vector<std::string>& options) {
+  // sshd refuses a second command, from or tunnel clause (auth-options.c).
+  bool seen_command = false;
+  bool seen_from = false;
+  bool seen_tunnel = false;
+  for (const std::string& option : options) {
+    const std::string name = LowerName(option);
+    bool* seen = name == "command" ? &seen_command : name == "from" ? &seen_from : name == "tunnel" ? &seen_tunnel : nullptr;
+    if (seen == nullptr) continue;
+    if (*seen) return Fail(Errc::kDuplicateOption, "more than one " + name + " option; sshd refuses that");
+    *seen = true;
+  }
+  return Ok();
+}
+
+Result<std::vector<std::string>> SplitKeyOptions(std::string_view text) {
+  std::vector<std::string> out;
+  std::string current;
+  bool quoted = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted && c == '\\' && i + 1 < text.size() && text[i + 1] == '"') {
+      current.append("\\\"");
+      ++i;
+      continue;
+    }
+    if (c == '"') quoted = !quoted;
+    if (c == ',' && !quoted) {
+      if (current.empty()) return Fail(Errc::kBadFormat, "empty option between commas");
+      out.push_back(std::move(current));
+      current.clear();
+      continue;
+    }
+    current.push_back(c);
+  }
+  if (quoted) return Fail(Errc::kBadFormat, "unbalanced double quote in options");
+  if (current.empty()) return Fail(Errc::kBadFormat, text.empty() ? "empty options" : "empty option after the last comma");
+  out.push_back(std::move(current));
+  for (const std::string& option : out) {
+    Status s = CheckKeyOption(option);
+    if (!s) return Unexpected{s.error()};
+  }
+  Status set = CheckKeyOptionSet(out);
+  if (!set) return Unexpected{set.error()};
+  return out;
+}
+
+Result<AuthorizedKeysLine> ParseAuthorizedKeysLine(std::string_view line) {
+  size_t start = line.find_first_not_of(" \t");
+  if (start == std::string_view::npos || line[start] == '#') {
+    return Fail(Errc::kBadFormat, "empty line or comment, not a key");
+  }
+  line.remove_prefix(start);
+  AuthorizedKeysLine out;
+  const std::string_view first = line.substr(0, line.find_first_of(" \t"));
+  if (!KeyTypeFromName(first) && !IsCertTypeName(first)) {
+    // Options come first: skip to the first blank outside quotes, exactly
+    // like sshkey_advance_past_options.
+    bool quoted = false;
+    size_t i = 0;
+    for (; i < line.size() && (quoted || (line[i] != ' ' && line[i] != '\t')); ++i) {
+      if (line[i] == '\\' && i + 1 < line.size() && line[i + 1] == '"') {
+        ++i;
+      } else if (line[i] == '"') {
+        quoted = !quoted;
+      }
+    }
+    if (quoted) return Fail(Errc::kBadFormat, "unbalanced double quote in options");
+    Result<std::vector<std::string>> options = SplitKeyOptions(line.substr(0, i));
+    if (!options) return Unexpected{options.error()};
+    out.options = std::move(*options);
+    line.remove_prefix(i);
+    size_t key_start = line.find_first_not_of(" \t");
+    if (key_start == std::string_view::npos) return Fail(Errc::kBadFormat, "options but no key");
+    line.remove_prefix(key_start);
+  }
+  const std::string_view type = line.substr(0, line.find_first_of(" \t"));
+  if (IsCertTypeName(type)) {
+    return Fail(Errc::kUnsupportedType, "a certificate is not a user key; give the plain public key");
+  }
+  if (!KeyTypeFromName(type)) {
+    return Fail(Errc::kUnsupportedType, "unknown key type \"" + std::string(type) + "\"");
+  }
+  Result<AuthorizedKey> key = ParsePublicKeyLine(line);
+  if (!key) return Unexpected{key.error()};
+  out.key = std::move(key->key);
+  out.comment = std::move(key->comment);
+  return out;
+}
+
+}  // namespace certgate::core

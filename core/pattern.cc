@@ -1,0 +1,73 @@
+#include "core/pattern.h"
+
+#include <cstddef>
+
+namespace certgate::core {
+namespace {
+
+constexpr size_t kMaxPatternLength = 1024;
+
+}  // namespace
+
+// MatchPattern is the classic two-cursor glob matcher. A '*' only ever needs
+// to remember the most recent star: if a later literal run fails, retrying
+// from an earlier star cannot help, because the later star can absorb
+// anything the earlier one could. So one backtrack point suffices, there is
+// no recursion, and each backtrack advances the star's anchor in |s| by one,
+// which bounds the work by O(|s| * |pattern|).
+bool MatchPattern(std::string_view s, std::string_view pattern) {
+  size_t si = 0;
+  size_t pi = 0;
+  size_t star_pi = std::string_view::npos;  // position after the last '*'
+  size_t star_si = 0;                       // where that star's match ends
+  while (si < s.size()) {
+    if (pi < pattern.size() && pattern[pi] == '*') {
+      while (pi < pattern.size() && pattern[pi] == '*') ++pi;  // "**" is "*"
+      if (pi == pattern.size()) return true;  // a trailing star eats the rest
+      star_pi = pi;
+      star_si = si;
+      continue;
+    }
+    if (pi < pattern.size() && (pattern[pi] == '?' || pattern[pi] == s[si])) {
+      ++pi;
+      ++si;
+      continue;
+    }
+    if (star_pi == std::string_view::npos) return false;
+    // Let the last star absorb one more character and retry after it.
+    pi = star_pi;
+    si = ++star_si;
+  }
+  while (pi < pattern.size() && pattern[pi] == '*') ++pi;
+  return pi == pattern.size();
+}
+
+ListMatch MatchPatternList(std::string_view s, const std::vector<std::string>& patterns) {
+  bool positive = false;
+  for (const std::string& p : patterns) {
+    std::string_view pattern(p);
+    bool negated = !pattern.empty() && pattern.front() == '!';
+    if (negated) pattern.remove_prefix(1);
+    if (!MatchPattern(s, pattern)) continue;
+    // Like match.c: a negated match decides at once, whatever comes after.
+    if (negated) return ListMatch::kNegated;
+    positive = true;
+  }
+  return positive ? ListMatch::kMatch : ListMatch::kNoMatch;
+}
+
+std::string PatternError(std::string_view pattern) {
+  if (pattern.empty()) return "empty pattern";
+  if (pattern.size() > kMaxPatternLength) {
+    return "pattern longer than " + std::to_string(kMaxPatternLength) + " bytes";
+  }
+  if (pattern == "!") return "\"!\" alone negates nothing; write !PATTERN";
+  for (char c : pattern) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == ',') return "a pattern may not contain ','; write each pattern as its own list item";
+    if (u < 0x20 || u == 0x7f) return "a pattern may not contain control characters";
+  }
+  return "";
+}
+
+}  // namespace certgate::core

@@ -1,0 +1,1257 @@
+#include "core/policy_loader.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "core/duration.h"
+#include "core/key_options.h"
+#include "core/pattern.h"
+
+namespace certgate::core {
+namespace {
+
+// kMaxIssues bounds the report for a badly broken file: the first hundred
+// problems are enough to act on.
+constexpr size_t kMaxIssues = 100;
+// kMaxSkipDepth bounds how deep an unexpected node may nest before we stop:
+// the policy grammar itself is never deeper than five levels.
+constexpr int kMaxSkipDepth = 32;
+constexpr size_t kMaxNameLength = 256;
+
+// EditDistance is Levenshtein's distance, for "did you mean" hints on short
+// key names only.
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+template <typename Names>
+std::string Suggest(std::string_view word, const Names& names) {
+  if (word.size() > 64) return "";
+  std::string_view best;
+  size_t best_distance = 3;
+  for (std::string_view name : names) {
+    size_t d = EditDistance(word, name);
+    if (d < best_distance) {
+      best = name;
+      best_distance = d;
+    }
+  }
+  if (best.empty()) return "";
+  return "; did you mean \"" + std::string(best) + "\"?";
+}
+
+std::string Quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s.substr(0, 80)) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      out += '?';
+    } else {
+      out += c;
+    }
+  }
+  if (s.size() > 80) out += "...";
+  out += '"';
+  return out;
+}
+
+// NameError checks a name used in logs (authority, rule, group, extension).
+std::string NameError(std::string_view name) {
+  if (name.empty()) return "empty name";
+  if (name.size() > kMaxNameLength) return "name longer than " + std::to_string(kMaxNameLength) + " bytes";
+  for (char c : name) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) return "a name may not contain blanks or control characters";
+  }
+  return "";
+}
+
+// FingerprintError checks "SHA256:" + 43 characters of unpadded base64,
+// whose last character encodes only the 4 remaining bits (so the 2 unused
+// bits are zero, as ssh-keygen prints it).
+std::string FingerprintError(std::string_view fp) {
+  static constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string_view b64 = fp.substr(7);
+  const std::string hint = "; copy it from ssh-keygen -l -f CA.pub (SHA256: and 43 characters)";
+  if (b64.size() != 43) return "SHA256 fingerprint has " + std::to_string(b64.size()) + " characters after SHA256:, not 43" + hint;
+  for (char c : b64) {
+    if (kAlphabet.find(c) == std::string_view::npos) return "SHA256 fingerprint has a character outside base64" + hint;
+  }
+  if (kAlphabet.find(b64.back()) % 4 != 0) return "SHA256 fingerprint is not a valid encoding of 32 bytes" + hint;
+  return "";
+}
+
+// KeyTable is the fixed set of keys allowed in one kind of mapping.
+template <size_t N>
+struct KeyTable {
+  std::array<std::string_view, N> names;
+  int Find(std::string_view key) const {
+    for (size_t i = 0; i < N; ++i) {
+      if (names[i] == key) return static_cast<int>(i);
+    }
+    return -1;
+  }
+};
+
+enum TopKey { kTopVersion, kTopAuthorities, kTopDefaults, kTopRevoked, kTopRules };
+constexpr KeyTable<5> kTopKeys{{"version", "authorities", "defaults", "revoked", "rules"}};
+
+enum AuthorityKey { kAuthKeys, kAuthRevokedSerials, kAuthAllowSha1 };
+constexpr KeyTable<3> kAuthorityKeys{{"keys", "revoked_serials", "allow_sha1"}};
+
+enum RevokedKey { kRevokedKeyIds, kRevokedKrl };
+constexpr KeyTable<2> kRevokedKeys{{"key_ids", "krl"}};
+
+enum ExtensionKey { kExtRequire, kExtForbid };
+constexpr KeyTable<2> kExtensionKeys{{"require", "forbid"}};
+
+// Rule keys; the constraint keys come first so defaults can use a prefix.
+enum RuleKey {
+  kRuleMaxLifetime,
+  kRuleKeyId,
+  kRuleSourceAddress,
+  kRuleExtensions,
+  kRuleKeyTypes,
+  kRuleMinRsaBits,
+  kRuleName,
+  kRuleUsers,
+  kRuleAuthorities,
+  kRulePrincipals,
+  kRuleOptions,
+  kRuleUserKeys,
+};
+constexpr KeyTable<12> kRuleKeys{{"max_lifetime", "key_id", "source_address", "extensions", "key_types",
+                                  "min_rsa_bits", "name", "users", "authorities", "principals", "options",
+                                  "user_keys"}};
+constexpr KeyTable<6> kDefaultsKeys{{"max_lifetime", "key_id", "source_address", "extensions", "key_types",
+                                     "min_rsa_bits"}};
+
+// Item is one scalar of a list, with where it was written.
+struct Item {
+  std::string value;
+  yaml_mark_t mark;
+};
+
+// MappingInfo is what ForEachKey saw: which keys, and where the mapping was.
+struct MappingInfo {
+  bool is_mapping = false;
+  uint64_t seen = 0;
+  yaml_mark_t start{};
+};
+
+// Parser turns one file's events into |result->policy|. Each Parse* method
+// starts with the current event at the first event of its node and returns
+// with that node consumed; once |stopped_| is set every loop unwinds.
+class Parser {
+ public:
+  Parser(std::string_view text, std::string_view file, LoadResult* result)
+      : text_(text), file_(file), result_(result) {
+    if (!result_->policy) result_->policy.emplace();
+    policy_ = &*result_->policy;
+    ok_ = yaml_parser_initialize(&parser_) != 0;
+    if (ok_) {
+      yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+      yaml_parser_set_encoding(&parser_, YAML_UTF8_ENCODING);
+    }
+  }
+  ~Parser() {
+    if (have_event_) yaml_event_delete(&event_);
+    if (ok_) yaml_parser_delete(&parser_);
+  }
+  Parser(const Parser&) = delete;
+  Parser& operator=(const Parser&) = delete;
+
+  void Run();
+
+ private:
+  bool Next();
+  yaml_event_type_t Type() const { return event_.type; }
+  const yaml_mark_t& Mark() const { return event_.start_mark; }
+  std::string_view Text() const {
+    return std::string_view(reinterpret_cast<const char*>(event_.data.scalar.value), event_.data.scalar.length);
+  }
+  bool IsPlain() const { return event_.data.scalar.style == YAML_PLAIN_SCALAR_STYLE; }
+  bool IsNull() const {
+    std::string_view t = Text();
+    return IsPlain() && (t.empty() || t == "~" || t == "null" || t == "Null" || t == "NULL");
+  }
+  const char* KindName() const;
+
+  void AddIssue(int line, int column, std::string message);
+  void AddIssue(const yaml_mark_t& mark, std::string message) {
+    AddIssue(static_cast<int>(mark.line) + 1, static_cast<int>(mark.column) + 1, std::move(message));
+  }
+  SourceLocation Where(const yaml_mark_t& mark) const {
+    return SourceLocation{file_, static_cast<int>(mark.line) + 1, static_cast<int>(mark.column) + 1};
+  }
+  bool SkipNode();
+  void WrongKind(std::string_view key, const char* expected);
+
+  template <size_t N, typename F>
+  MappingInfo ForEachKey(const KeyTable<N>& table, std::string_view context, F&& on_value);
+  bool ReadScalar(std::string_view key, std::string* out, yaml_mark_t* mark);
+  bool ReadList(std::string_view key, std::vector<Item>* out, yaml_mark_t* mark);
+  bool ReadUnsigned(std::string_view key, uint64_t max, uint64_t* out);
+
+  void ParseAuthorities();
+  void ParseAuthority(const std::string& name, const yaml_mark_t& name_mark);
+  void ParseDefaults();
+  void ParseRevoked();
+  void ParseRules();
+  void ParseRule();
+  void ParseConstraint(int key, std::string_view key_name, Constraints* c, bool in_defaults);
+  void ParseExtensions(Constraints* c, bool in_defaults);
+  std::optional<std::vector<std::string>> ReadPatterns(std::string_view key, bool allow_negation,
+                                                       bool allow_user_token);
+
+  std::string_view text_;
+  std::string file_;
+  LoadResult* result_;
+  Policy* policy_ = nullptr;
+  yaml_parser_t parser_{};
+  yaml_event_t event_{};
+  bool ok_ = false;
+  bool have_event_ = false;
+  bool stopped_ = false;
+};
+
+void Parser::AddIssue(int line, int column, std::string message) {
+  if (result_->issues.size() >= kMaxIssues) {
+    if (!stopped_) {
+      result_->issues.push_back(Issue{SourceLocation{file_, line, column}, "too many problems; stopping here"});
+    }
+    stopped_ = true;
+    return;
+  }
+  result_->issues.push_back(Issue{SourceLocation{file_, line, column}, std::move(message)});
+}
+
+bool Parser::Next() {
+  if (stopped_) return false;
+  if (have_event_) {
+    yaml_event_delete(&event_);
+    have_event_ = false;
+  }
+  if (!yaml_parser_parse(&parser_, &event_)) {
+    std::string message = "YAML syntax error: ";
+    message += parser_.problem != nullptr ? parser_.problem : "unreadable input";
+    if (parser_.context != nullptr) {
+      message += std::string(" ") + parser_.context;
+    }
+    if (parser_.error == YAML_READER_ERROR) {
+      // Reader errors (bad UTF-8, control characters) carry only an offset.
+      int line = 1;
+      int column = 1;
+      size_t end = std::min(parser_.problem_offset, text_.size());
+      // A bad continuation byte is reported at its own offset; point at the
+      // character it belongs to instead.
+      while (end > 0 && end < text_.size() && (static_cast<unsigned char>(text_[end]) & 0xc0) == 0x80) --end;
+      if (end > 0 && parser_.problem != nullptr && std::strstr(parser_.problem, "trailing") != nullptr) {
+        size_t lead = end - 1;
+        while (lead > 0 && (static_cast<unsigned char>(text_[lead]) & 0xc0) == 0x80) --lead;
+        if ((static_cast<unsigned char>(text_[lead]) & 0xc0) == 0xc0) end = lead;
+      }
+      for (size_t i = 0; i < end; ++i) {
+        if (text_[i] == '\n') {
+          ++line;
+          column = 1;
+        } else if ((static_cast<unsigned char>(text_[i]) & 0xc0) != 0x80) {
+          ++column;
+        }
+      }
+      if (parser_.error == YAML_READER_ERROR && parser_.problem != nullptr &&
+          std::strstr(parser_.problem, "UTF-8") != nullptr) {
+        message += "; policy files must be UTF-8";
+      }
+      AddIssue(line, column, std::move(message));
+    } else {
+      AddIssue(parser_.problem_mark, std::move(message));
+    }
+    stopped_ = true;
+    return false;
+  }
+  have_event_ = true;
+  const char* anchor = nullptr;
+  const char* tag = nullptr;
+  switch (event_.type) {
+    case YAML_ALIAS_EVENT:
+      AddIssue(Mark(), "aliases (*name) are not allowed; write the value out in full");
+      break;
+    case YAML_SCALAR_EVENT:
+      anchor = reinterpret_cast<const char*>(event_.data.scalar.anchor);
+      tag = reinterpret_cast<const char*>(event_.data.scalar.tag);
+      break;
+    case YAML_SEQUENCE_START_EVENT:
+      anchor = reinterpret_cast<const char*>(event_.data.sequence_start.anchor);
+      tag = reinterpret_cast<const char*>(event_.data.sequence_start.tag);
+      break;
+    case YAML_MAPPING_START_EVENT:
+      anchor = reinterpret_cast<const char*>(event_.data.mapping_start.anchor);
+      tag = reinterpret_cast<const char*>(event_.data.mapping_start.tag);
+      break;
+    default:
+      break;
+  }
+  if (anchor != nullptr) AddIssue(Mark(), "anchors (&name) are not allowed; write the value out in full");
+  if (tag != nullptr) AddIssue(Mark(), "tags (!tag) are not allowed; remove " + Quote(tag));
+  return !stopped_;
+}
+
+const char* Parser::KindName() const {
+  switch (event_.type) {
+    case YAML_MAPPING_START_EVENT: return "a mapping";
+    case YAML_SEQUENCE_START_EVENT: return "a list";
+    case YAML_SCALAR_EVENT: return IsNull() ? "nothing" : "a single value";
+    default: return "something else";
+  }
+}
+
+bool Parser::SkipNode() {
+  if (event_.type != YAML_MAPPING_START_EVENT && event_.type != YAML_SEQUENCE_START_EVENT) return !stopped_;
+  int depth = 1;
+  while (depth > 0) {
+    if (!Next()) return false;
+    if (event_.type == YAML_MAPPING_START_EVENT || event_.type == YAML_SEQUENCE_START_EVENT) {
+      if (++depth > kMaxSkipDepth) {
+        AddIssue(Mark(), "nested too deeply; a policy is never more than a few levels deep");
+        stopped_ = true;
+        return false;
+      }
+    } else if (event_.type == YAML_MAPPING_END_EVENT || event_.type == YAML_SEQUENCE_END_EVENT) {
+      --depth;
+    }
+  }
+  return true;
+}
+
+void Parser::WrongKind(std::string_view key, const char* expected) {
+  if (event_.type != YAML_ALIAS_EVENT) {  // already reported
+    if (event_.type == YAML_SCALAR_EVENT && IsNull()) {
+      AddIssue(Mark(), std::string(key) + " has no value; it needs " + expected);
+    } else {
+      AddIssue(Mark(), std::string(key) + " must be " + expected + ", not " + KindName());
+    }
+  }
+  SkipNode();
+}
+
+template <size_t N, typename F>
+MappingInfo Parser::ForEachKey(const KeyTable<N>& table, std::string_view context, F&& on_value) {
+  MappingInfo info;
+  info.start = Mark();
+  if (event_.type != YAML_MAPPING_START_EVENT) {
+    WrongKind(context, "a mapping (key: value lines)");
+    return info;
+  }
+  info.is_mapping = true;
+  for (;;) {
+    if (!Next() || event_.type == YAML_MAPPING_END_EVENT) return info;
+    if (event_.type != YAML_SCALAR_EVENT) {
+      if (event_.type != YAML_ALIAS_EVENT) AddIssue(Mark(), "a key in " + std::string(context) + " must be a plain name");
+      if (!SkipNode() || !Next() || !SkipNode()) return info;
+      continue;
+    }
+    const std::string key(Text());
+    const yaml_mark_t key_mark = Mark();
+    const int index = table.Find(key);
+    if (!Next()) return info;
+    if (index < 0) {
+      AddIssue(key_mark, "unknown key " + Quote(key) + " in " + std::string(context) + Suggest(key, table.names));
+      if (!SkipNode()) return info;
+      continue;
+    }
+    const uint64_t bit = uint64_t{1} << index;
+    if ((info.seen & bit) != 0) {
+      AddIssue(key_mark, "duplicate key " + Quote(key) + " in " + std::string(context) + "; keep only one");
+      if (!SkipNode()) return info;
+      continue;
+    }
+    info.seen |= bit;
+    on_value(index, std::string_view(table.names[static_cast<size_t>(index)]));
+    if (stopped_) return info;
+  }
+}
+
+bool Parser::ReadScalar(std::string_view key, std::string* out, yaml_mark_t* mark) {
+  *mark = Mark();
+  if (event_.type != YAML_SCALAR_EVENT || IsNull()) {
+    WrongKind(key, "a single value");
+    return false;
+  }
+  out->assign(Text());
+  return true;
+}
+
+bool Parser::ReadList(std::string_view key, std::vector<Item>* out, yaml_mark_t* mark) {
+  *mark = Mark();
+  if (event_.type == YAML_SCALAR_EVENT && !IsNull()) {
+    out->push_back(Item{std::string(Text()), Mark()});
+    return true;
+  }
+  if (event_.type != YAML_SEQUENCE_START_EVENT) {
+    WrongKind(key, "a list or a single value");
+    return false;
+  }
+  bool ok = true;
+  for (;;) {
+    if (!Next()) return false;
+    if (event_.type == YAML_SEQUENCE_END_EVENT) return ok;
+    if (event_.type != YAML_SCALAR_EVENT || IsNull()) {
+      WrongKind(std::string("an item of ") + std::string(key), "a single value");
+      ok = false;
+      continue;
+    }
+    out->push_back(Item{std::string(Text()), Mark()});
+  }
+}
+
+bool Parser::ReadUnsigned(std::string_view key, uint64_t max, uint64_t* out) {
+  if (event_.type != YAML_SCALAR_EVENT || IsNull()) {
+    WrongKind(key, "a number");
+    return false;
+  }
+  std::string_view t = Text();
+  bool digits = !t.empty() && t.size() <= 20 && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
+  uint64_t n = 0;
+  if (digits) {
+    for (char c : t) {
+      uint64_t d = static_cast<uint64_t>(c - '0');
+      if (n > (max - d) / 10) {
+        digits = false;
+        break;
+      }
+      n = n * 10 + d;
+    }
+  }
+  if (!digits || !IsPlain()) {
+    AddIssue(Mark(), std::string(key) + " must be a whole number from 0 to " + std::to_string(max) +
+                         " written without quotes, not " + Quote(t));
+    return false;
+  }
+  *out = n;
+  return true;
+}
+
+void Parser::Run() {
+  if (!ok_) {
+    AddIssue(1, 1, "cannot start the YAML parser");
+    return;
+  }
+  policy_->files.push_back(file_);
+  if (!Next()) return;  // STREAM-START
+  if (!Next()) return;
+  if (event_.type == YAML_STREAM_END_EVENT) {
+    AddIssue(1, 1, "empty policy file; it must hold at least \"version: 1\"");
+    return;
+  }
+  if (!Next()) return;  // the root node
+  bool version_seen = false;
+  const yaml_mark_t root = Mark();
+  MappingInfo info = ForEachKey(kTopKeys, "the policy file", [&](int key, std::string_view name) {
+    switch (key) {
+      case kTopVersion: {
+        version_seen = true;
+        if (event_.type != YAML_SCALAR_EVENT || IsNull()) {
+          WrongKind(name, "the number 1");
+          return;
+        }
+        const std::string_view t = Text();
+        if (IsPlain() && t == "1") return;
+        if (IsPlain() && !t.empty() && t.size() < 20 &&
+            std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+          AddIssue(Mark(), "unsupported policy version " + std::string(t) + "; this certgate reads version 1");
+          return;
+        }
+        AddIssue(Mark(), "version must be the number 1, written without quotes, not " + Quote(t));
+        return;
+      }
+      case kTopAuthorities: ParseAuthorities(); return;
+      case kTopDefaults: ParseDefaults(); return;
+      case kTopRevoked: ParseRevoked(); return;
+      case kTopRules: ParseRules(); return;
+      default: return;
+    }
+  });
+  if (stopped_) return;
+  if (info.is_mapping && !version_seen) {
+    AddIssue(root, "missing \"version: 1\" at the top of the file");
+  }
+  if (!Next()) return;  // DOCUMENT-END
+  if (!Next()) return;
+  if (event_.type == YAML_DOCUMENT_START_EVENT) {
+    AddIssue(Mark(), "a policy file holds one YAML document; remove this second one (or its \"---\")");
+  }
+}
+
+void Parser::ParseAuthorities() {
+  if (event_.type != YAML_MAPPING_START_EVENT) {
+    WrongKind("authorities", "a mapping from authority names to their keys");
+    return;
+  }
+  std::unordered_set<std::string> names;
+  for (;;) {
+    if (!Next() || event_.type == YAML_MAPPING_END_EVENT) return;
+    if (event_.type != YAML_SCALAR_EVENT || IsNull()) {
+      if (event_.type != YAML_ALIAS_EVENT) AddIssue(Mark(), "an authority name must be a single word");
+      if (!SkipNode() || !Next() || !SkipNode()) return;
+      continue;
+    }
+    const std::string name(Text());
+    const yaml_mark_t mark = Mark();
+    if (!Next()) return;
+    std::string error = NameError(name);
+    if (!error.empty()) {
+      AddIssue(mark, "bad authority name " + Quote(name) + ": " + error);
+      if (!SkipNode()) return;
+      continue;
+    }
+    if (!names.insert(name).second) {
+      AddIssue(mark, "duplicate authority " + Quote(name) + "; keep only one");
+      if (!SkipNode()) return;
+      continue;
+    }
+    ParseAuthority(name, mark);
+  }
+}
+
+void Parser::ParseAuthority(const std::string& name, const yaml_mark_t& name_mark) {
+  Authority a;
+  a.name = name;
+  a.where = Where(name_mark);
+  const std::string context = "authority " + Quote(name);
+  bool keys_ok = true;
+  MappingInfo info = ForEachKey(kAuthorityKeys, context, [&](int key, std::string_view key_name) {
+    switch (key) {
+      case kAuthKeys: {
+        std::vector<Item> items;
+        yaml_mark_t mark;
+        if (!ReadList(key_name, &items, &mark)) {
+          keys_ok = false;
+          return;
+        }
+        if (items.empty()) {
+          AddIssue(mark, context + " has an empty keys list; add the CA's public key");
+          keys_ok = false;
+        }
+        for (const Item& item : items) {
+          if (item.value.rfind("SHA256:", 0) == 0) {
+            std::string error = FingerprintError(item.value);
+            if (!error.empty()) {
+              AddIssue(item.mark, error);
+              keys_ok = false;
+              continue;
+            }
+            a.fingerprints.push_back(item.value);
+            continue;
+          }
+          Result<AuthorizedKey> k = ParsePublicKeyLine(item.value);
+          if (!k) {
+            AddIssue(item.mark, "not a public key in authorized_keys form (" + k.error().detail +
+                                    "); copy the CA's .pub line, or write its SHA256:... fingerprint");
+            keys_ok = false;
+            continue;
+          }
+          a.keys.push_back(std::move(k->key));
+        }
+        return;
+      }
+      case kAuthRevokedSerials: {
+        if (event_.type == YAML_SCALAR_EVENT && !IsNull()) {
+          uint64_t serial = 0;
+          if (ReadUnsigned("a revoked serial", UINT64_MAX, &serial)) a.revoked_serials.push_back(serial);
+          return;
+        }
+        if (event_.type != YAML_SEQUENCE_START_EVENT) {
+          WrongKind(key_name, "a list of serial numbers");
+          return;
+        }
+        for (;;) {
+          if (!Next() || event_.type == YAML_SEQUENCE_END_EVENT) break;
+          uint64_t serial = 0;
+          if (ReadUnsigned("a revoked serial", UINT64_MAX, &serial)) a.revoked_serials.push_back(serial);
+        }
+        std::sort(a.revoked_serials.begin(), a.revoked_serials.end());
+        a.revoked_serials.erase(std::unique(a.revoked_serials.begin(), a.revoked_serials.end()),
+                                a.revoked_serials.end());
+        return;
+      }
+      case kAuthAllowSha1: {
+        if (event_.type == YAML_SCALAR_EVENT && IsPlain() && (Text() == "true" || Text() == "false")) {
+          a.allow_sha1 = Text() == "true";
+          return;
+        }
+        if (event_.type == YAML_SCALAR_EVENT && !IsNull()) {
+          AddIssue(Mark(), "allow_sha1 must be true or false (without quotes), not " + Quote(Text()));
+          return;
+        }
+        WrongKind(key_name, "true or false");
+        return;
+      }
+      default: return;
+    }
+  });
+  if (stopped_ || !info.is_mapping) return;
+  if ((info.seen & (uint64_t{1} << kAuthKeys)) == 0) {
+    AddIssue(info.start, context + " has no keys; add keys: [the CA's public key line]");
+    return;
+  }
+  if (keys_ok) policy_->authorities.push_back(std::move(a));
+}
+
+void Parser::ParseDefaults() {
+  Constraints& d = policy_->defaults;
+  ForEachKey(kDefaultsKeys, "defaults", [&](int key, std::string_view key_name) {
+    ParseConstraint(key, key_name, &d, true);
+  });
+}
+
+void Parser::ParseRevoked() {
+  ForEachKey(kRevokedKeys, "revoked", [&](int key, std::string_view key_name) {
+    if (key == kRevokedKeyIds) {
+      std::optional<std::vector<std::string>> ids = ReadPatterns("revoked key_ids", false, false);
+      if (ids) policy_->revoked_key_ids.insert(policy_->revoked_key_ids.end(), ids->begin(), ids->end());
+      return;
+    }
+    std::string path;
+    yaml_mark_t mark;
+    if (!ReadScalar(key_name, &path, &mark)) return;
+    if (path.empty() || path.front() != '/') {
+      AddIssue(mark, "krl must be an absolute path (starting with /), not " + Quote(path));
+      return;
+    }
+    if (std::any_of(path.begin(), path.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+      AddIssue(mark, "krl path contains a control character");
+      return;
+    }
+    if (policy_->krl_path) {
+      AddIssue(mark, "revoked krl is already set by an earlier file (" + *policy_->krl_path +
+                         "); set it in one file only");
+      return;
+    }
+    policy_->krl_path = path;
+  });
+}
+
+// ReadPatterns reads a pattern list, reporting each bad element.
+std::optional<std::vector<std::string>> Parser::ReadPatterns(std::string_view key, bool allow_negation,
+                                                             bool allow_user_token) {
+  std::vector<Item> items;
+  yaml_mark_t mark;
+  if (!ReadList(key, &items, &mark)) return std::nullopt;
+  if (items.empty()) {
+    AddIssue(mark, std::string(key) + " is empty; give at least one pattern");
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  out.reserve(items.size());
+  bool ok = true;
+  for (Item& item : items) {
+    std::string error = PatternError(item.value);
+    if (error.empty() && !allow_negation && item.value.front() == '!') {
+      error = "negation (!) means nothing here; list only what to match";
+    }
+    if (error.empty()) {
+      size_t brace = item.value.find_first_of("{}");
+      while (brace != std::string::npos) {
+        if (!allow_user_token || item.value.compare(brace, 6, "{user}") != 0) {
+          error = allow_user_token ? "the only placeholder is {user}" : "{ and } have no meaning here";
+          break;
+        }
+        brace = item.value.find_first_of("{}", brace + 6);
+      }
+    }
+    if (!error.empty()) {
+      AddIssue(item.mark, "bad pattern " + Quote(item.value) + " in " + std::string(key) + ": " + error);
+      ok = false;
+      continue;
+    }
+    out.push_back(std::move(item.value));
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+void Parser::ParseExtensions(Constraints* c, bool in_defaults) {
+  const char* context = in_defaults ? "defaults extensions" : "rule extensions";
+  std::vector<Item> require;
+  std::vector<Item> forbid;
+  bool ok = true;
+  ForEachKey(kExtensionKeys, context, [&](int key, std::string_view key_name) {
+    std::vector<Item>* items = key == kExtRequire ? &require : &forbid;
+    yaml_mark_t mark;
+    if (!ReadList(key_name, items, &mark)) {
+      ok = false;
+      return;
+    }
+    for (const Item& item : *items) {
+      std::string error = NameError(item.value);
+      if (error.empty() && item.value.find_first_of("*?!,") != std::string::npos) {
+        error = "extension names are matched exactly, without patterns";
+      }
+      if (!error.empty()) {
+        AddIssue(item.mark, "bad extension name " + Quote(item.value) + ": " + error);
+        ok = false;
+      }
+    }
+    std::vector<std::string> names;
+    for (const Item& item : *items) names.push_back(item.value);
+    if (key == kExtRequire) {
+      c->require_extensions = std::move(names);
+    } else {
+      c->forbid_extensions = std::move(names);
+    }
+  });
+  for (const Item& f : forbid) {
+    for (const Item& r : require) {
+      if (f.value == r.value) {
+        AddIssue(f.mark, "extension " + Quote(f.value) + " is both required and forbidden");
+        ok = false;
+      }
+    }
+  }
+  (void)ok;
+}
+
+void Parser::ParseConstraint(int key, std::string_view key_name, Constraints* c, bool in_defaults) {
+  switch (key) {
+    case kRuleMaxLifetime: {
+      std::string text;
+      yaml_mark_t mark;
+      if (!ReadScalar(key_name, &text, &mark)) return;
+      Result<uint64_t> d = ParseDuration(text);
+      if (!d) {
+        AddIssue(mark, d.error().detail);
+        return;
+      }
+      if (*d == 0) {
+        AddIssue(mark, "max_lifetime 0 admits no certificate; give a positive duration such as 10m");
+        return;
+      }
+      if (in_defaults && c->max_lifetime) {
+        AddIssue(mark, "defaults max_lifetime is already set by an earlier file; set it in one file only");
+        return;
+      }
+      c->max_lifetime = *d;
+      return;
+    }
+    case kRuleKeyId: {
+      std::optional<std::vector<std::string>> patterns = ReadPatterns(key_name, true, false);
+      if (!patterns) return;
+      if (in_defaults && c->key_id) {
+        AddIssue(Mark(), "defaults key_id is already set by an earlier file; set it in one file only");
+        return;
+      }
+      c->key_id = std::move(patterns);
+      return;
+    }
+    case kRuleSourceAddress: {
+      std::string text;
+      yaml_mark_t mark;
+      if (!ReadScalar(key_name, &text, &mark)) return;
+      if (text != "required" && text != "optional") {
+        AddIssue(mark, "source_address must be \"required\" or \"optional\", not " + Quote(text));
+        return;
+      }
+      if (in_defaults && c->source_address) {
+        AddIssue(mark, "defaults source_address is already set by an earlier file; set it in one file only");
+        return;
+      }
+      c->source_address =
+          text == "required" ? SourceAddressRequirement::kRequired : SourceAddressRequirement::kOptional;
+      return;
+    }
+    case kRuleExtensions: {
+      if (in_defaults && (c->require_extensions || c->forbid_extensions)) {
+        AddIssue(Mark(), "defaults extensions are already set by an earlier file; set them in one file only");
+        SkipNode();
+        return;
+      }
+      ParseExtensions(c, in_defaults);
+      return;
+    }
+    case kRuleKeyTypes: {
+      std::vector<Item> items;
+      yaml_mark_t mark;
+      if (!ReadList(key_name, &items, &mark)) return;
+      if (items.empty()) {
+        AddIssue(mark, "key_types is empty; list key types such as ssh-ed25519, or leave the key out");
+        return;
+      }
+      std::vector<KeyType> types;
+      bool ok = true;
+      for (const Item& item : items) {
+        std::optional<KeyType> t = KeyTypeFromName(item.value);
+        if (t) {
+          types.push_back(*t);
+          continue;
+        }
+        ok = false;
+        std::string hint;
+        if (std::optional<KeyType> ct = KeyTypeFromCertName(item.value)) {
+          hint = "; write the plain key type " + std::string(KeyTypeName(*ct));
+        } else if (item.value.rfind("rsa-sha2-", 0) == 0) {
+          hint = "; RSA keys are ssh-rsa (the signature algorithm does not matter here)";
+        } else {
+          hint = "; known types: ssh-ed25519, ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521, "
+                 "sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com, ssh-rsa";
+        }
+        AddIssue(item.mark, "unknown key type " + Quote(item.value) + hint);
+      }
+      if (!ok) return;
+      if (in_defaults && c->key_types) {
+        AddIssue(mark, "defaults key_types is already set by an earlier file; set it in one file only");
+        return;
+      }
+      c->key_types = std::move(types);
+      return;
+    }
+    case kRuleMinRsaBits: {
+      const yaml_mark_t mark = Mark();
+      uint64_t bits = 0;
+      if (!ReadUnsigned(key_name, kMaxRsaBits, &bits)) return;
+      if (bits < kMinRsaBits) {
+        AddIssue(mark, "min_rsa_bits must be between " + std::to_string(kMinRsaBits) + " and " +
+                           std::to_string(kMaxRsaBits));
+        return;
+      }
+      if (in_defaults && c->min_rsa_bits) {
+        AddIssue(mark, "defaults min_rsa_bits is already set by an earlier file; set it in one file only");
+        return;
+      }
+      c->min_rsa_bits = static_cast<unsigned>(bits);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+void Parser::ParseRules() {
+  if (event_.type != YAML_SEQUENCE_START_EVENT) {
+    WrongKind("rules", "a list of rules (each starting with \"- \")");
+    return;
+  }
+  for (;;) {
+    if (!Next() || event_.type == YAML_SEQUENCE_END_EVENT) return;
+    ParseRule();
+    if (stopped_) return;
+  }
+}
+
+void Parser::ParseRule() {
+  Rule rule;
+  rule.where = Where(Mark());
+  std::vector<PendingName> authority_names;
+  bool ok = true;
+  size_t issues_before = result_->issues.size();
+  MappingInfo info = ForEachKey(kRuleKeys, "rule", [&](int key, std::string_view key_name) {
+    switch (key) {
+      case kRuleName: {
+        yaml_mark_t mark;
+        if (!ReadScalar(key_name, &rule.name, &mark)) return;
+        std::string error;
+        if (rule.name.empty()) {
+          error = "name is empty; give the rule a name or leave the key out";
+        } else if (std::any_of(rule.name.begin(), rule.name.end(), [](char c) {
+                     return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+                   })) {
+          error = "a rule name may not contain control characters";
+        } else if (rule.name.size() > kMaxNameLength) {
+          error = "rule name longer than " + std::to_string(kMaxNameLength) + " bytes";
+        }
+        if (!error.empty()) AddIssue(mark, error);
+        return;
+      }
+      case kRuleUsers: {
+        std::vector<Item> items;
+        yaml_mark_t mark;
+        if (!ReadList(key_name, &items, &mark)) return;
+        if (items.empty()) {
+          AddIssue(mark, "users is empty; list login name patterns or group:NAME");
+          return;
+        }
+        for (Item& item : items) {
+          std::string_view v = item.value;
+          if (v.rfind("!group:", 0) == 0) {
+            AddIssue(item.mark, "a group cannot be negated; negate login names (!name) instead");
+            continue;
+          }
+          if (v.rfind("group:", 0) == 0) {
+            std::string group(v.substr(6));
+            std::string error = NameError(group);
+            if (error.empty() && group.find_first_of(",:") != std::string::npos) error = "no , or : in a group name";
+            if (!error.empty()) {
+              AddIssue(item.mark, "bad group in users " + Quote(item.value) + ": " + error);
+              continue;
+            }
+            rule.groups.push_back(std::move(group));
+            continue;
+          }
+          std::string error = PatternError(v);
+          if (error.empty() && v.find_first_of("{}") != std::string::npos) {
+            error = "{user} is for principals only";
+          }
+          if (!error.empty()) {
+            AddIssue(item.mark, "bad pattern " + Quote(v) + " in users: " + error);
+            continue;
+          }
+          rule.users.push_back(std::move(item.value));
+        }
+        if (rule.groups.empty() && !rule.users.empty() &&
+            std::all_of(rule.users.begin(), rule.users.end(), [](const std::string& u) { return u[0] == '!'; })) {
+          AddIssue(mark, "users holds only negated patterns, which match nobody; add the logins to allow, e.g. \"*\"");
+        }
+        return;
+      }
+      case kRuleAuthorities: {
+        std::vector<Item> items;
+        yaml_mark_t mark;
+        if (!ReadList(key_name, &items, &mark)) return;
+        if (items.empty()) {
+          AddIssue(mark, "authorities is empty; name at least one authority from the top-level authorities");
+          return;
+        }
+        for (Item& item : items) {
+          authority_names.push_back(PendingName{std::move(item.value), static_cast<int>(item.mark.line) + 1,
+                                                static_cast<int>(item.mark.column) + 1});
+        }
+        return;
+      }
+      case kRulePrincipals: {
+        std::optional<std::vector<std::string>> p = ReadPatterns(key_name, true, true);
+        if (!p) return;
+        if (std::all_of(p->begin(), p->end(), [](const std::string& s) { return s[0] == '!'; })) {
+          AddIssue(Mark(), "principals holds only negated patterns, which grant nothing; add the principals to grant");
+          return;
+        }
+        rule.principals = std::move(*p);
+        return;
+      }
+      case kRuleOptions: {
+        std::vector<Item> items;
+        yaml_mark_t mark;
+        if (!ReadList(key_name, &items, &mark)) return;
+        for (const Item& item : items) {
+          Result<std::vector<std::string>> split = SplitKeyOptions(item.value);
+          if (!split) {
+            AddIssue(item.mark, "bad option " + Quote(item.value) + ": " + split.error().detail);
+            continue;
+          }
+          rule.options.insert(rule.options.end(), split->begin(), split->end());
+        }
+        Status set = CheckKeyOptionSet(rule.options);
+        if (!set) AddIssue(mark, "bad options: " + set.error().detail);
+        return;
+      }
+      case kRuleUserKeys: {
+        std::vector<Item> items;
+        yaml_mark_t mark;
+        if (!ReadList(key_name, &items, &mark)) return;
+        for (const Item& item : items) {
+          Result<AuthorizedKeysLine> line = ParseAuthorizedKeysLine(item.value);
+          if (!line) {
+            AddIssue(item.mark, "bad user key: " + line.error().detail +
+                                    "; write an authorized_keys line: [options] keytype base64 [comment]");
+            continue;
+          }
+          rule.user_keys.push_back(std::move(*line));
+        }
+        return;
+      }
+      default:
+        ParseConstraint(key, key_name, &rule.constraints, false);
+        return;
+    }
+  });
+  if (stopped_ || !info.is_mapping) return;
+  const yaml_mark_t& at = info.start;
+  if ((info.seen & (uint64_t{1} << kRuleUsers)) == 0) {
+    AddIssue(at, "rule has no users; add users: [login patterns or group:NAME]");
+  }
+  if ((info.seen & (uint64_t{1} << kRuleAuthorities)) == 0) {
+    AddIssue(at, "rule has no authorities; add authorities: [NAME] naming a top-level authority");
+  }
+  if ((info.seen & (uint64_t{1} << kRulePrincipals)) == 0) {
+    AddIssue(at, "rule has no principals; add principals: [patterns], e.g. [\"{user}\"]");
+  }
+  ok = result_->issues.size() == issues_before;
+  if (!ok) return;
+  policy_->rules.push_back(std::move(rule));
+  policy_->rules.back().number = policy_->rules.size();
+  result_->rule_authority_names.resize(policy_->rules.size());
+  result_->rule_authority_names.back() = std::move(authority_names);
+}
+
+std::string ErrnoText(int error) { return std::strerror(error); }
+
+void FileIssue(LoadResult* result, const std::string& path, std::string message) {
+  result->issues.push_back(Issue{SourceLocation{path, 1, 1}, std::move(message)});
+}
+
+// UniqueFdLite closes a descriptor on scope exit.
+class ScopedFd {
+ public:
+  explicit ScopedFd(int fd) : fd_(fd) {}
+  ~ScopedFd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  ScopedFd(const ScopedFd&) = delete;
+  ScopedFd& operator=(const ScopedFd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// CheckOwnerAndMode applies sshd's StrictModes rule to one file or
+// directory: owned by root (or |options.owner_uid|), no group/other write.
+bool CheckOwnerAndMode(const struct stat& st, const std::string& path, const LoadOptions& options,
+                       LoadResult* result) {
+  if (!options.check_permissions) return true;
+  bool ok = true;
+  if (st.st_uid != options.owner_uid) {
+    std::string owner = options.owner_uid == 0 ? "root" : "uid " + std::to_string(options.owner_uid);
+    FileIssue(result, path,
+              "unsafe permissions: owned by uid " + std::to_string(st.st_uid) + ", not " + owner +
+                  "; run chown " + (options.owner_uid == 0 ? std::string("root") : std::to_string(options.owner_uid)) +
+                  " " + path);
+    ok = false;
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    FileIssue(result, path, "unsafe permissions: writable by group or others; run chmod go-w " + path);
+    ok = false;
+  }
+  return ok;
+}
+
+// ReadPolicyFile opens |name| (relative to |dir_fd| if >= 0) without
+// following a symlink, checks it and returns its text, or nullopt after
+// adding an issue. A FIFO is opened non-blocking so it cannot hang us.
+std::optional<std::string> ReadPolicyFile(int dir_fd, const std::string& name, const std::string& path,
+                                          const LoadOptions& options, LoadResult* result) {
+  const int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+  ScopedFd fd(dir_fd >= 0 ? openat(dir_fd, name.c_str(), flags) : open(path.c_str(), flags));
+  if (fd.get() < 0) {
+    int error = errno;
+    if (error == ELOOP) {
+      FileIssue(result, path, "is a symbolic link; certgate does not follow links, name the real file");
+    } else {
+      FileIssue(result, path, "cannot open: " + ErrnoText(error));
+    }
+    return std::nullopt;
+  }
+  struct stat st {};
+  if (fstat(fd.get(), &st) != 0) {
+    FileIssue(result, path, "cannot stat: " + ErrnoText(errno));
+    return std::nullopt;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    FileIssue(result, path, "not a regular file");
+    return std::nullopt;
+  }
+  if (!CheckOwnerAndMode(st, path, options, result)) return std::nullopt;
+  if (st.st_size < 0 || static_cast<uint64_t>(st.st_size) > kMaxPolicyFileSize) {
+    FileIssue(result, path, "file is larger than " + std::to_string(kMaxPolicyFileSize) + " bytes");
+    return std::nullopt;
+  }
+  std::string text;
+  text.resize(static_cast<size_t>(st.st_size) + 1);
+  size_t used = 0;
+  for (;;) {
+    if (used == text.size()) text.resize(std::min(text.size() * 2, kMaxPolicyFileSize + 1));
+    ssize_t n = read(fd.get(), text.data() + used, text.size() - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      FileIssue(result, path, "cannot read: " + ErrnoText(errno));
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    used += static_cast<size_t>(n);
+    if (used > kMaxPolicyFileSize) {
+      FileIssue(result, path, "file is larger than " + std::to_string(kMaxPolicyFileSize) + " bytes");
+      return std::nullopt;
+    }
+  }
+  text.resize(used);
+  return text;
+}
+
+// CheckDirectory checks |fd|, already open on the directory |path|.
+bool CheckDirectory(int fd, const std::string& path, const LoadOptions& options, LoadResult* result) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    FileIssue(result, path, "cannot stat: " + ErrnoText(errno));
+    return false;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    FileIssue(result, path, "not a directory");
+    return false;
+  }
+  return CheckOwnerAndMode(st, path, options, result);
+}
+
+std::string ParentDirectory(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+std::string Issue::ToString() const {
+  return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": " + message;
+}
+
+void ParsePolicyText(std::string_view text, std::string_view file_name, LoadResult* result) {
+  Parser parser(text, file_name, result);
+  parser.Run();
+}
+
+void FinishPolicy(LoadResult* result) {
+  if (!result->policy) {
+    if (result->issues.empty()) {
+      result->issues.push_back(Issue{SourceLocation{"policy", 1, 1}, "no policy file was read"});
+    }
+    result->rule_authority_names.clear();
+    return;
+  }
+  Policy& policy = *result->policy;
+  std::unordered_map<std::string_view, size_t> by_name;
+  std::unordered_map<std::string, size_t> by_fingerprint;
+  by_name.reserve(policy.authorities.size());
+  for (size_t i = 0; i < policy.authorities.size(); ++i) {
+    const Authority& a = policy.authorities[i];
+    auto [it, inserted] = by_name.emplace(a.name, i);
+    if (!inserted) {
+      const Authority& first = policy.authorities[it->second];
+      result->issues.push_back(Issue{a.where, "authority " + Quote(a.name) + " is already defined at " +
+                                                  first.where.file + ":" + std::to_string(first.where.line) +
+                                                  "; each authority name may appear only once"});
+      continue;
+    }
+    // A CA key in two authorities would make "which authority" ambiguous.
+    std::vector<std::string> fps = a.fingerprints;
+    for (const PublicKey& k : a.keys) fps.push_back(Sha256Fingerprint(k.blob));
+    std::sort(fps.begin(), fps.end());
+    fps.erase(std::unique(fps.begin(), fps.end()), fps.end());
+    for (const std::string& fp : fps) {
+      auto [fit, fresh] = by_fingerprint.emplace(fp, i);
+      if (!fresh) {
+        result->issues.push_back(Issue{a.where, "authority " + Quote(a.name) + " lists key " + fp +
+                                                    " which already belongs to authority " +
+                                                    Quote(policy.authorities[fit->second].name) +
+                                                    "; a CA key may belong to one authority only"});
+      }
+    }
+  }
+  const size_t n = std::min(policy.rules.size(), result->rule_authority_names.size());
+  for (size_t r = 0; r < n; ++r) {
+    Rule& rule = policy.rules[r];
+    for (const PendingName& name : result->rule_authority_names[r]) {
+      auto it = by_name.find(name.name);
+      if (it == by_name.end()) {
+        std::string hint;
+        if (policy.authorities.size() <= 1000) {
+          std::vector<std::string_view> names;
+          for (const Authority& a : policy.authorities) names.push_back(a.name);
+          hint = Suggest(name.name, names);
+        }
+        if (hint.empty()) hint = "; define it under the top-level authorities";
+        result->issues.push_back(
+            Issue{SourceLocation{rule.where.file, name.line, name.column},
+                  "unknown authority " + Quote(name.name) + " in rule" + hint});
+        continue;
+      }
+      if (std::find(rule.authorities.begin(), rule.authorities.end(), it->second) == rule.authorities.end()) {
+        rule.authorities.push_back(it->second);
+      }
+    }
+  }
+  for (size_t r = 0; r < policy.rules.size(); ++r) {
+    if (policy.rules[r].authorities.empty() && result->issues.empty()) {
+      result->issues.push_back(Issue{policy.rules[r].where, "rule has no authorities"});
+    }
+  }
+  result->rule_authority_names.clear();
+  if (!result->issues.empty()) result->policy.reset();
+}
+
+LoadResult LoadPolicy(const std::string& main_path, const LoadOptions& options) {
+  LoadResult result;
+  result.policy.emplace();
+  const std::string parent = ParentDirectory(main_path);
+  {
+    ScopedFd dir(open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir.get() < 0) {
+      FileIssue(&result, parent, "cannot open directory: " + ErrnoText(errno));
+    } else {
+      CheckDirectory(dir.get(), parent, options, &result);
+    }
+  }
+  std::optional<std::string> text = ReadPolicyFile(-1, main_path, main_path, options, &result);
+  if (text) ParsePolicyText(*text, main_path, &result);
+
+  const std::string fragments =
+      main_path == kDefaultPolicyPath ? std::string("/etc/certgate/policy.d") : main_path + ".d";
+  ScopedFd dir(open(fragments.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (dir.get() < 0) {
+    const int error = errno;
+    if (error != ENOENT) {
+      FileIssue(&result, fragments,
+                error == ELOOP || error == ENOTDIR ? "is not a directory (links are not followed)"
+                                                   : "cannot open directory: " + ErrnoText(error));
+    }
+  } else if (CheckDirectory(dir.get(), fragments, options, &result)) {
+    std::vector<std::string> names;
+    int list_fd = dup(dir.get());
+    DIR* listing = list_fd >= 0 ? fdopendir(list_fd) : nullptr;
+    if (listing == nullptr) {
+      if (list_fd >= 0) close(list_fd);
+      FileIssue(&result, fragments, "cannot list directory: " + ErrnoText(errno));
+    } else {
+      errno = 0;
+      while (struct dirent* entry = readdir(listing)) {
+        std::string_view name(entry->d_name);
+        if (name.empty() || name.front() == '.' || name.size() <= 5 || name.substr(name.size() - 5) != ".yaml") {
+          continue;
+        }
+        names.emplace_back(name);
+      }
+      closedir(listing);
+    }
+    std::sort(names.begin(), names.end());  // byte order: std::string compares as unsigned char
+    for (const std::string& name : names) {
+      const std::string path = fragments + "/" + name;
+      std::optional<std::string> fragment = ReadPolicyFile(dir.get(), name, path, options, &result);
+      if (fragment) ParsePolicyText(*fragment, path, &result);
+    }
+  }
+  FinishPolicy(&result);
+  return result;
+}
+
+}  // namespace certgate::core

@@ -1,0 +1,610 @@
+#include "core/policy_loader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "tests/testing.h"
+
+namespace certgate::core {
+namespace {
+
+using certgate::testing::MakeKey;
+using certgate::testing::ReadFile;
+using certgate::testing::SourceDir;
+using certgate::testing::TempDir;
+using certgate::testing::WriteFile;
+
+// Public test keys from OpenSSH's regress/unittests/sshkey/testdata.
+constexpr char kKeyA[] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFOG6kY7Rf4UtCFvPwKgo/BztXck2xC4a2WyA34XtIwZ";
+constexpr char kKeyB[] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM9UrIuebd5kTSWbQh8zdTL0Cx0ZIG2jNygK3bVuVgEL";
+constexpr char kFingerprintA[] = "SHA256:L3k/oJubblSY0lB9Ulsl7emDMnRPKm/8udf2ccwk560";
+
+std::string Header() {
+  return std::string("version: 1\nauthorities:\n  prod:\n    keys: [\"") + kKeyA + "\"]\n";
+}
+
+// Parse runs ParsePolicyText and FinishPolicy on one text.
+LoadResult Parse(const std::string& text, const char* name = "p.yaml") {
+  LoadResult r;
+  ParsePolicyText(text, name, &r);
+  FinishPolicy(&r);
+  EXPECT_EQ(r.policy.has_value(), r.issues.empty());
+  return r;
+}
+
+// Issues returns every issue, one per line.
+std::string Issues(const LoadResult& r) {
+  std::string out;
+  for (const Issue& i : r.issues) out += i.ToString() + "\n";
+  return out;
+}
+
+// FirstIssue returns the first issue as text (or "" if none).
+std::string FirstIssue(const std::string& text) {
+  LoadResult r = Parse(text);
+  return r.issues.empty() ? "" : r.issues[0].ToString();
+}
+
+// ExpectIssue checks that |text| fails and its first issue starts with |prefix|.
+void ExpectIssue(const std::string& text, const std::string& prefix) {
+  LoadResult r = Parse(text);
+  ASSERT_FALSE(r.issues.empty()) << text;
+  EXPECT_FALSE(r.policy.has_value());
+  EXPECT_EQ(r.issues[0].ToString().substr(0, prefix.size()), prefix) << Issues(r);
+}
+
+TEST(PolicyLoaderTest, FullPolicy) {
+  std::string text = std::string(
+                         "version: 1\n"
+                         "authorities:\n"
+                         "  prod:\n"
+                         "    keys:\n"
+                         "      - ") + kKeyA + " prod-ca-2026\n" +
+                     "      - " + "SHA256:Kc0JkQ3p0v8u4l9J2m7jW0bqQd0s0eQ0mP0m1b2c3d4\n" +
+                     "    revoked_serials: [1202, 1201, 1202]\n"
+                     "  legacy:\n"
+                     "    keys: \"" + kKeyB + "\"\n"
+                     "    allow_sha1: true\n"
+                     "defaults:\n"
+                     "  max_lifetime: 1h\n"
+                     "revoked:\n"
+                     "  key_ids: [\"mallory@example.com\"]\n"
+                     "  krl: /etc/ssh/revoked_keys\n"
+                     "rules:\n"
+                     "  - name: ops-on-prod\n"
+                     "    users: [ubuntu, root, \"group:wheel\"]\n"
+                     "    authorities: [prod]\n"
+                     "    principals: [ops, \"team-*\", \"!team-evil\"]\n"
+                     "    max_lifetime: 10m\n"
+                     "    key_id: \"*@example.com\"\n"
+                     "    source_address: required\n"
+                     "    extensions:\n"
+                     "      require: [permit-pty]\n"
+                     "      forbid: [permit-port-forwarding, permit-agent-forwarding]\n"
+                     "    key_types: [ssh-ed25519, ecdsa-sha2-nistp256, sk-ssh-ed25519@openssh.com]\n"
+                     "    min_rsa_bits: 3072\n"
+                     "    options: ['from=\"10.0.0.0/8\"', no-port-forwarding]\n"
+                     "  - users: \"session_*\"\n"
+                     "    authorities: [legacy, prod]\n"
+                     "    principals: \"{user}\"\n"
+                     "    max_lifetime: 300\n"
+                     "    user_keys:\n"
+                     "      - 'restrict,pty " + kKeyB + " oncall-breakglass'\n";
+  LoadResult r = Parse(text);
+  ASSERT_TRUE(r.policy.has_value()) << Issues(r);
+  const Policy& p = *r.policy;
+  ASSERT_EQ(p.authorities.size(), 2u);
+  EXPECT_EQ(p.authorities[0].name, "prod");
+  EXPECT_EQ(p.authorities[0].keys.size(), 1u);
+  EXPECT_EQ(p.authorities[0].fingerprints,
+            std::vector<std::string>{"SHA256:Kc0JkQ3p0v8u4l9J2m7jW0bqQd0s0eQ0mP0m1b2c3d4"});
+  EXPECT_EQ(p.authorities[0].revoked_serials, (std::vector<uint64_t>{1201, 1202}));
+  EXPECT_FALSE(p.authorities[0].allow_sha1);
+  EXPECT_EQ(p.authorities[0].where.line, 3);
+  EXPECT_TRUE(p.authorities[1].allow_sha1);
+  EXPECT_EQ(p.defaults.max_lifetime, 3600u);
+  EXPECT_EQ(p.revoked_key_ids, std::vector<std::string>{"mallory@example.com"});
+  EXPECT_EQ(p.krl_path, "/etc/ssh/revoked_keys");
+  ASSERT_EQ(p.rules.size(), 2u);
+  const Rule& a = p.rules[0];
+  EXPECT_EQ(a.Label(), "ops-on-prod");
+  EXPECT_EQ(a.users, (std::vector<std::string>{"ubuntu", "root"}));
+  EXPECT_EQ(a.groups, std::vector<std::string>{"wheel"});
+  EXPECT_EQ(a.authorities, std::vector<size_t>{0});
+  EXPECT_EQ(a.principals, (std::vector<std::string>{"ops", "team-*", "!team-evil"}));
+  EXPECT_EQ(a.constraints.max_lifetime, 600u);
+  EXPECT_EQ(a.constraints.key_id, std::vector<std::string>{"*@example.com"});
+  EXPECT_EQ(a.constraints.source_address, SourceAddressRequirement::kRequired);
+  EXPECT_EQ(a.constraints.require_extensions, std::vector<std::string>{"permit-pty"});
+  EXPECT_EQ(a.constraints.forbid_extensions,
+            (std::vector<std::string>{"permit-port-forwarding", "permit-agent-forwarding"}));
+  EXPECT_EQ(a.constraints.key_types,
+            (std::vector<KeyType>{KeyType::kEd25519, KeyType::kEcdsaP256, KeyType::kSkEd25519}));
+  EXPECT_EQ(a.constraints.min_rsa_bits, 3072u);
+  EXPECT_EQ(a.options, (std::vector<std::string>{"from=\"10.0.0.0/8\"", "no-port-forwarding"}));
+  EXPECT_EQ(a.where.line, 17);
+  EXPECT_EQ(a.number, 1u);
+  const Rule& b = p.rules[1];
+  EXPECT_EQ(b.Label(), "rule 2 (p.yaml:30)");
+  EXPECT_EQ(b.users, std::vector<std::string>{"session_*"});
+  EXPECT_EQ(b.authorities, (std::vector<size_t>{1, 0}));
+  EXPECT_EQ(b.principals, std::vector<std::string>{"{user}"});
+  EXPECT_EQ(b.constraints.max_lifetime, 300u);
+  EXPECT_FALSE(b.constraints.key_id.has_value());
+  ASSERT_EQ(b.user_keys.size(), 1u);
+  EXPECT_EQ(b.user_keys[0].options, (std::vector<std::string>{"restrict", "pty"}));
+  EXPECT_EQ(b.user_keys[0].comment, "oncall-breakglass");
+  EXPECT_EQ(p.files, std::vector<std::string>{"p.yaml"});
+}
+
+TEST(PolicyLoaderTest, MinimalPolicyWithoutRules) {
+  LoadResult r = Parse(Header());
+  ASSERT_TRUE(r.policy.has_value()) << Issues(r);
+  EXPECT_TRUE(r.policy->rules.empty());
+}
+
+TEST(PolicyLoaderTest, FingerprintOnlyAuthority) {
+  LoadResult r = Parse(std::string("version: 1\nauthorities:\n  fp:\n    keys: ") + kFingerprintA + "\n");
+  ASSERT_TRUE(r.policy.has_value()) << Issues(r);
+  EXPECT_EQ(r.policy->authorities[0].fingerprints, std::vector<std::string>{kFingerprintA});
+}
+
+constexpr char kRuleHead[] = "rules:\n  - users: [alice]\n    authorities: [prod]\n    principals: [ops]\n";
+
+TEST(PolicyLoaderTest, UnknownKeyWithSuggestion) {
+  EXPECT_EQ(FirstIssue(Header() + kRuleHead + "    max_lifetme: 5m\n"),
+            "p.yaml:9:5: unknown key \"max_lifetme\" in rule; did you mean \"max_lifetime\"?");
+  EXPECT_EQ(FirstIssue(Header() + "rulez: []\n"),
+            "p.yaml:5:1: unknown key \"rulez\" in the policy file; did you mean \"rules\"?");
+  ExpectIssue(Header() + "wat: 1\n", "p.yaml:5:1: unknown key \"wat\" in the policy file");
+  ExpectIssue("version: 1\nauthorities:\n  a:\n    key: [x]\n", "p.yaml:4:5: unknown key \"key\"");
+  ExpectIssue(Header() + "defaults:\n  users: [x]\n", "p.yaml:6:3: unknown key \"users\" in defaults");
+}
+
+TEST(PolicyLoaderTest, Version) {
+  ExpectIssue(std::string("authorities:\n  prod:\n    keys: [\"") + kKeyA + "\"]\n",
+              "p.yaml:1:1: missing \"version: 1\"");
+  EXPECT_EQ(FirstIssue("version: 2\n"),
+            "p.yaml:1:10: unsupported policy version 2; this certgate reads version 1");
+  ExpectIssue("version: \"1\"\n", "p.yaml:1:10: version must be the number 1");
+  ExpectIssue("version: [1]\n", "p.yaml:1:10: version must be the number 1, not a list");
+  ExpectIssue("version:\n", "p.yaml:1:9: version has no value");
+}
+
+TEST(PolicyLoaderTest, DuplicateKeys) {
+  ExpectIssue("version: 1\nversion: 1\n", "p.yaml:2:1: duplicate key \"version\" in the policy file");
+  ExpectIssue(Header() + kRuleHead + "    users: [bob]\n", "p.yaml:9:5: duplicate key \"users\" in rule");
+  ExpectIssue(Header() + "  prod:\n    keys: [\"" + kKeyB + "\"]\n", "p.yaml:5:3: duplicate authority \"prod\"");
+}
+
+TEST(PolicyLoaderTest, AnchorsAliasesTags) {
+  ExpectIssue(Header() + "rules:\n  - &r\n    users: [a]\n    authorities: [prod]\n    principals: [a]\n",
+              "p.yaml:6:5: anchors (&name) are not allowed");
+  ExpectIssue(Header() + "defaults:\n  max_lifetime: &x 5m\nrevoked:\n  key_ids: *x\n",
+              "p.yaml:6:17: anchors (&name) are not allowed");
+  ExpectIssue(Header() + "revoked:\n  key_ids: *x\n", "p.yaml");  // libyaml: undefined alias
+  ExpectIssue(Header() + "defaults:\n  max_lifetime: !!str 5m\n", "p.yaml:6:17: tags (!tag) are not allowed");
+  ExpectIssue("--- !policy\nversion: 1\n", "p.yaml:1:5: tags (!tag) are not allowed");
+}
+
+TEST(PolicyLoaderTest, AliasIsRefused) {
+  LoadResult r = Parse(Header() + "defaults:\n  max_lifetime: &x 5m\nrevoked:\n  krl: *x\n");
+  ASSERT_GE(r.issues.size(), 2u) << Issues(r);
+  EXPECT_EQ(r.issues[1].ToString().substr(0, 16), "p.yaml:8:8: alia");
+}
+
+TEST(PolicyLoaderTest, WrongNodeKinds) {
+  ExpectIssue("- version: 1\n", "p.yaml:1:1: the policy file must be a mapping");
+  ExpectIssue(Header() + "rules:\n  users: [a]\n", "p.yaml:6:3: rules must be a list of rules");
+  ExpectIssue(Header() + "rules:\n  - users: {a: b}\n", "p.yaml:6:12: users must be a list or a single value, not a mapping");
+  ExpectIssue(Header() + "rules:\n  - users: [[a]]\n", "p.yaml:6:13: an item of users must be a single value, not a list");
+  ExpectIssue(Header() + "authorities:\n", "p.yaml:5:1: duplicate key");
+  ExpectIssue("version: 1\nauthorities: [a]\n", "p.yaml:2:14: authorities must be a mapping");
+  ExpectIssue("version: 1\nauthorities:\n  a: [x]\n", "p.yaml:3:6: authority \"a\" must be a mapping");
+  ExpectIssue(Header() + "defaults:\n  max_lifetime: [5m]\n", "p.yaml:6:17: max_lifetime must be a single value, not a list");
+  ExpectIssue(Header() + "rules:\n  - [a]\n", "p.yaml:6:5: rule must be a mapping");
+  ExpectIssue(Header() + "rules:\n  - users:\n", "p.yaml:6:11: users has no value");
+}
+
+TEST(PolicyLoaderTest, MultipleDocuments) {
+  ExpectIssue(Header() + "---\nversion: 1\n", "p.yaml:5:1: a policy file holds one YAML document");
+}
+
+TEST(PolicyLoaderTest, EmptyFile) {
+  ExpectIssue("", "p.yaml:1:1: empty policy file");
+  ExpectIssue("# only a comment\n", "p.yaml:1:1: empty policy file");
+}
+
+TEST(PolicyLoaderTest, SyntaxError) {
+  ExpectIssue("version: 1\nrules: [\n", "p.yaml:3:1: YAML syntax error");
+  ExpectIssue("version: 1\n- x\n", "p.yaml:2:1: YAML syntax error");
+  ExpectIssue("version: 1\nrules: \"open\n", "p.yaml:3:1: YAML syntax error");
+}
+
+TEST(PolicyLoaderTest, NotUtf8) {
+  ExpectIssue("version: 1\nrules:\n  - name: \"caf\xe9\"\n", "p.yaml:3:15: YAML syntax error: invalid");
+  // A UTF-16 byte order mark is not UTF-8 either.
+  LoadResult r = Parse(std::string("\xff\xfev\0e\0r\0", 8));
+  EXPECT_FALSE(r.issues.empty());
+}
+
+TEST(PolicyLoaderTest, BadPatterns) {
+  ExpectIssue(Header() + "rules:\n  - users: [\"a,b\"]\n    authorities: [prod]\n    principals: [x]\n",
+              "p.yaml:6:13: bad pattern \"a,b\" in users");
+  ExpectIssue(Header() + "rules:\n  - users: [a]\n    authorities: [prod]\n    principals: [\"!\"]\n",
+              "p.yaml:8:18: bad pattern \"!\" in principals");
+  ExpectIssue(Header() + "rules:\n  - users: [a]\n    authorities: [prod]\n    principals: [\"{usr}\"]\n",
+              "p.yaml:8:18: bad pattern \"{usr}\" in principals: the only placeholder is {user}");
+  ExpectIssue(Header() + "rules:\n  - users: [\"!group:x\"]\n    authorities: [prod]\n    principals: [x]\n",
+              "p.yaml:6:13: a group cannot be negated");
+  ExpectIssue(Header() + "rules:\n  - users: [\"group:\"]\n    authorities: [prod]\n    principals: [x]\n",
+              "p.yaml:6:13: bad group in users");
+  ExpectIssue(Header() + "revoked:\n  key_ids: [\"!x\"]\n", "p.yaml:6:13: bad pattern \"!x\" in revoked key_ids");
+  ExpectIssue(Header() + "defaults:\n  key_id: [\"\"]\n", "p.yaml:6:12: bad pattern \"\" in key_id: empty pattern");
+}
+
+TEST(PolicyLoaderTest, OnlyNegatedPatterns) {
+  ExpectIssue(Header() + "rules:\n  - users: [\"!root\"]\n    authorities: [prod]\n    principals: [x]\n",
+              "p.yaml:6:12: users holds only negated patterns");
+}
+
+TEST(PolicyLoaderTest, BadDurations) {
+  EXPECT_EQ(FirstIssue(Header() + "defaults:\n  max_lifetime: 5 minutes\n"),
+            "p.yaml:6:17: bad duration \"5 minutes\"; write a whole number with an optional unit s, m, h or d "
+            "(e.g. 300, 5m, 1h, 2d)");
+  ExpectIssue(Header() + kRuleHead + "    max_lifetime: 0\n", "p.yaml:9:19: max_lifetime 0 admits no certificate");
+  ExpectIssue(Header() + kRuleHead + "    max_lifetime: 99999d\n", "p.yaml:9:19: duration \"99999d\" is longer");
+}
+
+TEST(PolicyLoaderTest, UnknownAuthorityName) {
+  EXPECT_EQ(FirstIssue(Header() + "rules:\n  - users: [a]\n    authorities: [prd]\n    principals: [x]\n"),
+            "p.yaml:7:19: unknown authority \"prd\" in rule; did you mean \"prod\"?");
+  EXPECT_EQ(FirstIssue(Header() + "rules:\n  - users: [a]\n    authorities: [staging]\n    principals: [x]\n"),
+            "p.yaml:7:19: unknown authority \"staging\" in rule; define it under the top-level authorities");
+}
+
+TEST(PolicyLoaderTest, RuleMissingPieces) {
+  ExpectIssue(Header() + "rules:\n  - users: [a]\n    principals: [x]\n", "p.yaml:6:5: rule has no authorities");
+  ExpectIssue(Header() + "rules:\n  - users: [a]\n    authorities: []\n    principals: [x]\n",
+              "p.yaml:7:18: authorities is empty");
+  ExpectIssue(Header() + "rules:\n  - authorities: [prod]\n    principals: [x]\n", "p.yaml:6:5: rule has no users");
+  ExpectIssue(Header() + "rules:\n  - users: []\n    authorities: [prod]\n    principals: [x]\n",
+              "p.yaml:6:12: users is empty");
+  ExpectIssue(Header() + "rules:\n  - users: [a]\n    authorities: [prod]\n", "p.yaml:6:5: rule has no principals");
+  ExpectIssue(Header() + "rules:\n  - users: [a]\n    authorities: [prod]\n    principals: []\n",
+              "p.yaml:8:17: principals is empty");
+}
+
+TEST(PolicyLoaderTest, AuthorityErrors) {
+  ExpectIssue("version: 1\nauthorities:\n  a:\n    allow_sha1: true\n", "p.yaml:4:5: authority \"a\" has no keys");
+  ExpectIssue("version: 1\nauthorities:\n  a:\n    keys: []\n", "p.yaml:4:11: authority \"a\" has an empty keys list");
+  ExpectIssue("version: 1\nauthorities:\n  a:\n    keys: [\"SHA256:abc\"]\n",
+              "p.yaml:4:12: SHA256 fingerprint has 3 characters after SHA256:, not 43");
+  ExpectIssue("version: 1\nauthorities:\n  a:\n    keys: [\"SHA256:L3k/oJubblSY0lB9Ulsl7emDMnRPKm/8udf2ccwk56!\"]\n",
+              "p.yaml:4:12: SHA256 fingerprint has a character outside base64");
+  ExpectIssue("version: 1\nauthorities:\n  a:\n    keys: [\"SHA256:L3k/oJubblSY0lB9Ulsl7emDMnRPKm/8udf2ccwk561\"]\n",
+              "p.yaml:4:12: SHA256 fingerprint is not a valid encoding");
+  ExpectIssue("version: 1\nauthorities:\n  a:\n    keys: [\"ssh-ed25519 AAAA\"]\n",
+              "p.yaml:4:12: not a public key in authorized_keys form");
+  ExpectIssue(std::string("version: 1\nauthorities:\n  a:\n    keys: [\"") + kKeyA + "\"]\n    allow_sha1: yes\n",
+              "p.yaml:5:17: allow_sha1 must be true or false");
+  ExpectIssue(std::string("version: 1\nauthorities:\n  a:\n    keys: [\"") + kKeyA + "\"]\n    revoked_serials: [1, -2]\n",
+              "p.yaml:5:26: a revoked serial must be a whole number");
+  ExpectIssue(std::string("version: 1\nauthorities:\n  a:\n    keys: [\"") + kKeyA + "\"]\n    revoked_serials: [18446744073709551616]\n",
+              "p.yaml:5:23: a revoked serial must be a whole number");
+  ExpectIssue(std::string("version: 1\nauthorities:\n  \"a b\":\n    keys: [\"") + kKeyA + "\"]\n",
+              "p.yaml:3:3: bad authority name \"a b\"");
+  ExpectIssue(Header() + "  other:\n    keys: [\"" + kFingerprintA + "\"]\n",
+              "p.yaml:5:3: authority \"other\" lists key " + std::string(kFingerprintA) +
+                  " which already belongs to authority \"prod\"");
+}
+
+TEST(PolicyLoaderTest, ConstraintErrors) {
+  ExpectIssue(Header() + kRuleHead + "    source_address: maybe\n",
+              "p.yaml:9:21: source_address must be \"required\" or \"optional\"");
+  ExpectIssue(Header() + kRuleHead + "    key_types: [ssh-ed25519-cert-v01@openssh.com]\n",
+              "p.yaml:9:17: unknown key type \"ssh-ed25519-cert-v01@openssh.com\"; write the plain key type ssh-ed25519");
+  ExpectIssue(Header() + kRuleHead + "    key_types: [rsa-sha2-512]\n", "p.yaml:9:17: unknown key type \"rsa-sha2-512\"; RSA");
+  ExpectIssue(Header() + kRuleHead + "    key_types: [ssh-dss]\n", "p.yaml:9:17: unknown key type \"ssh-dss\"; known types");
+  ExpectIssue(Header() + kRuleHead + "    min_rsa_bits: 512\n", "p.yaml:9:19: min_rsa_bits must be between 1024 and 16384");
+  ExpectIssue(Header() + kRuleHead + "    min_rsa_bits: \"3072\"\n", "p.yaml:9:19: min_rsa_bits must be a whole number");
+  ExpectIssue(Header() + kRuleHead + "    extensions:\n      require: [permit-pty]\n      forbid: [permit-pty]\n",
+              "p.yaml:11:16: extension \"permit-pty\" is both required and forbidden");
+  ExpectIssue(Header() + kRuleHead + "    extensions:\n      require: [\"permit-*\"]\n",
+              "p.yaml:10:17: bad extension name \"permit-*\"");
+  ExpectIssue(Header() + kRuleHead + "    extensions:\n      allow: [x]\n", "p.yaml:10:7: unknown key \"allow\" in rule extensions");
+  ExpectIssue(Header() + "revoked:\n  krl: revoked_keys\n", "p.yaml:6:8: krl must be an absolute path");
+  ExpectIssue(Header() + "revoked:\n  krl: \"\"\n", "p.yaml:6:8: krl must be an absolute path");
+  ExpectIssue(Header() + "rules:\n  - name: \"\"\n", "p.yaml:6:11: name is empty");
+}
+
+TEST(PolicyLoaderTest, OptionAndUserKeyErrors) {
+  ExpectIssue(Header() + kRuleHead + "    options: [cert-authority]\n",
+              "p.yaml:9:15: bad option \"cert-authority\": cert-authority is refused");
+  ExpectIssue(Header() + kRuleHead + "    options: ['command=\"x']\n", "p.yaml:9:15: bad option");
+  ExpectIssue(Header() + kRuleHead + "    options: [frobnicate]\n", "p.yaml:9:15: bad option \"frobnicate\": unknown option");
+  ExpectIssue(Header() + kRuleHead + "    options: ['command=\"a\"', 'command=\"b\"']\n",
+              "p.yaml:9:14: bad options: more than one command option");
+  ExpectIssue(Header() + kRuleHead + "    user_keys: ['no-pty ssh-ed25519 AAAA']\n", "p.yaml:9:17: bad user key");
+  ExpectIssue(Header() + kRuleHead + "    user_keys: ['principals=\"x\" " + kKeyB + "']\n", "p.yaml:9:17: bad user key");
+}
+
+TEST(PolicyLoaderTest, CollectsSeveralIssues) {
+  LoadResult r = Parse(Header() + "rules:\n  - users: [a]\n    authorities: [nope]\n    principals: [x]\n"
+                                  "    max_lifetime: 5x\n  - users: [\"\"]\n    authorities: [prod]\n"
+                                  "    principals: [x]\n    colour: red\n");
+  EXPECT_EQ(Issues(r),
+            "p.yaml:9:19: bad duration \"5x\"; write a whole number with an optional unit s, m, h or d (e.g. 300, 5m, 1h, 2d)\n"
+            "p.yaml:10:13: bad pattern \"\" in users: empty pattern\n"
+            "p.yaml:13:5: unknown key \"colour\" in rule\n");
+  // Resolution errors come from FinishPolicy once the rule itself is valid.
+  LoadResult two = Parse(Header() + "rules:\n  - users: [a]\n    authorities: [nope, prod, nah]\n    principals: [x]\n");
+  EXPECT_EQ(Issues(two),
+            "p.yaml:7:19: unknown authority \"nope\" in rule; define it under the top-level authorities\n"
+            "p.yaml:7:31: unknown authority \"nah\" in rule; define it under the top-level authorities\n");
+}
+
+TEST(PolicyLoaderTest, TooManyIssuesStops) {
+  std::string text = Header() + "rules:\n";
+  for (int i = 0; i < 500; ++i) text += "  - bogus: 1\n";
+  LoadResult r = Parse(text);
+  EXPECT_LE(r.issues.size(), 101u);
+  EXPECT_EQ(r.issues.back().message, "too many problems; stopping here");
+}
+
+TEST(PolicyLoaderTest, NestingTooDeep) {
+  ExpectIssue(Header() + "bogus: " + std::string(5000, '[') + std::string(5000, ']') + "\n",
+              "p.yaml:5:1: unknown key \"bogus\"");
+  LoadResult r = Parse(Header() + "bogus: " + std::string(5000, '[') + std::string(5000, ']') + "\n");
+  ASSERT_EQ(r.issues.size(), 2u) << Issues(r);
+  EXPECT_EQ(r.issues[1].ToString().substr(0, 25), "p.yaml:5:40: nested too d");
+}
+
+TEST(PolicyLoaderTest, DuplicateAuthorityAcrossTexts) {
+  LoadResult r;
+  ParsePolicyText(Header(), "a.yaml", &r);
+  ParsePolicyText(std::string("version: 1\nauthorities:\n  prod:\n    keys: [\"") + kKeyB + "\"]\n", "b.yaml", &r);
+  FinishPolicy(&r);
+  EXPECT_FALSE(r.policy.has_value());
+  EXPECT_EQ(Issues(r),
+            "b.yaml:3:3: authority \"prod\" is already defined at a.yaml:3; each authority name may appear only once\n");
+}
+
+TEST(PolicyLoaderTest, DefaultsSetTwiceAcrossTexts) {
+  LoadResult r;
+  ParsePolicyText(Header() + "defaults:\n  max_lifetime: 1h\nrevoked:\n  krl: /a\n", "a.yaml", &r);
+  ParsePolicyText("version: 1\ndefaults:\n  max_lifetime: 2h\nrevoked:\n  krl: /b\n", "b.yaml", &r);
+  FinishPolicy(&r);
+  EXPECT_EQ(Issues(r),
+            "b.yaml:3:17: defaults max_lifetime is already set by an earlier file; set it in one file only\n"
+            "b.yaml:5:8: revoked krl is already set by an earlier file (/a); set it in one file only\n");
+}
+
+// Files for LoadPolicy tests are owned by the test's own user.
+LoadOptions Mine() {
+  LoadOptions o;
+  o.owner_uid = static_cast<unsigned>(getuid());
+  return o;
+}
+
+TEST(PolicyLoaderTest, LoadsMainAndFragmentsInByteOrder) {
+  TempDir dir;
+  const std::string main = dir.Path("policy.yaml");
+  WriteFile(main, Header() + "rules:\n  - name: main\n    users: [a]\n    authorities: [prod]\n    principals: [x]\n");
+  ASSERT_EQ(mkdir((main + ".d").c_str(), 0755), 0);
+  WriteFile(main + ".d/20-b.yaml", "version: 1\nrules:\n  - name: b\n    users: [a]\n    authorities: [stage]\n    principals: [x]\n");
+  WriteFile(main + ".d/10-a.yaml", std::string("version: 1\nauthorities:\n  stage:\n    keys: [\"") + kKeyB +
+                                       "\"]\nrules:\n  - name: a\n    users: [a]\n    authorities: [prod]\n    principals: [x]\n");
+  WriteFile(main + ".d/B-upper.yaml", "version: 1\nrules:\n  - name: upper\n    users: [a]\n    authorities: [prod]\n    principals: [x]\n");
+  WriteFile(main + ".d/notes.txt", "not yaml at all: [");
+  WriteFile(main + ".d/.hidden.yaml", "not yaml at all: [");
+  WriteFile(main + ".d/x.yml", "not yaml at all: [");
+  LoadResult r = LoadPolicy(main, Mine());
+  ASSERT_TRUE(r.policy.has_value()) << Issues(r);
+  const Policy& p = *r.policy;
+  EXPECT_EQ(p.files, (std::vector<std::string>{main, main + ".d/10-a.yaml", main + ".d/20-b.yaml",
+                                               main + ".d/B-upper.yaml"}));
+  ASSERT_EQ(p.rules.size(), 4u);
+  EXPECT_EQ(p.rules[0].name, "main");
+  EXPECT_EQ(p.rules[1].name, "a");
+  EXPECT_EQ(p.rules[2].name, "b");
+  EXPECT_EQ(p.rules[3].name, "upper");
+  EXPECT_EQ(p.rules[2].authorities, std::vector<size_t>{1});
+  EXPECT_EQ(p.rules[2].number, 3u);
+  EXPECT_EQ(p.rules[2].where.file, main + ".d/20-b.yaml");
+}
+
+TEST(PolicyLoaderTest, FragmentDirectoryIsOptional) {
+  TempDir dir;
+  WriteFile(dir.Path("p.yaml"), Header());
+  LoadResult r = LoadPolicy(dir.Path("p.yaml"), Mine());
+  ASSERT_TRUE(r.policy.has_value()) << Issues(r);
+}
+
+TEST(PolicyLoaderTest, DuplicateAuthorityAcrossFiles) {
+  TempDir dir;
+  const std::string main = dir.Path("policy.yaml");
+  WriteFile(main, Header());
+  ASSERT_EQ(mkdir((main + ".d").c_str(), 0755), 0);
+  WriteFile(main + ".d/a.yaml", std::string("version: 1\nauthorities:\n  prod:\n    keys: [\"") + kKeyB + "\"]\n");
+  LoadResult r = LoadPolicy(main, Mine());
+  EXPECT_FALSE(r.policy.has_value());
+  EXPECT_EQ(Issues(r), main + ".d/a.yaml:3:3: authority \"prod\" is already defined at " + main +
+                           ":3; each authority name may appear only once\n");
+}
+
+TEST(PolicyLoaderTest, MissingMainFile) {
+  TempDir dir;
+  LoadResult r = LoadPolicy(dir.Path("none.yaml"), Mine());
+  EXPECT_FALSE(r.policy.has_value());
+  ASSERT_FALSE(r.issues.empty());
+  EXPECT_EQ(r.issues[0].ToString(), dir.Path("none.yaml") + ":1:1: cannot open: No such file or directory");
+}
+
+TEST(PolicyLoaderTest, PermissionChecks) {
+  TempDir dir;
+  const std::string main = dir.Path("policy.yaml");
+  WriteFile(main, Header(), 0664);
+  LoadResult r = LoadPolicy(main, Mine());
+  EXPECT_FALSE(r.policy.has_value());
+  EXPECT_EQ(Issues(r), main + ":1:1: unsafe permissions: writable by group or others; run chmod go-w " + main + "\n");
+
+  ASSERT_EQ(chmod(main.c_str(), 0602), 0);
+  EXPECT_FALSE(LoadPolicy(main, Mine()).policy.has_value());
+
+  ASSERT_EQ(chmod(main.c_str(), 0644), 0);
+  EXPECT_TRUE(LoadPolicy(main, Mine()).policy.has_value());
+
+  LoadOptions other = Mine();
+  other.owner_uid = other.owner_uid + 1;
+  LoadResult wrong_owner = LoadPolicy(main, other);
+  EXPECT_FALSE(wrong_owner.policy.has_value());
+  ASSERT_FALSE(wrong_owner.issues.empty());
+  // The directory is checked first, then the file.
+  EXPECT_EQ(wrong_owner.issues.back().ToString().substr(0, main.size() + 40),
+            (main + ":1:1: unsafe permissions: owned by uid " + std::to_string(getuid())).substr(0, main.size() + 40));
+
+  LoadOptions unchecked;
+  unchecked.check_permissions = false;
+  unchecked.owner_uid = 12345;
+  ASSERT_EQ(chmod(main.c_str(), 0666), 0);
+  EXPECT_TRUE(LoadPolicy(main, unchecked).policy.has_value());
+}
+
+TEST(PolicyLoaderTest, UnsafeDirectories) {
+  TempDir dir;
+  const std::string sub = dir.Path("etc");
+  ASSERT_EQ(mkdir(sub.c_str(), 0755), 0);
+  const std::string main = sub + "/policy.yaml";
+  WriteFile(main, Header());
+  ASSERT_EQ(chmod(sub.c_str(), 0775), 0);
+  EXPECT_EQ(Issues(LoadPolicy(main, Mine())),
+            sub + ":1:1: unsafe permissions: writable by group or others; run chmod go-w " + sub + "\n");
+  ASSERT_EQ(chmod(sub.c_str(), 0755), 0);
+
+  ASSERT_EQ(mkdir((main + ".d").c_str(), 0777), 0);
+  ASSERT_EQ(chmod((main + ".d").c_str(), 0777), 0);
+  EXPECT_EQ(Issues(LoadPolicy(main, Mine())), main + ".d:1:1: unsafe permissions: writable by group or others; run chmod go-w " +
+                                                   main + ".d\n");
+  ASSERT_EQ(chmod((main + ".d").c_str(), 0755), 0);
+  WriteFile(main + ".d/x.yaml", "version: 1\n", 0666);
+  ASSERT_EQ(chmod((main + ".d/x.yaml").c_str(), 0666), 0);
+  EXPECT_EQ(Issues(LoadPolicy(main, Mine())), main + ".d/x.yaml:1:1: unsafe permissions: writable by group or others; "
+                                                   "run chmod go-w " + main + ".d/x.yaml\n");
+}
+
+TEST(PolicyLoaderTest, SymlinksAndSpecialFilesRefused) {
+  TempDir dir;
+  const std::string real = dir.Path("real.yaml");
+  WriteFile(real, Header());
+  const std::string link = dir.Path("policy.yaml");
+  ASSERT_EQ(symlink(real.c_str(), link.c_str()), 0);
+  EXPECT_EQ(Issues(LoadPolicy(link, Mine())),
+            link + ":1:1: is a symbolic link; certgate does not follow links, name the real file\n");
+
+  ASSERT_EQ(symlink(dir.path().c_str(), (real + ".d").c_str()), 0);
+  EXPECT_EQ(Issues(LoadPolicy(real, Mine())), real + ".d:1:1: is not a directory (links are not followed)\n");
+
+  const std::string fifo = dir.Path("fifo.yaml");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0644), 0);
+  EXPECT_EQ(Issues(LoadPolicy(fifo, Mine())), fifo + ":1:1: not a regular file\n");
+  const std::string issues = Issues(LoadPolicy(dir.path(), Mine()));
+  const std::string tail = dir.path() + ":1:1: not a regular file\n";
+  ASSERT_GE(issues.size(), tail.size());
+  EXPECT_EQ(issues.substr(issues.size() - tail.size()), tail);
+}
+
+TEST(PolicyLoaderTest, FileTooLarge) {
+  TempDir dir;
+  const std::string main = dir.Path("big.yaml");
+  WriteFile(main, "version: 1\n");
+  ASSERT_EQ(truncate(main.c_str(), static_cast<off_t>(kMaxPolicyFileSize + 1)), 0);
+  EXPECT_EQ(Issues(LoadPolicy(main, Mine())),
+            main + ":1:1: file is larger than " + std::to_string(kMaxPolicyFileSize) + " bytes\n");
+}
+
+TEST(PolicyLoaderTest, ExamplePolicies) {
+  const std::string base = SourceDir() + "/tests/data/policies/";
+  LoadOptions o;
+  o.check_permissions = false;
+  LoadResult good = LoadPolicy(base + "good.yaml", o);
+  EXPECT_TRUE(good.policy.has_value()) << Issues(good);
+  LoadResult bad = LoadPolicy(base + "bad.yaml", o);
+  EXPECT_FALSE(bad.policy.has_value());
+  const std::string expected = ReadFile(base + "bad.expected");
+  std::string actual;
+  for (const Issue& i : bad.issues) {
+    actual += i.ToString().substr(base.size()) + "\n";
+  }
+  EXPECT_EQ(actual, expected);
+}
+
+// Prefixes and byte flips of a good policy never crash, and keep the
+// loader's contract: a policy exactly when there is no issue, every issue
+// at a 1-based position.
+TEST(PolicyLoaderTest, MutatedPoliciesKeepTheContract) {
+  const std::string good = ReadFile(SourceDir() + "/tests/data/policies/good.yaml");
+  ASSERT_FALSE(good.empty());
+  auto check = [](const std::string& text) {
+    LoadResult r;
+    ParsePolicyText(text, "m.yaml", &r);
+    FinishPolicy(&r);
+    ASSERT_EQ(r.policy.has_value(), r.issues.empty());
+    for (const Issue& i : r.issues) {
+      ASSERT_GE(i.where.line, 1);
+      ASSERT_GE(i.where.column, 1);
+      ASSERT_FALSE(i.message.empty());
+    }
+  };
+  for (size_t n = 0; n < good.size(); n += 7) check(good.substr(0, n));
+  uint32_t seed = 12345;
+  const char bytes[] = "\0\x01\t\n :-[]{}&*!|>'\"#,%@`?\xc3\xff" "0a";
+  for (int i = 0; i < 3000; ++i) {
+    std::string text = good;
+    for (int k = 0; k < 3; ++k) {
+      seed = seed * 1103515245u + 12345u;
+      const size_t pos = (seed >> 8) % text.size();
+      seed = seed * 1103515245u + 12345u;
+      text[pos] = bytes[(seed >> 8) % (sizeof(bytes) - 1)];
+    }
+    check(text);
+  }
+}
+
+TEST(PolicyLoaderTest, HundredThousandRulesLoadFast) {
+  std::string text = std::string("version: 1\nauthorities:\n  prod:\n    keys: [\"") + kKeyA + "\"]\n  stage:\n    keys: [\"" +
+                     kKeyB + "\"]\ndefaults:\n  max_lifetime: 1h\nrules:\n";
+  for (int i = 0; i < 100000; ++i) {
+    const std::string n = std::to_string(i);
+    // Rules alternate between two shapes to cover most keys; about 100
+    // bytes each on average, so the file is about 10 MB.
+    if (i % 2 == 0) {
+      text += "- name: r" + n + "\n  users: [u" + n + ", \"group:g\"]\n  authorities: prod\n  principals: [\"t" + n +
+              "-*\", \"{user}\"]\n  max_lifetime: 10m\n";
+    } else {
+      text += "- users: u" + n + "\n  authorities: [prod, stage]\n  principals: t" + n +
+              "\n  key_id: \"*@x\"\n  options: [no-pty, 'from=\"10.0.0.0/8\"']\n";
+    }
+  }
+  ASSERT_GT(text.size(), 9u * 1000 * 1000);
+  auto start = std::chrono::steady_clock::now();
+  LoadResult r = Parse(text);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_TRUE(r.policy.has_value()) << Issues(r);
+  EXPECT_EQ(r.policy->rules.size(), 100000u);
+  EXPECT_EQ(r.policy->rules.back().number, 100000u);
+  // The goal is well under a second on a release build; leave room for
+  // sanitizer and debug builds.
+  EXPECT_LT(ms, 5000) << "loading took " << ms << " ms";
+  std::printf("100,000 rules (%zu bytes) loaded in %lld ms\n", text.size(), static_cast<long long>(ms));
+}
+
+}  // namespace
+}  // namespace certgate::core
