@@ -16,6 +16,7 @@
 #include "core/krl.h"
 #include "core/policy_eval.h"
 #include "core/sshd_output.h"
+#include "core/unique_fd.h"
 
 namespace certgate::core {
 namespace {
@@ -53,25 +54,18 @@ LogRecord DenyRecord(const char* program, const std::string& user, const std::st
 
 // ReadSmallFile reads a key or certificate file for --explain.
 Result<std::string> ReadSmallFile(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Fail(Errc::kIo, path + ": cannot open: " + std::strerror(errno));
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return Fail(Errc::kIo, path + ": cannot open: " + std::strerror(errno));
   std::string data;
   char buf[8192];
   for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
+    ssize_t n = read(fd.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      close(fd);
-      return Fail(Errc::kIo, path + ": read error: " + std::strerror(errno));
-    }
+    if (n < 0) return Fail(Errc::kIo, path + ": read error: " + std::strerror(errno));
     if (n == 0) break;
     data.append(buf, static_cast<size_t>(n));
-    if (data.size() > kMaxKeyFileSize) {
-      close(fd);
-      return Fail(Errc::kTooLarge, path + ": larger than a key file can be");
-    }
+    if (data.size() > kMaxKeyFileSize) return Fail(Errc::kTooLarge, path + ": larger than a key file can be");
   }
-  close(fd);
   return data;
 }
 

@@ -1,9 +1,5 @@
 #include "core/policy_loader.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <yaml.h>
 
 #include <algorithm>
@@ -1005,121 +1001,6 @@ void Parser::ParseRule() {
   result_->rule_authority_names.back() = std::move(authority_names);
 }
 
-std::string ErrnoText(int error) { return std::strerror(error); }
-
-void FileIssue(LoadResult* result, const std::string& path, std::string message) {
-  result->issues.push_back(Issue{SourceLocation{path, 1, 1}, std::move(message)});
-}
-
-// UniqueFdLite closes a descriptor on scope exit.
-class ScopedFd {
- public:
-  explicit ScopedFd(int fd) : fd_(fd) {}
-  ~ScopedFd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  ScopedFd(const ScopedFd&) = delete;
-  ScopedFd& operator=(const ScopedFd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-// CheckOwnerAndMode applies sshd's StrictModes rule to one file or
-// directory: owned by root (or |options.owner_uid|), no group/other write.
-bool CheckOwnerAndMode(const struct stat& st, const std::string& path, const LoadOptions& options,
-                       LoadResult* result) {
-  if (!options.check_permissions) return true;
-  bool ok = true;
-  if (st.st_uid != options.owner_uid) {
-    std::string owner = options.owner_uid == 0 ? "root" : "uid " + std::to_string(options.owner_uid);
-    FileIssue(result, path,
-              "unsafe permissions: owned by uid " + std::to_string(st.st_uid) + ", not " + owner +
-                  "; run chown " + (options.owner_uid == 0 ? std::string("root") : std::to_string(options.owner_uid)) +
-                  " " + path);
-    ok = false;
-  }
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    FileIssue(result, path, "unsafe permissions: writable by group or others; run chmod go-w " + path);
-    ok = false;
-  }
-  return ok;
-}
-
-// ReadPolicyFile opens |name| (relative to |dir_fd| if >= 0) without
-// following a symlink, checks it and returns its text, or nullopt after
-// adding an issue. A FIFO is opened non-blocking so it cannot hang us.
-std::optional<std::string> ReadPolicyFile(int dir_fd, const std::string& name, const std::string& path,
-                                          const LoadOptions& options, LoadResult* result) {
-  const int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
-  ScopedFd fd(dir_fd >= 0 ? openat(dir_fd, name.c_str(), flags) : open(path.c_str(), flags));
-  if (fd.get() < 0) {
-    int error = errno;
-    if (error == ELOOP) {
-      FileIssue(result, path, "is a symbolic link; certgate does not follow links, name the real file");
-    } else {
-      FileIssue(result, path, "cannot open: " + ErrnoText(error));
-    }
-    return std::nullopt;
-  }
-  struct stat st {};
-  if (fstat(fd.get(), &st) != 0) {
-    FileIssue(result, path, "cannot stat: " + ErrnoText(errno));
-    return std::nullopt;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    FileIssue(result, path, "not a regular file");
-    return std::nullopt;
-  }
-  if (!CheckOwnerAndMode(st, path, options, result)) return std::nullopt;
-  if (st.st_size < 0 || static_cast<uint64_t>(st.st_size) > kMaxPolicyFileSize) {
-    FileIssue(result, path, "file is larger than " + std::to_string(kMaxPolicyFileSize) + " bytes");
-    return std::nullopt;
-  }
-  std::string text;
-  text.resize(static_cast<size_t>(st.st_size) + 1);
-  size_t used = 0;
-  for (;;) {
-    if (used == text.size()) text.resize(std::min(text.size() * 2, kMaxPolicyFileSize + 1));
-    ssize_t n = read(fd.get(), text.data() + used, text.size() - used);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      FileIssue(result, path, "cannot read: " + ErrnoText(errno));
-      return std::nullopt;
-    }
-    if (n == 0) break;
-    used += static_cast<size_t>(n);
-    if (used > kMaxPolicyFileSize) {
-      FileIssue(result, path, "file is larger than " + std::to_string(kMaxPolicyFileSize) + " bytes");
-      return std::nullopt;
-    }
-  }
-  text.resize(used);
-  return text;
-}
-
-// CheckDirectory checks |fd|, already open on the directory |path|.
-bool CheckDirectory(int fd, const std::string& path, const LoadOptions& options, LoadResult* result) {
-  struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    FileIssue(result, path, "cannot stat: " + ErrnoText(errno));
-    return false;
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    FileIssue(result, path, "not a directory");
-    return false;
-  }
-  return CheckOwnerAndMode(st, path, options, result);
-}
-
-std::string ParentDirectory(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 }  // namespace
 
 std::string Issue::ToString() const {
@@ -1198,60 +1079,6 @@ void FinishPolicy(LoadResult* result) {
   }
   result->rule_authority_names.clear();
   if (!result->issues.empty()) result->policy.reset();
-}
-
-LoadResult LoadPolicy(const std::string& main_path, const LoadOptions& options) {
-  LoadResult result;
-  result.policy.emplace();
-  const std::string parent = ParentDirectory(main_path);
-  {
-    ScopedFd dir(open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir.get() < 0) {
-      FileIssue(&result, parent, "cannot open directory: " + ErrnoText(errno));
-    } else {
-      CheckDirectory(dir.get(), parent, options, &result);
-    }
-  }
-  std::optional<std::string> text = ReadPolicyFile(-1, main_path, main_path, options, &result);
-  if (text) ParsePolicyText(*text, main_path, &result);
-
-  const std::string fragments =
-      main_path == kDefaultPolicyPath ? std::string("/etc/certgate/policy.d") : main_path + ".d";
-  ScopedFd dir(open(fragments.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (dir.get() < 0) {
-    const int error = errno;
-    if (error != ENOENT) {
-      FileIssue(&result, fragments,
-                error == ELOOP || error == ENOTDIR ? "is not a directory (links are not followed)"
-                                                   : "cannot open directory: " + ErrnoText(error));
-    }
-  } else if (CheckDirectory(dir.get(), fragments, options, &result)) {
-    std::vector<std::string> names;
-    int list_fd = dup(dir.get());
-    DIR* listing = list_fd >= 0 ? fdopendir(list_fd) : nullptr;
-    if (listing == nullptr) {
-      if (list_fd >= 0) close(list_fd);
-      FileIssue(&result, fragments, "cannot list directory: " + ErrnoText(errno));
-    } else {
-      errno = 0;
-      while (struct dirent* entry = readdir(listing)) {
-        std::string_view name(entry->d_name);
-        if (name.empty() || name.front() == '.' || name.size() <= 5 || name.substr(name.size() - 5) != ".yaml") {
-          continue;
-        }
-        names.emplace_back(name);
-      }
-      closedir(listing);
-    }
-    std::sort(names.begin(), names.end());  // byte order: std::string compares as unsigned char
-    for (const std::string& name : names) {
-      const std::string path = fragments + "/" + name;
-      std::optional<std::string> fragment = ReadPolicyFile(dir.get(), name, path, options, &result);
-      if (fragment) ParsePolicyText(*fragment, path, &result);
-    }
-  }
-  FinishPolicy(&result);
-  return result;
 }
 
 }  // namespace certgate::core
