@@ -1,0 +1,448 @@
+// cafetch.yaml: a YAML tree (yaml_tree.h) checked against the grammar of
+// man/cafetch.yaml.5, every problem an Issue at FILE:LINE:COLUMN.
+#include "cafetch/config.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <utility>
+
+#include "cafetch/fetcher.h"
+#include "cafetch/yaml_tree.h"
+#include "core/base64.h"
+#include "core/duration.h"
+#include "core/unique_fd.h"
+
+namespace certgate::cafetch {
+namespace {
+
+std::string Quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s.substr(0, 80)) {
+    const auto u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u == 0x7f) ? '?' : c;
+  }
+  if (s.size() > 80) out += "...";
+  return out + "\"";
+}
+
+// Checker walks the tree against the grammar, collecting every issue.
+class Checker {
+ public:
+  Checker(std::string file, std::vector<core::Issue>* issues) : file_(std::move(file)), issues_(issues) {}
+
+  void Issue(const YamlNode& at, std::string message) {
+    issues_->push_back(core::Issue{core::SourceLocation{file_, at.line, at.column}, std::move(message)});
+  }
+
+  // Members checks that |node| is a mapping whose keys are all in |known|
+  // and calls |fn(key, value)| for each. Returns false if not a mapping.
+  template <typename F>
+  bool Members(const YamlNode& node, std::string_view context, std::initializer_list<std::string_view> known, F&& fn) {
+    if (node.kind != YamlNode::Kind::kMapping) {
+      Issue(node, std::string(context) + " must be a mapping (key: value lines), not " + KindName(node));
+      return false;
+    }
+    for (size_t i = 0; i < node.keys.size(); ++i) {
+      const YamlNode& key = node.keys[i];
+      const YamlNode& value = node.values[i];
+      bool found = false;
+      for (std::string_view k : known) found = found || k == key.value;
+      if (!found) {
+        Issue(key, "unknown key " + Quote(key.value) + " in " + std::string(context));
+        continue;
+      }
+      fn(key.value, value);
+    }
+    return true;
+  }
+
+  static std::string KindName(const YamlNode& node) {
+    if (node.kind == YamlNode::Kind::kMapping) return "a mapping";
+    if (node.kind == YamlNode::Kind::kSequence) return "a list";
+    return node.IsNull() ? "nothing" : "a single value";
+  }
+
+  bool Scalar(const YamlNode& node, std::string_view key, std::string* out) {
+    if (node.kind != YamlNode::Kind::kScalar || node.IsNull()) {
+      Issue(node, std::string(key) + " must be a single value, not " + KindName(node));
+      return false;
+    }
+    *out = node.value;
+    return true;
+  }
+
+  bool Path(const YamlNode& node, std::string_view key, std::string* out) {
+    std::string v;
+    if (!Scalar(node, key, &v)) return false;
+    if (v.empty() || v.front() != '/' || v.find('\0') != std::string::npos || v.find('\n') != std::string::npos) {
+      Issue(node, std::string(key) + " must be an absolute path, not " + Quote(v));
+      return false;
+    }
+    *out = v;
+    return true;
+  }
+
+  bool Bool(const YamlNode& node, std::string_view key, bool* out) {
+    if (node.kind == YamlNode::Kind::kScalar && node.plain) {
+      if (node.value == "true") {
+        *out = true;
+        return true;
+      }
+      if (node.value == "false") {
+        *out = false;
+        return true;
+      }
+    }
+    Issue(node, std::string(key) + " must be true or false (without quotes)");
+    return false;
+  }
+
+  bool Duration(const YamlNode& node, std::string_view key, uint64_t* out) {
+    std::string v;
+    if (!Scalar(node, key, &v)) return false;
+    core::Result<uint64_t> d = core::ParseDuration(v);
+    if (!d) {
+      Issue(node, std::string(key) + ": " + d.error().detail);
+      return false;
+    }
+    *out = *d;
+    return true;
+  }
+
+  // List accepts a list of single values or one single value.
+  bool List(const YamlNode& node, std::string_view key, std::vector<const YamlNode*>* out) {
+    if (node.kind == YamlNode::Kind::kScalar && !node.IsNull()) {
+      out->push_back(&node);
+      return true;
+    }
+    if (node.kind != YamlNode::Kind::kSequence) {
+      Issue(node, std::string(key) + " must be a list, not " + KindName(node));
+      return false;
+    }
+    bool ok = true;
+    for (const YamlNode& item : node.items) {
+      if (item.kind != YamlNode::Kind::kScalar || item.IsNull()) {
+        Issue(item, "an item of " + std::string(key) + " must be a single value, not " + KindName(item));
+        ok = false;
+        continue;
+      }
+      out->push_back(&item);
+    }
+    return ok;
+  }
+
+  void CheckUrl(const YamlNode& at, std::string_view key, const std::string& url, bool local_ok) {
+    if (url.rfind("https://", 0) == 0 && url.size() > 8) {
+      for (char c : url) {
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+          Issue(at, std::string(key) + " must not contain blanks or control characters");
+          return;
+        }
+      }
+      return;
+    }
+    if (local_ok && IsLocalUrl(url)) {
+      const std::string path = LocalPath(url);
+      if (path.empty() || path.front() != '/' || path.find('\n') != std::string::npos) {
+        Issue(at, std::string(key) + " must be an absolute path or file:///path");
+      }
+      return;
+    }
+    Issue(at, std::string(key) + " must start with https://" +
+                  (local_ok ? std::string(" (or be an absolute path / file:///path)") : std::string()) +
+                  ", not " + Quote(url));
+  }
+
+  void Tls(const YamlNode& node, TlsConfig* tls) {
+    Members(node, "issuer.tls", {"ca_file", "pin_sha256"}, [&](std::string_view key, const YamlNode& value) {
+      if (key == "ca_file") {
+        Path(value, "issuer.tls.ca_file", &tls->ca_file);
+      } else {
+        std::vector<const YamlNode*> pins;
+        if (!List(value, "issuer.tls.pin_sha256", &pins)) return;
+        for (const YamlNode* pin : pins) {
+          core::Result<std::vector<uint8_t>> raw = core::Base64Decode(pin->value);
+          if (!raw || raw->size() != 32) {
+            Issue(*pin, "issuer.tls.pin_sha256 entries are the base64 SHA-256 of the SubjectPublicKeyInfo "
+                        "(44 characters ending in '='); see cafetch.yaml(5)");
+            continue;
+          }
+          tls->pin_sha256.push_back(pin->value);
+        }
+      }
+    });
+  }
+
+  void Issuer(const YamlNode& node, IssuerConfig* issuer) {
+    bool have_type = false;
+    bool have_url = false;
+    bool have_name = false;
+    const YamlNode* url_node = &node;
+    const YamlNode* name_node = &node;
+    if (!Members(node, "issuer", {"type", "url", "name", "tls", "token_file", "timeout"},
+                 [&](std::string_view key, const YamlNode& value) {
+                   if (key == "type") {
+                     std::string t;
+                     if (!Scalar(value, "issuer.type", &t)) return;
+                     std::optional<IssuerType> type = IssuerTypeFromName(t);
+                     if (!type) {
+                       Issue(value, "issuer.type must be one of vault, step, akeyless, cyberark, teleport, url, "
+                                    "file, not " + Quote(t));
+                       return;
+                     }
+                     issuer->type = *type;
+                     have_type = true;
+                   } else if (key == "url") {
+                     url_node = &value;
+                     have_url = Scalar(value, "issuer.url", &issuer->url);
+                   } else if (key == "name") {
+                     name_node = &value;
+                     have_name = Scalar(value, "issuer.name", &issuer->name);
+                   } else if (key == "tls") {
+                     Tls(value, &issuer->tls);
+                   } else if (key == "token_file") {
+                     Path(value, "issuer.token_file", &issuer->token_file);
+                   } else if (key == "timeout") {
+                     uint64_t t = 0;
+                     if (!Duration(value, "issuer.timeout", &t)) return;
+                     if (t < 1 || t > kMaxTimeoutSeconds) {
+                       Issue(value, "issuer.timeout must be from 1s to 5m");
+                       return;
+                     }
+                     issuer->timeout_seconds = t;
+                   }
+                 })) {
+      return;
+    }
+    if (!have_type) Issue(node, "issuer needs a type");
+    if (!have_url) Issue(node, "issuer needs a url");
+    if (!have_type || !have_url) return;
+    const bool local_type = issuer->type == IssuerType::kFile;
+    if (local_type) {
+      if (!IsLocalUrl(issuer->url)) Issue(*url_node, "issuer.url of a file issuer must be an absolute path or file:///path");
+    } else {
+      CheckUrl(*url_node, "issuer.url", issuer->url, issuer->type == IssuerType::kUrl);
+    }
+    if (issuer->type == IssuerType::kAkeyless) {
+      if (!have_name) Issue(node, "an akeyless issuer needs name (the key name sent to get-rsa-public)");
+      if (issuer->token_file.empty()) Issue(node, "an akeyless issuer needs token_file");
+      for (char c : issuer->name) {
+        if (c < 0x20 || c > 0x7e) {
+          Issue(*name_node, "issuer.name must be printable ASCII");
+          break;
+        }
+      }
+    } else if (have_name) {
+      Issue(*name_node, "issuer.name is used only by an akeyless issuer");
+    }
+    if (issuer->type == IssuerType::kCyberark && issuer->token_file.empty()) {
+      Issue(node, "a cyberark issuer needs token_file");
+    }
+  }
+
+  void BundleSignature(const YamlNode& node, BundleSignatureConfig* out, bool issuer_local) {
+    bool have_url = false;
+    bool have_signers = false;
+    if (!Members(node, "bundle_signature", {"url", "allowed_signers"}, [&](std::string_view key, const YamlNode& value) {
+          if (key == "url") {
+            if (!Scalar(value, "bundle_signature.url", &out->url)) return;
+            have_url = true;
+            CheckUrl(value, "bundle_signature.url", out->url, issuer_local);
+          } else {
+            std::vector<const YamlNode*> lines;
+            if (!List(value, "bundle_signature.allowed_signers", &lines)) return;
+            have_signers = true;
+            for (const YamlNode* line : lines) {
+              core::Result<core::AuthorizedKey> signer = core::ParsePublicKeyLine(line->value);
+              if (!signer) {
+                Issue(*line, "bundle_signature.allowed_signers: not a public key line (keytype base64 [comment]): " +
+                                 signer.error().detail);
+                continue;
+              }
+              out->allowed_signers.push_back(std::move(signer->key));
+            }
+          }
+        })) {
+      return;
+    }
+    if (!have_url) Issue(node, "bundle_signature needs a url");
+    if (!have_signers) Issue(node, "bundle_signature needs allowed_signers");
+  }
+
+  void Sshd(const YamlNode& node, SshdConfig* sshd) {
+    Members(node, "sshd", {"config", "binary", "manage_principals_command", "reload", "accept_sha1_rsa"},
+            [&](std::string_view key, const YamlNode& value) {
+              if (key == "config") {
+                Path(value, "sshd.config", &sshd->config);
+              } else if (key == "binary") {
+                Path(value, "sshd.binary", &sshd->binary);
+              } else if (key == "manage_principals_command") {
+                Bool(value, "sshd.manage_principals_command", &sshd->manage_principals_command);
+              } else if (key == "reload") {
+                std::string v;
+                if (!Scalar(value, "sshd.reload", &v)) return;
+                if (v == "auto") {
+                  sshd->reload = ReloadMode::kAuto;
+                } else if (v == "systemd") {
+                  sshd->reload = ReloadMode::kSystemd;
+                } else if (v == "signal") {
+                  sshd->reload = ReloadMode::kSignal;
+                } else if (v == "none") {
+                  sshd->reload = ReloadMode::kNone;
+                } else {
+                  Issue(value, "sshd.reload must be auto, systemd, signal or none, not " + Quote(v));
+                }
+              } else if (key == "accept_sha1_rsa") {
+                if (value.kind == YamlNode::Kind::kScalar && value.plain && value.value == "auto") {
+                  sshd->accept_sha1_rsa = AcceptSha1Rsa::kAuto;
+                  return;
+                }
+                if (value.kind == YamlNode::Kind::kScalar && value.plain && (value.value == "true" || value.value == "false")) {
+                  sshd->accept_sha1_rsa = value.value == "true" ? AcceptSha1Rsa::kTrue : AcceptSha1Rsa::kFalse;
+                  return;
+                }
+                Issue(value, "sshd.accept_sha1_rsa must be auto, true or false");
+              }
+            });
+  }
+
+  void Top(const YamlNode& root, Config* config) {
+    bool have_issuer = false;
+    const YamlNode* interval_node = &root;
+    const YamlNode* jitter_node = &root;
+    const YamlNode* bundle_node = nullptr;
+    if (!Members(root, "the config file",
+                 {"issuer", "bundle_signature", "interval", "jitter", "keep_retired", "trusted_user_ca_keys",
+                  "state_dir", "sshd"},
+                 [&](std::string_view key, const YamlNode& value) {
+                   if (key == "issuer") {
+                     have_issuer = true;
+                     Issuer(value, &config->issuer);
+                   } else if (key == "bundle_signature") {
+                     bundle_node = &value;
+                   } else if (key == "interval") {
+                     interval_node = &value;
+                     Duration(value, "interval", &config->interval_seconds);
+                   } else if (key == "jitter") {
+                     jitter_node = &value;
+                     Duration(value, "jitter", &config->jitter_seconds);
+                   } else if (key == "keep_retired") {
+                     Duration(value, "keep_retired", &config->keep_retired_seconds);
+                   } else if (key == "trusted_user_ca_keys") {
+                     Path(value, "trusted_user_ca_keys", &config->trusted_user_ca_keys);
+                   } else if (key == "state_dir") {
+                     Path(value, "state_dir", &config->state_dir);
+                   } else if (key == "sshd") {
+                     Sshd(value, &config->sshd);
+                   }
+                 })) {
+      return;
+    }
+    if (!have_issuer) Issue(root, "missing issuer: cafetch needs to know where the CA keys come from");
+    if (bundle_node != nullptr) {
+      config->bundle_signature.emplace();
+      const bool local = config->issuer.type == IssuerType::kFile ||
+                         (config->issuer.type == IssuerType::kUrl && IsLocalUrl(config->issuer.url));
+      BundleSignature(*bundle_node, &*config->bundle_signature, local);
+    }
+    if (config->interval_seconds < kMinIntervalSeconds) {
+      Issue(*interval_node, "interval must be at least 30s");
+    }
+    if (config->jitter_seconds > config->interval_seconds) {
+      Issue(*jitter_node, "jitter must not be longer than interval");
+    }
+  }
+
+ private:
+  std::string file_;
+  std::vector<core::Issue>* issues_;
+};
+
+}  // namespace
+
+std::string_view IssuerTypeName(IssuerType type) {
+  switch (type) {
+    case IssuerType::kVault: return "vault";
+    case IssuerType::kStep: return "step";
+    case IssuerType::kAkeyless: return "akeyless";
+    case IssuerType::kCyberark: return "cyberark";
+    case IssuerType::kTeleport: return "teleport";
+    case IssuerType::kUrl: return "url";
+    case IssuerType::kFile: return "file";
+  }
+  return "unknown";
+}
+
+std::optional<IssuerType> IssuerTypeFromName(std::string_view name) {
+  for (IssuerType t : {IssuerType::kVault, IssuerType::kStep, IssuerType::kAkeyless, IssuerType::kCyberark,
+                       IssuerType::kTeleport, IssuerType::kUrl, IssuerType::kFile}) {
+    if (IssuerTypeName(t) == name) return t;
+  }
+  return std::nullopt;
+}
+
+bool IssuerSignsWithSha1(IssuerType type) { return type == IssuerType::kAkeyless; }
+
+ConfigLoadResult ParseConfigText(std::string_view text, std::string_view file_name) {
+  ConfigLoadResult result;
+  const std::string file(file_name);
+  if (text.size() > kMaxConfigFileSize) {
+    result.issues.push_back(core::Issue{core::SourceLocation{file, 1, 1}, "config file larger than 256 KiB"});
+    return result;
+  }
+  std::optional<YamlNode> root = ParseYamlTree(text, file, &result.issues);
+  if (!root) return result;
+  Config config;
+  Checker checker(file, &result.issues);
+  checker.Top(*root, &config);
+  if (result.issues.empty()) result.config = std::move(config);
+  return result;
+}
+
+ConfigLoadResult LoadConfig(const std::string& path, const ConfigLoadOptions& options) {
+  ConfigLoadResult result;
+  auto file_issue = [&](std::string message) {
+    result.issues.push_back(core::Issue{core::SourceLocation{path, 1, 1}, std::move(message)});
+    return result;
+  };
+  core::UniqueFd fd(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (fd.get() < 0) {
+    const int error = errno;
+    if (error == ELOOP) return file_issue("is a symbolic link; cafetch does not follow links, name the real file");
+    return file_issue(std::string("cannot open: ") + std::strerror(error));
+  }
+  struct stat st {};
+  if (fstat(fd.get(), &st) != 0) return file_issue(std::string("cannot stat: ") + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return file_issue("not a regular file");
+  if (options.check_permissions) {
+    if (st.st_uid != options.owner_uid) {
+      return file_issue("unsafe permissions: owned by uid " + std::to_string(st.st_uid) + ", not " +
+                        (options.owner_uid == 0 ? std::string("root") : "uid " + std::to_string(options.owner_uid)));
+    }
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+      return file_issue("unsafe permissions: writable by group or others; run chmod go-w " + path);
+    }
+  }
+  if (st.st_size < 0 || static_cast<uint64_t>(st.st_size) > kMaxConfigFileSize) {
+    return file_issue("config file larger than 256 KiB");
+  }
+  std::string text(kMaxConfigFileSize + 1, '\0');
+  size_t used = 0;
+  while (used < text.size()) {
+    ssize_t n = read(fd.get(), text.data() + used, text.size() - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return file_issue(std::string("cannot read: ") + std::strerror(errno));
+    if (n == 0) break;
+    used += static_cast<size_t>(n);
+  }
+  if (used > kMaxConfigFileSize) return file_issue("config file larger than 256 KiB");
+  text.resize(used);
+  return ParseConfigText(text, path);
+}
+
+}  // namespace certgate::cafetch

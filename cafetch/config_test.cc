@@ -1,0 +1,182 @@
+#include "cafetch/config.h"
+
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tests/testing.h"
+
+namespace certgate::cafetch {
+namespace {
+
+using testing::TempDir;
+
+std::string Issues(const ConfigLoadResult& r) {
+  std::string out;
+  for (const auto& issue : r.issues) out += issue.ToString() + "\n";
+  return out;
+}
+
+constexpr char kMinimal[] = R"(issuer:
+  type: vault
+  url: https://vault.example.com:8200/v1/ssh-client-signer/public_key
+)";
+
+TEST(ConfigTest, MinimalGetsDefaults) {
+  auto r = ParseConfigText(kMinimal, "c.yaml");
+  ASSERT_TRUE(r.config) << Issues(r);
+  const Config& c = *r.config;
+  EXPECT_EQ(c.issuer.type, IssuerType::kVault);
+  EXPECT_EQ(c.issuer.timeout_seconds, 10u);
+  EXPECT_TRUE(c.issuer.tls.ca_file.empty());
+  EXPECT_FALSE(c.bundle_signature);
+  EXPECT_EQ(c.interval_seconds, 300u);
+  EXPECT_EQ(c.jitter_seconds, 60u);
+  EXPECT_EQ(c.keep_retired_seconds, 86400u);
+  EXPECT_EQ(c.trusted_user_ca_keys, "/etc/ssh/certgate/trusted_user_ca_keys");
+  EXPECT_EQ(c.state_dir, "/var/lib/certgate");
+  EXPECT_EQ(c.sshd.config, "/etc/ssh/sshd_config");
+  EXPECT_EQ(c.sshd.binary, "/usr/sbin/sshd");
+  EXPECT_TRUE(c.sshd.manage_principals_command);
+  EXPECT_EQ(c.sshd.reload, ReloadMode::kAuto);
+  EXPECT_EQ(c.sshd.accept_sha1_rsa, AcceptSha1Rsa::kAuto);
+}
+
+TEST(ConfigTest, FullConfig) {
+  TempDir dir;
+  const std::string signer = testing::ReadFile(testing::MakeKey(dir, "signer", "ed25519") + ".pub");
+  const std::string text = std::string(R"(issuer:
+  type: akeyless
+  url: https://api.akeyless.io/get-rsa-public
+  name: /ssh/user-ca
+  tls:
+    ca_file: /etc/certgate/issuer-ca.pem
+    pin_sha256: ["47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="]
+  token_file: /etc/certgate/issuer-token
+  timeout: 30s
+bundle_signature:
+  url: https://vault.example.com/ca-bundle.sig
+  allowed_signers: [")") + signer.substr(0, signer.size() - 1) + R"("]
+interval: 10m
+jitter: 2m
+keep_retired: 2d
+trusted_user_ca_keys: /etc/ssh/ca.pub
+state_dir: /var/lib/x
+sshd:
+  config: /etc/ssh/other_config
+  binary: /usr/local/sbin/sshd
+  manage_principals_command: false
+  reload: signal
+  accept_sha1_rsa: true
+)";
+  auto r = ParseConfigText(text, "c.yaml");
+  ASSERT_TRUE(r.config) << Issues(r);
+  const Config& c = *r.config;
+  EXPECT_EQ(c.issuer.type, IssuerType::kAkeyless);
+  EXPECT_EQ(c.issuer.name, "/ssh/user-ca");
+  EXPECT_EQ(c.issuer.tls.ca_file, "/etc/certgate/issuer-ca.pem");
+  ASSERT_EQ(c.issuer.tls.pin_sha256.size(), 1u);
+  EXPECT_EQ(c.issuer.token_file, "/etc/certgate/issuer-token");
+  EXPECT_EQ(c.issuer.timeout_seconds, 30u);
+  ASSERT_TRUE(c.bundle_signature);
+  EXPECT_EQ(c.bundle_signature->allowed_signers.size(), 1u);
+  EXPECT_EQ(c.interval_seconds, 600u);
+  EXPECT_EQ(c.jitter_seconds, 120u);
+  EXPECT_EQ(c.keep_retired_seconds, 172800u);
+  EXPECT_EQ(c.trusted_user_ca_keys, "/etc/ssh/ca.pub");
+  EXPECT_EQ(c.state_dir, "/var/lib/x");
+  EXPECT_EQ(c.sshd.config, "/etc/ssh/other_config");
+  EXPECT_EQ(c.sshd.binary, "/usr/local/sbin/sshd");
+  EXPECT_FALSE(c.sshd.manage_principals_command);
+  EXPECT_EQ(c.sshd.reload, ReloadMode::kSignal);
+  EXPECT_EQ(c.sshd.accept_sha1_rsa, AcceptSha1Rsa::kTrue);
+  EXPECT_TRUE(IssuerSignsWithSha1(c.issuer.type));
+}
+
+struct BadCase {
+  const char* text;
+  const char* issue;  // the whole first issue, FILE:LINE:COLUMN: message
+};
+
+TEST(ConfigTest, ErrorsPointAtTheProblem) {
+  const BadCase cases[] = {
+      {"", "c.yaml:1:1: empty config file; it needs at least an issuer"},
+      {"interval: 5m\n", "c.yaml:1:1: missing issuer: cafetch needs to know where the CA keys come from"},
+      {"issuer:\n  type: vault\n  url: https://x/\n  urll: https://y/\n", "c.yaml:4:3: unknown key \"urll\" in issuer"},
+      {"issuer:\n  type: vault\n  url: https://x/\n  type: step\n", "c.yaml:4:3: duplicate key \"type\"; keep only one"},
+      {"issuer:\n  type: hashicorp\n  url: https://x/\n",
+       "c.yaml:2:9: issuer.type must be one of vault, step, akeyless, cyberark, teleport, url, file, not \"hashicorp\""},
+      {"issuer:\n  type: vault\n  url: http://x/\n", "c.yaml:3:8: issuer.url must start with https://, not \"http://x/\""},
+      {"issuer: [1]\n", "c.yaml:1:9: issuer must be a mapping (key: value lines), not a list"},
+      {"issuer:\n  type: vault\n  url: https://x/\ninterval: 10s\n", "c.yaml:4:11: interval must be at least 30s"},
+      {"issuer:\n  type: vault\n  url: https://x/\nsshd:\n  reload: sometimes\n",
+       "c.yaml:5:11: sshd.reload must be auto, systemd, signal or none, not \"sometimes\""},
+      {"issuer:\n  type: vault\n  url: https://x/\nsshd:\n  manage_principals_command: \"true\"\n",
+       "c.yaml:5:30: sshd.manage_principals_command must be true or false (without quotes)"},
+      {"issuer:\n  type: vault\n  url: https://x/\nstate_dir: var/lib\n",
+       "c.yaml:4:12: state_dir must be an absolute path, not \"var/lib\""},
+      {"issuer: &a\n  type: vault\n", "c.yaml:1:9: anchors (&name) are not allowed; write the value out in full"},
+      {"issuer:\n  type: !!str vault\n", "c.yaml:2:9: tags (!tag) are not allowed"},
+      {"issuer:\n  type: vault\n  url: https://x/\n  name: k\n",
+       "c.yaml:4:9: issuer.name is used only by an akeyless issuer"},
+      {"issuer:\n  type: akeyless\n  url: https://x/\n  token_file: /t\n",
+       "c.yaml:2:3: an akeyless issuer needs name (the key name sent to get-rsa-public)"},
+      {"issuer:\n  type: cyberark\n  url: https://x/\n", "c.yaml:2:3: a cyberark issuer needs token_file"},
+      {"issuer:\n  type: file\n  url: https://x/\n",
+       "c.yaml:3:8: issuer.url of a file issuer must be an absolute path or file:///path"},
+      {"issuer:\n  type: vault\n  url: https://x/\n  tls:\n    pin_sha256: abc\n",
+       "c.yaml:5:17: issuer.tls.pin_sha256 entries are the base64 SHA-256 of the SubjectPublicKeyInfo (44 "
+       "characters ending in '='); see cafetch.yaml(5)"},
+      {"issuer:\n  type: vault\n  url: https://x/\n  timeout: 1h\n", "c.yaml:4:12: issuer.timeout must be from 1s to 5m"},
+      {"issuer:\n  type: vault\n  url: https://x/\njitter: 10m\n", "c.yaml:4:9: jitter must not be longer than interval"},
+      {"issuer:\n  type: vault\n  url: https://x/\nbundle_signature:\n  url: https://x/sig\n",
+       "c.yaml:5:3: bundle_signature needs allowed_signers"},
+      {"issuer:\n  type: vault\n  url: https://x/\nbundle_signature:\n  url: https://x/sig\n  allowed_signers: [\"ssh-ed25519 AAAA\"]\n",
+       nullptr},
+      {"issuer:\n  type: vault\n  url: https://x/\n---\nissuer: {}\n",
+       "c.yaml:4:1: a config file holds one YAML document; remove the second one"},
+      {"issuer:\n  type: vault\n  url: [https://x/\n", nullptr},
+  };
+  for (const BadCase& c : cases) {
+    auto r = ParseConfigText(c.text, "c.yaml");
+    EXPECT_FALSE(r.config) << c.text;
+    ASSERT_FALSE(r.issues.empty()) << c.text;
+    if (c.issue != nullptr) {
+      EXPECT_EQ(r.issues[0].ToString(), c.issue) << c.text;
+    }
+  }
+}
+
+TEST(ConfigTest, UrlIssuerMayBeLocal) {
+  auto r = ParseConfigText("issuer:\n  type: url\n  url: file:///etc/certgate/keys\n", "c.yaml");
+  EXPECT_TRUE(r.config) << Issues(r);
+  auto f = ParseConfigText("issuer:\n  type: file\n  url: /etc/certgate/keys\n", "c.yaml");
+  EXPECT_TRUE(f.config) << Issues(f);
+}
+
+TEST(ConfigTest, LoadChecksTheFile) {
+  TempDir dir;
+  const std::string path = dir.Path("cafetch.yaml");
+  testing::WriteFile(path, kMinimal, 0644);
+  ConfigLoadOptions options;
+  options.owner_uid = getuid();
+  auto ok = LoadConfig(path, options);
+  EXPECT_TRUE(ok.config) << Issues(ok);
+  chmod(path.c_str(), 0666);
+  auto writable = LoadConfig(path, options);
+  ASSERT_FALSE(writable.config);
+  EXPECT_NE(writable.issues[0].message.find("writable by group or others"), std::string::npos);
+  chmod(path.c_str(), 0644);
+  ASSERT_EQ(symlink(path.c_str(), dir.Path("link.yaml").c_str()), 0);
+  EXPECT_FALSE(LoadConfig(dir.Path("link.yaml"), options).config);
+  EXPECT_FALSE(LoadConfig(dir.Path("missing.yaml"), options).config);
+  options.owner_uid = getuid() + 1;
+  EXPECT_FALSE(LoadConfig(path, options).config);
+  testing::WriteFile(dir.Path("big.yaml"), std::string(kMaxConfigFileSize + 1, '#'), 0644);
+  EXPECT_FALSE(LoadConfig(dir.Path("big.yaml"), ConfigLoadOptions{false, 0}).config);
+}
+
+}  // namespace
+}  // namespace certgate::cafetch

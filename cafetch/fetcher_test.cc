@@ -1,0 +1,339 @@
+// Fetcher tests against a real HTTPS server (tests/integration/https_issuer.py)
+// with a test CA made by openssl.
+#include "cafetch/fetcher.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cafetch/issuers.h"
+#include "cafetch/sshsig.h"
+#include "tests/testing.h"
+
+extern char** environ;
+
+namespace certgate::cafetch {
+namespace {
+
+using core::Errc;
+using testing::TempDir;
+
+std::string Script() { return testing::SourceDir() + "/tests/integration/https_issuer.py"; }
+
+std::string Python() { return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3"; }
+
+// IssuerServer runs https_issuer.py serve for the life of the object.
+class IssuerServer {
+ public:
+  IssuerServer(const std::string& root, const std::string& cert, const std::string& key, const std::string& log)
+      : port_file_(root + "/../port-" + std::to_string(reinterpret_cast<uintptr_t>(this))) {
+    std::vector<std::string> args = {Python(),  Script(), "serve",      "--root",     root, "--cert",
+                                     cert,      "--key",  key,          "--port-file", port_file_, "--log", log};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    if (posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+    for (int i = 0; i < 200 && pid_ > 0; ++i) {
+      std::string text = testing::ReadFile(port_file_);
+      if (!text.empty()) {
+        port_ = std::stoi(text);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  ~IssuerServer() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+    }
+    unlink(port_file_.c_str());
+  }
+  int port() const { return port_; }
+  std::string Url(const std::string& path) const { return "https://127.0.0.1:" + std::to_string(port_) + "/" + path; }
+
+ private:
+  std::string port_file_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+class FetcherTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    pki_ = new TempDir();
+    auto r = testing::Run({Python(), Script(), "make-certs", pki_->Path("pki")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  static void TearDownTestSuite() {
+    delete pki_;
+    pki_ = nullptr;
+  }
+  void SetUp() override {
+    mkdir(dir_.Path("root").c_str(), 0755);
+    server_ = std::make_unique<IssuerServer>(dir_.Path("root"), Pki("server.pem"), Pki("server.key"), dir_.Path("log"));
+    ASSERT_GT(server_->port(), 0);
+    key_line_ = testing::ReadFile(testing::MakeKey(dir_, "ca", "ed25519") + ".pub");
+    testing::WriteFile(dir_.Path("root/keys"), key_line_);
+  }
+  static std::string Pki(const std::string& name) { return pki_->Path("pki/" + name); }
+  HttpRequest Request(const std::string& path) {
+    HttpRequest request;
+    request.url = server_->Url(path);
+    request.tls.ca_file = Pki("ca.pem");
+    request.timeout_ms = 5000;
+    return request;
+  }
+  Config MakeConfig(IssuerType type, const std::string& path) {
+    Config config;
+    config.issuer.type = type;
+    config.issuer.url = server_->Url(path);
+    config.issuer.tls.ca_file = Pki("ca.pem");
+    config.issuer.timeout_seconds = 5;
+    return config;
+  }
+  std::string Log() { return testing::ReadFile(dir_.Path("log")); }
+
+  static TempDir* pki_;
+  TempDir dir_;
+  std::unique_ptr<IssuerServer> server_;
+  std::string key_line_;
+};
+
+TempDir* FetcherTest::pki_ = nullptr;
+
+TEST_F(FetcherTest, SuccessThenNotModifiedWithEtag) {
+  auto first = HttpsFetch(Request("keys"));
+  ASSERT_TRUE(first) << first.error().detail;
+  EXPECT_EQ(first->status, FetchStatus::kOk);
+  EXPECT_EQ(first->body, key_line_);
+  ASSERT_FALSE(first->validators.etag.empty());
+  EXPECT_FALSE(first->validators.last_modified.empty());
+
+  HttpRequest again = Request("keys");
+  again.validators = first->validators;
+  auto second = HttpsFetch(again);
+  ASSERT_TRUE(second) << second.error().detail;
+  EXPECT_EQ(second->status, FetchStatus::kNotModified);
+  EXPECT_TRUE(second->body.empty());
+  EXPECT_NE(Log().find("If-None-Match"), std::string::npos);
+
+  // Rotation: a changed answer is fetched in full again.
+  testing::WriteFile(dir_.Path("root/keys"), key_line_ + key_line_);
+  auto third = HttpsFetch(again);
+  ASSERT_TRUE(third) << third.error().detail;
+  EXPECT_EQ(third->status, FetchStatus::kOk);
+  EXPECT_NE(third->validators.etag, first->validators.etag);
+}
+
+TEST_F(FetcherTest, NotModifiedByLastModified) {
+  auto first = HttpsFetch(Request("keys"));
+  ASSERT_TRUE(first) << first.error().detail;
+  HttpRequest again = Request("keys");
+  again.validators.last_modified = first->validators.last_modified;
+  auto second = HttpsFetch(again);
+  ASSERT_TRUE(second) << second.error().detail;
+  EXPECT_EQ(second->status, FetchStatus::kNotModified);
+  EXPECT_NE(Log().find("If-Modified-Since"), std::string::npos);
+}
+
+TEST_F(FetcherTest, HttpErrorsAreErrors) {
+  auto e500 = HttpsFetch(Request("_mode/500/keys"));
+  ASSERT_FALSE(e500);
+  EXPECT_EQ(e500.error().code, Errc::kIo);
+  EXPECT_NE(e500.error().detail.find("HTTP 500"), std::string::npos);
+  auto e404 = HttpsFetch(Request("missing"));
+  ASSERT_FALSE(e404);
+  EXPECT_NE(e404.error().detail.find("HTTP 404"), std::string::npos);
+  // 304 without a conditional request is not "not modified".
+}
+
+TEST_F(FetcherTest, OversizedIsAborted) {
+  auto r = HttpsFetch(Request("_mode/oversized/keys"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::kTooLarge);
+}
+
+TEST_F(FetcherTest, SlowIsTimedOut) {
+  HttpRequest request = Request("_mode/slow/keys");
+  request.timeout_ms = 1500;
+  const auto start = std::chrono::steady_clock::now();
+  auto r = HttpsFetch(request);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::kTimeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_F(FetcherTest, RedirectsAreNotFollowed) {
+  for (const char* mode : {"redirect-http", "redirect-https"}) {
+    auto r = HttpsFetch(Request(std::string("_mode/") + mode + "/keys"));
+    ASSERT_FALSE(r) << mode;
+    EXPECT_EQ(r.error().code, Errc::kIo);
+    EXPECT_NE(r.error().detail.find("redirect"), std::string::npos);
+  }
+  // Only the two redirecting requests reached the server.
+  const std::string log = Log();
+  EXPECT_EQ(log.find("\"/keys\""), std::string::npos) << log;
+}
+
+TEST_F(FetcherTest, OnlyHttps) {
+  HttpRequest request = Request("keys");
+  request.url = "http://127.0.0.1:" + std::to_string(server_->port()) + "/keys";
+  auto r = HttpsFetch(request);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::kUsage);
+  request.url = "file:///etc/passwd";
+  EXPECT_FALSE(HttpsFetch(request));
+}
+
+TEST_F(FetcherTest, UntrustedCertificatesAreRefused) {
+  // The system store does not trust the test CA.
+  HttpRequest system = Request("keys");
+  system.tls.ca_file.clear();
+  auto r1 = HttpsFetch(system);
+  ASSERT_FALSE(r1);
+  EXPECT_EQ(r1.error().code, Errc::kIo);
+  // A CA that did not sign the server's certificate.
+  HttpRequest other = Request("keys");
+  other.tls.ca_file = Pki("other-ca.pem");
+  EXPECT_FALSE(HttpsFetch(other));
+  // A server certificate from another CA, and one for another name.
+  for (const char* name : {"other", "wrongname"}) {
+    IssuerServer wrong(dir_.Path("root"), Pki(std::string(name) + ".pem"), Pki(std::string(name) + ".key"),
+                       dir_.Path("log2"));
+    ASSERT_GT(wrong.port(), 0);
+    HttpRequest request = Request("keys");
+    request.url = wrong.Url("keys");
+    auto r = HttpsFetch(request);
+    ASSERT_FALSE(r) << name;
+    EXPECT_EQ(r.error().code, Errc::kIo);
+  }
+}
+
+TEST_F(FetcherTest, PinnedPublicKey) {
+  std::string pin = testing::ReadFile(Pki("server.pin"));
+  while (!pin.empty() && pin.back() == '\n') pin.pop_back();
+  HttpRequest good = Request("keys");
+  good.tls.pin_sha256 = {"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", pin};
+  auto ok = HttpsFetch(good);
+  ASSERT_TRUE(ok) << ok.error().detail;
+  HttpRequest bad = Request("keys");
+  bad.tls.pin_sha256 = {"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="};
+  auto refused = HttpsFetch(bad);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::kIo);
+}
+
+TEST_F(FetcherTest, BadAnswersGiveNoKeys) {
+  for (const char* mode : {"empty", "garbage"}) {
+    auto r = FetchCaKeys(MakeConfig(IssuerType::kUrl, std::string("_mode/") + mode + "/keys"), {});
+    ASSERT_FALSE(r) << mode;
+  }
+  auto ok = FetchCaKeys(MakeConfig(IssuerType::kVault, "keys"), {});
+  ASSERT_TRUE(ok) << ok.error().detail;
+  ASSERT_EQ(ok->keys.size(), 1u);
+  auto again = FetchCaKeys(MakeConfig(IssuerType::kVault, "keys"), ok->validators);
+  ASSERT_TRUE(again) << again.error().detail;
+  EXPECT_TRUE(again->not_modified);
+  EXPECT_EQ(again->validators.etag, ok->validators.etag);
+}
+
+TEST_F(FetcherTest, TokensAreSentAsEachIssuerExpects) {
+  testing::WriteFile(dir_.Path("token"), "s.T0KEN-value\n", 0600);
+  Config vault = MakeConfig(IssuerType::kVault, "keys");
+  vault.issuer.token_file = dir_.Path("token");
+  ASSERT_TRUE(FetchCaKeys(vault, {}));
+  EXPECT_NE(Log().find("\"X-Vault-Token\": \"s.T0KEN-value\""), std::string::npos) << Log();
+
+  Config cyberark = MakeConfig(IssuerType::kCyberark, "keys");
+  cyberark.issuer.token_file = dir_.Path("token");
+  ASSERT_TRUE(FetchCaKeys(cyberark, {}));
+  EXPECT_NE(Log().find("\"Authorization\": \"Bearer s.T0KEN-value\""), std::string::npos) << Log();
+
+  testing::WriteFile(dir_.Path("root/akeyless"), "{\"raw\":\"x\",\"ssh\":\"" + key_line_.substr(0, key_line_.size() - 1) + "\"}");
+  Config akeyless = MakeConfig(IssuerType::kAkeyless, "akeyless");
+  akeyless.issuer.token_file = dir_.Path("token");
+  akeyless.issuer.name = "/ssh/ca \"1\"";
+  auto r = FetchCaKeys(akeyless, {});
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_NE(Log().find(R"("method": "POST")"), std::string::npos);
+  EXPECT_NE(Log().find(R"(\"name\":\"/ssh/ca \\\"1\\\"\",\"token\":\"s.T0KEN-value\")"), std::string::npos) << Log();
+}
+
+TEST_F(FetcherTest, TokenFileRules) {
+  testing::WriteFile(dir_.Path("open"), "tok\n", 0644);
+  auto open = ReadToken(dir_.Path("open"));
+  ASSERT_FALSE(open);
+  EXPECT_EQ(open.error().code, Errc::kUnsafePermissions);
+  EXPECT_EQ(open.error().detail.find("tok\n"), std::string::npos);
+  testing::WriteFile(dir_.Path("empty"), "\n", 0600);
+  EXPECT_FALSE(ReadToken(dir_.Path("empty")));
+  testing::WriteFile(dir_.Path("two"), "a b\n", 0600);
+  EXPECT_FALSE(ReadToken(dir_.Path("two")));
+  testing::WriteFile(dir_.Path("inject"), "a\r\nX-Evil: 1\n", 0600);
+  EXPECT_FALSE(ReadToken(dir_.Path("inject")));
+  testing::WriteFile(dir_.Path("big"), std::string(kMaxTokenBytes + 1, 'a'), 0600);
+  EXPECT_FALSE(ReadToken(dir_.Path("big")));
+  ASSERT_EQ(symlink(dir_.Path("good").c_str(), dir_.Path("link").c_str()), 0);
+  testing::WriteFile(dir_.Path("good"), "tok\n", 0600);
+  EXPECT_FALSE(ReadToken(dir_.Path("link")));
+  auto good = ReadToken(dir_.Path("good"));
+  ASSERT_TRUE(good) << good.error().detail;
+  EXPECT_EQ(good->value(), "tok");
+  EXPECT_FALSE(ReadToken(dir_.Path("missing")));
+}
+
+TEST_F(FetcherTest, LocalFiles) {
+  Config file = MakeConfig(IssuerType::kFile, "");
+  file.issuer.url = dir_.Path("root/keys");
+  auto r = FetchCaKeys(file, {});
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(r->keys.size(), 1u);
+  file.issuer.url = "file://" + dir_.Path("root/keys");
+  EXPECT_TRUE(FetchCaKeys(file, {}));
+  testing::WriteFile(dir_.Path("huge"), std::string(kMaxAnswerBytes + 1, '#'));
+  auto huge = ReadLocalFile(dir_.Path("huge"));
+  ASSERT_FALSE(huge);
+  EXPECT_EQ(huge.error().code, Errc::kTooLarge);
+  EXPECT_FALSE(ReadLocalFile(dir_.Path("root")));
+}
+
+TEST_F(FetcherTest, BundleSignature) {
+  const std::string signer = testing::MakeKey(dir_, "signer", "ed25519");
+  auto r = testing::Run({"ssh-keygen", "-q", "-Y", "sign", "-n", std::string(kBundleNamespace), "-f", signer,
+                         dir_.Path("root/keys")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Config config = MakeConfig(IssuerType::kUrl, "keys");
+  config.bundle_signature.emplace();
+  config.bundle_signature->url = server_->Url("keys.sig");
+  config.bundle_signature->allowed_signers = {core::ParsePublicKeyLine(testing::ReadFile(signer + ".pub"))->key};
+  auto ok = FetchCaKeys(config, {});
+  ASSERT_TRUE(ok) << ok.error().detail;
+  // The answer changes but the signature does not: refused.
+  testing::WriteFile(dir_.Path("root/keys"), key_line_ + testing::ReadFile(signer + ".pub"));
+  auto bad = FetchCaKeys(config, {});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, Errc::kBadSignature);
+  // A missing signature is an error too.
+  config.bundle_signature->url = server_->Url("nothing.sig");
+  EXPECT_FALSE(FetchCaKeys(config, {}));
+}
+
+}  // namespace
+}  // namespace certgate::cafetch

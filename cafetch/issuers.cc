@@ -1,0 +1,258 @@
+// Each issuer's answer shape -> CaKey list; all or nothing.
+#include "cafetch/issuers.h"
+
+#include <utility>
+
+#include "cafetch/json.h"
+#include "cafetch/sshsig.h"
+#include "core/base64.h"
+#include "core/wire_reader.h"
+
+namespace certgate::cafetch {
+namespace {
+
+using core::Errc;
+using core::Fail;
+using core::Result;
+using core::Status;
+using core::Unexpected;
+
+// Collector de-duplicates keys by blob and enforces kMaxCaKeys.
+class Collector {
+ public:
+  Status Add(core::PublicKey key, std::string comment) {
+    for (const CaKey& existing : keys_) {
+      if (existing.key == key) return core::Ok();
+    }
+    if (keys_.size() >= kMaxCaKeys) {
+      return Fail(Errc::kTooLarge, "answer lists more than " + std::to_string(kMaxCaKeys) + " keys");
+    }
+    keys_.push_back(CaKey{std::move(key), std::move(comment)});
+    return core::Ok();
+  }
+  Result<std::vector<CaKey>> Finish() {
+    if (keys_.empty()) return Fail(Errc::kBadFormat, "answer holds no key");
+    return std::move(keys_);
+  }
+
+ private:
+  std::vector<CaKey> keys_;
+};
+
+// HasControl is true for any byte sshd or a log would mis-read in a key
+// line (tab is a blank and allowed).
+bool HasControl(std::string_view s) {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && u != '\t') || u == 0x7f) return true;
+  }
+  return false;
+}
+
+std::string EntryLabel(size_t n) { return "entry " + std::to_string(n); }
+
+Status WithContext(const Status& s, const std::string& where) {
+  return Fail(s.error().code, where + ": " + s.error().detail);
+}
+
+// AddKeyLine parses one `keytype base64 [comment]` line (already known to
+// be neither blank nor a comment) into |out|.
+Status AddKeyLine(std::string_view line, const std::string& where, Collector* out) {
+  if (HasControl(line)) return Fail(Errc::kBadFormat, where + ": control character");
+  Result<core::AuthorizedKey> parsed = core::ParsePublicKeyLine(line);
+  if (!parsed) return WithContext(Unexpected{parsed.error()}, where);
+  return out->Add(std::move(parsed->key), std::move(parsed->comment));
+}
+
+// AddBlob parses a bare base64 key blob (step's userKey entries).
+Status AddBlob(std::string_view text, const std::string& where, Collector* out) {
+  Result<std::vector<uint8_t>> blob = core::Base64Decode(text);
+  if (!blob) return WithContext(Unexpected{blob.error()}, where);
+  Result<core::PublicKey> key = core::ParsePublicKeyBlob(*blob);
+  if (!key) return WithContext(Unexpected{key.error()}, where);
+  return out->Add(std::move(*key), "");
+}
+
+// AddLineOrBlob accepts a key line, or a bare blob when there is no blank.
+Status AddLineOrBlob(std::string_view text, const std::string& where, Collector* out) {
+  if (HasControl(text)) return Fail(Errc::kBadFormat, where + ": control character");
+  if (text.find_first_of(" \t") == std::string_view::npos) return AddBlob(text, where, out);
+  return AddKeyLine(text, where, out);
+}
+
+// ForEachLine calls |fn| with each line that is neither blank nor a `#`
+// comment, a trailing CR removed, and its 1-based number.
+template <typename F>
+Status ForEachLine(std::string_view body, F&& fn) {
+  size_t number = 0;
+  while (!body.empty()) {
+    ++number;
+    size_t nl = body.find('\n');
+    std::string_view line = body.substr(0, nl);
+    body = nl == std::string_view::npos ? std::string_view() : body.substr(nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    size_t first = line.find_first_not_of(" \t");
+    if (first == std::string_view::npos || line[first] == '#') continue;
+    Status s = fn(line.substr(first), "line " + std::to_string(number));
+    if (!s) return s;
+  }
+  return core::Ok();
+}
+
+Status ParseKeyLines(std::string_view body, Collector* out) {
+  return ForEachLine(body, [&](std::string_view line, const std::string& where) {
+    return AddKeyLine(line, where, out);
+  });
+}
+
+Status ParseTeleport(std::string_view body, Collector* out) {
+  constexpr std::string_view kPrefix = "cert-authority";
+  return ForEachLine(body, [&](std::string_view line, const std::string& where) -> Status {
+    if (line.substr(0, kPrefix.size()) == kPrefix && line.size() > kPrefix.size() &&
+        (line[kPrefix.size()] == ' ' || line[kPrefix.size()] == '\t')) {
+      line.remove_prefix(kPrefix.size());
+    } else if (line.substr(0, kPrefix.size()) == kPrefix) {
+      // "cert-authority,opt=..." or a bare "cert-authority": options are
+      // not something we can carry into TrustedUserCAKeys.
+      return Fail(Errc::kBadFormat, where + ": cert-authority with options or without a key");
+    }
+    return AddKeyLine(line, where, out);
+  });
+}
+
+Result<JsonValue> ParseJsonAnswer(std::string_view body) {
+  Result<JsonValue> json = ParseJson(body);
+  if (!json) return Fail(json.error().code, "answer is not valid JSON: " + json.error().detail);
+  return json;
+}
+
+Status ParseVault(std::string_view body, Collector* out) {
+  size_t first = body.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || body[first] != '{') return ParseKeyLines(body, out);
+  Result<JsonValue> json = ParseJsonAnswer(body);
+  if (!json) return Unexpected{json.error()};
+  const JsonValue* data = json->Find("data");
+  const JsonValue* key = data != nullptr ? data->Find("public_key") : nullptr;
+  if (key == nullptr || key->kind != JsonValue::Kind::kString) {
+    return Fail(Errc::kBadFormat, "vault JSON answer has no string data.public_key");
+  }
+  return ParseKeyLines(key->text, out);
+}
+
+Status ParseStep(std::string_view body, Collector* out) {
+  Result<JsonValue> json = ParseJsonAnswer(body);
+  if (!json) return Unexpected{json.error()};
+  const JsonValue* user = json->Find("userKey");
+  if (user == nullptr || user->kind != JsonValue::Kind::kArray) {
+    return Fail(Errc::kBadFormat, "step answer has no userKey array");
+  }
+  for (size_t i = 0; i < user->items.size(); ++i) {
+    const JsonValue& item = user->items[i];
+    if (item.kind != JsonValue::Kind::kString) {
+      return Fail(Errc::kBadFormat, "userKey " + EntryLabel(i + 1) + " is not a string");
+    }
+    Status s = AddLineOrBlob(item.text, "userKey " + EntryLabel(i + 1), out);
+    if (!s) return s;
+  }
+  return core::Ok();
+}
+
+Status ParseAkeyless(std::string_view body, Collector* out) {
+  Result<JsonValue> json = ParseJsonAnswer(body);
+  if (!json) return Unexpected{json.error()};
+  const JsonValue* ssh = json->Find("ssh");
+  if (ssh == nullptr || ssh->kind != JsonValue::Kind::kString) {
+    return Fail(Errc::kBadFormat, "akeyless answer has no string \"ssh\"");
+  }
+  std::string_view text = ssh->text;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  return AddLineOrBlob(text, "ssh", out);
+}
+
+Status AddStringList(const JsonValue& list, const std::string& name, Collector* out) {
+  for (size_t i = 0; i < list.items.size(); ++i) {
+    const JsonValue& item = list.items[i];
+    const std::string where = name + " " + EntryLabel(i + 1);
+    if (item.kind != JsonValue::Kind::kString) return Fail(Errc::kBadFormat, where + " is not a string");
+    std::string_view text = item.text;
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+    Status s = AddKeyLine(text, where, out);
+    if (!s) return s;
+  }
+  return core::Ok();
+}
+
+Status ParseCyberark(std::string_view body, Collector* out) {
+  size_t first = body.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || (body[first] != '{' && body[first] != '[')) {
+    return ParseKeyLines(body, out);
+  }
+  Result<JsonValue> json = ParseJsonAnswer(body);
+  if (!json) return Unexpected{json.error()};
+  if (json->kind == JsonValue::Kind::kArray) return AddStringList(*json, "array", out);
+  const JsonValue* found = nullptr;
+  std::string found_name;
+  for (std::string_view name : {"publicKeys", "public_keys", "keys", "publicKey", "public_key", "key"}) {
+    if (const JsonValue* v = json->Find(name)) {
+      if (found != nullptr) return Fail(Errc::kBadFormat, "cyberark answer names its keys twice");
+      found = v;
+      found_name = name;
+    }
+  }
+  if (found == nullptr) return Fail(Errc::kBadFormat, "cyberark JSON answer has no key list");
+  if (found->kind == JsonValue::Kind::kArray) return AddStringList(*found, found_name, out);
+  if (found->kind == JsonValue::Kind::kString) return ParseKeyLines(found->text, out);
+  return Fail(Errc::kBadFormat, "cyberark " + found_name + " is neither a list nor a string");
+}
+
+}  // namespace
+
+Result<std::vector<CaKey>> ParseIssuerAnswer(IssuerType type, std::string_view body) {
+  if (body.size() > kMaxAnswerBytes) return Fail(Errc::kTooLarge, "answer larger than 1 MiB");
+  if (body.find('\0') != std::string_view::npos) return Fail(Errc::kBadFormat, "answer contains a NUL byte");
+  Collector keys;
+  Status s;
+  switch (type) {
+    case IssuerType::kVault: s = ParseVault(body, &keys); break;
+    case IssuerType::kStep: s = ParseStep(body, &keys); break;
+    case IssuerType::kAkeyless: s = ParseAkeyless(body, &keys); break;
+    case IssuerType::kCyberark: s = ParseCyberark(body, &keys); break;
+    case IssuerType::kTeleport: s = ParseTeleport(body, &keys); break;
+    case IssuerType::kUrl:
+    case IssuerType::kFile: s = ParseKeyLines(body, &keys); break;
+  }
+  if (!s) return Unexpected{s.error()};
+  return keys.Finish();
+}
+
+Result<FetchOutcome> FetchCaKeys(const Config& config, const Validators& previous) {
+  Result<FetchResponse> answer = FetchIssuerAnswer(config.issuer, previous);
+  if (!answer) return Unexpected{answer.error()};
+  FetchOutcome outcome;
+  if (answer->status == FetchStatus::kNotModified) {
+    outcome.not_modified = true;
+    outcome.validators = answer->validators;
+    // A 304 without validators echoes back the ones we sent.
+    if (outcome.validators.etag.empty() && outcome.validators.last_modified.empty()) {
+      outcome.validators = previous;
+    }
+    return outcome;
+  }
+  if (config.bundle_signature) {
+    Result<std::string> sig = FetchSignature(config.issuer, config.bundle_signature->url);
+    if (!sig) return Unexpected{sig.error()};
+    Result<core::PublicKey> signer = VerifySshSig(*sig, core::AsBytes(answer->body), kBundleNamespace,
+                                                  config.bundle_signature->allowed_signers);
+    if (!signer) {
+      return Fail(signer.error().code, "bundle signature: " + signer.error().detail);
+    }
+  }
+  Result<std::vector<CaKey>> keys = ParseIssuerAnswer(config.issuer.type, answer->body);
+  if (!keys) return Unexpected{keys.error()};
+  outcome.keys = std::move(*keys);
+  outcome.validators = std::move(answer->validators);
+  return outcome;
+}
+
+}  // namespace certgate::cafetch

@@ -1,0 +1,164 @@
+#include "cafetch/issuers.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/base64.h"
+#include "tests/testing.h"
+
+namespace certgate::cafetch {
+namespace {
+
+using core::Errc;
+using testing::TempDir;
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+// Keys made by the real ssh-keygen: two Ed25519 and one RSA.
+class IssuersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ed1_ = Trim(testing::ReadFile(testing::MakeKey(dir_, "ca1", "ed25519") + ".pub"));
+    ed2_ = Trim(testing::ReadFile(testing::MakeKey(dir_, "ca2", "ed25519") + ".pub"));
+    rsa_ = Trim(testing::ReadFile(testing::MakeKey(dir_, "rsa", "rsa", 2048) + ".pub"));
+    ASSERT_FALSE(ed1_.empty());
+    ASSERT_FALSE(rsa_.empty());
+  }
+  static std::string Field(const std::string& line, int n) {
+    size_t a = 0;
+    for (int i = 0; i < n; ++i) a = line.find(' ', a) + 1;
+    size_t b = line.find(' ', a);
+    return line.substr(a, b == std::string::npos ? std::string::npos : b - a);
+  }
+  static std::string Bare(const std::string& line) { return Field(line, 0) + " " + Field(line, 1); }
+
+  TempDir dir_;
+  std::string ed1_, ed2_, rsa_;
+};
+
+TEST_F(IssuersTest, UrlKeyLinesWithCommentsAndDuplicates) {
+  const std::string body = "# CA keys\n\n" + ed1_ + "\r\n  " + ed2_ + "\n" + ed1_ + " again\n";
+  auto keys = ParseIssuerAnswer(IssuerType::kUrl, body);
+  ASSERT_TRUE(keys) << keys.error().detail;
+  ASSERT_EQ(keys->size(), 2u);
+  EXPECT_EQ(core::FormatPublicKeyLine((*keys)[0].key, (*keys)[0].comment), ed1_);
+  EXPECT_EQ(core::FormatPublicKeyLine((*keys)[1].key, (*keys)[1].comment), ed2_);
+}
+
+TEST_F(IssuersTest, OneBadLineRejectsAll) {
+  auto keys = ParseIssuerAnswer(IssuerType::kUrl, ed1_ + "\nssh-ed25519 AAAAbroken\n");
+  ASSERT_FALSE(keys);
+  // Type on the line differs from the blob.
+  const std::string lie = "ssh-rsa " + Field(ed1_, 1);
+  auto mismatch = ParseIssuerAnswer(IssuerType::kFile, ed2_ + "\n" + lie + "\n");
+  ASSERT_FALSE(mismatch);
+  EXPECT_EQ(mismatch.error().code, Errc::kTypeMismatch);
+  // An options prefix is not a TrustedUserCAKeys line.
+  EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kUrl, "cert-authority " + ed1_ + "\n"));
+  // A control character in a comment.
+  EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kUrl, ed1_ + "\x1b[31m\n"));
+  EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kUrl, ed1_ + std::string("\0", 1)));
+}
+
+TEST_F(IssuersTest, EmptyAnswerIsAnError) {
+  for (IssuerType t : {IssuerType::kVault, IssuerType::kUrl, IssuerType::kTeleport, IssuerType::kCyberark}) {
+    auto keys = ParseIssuerAnswer(t, "\n# nothing\n\n");
+    ASSERT_FALSE(keys);
+    EXPECT_EQ(keys.error().code, Errc::kBadFormat);
+  }
+  EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kStep, R"({"userKey":[],"hostKey":[]})"));
+  EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kUrl, ""));
+}
+
+TEST_F(IssuersTest, Vault) {
+  auto text = ParseIssuerAnswer(IssuerType::kVault, rsa_ + "\n");
+  ASSERT_TRUE(text) << text.error().detail;
+  EXPECT_EQ((*text)[0].key.type, core::KeyType::kRsa);
+  auto json = ParseIssuerAnswer(IssuerType::kVault,
+                                R"({"request_id":"x","data":{"public_key":")" + ed1_ + R"(\n"},"warnings":null})");
+  ASSERT_TRUE(json) << json.error().detail;
+  EXPECT_EQ(core::FormatPublicKeyLine((*json)[0].key, (*json)[0].comment), ed1_);
+  EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kVault, R"({"data":{}})"));
+  EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kVault, R"({"data":{"public_key":7}})"));
+}
+
+TEST_F(IssuersTest, Step) {
+  const std::string body = R"({"userKey":[")" + Field(ed1_, 1) + R"(",")" + Field(rsa_, 1) +
+                           R"("],"hostKey":["AAAA"]})";
+  auto keys = ParseIssuerAnswer(IssuerType::kStep, body);
+  ASSERT_TRUE(keys) << keys.error().detail;
+  ASSERT_EQ(keys->size(), 2u);
+  EXPECT_EQ(core::FormatPublicKeyLine((*keys)[0].key), Bare(ed1_));
+  EXPECT_EQ((*keys)[1].key.type, core::KeyType::kRsa);
+  EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kStep, R"({"userKey":["not base64!"]})"));
+  EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kStep, R"({"userKey":[1]})"));
+  EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kStep, R"({"hostKey":[]})"));
+  EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kStep, ed1_));
+}
+
+TEST_F(IssuersTest, Akeyless) {
+  auto keys = ParseIssuerAnswer(IssuerType::kAkeyless,
+                                R"({"raw":"xx","ssh":")" + Bare(rsa_) + R"(\n","pem":"-----BEGIN..."})");
+  ASSERT_TRUE(keys) << keys.error().detail;
+  EXPECT_EQ(core::FormatPublicKeyLine((*keys)[0].key), Bare(rsa_));
+  auto bare = ParseIssuerAnswer(IssuerType::kAkeyless, R"({"ssh":")" + Field(rsa_, 1) + R"("})");
+  ASSERT_TRUE(bare) << bare.error().detail;
+  EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kAkeyless, R"({"raw":"x"})"));
+  EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kAkeyless, R"({"ssh":""})"));
+}
+
+TEST_F(IssuersTest, Cyberark) {
+  auto lines = ParseIssuerAnswer(IssuerType::kCyberark, ed1_ + "\n" + ed2_ + "\n");
+  ASSERT_TRUE(lines);
+  EXPECT_EQ(lines->size(), 2u);
+  auto array = ParseIssuerAnswer(IssuerType::kCyberark, R"([")" + ed1_ + R"(",")" + ed2_ + R"("])");
+  ASSERT_TRUE(array) << array.error().detail;
+  EXPECT_EQ(array->size(), 2u);
+  auto object = ParseIssuerAnswer(IssuerType::kCyberark, R"({"publicKeys":[")" + ed2_ + R"("]})");
+  ASSERT_TRUE(object) << object.error().detail;
+  EXPECT_EQ(core::FormatPublicKeyLine((*object)[0].key, (*object)[0].comment), ed2_);
+  auto single = ParseIssuerAnswer(IssuerType::kCyberark, R"({"public_key":")" + ed2_ + R"("})");
+  ASSERT_TRUE(single) << single.error().detail;
+  EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kCyberark, R"({"keys":[")" + ed1_ + R"("],"key":")" + ed2_ + R"("})"));
+  EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kCyberark, R"({"other":1})"));
+  EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kCyberark, R"([")" + ed1_ + R"(",5])"));
+}
+
+TEST_F(IssuersTest, Teleport) {
+  const std::string body = "cert-authority " + Bare(rsa_) + " clustername=tele.example.com&type=user\n" +
+                           "cert-authority " + Bare(ed1_) + " clustername=tele.example.com&type=user\n";
+  auto keys = ParseIssuerAnswer(IssuerType::kTeleport, body);
+  ASSERT_TRUE(keys) << keys.error().detail;
+  ASSERT_EQ(keys->size(), 2u);
+  EXPECT_EQ((*keys)[0].comment, "clustername=tele.example.com&type=user");
+  EXPECT_EQ(core::FormatPublicKeyLine((*keys)[1].key), Bare(ed1_));
+  EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kTeleport, "cert-authority,principals=\"x\" " + Bare(ed1_) + "\n"));
+  EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kTeleport, "cert-authority\n"));
+}
+
+TEST_F(IssuersTest, CertificatesAreRejected) {
+  const std::string user = testing::MakeKey(dir_, "user", "ed25519");
+  const std::string cert = testing::SignCert(dir_.Path("ca1"), user + ".pub", "id", {"-n", "alice"});
+  auto keys = ParseIssuerAnswer(IssuerType::kUrl, "ssh-ed25519-cert-v01@openssh.com " + cert + "\n");
+  ASSERT_FALSE(keys);
+  auto step = ParseIssuerAnswer(IssuerType::kStep, R"({"userKey":[")" + cert + R"("]})");
+  ASSERT_FALSE(step);
+  EXPECT_EQ(step.error().code, Errc::kUnsupportedType);
+}
+
+TEST_F(IssuersTest, TooManyKeys) {
+  std::string body;
+  for (size_t i = 0; i <= kMaxCaKeys; ++i) {
+    body += testing::ReadFile(testing::MakeKey(dir_, "k" + std::to_string(i), "ed25519") + ".pub");
+  }
+  auto keys = ParseIssuerAnswer(IssuerType::kUrl, body);
+  ASSERT_FALSE(keys);
+  EXPECT_EQ(keys.error().code, Errc::kTooLarge);
+}
+
+}  // namespace
+}  // namespace certgate::cafetch
