@@ -25,7 +25,9 @@ inline constexpr uint32_t kCertTypeUser = 1;
 inline constexpr uint32_t kCertTypeHost = 2;
 
 // CertOption is one critical option or extension. For a flag |value| is
-// empty and |is_flag| true; otherwise |value| is the string inside the data.
+// empty and |is_flag| true; otherwise |value| is the string inside the data
+// (for an unknown extension whose data is not exactly one string, |value|
+// holds the raw data bytes).
 struct CertOption {
   std::string name;
   std::string value;
@@ -64,16 +66,23 @@ struct Certificate {
 // ParseCertificate parses a certificate blob with OpenSSH's rules
 // (sshkey.c: cert_parse and sshkey_from_blob) and verifies the CA signature
 // over every byte before the signature field:
-//  - outer name must be a certificate type and match the inner key fields;
+//  - outer name must be a certificate type (the rsa-sha2-*-cert algorithm
+//    aliases are not blob names: kUnsupportedType) and match the inner key
+//    fields, which are validated as ParseKeyFields does;
+//  - cert_type must be user or host (kNotUserCertificate otherwise);
 //  - fields in wire order, child readers for principals and options, each
 //    of which must end empty, and no trailing bytes;
-//  - key id and principals contain no NUL; at most kMaxPrincipals;
-//  - no option name twice in critical options, nor in extensions (the
-//    format forbids it; order is not enforced, as sshd does not);
+//  - key id and principals contain no NUL (kBadEncoding), are at most
+//    kMaxNameLength bytes; at most kMaxPrincipals, kMaxOptions per section
+//    (kTooLarge);
+//  - no option name twice in critical options, nor in extensions
+//    (kDuplicateOption; the format forbids it; order is not enforced, as
+//    sshd does not);
+//  - known extensions are flags (data: kBadFormat); unknown ones are kept;
 //  - unknown critical options: kUnknownCriticalOption; a flag with data or
 //    a value option without a value: kBadFormat; source-address must parse
 //    as a CIDR list;
-//  - signature key must be a plain key (not a certificate);
+//  - signature key must be a plain key (a certificate: kUnsupportedType);
 //  - signature must verify (kBadSignature otherwise).
 // It accepts host and user certificates (cert_type is reported); callers
 // that need a user certificate check cert_type.
@@ -93,8 +102,11 @@ inline bool IsValidAt(const Certificate& cert, uint64_t now) {
 }
 
 // ParseCidrList checks an OpenSSH source-address value: a comma-separated
-// list of IPv4/IPv6 addresses or CIDR blocks (addr_match_cidr_list rules).
-// Returns the entries, or kBadFormat.
+// list of IPv4/IPv6 addresses or CIDR blocks (addr_match_cidr_list rules:
+// no empty entry, at most INET6_ADDRSTRLEN + 3 characters from
+// [0-9a-fA-F.:/], mask within the family, host bits zero). Addresses must
+// be what inet_pton accepts, so the short IPv4 forms ("10.1") that sshd's
+// getaddrinfo takes are refused. Returns the entries, or kBadFormat.
 Result<std::vector<std::string>> ParseCidrList(std::string_view list);
 
 }  // namespace certgate::core

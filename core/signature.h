@@ -30,9 +30,13 @@ inline bool IsSha1Rsa(const SignatureInfo& info) { return info.algorithm == "ssh
 // VerifySignature checks that |signature| (an SSH signature blob: string
 // algorithm, then the algorithm's data, which must be consumed exactly) is a
 // valid signature by |key| over |data|. The algorithm must belong to the
-// key's type (any of the three RSA algorithms for an RSA key). Returns the
-// SignatureInfo, or kBadSignature, kTypeMismatch, kBadFormat, kTruncated or
-// kTrailingData.
+// key's type (any of the three RSA algorithms for an RSA key; the webauthn
+// sk variant, which ssh-keygen never makes for a CA, is refused). An RSA
+// signature shorter than the modulus is left-padded, a longer one is
+// kBadFormat. For sk-* keys the verified message is SHA256(application) ||
+// flags || counter || SHA256(data) (PROTOCOL.u2f); flags are reported, not
+// enforced. Returns the SignatureInfo, or kBadSignature, kTypeMismatch,
+// kBadFormat, kTruncated or kTrailingData.
 Result<SignatureInfo> VerifySignature(const PublicKey& key,
                                       std::span<const uint8_t> signature,
                                       std::span<const uint8_t> data);

@@ -69,9 +69,13 @@ struct PublicKey {
 
 // ParseKeyFields reads the fields that follow the algorithm name for |type|
 // (also used for a certificate's head, after its nonce) and validates them:
-// RSA size within [kMinRsaBits, kMaxRsaBits] and e odd and > 1, EC point on
-// its curve and matching the curve name, Ed25519 exactly 32 bytes.
-// On success |out| holds the key with |blob| rebuilt in plain form.
+// mpints minimal and non-negative (kBadEncoding), RSA size within
+// [kMinRsaBits, kMaxRsaBits] (kBadFormat below, kTooLarge above) and e odd,
+// > 1 and no longer than n; the EC curve name matching |type|
+// (kTypeMismatch) and Q uncompressed, on its curve and of the right order
+// (kBadFormat); Ed25519 exactly 32 bytes; an sk application string without
+// NUL and at most 1 KiB. Missing bytes give kTruncated. On success |out|
+// holds the key with |blob| rebuilt in plain form.
 Status ParseKeyFields(KeyType type, WireReader* reader, PublicKey* out);
 
 // ParsePublicKeyBlob parses a whole plain public-key blob. It fails with

@@ -40,8 +40,11 @@ class WireReader {
   // ReadSub reads a string and returns a child reader over its bytes.
   bool ReadSub(WireReader* out);
   // ReadMpint reads an mpint (RFC 4251 §5) that must be non-negative and
-  // minimally encoded, as OpenSSH's sshbuf_get_bignum2 requires; |out| is the
-  // magnitude without the leading zero byte (empty for zero).
+  // minimally encoded (a leading zero byte only before a byte with its top
+  // bit set). OpenSSH's sshbuf_get_bignum2 also rejects negatives but trims
+  // extra leading zeros; we reject them, so that a parsed blob re-encodes to
+  // the same bytes. |out| is the magnitude without the leading zero byte
+  // (empty for zero).
   bool ReadMpint(std::span<const uint8_t>* out);
 
  private:
