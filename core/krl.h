@@ -27,14 +27,22 @@ class Krl {
   // by SHA1/SHA256 fingerprint.
   bool IsKeyRevoked(const PublicKey& key) const;
 
+  // SerialRange revokes lo..hi inclusive.
   struct SerialRange {
     uint64_t lo;
     uint64_t hi;
+  };
+  // SerialBitmap revokes offset + i for every bit i set in |bits|, bit 0
+  // being the lowest bit of the last byte (an mpint, as krl.c writes it).
+  struct SerialBitmap {
+    uint64_t offset = 0;
+    std::vector<uint8_t> bits;
   };
   struct CaSection {
     bool any_ca = false;           // empty CA key: applies to every CA
     std::vector<uint8_t> ca_blob;  // plain CA key blob
     std::vector<SerialRange> serials;  // sorted, merged
+    std::vector<SerialBitmap> bitmaps;
     std::vector<std::string> key_ids;  // sorted
   };
   std::vector<CaSection> sections;
@@ -44,11 +52,15 @@ class Krl {
 };
 
 // ParseKrl parses a binary KRL (magic "SSHKRL\n\0", format version 1) with
-// krl.c's rules: sections in any order, bounded reads, serial bitmaps,
-// trailing signature sections skipped (sshd does not check them). If the
-// data does not start with the magic it is read as a text list of public
-// keys, one per line, '#' comments (sshd's fallback). Errors: kTruncated,
-// kBadFormat, kTrailingData, kTooLarge.
+// krl.c's rules: sections in any order, every subsection consumed exactly,
+// serial 0 and inverted ranges refused, unknown sections refused (unknown
+// non-critical extensions skipped), trailing signature sections skipped
+// (sshd does not check them) and nothing but signatures after the first.
+// If the data does not start with the magic it is read as sshd's fallback:
+// a text list of public keys (or certificates, meaning their keys), one per
+// line, '#' comments and blank lines ignored; a line that is not a key is an
+// error (sshd skips it; we refuse to guess what was meant to be revoked).
+// Errors: kTruncated, kBadFormat, kTrailingData, kTooLarge.
 Result<Krl> ParseKrl(std::span<const uint8_t> data);
 
 // LoadKrlFile reads and parses |path| (at most 64 MiB). An unreadable file
