@@ -191,7 +191,9 @@ std::string ExplainDecision(const std::string& user, const Certificate& cert, co
   if (d.verdict == Verdict::kAllow) {
     out += "decision: ALLOW " + EscapeForLog(user) + " as " + GrantedPrincipals(d) + "\n";
   } else {
-    out += "decision: DENY: " + EscapeForLog(d.reason) + "\n";
+    std::string failing = FailingRules(d);
+    out += "decision: DENY: " + EscapeForLog(d.reason) + (failing.empty() ? "" : " [" + failing + "]") +
+           "\n";
   }
   return out;
 }

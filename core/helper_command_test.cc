@@ -177,6 +177,21 @@ TEST_F(HelperCommandTest, ExplainAllowAndDeny) {
   EXPECT_NE(late.out.find("expired"), std::string::npos) << late.out;
 }
 
+TEST_F(HelperCommandTest, ExplainNamesTheFailingRule) {
+  Cert(ca_, {"-n", "ops", "-V", "-5m:+2h"});
+  WritePolicy(ReadFile(policy_path_) + "    max_lifetime: 10m\n");
+  Result<HelperOptions> o = ParseHelperArgs(
+      HelperKind::kPrincipals,
+      {"--explain", "--user", "alice", "--policy", policy_path_, user_ + "-cert.pub"});
+  ASSERT_TRUE(o);
+  HelperOutput out = RunHelper(HelperKind::kPrincipals, *o, env_);
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.out.find("decision: DENY: no rule grants any principal of the certificate [ops: "
+                         "certificate lifetime 2h5m exceeds max_lifetime 10m]"),
+            std::string::npos)
+      << out.out;
+}
+
 TEST_F(HelperCommandTest, KeysCmdCertificateLines) {
   std::string cert = Cert(ca_, {"-n", "ops,dev", "-V", "-5m:+5m"});
   HelperOutput out = Sshd(HelperKind::kKeys, {"alice", kType, cert});
