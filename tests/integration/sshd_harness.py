@@ -648,3 +648,44 @@ def run_main(module_name="__main__"):
     if result.testsRun and skipped == result.testsRun:
         sys.exit(77)
     sys.exit(0)
+
+
+class HelperBadInputCases:
+    """Bad-input cases both helpers must pass when run the way sshd runs
+    them: nothing on stdout, and exit 1 for usage errors or 0 (a denial)
+    for a bad certificate. Mixed into a unittest.TestCase that provides
+    helper(*args), cert_args() -> (key, (type, base64)) and login (a user)."""
+
+    def assertNothing(self, r, code):
+        self.assertEqual(r.stdout, "", "stdout must be empty; stderr: " + r.stderr)
+        self.assertEqual(r.returncode, code, r.stderr)
+
+    def test_help_and_version(self):
+        for flag in ("--help", "--version"):
+            r = run_helper(self.w.bin, [flag])
+            self.assertEqual(r.returncode, 0, flag + ": " + r.stderr)
+            self.assertTrue(r.stdout.strip(), flag + " prints something")
+
+    def test_missing_args(self):
+        self.assertNothing(self.helper(), 1)
+        self.assertNothing(self.helper(self.login), 1)
+        _, (t, k) = self.cert_args()
+        self.assertNothing(self.helper(self.login, t), 1)
+
+    def test_unknown_option(self):
+        _, (t, k) = self.cert_args()
+        self.assertNothing(self.helper("--frobnicate", self.login, t, k), 1)
+
+    def test_malformed_base64(self):
+        for bad in ("%%%%", "AAAA!!!*", "AAA", "AAAA AAAA"):
+            self.assertNothing(
+                self.helper(self.login, "ssh-ed25519-cert-v01@openssh.com", bad), 0)
+
+    def test_truncated_cert(self):
+        _, (t, k) = self.cert_args()
+        self.assertNothing(self.helper(self.login, t, k[:len(k) // 2 // 4 * 4]), 0)
+
+    def test_type_mismatch(self):
+        _, (t, k) = self.cert_args()
+        for other in ("ssh-rsa-cert-v01@openssh.com", "ecdsa-sha2-nistp256-cert-v01@openssh.com"):
+            self.assertNothing(self.helper(self.login, other, k), 0)
