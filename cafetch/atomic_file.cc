@@ -1,0 +1,124 @@
+#include "cafetch/atomic_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+#include "core/unique_fd.h"
+
+namespace certgate::cafetch {
+namespace {
+
+using core::Errc;
+using core::Fail;
+using core::UniqueFd;
+
+std::string Errno(const std::string& what, const std::string& path) {
+  return what + " " + path + ": " + std::strerror(errno);
+}
+
+std::string DirectoryOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+core::Status WriteAll(int fd, std::string_view data, const std::string& path) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Fail(Errc::kIo, Errno("write", path));
+    if (n == 0) return Fail(Errc::kIo, "write " + path + ": no progress");
+    off += static_cast<size_t>(n);
+  }
+  return core::Ok();
+}
+
+// TempName returns "<dir>/.<base>.certgate-XXXXXXXX" with a random suffix;
+// O_EXCL makes a collision an error rather than a clobber.
+std::string TempName(const std::string& path) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::random_device rd;
+  std::string suffix;
+  for (int i = 0; i < 16; ++i) suffix.push_back(kHex[rd() & 0xf]);
+  std::string dir = DirectoryOf(path);
+  std::string base = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+  return (dir == "/" ? "" : dir) + "/." + base + ".certgate-" + suffix;
+}
+
+}  // namespace
+
+core::Status WriteFileAtomically(const std::string& path, std::string_view contents,
+                                 const FileMode& mode) {
+  const std::string dir = DirectoryOf(path);
+  UniqueFd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd.valid()) return Fail(Errc::kIo, Errno("open directory", dir));
+
+  const std::string temp = TempName(path);
+  UniqueFd fd(open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                   mode.mode & 0777));
+  if (!fd.valid()) return Fail(Errc::kIo, Errno("create", temp));
+  auto fail = [&](core::Status st) {
+    fd.Reset();
+    unlink(temp.c_str());
+    return st;
+  };
+  core::Status st = WriteAll(fd.get(), contents, temp);
+  if (!st) return fail(st);
+  if (fchown(fd.get(), mode.uid, mode.gid) != 0) return fail(Fail(Errc::kIo, Errno("chown", temp)));
+  if (fchmod(fd.get(), mode.mode & 07777) != 0) return fail(Fail(Errc::kIo, Errno("chmod", temp)));
+  if (fsync(fd.get()) != 0) return fail(Fail(Errc::kIo, Errno("fsync", temp)));
+  if (fd.Close() != 0) {
+    unlink(temp.c_str());
+    return Fail(Errc::kIo, Errno("close", temp));
+  }
+  if (rename(temp.c_str(), path.c_str()) != 0) {
+    core::Status err = Fail(Errc::kIo, Errno("rename over", path));
+    unlink(temp.c_str());
+    return err;
+  }
+  // The rename is durable only once the directory entry is on disk.
+  if (fsync(dir_fd.get()) != 0) return Fail(Errc::kIo, Errno("fsync directory", dir));
+  return core::Ok();
+}
+
+core::Result<std::optional<std::string>> ReadWholeFile(const std::string& path, size_t max_size) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return std::optional<std::string>();
+    return Fail(Errc::kIo, Errno("open", path));
+  }
+  std::string data;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Fail(Errc::kIo, Errno("read", path));
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+    if (data.size() > max_size) return Fail(Errc::kTooLarge, path + ": too large");
+  }
+  return std::optional<std::string>(std::move(data));
+}
+
+core::Status ReplaceKeepingPrevious(const std::string& path, std::string_view contents,
+                                    const FileMode& mode) {
+  core::Result<std::optional<std::string>> old = ReadWholeFile(path);
+  if (!old) return core::Unexpected{old.error()};
+  if (old->has_value()) {
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) return Fail(Errc::kIo, Errno("stat", path));
+    core::Status saved = WriteFileAtomically(path + kPreviousSuffix, **old,
+                                             FileMode{st.st_uid, st.st_gid, st.st_mode & 07777});
+    if (!saved) return saved;
+  }
+  return WriteFileAtomically(path, contents, mode);
+}
+
+}  // namespace certgate::cafetch

@@ -1,0 +1,49 @@
+// Replacing a file sshd reads so that it is never seen half-written: a new
+// file in the same directory, fsynced, given its final owner and mode,
+// renamed over the old one, and the directory fsynced.
+#ifndef CERTGATE_CAFETCH_ATOMIC_FILE_H_
+#define CERTGATE_CAFETCH_ATOMIC_FILE_H_
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace certgate::cafetch {
+
+// FileMode is the owner and permission bits a replaced file gets.
+struct FileMode {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  mode_t mode = 0644;
+};
+
+// kPreviousSuffix names the copy of the replaced version kept beside a file.
+inline constexpr char kPreviousSuffix[] = ".previous";
+
+// WriteFileAtomically replaces |path| with |contents|: the temporary file
+// is created with O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC in |path|'s directory,
+// written in full (short writes and EINTR handled), fsynced, closed with
+// the result checked, given |mode| (fchown + fchmod), renamed over |path|,
+// and the directory is fsynced. On any failure the temporary file is
+// removed and |path| is untouched. Returns Ok or kIo with what failed.
+core::Status WriteFileAtomically(const std::string& path, std::string_view contents,
+                                 const FileMode& mode);
+
+// ReplaceKeepingPrevious first saves the current contents of |path| (if it
+// exists) atomically as |path| + kPreviousSuffix, then replaces |path| as
+// WriteFileAtomically does.
+core::Status ReplaceKeepingPrevious(const std::string& path, std::string_view contents,
+                                    const FileMode& mode);
+
+// ReadWholeFile returns the contents of |path| (at most |max_size| bytes),
+// nullopt if it does not exist, or kIo / kTooLarge.
+core::Result<std::optional<std::string>> ReadWholeFile(const std::string& path,
+                                                       size_t max_size = 16 * 1024 * 1024);
+
+}  // namespace certgate::cafetch
+
+#endif  // CERTGATE_CAFETCH_ATOMIC_FILE_H_
