@@ -1,0 +1,63 @@
+#include "cafetch/trusted_keys.h"
+
+#include <gtest/gtest.h>
+
+#include "core/ssh_key.h"
+#include "tests/testing.h"
+
+namespace certgate::cafetch {
+namespace {
+
+using ::certgate::testing::MakeKey;
+using ::certgate::testing::ReadFile;
+using ::certgate::testing::TempDir;
+
+CaKey KeyFrom(const std::string& pub_path, const std::string& comment) {
+  std::string line = ReadFile(pub_path);
+  auto parsed = core::ParsePublicKeyLine(line.substr(0, line.find('\n')));
+  EXPECT_TRUE(parsed);
+  return CaKey{parsed->key, comment};
+}
+
+TEST(TrustedKeysTest, RenderThenCheckWithSshKeygen) {
+  TempDir dir;
+  std::vector<CaKey> keys = {KeyFrom(MakeKey(dir, "a", "ed25519") + ".pub", "old ca #1"),
+                             KeyFrom(MakeKey(dir, "b", "ecdsa") + ".pub", "new\x01" "ca")};
+  auto text = RenderTrustedKeys(keys, "https://vault.example/v1/ssh/public_key");
+  ASSERT_TRUE(text) << text.error().detail;
+  EXPECT_NE(text->find("old ca _1\n"), std::string::npos);
+  EXPECT_NE(text->find("new_ca\n"), std::string::npos);
+  auto count = CheckTrustedKeys(*text);
+  ASSERT_TRUE(count) << count.error().detail;
+  EXPECT_EQ(*count, 2u);
+  // ssh-keygen reads every key of the file too.
+  ::certgate::testing::WriteFile(dir.Path("trusted"), *text);
+  auto r = ::certgate::testing::Run({"ssh-keygen", "-l", "-f", dir.Path("trusted")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2);
+}
+
+TEST(TrustedKeysTest, EmptyIsNeverRendered) {
+  auto text = RenderTrustedKeys({}, "x");
+  ASSERT_FALSE(text);
+  EXPECT_EQ(text.error().code, core::Errc::kBadFormat);
+}
+
+TEST(TrustedKeysTest, LinesSshdCannotReadAreRefused) {
+  TempDir dir;
+  std::string good = ReadFile(MakeKey(dir, "a", "ed25519") + ".pub");
+  EXPECT_TRUE(CheckTrustedKeys("# comment\n\n" + good));
+  for (const std::string& bad : {
+           std::string("cert-authority ") + good,              // options prefix
+           std::string("ssh-rsa ") + good.substr(good.find(' ') + 1),  // type mismatch
+           std::string("ssh-ed25519 AAAA!!!!\n"),
+           std::string("ssh-dss AAAAB3NzaC1kc3M= x\n"),
+       }) {
+    auto r = CheckTrustedKeys(good + bad);
+    EXPECT_FALSE(r) << bad;
+  }
+  EXPECT_FALSE(CheckTrustedKeys("# only a comment\n"));
+}
+
+}  // namespace
+}  // namespace certgate::cafetch
