@@ -98,7 +98,7 @@ LogRecord DecisionRecord(const char* program, const std::string& user, const Cer
     std::string rules = GrantingRules(d);
     rec.fields.emplace_back("CERTGATE_RULE", rules);
     rec.message = std::string("allow ") + EscapeForLog(user) + ": principals " + principals +
-                  " granted by rule " + rules + " (" + subject + ")" + unsafe;
+                  " granted by " + rules + " (" + subject + ")" + unsafe;
   } else {
     std::string reason = EscapeForLog(d.reason);
     std::string failing = FailingRules(d);

@@ -161,7 +161,7 @@ Decision Evaluate(const Policy& policy, const Request& request, const Krl* krl,
   }
   d.authority = FindAuthority(policy, cert, d.ca_fingerprint);
   if (d.authority == nullptr) {
-    d.reason = "certificate signed by unknown CA " + d.ca_fingerprint;
+    d.reason = "certificate signed by an unknown CA";  // the record names its fingerprint
     return d;
   }
   if (IsSha1Rsa(cert.signature) && !d.authority->allow_sha1) {

@@ -1,0 +1,126 @@
+#include "cafetch/sshd_config.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace certgate::cafetch {
+namespace {
+
+// Lines splits |text| into lines that keep their '\n' (the last may lack
+// it), so joining them gives back every byte.
+std::vector<std::string_view> Lines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    size_t len = nl == std::string_view::npos ? text.size() : nl + 1;
+    lines.push_back(text.substr(0, len));
+    text.remove_prefix(len);
+  }
+  return lines;
+}
+
+std::string_view Trim(std::string_view s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return {};
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+// Arguments returns the blank-separated words after the keyword (sshd also
+// allows quotes; Include paths with blanks are not ours to match).
+std::vector<std::string_view> Arguments(std::string_view line) {
+  line = Trim(line);
+  size_t end = line.find_first_of(" \t=");
+  std::vector<std::string_view> args;
+  if (end == std::string_view::npos) return args;
+  line.remove_prefix(end);
+  while (!line.empty()) {
+    size_t b = line.find_first_not_of(" \t=");
+    if (b == std::string_view::npos) break;
+    line.remove_prefix(b);
+    size_t e = line.find_first_of(" \t");
+    args.push_back(line.substr(0, e));
+    if (e == std::string_view::npos) break;
+    line.remove_prefix(e);
+  }
+  return args;
+}
+
+bool IsBegin(std::string_view line) { return Trim(line) == kBlockBegin; }
+bool IsEnd(std::string_view line) { return Trim(line) == kBlockEnd; }
+
+}  // namespace
+
+std::string Keyword(std::string_view line) {
+  line = Trim(line);
+  if (line.empty() || line.front() == '#') return "";
+  std::string word(line.substr(0, line.find_first_of(" \t=")));
+  std::transform(word.begin(), word.end(), word.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return word;
+}
+
+bool IncludesDropInDirectory(std::string_view text, std::string_view config_dir) {
+  const std::string relative = "sshd_config.d/*.conf";
+  const std::string absolute = std::string(config_dir) + "/" + relative;
+  for (std::string_view line : Lines(text)) {
+    std::string kw = Keyword(line);
+    if (kw == "match") return false;
+    if (kw != "include") continue;
+    for (std::string_view arg : Arguments(line)) {
+      // A relative Include resolves against /etc/ssh, whatever -f says.
+      if (arg == absolute || (arg == relative && config_dir == "/etc/ssh")) return true;
+    }
+  }
+  return false;
+}
+
+std::string RenderDirectives(const std::vector<std::string>& lines) {
+  std::string out =
+      "# Managed by cafetch (certgate): rewritten on every run; edit cafetch.yaml instead.\n";
+  for (const std::string& line : lines) out += line + "\n";
+  return out;
+}
+
+core::Result<std::string> RewriteMainConfig(std::string_view text, std::string_view body) {
+  std::vector<std::string_view> lines = Lines(text);
+  size_t begin = lines.size(), end = lines.size();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (IsBegin(lines[i])) {
+      if (begin != lines.size()) return core::Fail(core::Errc::kBadFormat, "two certgate blocks");
+      begin = i;
+    } else if (IsEnd(lines[i])) {
+      if (begin == lines.size() || end != lines.size()) {
+        return core::Fail(core::Errc::kBadFormat, "\"# END certgate\" without its BEGIN line");
+      }
+      end = i;
+    }
+  }
+  if (begin != lines.size() && end == lines.size()) {
+    return core::Fail(core::Errc::kBadFormat, "\"# BEGIN certgate\" without its END line");
+  }
+  // Everything but our old block, byte for byte.
+  std::vector<std::string_view> kept;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (begin != lines.size() && i >= begin && i <= end) continue;
+    kept.push_back(lines[i]);
+  }
+  size_t at = kept.size();
+  for (size_t i = 0; i < kept.size(); ++i) {
+    if (Keyword(kept[i]) == "match") {
+      at = i;
+      break;
+    }
+  }
+  std::string block = std::string(kBlockBegin) + "\n" + std::string(body);
+  if (!block.empty() && block.back() != '\n') block += '\n';
+  block += std::string(kBlockEnd) + "\n";
+  std::string out;
+  for (size_t i = 0; i < at; ++i) out.append(kept[i]);
+  if (!out.empty() && out.back() != '\n') out.push_back('\n');
+  out += block;
+  for (size_t i = at; i < kept.size(); ++i) out.append(kept[i]);
+  return out;
+}
+
+}  // namespace certgate::cafetch
