@@ -31,13 +31,8 @@ core::Result<std::string> RenderTrustedKeys(const std::vector<CaKey>& keys,
 core::Result<size_t> CheckTrustedKeys(std::string_view text) {
   size_t keys = 0;
   size_t line_no = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    ++line_no;
-    size_t start = line.find_first_not_of(" \t");
-    if (start == std::string_view::npos || line[start] == '#') continue;
+  std::string_view line;
+  while (core::NextKeyFileLine(&text, &line_no, &line)) {
     core::Result<core::AuthorizedKey> key = core::ParsePublicKeyLine(line);
     if (!key) {
       return core::Fail(core::Errc::kBadFormat, "line " + std::to_string(line_no) +

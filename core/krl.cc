@@ -248,14 +248,8 @@ Result<Krl> ParseBinaryKrl(WireReader r) {
 Result<Krl> ParseTextList(std::string_view text) {
   Krl krl;
   size_t line_no = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    ++line_no;
-    size_t start = line.find_first_not_of(" \t\r");
-    if (start == std::string_view::npos || line[start] == '#') continue;
-    line = line.substr(start);
+  std::string_view line;
+  while (NextKeyFileLine(&text, &line_no, &line)) {
     Result<AuthorizedKey> key = ParsePublicKeyLine(line);
     if (key) {
       krl.revoked_blobs.push_back(key->key.blob);

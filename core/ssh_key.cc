@@ -359,6 +359,20 @@ std::string FormatPublicKeyLine(const PublicKey& key, std::string_view comment) 
   return line;
 }
 
+bool NextKeyFileLine(std::string_view* text, size_t* line_no, std::string_view* line) {
+  while (!text->empty()) {
+    size_t nl = text->find('\n');
+    std::string_view raw = text->substr(0, nl);
+    *text = nl == std::string_view::npos ? std::string_view() : text->substr(nl + 1);
+    ++*line_no;
+    size_t start = raw.find_first_not_of(" \t\r");
+    if (start == std::string_view::npos || raw[start] == '#') continue;
+    *line = raw.substr(start);
+    return true;
+  }
+  return false;
+}
+
 std::string Sha256Fingerprint(std::span<const uint8_t> blob) {
   std::array<uint8_t, SHA256_DIGEST_LENGTH> digest{};
   unsigned int len = 0;

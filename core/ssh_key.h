@@ -95,6 +95,12 @@ struct AuthorizedKey {
 // blanks are ignored; the comment may contain spaces.
 Result<AuthorizedKey> ParsePublicKeyLine(std::string_view line);
 
+// NextKeyFileLine takes the next line off |text| (without its '\n') and
+// counts it in |line_no|; it returns false at the end. Blank lines and '#'
+// comments are skipped, and leading blanks removed, as sshd reads key files
+// (TrustedUserCAKeys, RevokedKeys key lists).
+bool NextKeyFileLine(std::string_view* text, size_t* line_no, std::string_view* line);
+
 // FormatPublicKeyLine returns `keytype base64` (plus " comment" if not empty).
 std::string FormatPublicKeyLine(const PublicKey& key, std::string_view comment = {});
 

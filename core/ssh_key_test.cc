@@ -262,3 +262,22 @@ TEST(SshKeyTest, Fingerprint) {
 
 }  // namespace
 }  // namespace certgate::core
+
+namespace certgate::core {
+namespace {
+
+TEST(SshKeyTest, NextKeyFileLineSkipsBlanksAndComments) {
+  std::string_view text = "# header\n\n  ssh-ed25519 AAAA a\n\t# indented comment\r\nlast";
+  size_t line_no = 0;
+  std::string_view line;
+  ASSERT_TRUE(NextKeyFileLine(&text, &line_no, &line));
+  EXPECT_EQ(line, "ssh-ed25519 AAAA a");
+  EXPECT_EQ(line_no, 3u);
+  ASSERT_TRUE(NextKeyFileLine(&text, &line_no, &line));
+  EXPECT_EQ(line, "last");
+  EXPECT_EQ(line_no, 5u);
+  EXPECT_FALSE(NextKeyFileLine(&text, &line_no, &line));
+}
+
+}  // namespace
+}  // namespace certgate::core
