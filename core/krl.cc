@@ -34,7 +34,10 @@ constexpr uint8_t kCertSerialList = 0x20;
 constexpr uint8_t kCertSerialRange = 0x21;
 constexpr uint8_t kCertSerialBitmap = 0x22;
 constexpr uint8_t kCertKeyId = 0x23;
-constexpr uint8_t kCertExtension = 0x25;
+constexpr uint8_t kCertExtension = 0x39;
+// krl.c reads a bitmap as an mpint (sshbuf_get_bignum2_bytes_direct), which
+// allows at most SSHBUF_MAX_BIGNUM bytes, plus a leading zero byte.
+constexpr size_t kMaxBitmapBytes = 16384 / 8;
 
 using Blob = std::vector<uint8_t>;
 
@@ -55,6 +58,18 @@ void SortUnique(std::vector<Blob>* v) {
   v->erase(std::unique(v->begin(), v->end()), v->end());
 }
 
+// ReadText reads a string as krl.c does with sshbuf_get_cstring: a NUL is
+// allowed only as the last byte, and is not part of the text.
+Result<std::string_view> ReadText(WireReader* r, const char* what) {
+  std::span<const uint8_t> bytes;
+  if (!r->ReadString(&bytes)) return Fail(Errc::kTruncated, what);
+  if (!bytes.empty() && bytes.back() == 0) bytes = bytes.first(bytes.size() - 1);
+  if (std::find(bytes.begin(), bytes.end(), uint8_t{0}) != bytes.end()) {
+    return Fail(Errc::kBadEncoding, std::string(what) + " contains NUL");
+  }
+  return AsStringView(bytes);
+}
+
 Status AddRange(uint64_t lo, uint64_t hi, Krl::CaSection* section) {
   if (lo == 0 || lo > hi) {
     return Fail(Errc::kBadFormat, "serial range " + std::to_string(lo) + "-" + std::to_string(hi) +
@@ -67,16 +82,54 @@ Status AddRange(uint64_t lo, uint64_t hi, Krl::CaSection* section) {
 // ReadExtension reads an extension (name, critical flag, data) and refuses
 // a critical one: we cannot know what it would revoke.
 Status ReadExtension(WireReader* r, const char* where) {
-  std::string_view name;
+  Result<std::string_view> name = ReadText(r, "extension name");
+  if (!name) return Unexpected{name.error()};
   uint8_t critical = 0;
   std::span<const uint8_t> data;
-  if (!r->ReadCString(&name) || !r->ReadU8(&critical) || !r->ReadString(&data)) {
+  if (!r->ReadU8(&critical) || !r->ReadString(&data)) {
     return Fail(Errc::kTruncated, std::string(where) + " extension");
   }
   if (!r->empty()) return Fail(Errc::kTrailingData, std::string(where) + " extension");
   if (critical != 0) {
-    return Fail(Errc::kBadFormat, std::string("unsupported critical ") + where + " extension");
+    return Fail(Errc::kBadFormat,
+                std::string("unsupported critical ") + where + " extension");
   }
+  return Ok();
+}
+
+// ParseBitmap reads a serial bitmap: uint64 offset, then an mpint whose bit i
+// revokes serial offset + i.
+Status ParseBitmap(WireReader data, Krl::CaSection* section) {
+  Krl::SerialBitmap bitmap;
+  std::span<const uint8_t> bits;
+  if (!data.ReadU64(&bitmap.offset) || !data.ReadString(&bits)) {
+    return Fail(Errc::kTruncated, "serial bitmap");
+  }
+  if (!data.empty()) return Fail(Errc::kTrailingData, "serial bitmap");
+  // The mpint rules of sshbuf_get_bignum2_bytes_direct: no negative
+  // value, bounded size, and extra leading zero bytes are allowed and
+  // trimmed (so we cannot use WireReader::ReadMpint, which refuses them).
+  if (!bits.empty() && (bits[0] & 0x80) != 0) {
+    return Fail(Errc::kBadFormat, "serial bitmap is a negative mpint");
+  }
+  if (bits.size() > kMaxBitmapBytes + 1 || (bits.size() == kMaxBitmapBytes + 1 && bits[0] != 0)) {
+    return Fail(Errc::kTooLarge, "serial bitmap larger than 2048 bytes");
+  }
+  while (!bits.empty() && bits[0] == 0) bits = bits.subspan(1);
+  if (bits.empty()) return Ok();  // revokes nothing
+  // krl.c walks bits 0 .. highest set bit and refuses a serial that
+  // wraps past 2^64 - 1 to 0, and serial 0 itself.
+  unsigned top_bits = 0;
+  for (unsigned b = bits[0]; b != 0; b >>= 1) ++top_bits;
+  const uint64_t last_bit = static_cast<uint64_t>(bits.size() - 1) * 8 + top_bits - 1;
+  if (last_bit > UINT64_MAX - bitmap.offset) {
+    return Fail(Errc::kBadFormat, "serial bitmap runs past the largest serial");
+  }
+  if (bitmap.offset == 0 && (bits.back() & 1) != 0) {
+    return Fail(Errc::kBadFormat, "serial bitmap revokes serial 0");
+  }
+  bitmap.bits.assign(bits.begin(), bits.end());
+  section->bitmaps.push_back(std::move(bitmap));
   return Ok();
 }
 
@@ -96,33 +149,13 @@ Status ParseCertSubsection(uint8_t type, WireReader data, Krl::CaSection* sectio
       if (!data.empty()) return Fail(Errc::kTrailingData, "serial range");
       return AddRange(lo, hi, section);
     }
-    case kCertSerialBitmap: {
-      Krl::SerialBitmap bitmap;
-      std::span<const uint8_t> bits;
-      if (!data.ReadU64(&bitmap.offset) || !data.ReadString(&bits)) {
-        return Fail(Errc::kTruncated, "serial bitmap");
-      }
-      if (!data.empty()) return Fail(Errc::kTrailingData, "serial bitmap");
-      if (!bits.empty() && (bits[0] & 0x80) != 0) {
-        return Fail(Errc::kBadFormat, "serial bitmap is a negative mpint");
-      }
-      // Serials offset + i must not wrap past 2^64 - 1, nor be serial 0.
-      const uint64_t nbits = static_cast<uint64_t>(bits.size()) * 8;
-      if (nbits > 0 && bitmap.offset > UINT64_MAX - (nbits - 1)) {
-        return Fail(Errc::kBadFormat, "serial bitmap runs past the largest serial");
-      }
-      if (bitmap.offset == 0 && !bits.empty() && (bits.back() & 1) != 0) {
-        return Fail(Errc::kBadFormat, "serial bitmap revokes serial 0");
-      }
-      bitmap.bits.assign(bits.begin(), bits.end());
-      section->bitmaps.push_back(std::move(bitmap));
-      return Ok();
-    }
+    case kCertSerialBitmap:
+      return ParseBitmap(data, section);
     case kCertKeyId:
       while (!data.empty()) {
-        std::string_view id;
-        if (!data.ReadCString(&id)) return Fail(Errc::kTruncated, "key id");
-        section->key_ids.emplace_back(id);
+        Result<std::string_view> id = ReadText(&data, "key id");
+        if (!id) return Unexpected{id.error()};
+        section->key_ids.emplace_back(*id);
       }
       return Ok();
     case kCertExtension:
@@ -169,6 +202,10 @@ Status ParseCertSection(WireReader data, Krl* krl) {
   return Ok();
 }
 
+// ParseBlobSection reads a list of strings. Like krl.c, explicit key blobs
+// are kept as raw bytes, not parsed: sshd compares them byte for byte with
+// the plain blob of the key it checks, so a blob of a type we cannot parse
+// (a DSA key, say) simply never matches, instead of failing the whole KRL.
 Status ParseBlobSection(WireReader data, size_t expected_len, const char* what,
                         std::vector<Blob>* out) {
   while (!data.empty()) {
@@ -177,27 +214,22 @@ Status ParseBlobSection(WireReader data, size_t expected_len, const char* what,
     if (expected_len != 0 && item.size() != expected_len) {
       return Fail(Errc::kBadFormat, std::string(what) + " of wrong length");
     }
-    if (expected_len == 0) {
-      Result<PublicKey> key = ParsePublicKeyBlob(item);
-      if (!key) return Fail(key.error().code, std::string(what) + ": " + key.error().detail);
-      out->push_back(key->blob);
-    } else {
-      out->emplace_back(item.begin(), item.end());
-    }
+    out->emplace_back(item.begin(), item.end());
   }
   return Ok();
 }
 
 Result<Krl> ParseBinaryKrl(WireReader r) {
   Krl krl;
-  std::span<const uint8_t> magic, reserved, comment;
+  std::span<const uint8_t> magic, reserved;
   uint32_t version = 0;
   uint64_t krl_version = 0, generated = 0, flags = 0;
   if (!r.ReadBytes(sizeof kMagic, &magic) || !r.ReadU32(&version) || !r.ReadU64(&krl_version) ||
-      !r.ReadU64(&generated) || !r.ReadU64(&flags) || !r.ReadString(&reserved) ||
-      !r.ReadString(&comment)) {
+      !r.ReadU64(&generated) || !r.ReadU64(&flags) || !r.ReadString(&reserved)) {
     return Fail(Errc::kTruncated, "KRL header");
   }
+  Result<std::string_view> comment = ReadText(&r, "KRL comment");
+  if (!comment) return Unexpected{comment.error()};
   if (version != kFormatVersion) {
     return Fail(Errc::kBadFormat, "KRL format version " + std::to_string(version) + " (expected 1)");
   }

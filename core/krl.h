@@ -59,7 +59,8 @@ class Krl {
 // If the data does not start with the magic it is read as sshd's fallback:
 // a text list of public keys (or certificates, meaning their keys), one per
 // line, '#' comments and blank lines ignored; a line that is not a key is an
-// error (sshd skips it; we refuse to guess what was meant to be revoked).
+// error (sshd's sshkey_in_file fails too, which auth_key_is_revoked treats as
+// revoked: either way no certificate gets through).
 // Errors: kTruncated, kBadFormat, kTrailingData, kTooLarge.
 Result<Krl> ParseKrl(std::span<const uint8_t> data);
 
