@@ -16,19 +16,10 @@
 #include "core/base64.h"
 #include "core/duration.h"
 #include "core/unique_fd.h"
+#include "core/yaml_reader.h"
 
 namespace certgate::cafetch {
 namespace {
-
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s.substr(0, 80)) {
-    const auto u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u == 0x7f) ? '?' : c;
-  }
-  if (s.size() > 80) out += "...";
-  return out + "\"";
-}
 
 // Checker walks the tree against the grammar, collecting every issue.
 class Checker {
@@ -53,7 +44,7 @@ class Checker {
       bool found = false;
       for (std::string_view k : known) found = found || k == key.value;
       if (!found) {
-        Issue(key, "unknown key " + Quote(key.value) + " in " + std::string(context));
+        Issue(key, "unknown key " + core::QuoteForIssue(key.value) + " in " + std::string(context));
         continue;
       }
       fn(key.value, value);
@@ -80,7 +71,7 @@ class Checker {
     std::string v;
     if (!Scalar(node, key, &v)) return false;
     if (v.empty() || v.front() != '/' || v.find('\0') != std::string::npos || v.find('\n') != std::string::npos) {
-      Issue(node, std::string(key) + " must be an absolute path, not " + Quote(v));
+      Issue(node, std::string(key) + " must be an absolute path, not " + core::QuoteForIssue(v));
       return false;
     }
     *out = v;
@@ -155,7 +146,7 @@ class Checker {
     }
     Issue(at, std::string(key) + " must start with https://" +
                   (local_ok ? std::string(" (or be an absolute path / file:///path)") : std::string()) +
-                  ", not " + Quote(url));
+                  ", not " + core::QuoteForIssue(url));
   }
 
   void Tls(const YamlNode& node, TlsConfig* tls) {
@@ -192,7 +183,7 @@ class Checker {
                      std::optional<IssuerType> type = IssuerTypeFromName(t);
                      if (!type) {
                        Issue(value, "issuer.type must be one of vault, step, akeyless, cyberark, teleport, url, "
-                                    "file, not " + Quote(t));
+                                    "file, not " + core::QuoteForIssue(t));
                        return;
                      }
                      issuer->type = *type;
@@ -295,7 +286,7 @@ class Checker {
                 } else if (v == "none") {
                   sshd->reload = ReloadMode::kNone;
                 } else {
-                  Issue(value, "sshd.reload must be auto, systemd, signal or none, not " + Quote(v));
+                  Issue(value, "sshd.reload must be auto, systemd, signal or none, not " + core::QuoteForIssue(v));
                 }
               } else if (key == "accept_sha1_rsa") {
                 if (value.kind == YamlNode::Kind::kScalar && value.plain && value.value == "auto") {

@@ -118,7 +118,7 @@ TEST(ConfigTest, ErrorsPointAtTheProblem) {
       {"issuer:\n  type: vault\n  url: https://x/\nstate_dir: var/lib\n",
        "c.yaml:4:12: state_dir must be an absolute path, not \"var/lib\""},
       {"issuer: &a\n  type: vault\n", "c.yaml:1:9: anchors (&name) are not allowed; write the value out in full"},
-      {"issuer:\n  type: !!str vault\n", "c.yaml:2:9: tags (!tag) are not allowed"},
+      {"issuer:\n  type: !!str vault\n", "c.yaml:2:9: tags (!tag) are not allowed; remove \"tag:yaml.org,2002:str\""},
       {"issuer:\n  type: vault\n  url: https://x/\n  name: k\n",
        "c.yaml:4:9: issuer.name is used only by an akeyless issuer"},
       {"issuer:\n  type: akeyless\n  url: https://x/\n  token_file: /t\n",

@@ -5,47 +5,26 @@
 
 #include <utility>
 
+#include "core/yaml_reader.h"
+
 namespace certgate::cafetch {
 namespace {
 
 constexpr int kMaxDepth = 16;
 constexpr size_t kMaxNodes = 10000;
 
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s.substr(0, 80)) {
-    const auto u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u == 0x7f) ? '?' : c;
-  }
-  if (s.size() > 80) out += "...";
-  return out + "\"";
-}
 class TreeBuilder {
  public:
   TreeBuilder(std::string_view text, std::string file, std::vector<core::Issue>* issues)
-      : file_(std::move(file)), issues_(issues) {
-    ok_ = yaml_parser_initialize(&parser_) != 0;
-    if (ok_) {
-      yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()), text.size());
-      yaml_parser_set_encoding(&parser_, YAML_UTF8_ENCODING);
-    }
-  }
-  ~TreeBuilder() {
-    if (have_event_) yaml_event_delete(&event_);
-    if (ok_) yaml_parser_delete(&parser_);
-  }
+      : reader_(text), file_(std::move(file)), issues_(issues) {}
   TreeBuilder(const TreeBuilder&) = delete;
   TreeBuilder& operator=(const TreeBuilder&) = delete;
 
   // Build returns the root node, or nullopt after adding an issue.
   std::optional<YamlNode> Build() {
-    if (!ok_) {
-      Issue(1, 1, "cannot start the YAML parser");
-      return std::nullopt;
-    }
     if (!Next()) return std::nullopt;  // STREAM-START
     if (!Next()) return std::nullopt;
-    if (event_.type == YAML_STREAM_END_EVENT) {
+    if (reader_.event().type == YAML_STREAM_END_EVENT) {
       Issue(1, 1, "empty config file; it needs at least an issuer");
       return std::nullopt;
     }
@@ -54,7 +33,7 @@ class TreeBuilder {
     if (!ReadNode(&root, 0)) return std::nullopt;
     if (!Next()) return std::nullopt;  // DOCUMENT-END
     if (!Next()) return std::nullopt;
-    if (event_.type != YAML_STREAM_END_EVENT) {
+    if (reader_.event().type != YAML_STREAM_END_EVENT) {
       Issue(Line(), Column(), "a config file holds one YAML document; remove the second one");
       return std::nullopt;
     }
@@ -65,54 +44,19 @@ class TreeBuilder {
   void Issue(int line, int column, std::string message) {
     issues_->push_back(core::Issue{core::SourceLocation{file_, line, column}, std::move(message)});
   }
-  int Line() const { return static_cast<int>(event_.start_mark.line) + 1; }
-  int Column() const { return static_cast<int>(event_.start_mark.column) + 1; }
+  int Line() const { return reader_.Line(); }
+  int Column() const { return reader_.Column(); }
 
+  // Next reads the next event; any problem, or a construct certgate's files
+  // never use, ends the build with one issue.
   bool Next() {
-    if (have_event_) {
-      yaml_event_delete(&event_);
-      have_event_ = false;
-    }
-    if (!yaml_parser_parse(&parser_, &event_)) {
-      std::string message = "YAML syntax error: ";
-      message += parser_.problem != nullptr ? parser_.problem : "unreadable input";
-      if (parser_.context != nullptr) message += std::string(" ") + parser_.context;
-      if (parser_.error == YAML_READER_ERROR) {
-        Issue(1, 1, message + " (at byte " + std::to_string(parser_.problem_offset) + "; files must be UTF-8)");
-      } else {
-        Issue(static_cast<int>(parser_.problem_mark.line) + 1, static_cast<int>(parser_.problem_mark.column) + 1,
-              message);
-      }
+    if (!reader_.Next()) {
+      const core::YamlProblem& e = reader_.error();
+      Issue(e.line, e.column, e.message);
       return false;
     }
-    have_event_ = true;
-    const unsigned char* anchor = nullptr;
-    const unsigned char* tag = nullptr;
-    switch (event_.type) {
-      case YAML_ALIAS_EVENT:
-        Issue(Line(), Column(), "aliases (*name) are not allowed; write the value out in full");
-        return false;
-      case YAML_SCALAR_EVENT:
-        anchor = event_.data.scalar.anchor;
-        tag = event_.data.scalar.tag;
-        break;
-      case YAML_SEQUENCE_START_EVENT:
-        anchor = event_.data.sequence_start.anchor;
-        tag = event_.data.sequence_start.tag;
-        break;
-      case YAML_MAPPING_START_EVENT:
-        anchor = event_.data.mapping_start.anchor;
-        tag = event_.data.mapping_start.tag;
-        break;
-      default:
-        break;
-    }
-    if (anchor != nullptr) {
-      Issue(Line(), Column(), "anchors (&name) are not allowed; write the value out in full");
-      return false;
-    }
-    if (tag != nullptr) {
-      Issue(Line(), Column(), "tags (!tag) are not allowed");
+    if (!reader_.forbidden().empty()) {
+      Issue(Line(), Column(), reader_.forbidden());
       return false;
     }
     return true;
@@ -126,11 +70,11 @@ class TreeBuilder {
     }
     out->line = Line();
     out->column = Column();
-    switch (event_.type) {
+    switch (reader_.event().type) {
       case YAML_SCALAR_EVENT:
         out->kind = YamlNode::Kind::kScalar;
-        out->value.assign(reinterpret_cast<const char*>(event_.data.scalar.value), event_.data.scalar.length);
-        out->plain = event_.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        out->value.assign(reinterpret_cast<const char*>(reader_.event().data.scalar.value), reader_.event().data.scalar.length);
+        out->plain = reader_.event().data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
         return true;
       case YAML_SEQUENCE_START_EVENT:
       case YAML_MAPPING_START_EVENT:
@@ -143,11 +87,11 @@ class TreeBuilder {
       Issue(Line(), Column(), "nested too deeply");
       return false;
     }
-    if (event_.type == YAML_SEQUENCE_START_EVENT) {
+    if (reader_.event().type == YAML_SEQUENCE_START_EVENT) {
       out->kind = YamlNode::Kind::kSequence;
       for (;;) {
         if (!Next()) return false;
-        if (event_.type == YAML_SEQUENCE_END_EVENT) return true;
+        if (reader_.event().type == YAML_SEQUENCE_END_EVENT) return true;
         YamlNode item;
         if (!ReadNode(&item, depth + 1)) return false;
         out->items.push_back(std::move(item));
@@ -156,7 +100,7 @@ class TreeBuilder {
     out->kind = YamlNode::Kind::kMapping;
     for (;;) {
       if (!Next()) return false;
-      if (event_.type == YAML_MAPPING_END_EVENT) return true;
+      if (reader_.event().type == YAML_MAPPING_END_EVENT) return true;
       YamlNode key;
       if (!ReadNode(&key, depth + 1)) return false;
       if (key.kind != YamlNode::Kind::kScalar) {
@@ -165,7 +109,7 @@ class TreeBuilder {
       }
       for (const YamlNode& seen : out->keys) {
         if (seen.value == key.value) {
-          Issue(key.line, key.column, "duplicate key " + Quote(key.value) + "; keep only one");
+          Issue(key.line, key.column, "duplicate key " + core::QuoteForIssue(key.value) + "; keep only one");
           return false;
         }
       }
@@ -177,12 +121,9 @@ class TreeBuilder {
     }
   }
 
+  core::YamlReader reader_;
   std::string file_;
   std::vector<core::Issue>* issues_;
-  yaml_parser_t parser_{};
-  yaml_event_t event_{};
-  bool ok_ = false;
-  bool have_event_ = false;
   size_t nodes_ = 0;
 };
 }  // namespace

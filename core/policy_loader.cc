@@ -13,6 +13,7 @@
 #include "core/duration.h"
 #include "core/key_options.h"
 #include "core/pattern.h"
+#include "core/yaml_reader.h"
 
 namespace certgate::core {
 namespace {
@@ -56,21 +57,6 @@ std::string Suggest(std::string_view word, const Names& names) {
   }
   if (best.empty()) return "";
   return "; did you mean \"" + std::string(best) + "\"?";
-}
-
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s.substr(0, 80)) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      out += '?';
-    } else {
-      out += c;
-    }
-  }
-  if (s.size() > 80) out += "...";
-  out += '"';
-  return out;
 }
 
 // NameError checks a name used in logs (authority, rule, group, extension).
@@ -164,18 +150,9 @@ struct MappingInfo {
 class Parser {
  public:
   Parser(std::string_view text, std::string_view file, LoadResult* result)
-      : text_(text), file_(file), result_(result) {
+      : reader_(text), file_(file), result_(result) {
     if (!result_->policy) result_->policy.emplace();
     policy_ = &*result_->policy;
-    ok_ = yaml_parser_initialize(&parser_) != 0;
-    if (ok_) {
-      yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()), text.size());
-      yaml_parser_set_encoding(&parser_, YAML_UTF8_ENCODING);
-    }
-  }
-  ~Parser() {
-    if (have_event_) yaml_event_delete(&event_);
-    if (ok_) yaml_parser_delete(&parser_);
   }
   Parser(const Parser&) = delete;
   Parser& operator=(const Parser&) = delete;
@@ -184,12 +161,12 @@ class Parser {
 
  private:
   bool Next();
-  yaml_event_type_t Type() const { return event_.type; }
-  const yaml_mark_t& Mark() const { return event_.start_mark; }
+  yaml_event_type_t Type() const { return reader_.event().type; }
+  const yaml_mark_t& Mark() const { return reader_.event().start_mark; }
   std::string_view Text() const {
-    return std::string_view(reinterpret_cast<const char*>(event_.data.scalar.value), event_.data.scalar.length);
+    return std::string_view(reinterpret_cast<const char*>(reader_.event().data.scalar.value), reader_.event().data.scalar.length);
   }
-  bool IsPlain() const { return event_.data.scalar.style == YAML_PLAIN_SCALAR_STYLE; }
+  bool IsPlain() const { return reader_.event().data.scalar.style == YAML_PLAIN_SCALAR_STYLE; }
   bool IsNull() const {
     std::string_view t = Text();
     return IsPlain() && (t.empty() || t == "~" || t == "null" || t == "Null" || t == "NULL");
@@ -223,14 +200,10 @@ class Parser {
   std::optional<std::vector<std::string>> ReadPatterns(std::string_view key, bool allow_negation,
                                                        bool allow_user_token);
 
-  std::string_view text_;
+  YamlReader reader_;
   std::string file_;
   LoadResult* result_;
   Policy* policy_ = nullptr;
-  yaml_parser_t parser_{};
-  yaml_event_t event_{};
-  bool ok_ = false;
-  bool have_event_ = false;
   bool stopped_ = false;
 };
 
@@ -247,77 +220,18 @@ void Parser::AddIssue(int line, int column, std::string message) {
 
 bool Parser::Next() {
   if (stopped_) return false;
-  if (have_event_) {
-    yaml_event_delete(&event_);
-    have_event_ = false;
-  }
-  if (!yaml_parser_parse(&parser_, &event_)) {
-    std::string message = "YAML syntax error: ";
-    message += parser_.problem != nullptr ? parser_.problem : "unreadable input";
-    if (parser_.context != nullptr) {
-      message += std::string(" ") + parser_.context;
-    }
-    if (parser_.error == YAML_READER_ERROR) {
-      // Reader errors (bad UTF-8, control characters) carry only an offset.
-      int line = 1;
-      int column = 1;
-      size_t end = std::min(parser_.problem_offset, text_.size());
-      // A bad continuation byte is reported at its own offset; point at the
-      // character it belongs to instead.
-      while (end > 0 && end < text_.size() && (static_cast<unsigned char>(text_[end]) & 0xc0) == 0x80) --end;
-      if (end > 0 && parser_.problem != nullptr && std::strstr(parser_.problem, "trailing") != nullptr) {
-        size_t lead = end - 1;
-        while (lead > 0 && (static_cast<unsigned char>(text_[lead]) & 0xc0) == 0x80) --lead;
-        if ((static_cast<unsigned char>(text_[lead]) & 0xc0) == 0xc0) end = lead;
-      }
-      for (size_t i = 0; i < end; ++i) {
-        if (text_[i] == '\n') {
-          ++line;
-          column = 1;
-        } else if ((static_cast<unsigned char>(text_[i]) & 0xc0) != 0x80) {
-          ++column;
-        }
-      }
-      if (parser_.error == YAML_READER_ERROR && parser_.problem != nullptr &&
-          std::strstr(parser_.problem, "UTF-8") != nullptr) {
-        message += "; policy files must be UTF-8";
-      }
-      AddIssue(line, column, std::move(message));
-    } else {
-      AddIssue(parser_.problem_mark, std::move(message));
-    }
+  if (!reader_.Next()) {
+    const YamlProblem& e = reader_.error();
+    AddIssue(e.line, e.column, e.message);
     stopped_ = true;
     return false;
   }
-  have_event_ = true;
-  const char* anchor = nullptr;
-  const char* tag = nullptr;
-  switch (event_.type) {
-    case YAML_ALIAS_EVENT:
-      AddIssue(Mark(), "aliases (*name) are not allowed; write the value out in full");
-      break;
-    case YAML_SCALAR_EVENT:
-      anchor = reinterpret_cast<const char*>(event_.data.scalar.anchor);
-      tag = reinterpret_cast<const char*>(event_.data.scalar.tag);
-      break;
-    case YAML_SEQUENCE_START_EVENT:
-      anchor = reinterpret_cast<const char*>(event_.data.sequence_start.anchor);
-      tag = reinterpret_cast<const char*>(event_.data.sequence_start.tag);
-      break;
-    case YAML_MAPPING_START_EVENT:
-      anchor = reinterpret_cast<const char*>(event_.data.mapping_start.anchor);
-      tag = reinterpret_cast<const char*>(event_.data.mapping_start.tag);
-      break;
-    default:
-      break;
-  }
-  if (anchor != nullptr) AddIssue(Mark(), "anchors (&name) are not allowed; write the value out in full");
-  if (tag != nullptr) AddIssue(Mark(), "tags (!tag) are not allowed; remove " + Quote(tag));
+  if (!reader_.forbidden().empty()) AddIssue(Mark(), reader_.forbidden());
   return !stopped_;
 }
 
 const char* Parser::KindName() const {
-  switch (event_.type) {
+  switch (reader_.event().type) {
     case YAML_MAPPING_START_EVENT: return "a mapping";
     case YAML_SEQUENCE_START_EVENT: return "a list";
     case YAML_SCALAR_EVENT: return IsNull() ? "nothing" : "a single value";
@@ -326,17 +240,17 @@ const char* Parser::KindName() const {
 }
 
 bool Parser::SkipNode() {
-  if (event_.type != YAML_MAPPING_START_EVENT && event_.type != YAML_SEQUENCE_START_EVENT) return !stopped_;
+  if (reader_.event().type != YAML_MAPPING_START_EVENT && reader_.event().type != YAML_SEQUENCE_START_EVENT) return !stopped_;
   int depth = 1;
   while (depth > 0) {
     if (!Next()) return false;
-    if (event_.type == YAML_MAPPING_START_EVENT || event_.type == YAML_SEQUENCE_START_EVENT) {
+    if (reader_.event().type == YAML_MAPPING_START_EVENT || reader_.event().type == YAML_SEQUENCE_START_EVENT) {
       if (++depth > kMaxSkipDepth) {
         AddIssue(Mark(), "nested too deeply; a policy is never more than a few levels deep");
         stopped_ = true;
         return false;
       }
-    } else if (event_.type == YAML_MAPPING_END_EVENT || event_.type == YAML_SEQUENCE_END_EVENT) {
+    } else if (reader_.event().type == YAML_MAPPING_END_EVENT || reader_.event().type == YAML_SEQUENCE_END_EVENT) {
       --depth;
     }
   }
@@ -344,8 +258,8 @@ bool Parser::SkipNode() {
 }
 
 void Parser::WrongKind(std::string_view key, const char* expected) {
-  if (event_.type != YAML_ALIAS_EVENT) {  // already reported
-    if (event_.type == YAML_SCALAR_EVENT && IsNull()) {
+  if (reader_.event().type != YAML_ALIAS_EVENT) {  // already reported
+    if (reader_.event().type == YAML_SCALAR_EVENT && IsNull()) {
       AddIssue(Mark(), std::string(key) + " has no value; it needs " + expected);
     } else {
       AddIssue(Mark(), std::string(key) + " must be " + expected + ", not " + KindName());
@@ -358,15 +272,15 @@ template <size_t N, typename F>
 MappingInfo Parser::ForEachKey(const KeyTable<N>& table, std::string_view context, F&& on_value) {
   MappingInfo info;
   info.start = Mark();
-  if (event_.type != YAML_MAPPING_START_EVENT) {
+  if (reader_.event().type != YAML_MAPPING_START_EVENT) {
     WrongKind(context, "a mapping (key: value lines)");
     return info;
   }
   info.is_mapping = true;
   for (;;) {
-    if (!Next() || event_.type == YAML_MAPPING_END_EVENT) return info;
-    if (event_.type != YAML_SCALAR_EVENT) {
-      if (event_.type != YAML_ALIAS_EVENT) AddIssue(Mark(), "a key in " + std::string(context) + " must be a plain name");
+    if (!Next() || reader_.event().type == YAML_MAPPING_END_EVENT) return info;
+    if (reader_.event().type != YAML_SCALAR_EVENT) {
+      if (reader_.event().type != YAML_ALIAS_EVENT) AddIssue(Mark(), "a key in " + std::string(context) + " must be a plain name");
       if (!SkipNode() || !Next() || !SkipNode()) return info;
       continue;
     }
@@ -375,13 +289,13 @@ MappingInfo Parser::ForEachKey(const KeyTable<N>& table, std::string_view contex
     const int index = table.Find(key);
     if (!Next()) return info;
     if (index < 0) {
-      AddIssue(key_mark, "unknown key " + Quote(key) + " in " + std::string(context) + Suggest(key, table.names));
+      AddIssue(key_mark, "unknown key " + QuoteForIssue(key) + " in " + std::string(context) + Suggest(key, table.names));
       if (!SkipNode()) return info;
       continue;
     }
     const uint64_t bit = uint64_t{1} << index;
     if ((info.seen & bit) != 0) {
-      AddIssue(key_mark, "duplicate key " + Quote(key) + " in " + std::string(context) + "; keep only one");
+      AddIssue(key_mark, "duplicate key " + QuoteForIssue(key) + " in " + std::string(context) + "; keep only one");
       if (!SkipNode()) return info;
       continue;
     }
@@ -393,7 +307,7 @@ MappingInfo Parser::ForEachKey(const KeyTable<N>& table, std::string_view contex
 
 bool Parser::ReadScalar(std::string_view key, std::string* out, yaml_mark_t* mark) {
   *mark = Mark();
-  if (event_.type != YAML_SCALAR_EVENT || IsNull()) {
+  if (reader_.event().type != YAML_SCALAR_EVENT || IsNull()) {
     WrongKind(key, "a single value");
     return false;
   }
@@ -403,19 +317,19 @@ bool Parser::ReadScalar(std::string_view key, std::string* out, yaml_mark_t* mar
 
 bool Parser::ReadList(std::string_view key, std::vector<Item>* out, yaml_mark_t* mark) {
   *mark = Mark();
-  if (event_.type == YAML_SCALAR_EVENT && !IsNull()) {
+  if (reader_.event().type == YAML_SCALAR_EVENT && !IsNull()) {
     out->push_back(Item{std::string(Text()), Mark()});
     return true;
   }
-  if (event_.type != YAML_SEQUENCE_START_EVENT) {
+  if (reader_.event().type != YAML_SEQUENCE_START_EVENT) {
     WrongKind(key, "a list or a single value");
     return false;
   }
   bool ok = true;
   for (;;) {
     if (!Next()) return false;
-    if (event_.type == YAML_SEQUENCE_END_EVENT) return ok;
-    if (event_.type != YAML_SCALAR_EVENT || IsNull()) {
+    if (reader_.event().type == YAML_SEQUENCE_END_EVENT) return ok;
+    if (reader_.event().type != YAML_SCALAR_EVENT || IsNull()) {
       WrongKind(std::string("an item of ") + std::string(key), "a single value");
       ok = false;
       continue;
@@ -425,7 +339,7 @@ bool Parser::ReadList(std::string_view key, std::vector<Item>* out, yaml_mark_t*
 }
 
 bool Parser::ReadUnsigned(std::string_view key, uint64_t max, uint64_t* out) {
-  if (event_.type != YAML_SCALAR_EVENT || IsNull()) {
+  if (reader_.event().type != YAML_SCALAR_EVENT || IsNull()) {
     WrongKind(key, "a number");
     return false;
   }
@@ -444,7 +358,7 @@ bool Parser::ReadUnsigned(std::string_view key, uint64_t max, uint64_t* out) {
   }
   if (!digits || !IsPlain()) {
     AddIssue(Mark(), std::string(key) + " must be a whole number from 0 to " + std::to_string(max) +
-                         " written without quotes, not " + Quote(t));
+                         " written without quotes, not " + QuoteForIssue(t));
     return false;
   }
   *out = n;
@@ -452,14 +366,10 @@ bool Parser::ReadUnsigned(std::string_view key, uint64_t max, uint64_t* out) {
 }
 
 void Parser::Run() {
-  if (!ok_) {
-    AddIssue(1, 1, "cannot start the YAML parser");
-    return;
-  }
   policy_->files.push_back(file_);
   if (!Next()) return;  // STREAM-START
   if (!Next()) return;
-  if (event_.type == YAML_STREAM_END_EVENT) {
+  if (reader_.event().type == YAML_STREAM_END_EVENT) {
     AddIssue(1, 1, "empty policy file; it must hold at least \"version: 1\"");
     return;
   }
@@ -470,7 +380,7 @@ void Parser::Run() {
     switch (key) {
       case kTopVersion: {
         version_seen = true;
-        if (event_.type != YAML_SCALAR_EVENT || IsNull()) {
+        if (reader_.event().type != YAML_SCALAR_EVENT || IsNull()) {
           WrongKind(name, "the number 1");
           return;
         }
@@ -481,7 +391,7 @@ void Parser::Run() {
           AddIssue(Mark(), "unsupported policy version " + std::string(t) + "; this certgate reads version 1");
           return;
         }
-        AddIssue(Mark(), "version must be the number 1, written without quotes, not " + Quote(t));
+        AddIssue(Mark(), "version must be the number 1, written without quotes, not " + QuoteForIssue(t));
         return;
       }
       case kTopAuthorities: ParseAuthorities(); return;
@@ -497,21 +407,21 @@ void Parser::Run() {
   }
   if (!Next()) return;  // DOCUMENT-END
   if (!Next()) return;
-  if (event_.type == YAML_DOCUMENT_START_EVENT) {
+  if (reader_.event().type == YAML_DOCUMENT_START_EVENT) {
     AddIssue(Mark(), "a policy file holds one YAML document; remove this second one (or its \"---\")");
   }
 }
 
 void Parser::ParseAuthorities() {
-  if (event_.type != YAML_MAPPING_START_EVENT) {
+  if (reader_.event().type != YAML_MAPPING_START_EVENT) {
     WrongKind("authorities", "a mapping from authority names to their keys");
     return;
   }
   std::unordered_set<std::string> names;
   for (;;) {
-    if (!Next() || event_.type == YAML_MAPPING_END_EVENT) return;
-    if (event_.type != YAML_SCALAR_EVENT || IsNull()) {
-      if (event_.type != YAML_ALIAS_EVENT) AddIssue(Mark(), "an authority name must be a single word");
+    if (!Next() || reader_.event().type == YAML_MAPPING_END_EVENT) return;
+    if (reader_.event().type != YAML_SCALAR_EVENT || IsNull()) {
+      if (reader_.event().type != YAML_ALIAS_EVENT) AddIssue(Mark(), "an authority name must be a single word");
       if (!SkipNode() || !Next() || !SkipNode()) return;
       continue;
     }
@@ -520,12 +430,12 @@ void Parser::ParseAuthorities() {
     if (!Next()) return;
     std::string error = NameError(name);
     if (!error.empty()) {
-      AddIssue(mark, "bad authority name " + Quote(name) + ": " + error);
+      AddIssue(mark, "bad authority name " + QuoteForIssue(name) + ": " + error);
       if (!SkipNode()) return;
       continue;
     }
     if (!names.insert(name).second) {
-      AddIssue(mark, "duplicate authority " + Quote(name) + "; keep only one");
+      AddIssue(mark, "duplicate authority " + QuoteForIssue(name) + "; keep only one");
       if (!SkipNode()) return;
       continue;
     }
@@ -537,7 +447,7 @@ void Parser::ParseAuthority(const std::string& name, const yaml_mark_t& name_mar
   Authority a;
   a.name = name;
   a.where = Where(name_mark);
-  const std::string context = "authority " + Quote(name);
+  const std::string context = "authority " + QuoteForIssue(name);
   bool keys_ok = true;
   MappingInfo info = ForEachKey(kAuthorityKeys, context, [&](int key, std::string_view key_name) {
     switch (key) {
@@ -575,17 +485,17 @@ void Parser::ParseAuthority(const std::string& name, const yaml_mark_t& name_mar
         return;
       }
       case kAuthRevokedSerials: {
-        if (event_.type == YAML_SCALAR_EVENT && !IsNull()) {
+        if (reader_.event().type == YAML_SCALAR_EVENT && !IsNull()) {
           uint64_t serial = 0;
           if (ReadUnsigned("a revoked serial", UINT64_MAX, &serial)) a.revoked_serials.push_back(serial);
           return;
         }
-        if (event_.type != YAML_SEQUENCE_START_EVENT) {
+        if (reader_.event().type != YAML_SEQUENCE_START_EVENT) {
           WrongKind(key_name, "a list of serial numbers");
           return;
         }
         for (;;) {
-          if (!Next() || event_.type == YAML_SEQUENCE_END_EVENT) break;
+          if (!Next() || reader_.event().type == YAML_SEQUENCE_END_EVENT) break;
           uint64_t serial = 0;
           if (ReadUnsigned("a revoked serial", UINT64_MAX, &serial)) a.revoked_serials.push_back(serial);
         }
@@ -595,12 +505,12 @@ void Parser::ParseAuthority(const std::string& name, const yaml_mark_t& name_mar
         return;
       }
       case kAuthAllowSha1: {
-        if (event_.type == YAML_SCALAR_EVENT && IsPlain() && (Text() == "true" || Text() == "false")) {
+        if (reader_.event().type == YAML_SCALAR_EVENT && IsPlain() && (Text() == "true" || Text() == "false")) {
           a.allow_sha1 = Text() == "true";
           return;
         }
-        if (event_.type == YAML_SCALAR_EVENT && !IsNull()) {
-          AddIssue(Mark(), "allow_sha1 must be true or false (without quotes), not " + Quote(Text()));
+        if (reader_.event().type == YAML_SCALAR_EVENT && !IsNull()) {
+          AddIssue(Mark(), "allow_sha1 must be true or false (without quotes), not " + QuoteForIssue(Text()));
           return;
         }
         WrongKind(key_name, "true or false");
@@ -635,7 +545,7 @@ void Parser::ParseRevoked() {
     yaml_mark_t mark;
     if (!ReadScalar(key_name, &path, &mark)) return;
     if (path.empty() || path.front() != '/') {
-      AddIssue(mark, "krl must be an absolute path (starting with /), not " + Quote(path));
+      AddIssue(mark, "krl must be an absolute path (starting with /), not " + QuoteForIssue(path));
       return;
     }
     if (std::any_of(path.begin(), path.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
@@ -680,7 +590,7 @@ std::optional<std::vector<std::string>> Parser::ReadPatterns(std::string_view ke
       }
     }
     if (!error.empty()) {
-      AddIssue(item.mark, "bad pattern " + Quote(item.value) + " in " + std::string(key) + ": " + error);
+      AddIssue(item.mark, "bad pattern " + QuoteForIssue(item.value) + " in " + std::string(key) + ": " + error);
       ok = false;
       continue;
     }
@@ -708,7 +618,7 @@ void Parser::ParseExtensions(Constraints* c, bool in_defaults) {
         error = "extension names are matched exactly, without patterns";
       }
       if (!error.empty()) {
-        AddIssue(item.mark, "bad extension name " + Quote(item.value) + ": " + error);
+        AddIssue(item.mark, "bad extension name " + QuoteForIssue(item.value) + ": " + error);
         ok = false;
       }
     }
@@ -723,7 +633,7 @@ void Parser::ParseExtensions(Constraints* c, bool in_defaults) {
   for (const Item& f : forbid) {
     for (const Item& r : require) {
       if (f.value == r.value) {
-        AddIssue(f.mark, "extension " + Quote(f.value) + " is both required and forbidden");
+        AddIssue(f.mark, "extension " + QuoteForIssue(f.value) + " is both required and forbidden");
         ok = false;
       }
     }
@@ -768,7 +678,7 @@ void Parser::ParseConstraint(int key, std::string_view key_name, Constraints* c,
       yaml_mark_t mark;
       if (!ReadScalar(key_name, &text, &mark)) return;
       if (text != "required" && text != "optional") {
-        AddIssue(mark, "source_address must be \"required\" or \"optional\", not " + Quote(text));
+        AddIssue(mark, "source_address must be \"required\" or \"optional\", not " + QuoteForIssue(text));
         return;
       }
       if (in_defaults && c->source_address) {
@@ -814,7 +724,7 @@ void Parser::ParseConstraint(int key, std::string_view key_name, Constraints* c,
           hint = "; known types: ssh-ed25519, ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521, "
                  "sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com, ssh-rsa";
         }
-        AddIssue(item.mark, "unknown key type " + Quote(item.value) + hint);
+        AddIssue(item.mark, "unknown key type " + QuoteForIssue(item.value) + hint);
       }
       if (!ok) return;
       if (in_defaults && c->key_types) {
@@ -846,12 +756,12 @@ void Parser::ParseConstraint(int key, std::string_view key_name, Constraints* c,
 }
 
 void Parser::ParseRules() {
-  if (event_.type != YAML_SEQUENCE_START_EVENT) {
+  if (reader_.event().type != YAML_SEQUENCE_START_EVENT) {
     WrongKind("rules", "a list of rules (each starting with \"- \")");
     return;
   }
   for (;;) {
-    if (!Next() || event_.type == YAML_SEQUENCE_END_EVENT) return;
+    if (!Next() || reader_.event().type == YAML_SEQUENCE_END_EVENT) return;
     ParseRule();
     if (stopped_) return;
   }
@@ -900,7 +810,7 @@ void Parser::ParseRule() {
             std::string error = NameError(group);
             if (error.empty() && group.find_first_of(",:") != std::string::npos) error = "no , or : in a group name";
             if (!error.empty()) {
-              AddIssue(item.mark, "bad group in users " + Quote(item.value) + ": " + error);
+              AddIssue(item.mark, "bad group in users " + QuoteForIssue(item.value) + ": " + error);
               continue;
             }
             rule.groups.push_back(std::move(group));
@@ -911,7 +821,7 @@ void Parser::ParseRule() {
             error = "{user} is for principals only";
           }
           if (!error.empty()) {
-            AddIssue(item.mark, "bad pattern " + Quote(v) + " in users: " + error);
+            AddIssue(item.mark, "bad pattern " + QuoteForIssue(v) + " in users: " + error);
             continue;
           }
           rule.users.push_back(std::move(item.value));
@@ -953,7 +863,7 @@ void Parser::ParseRule() {
         for (const Item& item : items) {
           Result<std::vector<std::string>> split = SplitKeyOptions(item.value);
           if (!split) {
-            AddIssue(item.mark, "bad option " + Quote(item.value) + ": " + split.error().detail);
+            AddIssue(item.mark, "bad option " + QuoteForIssue(item.value) + ": " + split.error().detail);
             continue;
           }
           rule.options.insert(rule.options.end(), split->begin(), split->end());
@@ -1029,7 +939,7 @@ void FinishPolicy(LoadResult* result) {
     auto [it, inserted] = by_name.emplace(a.name, i);
     if (!inserted) {
       const Authority& first = policy.authorities[it->second];
-      result->issues.push_back(Issue{a.where, "authority " + Quote(a.name) + " is already defined at " +
+      result->issues.push_back(Issue{a.where, "authority " + QuoteForIssue(a.name) + " is already defined at " +
                                                   first.where.file + ":" + std::to_string(first.where.line) +
                                                   "; each authority name may appear only once"});
       continue;
@@ -1042,9 +952,9 @@ void FinishPolicy(LoadResult* result) {
     for (const std::string& fp : fps) {
       auto [fit, fresh] = by_fingerprint.emplace(fp, i);
       if (!fresh) {
-        result->issues.push_back(Issue{a.where, "authority " + Quote(a.name) + " lists key " + fp +
+        result->issues.push_back(Issue{a.where, "authority " + QuoteForIssue(a.name) + " lists key " + fp +
                                                     " which already belongs to authority " +
-                                                    Quote(policy.authorities[fit->second].name) +
+                                                    QuoteForIssue(policy.authorities[fit->second].name) +
                                                     "; a CA key may belong to one authority only"});
       }
     }
@@ -1064,7 +974,7 @@ void FinishPolicy(LoadResult* result) {
         if (hint.empty()) hint = "; define it under the top-level authorities";
         result->issues.push_back(
             Issue{SourceLocation{rule.where.file, name.line, name.column},
-                  "unknown authority " + Quote(name.name) + " in rule" + hint});
+                  "unknown authority " + QuoteForIssue(name.name) + " in rule" + hint});
         continue;
       }
       if (std::find(rule.authorities.begin(), rule.authorities.end(), it->second) == rule.authorities.end()) {

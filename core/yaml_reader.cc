@@ -1,0 +1,118 @@
+#include "core/yaml_reader.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace certgate::core {
+namespace {
+
+bool IsContinuation(char c) { return (static_cast<unsigned char>(c) & 0xc0) == 0x80; }
+
+}  // namespace
+
+std::string QuoteForIssue(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s.substr(0, 80)) {
+    unsigned char u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u == 0x7f) ? '?' : c;
+  }
+  if (s.size() > 80) out += "...";
+  out += '"';
+  return out;
+}
+
+YamlReader::YamlReader(std::string_view text) : text_(text) {
+  initialized_ = yaml_parser_initialize(&parser_) != 0;
+  if (initialized_) {
+    yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()),
+                                 text.size());
+    yaml_parser_set_encoding(&parser_, YAML_UTF8_ENCODING);
+  }
+}
+
+YamlReader::~YamlReader() {
+  if (have_event_) yaml_event_delete(&event_);
+  if (initialized_) yaml_parser_delete(&parser_);
+}
+
+// SetReaderError places a reader error (bad UTF-8, control characters),
+// which libyaml gives only as a byte offset, at its line and column.
+void YamlReader::SetReaderError() {
+  size_t end = std::min(parser_.problem_offset, text_.size());
+  // A bad continuation byte is reported at its own offset; point at the
+  // character it belongs to instead.
+  while (end > 0 && end < text_.size() && IsContinuation(text_[end])) --end;
+  if (end > 0 && parser_.problem != nullptr && std::strstr(parser_.problem, "trailing") != nullptr) {
+    size_t lead = end - 1;
+    while (lead > 0 && IsContinuation(text_[lead])) --lead;
+    if ((static_cast<unsigned char>(text_[lead]) & 0xc0) == 0xc0) end = lead;
+  }
+  error_.line = 1;
+  error_.column = 1;
+  for (size_t i = 0; i < end; ++i) {
+    if (text_[i] == '\n') {
+      ++error_.line;
+      error_.column = 1;
+    } else if (!IsContinuation(text_[i])) {
+      ++error_.column;
+    }
+  }
+  if (parser_.problem != nullptr && std::strstr(parser_.problem, "UTF-8") != nullptr) {
+    error_.message += "; the file must be UTF-8";
+  }
+}
+
+bool YamlReader::Next() {
+  forbidden_.clear();
+  if (have_event_) {
+    yaml_event_delete(&event_);
+    have_event_ = false;
+  }
+  if (!initialized_) {
+    error_ = YamlProblem{1, 1, "cannot start the YAML parser"};
+    return false;
+  }
+  if (!yaml_parser_parse(&parser_, &event_)) {
+    error_.message = "YAML syntax error: ";
+    error_.message += parser_.problem != nullptr ? parser_.problem : "unreadable input";
+    if (parser_.context != nullptr) error_.message += std::string(" ") + parser_.context;
+    if (parser_.error == YAML_READER_ERROR) {
+      SetReaderError();
+    } else {
+      error_.line = static_cast<int>(parser_.problem_mark.line) + 1;
+      error_.column = static_cast<int>(parser_.problem_mark.column) + 1;
+    }
+    return false;
+  }
+  have_event_ = true;
+  const unsigned char* anchor = nullptr;
+  const unsigned char* tag = nullptr;
+  switch (event_.type) {
+    case YAML_ALIAS_EVENT:
+      forbidden_ = "aliases (*name) are not allowed; write the value out in full";
+      return true;
+    case YAML_SCALAR_EVENT:
+      anchor = event_.data.scalar.anchor;
+      tag = event_.data.scalar.tag;
+      break;
+    case YAML_SEQUENCE_START_EVENT:
+      anchor = event_.data.sequence_start.anchor;
+      tag = event_.data.sequence_start.tag;
+      break;
+    case YAML_MAPPING_START_EVENT:
+      anchor = event_.data.mapping_start.anchor;
+      tag = event_.data.mapping_start.tag;
+      break;
+    default:
+      break;
+  }
+  if (anchor != nullptr) {
+    forbidden_ = "anchors (&name) are not allowed; write the value out in full";
+  } else if (tag != nullptr) {
+    forbidden_ = "tags (!tag) are not allowed; remove " +
+                 QuoteForIssue(reinterpret_cast<const char*>(tag));
+  }
+  return true;
+}
+
+}  // namespace certgate::core
