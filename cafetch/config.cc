@@ -15,6 +15,7 @@
 #include "cafetch/yaml_tree.h"
 #include "core/base64.h"
 #include "core/duration.h"
+#include "core/read_file.h"
 #include "core/unique_fd.h"
 #include "core/yaml_reader.h"
 
@@ -422,17 +423,12 @@ ConfigLoadResult LoadConfig(const std::string& path, const ConfigLoadOptions& op
   if (st.st_size < 0 || static_cast<uint64_t>(st.st_size) > kMaxConfigFileSize) {
     return file_issue("config file larger than 256 KiB");
   }
-  std::string text(kMaxConfigFileSize + 1, '\0');
-  size_t used = 0;
-  while (used < text.size()) {
-    ssize_t n = read(fd.get(), text.data() + used, text.size() - used);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return file_issue(std::string("cannot read: ") + std::strerror(errno));
-    if (n == 0) break;
-    used += static_cast<size_t>(n);
+  std::string text;
+  core::Status read = core::ReadBounded(fd.get(), kMaxConfigFileSize, static_cast<size_t>(st.st_size), &text);
+  if (!read) {
+    return file_issue(read.error().code == core::Errc::kTooLarge ? "config file larger than 256 KiB"
+                                                                  : read.error().detail);
   }
-  if (used > kMaxConfigFileSize) return file_issue("config file larger than 256 KiB");
-  text.resize(used);
   return ParseConfigText(text, path);
 }
 

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 
+#include "core/read_file.h"
 #include "core/unique_fd.h"
 
 namespace certgate::cafetch {
@@ -209,23 +210,14 @@ Result<std::string> ReadLocalFile(const std::string& path, size_t max_bytes) {
   if (st.st_size < 0 || static_cast<uint64_t>(st.st_size) > max_bytes) {
     return Fail(Errc::kTooLarge, path + ": larger than " + std::to_string(max_bytes) + " bytes");
   }
-  std::string text(static_cast<size_t>(st.st_size) + 1, '\0');
-  size_t used = 0;
-  for (;;) {
-    if (used == text.size()) {
-      if (text.size() > max_bytes) {
-        return Fail(Errc::kTooLarge, path + ": larger than " + std::to_string(max_bytes) + " bytes");
-      }
-      text.resize(std::min(text.size() * 2, max_bytes + 1));
+  std::string text;
+  core::Status read = core::ReadBounded(fd.get(), max_bytes, static_cast<size_t>(st.st_size), &text);
+  if (!read) {
+    if (read.error().code == Errc::kTooLarge) {
+      return Fail(Errc::kTooLarge, path + ": larger than " + std::to_string(max_bytes) + " bytes");
     }
-    ssize_t n = read(fd.get(), text.data() + used, text.size() - used);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Fail(Errc::kIo, path + ": cannot read: " + ErrnoText(errno));
-    if (n == 0) break;
-    used += static_cast<size_t>(n);
+    return Fail(Errc::kIo, path + ": " + read.error().detail);
   }
-  if (used > max_bytes) return Fail(Errc::kTooLarge, path + ": larger than " + std::to_string(max_bytes) + " bytes");
-  text.resize(used);
   return text;
 }
 

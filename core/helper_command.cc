@@ -15,6 +15,7 @@
 #include "core/decision_report.h"
 #include "core/krl.h"
 #include "core/policy_eval.h"
+#include "core/read_file.h"
 #include "core/sshd_output.h"
 #include "core/unique_fd.h"
 
@@ -57,14 +58,10 @@ Result<std::string> ReadSmallFile(const std::string& path) {
   UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return Fail(Errc::kIo, path + ": cannot open: " + std::strerror(errno));
   std::string data;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Fail(Errc::kIo, path + ": read error: " + std::strerror(errno));
-    if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
-    if (data.size() > kMaxKeyFileSize) return Fail(Errc::kTooLarge, path + ": larger than a key file can be");
+  Status read = ReadBounded(fd.get(), kMaxKeyFileSize, 0, &data);
+  if (!read) {
+    if (read.error().code == Errc::kTooLarge) return Fail(Errc::kTooLarge, path + ": larger than a key file can be");
+    return Fail(Errc::kIo, path + ": " + read.error().detail);
   }
   return data;
 }

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "core/base64.h"
+#include "core/read_file.h"
 #include "core/unique_fd.h"
 #include "core/wire_reader.h"
 
@@ -352,18 +353,13 @@ Result<Krl> LoadKrlFile(const std::string& path) {
   if (static_cast<uint64_t>(st.st_size) > kMaxKrlFileSize) {
     return Fail(Errc::kTooLarge, path + ": larger than 64 MiB");
   }
-  std::vector<uint8_t> data;
-  data.reserve(static_cast<size_t>(st.st_size));
-  uint8_t buf[65536];
-  for (;;) {
-    ssize_t n = read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Fail(Errc::kIo, path + ": read error: " + std::strerror(errno));
-    if (n == 0) break;
-    data.insert(data.end(), buf, buf + n);
-    if (data.size() > kMaxKrlFileSize) return Fail(Errc::kTooLarge, path + ": larger than 64 MiB");
+  std::string data;
+  Status read = ReadBounded(fd.get(), kMaxKrlFileSize, static_cast<size_t>(st.st_size), &data);
+  if (!read) {
+    if (read.error().code == Errc::kTooLarge) return Fail(Errc::kTooLarge, path + ": larger than 64 MiB");
+    return Fail(Errc::kIo, path + ": " + read.error().detail);
   }
-  Result<Krl> krl = ParseKrl(data);
+  Result<Krl> krl = ParseKrl(AsBytes(data));
   if (!krl) return Fail(krl.error().code, path + ": " + krl.error().detail);
   return krl;
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/policy_loader.h"
+#include "core/read_file.h"
 #include "core/unique_fd.h"
 
 namespace certgate::core {
@@ -76,24 +77,13 @@ std::optional<std::string> ReadPolicyFile(int dir_fd, const std::string& name, c
     return std::nullopt;
   }
   std::string text;
-  text.resize(static_cast<size_t>(st.st_size) + 1);
-  size_t used = 0;
-  for (;;) {
-    if (used == text.size()) text.resize(std::min(text.size() * 2, kMaxPolicyFileSize + 1));
-    ssize_t n = read(fd.get(), text.data() + used, text.size() - used);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      FileIssue(result, path, "cannot read: " + ErrnoText(errno));
-      return std::nullopt;
-    }
-    if (n == 0) break;
-    used += static_cast<size_t>(n);
-    if (used > kMaxPolicyFileSize) {
-      FileIssue(result, path, "file is larger than " + std::to_string(kMaxPolicyFileSize) + " bytes");
-      return std::nullopt;
-    }
+  Status read = ReadBounded(fd.get(), kMaxPolicyFileSize, static_cast<size_t>(st.st_size), &text);
+  if (!read) {
+    FileIssue(result, path, read.error().code == Errc::kTooLarge
+                                ? "file is larger than " + std::to_string(kMaxPolicyFileSize) + " bytes"
+                                : read.error().detail);
+    return std::nullopt;
   }
-  text.resize(used);
   return text;
 }
 
