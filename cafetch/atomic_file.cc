@@ -107,18 +107,57 @@ core::Result<std::optional<std::string>> ReadWholeFile(const std::string& path, 
   return std::optional<std::string>(std::move(data));
 }
 
-core::Status ReplaceKeepingPrevious(const std::string& path, std::string_view contents,
-                                    const FileMode& mode) {
-  core::Result<std::optional<std::string>> old = ReadWholeFile(path);
-  if (!old) return core::Unexpected{old.error()};
-  if (old->has_value()) {
-    struct stat st;
-    if (stat(path.c_str(), &st) != 0) return Fail(Errc::kIo, Errno("stat", path));
-    core::Status saved = WriteFileAtomically(path + kPreviousSuffix, **old,
-                                             FileMode{st.st_uid, st.st_gid, st.st_mode & 07777});
-    if (!saved) return saved;
+core::Result<FileBackup> BackUpFile(const std::string& path) {
+  FileBackup backup;
+  backup.path = path;
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return backup;
+    return Fail(Errc::kIo, Errno("open", path));
   }
-  return WriteFileAtomically(path, contents, mode);
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) return Fail(Errc::kIo, Errno("stat", path));
+  if (!S_ISREG(st.st_mode)) return Fail(Errc::kIo, path + ": not a regular file");
+  backup.mode = FileMode{st.st_uid, st.st_gid, st.st_mode & 07777};
+  constexpr size_t kMaxBackup = 16 * 1024 * 1024;
+  std::string data;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Fail(Errc::kIo, Errno("read", path));
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+    if (data.size() > kMaxBackup) return Fail(Errc::kTooLarge, path + ": too large");
+  }
+  backup.contents = std::move(data);
+  return backup;
+}
+
+core::Status RestoreFile(const FileBackup& backup) {
+  if (backup.contents.has_value()) {
+    return WriteFileAtomically(backup.path, *backup.contents, backup.mode);
+  }
+  if (unlink(backup.path.c_str()) != 0 && errno != ENOENT) {
+    return Fail(Errc::kIo, Errno("remove", backup.path));
+  }
+  const std::string dir = DirectoryOf(backup.path);
+  UniqueFd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd.valid() || fsync(dir_fd.get()) != 0) return Fail(Errc::kIo, Errno("fsync directory", dir));
+  return core::Ok();
+}
+
+core::Result<FileBackup> ReplaceKeepingPrevious(const std::string& path, std::string_view contents,
+                                                const FileMode& mode) {
+  core::Result<FileBackup> old = BackUpFile(path);
+  if (!old) return core::Unexpected{old.error()};
+  if (old->contents.has_value()) {
+    core::Status saved = WriteFileAtomically(path + kPreviousSuffix, *old->contents, old->mode);
+    if (!saved) return core::Unexpected{saved.error()};
+  }
+  core::Status written = WriteFileAtomically(path, contents, mode);
+  if (!written) return core::Unexpected{written.error()};
+  return old;
 }
 
 }  // namespace certgate::cafetch

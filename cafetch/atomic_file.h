@@ -33,11 +33,29 @@ inline constexpr char kPreviousSuffix[] = ".previous";
 core::Status WriteFileAtomically(const std::string& path, std::string_view contents,
                                  const FileMode& mode);
 
+// FileBackup is a file as it was before cafetch replaced it, in memory, so
+// that a failed check can put it back.
+struct FileBackup {
+  std::string path;
+  std::optional<std::string> contents;  // nullopt: the file did not exist
+  FileMode mode;                        // its owner and mode when it existed
+};
+
+// BackUpFile reads |path| (not following a symlink) with its owner and
+// mode. A missing file is a backup with no contents. Errors: kIo, kTooLarge.
+core::Result<FileBackup> BackUpFile(const std::string& path);
+
+// RestoreFile puts |backup| back: rewrites the old contents atomically with
+// the old owner and mode, or removes the file (and fsyncs its directory)
+// if it did not exist. Errors: kIo.
+core::Status RestoreFile(const FileBackup& backup);
+
 // ReplaceKeepingPrevious first saves the current contents of |path| (if it
-// exists) atomically as |path| + kPreviousSuffix, then replaces |path| as
-// WriteFileAtomically does.
-core::Status ReplaceKeepingPrevious(const std::string& path, std::string_view contents,
-                                    const FileMode& mode);
+// exists) atomically as |path| + kPreviousSuffix, with its owner and mode,
+// then replaces |path| as WriteFileAtomically does. Returns the backup of
+// |path| as it was (for RestoreFile), or the first error.
+core::Result<FileBackup> ReplaceKeepingPrevious(const std::string& path, std::string_view contents,
+                                                const FileMode& mode);
 
 // ReadWholeFile returns the contents of |path| (at most |max_size| bytes),
 // nullopt if it does not exist, or kIo / kTooLarge.

@@ -83,3 +83,49 @@ TEST(AtomicFileTest, ReadWholeFile) {
 
 }  // namespace
 }  // namespace certgate::cafetch
+
+namespace certgate::cafetch {
+namespace {
+
+TEST(AtomicFileTest, BackUpAndRestore) {
+  TempDir dir;
+  const std::string path = dir.Path("sshd_config");
+  WriteFile(path, "old\n", 0640);
+  auto replaced = ReplaceKeepingPrevious(path, "new\n", FileMode{getuid(), getgid(), 0644});
+  ASSERT_TRUE(replaced) << replaced.error().detail;
+  ASSERT_TRUE(replaced->contents.has_value());
+  EXPECT_EQ(*replaced->contents, "old\n");
+  EXPECT_EQ(replaced->mode.mode, 0640u);
+  EXPECT_EQ(ReadFile(path), "new\n");
+  struct stat st;
+  ASSERT_EQ(stat((path + kPreviousSuffix).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);  // the copy keeps the old mode
+  ASSERT_TRUE(RestoreFile(*replaced));
+  EXPECT_EQ(ReadFile(path), "old\n");
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+
+  // A file that did not exist is removed again.
+  const std::string fresh = dir.Path("drop-in.conf");
+  auto created = ReplaceKeepingPrevious(fresh, "x\n", FileMode{getuid(), getgid(), 0644});
+  ASSERT_TRUE(created);
+  EXPECT_FALSE(created->contents.has_value());
+  EXPECT_NE(access((fresh + kPreviousSuffix).c_str(), F_OK), 0);
+  ASSERT_TRUE(RestoreFile(*created));
+  EXPECT_NE(access(fresh.c_str(), F_OK), 0);
+}
+
+TEST(AtomicFileTest, BackUpRefusesSymlinksAndDirectories) {
+  TempDir dir;
+  WriteFile(dir.Path("target"), "t\n");
+  ASSERT_EQ(symlink(dir.Path("target").c_str(), dir.Path("link").c_str()), 0);
+  EXPECT_FALSE(BackUpFile(dir.Path("link")));
+  ASSERT_EQ(mkdir(dir.Path("d").c_str(), 0755), 0);
+  EXPECT_FALSE(BackUpFile(dir.Path("d")));
+  auto missing = BackUpFile(dir.Path("none"));
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(missing->contents.has_value());
+}
+
+}  // namespace
+}  // namespace certgate::cafetch

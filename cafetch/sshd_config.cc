@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <system_error>
 
 namespace certgate::cafetch {
 namespace {
@@ -121,6 +123,45 @@ core::Result<std::string> RewriteMainConfig(std::string_view text, std::string_v
   out += block;
   for (size_t i = at; i < kept.size(); ++i) out.append(kept[i]);
   return out;
+}
+
+core::Result<SshdVersion> ParseSshdVersion(std::string_view text) {
+  static constexpr std::string_view kTag = "OpenSSH_";
+  for (size_t at = text.find(kTag); at != std::string_view::npos; at = text.find(kTag, at + 1)) {
+    std::string_view rest = text.substr(at + kTag.size());
+    SshdVersion v;
+    const char* p = rest.data();
+    const char* end = rest.data() + rest.size();
+    auto major = std::from_chars(p, end, v.major);
+    if (major.ec != std::errc() || major.ptr == end || *major.ptr != '.') continue;
+    auto minor = std::from_chars(major.ptr + 1, end, v.minor);
+    if (minor.ec != std::errc() || v.major < 1 || v.minor < 0) continue;
+    return v;
+  }
+  return core::Fail(core::Errc::kBadFormat, "no OpenSSH_X.Y version in sshd's output");
+}
+
+std::vector<Directive> PlanDirectives(const DirectivePlan& plan) {
+  std::vector<Directive> out;
+  if (plan.manage_principals_command) {
+    out.push_back({"AuthorizedPrincipalsCommand", kPrincipalsCommand});
+    out.push_back({"AuthorizedPrincipalsCommandUser", kPrincipalsCommandUser});
+  }
+  out.push_back({"TrustedUserCAKeys", plan.trusted_user_ca_keys});
+  if (plan.accept_sha1_rsa && plan.version.AtLeast(8, 2)) {
+    out.push_back({"CASignatureAlgorithms", "+ssh-rsa"});
+    if (plan.version.AtLeast(8, 8)) {
+      out.push_back({plan.version.AtLeast(8, 5) ? "PubkeyAcceptedAlgorithms" : "PubkeyAcceptedKeyTypes",
+                     "+ssh-rsa-cert-v01@openssh.com"});
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> DirectiveLines(const std::vector<Directive>& directives) {
+  std::vector<std::string> lines;
+  for (const Directive& d : directives) lines.push_back(d.Line());
+  return lines;
 }
 
 }  // namespace certgate::cafetch

@@ -43,6 +43,58 @@ std::string RenderDirectives(const std::vector<std::string>& lines);
 // BEGIN, or two blocks (cafetch will not guess what an admin meant).
 core::Result<std::string> RewriteMainConfig(std::string_view text, std::string_view body);
 
+// kPrincipalsCommand and kPrincipalsCommandUser are what cafetch writes
+// with sshd.manage_principals_command (fixed: the package installs the
+// helper there and creates the user).
+inline constexpr char kPrincipalsCommand[] = "/usr/libexec/certgate/principals-cmd %u %t %k";
+inline constexpr char kPrincipalsCommandUser[] = "certgate";
+
+// SshdVersion is an OpenSSH release number, e.g. 9.2.
+struct SshdVersion {
+  int major = 0;
+  int minor = 0;
+  // AtLeast returns true if this release is |major|.|minor| or later.
+  bool AtLeast(int other_major, int other_minor) const {
+    return major > other_major || (major == other_major && minor >= other_minor);
+  }
+};
+
+// ParseSshdVersion finds "OpenSSH_X.Y" in what `sshd -V` (or an older
+// sshd's usage message) prints, e.g. "OpenSSH_9.2p1 Debian-2+deb12u3,
+// OpenSSL 3.0.11 19 Sep 2023". Fails with kBadFormat if there is none.
+core::Result<SshdVersion> ParseSshdVersion(std::string_view text);
+
+// Directive is one sshd_config line cafetch writes: |keyword| as written
+// (e.g. "TrustedUserCAKeys") and its |value|.
+struct Directive {
+  std::string keyword;
+  std::string value;
+  // Line returns "keyword value".
+  std::string Line() const { return keyword + " " + value; }
+};
+
+// DirectivePlan is what decides the lines cafetch writes.
+struct DirectivePlan {
+  std::string trusted_user_ca_keys;  // absolute path
+  bool manage_principals_command = false;
+  // accept_sha1_rsa: the trusted CA signs with SHA-1 `ssh-rsa` and sshd must
+  // be told to accept it (already resolved from auto/true/false).
+  bool accept_sha1_rsa = false;
+  SshdVersion version;
+};
+
+// PlanDirectives returns the directives for |plan|, in the order they must
+// be written: AuthorizedPrincipalsCommand (+User) first, since OpenSSH 9.2
+// drops it when an AuthorizedKeysCommand comes before it; then
+// TrustedUserCAKeys; then, with accept_sha1_rsa, `CASignatureAlgorithms
+// +ssh-rsa` from 8.2 and, from 8.8, `PubkeyAcceptedAlgorithms
+// +ssh-rsa-cert-v01@openssh.com` (spelled PubkeyAcceptedKeyTypes before
+// 8.5). Nothing for SHA-1 where the version accepts it by default.
+std::vector<Directive> PlanDirectives(const DirectivePlan& plan);
+
+// DirectiveLines returns Line() of each directive.
+std::vector<std::string> DirectiveLines(const std::vector<Directive>& directives);
+
 }  // namespace certgate::cafetch
 
 #endif  // CERTGATE_CAFETCH_SSHD_CONFIG_H_

@@ -99,3 +99,58 @@ TEST(SshdConfigTest, RealSshdAcceptsAndAppliesTheBlock) {
 
 }  // namespace
 }  // namespace certgate::cafetch
+
+namespace certgate::cafetch {
+namespace {
+
+TEST(SshdConfigTest, ParseSshdVersion) {
+  auto v = ParseSshdVersion("OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.11 19 Sep 2023\n");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->major, 9);
+  EXPECT_EQ(v->minor, 2);
+  auto bare = ParseSshdVersion("OpenSSH_9.2, OpenSSL 3.0.22 25 Aug 2026");
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->minor, 2);
+  // Older sshd: no -V, the version is in the usage message.
+  auto old = ParseSshdVersion("sshd: illegal option -- V\nOpenSSH_7.4p1, OpenSSL 1.0.2k-fips\nusage: sshd");
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->major, 7);
+  EXPECT_EQ(old->minor, 4);
+  EXPECT_FALSE(ParseSshdVersion("OpenSSH_ x"));
+  EXPECT_FALSE(ParseSshdVersion("OpenSSH_9"));
+  EXPECT_FALSE(ParseSshdVersion(""));
+  EXPECT_TRUE((SshdVersion{8, 8}).AtLeast(8, 2));
+  EXPECT_FALSE((SshdVersion{8, 1}).AtLeast(8, 2));
+  EXPECT_TRUE((SshdVersion{10, 0}).AtLeast(8, 8));
+}
+
+std::vector<std::string> Planned(bool principals, bool sha1, int major, int minor) {
+  DirectivePlan plan;
+  plan.trusted_user_ca_keys = "/k";
+  plan.manage_principals_command = principals;
+  plan.accept_sha1_rsa = sha1;
+  plan.version = SshdVersion{major, minor};
+  return DirectiveLines(PlanDirectives(plan));
+}
+
+TEST(SshdConfigTest, PlanDirectivesIsVersionAware) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Planned(false, false, 9, 2), V({"TrustedUserCAKeys /k"}));
+  EXPECT_EQ(Planned(true, false, 9, 2),
+            V({"AuthorizedPrincipalsCommand /usr/libexec/certgate/principals-cmd %u %t %k",
+               "AuthorizedPrincipalsCommandUser certgate", "TrustedUserCAKeys /k"}));
+  // SHA-1 RSA: nothing before 8.2 (accepted by default) ...
+  EXPECT_EQ(Planned(false, true, 8, 1), V({"TrustedUserCAKeys /k"}));
+  // ... the CA signature algorithm from 8.2 ...
+  EXPECT_EQ(Planned(false, true, 8, 2), V({"TrustedUserCAKeys /k", "CASignatureAlgorithms +ssh-rsa"}));
+  EXPECT_EQ(Planned(false, true, 8, 7), V({"TrustedUserCAKeys /k", "CASignatureAlgorithms +ssh-rsa"}));
+  // ... and the certificate algorithm from 8.8, under its 8.5+ name.
+  const V both = {"TrustedUserCAKeys /k", "CASignatureAlgorithms +ssh-rsa",
+                  "PubkeyAcceptedAlgorithms +ssh-rsa-cert-v01@openssh.com"};
+  EXPECT_EQ(Planned(false, true, 8, 8), both);
+  EXPECT_EQ(Planned(false, true, 9, 2), both);
+  EXPECT_EQ(Planned(false, false, 8, 8), V({"TrustedUserCAKeys /k"}));
+}
+
+}  // namespace
+}  // namespace certgate::cafetch

@@ -1,20 +1,31 @@
 // Fuzzes the sshd_config reader and rewriter: the rewrite must be
-// idempotent and keep every line outside cafetch's block.
+// idempotent and keep every line outside cafetch's block. The same input
+// also goes through the `sshd -V` and `sshd -T` output parsers and the
+// --dry-run diff.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "cafetch/diff.h"
+#include "cafetch/sshd_check.h"
 #include "cafetch/sshd_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   (void)certgate::cafetch::IncludesDropInDirectory(text, "/etc/ssh");
+  (void)certgate::cafetch::ParseSshdVersion(text);
+  (void)certgate::cafetch::VerifyEffective(certgate::cafetch::ParseEffectiveConfig(text),
+                                           {{"TrustedUserCAKeys", "/x"},
+                                            {"CASignatureAlgorithms", "+ssh-rsa"}});
   const std::string body = certgate::cafetch::RenderDirectives({"TrustedUserCAKeys /x"});
   auto once = certgate::cafetch::RewriteMainConfig(text, body);
   if (!once) return 0;
   auto twice = certgate::cafetch::RewriteMainConfig(*once, body);
   if (!twice || *twice != *once) __builtin_trap();
+  // The diff of a change is never empty, and of no change always is.
+  if (certgate::cafetch::UnifiedDiff(*once, *once, "a", "b") != "") __builtin_trap();
+  if (text != *once && certgate::cafetch::UnifiedDiff(text, *once, "a", "b").empty()) __builtin_trap();
   if (text.find("# BEGIN certgate") == std::string_view::npos) {
     // No old block: the input's lines all survive, in order.
     std::string without = *once;

@@ -1,0 +1,345 @@
+#include "cafetch/agent.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include "cafetch/atomic_file.h"
+#include "cafetch/diff.h"
+#include "cafetch/issuers.h"
+#include "cafetch/reload.h"
+#include "cafetch/sshd_check.h"
+#include "cafetch/sshd_config.h"
+#include "cafetch/state.h"
+#include "cafetch/trusted_keys.h"
+#include "core/ssh_key.h"
+#include "core/unique_fd.h"
+
+namespace certgate::cafetch {
+namespace {
+
+using core::Errc;
+using core::Fail;
+using core::LogRecord;
+using core::Priority;
+
+void Log(core::LogSink* log, Priority priority, const std::string& event, const std::string& message,
+         std::vector<std::pair<std::string, std::string>> fields = {}) {
+  LogRecord record;
+  record.priority = priority;
+  record.message = message;
+  record.fields.emplace_back("CERTGATE_EVENT", event);
+  for (auto& f : fields) record.fields.push_back(std::move(f));
+  log->Write(record);
+}
+
+std::string DirectoryOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+core::Status MakeDirectory(const std::string& dir) {
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Fail(Errc::kIo, "mkdir " + dir + ": " + std::strerror(errno));
+  }
+  return core::Ok();
+}
+
+std::string Fingerprint(const CaKey& key) { return core::Sha256Fingerprint(key.key.blob); }
+
+// KeysIn returns the keys a TrustedUserCAKeys text holds (unreadable lines
+// are skipped: this only describes a change).
+std::vector<core::PublicKey> KeysIn(std::string_view text) {
+  std::vector<core::PublicKey> keys;
+  size_t line_no = 0;
+  std::string_view line;
+  while (core::NextKeyFileLine(&text, &line_no, &line)) {
+    core::Result<core::AuthorizedKey> k = core::ParsePublicKeyLine(line);
+    if (k) keys.push_back(std::move(k->key));
+  }
+  return keys;
+}
+
+// DescribeKeyChange returns "+SHA256:… -SHA256:…" for the keys added and
+// removed, or "rewritten" when only comments differ.
+std::string DescribeKeyChange(std::string_view old_text, const std::vector<CaKey>& trusted) {
+  std::vector<core::PublicKey> old_keys = KeysIn(old_text);
+  std::string out;
+  for (const CaKey& k : trusted) {
+    bool had = false;
+    for (const core::PublicKey& o : old_keys) had = had || o == k.key;
+    if (!had) out += (out.empty() ? "+" : ", +") + Fingerprint(k);
+  }
+  for (const core::PublicKey& o : old_keys) {
+    bool kept = false;
+    for (const CaKey& k : trusted) kept = kept || o == k.key;
+    if (!kept) out += (out.empty() ? "-" : ", -") + core::Sha256Fingerprint(o.blob);
+  }
+  return out.empty() ? "rewritten" : out;
+}
+
+// SourceLabel names the issuer in the key file's header, without any query
+// string (which could hold a credential).
+std::string SourceLabel(const IssuerConfig& issuer) {
+  std::string url = issuer.url.substr(0, issuer.url.find('?'));
+  return "the " + std::string(IssuerTypeName(issuer.type)) + " issuer " + url;
+}
+
+bool ResolveSha1(const Config& config, const std::vector<CaKey>& trusted, core::LogSink* log) {
+  switch (config.sshd.accept_sha1_rsa) {
+    case AcceptSha1Rsa::kTrue: return true;
+    case AcceptSha1Rsa::kFalse: return false;
+    case AcceptSha1Rsa::kAuto: break;
+  }
+  if (!IssuerSignsWithSha1(config.issuer.type)) return false;
+  for (const CaKey& k : trusted) {
+    if (k.key.type == core::KeyType::kRsa) {
+      Log(log, Priority::kNotice, "accept_sha1_rsa",
+          "accept_sha1_rsa auto: the " + std::string(IssuerTypeName(config.issuer.type)) +
+              " issuer signs certificates with SHA-1 ssh-rsa and trusts RSA CA " + Fingerprint(k) +
+              ": telling sshd to accept them",
+          {{"CERTGATE_CA_FP", Fingerprint(k)}});
+      return true;
+    }
+  }
+  return false;
+}
+
+// CheckInstalled runs sshd -t and -T on |config_path| and verifies |wanted|.
+core::Result<EffectiveConfig> CheckConfig(const Config& config, const std::string& config_path,
+                                          const std::vector<Directive>& wanted, bool syntax) {
+  if (syntax) {
+    core::Status st = CheckSshdConfig(config.sshd.binary, config_path);
+    if (!st) return core::Unexpected{st.error()};
+  }
+  core::Result<EffectiveConfig> effective = DumpEffectiveConfig(config.sshd.binary, config_path);
+  if (!effective) return effective;
+  core::Status verified = VerifyEffective(*effective, wanted);
+  if (!verified) return core::Unexpected{verified.error()};
+  return effective;
+}
+
+// CheckCandidate writes |text| to a private temporary directory and checks
+// it with sshd -t and -T as if it were the main sshd_config (relative
+// Includes resolve against /etc/ssh wherever the file is).
+core::Status CheckCandidate(const Config& config, const std::string& text,
+                            const std::vector<Directive>& wanted) {
+  char dir_template[] = "/tmp/cafetch-candidate-XXXXXX";
+  if (mkdtemp(dir_template) == nullptr) {
+    return Fail(Errc::kIo, "mkdtemp: " + std::string(std::strerror(errno)));
+  }
+  const std::string dir = dir_template;
+  const std::string path = dir + "/sshd_config";
+  core::Status st = WriteFileAtomically(path, text, FileMode{geteuid(), getegid(), 0600});
+  if (st) {
+    core::Result<EffectiveConfig> checked = CheckConfig(config, path, wanted, true);
+    if (!checked) st = core::Unexpected{checked.error()};
+  }
+  unlink(path.c_str());
+  rmdir(dir.c_str());
+  if (!st) return Fail(st.error().code, "candidate sshd_config: " + st.error().detail);
+  return core::Ok();
+}
+
+// Installed keeps the backups of the files this round replaced.
+class Installed {
+ public:
+  explicit Installed(core::LogSink* log) : log_(log) {}
+  core::Status Replace(const std::string& path, const std::string& text, const FileMode& mode) {
+    core::Result<FileBackup> backup = ReplaceKeepingPrevious(path, text, mode);
+    if (!backup) return core::Unexpected{backup.error()};
+    backups_.push_back(std::move(*backup));
+    return core::Ok();
+  }
+  // RollBack restores every replaced file, newest first, and returns |why|
+  // with what was done.
+  core::Error RollBack(const core::Error& why) {
+    std::string detail = why.detail + "; previous files restored";
+    for (auto it = backups_.rbegin(); it != backups_.rend(); ++it) {
+      core::Status st = RestoreFile(*it);
+      if (!st) {
+        detail += "; RESTORING " + it->path + " FAILED: " + st.error().detail;
+        Log(log_, Priority::kErr, "restore_failed", "could not restore " + it->path + ": " +
+                                                        st.error().detail);
+      }
+    }
+    backups_.clear();
+    return core::Error{why.code, detail};
+  }
+
+ private:
+  core::LogSink* log_;
+  std::vector<FileBackup> backups_;
+};
+
+}  // namespace
+
+std::string RunOutcome::Summary() const {
+  if (changes.empty()) return "unchanged";
+  std::string out = "changed: ";
+  for (size_t i = 0; i < changes.size(); ++i) out += (i ? "; " : "") + changes[i];
+  return out;
+}
+
+core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options,
+                                 core::LogSink* log) {
+  core::UniqueFd lock;
+  if (!options.dry_run) {
+    core::Result<core::UniqueFd> locked = LockStateDir(config.state_dir);
+    if (!locked) return core::Unexpected{locked.error()};
+    lock = std::move(*locked);
+  }
+  core::Result<State> state = LoadState(config.state_dir);
+  if (!state) return core::Unexpected{state.error()};
+
+  // 1. Fetch, verify and parse: any failure here changes nothing.
+  const bool have_listed = !ListedKeys(*state).empty();
+  core::Result<FetchOutcome> fetched = FetchCaKeys(config, have_listed ? state->validators : Validators{});
+  if (!fetched) return core::Unexpected{fetched.error()};
+  std::vector<CaKey> listed = fetched->not_modified ? ListedKeys(*state) : fetched->keys;
+  if (listed.empty()) return Fail(Errc::kBadFormat, "the issuer listed no CA key");
+  State next = AdvanceState(*state, listed, options.now, config.keep_retired_seconds);
+  if (!fetched->not_modified) next.validators = fetched->validators;
+  for (const KeyHistory& was : state->keys) {
+    const KeyHistory* now_k = nullptr;
+    for (const KeyHistory& k : next.keys) {
+      if (k.key.key == was.key.key) now_k = &k;
+    }
+    const std::string fp = Fingerprint(was.key);
+    if (now_k == nullptr) {
+      Log(log, Priority::kNotice, "key_dropped",
+          "CA key " + fp + " is no longer listed and keep_retired has passed: no longer trusted",
+          {{"CERTGATE_CA_FP", fp}});
+    } else if (was.listed && !now_k->listed) {
+      Log(log, Priority::kNotice, "key_retired",
+          "CA key " + fp + " is no longer listed by the issuer: still trusted for keep_retired",
+          {{"CERTGATE_CA_FP", fp}});
+    }
+  }
+  const std::vector<CaKey> trusted = TrustedKeys(next);
+  core::Result<std::string> keys_text = RenderTrustedKeys(trusted, SourceLabel(config.issuer));
+  if (!keys_text) return core::Unexpected{keys_text.error()};
+  core::Result<size_t> key_count = CheckTrustedKeys(*keys_text);
+  if (!key_count) return core::Unexpected{key_count.error()};
+  if (*key_count != trusted.size()) return Fail(Errc::kInternal, "rendered key count differs");
+
+  // 2. Work out the sshd_config lines and where they go.
+  core::Result<SshdVersion> version = DetectSshdVersion(config.sshd.binary);
+  if (!version) return core::Unexpected{version.error()};
+  DirectivePlan plan;
+  plan.trusted_user_ca_keys = config.trusted_user_ca_keys;
+  plan.manage_principals_command = config.sshd.manage_principals_command;
+  plan.accept_sha1_rsa = ResolveSha1(config, trusted, log);
+  plan.version = *version;
+  const std::vector<Directive> directives = PlanDirectives(plan);
+  const std::string body = RenderDirectives(DirectiveLines(directives));
+
+  const std::string& main_path = config.sshd.config;
+  core::Result<std::optional<std::string>> main_text = ReadWholeFile(main_path);
+  if (!main_text) return core::Unexpected{main_text.error()};
+  if (!main_text->has_value()) return Fail(Errc::kIo, main_path + " does not exist");
+  const std::string config_dir = DirectoryOf(main_path);
+  const bool drop_in = IncludesDropInDirectory(**main_text, config_dir);
+  const std::string target = drop_in ? config_dir + "/sshd_config.d/" + kDropInName : main_path;
+  std::string config_text;
+  if (drop_in) {
+    config_text = body;
+  } else {
+    core::Result<std::string> rewritten = RewriteMainConfig(**main_text, body);
+    if (!rewritten) return Fail(rewritten.error().code, main_path + ": " + rewritten.error().detail);
+    config_text = std::move(*rewritten);
+  }
+  core::Result<std::optional<std::string>> target_old =
+      drop_in ? ReadWholeFile(target) : core::Result<std::optional<std::string>>(*main_text);
+  if (!target_old) return core::Unexpected{target_old.error()};
+  core::Result<std::optional<std::string>> keys_old = ReadWholeFile(config.trusted_user_ca_keys);
+  if (!keys_old) return core::Unexpected{keys_old.error()};
+
+  const bool keys_changed = *keys_old != std::optional<std::string>(*keys_text);
+  const bool config_changed = *target_old != std::optional<std::string>(config_text);
+  RunOutcome outcome;
+  if (keys_changed) {
+    outcome.changes.push_back(config.trusted_user_ca_keys + " (" +
+                              DescribeKeyChange(keys_old->value_or(""), trusted) + ")");
+  }
+  if (config_changed) outcome.changes.push_back(target);
+
+  if (options.dry_run) {
+    if (keys_changed) {
+      outcome.diff += UnifiedDiff(keys_old->value_or(""), *keys_text,
+                                  keys_old->has_value() ? config.trusted_user_ca_keys : "/dev/null",
+                                  config.trusted_user_ca_keys);
+    }
+    if (config_changed) {
+      outcome.diff += UnifiedDiff(target_old->value_or(""), config_text,
+                                  target_old->has_value() ? target : "/dev/null", target);
+      // The main file's candidate can be checked without installing it.
+      if (!drop_in) {
+        core::Status checked = CheckCandidate(config, config_text, directives);
+        if (!checked) return core::Unexpected{checked.error()};
+      }
+    }
+    return outcome;
+  }
+
+  // 3. Check what can be checked before installing anything.
+  core::Result<EffectiveConfig> effective = EffectiveConfig{};
+  if (!config_changed) {
+    effective = CheckConfig(config, main_path, directives, false);
+    if (!effective) return core::Unexpected{effective.error()};
+  } else if (!drop_in) {
+    core::Status checked = CheckCandidate(config, config_text, directives);
+    if (!checked) return core::Unexpected{checked.error()};
+  }
+
+  // 4. Install, check the installed files, reload; any failure restores.
+  Installed installed(log);
+  const FileMode root_mode{geteuid(), getegid(), 0644};
+  if (keys_changed) {
+    core::Status st = MakeDirectory(DirectoryOf(config.trusted_user_ca_keys));
+    if (st) st = installed.Replace(config.trusted_user_ca_keys, *keys_text, root_mode);
+    if (!st) return core::Unexpected{installed.RollBack(st.error())};
+  }
+  if (config_changed) {
+    FileMode mode = root_mode;
+    core::Status st = core::Ok();
+    if (drop_in) {
+      st = MakeDirectory(DirectoryOf(target));
+    } else {
+      // The main file keeps its owner and mode.
+      struct stat sb;
+      if (stat(main_path.c_str(), &sb) == 0) mode = FileMode{sb.st_uid, sb.st_gid, sb.st_mode & 07777};
+    }
+    if (st) st = installed.Replace(target, config_text, mode);
+    if (!st) return core::Unexpected{installed.RollBack(st.error())};
+    effective = CheckConfig(config, main_path, directives, true);
+    if (!effective) return core::Unexpected{installed.RollBack(effective.error())};
+    ReloadRequest request;
+    request.mode = config.sshd.reload;
+    request.sshd_binary = config.sshd.binary;
+    std::string pid_file = EffectiveValue(*effective, "pidfile");
+    if (!pid_file.empty() && pid_file != "none") request.pid_file = pid_file;
+    request.bus_address = options.bus_address;
+    request.systemd_running = options.systemd_running || !options.bus_address.empty();
+    core::Result<ReloadOutcome> reloaded = ReloadSshd(request);
+    if (!reloaded) return core::Unexpected{installed.RollBack(reloaded.error())};
+    outcome.reload = reloaded->Describe();
+    Log(log, Priority::kInfo, "reload", outcome.reload);
+  }
+
+  core::Status saved = SaveState(config.state_dir, next);
+  if (!saved) return core::Unexpected{saved.error()};
+  if (!outcome.changes.empty()) {
+    Log(log, Priority::kNotice, "changed", outcome.Summary(),
+        {{"CERTGATE_TRUSTED_KEYS", std::to_string(trusted.size())}});
+  }
+  return outcome;
+}
+
+}  // namespace certgate::cafetch

@@ -1,0 +1,316 @@
+#include "cafetch/agent.h"
+
+#include <dirent.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "cafetch/sshd_check.h"
+#include "cafetch/state.h"
+#include "tests/testing.h"
+
+namespace certgate::cafetch {
+namespace {
+
+using ::certgate::testing::MakeKey;
+using ::certgate::testing::ReadFile;
+using ::certgate::testing::TempDir;
+using ::certgate::testing::WriteFile;
+
+constexpr char kSshd[] = "/usr/sbin/sshd";
+
+bool SshdAvailable() {
+  if (geteuid() != 0 || access(kSshd, X_OK) != 0) return false;
+  mkdir("/run/sshd", 0755);
+  return access("/run/sshd", F_OK) == 0;
+}
+
+// Snapshot returns every regular file under |dir| (relative path -> bytes).
+std::map<std::string, std::string> Snapshot(const std::string& dir, const std::string& prefix = "") {
+  std::map<std::string, std::string> files;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return files;
+  while (struct dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    std::string path = dir + "/" + name;
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      files[prefix + name + "/"] = "";
+      for (auto& [k, v] : Snapshot(path, prefix + name + "/")) files[k] = v;
+    } else {
+      files[prefix + name] = ReadFile(path);
+    }
+  }
+  closedir(d);
+  return files;
+}
+
+// Fixture: a host key, CA keys, a file issuer and a private sshd_config,
+// all in one temporary directory; the real sshd checks every candidate.
+class AgentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!SshdAvailable()) GTEST_SKIP() << "needs root and " << kSshd;
+    host_ = MakeKey(dir_, "host", "ed25519");
+    ca_a_ = ReadFile(MakeKey(dir_, "ca_a", "ed25519") + ".pub");
+    ca_b_ = ReadFile(MakeKey(dir_, "ca_b", "ecdsa") + ".pub");
+    ca_rsa_ = ReadFile(MakeKey(dir_, "ca_rsa", "rsa", 2048) + ".pub");
+    mkdir(dir_.Path("etc").c_str(), 0755);
+    WriteFile(dir_.Path("issuer.pub"), ca_a_);
+    config_.issuer.type = IssuerType::kFile;
+    config_.issuer.url = dir_.Path("issuer.pub");
+    config_.keep_retired_seconds = 100;
+    config_.trusted_user_ca_keys = dir_.Path("etc/certgate/trusted_user_ca_keys");
+    config_.state_dir = dir_.Path("state");
+    config_.sshd.config = dir_.Path("etc/sshd_config");
+    config_.sshd.binary = kSshd;
+    config_.sshd.manage_principals_command = false;
+    config_.sshd.reload = ReloadMode::kSignal;  // PidFile absent: nothing to reload
+  }
+
+  std::string BaseConfig() const {
+    return "ListenAddress 127.0.0.1\nPort 2299\nHostKey " + host_ + "\nPidFile " +
+           dir_.Path("sshd.pid") + "\nUsePAM no\n";
+  }
+
+  core::Result<RunOutcome> Run(int64_t now = 1000, bool dry_run = false) {
+    RunOptions options;
+    options.now = now;
+    options.dry_run = dry_run;
+    return RunOnce(config_, options, &log_);
+  }
+
+  // Watched returns what cafetch may change: everything under etc/ and the
+  // state file (the lock file and state directory are not state).
+  std::map<std::string, std::string> Watched() const {
+    auto files = Snapshot(dir_.Path("etc"));
+    files["state file"] = ReadFile(dir_.Path("state/cafetch.state"));
+    return files;
+  }
+
+  std::string Effective(const std::string& keyword) {
+    auto e = DumpEffectiveConfig(kSshd, config_.sshd.config);
+    EXPECT_TRUE(e) << e.error().detail;
+    return e ? EffectiveValue(*e, keyword) : "";
+  }
+
+  // TrustedBlobs returns the base64 fields of the installed key file.
+  std::vector<std::string> TrustedBlobs() {
+    std::vector<std::string> out;
+    std::string text = ReadFile(config_.trusted_user_ca_keys);
+    size_t at = 0;
+    while (at < text.size()) {
+      size_t nl = text.find('\n', at);
+      std::string line = text.substr(at, nl - at);
+      at = nl == std::string::npos ? text.size() : nl + 1;
+      if (line.empty() || line[0] == '#') continue;
+      size_t sp = line.find(' ');
+      out.push_back(line.substr(sp + 1, line.find(' ', sp + 1) - sp - 1));
+    }
+    return out;
+  }
+  static std::string Blob(const std::string& pub) {
+    size_t sp = pub.find(' ');
+    return pub.substr(sp + 1, pub.find(' ', sp + 1) - sp - 1);
+  }
+
+  TempDir dir_;
+  std::string host_, ca_a_, ca_b_, ca_rsa_;
+  Config config_;
+  core::CaptureLogSink log_;
+};
+
+TEST_F(AgentTest, MainFileBlockIsInstalledCheckedAndIdempotent) {
+  const std::string before = BaseConfig() + "Match User nobody\n  PasswordAuthentication no\n";
+  WriteFile(config_.sshd.config, before, 0640);
+  auto first = Run();
+  ASSERT_TRUE(first) << first.error().detail;
+  ASSERT_EQ(first->changes.size(), 2u);
+  EXPECT_EQ(first->Summary().rfind("changed: " + config_.trusted_user_ca_keys + " (+SHA256:", 0), 0u)
+      << first->Summary();
+  EXPECT_EQ(TrustedBlobs(), std::vector<std::string>{Blob(ca_a_)});
+  const std::string after = ReadFile(config_.sshd.config);
+  EXPECT_EQ(after, BaseConfig() + "# BEGIN certgate\n"
+                   "# Managed by cafetch (certgate): rewritten on every run; edit cafetch.yaml instead.\n"
+                   "TrustedUserCAKeys " + config_.trusted_user_ca_keys + "\n# END certgate\n"
+                   "Match User nobody\n  PasswordAuthentication no\n");
+  EXPECT_EQ(ReadFile(config_.sshd.config + ".previous"), before);
+  struct stat st;
+  ASSERT_EQ(stat(config_.sshd.config.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);  // the main file keeps its mode
+  ASSERT_EQ(stat(config_.trusted_user_ca_keys.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
+  EXPECT_EQ(Effective("trustedusercakeys"), config_.trusted_user_ca_keys);
+
+  auto second = Run(1010);
+  ASSERT_TRUE(second) << second.error().detail;
+  EXPECT_EQ(second->Summary(), "unchanged");
+  EXPECT_EQ(ReadFile(config_.sshd.config), after);
+}
+
+TEST_F(AgentTest, DropInWhenTheMainFileIncludesIt) {
+  const std::string main = "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
+  WriteFile(config_.sshd.config, main);
+  config_.sshd.manage_principals_command = true;
+  auto r = Run();
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(ReadFile(config_.sshd.config), main);  // never edited
+  const std::string drop_in = ReadFile(dir_.Path("etc/sshd_config.d/05-certgate.conf"));
+  EXPECT_EQ(drop_in,
+            "# Managed by cafetch (certgate): rewritten on every run; edit cafetch.yaml instead.\n"
+            "AuthorizedPrincipalsCommand /usr/libexec/certgate/principals-cmd %u %t %k\n"
+            "AuthorizedPrincipalsCommandUser certgate\n"
+            "TrustedUserCAKeys " + config_.trusted_user_ca_keys + "\n");
+  EXPECT_EQ(Effective("authorizedprincipalscommand"), kPrincipalsCommand);
+  auto again = Run(1001);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->Summary(), "unchanged");
+}
+
+TEST_F(AgentTest, RotationKeepsTheOldKeyForKeepRetired) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  ASSERT_TRUE(Run(1000));
+  EXPECT_EQ(TrustedBlobs(), std::vector<std::string>{Blob(ca_a_)});
+  WriteFile(dir_.Path("issuer.pub"), ca_a_ + ca_b_);  // issuer lists both
+  auto both = Run(1100);
+  ASSERT_TRUE(both);
+  EXPECT_EQ(TrustedBlobs(), (std::vector<std::string>{Blob(ca_a_), Blob(ca_b_)}));
+  EXPECT_EQ(both->changes.size(), 1u);  // only the key file: no sshd reload needed
+  WriteFile(dir_.Path("issuer.pub"), ca_b_);  // old key no longer listed
+  auto retired = Run(1150);
+  ASSERT_TRUE(retired);
+  EXPECT_EQ(retired->Summary(), "unchanged");
+  // Same keys in the same order (oldest first): the file is not rewritten.
+  EXPECT_EQ(TrustedBlobs(), (std::vector<std::string>{Blob(ca_a_), Blob(ca_b_)}));
+  ASSERT_TRUE(Run(1199));  // last seen at 1100: still trusted until 1200
+  EXPECT_EQ(TrustedBlobs().size(), 2u);
+  auto dropped = Run(1200);
+  ASSERT_TRUE(dropped);
+  EXPECT_EQ(TrustedBlobs(), std::vector<std::string>{Blob(ca_b_)});
+  EXPECT_NE(dropped->Summary().find("-SHA256:"), std::string::npos) << dropped->Summary();
+  auto state = LoadState(config_.state_dir);
+  ASSERT_TRUE(state);
+  ASSERT_EQ(state->keys.size(), 1u);
+  EXPECT_EQ(state->keys[0].first_seen, 1100);
+}
+
+TEST_F(AgentTest, BadIssuerAnswersChangeNothing) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  ASSERT_TRUE(Run(1000));
+  const auto before = Watched();
+  for (const std::string& answer :
+       {std::string(""), std::string("garbage\n"), ca_a_ + "ssh-ed25519 AAAAbroken x\n",
+        std::string("# only a comment\n")}) {
+    WriteFile(dir_.Path("issuer.pub"), answer);
+    auto r = Run(2000);
+    EXPECT_FALSE(r) << answer;
+    auto now = Watched();
+    EXPECT_EQ(now, before) << answer;
+  }
+  unlink(dir_.Path("issuer.pub").c_str());
+  EXPECT_FALSE(Run(2000));
+}
+
+TEST_F(AgentTest, AdminsEarlierTrustedUserCAKeysIsReportedAndNothingChanges) {
+  const std::string main = BaseConfig() + "TrustedUserCAKeys /etc/ssh/admin_ca\n";
+  WriteFile(config_.sshd.config, main);
+  const auto before = Watched();
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, core::Errc::kBadFormat);
+  EXPECT_NE(r.error().detail.find("/etc/ssh/admin_ca"), std::string::npos) << r.error().detail;
+  EXPECT_EQ(Watched(), before);
+}
+
+TEST_F(AgentTest, FailedCheckOfAnInstalledDropInRestoresEverything) {
+  // The admin's line before the Include wins over the drop-in: found only
+  // once the drop-in is installed, so both new files are rolled back.
+  const std::string main = "TrustedUserCAKeys /etc/ssh/admin_ca\nInclude " +
+                           dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
+  WriteFile(config_.sshd.config, main);
+  mkdir(dir_.Path("etc/sshd_config.d").c_str(), 0755);
+  mkdir(dir_.Path("etc/certgate").c_str(), 0755);
+  WriteFile(config_.trusted_user_ca_keys, "# old\n" + ca_b_);
+  const auto before = Watched();
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("restored"), std::string::npos) << r.error().detail;
+  auto after = Watched();
+  // Only the kept copy of the previous key file is new.
+  after.erase("certgate/trusted_user_ca_keys.previous");
+  EXPECT_EQ(after, before);
+}
+
+TEST_F(AgentTest, BrokenMainConfigIsNeverTouched) {
+  WriteFile(config_.sshd.config, BaseConfig() + "NoSuchKeyword yes\n");
+  const auto before = Watched();
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(Watched(), before);
+}
+
+TEST_F(AgentTest, AuthorizedKeysCommandBeforeOursIsDetectedOn92) {
+  auto version = DetectSshdVersion(kSshd);
+  ASSERT_TRUE(version);
+  if (version->major != 9 || version->minor != 2) GTEST_SKIP() << "OpenSSH 9.2 only";
+  WriteFile(config_.sshd.config, BaseConfig() + "AuthorizedKeysCommand /bin/true\n"
+                                                "AuthorizedKeysCommandUser nobody\n");
+  config_.sshd.manage_principals_command = true;
+  const auto before = Watched();
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("9.2"), std::string::npos) << r.error().detail;
+  EXPECT_EQ(Watched(), before);
+}
+
+TEST_F(AgentTest, DryRunShowsDiffsAndChangesNothing) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  const auto before = Watched();
+  auto r = Run(1000, true);
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(r->changes.size(), 2u);
+  EXPECT_NE(r->diff.find("--- /dev/null\n+++ " + config_.trusted_user_ca_keys + "\n"), std::string::npos);
+  EXPECT_NE(r->diff.find("+TrustedUserCAKeys " + config_.trusted_user_ca_keys + "\n"), std::string::npos)
+      << r->diff;
+  EXPECT_EQ(Watched(), before);
+}
+
+TEST_F(AgentTest, SecondRunnerIsRefused) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  auto lock = LockStateDir(config_.state_dir);
+  ASSERT_TRUE(lock);
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("another cafetch is running"), std::string::npos);
+}
+
+TEST_F(AgentTest, Sha1RsaLinesOnlyWhenAskedOrForAkeylessRsa) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  WriteFile(dir_.Path("issuer.pub"), ca_rsa_);
+  config_.sshd.accept_sha1_rsa = AcceptSha1Rsa::kAuto;  // file issuer: not known to use SHA-1
+  ASSERT_TRUE(Run());
+  EXPECT_EQ(ReadFile(config_.sshd.config).find("CASignatureAlgorithms"), std::string::npos);
+  config_.sshd.accept_sha1_rsa = AcceptSha1Rsa::kTrue;
+  auto r = Run(1001);
+  ASSERT_TRUE(r) << r.error().detail;
+  const std::string text = ReadFile(config_.sshd.config);
+  auto version = DetectSshdVersion(kSshd);
+  ASSERT_TRUE(version);
+  if (version->AtLeast(8, 2)) {
+    EXPECT_NE(text.find("CASignatureAlgorithms +ssh-rsa\n"), std::string::npos);
+    std::string algs = Effective("casignaturealgorithms");
+    EXPECT_NE(("," + algs + ",").find(",ssh-rsa,"), std::string::npos) << algs;
+  }
+  if (version->AtLeast(8, 8)) {
+    EXPECT_NE(text.find("PubkeyAcceptedAlgorithms +ssh-rsa-cert-v01@openssh.com\n"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace certgate::cafetch

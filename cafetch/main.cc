@@ -1,0 +1,167 @@
+// cafetch: keeps sshd's trusted user CA keys current. See cafetch(8).
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <string_view>
+
+#include "cafetch/agent.h"
+#include "cafetch/config.h"
+#include "cafetch/daemon.h"
+#include "cafetch/reload.h"
+#include "core/log.h"
+
+namespace {
+
+using certgate::cafetch::Config;
+using certgate::core::LogRecord;
+using certgate::core::LogSink;
+using certgate::core::Priority;
+
+constexpr char kUsage[] =
+    "usage: cafetch [--config PATH] [--verbose] (--once | --dry-run | --daemon)\n"
+    "       cafetch --help | --version\n"
+    "  --once      fetch and apply once; last line 'unchanged' or 'changed: ...'\n"
+    "  --dry-run   fetch and verify, print the diff of every file it would change\n"
+    "  --daemon    run every interval +- jitter (systemd Type=notify)\n"
+    "  --config    configuration file (default /etc/certgate/cafetch.yaml)\n"
+    "  --verbose   also log to stderr, including debug messages\n"
+    "Exit status: 0 success, 1 failure (nothing changed), 2 usage.\n";
+
+// FilterSink drops debug records unless --verbose.
+class FilterSink : public LogSink {
+ public:
+  FilterSink(LogSink* next, bool verbose) : next_(next), verbose_(verbose) {}
+  void Write(const LogRecord& record) override {
+    if (record.priority == Priority::kDebug && !verbose_) return;
+    next_->Write(record);
+  }
+
+ private:
+  LogSink* next_;
+  bool verbose_;
+};
+
+enum class Mode { kNone, kOnce, kDryRun, kDaemon };
+
+bool WriteStdout(const std::string& text) {
+  if (fwrite(text.data(), 1, text.size(), stdout) != text.size()) return false;
+  return fflush(stdout) == 0;
+}
+
+int Fail(LogSink* log, const std::string& what) {
+  LogRecord record;
+  record.priority = Priority::kErr;
+  record.message = what;
+  record.fields.emplace_back("CERTGATE_EVENT", "error");
+  log->Write(record);
+  std::fprintf(stderr, "cafetch: %s\n", what.c_str());
+  return 1;
+}
+
+int Main(int argc, char** argv) {
+  Mode mode = Mode::kNone;
+  bool verbose = false;
+  std::string config_path = certgate::cafetch::kDefaultConfigPath;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    Mode next = Mode::kNone;
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (arg == "--version") {
+      std::printf("cafetch (certgate) %s\n", CERTGATE_VERSION);
+      return 0;
+    } else if (arg == "--verbose" || arg == "-v") {
+      verbose = true;
+    } else if (arg == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (arg.substr(0, 9) == "--config=") {
+      config_path = std::string(arg.substr(9));
+    } else if (arg == "--once") {
+      next = Mode::kOnce;
+    } else if (arg == "--dry-run") {
+      next = Mode::kDryRun;
+    } else if (arg == "--daemon") {
+      next = Mode::kDaemon;
+    } else {
+      std::fprintf(stderr, "cafetch: unknown or incomplete option '%s'\n%s",
+                   certgate::core::EscapeForLog(arg).c_str(), kUsage);
+      return 2;
+    }
+    if (next != Mode::kNone) {
+      if (mode != Mode::kNone && mode != next) {
+        std::fprintf(stderr, "cafetch: choose one of --once, --dry-run, --daemon\n%s", kUsage);
+        return 2;
+      }
+      mode = next;
+    }
+  }
+  if (mode == Mode::kNone) {
+    std::fprintf(stderr, "cafetch: no mode given\n%s", kUsage);
+    return 2;
+  }
+
+  // Files cafetch writes are root's and world-readable; keep group/other
+  // write off whatever umask we were started with.
+  umask(022);
+  certgate::core::SystemLogSink system_log("cafetch", verbose);
+  FilterSink log(&system_log, verbose);
+  const char* bus = std::getenv(certgate::cafetch::kBusAddressEnv);
+  struct stat st;
+  const bool systemd_running = stat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
+
+  if (mode == Mode::kDaemon) {
+    certgate::cafetch::DaemonOptions options;
+    options.config_path = config_path;
+    options.bus_address = bus != nullptr ? bus : "";
+    options.systemd_running = systemd_running;
+    return certgate::cafetch::RunDaemon(options, &log);
+  }
+
+  certgate::cafetch::ConfigLoadResult loaded = certgate::cafetch::LoadConfig(config_path);
+  if (!loaded.config) {
+    for (const certgate::core::Issue& issue : loaded.issues) {
+      std::fprintf(stderr, "%s\n", issue.ToString().c_str());
+    }
+    return Fail(&log, "configuration " + config_path + " not loaded: nothing changed");
+  }
+  certgate::cafetch::RunOptions run;
+  run.dry_run = mode == Mode::kDryRun;
+  run.now = static_cast<int64_t>(time(nullptr));
+  run.bus_address = bus != nullptr ? bus : "";
+  run.systemd_running = systemd_running;
+  certgate::core::Result<certgate::cafetch::RunOutcome> outcome =
+      certgate::cafetch::RunOnce(*loaded.config, run, &log);
+  if (!outcome) {
+    return Fail(&log, std::string(certgate::core::ErrcName(outcome.error().code)) + ": " +
+                          outcome.error().detail + (run.dry_run ? "" : " (nothing changed)"));
+  }
+  std::string text;
+  if (run.dry_run) {
+    text = outcome->diff;
+    std::string summary = outcome->Summary();
+    if (summary.rfind("changed: ", 0) == 0) summary = "would change: " + summary.substr(9);
+    text += summary + "\n";
+  } else {
+    if (!outcome->reload.empty()) text += outcome->reload + "\n";
+    text += outcome->Summary() + "\n";
+  }
+  if (!WriteStdout(text)) return Fail(&log, "cannot write to stdout");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (...) {
+    std::fputs("cafetch: internal error\n", stderr);
+    return 1;
+  }
+}

@@ -1,0 +1,220 @@
+#include "cafetch/reload.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <systemd/sd-bus.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <memory>
+#include <system_error>
+
+#include "cafetch/atomic_file.h"
+
+namespace certgate::cafetch {
+namespace {
+
+using core::Errc;
+using core::Fail;
+
+constexpr char kDest[] = "org.freedesktop.systemd1";
+constexpr char kPath[] = "/org/freedesktop/systemd1";
+constexpr char kManager[] = "org.freedesktop.systemd1.Manager";
+constexpr char kUnitInterface[] = "org.freedesktop.systemd1.Unit";
+
+struct BusUnref {
+  void operator()(sd_bus* bus) const { sd_bus_flush_close_unref(bus); }
+};
+using BusPtr = std::unique_ptr<sd_bus, BusUnref>;
+struct MessageUnref {
+  void operator()(sd_bus_message* m) const { sd_bus_message_unref(m); }
+};
+using MessagePtr = std::unique_ptr<sd_bus_message, MessageUnref>;
+
+// BusError owns an sd_bus_error.
+class BusError {
+ public:
+  BusError() = default;
+  ~BusError() { sd_bus_error_free(&error_); }
+  BusError(const BusError&) = delete;
+  BusError& operator=(const BusError&) = delete;
+  sd_bus_error* get() { return &error_; }
+  bool Is(const char* name) const { return sd_bus_error_has_name(&error_, name) != 0; }
+  std::string Text(int r) const {
+    if (error_.message != nullptr) return error_.message;
+    return std::strerror(-r);
+  }
+
+ private:
+  sd_bus_error error_{nullptr, nullptr, 0};  // SD_BUS_ERROR_NULL is a C compound literal
+};
+
+core::Result<BusPtr> OpenBus(const std::string& address) {
+  sd_bus* raw = nullptr;
+  if (address.empty()) {
+    int r = sd_bus_open_system(&raw);
+    if (r < 0) return Fail(Errc::kIo, "connect to the system bus: " + std::string(std::strerror(-r)));
+    return BusPtr(raw);
+  }
+  int r = sd_bus_new(&raw);
+  if (r < 0) return Fail(Errc::kInternal, "sd_bus_new: " + std::string(std::strerror(-r)));
+  BusPtr bus(raw);
+  if ((r = sd_bus_set_address(bus.get(), address.c_str())) < 0 ||
+      (r = sd_bus_set_bus_client(bus.get(), 1)) < 0 || (r = sd_bus_start(bus.get())) < 0) {
+    return Fail(Errc::kIo, "connect to D-Bus " + address + ": " + std::strerror(-r));
+  }
+  return bus;
+}
+
+// UnitPath returns the object path of |unit| if systemd has it loaded, ""
+// if not (NoSuchUnit).
+core::Result<std::string> UnitPath(sd_bus* bus, const std::string& unit) {
+  BusError error;
+  sd_bus_message* raw = nullptr;
+  int r = sd_bus_call_method(bus, kDest, kPath, kManager, "GetUnit", error.get(), &raw, "s",
+                             unit.c_str());
+  MessagePtr reply(raw);
+  if (r < 0) {
+    if (error.Is("org.freedesktop.systemd1.NoSuchUnit")) return std::string();
+    return Fail(Errc::kIo, "GetUnit " + unit + ": " + error.Text(r));
+  }
+  const char* path = nullptr;
+  r = sd_bus_message_read(reply.get(), "o", &path);
+  if (r < 0 || path == nullptr) return Fail(Errc::kIo, "GetUnit " + unit + ": bad reply");
+  return std::string(path);
+}
+
+core::Result<std::string> ActiveState(sd_bus* bus, const std::string& path) {
+  BusError error;
+  char* raw = nullptr;
+  int r = sd_bus_get_property_string(bus, kDest, path.c_str(), kUnitInterface, "ActiveState",
+                                     error.get(), &raw);
+  if (r < 0) return Fail(Errc::kIo, "ActiveState of " + path + ": " + error.Text(r));
+  std::string state(raw);
+  free(raw);  // NOLINT: sd-bus hands out malloc'd strings
+  return state;
+}
+
+core::Result<std::string> ReloadUnit(sd_bus* bus, const std::string& unit) {
+  BusError error;
+  sd_bus_message* raw = nullptr;
+  int r = sd_bus_call_method(bus, kDest, kPath, kManager, "ReloadUnit", error.get(), &raw, "ss",
+                             unit.c_str(), "replace");
+  MessagePtr reply(raw);
+  if (r < 0) return Fail(Errc::kIo, "ReloadUnit " + unit + ": " + error.Text(r));
+  const char* job = nullptr;
+  if (sd_bus_message_read(reply.get(), "o", &job) < 0 || job == nullptr) return std::string();
+  return std::string(job);
+}
+
+// ReloadViaSystemd reloads the first loaded unit; kNotRunning when none is.
+core::Result<ReloadOutcome> ReloadViaSystemd(const std::string& address) {
+  core::Result<BusPtr> bus = OpenBus(address);
+  if (!bus) return core::Unexpected{bus.error()};
+  for (const std::string& unit : kSshdUnits) {
+    core::Result<std::string> path = UnitPath(bus->get(), unit);
+    if (!path) return core::Unexpected{path.error()};
+    if (path->empty()) continue;
+    core::Result<std::string> state = ActiveState(bus->get(), *path);
+    if (!state) return core::Unexpected{state.error()};
+    ReloadOutcome outcome;
+    outcome.unit = unit;
+    if (*state != "active") {
+      // Ubuntu's socket-activated ssh.service is inactive between
+      // connections; ReloadUnit would fail, and each connection reads the
+      // configuration anew anyway.
+      outcome.how = ReloadHow::kInactive;
+      return outcome;
+    }
+    core::Result<std::string> job = ReloadUnit(bus->get(), unit);
+    if (!job) return core::Unexpected{job.error()};
+    outcome.how = ReloadHow::kSystemd;
+    return outcome;
+  }
+  ReloadOutcome none;
+  none.how = ReloadHow::kNotRunning;
+  return none;
+}
+
+}  // namespace
+
+std::string ReloadOutcome::Describe() const {
+  switch (how) {
+    case ReloadHow::kSystemd: return "reloaded " + unit;
+    case ReloadHow::kInactive: return unit + " is not active: not reloaded";
+    case ReloadHow::kSignal: return "sent SIGHUP to sshd (pid " + std::to_string(pid) + ")";
+    case ReloadHow::kNotRunning: return "sshd is not running: nothing to reload";
+    case ReloadHow::kDisabled: return "reload disabled (sshd.reload: none)";
+  }
+  return "";
+}
+
+core::Result<pid_t> ReadPidFile(const std::string& path) {
+  core::Result<std::optional<std::string>> text = ReadWholeFile(path, 64);
+  if (!text) return Fail(text.error().code, "PidFile " + path + ": " + text.error().detail);
+  if (!text->has_value()) return pid_t{0};
+  std::string_view s = **text;
+  if (!s.empty() && s.back() == '\n') s.remove_suffix(1);
+  pid_t pid = 0;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), pid);
+  if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size() || pid <= 1) {
+    return Fail(Errc::kBadFormat, "PidFile " + path + " does not hold a pid");
+  }
+  return pid;
+}
+
+core::Result<pid_t> SignalSshd(const std::string& pid_file, const std::string& sshd_binary) {
+  core::Result<pid_t> pid = ReadPidFile(pid_file);
+  if (!pid) return pid;
+  if (*pid == 0) return pid_t{0};
+  char exe[PATH_MAX];
+  const std::string proc = "/proc/" + std::to_string(*pid) + "/exe";
+  ssize_t n = readlink(proc.c_str(), exe, sizeof exe - 1);
+  if (n < 0) {
+    if (errno == ENOENT) return pid_t{0};  // stale PidFile: sshd is not running
+    return Fail(Errc::kIo, "readlink " + proc + ": " + std::strerror(errno));
+  }
+  std::string running(exe, static_cast<size_t>(n));
+  // An upgrade that replaced the binary leaves the old inode " (deleted)".
+  static constexpr std::string_view kDeleted = " (deleted)";
+  if (running.size() > kDeleted.size() &&
+      running.compare(running.size() - kDeleted.size(), kDeleted.size(), kDeleted) == 0) {
+    running.resize(running.size() - kDeleted.size());
+  }
+  char resolved[PATH_MAX];
+  std::string wanted = realpath(sshd_binary.c_str(), resolved) != nullptr ? resolved : sshd_binary;
+  if (running != wanted) {
+    return Fail(Errc::kBadFormat, "PidFile " + pid_file + " names pid " + std::to_string(*pid) +
+                                      ", which runs " + running + ", not " + wanted);
+  }
+  if (kill(*pid, SIGHUP) != 0) {
+    if (errno == ESRCH) return pid_t{0};
+    return Fail(Errc::kIo, "kill -HUP " + std::to_string(*pid) + ": " + std::strerror(errno));
+  }
+  return pid;
+}
+
+core::Result<ReloadOutcome> ReloadSshd(const ReloadRequest& request) {
+  ReloadOutcome outcome;
+  if (request.mode == ReloadMode::kNone) return outcome;
+  if (request.mode == ReloadMode::kSystemd ||
+      (request.mode == ReloadMode::kAuto && request.systemd_running)) {
+    core::Result<ReloadOutcome> via = ReloadViaSystemd(request.bus_address);
+    if (!via) return via;
+    if (via->how != ReloadHow::kNotRunning) return via;
+    if (request.mode == ReloadMode::kSystemd) {
+      return Fail(Errc::kIo, "systemd has neither ssh.service nor sshd.service loaded");
+    }
+  }
+  core::Result<pid_t> pid = SignalSshd(request.pid_file, request.sshd_binary);
+  if (!pid) return core::Unexpected{pid.error()};
+  outcome.how = *pid == 0 ? ReloadHow::kNotRunning : ReloadHow::kSignal;
+  outcome.pid = *pid;
+  return outcome;
+}
+
+}  // namespace certgate::cafetch

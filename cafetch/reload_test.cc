@@ -1,0 +1,358 @@
+#include "cafetch/reload.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <systemd/sd-bus.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tests/testing.h"
+
+namespace certgate::cafetch {
+namespace {
+
+using ::certgate::testing::MakeKey;
+using ::certgate::testing::TempDir;
+using ::certgate::testing::WriteFile;
+
+constexpr char kSshd[] = "/usr/sbin/sshd";
+
+// Background is a child process killed (SIGTERM) and reaped when destroyed.
+class Background {
+ public:
+  // Starts |argv|; with |out_fd| set, the child's stdout is a pipe whose
+  // read end is stored there.
+  explicit Background(const std::vector<std::string>& argv, int* out_fd = nullptr) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    int fds[2] = {-1, -1};
+    if (out_fd != nullptr) {
+      EXPECT_EQ(pipe2(fds, O_CLOEXEC), 0);
+      posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+    }
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    EXPECT_EQ(posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, args.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    if (out_fd != nullptr) {
+      close(fds[1]);
+      *out_fd = fds[0];
+    }
+  }
+  ~Background() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int status;
+      waitpid(pid_, &status, 0);
+    }
+  }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+uint16_t FreePort() {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  close(s);
+  return ntohs(a.sin_port);
+}
+
+// Banner connects to 127.0.0.1:|port| and returns sshd's first line, or ""
+// if nothing accepts within about two seconds.
+std::string Banner(uint16_t port) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+      std::string line;
+      char c;
+      while (line.size() < 256 && read(s, &c, 1) == 1 && c != '\n') line.push_back(c);
+      close(s);
+      if (!line.empty()) return line;
+    } else {
+      close(s);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return "";
+}
+
+TEST(ReloadTest, ReadPidFile) {
+  TempDir dir;
+  auto missing = ReadPidFile(dir.Path("none"));
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(*missing, 0);
+  WriteFile(dir.Path("ok"), "1234\n");
+  auto ok = ReadPidFile(dir.Path("ok"));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(*ok, 1234);
+  for (const char* bad : {"", "\n", "abc\n", "12 34\n", "-5\n", "1\n", "0\n", "99999999999999\n"}) {
+    WriteFile(dir.Path("bad"), bad);
+    auto r = ReadPidFile(dir.Path("bad"));
+    EXPECT_FALSE(r) << bad;
+  }
+}
+
+TEST(ReloadTest, NeverSignalsAProcessThatIsNotSshd) {
+  TempDir dir;
+  Background sleeper({"/bin/sleep", "30"});
+  WriteFile(dir.Path("pid"), std::to_string(sleeper.pid()) + "\n");
+  auto r = SignalSshd(dir.Path("pid"), kSshd);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, core::Errc::kBadFormat);
+  // The sleeper is still running (no SIGHUP reached it).
+  EXPECT_EQ(waitpid(sleeper.pid(), nullptr, WNOHANG), 0);
+  // No PidFile, or a stale one: nothing to reload, not an error.
+  ReloadRequest request;
+  request.mode = ReloadMode::kSignal;
+  request.pid_file = dir.Path("absent");
+  auto none = ReloadSshd(request);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->how, ReloadHow::kNotRunning);
+  request.mode = ReloadMode::kNone;
+  auto disabled = ReloadSshd(request);
+  ASSERT_TRUE(disabled);
+  EXPECT_EQ(disabled->how, ReloadHow::kDisabled);
+}
+
+TEST(ReloadTest, SighupMakesARealSshdReadItsConfigAndKeepServing) {
+  if (geteuid() != 0 || access(kSshd, X_OK) != 0) GTEST_SKIP() << "needs root and " << kSshd;
+  mkdir("/run/sshd", 0755);
+  TempDir dir;
+  const std::string host = MakeKey(dir, "host", "ed25519");
+  const uint16_t port = FreePort();
+  auto config = [&](const std::string& addendum) {
+    return "ListenAddress 127.0.0.1\nPort " + std::to_string(port) + "\nHostKey " + host +
+           "\nPidFile " + dir.Path("sshd.pid") + "\nUsePAM no\nVersionAddendum " + addendum + "\n";
+  };
+  WriteFile(dir.Path("sshd_config"), config("before"));
+  Background sshd({kSshd, "-D", "-E", dir.Path("sshd.log"), "-f", dir.Path("sshd_config")});
+  std::string first = Banner(port);
+  ASSERT_NE(first.find("before"), std::string::npos) << first;
+  for (int i = 0; i < 100 && access(dir.Path("sshd.pid").c_str(), F_OK) != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+
+  WriteFile(dir.Path("sshd_config"), config("after"));
+  ReloadRequest request;
+  request.mode = ReloadMode::kAuto;  // no systemd here: falls back to SIGHUP
+  request.pid_file = dir.Path("sshd.pid");
+  request.sshd_binary = kSshd;
+  auto r = ReloadSshd(request);
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(r->how, ReloadHow::kSignal);
+  EXPECT_EQ(r->pid, sshd.pid());
+  std::string line;
+  for (int i = 0; i < 50 && line.find("after") == std::string::npos; ++i) {
+    line = Banner(port);
+    if (line.find("after") == std::string::npos) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(40));
+    }
+  }
+  EXPECT_NE(line.find("after"), std::string::npos) << line;
+  EXPECT_EQ(waitpid(sshd.pid(), nullptr, WNOHANG), 0);  // still running
+}
+
+// FakeSystemd stands in for systemd's Manager on a private bus: GetUnit,
+// ReloadUnit and the Unit ActiveState property, recording every call.
+struct FakeSystemd {
+  std::mutex mu;
+  std::vector<std::string> calls;
+  std::map<std::string, std::string> active_state;  // loaded unit -> ActiveState
+
+  static std::string PathOf(const std::string& unit) {
+    std::string p = "/org/freedesktop/systemd1/unit/";
+    for (char c : unit) p += c == '.' ? std::string("_2e") : std::string(1, c);
+    return p;
+  }
+
+  static int Handle(sd_bus_message* m, void* userdata, sd_bus_error*) {
+    auto* self = static_cast<FakeSystemd*>(userdata);
+    std::lock_guard<std::mutex> lock(self->mu);
+    if (sd_bus_message_is_method_call(m, "org.freedesktop.systemd1.Manager", "GetUnit")) {
+      const char* name = nullptr;
+      if (sd_bus_message_read(m, "s", &name) < 0) return -EINVAL;
+      self->calls.push_back(std::string("GetUnit ") + name);
+      if (self->active_state.count(name) == 0) {
+        return sd_bus_reply_method_errorf(m, "org.freedesktop.systemd1.NoSuchUnit",
+                                          "Unit %s not loaded.", name);
+      }
+      return sd_bus_reply_method_return(m, "o", PathOf(name).c_str());
+    }
+    if (sd_bus_message_is_method_call(m, "org.freedesktop.systemd1.Manager", "ReloadUnit")) {
+      const char* name = nullptr;
+      const char* mode = nullptr;
+      if (sd_bus_message_read(m, "ss", &name, &mode) < 0) return -EINVAL;
+      self->calls.push_back(std::string("ReloadUnit ") + name + " " + mode);
+      return sd_bus_reply_method_return(m, "o", "/org/freedesktop/systemd1/job/42");
+    }
+    if (sd_bus_message_is_method_call(m, "org.freedesktop.DBus.Properties", "Get")) {
+      const char* iface = nullptr;
+      const char* prop = nullptr;
+      if (sd_bus_message_read(m, "ss", &iface, &prop) < 0) return -EINVAL;
+      const std::string path = sd_bus_message_get_path(m);
+      self->calls.push_back("Get " + path + " " + iface + "." + prop);
+      for (const auto& [unit, state] : self->active_state) {
+        if (PathOf(unit) != path) continue;
+        sd_bus_message* reply = nullptr;
+        if (sd_bus_message_new_method_return(m, &reply) < 0) return -ENOMEM;
+        int r = sd_bus_message_append(reply, "v", "s", state.c_str());
+        if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
+        sd_bus_message_unref(reply);
+        return r < 0 ? r : 1;
+      }
+      return sd_bus_reply_method_errorf(m, "org.freedesktop.DBus.Error.UnknownObject", "no unit");
+    }
+    return 0;
+  }
+};
+
+// PrivateBus runs dbus-daemon --session and a FakeSystemd on it.
+class PrivateBus {
+ public:
+  PrivateBus() {
+    int out = -1;
+    daemon_ = std::make_unique<Background>(
+        std::vector<std::string>{"/usr/bin/dbus-daemon", "--session", "--nofork", "--nopidfile",
+                                 "--print-address=1"},
+        &out);
+    char buf[512];
+    ssize_t n = read(out, buf, sizeof buf - 1);
+    close(out);
+    if (n <= 0) return;
+    address_.assign(buf, static_cast<size_t>(n));
+    while (!address_.empty() && address_.back() == '\n') address_.pop_back();
+
+    sd_bus* bus = nullptr;
+    if (sd_bus_new(&bus) < 0) return;
+    if (sd_bus_set_address(bus, address_.c_str()) < 0 || sd_bus_set_bus_client(bus, 1) < 0 ||
+        sd_bus_start(bus) < 0 || sd_bus_request_name(bus, "org.freedesktop.systemd1", 0) < 0 ||
+        sd_bus_add_fallback(bus, nullptr, "/org/freedesktop/systemd1", &FakeSystemd::Handle,
+                            &fake) < 0) {
+      sd_bus_flush_close_unref(bus);
+      return;
+    }
+    server_ = std::thread([this, bus] {
+      while (!stop_) {
+        int r = sd_bus_process(bus, nullptr);
+        if (r > 0) continue;
+        if (r < 0) break;
+        sd_bus_wait(bus, 50000);
+      }
+      sd_bus_flush_close_unref(bus);
+    });
+    ready_ = true;
+  }
+  ~PrivateBus() {
+    stop_ = true;
+    if (server_.joinable()) server_.join();
+  }
+  bool ready() const { return ready_; }
+  const std::string& address() const { return address_; }
+  FakeSystemd fake;
+
+ private:
+  std::unique_ptr<Background> daemon_;
+  std::string address_;
+  std::thread server_;
+  std::atomic<bool> stop_{false};
+  bool ready_ = false;
+};
+
+std::vector<std::string> Calls(FakeSystemd* fake) {
+  std::lock_guard<std::mutex> lock(fake->mu);
+  return fake->calls;
+}
+
+TEST(ReloadTest, SystemdReloadsTheLoadedActiveUnit) {
+  if (access("/usr/bin/dbus-daemon", X_OK) != 0) GTEST_SKIP() << "no dbus-daemon";
+  PrivateBus bus;
+  ASSERT_TRUE(bus.ready());
+  {
+    std::lock_guard<std::mutex> lock(bus.fake.mu);
+    bus.fake.active_state["sshd.service"] = "active";  // RHEL naming: ssh.service not loaded
+  }
+  ReloadRequest request;
+  request.mode = ReloadMode::kAuto;
+  request.bus_address = bus.address();
+  request.systemd_running = true;
+  request.pid_file = "/nonexistent/pid";
+  auto r = ReloadSshd(request);
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(r->how, ReloadHow::kSystemd);
+  EXPECT_EQ(r->unit, "sshd.service");
+  EXPECT_EQ(Calls(&bus.fake),
+            (std::vector<std::string>{
+                "GetUnit ssh.service", "GetUnit sshd.service",
+                "Get /org/freedesktop/systemd1/unit/sshd_2eservice org.freedesktop.systemd1.Unit.ActiveState",
+                "ReloadUnit sshd.service replace"}));
+}
+
+TEST(ReloadTest, SystemdLeavesAnInactiveUnitAlone) {
+  if (access("/usr/bin/dbus-daemon", X_OK) != 0) GTEST_SKIP() << "no dbus-daemon";
+  PrivateBus bus;
+  ASSERT_TRUE(bus.ready());
+  {
+    std::lock_guard<std::mutex> lock(bus.fake.mu);
+    bus.fake.active_state["ssh.service"] = "inactive";  // socket-activated Ubuntu
+  }
+  ReloadRequest request;
+  request.mode = ReloadMode::kSystemd;
+  request.bus_address = bus.address();
+  auto r = ReloadSshd(request);
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(r->how, ReloadHow::kInactive);
+  for (const std::string& call : Calls(&bus.fake)) {
+    EXPECT_EQ(call.find("ReloadUnit"), std::string::npos) << call;
+  }
+}
+
+TEST(ReloadTest, SystemdWithoutUnitFallsBackOrFails) {
+  if (access("/usr/bin/dbus-daemon", X_OK) != 0) GTEST_SKIP() << "no dbus-daemon";
+  PrivateBus bus;
+  ASSERT_TRUE(bus.ready());
+  ReloadRequest request;
+  request.bus_address = bus.address();
+  request.systemd_running = true;
+  request.pid_file = "/nonexistent/pid";
+  request.mode = ReloadMode::kSystemd;
+  auto strict = ReloadSshd(request);
+  ASSERT_FALSE(strict);
+  EXPECT_EQ(strict.error().code, core::Errc::kIo);
+  request.mode = ReloadMode::kAuto;  // falls back to the PidFile: none, so nothing to do
+  auto fallback = ReloadSshd(request);
+  ASSERT_TRUE(fallback) << fallback.error().detail;
+  EXPECT_EQ(fallback->how, ReloadHow::kNotRunning);
+  // An unreachable bus is an error, never a silent success.
+  request.bus_address = "unix:path=/nonexistent/bus";
+  EXPECT_FALSE(ReloadSshd(request));
+}
+
+}  // namespace
+}  // namespace certgate::cafetch

@@ -1,0 +1,60 @@
+// Asking the installed sshd about a configuration: its version (-V), the
+// syntax and host-key check (-t) and the effective values (-T), and the
+// check that the values cafetch wrote are the ones sshd will use.
+#ifndef CERTGATE_CAFETCH_SSHD_CHECK_H_
+#define CERTGATE_CAFETCH_SSHD_CHECK_H_
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "cafetch/sshd_config.h"
+#include "core/result.h"
+
+namespace certgate::cafetch {
+
+// kConnectionSpec is the -C argument for `sshd -T`: the values a root
+// login from loopback would get (a Match block for other users may differ;
+// cafetch writes its lines before the first Match).
+inline constexpr char kConnectionSpec[] = "user=root,host=localhost,addr=127.0.0.1";
+
+// DetectSshdVersion runs `BINARY -V` and parses its stderr (an sshd older
+// than -V prints the version in its usage message, so the exit status is
+// not checked). Errors: those of RunChild, or kBadFormat.
+core::Result<SshdVersion> DetectSshdVersion(const std::string& binary);
+
+// CheckSshdConfig runs `BINARY -t -f CONFIG`. Fails with kBadFormat (detail:
+// sshd's first error line) unless sshd exits 0; kIo/kTimeout if it could
+// not be run. sshd needs /run/sshd and readable host keys for this.
+core::Status CheckSshdConfig(const std::string& binary, const std::string& config);
+
+// EffectiveConfig is `sshd -T` output: lower-cased keyword and the rest of
+// the line, in sshd's order (a keyword may repeat, e.g. listenaddress).
+using EffectiveConfig = std::vector<std::pair<std::string, std::string>>;
+
+// ParseEffectiveConfig splits `sshd -T` output into keyword/value pairs
+// (keywords lower-cased: their case may change in later releases).
+EffectiveConfig ParseEffectiveConfig(std::string_view text);
+
+// DumpEffectiveConfig runs `BINARY -T -f CONFIG -C kConnectionSpec` and
+// parses it. Fails with kBadFormat unless sshd exits 0.
+core::Result<EffectiveConfig> DumpEffectiveConfig(const std::string& binary,
+                                                  const std::string& config);
+
+// EffectiveValue returns the first value of |keyword| (lower case) in
+// |effective|, or "" when absent.
+std::string EffectiveValue(const EffectiveConfig& effective, std::string_view keyword);
+
+// VerifyEffective checks that each of |wanted| is in effect: a path or
+// command equal to what was written; a "+alg" list value containing alg.
+// Fails with kBadFormat naming the first directive that is not, e.g. an
+// admin's earlier TrustedUserCAKeys (the first value wins) or
+// AuthorizedPrincipalsCommand shown as `none` (OpenSSH 9.2 drops it after
+// an AuthorizedKeysCommand).
+core::Status VerifyEffective(const EffectiveConfig& effective,
+                             const std::vector<Directive>& wanted);
+
+}  // namespace certgate::cafetch
+
+#endif  // CERTGATE_CAFETCH_SSHD_CHECK_H_

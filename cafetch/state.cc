@@ -1,0 +1,201 @@
+#include "cafetch/state.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <system_error>
+
+#include "cafetch/atomic_file.h"
+#include "core/ssh_key.h"
+
+namespace certgate::cafetch {
+namespace {
+
+using core::Errc;
+using core::Fail;
+
+constexpr std::string_view kHeader = "# cafetch state (certgate): rewritten on every run\n";
+
+// Printable returns true for values that fit on one state-file line.
+bool Printable(std::string_view s) {
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return false;
+  }
+  return true;
+}
+
+// NextWord takes the next space-separated word off |s|.
+std::string_view NextWord(std::string_view* s) {
+  size_t sp = s->find(' ');
+  std::string_view word = s->substr(0, sp);
+  s->remove_prefix(sp == std::string_view::npos ? s->size() : sp + 1);
+  return word;
+}
+
+bool ParseInt(std::string_view s, int64_t* out) {
+  if (s.empty()) return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size() && *out >= 0;
+}
+
+core::Status MakeDir(const std::string& dir) {
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Fail(Errc::kIo, "mkdir " + dir + ": " + std::strerror(errno));
+  }
+  return core::Ok();
+}
+
+}  // namespace
+
+std::string SerializeState(const State& state) {
+  std::string out(kHeader);
+  out += "version 1\n";
+  if (!state.validators.etag.empty() && Printable(state.validators.etag)) {
+    out += "etag " + state.validators.etag + "\n";
+  }
+  if (!state.validators.last_modified.empty() && Printable(state.validators.last_modified)) {
+    out += "last_modified " + state.validators.last_modified + "\n";
+  }
+  for (const KeyHistory& k : state.keys) {
+    out += "key " + std::to_string(k.first_seen) + " " + std::to_string(k.last_seen) + " " +
+           (k.listed ? "1 " : "0 ") + core::FormatPublicKeyLine(k.key.key, k.key.comment) + "\n";
+  }
+  return out;
+}
+
+core::Result<State> ParseState(std::string_view text) {
+  State state;
+  bool versioned = false;
+  size_t line_no = 0;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    if (nl == std::string_view::npos) return Fail(Errc::kBadFormat, "state file: last line cut short");
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl + 1);
+    ++line_no;
+    const std::string where = "state file line " + std::to_string(line_no);
+    if (line.empty() || line[0] == '#') continue;
+    if (!Printable(line)) return Fail(Errc::kBadFormat, where + ": control character");
+    std::string_view rest = line;
+    std::string_view word = NextWord(&rest);
+    if (!versioned) {
+      if (word != "version" || rest != "1") return Fail(Errc::kBadFormat, where + ": expected \"version 1\"");
+      versioned = true;
+    } else if (word == "etag" && !rest.empty()) {
+      state.validators.etag = std::string(rest);
+    } else if (word == "last_modified" && !rest.empty()) {
+      state.validators.last_modified = std::string(rest);
+    } else if (word == "key") {
+      KeyHistory k;
+      std::string_view listed;
+      if (!ParseInt(NextWord(&rest), &k.first_seen) || !ParseInt(NextWord(&rest), &k.last_seen) ||
+          ((listed = NextWord(&rest)) != "0" && listed != "1") || k.first_seen > k.last_seen) {
+        return Fail(Errc::kBadFormat, where + ": bad key record");
+      }
+      k.listed = listed == "1";
+      core::Result<core::AuthorizedKey> key = core::ParsePublicKeyLine(rest);
+      if (!key) return Fail(Errc::kBadFormat, where + ": " + key.error().detail);
+      k.key.key = std::move(key->key);
+      k.key.comment = std::move(key->comment);
+      for (const KeyHistory& other : state.keys) {
+        if (other.key.key == k.key.key) return Fail(Errc::kBadFormat, where + ": key listed twice");
+      }
+      state.keys.push_back(std::move(k));
+    } else {
+      return Fail(Errc::kBadFormat, where + ": unknown line");
+    }
+  }
+  if (!versioned) return Fail(Errc::kBadFormat, "state file: no version line");
+  return state;
+}
+
+core::Result<State> LoadState(const std::string& state_dir) {
+  const std::string path = state_dir + "/" + kStateFileName;
+  core::Result<std::optional<std::string>> text = ReadWholeFile(path, kMaxStateFileSize);
+  if (!text) return core::Unexpected{text.error()};
+  if (!text->has_value()) return State{};
+  core::Result<State> state = ParseState(**text);
+  if (!state) return Fail(state.error().code, path + ": " + state.error().detail);
+  return state;
+}
+
+core::Status SaveState(const std::string& state_dir, const State& state) {
+  core::Status made = MakeDir(state_dir);
+  if (!made) return made;
+  return WriteFileAtomically(state_dir + "/" + kStateFileName, SerializeState(state),
+                             FileMode{geteuid(), getegid(), 0644});
+}
+
+State AdvanceState(const State& old, const std::vector<CaKey>& listed, int64_t now,
+                   uint64_t keep_retired_seconds) {
+  State next;
+  next.validators = old.validators;
+  for (const CaKey& key : listed) {
+    KeyHistory k;
+    k.key = key;
+    k.first_seen = now;
+    k.last_seen = now;
+    k.listed = true;
+    for (const KeyHistory& was : old.keys) {
+      if (was.key.key == key.key) k.first_seen = was.first_seen < now ? was.first_seen : now;
+    }
+    next.keys.push_back(std::move(k));
+  }
+  for (const KeyHistory& was : old.keys) {
+    bool still_listed = false;
+    for (const CaKey& key : listed) still_listed = still_listed || key.key == was.key.key;
+    if (still_listed) continue;
+    // A clock set back leaves the key trusted until the clock passes it again.
+    int64_t age = now - was.last_seen;
+    if (age >= 0 && static_cast<uint64_t>(age) >= keep_retired_seconds) continue;
+    KeyHistory k = was;
+    k.listed = false;
+    next.keys.push_back(std::move(k));
+  }
+  return next;
+}
+
+std::vector<CaKey> ListedKeys(const State& state) {
+  std::vector<CaKey> keys;
+  for (const KeyHistory& k : state.keys) {
+    if (k.listed) keys.push_back(k.key);
+  }
+  return keys;
+}
+
+std::vector<CaKey> TrustedKeys(const State& state) {
+  std::vector<const KeyHistory*> order;
+  for (const KeyHistory& k : state.keys) order.push_back(&k);
+  std::stable_sort(order.begin(), order.end(), [](const KeyHistory* a, const KeyHistory* b) {
+    if (a->first_seen != b->first_seen) return a->first_seen < b->first_seen;
+    return a->key.key.blob < b->key.key.blob;  // same second: an order the issuer cannot shuffle
+  });
+  std::vector<CaKey> keys;
+  for (const KeyHistory* k : order) keys.push_back(k->key);
+  return keys;
+}
+
+core::Result<core::UniqueFd> LockStateDir(const std::string& state_dir) {
+  core::Status made = MakeDir(state_dir);
+  if (!made) return core::Unexpected{made.error()};
+  const std::string path = state_dir + "/" + kLockFileName;
+  core::UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd.valid()) return Fail(Errc::kIo, "open " + path + ": " + std::strerror(errno));
+  for (;;) {
+    if (flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return fd;
+    if (errno == EINTR) continue;
+    if (errno == EWOULDBLOCK) {
+      return Fail(Errc::kIo, "another cafetch is running (" + path + " is locked)");
+    }
+    return Fail(Errc::kIo, "flock " + path + ": " + std::strerror(errno));
+  }
+}
+
+}  // namespace certgate::cafetch

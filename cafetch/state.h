@@ -1,0 +1,85 @@
+// cafetch's memory between runs, in state_dir: when each CA key was first
+// and last listed by the issuer (so a retired key stays trusted for
+// keep_retired), the issuer's validators (ETag / Last-Modified), and the
+// lock that keeps two cafetch runs apart.
+#ifndef CERTGATE_CAFETCH_STATE_H_
+#define CERTGATE_CAFETCH_STATE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cafetch/fetcher.h"
+#include "cafetch/issuers.h"
+#include "core/result.h"
+#include "core/unique_fd.h"
+
+namespace certgate::cafetch {
+
+// kStateFileName and kLockFileName are the files cafetch keeps in state_dir.
+inline constexpr char kStateFileName[] = "cafetch.state";
+inline constexpr char kLockFileName[] = "lock";
+// kMaxStateFileSize caps the state file.
+inline constexpr size_t kMaxStateFileSize = 256 * 1024;
+
+// KeyHistory is one CA key cafetch trusts or trusted.
+struct KeyHistory {
+  CaKey key;
+  int64_t first_seen = 0;  // unix seconds of the first answer listing it
+  int64_t last_seen = 0;   // unix seconds of the last answer listing it
+  bool listed = false;     // listed in the issuer's last answer
+};
+
+// State is the whole state file.
+struct State {
+  Validators validators;
+  // keys: listed keys first in the issuer's order, then retired keys still
+  // trusted, oldest retirement last.
+  std::vector<KeyHistory> keys;
+};
+
+// SerializeState returns the text form: a header, "version 1", optional
+// "etag VALUE" and "last_modified VALUE" lines and one line per key,
+// "key FIRST LAST LISTED keytype base64 [comment]".
+std::string SerializeState(const State& state);
+
+// ParseState parses SerializeState's form. Anything else (unknown line,
+// bad number, a key sshd could not read, a control character) is
+// kBadFormat: a damaged state file is reported, never half-used.
+core::Result<State> ParseState(std::string_view text);
+
+// LoadState reads state_dir/kStateFileName; a missing file (first run) is
+// an empty State. Errors: kIo, kTooLarge, kBadFormat.
+core::Result<State> LoadState(const std::string& state_dir);
+
+// SaveState writes the state file atomically (root, 0644), creating
+// |state_dir| (0755) if needed. Errors: kIo.
+core::Status SaveState(const std::string& state_dir, const State& state);
+
+// AdvanceState returns |old| updated with the issuer's answer |listed|
+// (its keys in order) received at |now|: listed keys get last_seen = now
+// (first_seen = now when new); keys no longer listed are kept, not listed,
+// while now - last_seen < |keep_retired_seconds|, and dropped after.
+// Validators are copied from |old|; the caller sets new ones.
+State AdvanceState(const State& old, const std::vector<CaKey>& listed, int64_t now,
+                   uint64_t keep_retired_seconds);
+
+// ListedKeys returns the keys of |state| the issuer listed last time (what
+// a 304 Not Modified answer means).
+std::vector<CaKey> ListedKeys(const State& state);
+
+// TrustedKeys returns every key of |state| (listed and retired), oldest
+// first_seen first (ties by blob bytes), the TrustedUserCAKeys contents: a
+// stable order, so that retiring a key does not rewrite the file.
+std::vector<CaKey> TrustedKeys(const State& state);
+
+// LockStateDir creates |state_dir| if needed, opens state_dir/kLockFileName
+// and takes a non-blocking exclusive flock on it, held as long as the
+// returned descriptor is open. Fails with kIo ("another cafetch is
+// running") when the lock is held, or kIo when the file cannot be opened.
+core::Result<core::UniqueFd> LockStateDir(const std::string& state_dir);
+
+}  // namespace certgate::cafetch
+
+#endif  // CERTGATE_CAFETCH_STATE_H_

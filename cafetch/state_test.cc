@@ -1,0 +1,154 @@
+#include "cafetch/state.h"
+
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include "cafetch/atomic_file.h"
+#include "core/ssh_key.h"
+#include "tests/testing.h"
+
+namespace certgate::cafetch {
+namespace {
+
+using ::certgate::testing::MakeKey;
+using ::certgate::testing::ReadFile;
+using ::certgate::testing::TempDir;
+using ::certgate::testing::WriteFile;
+
+CaKey Key(const TempDir& dir, const std::string& name) {
+  std::string path = MakeKey(dir, name, "ed25519");
+  std::string line = ReadFile(path + ".pub");
+  auto parsed = core::ParsePublicKeyLine(line.substr(0, line.find('\n')));
+  EXPECT_TRUE(parsed);
+  return CaKey{parsed->key, parsed->comment};
+}
+
+TEST(StateTest, RoundTrip) {
+  TempDir dir;
+  State s;
+  s.validators.etag = "\"abc\"";
+  s.validators.last_modified = "Sun, 22 Nov 2026 10:00:00 GMT";
+  s.keys.push_back({Key(dir, "old"), 100, 200, false});
+  s.keys.push_back({Key(dir, "new"), 150, 300, true});
+  std::string text = SerializeState(s);
+  auto back = ParseState(text);
+  ASSERT_TRUE(back) << back.error().detail;
+  EXPECT_EQ(back->validators.etag, s.validators.etag);
+  EXPECT_EQ(back->validators.last_modified, s.validators.last_modified);
+  ASSERT_EQ(back->keys.size(), 2u);
+  EXPECT_EQ(back->keys[0].key.key, s.keys[0].key.key);
+  EXPECT_EQ(back->keys[0].key.comment, "old");
+  EXPECT_EQ(back->keys[0].first_seen, 100);
+  EXPECT_EQ(back->keys[0].last_seen, 200);
+  EXPECT_FALSE(back->keys[0].listed);
+  EXPECT_TRUE(back->keys[1].listed);
+  EXPECT_EQ(SerializeState(*back), text);
+}
+
+TEST(StateTest, RejectsDamage) {
+  TempDir dir;
+  State s;
+  s.keys.push_back({Key(dir, "k"), 1, 2, true});
+  const std::string good = SerializeState(s);
+  ASSERT_TRUE(ParseState(good));
+  const std::string key_line = good.substr(good.find("key "));
+  for (const std::string& bad : {
+           std::string(""),                                 // no version
+           std::string("version 2\n"),                      // unknown version
+           std::string("version 1\nbogus x\n"),             // unknown line
+           std::string("version 1"),                        // cut short
+           "version 1\n" + key_line + key_line,              // duplicate key
+           "version 1\nkey 5 2 1 " + key_line.substr(10),    // first after last
+           "version 1\nkey 1 2 7 " + key_line.substr(10),    // listed not 0/1
+           "version 1\nkey -1 2 1 " + key_line.substr(10),   // negative
+           std::string("version 1\nkey 1 2 1 ssh-ed25519 AAAA\n"),  // not a key
+           std::string("version 1\netag a\x01" "b\n"),      // control character
+       }) {
+    auto r = ParseState(bad);
+    EXPECT_FALSE(r) << bad;
+    if (!r) {
+      EXPECT_EQ(r.error().code, core::Errc::kBadFormat);
+    }
+  }
+}
+
+TEST(StateTest, LoadMissingIsEmptyAndSaveLoads) {
+  TempDir dir;
+  auto empty = LoadState(dir.Path("state"));
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->keys.empty());
+  State s;
+  s.keys.push_back({Key(dir, "k"), 1, 2, true});
+  ASSERT_TRUE(SaveState(dir.Path("state"), s));  // creates the directory
+  auto loaded = LoadState(dir.Path("state"));
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->keys.size(), 1u);
+  WriteFile(dir.Path("state/cafetch.state"), "garbage\n");
+  EXPECT_FALSE(LoadState(dir.Path("state")));
+}
+
+TEST(StateTest, RotationKeepsRetiredKeyExactlyKeepRetired) {
+  TempDir dir;
+  CaKey a = Key(dir, "a"), b = Key(dir, "b");
+  const uint64_t keep = 100;
+  State s = AdvanceState(State{}, {a}, 1000, keep);
+  ASSERT_EQ(s.keys.size(), 1u);
+  EXPECT_EQ(s.keys[0].first_seen, 1000);
+  s = AdvanceState(s, {a, b}, 1050, keep);  // issuer lists both
+  ASSERT_EQ(TrustedKeys(s).size(), 2u);
+  EXPECT_EQ(s.keys[0].first_seen, 1000);
+  EXPECT_EQ(s.keys[0].last_seen, 1050);
+  EXPECT_EQ(s.keys[1].first_seen, 1050);
+  s = AdvanceState(s, {b}, 1060, keep);  // old key no longer listed
+  ASSERT_EQ(s.keys.size(), 2u);
+  EXPECT_EQ(s.keys[0].key.key, b.key);  // listed first
+  EXPECT_TRUE(s.keys[0].listed);
+  EXPECT_FALSE(s.keys[1].listed);
+  EXPECT_EQ(ListedKeys(s).size(), 1u);
+  // Still trusted one second before keep_retired has passed since last seen.
+  State before = AdvanceState(s, {b}, 1050 + 99, keep);
+  EXPECT_EQ(TrustedKeys(before).size(), 2u);
+  State at = AdvanceState(before, {b}, 1050 + 100, keep);
+  ASSERT_EQ(TrustedKeys(at).size(), 1u);
+  EXPECT_EQ(TrustedKeys(at)[0].key, b.key);
+  // Listed again after retirement: trusted, with its old first_seen.
+  State back = AdvanceState(before, {b, a}, 1200, keep);
+  EXPECT_EQ(back.keys[1].first_seen, 1000);
+  EXPECT_TRUE(back.keys[1].listed);
+}
+
+TEST(StateTest, LockIsExclusive) {
+  TempDir dir;
+  auto first = LockStateDir(dir.Path("state"));
+  ASSERT_TRUE(first) << first.error().detail;
+  auto second = LockStateDir(dir.Path("state"));
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, core::Errc::kIo);
+  EXPECT_NE(second.error().detail.find("another cafetch is running"), std::string::npos);
+  first->Reset();
+  EXPECT_TRUE(LockStateDir(dir.Path("state")));
+}
+
+}  // namespace
+}  // namespace certgate::cafetch
+
+namespace certgate::cafetch {
+namespace {
+
+TEST(StateTest, TrustedOrderDoesNotDependOnIssuerOrder) {
+  TempDir dir;
+  CaKey a = Key(dir, "a"), b = Key(dir, "b");
+  State ab = AdvanceState(State{}, {a, b}, 1000, 100);
+  State ba = AdvanceState(State{}, {b, a}, 1000, 100);
+  ASSERT_EQ(TrustedKeys(ab).size(), 2u);
+  EXPECT_EQ(TrustedKeys(ab)[0].key, TrustedKeys(ba)[0].key);
+  // Retiring one (same second) keeps the order.
+  State retired = AdvanceState(ab, {b}, 1000, 100);
+  EXPECT_EQ(TrustedKeys(retired)[0].key, TrustedKeys(ab)[0].key);
+  State older = AdvanceState(AdvanceState(State{}, {b}, 900, 100), {a, b}, 1000, 100);
+  EXPECT_EQ(TrustedKeys(older)[0].key, b.key);  // oldest first
+}
+
+}  // namespace
+}  // namespace certgate::cafetch

@@ -1,0 +1,355 @@
+#!/usr/bin/env python3
+"""End-to-end tests of cafetch: a real HTTPS issuer (https_issuer.py), a real
+sshd on 127.0.0.1 and logins by the real ssh client.
+
+sshd trusts CAs only through the TrustedUserCAKeys line cafetch writes (no
+AuthorizedPrincipalsCommand: certificates name the login user as their
+principal, so sshd's built-in check applies). cafetch runs with --once, as
+the timer unit runs it, and reloads sshd with SIGHUP (reload: signal).
+
+Run (as root):  python3 tests/integration/test_cafetch.py --binary PATH
+(ctest passes the built binary; $CERTGATE_CAFETCH works too; without either
+the newest build*/cafetch/cafetch of the tree is used).
+
+Classes:
+  RotationTest    old CA, then old+new, then new only: logins keep working at
+                  every step, and the old CA stops only after keep_retired
+  FailStaticTest  issuer errors and bad answers change nothing on disk and
+                  exit non-zero; --dry-run changes nothing
+"""
+
+import glob
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sshd_harness as h  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ISSUER = os.path.join(HERE, "https_issuer.py")
+USER = "cgc_alice"
+KEEP_RETIRED = 2  # seconds
+
+BINARY = h.parse_binary_arg("--binary", "CERTGATE_CAFETCH")
+if not BINARY:
+    found = sorted(glob.glob(os.path.join(HERE, "..", "..", "build*", "cafetch", "cafetch")),
+                   key=os.path.getmtime)
+    BINARY = os.path.abspath(found[-1]) if found else None
+
+SKIP = h.skip_reason()
+if not SKIP and not (BINARY and os.access(BINARY, os.X_OK)):
+    SKIP = "cafetch binary not found (pass --binary PATH or set CERTGATE_CAFETCH)"
+if not SKIP and not os.path.exists("/usr/bin/openssl"):
+    SKIP = "needs openssl for the issuer's test PKI"
+
+
+class World:
+    """One workspace, user, HTTPS issuer and sshd shared by every test."""
+
+    ws = None
+
+    @classmethod
+    def get(cls):
+        if cls.ws is not None:
+            return cls
+        cls.users = h.Users()
+        cls.ws = h.Workspace("c")
+        cls.users.user(USER)
+        cls.keys = h.Keys(cls.ws)
+        cls.ca_old = cls.keys.make_key("ca-old")
+        cls.ca_new = cls.keys.make_key("ca-new", "ecdsa")
+        cls.ca_third = cls.keys.make_key("ca-third")
+        cls.user_old = cls.keys.user_with_cert(cls.ca_old, "u-old", principals=[USER])
+        cls.user_new = cls.keys.user_with_cert(cls.ca_new, "u-new", principals=[USER])
+
+        # The issuer: a test PKI and the server, answering ROOT/keys.
+        cls.pki = os.path.join(cls.ws.root, "pki")
+        h.run([sys.executable, "-B", ISSUER, "make-certs", cls.pki])
+        cls.root = os.path.join(cls.ws.root, "issuer")
+        os.mkdir(cls.root)
+        port_file = os.path.join(cls.ws.root, "issuer.port")
+        cls.issuer_log = open(os.path.join(cls.ws.root, "issuer.log"), "ab")
+        cls.issuer = subprocess.Popen(
+            [sys.executable, "-B", ISSUER, "serve", "--root", cls.root,
+             "--cert", os.path.join(cls.pki, "server.pem"),
+             "--key", os.path.join(cls.pki, "server.key"), "--port-file", port_file],
+            stdin=subprocess.DEVNULL, stdout=cls.issuer_log, stderr=cls.issuer_log)
+        deadline = time.time() + 20
+        while not os.path.exists(port_file):
+            if time.time() > deadline or cls.issuer.poll() is not None:
+                raise RuntimeError("the HTTPS issuer did not start")
+            time.sleep(0.05)
+        with open(port_file) as f:
+            cls.port = int(f.read())
+
+        return cls
+
+    @classmethod
+    def cleanup(cls):
+        if cls.ws is None:
+            return
+        cls.issuer.terminate()
+        cls.issuer.wait()
+        cls.issuer_log.close()
+        cls.users.cleanup()
+        cls.ws.cleanup()
+        cls.ws = None
+
+
+def tearDownModule():
+    World.cleanup()
+
+
+class CafetchCase(h.SshdTestCase):
+    @classmethod
+    def setUpClass(cls):
+        if SKIP:
+            raise unittest.SkipTest(SKIP)
+        cls.w = World.get()
+        cls.ws = cls.w.ws
+        cls.tap = None
+        # Each class: its own sshd without any CA trust (cafetch adds it),
+        # key file, state and cafetch.yaml.
+        name = cls.__name__
+        cls.sshd = h.Sshd(cls.ws, ["AuthorizedKeysFile none"], log_level="VERBOSE",
+                          name=name).start()
+        cls.trusted = os.path.join(cls.ws.etc, name, "trusted_user_ca_keys")
+        os.makedirs(os.path.dirname(cls.trusted), mode=0o755)
+        cls.state_dir = os.path.join(cls.ws.root, "state-" + name)
+        cls.config = cls.ws.write(os.path.join(cls.ws.etc, name + ".yaml"), "\n".join([
+            "issuer:",
+            "  type: url",
+            "  url: https://127.0.0.1:%d/keys" % cls.w.port,
+            "  tls:",
+            "    ca_file: %s" % os.path.join(cls.w.pki, "ca.pem"),
+            "  timeout: 5s",
+            "keep_retired: %ds" % KEEP_RETIRED,
+            "trusted_user_ca_keys: %s" % cls.trusted,
+            "state_dir: %s" % cls.state_dir,
+            "sshd:",
+            "  config: %s" % cls.sshd.config_path,
+            "  binary: %s" % h.SSHD,
+            "  manage_principals_command: false",
+            "  reload: signal",
+            "  accept_sha1_rsa: false",
+        ]) + "\n", 0o600)
+
+    @classmethod
+    def tearDownClass(cls):
+        if getattr(cls, "sshd", None) is not None:
+            cls.sshd.stop()
+
+    def serve(self, *pubs):
+        """The issuer lists these CA public keys from now on."""
+        text = "".join(open(p + ".pub").read() for p in pubs)
+        self.ws.write(os.path.join(self.w.root, "keys"), text)
+
+    def misbehave(self, mode):
+        path = os.path.join(self.w.root, "keys.mode")
+        if mode is None:
+            if os.path.exists(path):
+                os.unlink(path)
+        else:
+            self.ws.write(path, mode + "\n")
+
+    def cafetch(self, *args):
+        p = subprocess.run([BINARY, "--config", self.config] + list(args),
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        return p
+
+    def once(self, expect_prefix):
+        mark = self.sshd.log_size()
+        p = self.cafetch("--once")
+        self.assertEqual(p.returncode, 0, "cafetch --once failed: " + p.stderr)
+        last = p.stdout.strip().splitlines()[-1]
+        self.assertTrue(last.startswith(expect_prefix), "last line %r, expected %r\n%s" %
+                        (last, expect_prefix, p.stderr))
+        if "SIGHUP" in p.stdout:
+            self.wait_listening(mark)
+        return p.stdout
+
+    def wait_listening(self, mark):
+        """After a SIGHUP sshd re-executes itself and listens again a few
+        milliseconds later (connections in between are refused): waits
+        until the log written since |mark| says it listens again."""
+        deadline = time.time() + 10
+        while "Server listening on" not in self.sshd.log_text(mark):
+            if time.time() > deadline:
+                self.fail("sshd did not come back after SIGHUP:\n" + self.sshd.log_text(mark))
+            time.sleep(0.02)
+
+    def watched(self):
+        """Every file cafetch may change, with its contents."""
+        out = {}
+        for d in (os.path.dirname(self.trusted), os.path.dirname(self.sshd.config_path)):
+            for name in sorted(os.listdir(d)):
+                path = os.path.join(d, name)
+                if os.path.isfile(path) and not name.endswith((".log", ".pid")):
+                    with open(path, "rb") as f:
+                        out[path] = f.read()
+        state = os.path.join(self.state_dir, "cafetch.state")
+        out[state] = open(state, "rb").read() if os.path.exists(state) else None
+        return out
+
+
+@unittest.skipIf(SKIP, SKIP or "")
+class RotationTest(CafetchCase):
+    def test_rotation_keeps_logins_working(self):
+        w = self.w
+        self.assertLoginDenied(USER, w.user_old)  # no CA trusted yet
+
+        # 1. The issuer lists the old CA: cafetch adds TrustedUserCAKeys and
+        #    reloads sshd; certificates from the old CA log in.
+        self.serve(w.ca_old)
+        pid = self.sshd.proc.pid
+        out = self.once("changed: ")
+        self.assertIn("sent SIGHUP to sshd (pid %d)" % pid, out)
+        with open(self.sshd.config_path) as f:
+            self.assertIn("# BEGIN certgate\n", f.read())
+        self.assertEqual(self.sshd.effective()["trustedusercakeys"], self.trusted)
+        self.assertLoginOK(USER, w.user_old)
+        self.assertLoginDenied(USER, w.user_new, reason="not trusted|certificate signature|CA")
+        self.once("unchanged")  # 304 from the issuer, nothing to do
+
+        # 2. Rotation starts: both listed. Only the key file changes (sshd
+        #    re-reads it at every login, no reload).
+        self.serve(w.ca_old, w.ca_new)
+        out = self.once("changed: %s (+SHA256:" % self.trusted)
+        self.assertNotIn("SIGHUP", out)
+        self.assertLoginOK(USER, w.user_old)
+        self.assertLoginOK(USER, w.user_new)
+
+        # 3. The issuer stops listing the old CA: still trusted for keep_retired.
+        self.serve(w.ca_new)
+        retired_at = time.time()
+        self.once("unchanged")
+        self.assertLoginOK(USER, w.user_old)
+        self.assertLoginOK(USER, w.user_new)
+
+        # 4. After keep_retired the old CA is dropped; the new one keeps working.
+        time.sleep(max(0.0, retired_at + KEEP_RETIRED + 0.5 - time.time()))
+        self.once("changed: %s (-SHA256:" % self.trusted)
+        self.assertLoginDenied(USER, w.user_old)
+        self.assertLoginOK(USER, w.user_new)
+        self.assertEqual(self.sshd.proc.poll(), None, "sshd died")
+        self.assertEqual(self.sshd.proc.pid, pid)
+        # A copy of the previous key file is kept beside it.
+        with open(self.trusted + ".previous") as f:
+            self.assertIn(h.Keys.pub_line(w.ca_old).split()[1], f.read())
+
+
+@unittest.skipIf(SKIP, SKIP or "")
+class FailStaticTest(CafetchCase):
+    def setUp(self):
+        self.misbehave(None)
+        self.serve(self.w.ca_new)
+        self.once("")
+
+    def tearDown(self):
+        self.misbehave(None)
+
+    def test_issuer_errors_change_nothing(self):
+        before = self.watched()
+        for mode in ("500", "empty", "garbage", "oversized", "redirect-https", "redirect-http"):
+            with self.subTest(mode=mode):
+                self.misbehave(mode)
+                p = self.cafetch("--once")
+                self.assertNotEqual(p.returncode, 0, p.stdout)
+                self.assertIn("nothing changed", p.stderr)
+                self.assertEqual(self.watched(), before)
+                self.assertLoginOK(USER, self.w.user_new)
+
+    def test_bad_key_lines_change_nothing(self):
+        before = self.watched()
+        good = open(self.w.ca_new + ".pub").read()
+        for text in ("", "# nothing\n", good + "ssh-ed25519 AAAAnotakey x\n",
+                     good + "ssh-rsa " + h.Keys.pub_line(self.w.ca_new).split()[1] + "\n",
+                     good.replace("ecdsa-sha2", "ssh-ed25519 ecdsa-sha2", 1)):
+            with self.subTest(text=text[:40]):
+                self.ws.write(os.path.join(self.w.root, "keys"), text)
+                p = self.cafetch("--once")
+                self.assertNotEqual(p.returncode, 0, p.stdout)
+                self.assertEqual(self.watched(), before)
+        self.assertLoginOK(USER, self.w.user_new)
+
+    def test_dry_run_prints_the_diff_and_changes_nothing(self):
+        self.serve(self.w.ca_new, self.w.ca_third)
+        before = self.watched()
+        p = self.cafetch("--dry-run")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("--- %s\n+++ %s\n" % (self.trusted, self.trusted), p.stdout)
+        self.assertIn("+" + h.Keys.pub_line(self.w.ca_third), p.stdout)
+        self.assertTrue(p.stdout.strip().splitlines()[-1].startswith("would change: "), p.stdout)
+        self.assertEqual(self.watched(), before)
+
+    def test_usage(self):
+        for args, code in ((["--help"], 0), (["--version"], 0), ([], 2), (["--bogus"], 2),
+                           (["--once", "--daemon"], 2)):
+            p = subprocess.run([BINARY] + args, capture_output=True, text=True, timeout=10)
+            self.assertEqual(p.returncode, code, (args, p.stdout, p.stderr))
+        p = subprocess.run([BINARY, "--config", "/nonexistent.yaml", "--once"],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 1)
+
+
+@unittest.skipIf(SKIP, SKIP or "")
+class DaemonTest(CafetchCase):
+    """--daemon under a stand-in systemd: a NOTIFY_SOCKET datagram socket
+    and WATCHDOG_USEC; SIGHUP re-reads the config and runs a round, SIGTERM
+    stops it cleanly."""
+
+    def test_notify_watchdog_sighup_sigterm(self):
+        self.serve(self.w.ca_new)
+        path = os.path.join(self.ws.root, "notify.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(path)
+        sock.settimeout(10)
+        mark = self.sshd.log_size()
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "NOTIFY_SOCKET": path,
+               "WATCHDOG_USEC": "400000"}
+        p = subprocess.Popen([BINARY, "--config", self.config, "--daemon"], env=env,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        got = []
+
+        def wait_for(text):
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                if any(text in m for m in got):
+                    return True
+                try:
+                    got.append(sock.recv(4096).decode())
+                except socket.timeout:
+                    break
+            return any(text in m for m in got)
+
+        try:
+            self.assertTrue(wait_for("READY=1"), got)
+            self.assertTrue(wait_for("STATUS=changed: "), got)
+            self.wait_listening(mark)
+            self.assertLoginOK(USER, self.w.user_new)
+            del got[:]
+            self.assertTrue(wait_for("WATCHDOG=1"), got)  # pinged while it sleeps
+            # SIGHUP: config re-read and an immediate round (now unchanged).
+            self.serve(self.w.ca_new, self.w.ca_third)
+            p.send_signal(signal.SIGHUP)
+            self.assertTrue(wait_for("STATUS=changed: %s (+SHA256:" % self.trusted), got)
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait(10), 0, p.stderr.read())
+            self.assertTrue(wait_for("STOPPING=1"), got)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            sock.close()
+            p.stdout.close()
+            p.stderr.close()
+
+
+if __name__ == "__main__":
+    h.run_main()
