@@ -1,5 +1,6 @@
 #include "cafetch/agent.h"
 
+#include <glob.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -125,24 +126,86 @@ core::Result<EffectiveConfig> CheckConfig(const Config& config, const std::strin
   return effective;
 }
 
-// CheckCandidate writes |text| to a private temporary directory and checks
-// it with sshd -t and -T as if it were the main sshd_config (relative
-// Includes resolve against /etc/ssh wherever the file is).
-core::Status CheckCandidate(const Config& config, const std::string& text,
-                            const std::vector<Directive>& wanted) {
-  char dir_template[] = "/tmp/cafetch-candidate-XXXXXX";
-  if (mkdtemp(dir_template) == nullptr) {
-    return Fail(Errc::kIo, "mkdtemp: " + std::string(std::strerror(errno)));
+// CandidateDir is a private temporary directory for a candidate sshd
+// configuration; it and the files written into it are removed when it goes.
+class CandidateDir {
+ public:
+  CandidateDir() {
+    char dir_template[] = "/tmp/cafetch-candidate-XXXXXX";
+    if (mkdtemp(dir_template) != nullptr) path_ = dir_template;
   }
-  const std::string dir = dir_template;
-  const std::string path = dir + "/sshd_config";
-  core::Status st = WriteFileAtomically(path, text, FileMode{geteuid(), getegid(), 0600});
+  ~CandidateDir() {
+    for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
+      if (unlink(it->c_str()) != 0) rmdir(it->c_str());
+    }
+    if (!path_.empty()) rmdir(path_.c_str());
+  }
+  CandidateDir(const CandidateDir&) = delete;
+  CandidateDir& operator=(const CandidateDir&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  core::Status Write(const std::string& name, std::string_view text) {
+    const std::string file = path_ + "/" + name;
+    created_.push_back(file);
+    return WriteFileAtomically(file, text, FileMode{geteuid(), getegid(), 0600});
+  }
+  core::Status MakeSubdirectory(const std::string& name) {
+    const std::string dir = path_ + "/" + name;
+    if (mkdir(dir.c_str(), 0700) != 0) {
+      return Fail(Errc::kIo, "mkdir " + dir + ": " + std::strerror(errno));
+    }
+    created_.push_back(dir);
+    return core::Ok();
+  }
+
+ private:
+  std::string path_;
+  std::vector<std::string> created_;
+};
+
+// CheckCandidate checks, before anything is installed, the configuration
+// sshd would read: |main_text| as the main file and, for the drop-in
+// layout, the other drop-ins as they are with |drop_in_text| as ours. The
+// files go to a private temporary directory; the main file's Include of
+// sshd_config.d/*.conf is pointed at the copy there, so the drop-ins keep
+// their order. Runs sshd -t and verifies |wanted| in sshd -T.
+core::Status CheckCandidate(const Config& config, const std::string& main_text,
+                            const std::optional<std::string>& drop_in_text,
+                            const std::vector<Directive>& wanted) {
+  CandidateDir dir;
+  if (dir.path().empty()) return Fail(Errc::kIo, "mkdtemp: " + std::string(std::strerror(errno)));
+  std::string candidate_main = main_text;
+  core::Status st = core::Ok();
+  if (drop_in_text.has_value()) {
+    const std::string config_dir = DirectoryOf(config.sshd.config);
+    const std::string real_glob = config_dir + "/sshd_config.d/*.conf";
+    st = dir.MakeSubdirectory("sshd_config.d");
+    glob_t found{};
+    const int g = st ? glob(real_glob.c_str(), GLOB_NOSORT, nullptr, &found) : GLOB_NOMATCH;
+    if (g != 0 && g != GLOB_NOMATCH && st) st = Fail(Errc::kIo, "cannot list " + real_glob);
+    for (size_t i = 0; st && g == 0 && i < found.gl_pathc; ++i) {
+      const std::string path = found.gl_pathv[i];
+      const std::string name = path.substr(path.rfind('/') + 1);
+      if (name == kDropInName) continue;
+      core::Result<std::optional<std::string>> text = ReadWholeFile(path);
+      if (!text) {
+        st = core::Unexpected{text.error()};
+      } else if (text->has_value()) {
+        st = dir.Write("sshd_config.d/" + name, **text);
+      }
+    }
+    globfree(&found);
+    if (st) st = dir.Write(std::string("sshd_config.d/") + kDropInName, *drop_in_text);
+    candidate_main = RedirectDropInInclude(main_text, config_dir,
+                                           dir.path() + "/sshd_config.d/*.conf");
+  }
+  if (st) st = dir.Write("sshd_config", candidate_main);
   if (st) {
-    core::Result<EffectiveConfig> checked = CheckConfig(config, path, wanted, true);
+    core::Result<EffectiveConfig> checked =
+        CheckConfig(config, dir.path() + "/sshd_config", wanted, true);
     if (!checked) st = core::Unexpected{checked.error()};
   }
-  unlink(path.c_str());
-  rmdir(dir.c_str());
   if (!st) return Fail(st.error().code, "candidate sshd_config: " + st.error().detail);
   return core::Ok();
 }
@@ -279,11 +342,10 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
     if (config_changed) {
       outcome.diff += UnifiedDiff(target_old->value_or(""), config_text,
                                   target_old->has_value() ? target : "/dev/null", target);
-      // The main file's candidate can be checked without installing it.
-      if (!drop_in) {
-        core::Status checked = CheckCandidate(config, config_text, directives);
-        if (!checked) return core::Unexpected{checked.error()};
-      }
+      core::Status checked = CheckCandidate(config, drop_in ? **main_text : config_text,
+                                            drop_in ? std::optional(config_text) : std::nullopt,
+                                            directives);
+      if (!checked) return core::Unexpected{checked.error()};
     }
     return outcome;
   }
@@ -293,8 +355,10 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   if (!config_changed) {
     effective = CheckConfig(config, main_path, directives, false);
     if (!effective) return core::Unexpected{effective.error()};
-  } else if (!drop_in) {
-    core::Status checked = CheckCandidate(config, config_text, directives);
+  } else {
+    core::Status checked = CheckCandidate(config, drop_in ? **main_text : config_text,
+                                          drop_in ? std::optional(config_text) : std::nullopt,
+                                          directives);
     if (!checked) return core::Unexpected{checked.error()};
   }
 

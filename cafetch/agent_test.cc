@@ -228,9 +228,10 @@ TEST_F(AgentTest, AdminsEarlierTrustedUserCAKeysIsReportedAndNothingChanges) {
   EXPECT_EQ(Watched(), before);
 }
 
-TEST_F(AgentTest, FailedCheckOfAnInstalledDropInRestoresEverything) {
-  // The admin's line before the Include wins over the drop-in: found only
-  // once the drop-in is installed, so both new files are rolled back.
+TEST_F(AgentTest, AdminsLineBeforeTheIncludeIsFoundBeforeTheDropInIsInstalled) {
+  // The admin's line before the Include wins over the drop-in: the
+  // candidate check (the drop-ins copied beside a candidate main file)
+  // finds it before anything is written.
   const std::string main = "TrustedUserCAKeys /etc/ssh/admin_ca\nInclude " +
                            dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
   WriteFile(config_.sshd.config, main);
@@ -240,11 +241,29 @@ TEST_F(AgentTest, FailedCheckOfAnInstalledDropInRestoresEverything) {
   const auto before = Watched();
   auto r = Run();
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().detail.find("restored"), std::string::npos) << r.error().detail;
-  auto after = Watched();
-  // Only the kept copy of the previous key file is new.
-  after.erase("certgate/trusted_user_ca_keys.previous");
-  EXPECT_EQ(after, before);
+  EXPECT_NE(r.error().detail.find("candidate sshd_config"), std::string::npos) << r.error().detail;
+  EXPECT_NE(r.error().detail.find("/etc/ssh/admin_ca"), std::string::npos) << r.error().detail;
+  EXPECT_EQ(Watched(), before);
+}
+
+TEST_F(AgentTest, AnEarlierDropInThatWinsIsFoundBeforeAnythingIsInstalled) {
+  const std::string main = "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
+  WriteFile(config_.sshd.config, main);
+  mkdir(dir_.Path("etc/sshd_config.d").c_str(), 0755);
+  WriteFile(dir_.Path("etc/sshd_config.d/01-admin.conf"), "TrustedUserCAKeys /etc/ssh/admin_ca\n");
+  WriteFile(dir_.Path("etc/sshd_config.d/50-later.conf"), "TrustedUserCAKeys /etc/ssh/later_ca\n");
+  const auto before = Watched();
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("/etc/ssh/admin_ca"), std::string::npos) << r.error().detail;
+  EXPECT_EQ(Watched(), before);
+  // Without the admin's early file, ours (05-) beats the later one.
+  ASSERT_EQ(unlink(dir_.Path("etc/sshd_config.d/01-admin.conf").c_str()), 0);
+  auto ok = Run();
+  ASSERT_TRUE(ok) << ok.error().detail;
+  EXPECT_EQ(Effective("trustedusercakeys"), config_.trusted_user_ca_keys);
+  EXPECT_EQ(ReadFile(dir_.Path("etc/sshd_config.d/50-later.conf")),
+            "TrustedUserCAKeys /etc/ssh/later_ca\n");
 }
 
 TEST_F(AgentTest, BrokenMainConfigIsNeverTouched) {

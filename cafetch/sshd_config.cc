@@ -62,19 +62,58 @@ std::string Keyword(std::string_view line) {
   return word;
 }
 
+namespace {
+
+// NamesDropInDirectory returns true if the Include argument |arg| of a main
+// file in |config_dir| is that directory's sshd_config.d/*.conf.
+bool NamesDropInDirectory(std::string_view arg, std::string_view config_dir) {
+  constexpr std::string_view kRelative = "sshd_config.d/*.conf";
+  // A relative Include resolves against /etc/ssh, whatever -f says.
+  if (arg == kRelative) return config_dir == "/etc/ssh";
+  return arg.size() == config_dir.size() + 1 + kRelative.size() &&
+         arg.substr(0, config_dir.size()) == config_dir && arg[config_dir.size()] == '/' &&
+         arg.substr(config_dir.size() + 1) == kRelative;
+}
+
+}  // namespace
+
 bool IncludesDropInDirectory(std::string_view text, std::string_view config_dir) {
-  const std::string relative = "sshd_config.d/*.conf";
-  const std::string absolute = std::string(config_dir) + "/" + relative;
   for (std::string_view line : Lines(text)) {
     std::string kw = Keyword(line);
     if (kw == "match") return false;
     if (kw != "include") continue;
     for (std::string_view arg : Arguments(line)) {
-      // A relative Include resolves against /etc/ssh, whatever -f says.
-      if (arg == absolute || (arg == relative && config_dir == "/etc/ssh")) return true;
+      if (NamesDropInDirectory(arg, config_dir)) return true;
     }
   }
   return false;
+}
+
+std::string RedirectDropInInclude(std::string_view text, std::string_view config_dir,
+                                  std::string_view glob) {
+  std::string out;
+  bool before_match = true;
+  for (std::string_view line : Lines(text)) {
+    std::string kw = Keyword(line);
+    if (kw == "match") before_match = false;
+    bool ours = false;
+    std::vector<std::string_view> args;
+    if (before_match && kw == "include") {
+      args = Arguments(line);
+      for (std::string_view arg : args) ours = ours || NamesDropInDirectory(arg, config_dir);
+    }
+    if (!ours) {
+      out.append(line);
+      continue;
+    }
+    out += "Include";
+    for (std::string_view arg : args) {
+      out += ' ';
+      out.append(NamesDropInDirectory(arg, config_dir) ? glob : arg);
+    }
+    out += '\n';
+  }
+  return out;
 }
 
 std::string RenderDirectives(const std::vector<std::string>& lines) {
@@ -150,9 +189,11 @@ std::vector<Directive> PlanDirectives(const DirectivePlan& plan) {
   out.push_back({"TrustedUserCAKeys", plan.trusted_user_ca_keys});
   if (plan.accept_sha1_rsa && plan.version.AtLeast(8, 2)) {
     out.push_back({"CASignatureAlgorithms", "+ssh-rsa"});
+    // 8.8 stopped accepting the ssh-rsa-cert-v01 algorithm by default. The
+    // keyword was renamed in 8.5 (PubkeyAcceptedKeyTypes before), so every
+    // version that needs the line knows it by its new name.
     if (plan.version.AtLeast(8, 8)) {
-      out.push_back({plan.version.AtLeast(8, 5) ? "PubkeyAcceptedAlgorithms" : "PubkeyAcceptedKeyTypes",
-                     "+ssh-rsa-cert-v01@openssh.com"});
+      out.push_back({"PubkeyAcceptedAlgorithms", "+ssh-rsa-cert-v01@openssh.com"});
     }
   }
   return out;

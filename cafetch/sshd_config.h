@@ -31,6 +31,14 @@ std::string Keyword(std::string_view line);
 // absolutely as |config_dir|/sshd_config.d/*.conf.
 bool IncludesDropInDirectory(std::string_view text, std::string_view config_dir);
 
+// RedirectDropInInclude returns |text| with every Include argument that
+// IncludesDropInDirectory recognises replaced by |glob| (e.g.
+// "/tmp/cafetch-candidate-XXXXXX/sshd_config.d/*.conf"); only those Include
+// lines are rewritten, every other byte is kept. cafetch checks a candidate
+// drop-in with `sshd -t -f` on the result before installing it.
+std::string RedirectDropInInclude(std::string_view text, std::string_view config_dir,
+                                  std::string_view glob);
+
 // RenderDirectives returns |lines| (e.g. "TrustedUserCAKeys /etc/ssh/...")
 // with a header comment, as the drop-in's whole text or a block's body.
 std::string RenderDirectives(const std::vector<std::string>& lines);
@@ -88,8 +96,9 @@ struct DirectivePlan {
 // drops it when an AuthorizedKeysCommand comes before it; then
 // TrustedUserCAKeys; then, with accept_sha1_rsa, `CASignatureAlgorithms
 // +ssh-rsa` from 8.2 and, from 8.8, `PubkeyAcceptedAlgorithms
-// +ssh-rsa-cert-v01@openssh.com` (spelled PubkeyAcceptedKeyTypes before
-// 8.5). Nothing for SHA-1 where the version accepts it by default.
+// +ssh-rsa-cert-v01@openssh.com` (the keyword's name since 8.5, so no version
+// that needs it knows only the old PubkeyAcceptedKeyTypes). Nothing for
+// SHA-1 where the version accepts it by default.
 std::vector<Directive> PlanDirectives(const DirectivePlan& plan);
 
 // DirectiveLines returns Line() of each directive.

@@ -38,6 +38,26 @@ TEST(SshdConfigTest, DetectsDebianInclude) {
   EXPECT_FALSE(IncludesDropInDirectory("#Include /etc/ssh/sshd_config.d/*.conf\n", "/etc/ssh"));
 }
 
+TEST(SshdConfigTest, RedirectDropInIncludeRewritesOnlyThatInclude) {
+  const std::string text =
+      "# Include sshd_config.d/*.conf\n"
+      "Include /etc/ssh/other.conf sshd_config.d/*.conf\r\n"
+      "Port 22\n"
+      "include\t/etc/ssh/sshd_config.d/*.conf\n"
+      "Match User x\n"
+      "  Include /etc/ssh/sshd_config.d/*.conf\n";
+  EXPECT_EQ(RedirectDropInInclude(text, "/etc/ssh", "/tmp/c/sshd_config.d/*.conf"),
+            "# Include sshd_config.d/*.conf\n"
+            "Include /etc/ssh/other.conf /tmp/c/sshd_config.d/*.conf\n"
+            "Port 22\n"
+            "Include /tmp/c/sshd_config.d/*.conf\n"
+            "Match User x\n"
+            "  Include /etc/ssh/sshd_config.d/*.conf\n");
+  // Relative Includes name /etc/ssh's directory only.
+  EXPECT_EQ(RedirectDropInInclude("Include sshd_config.d/*.conf\n", "/srv/s", "/tmp/x"),
+            "Include sshd_config.d/*.conf\n");
+}
+
 TEST(SshdConfigTest, BlockGoesBeforeFirstMatchAndKeepsEveryOtherByte) {
   const std::string before = "Port 22\n# a comment   \n\tPasswordAuthentication no\n";
   const std::string after = "Match User backup\n  ForceCommand /bin/false\nMatch all\n";

@@ -116,12 +116,22 @@ class CafetchCase(h.SshdTestCase):
         # Each class: its own sshd without any CA trust (cafetch adds it),
         # key file, state and cafetch.yaml.
         name = cls.__name__
-        cls.sshd = h.Sshd(cls.ws, ["AuthorizedKeysFile none"], log_level="VERBOSE",
-                          name=name).start()
+        cls.sshd = h.Sshd(cls.ws, ["AuthorizedKeysFile none"] + cls.extra_sshd_lines(name),
+                          log_level="VERBOSE", name=name).start()
         cls.trusted = os.path.join(cls.ws.etc, name, "trusted_user_ca_keys")
         os.makedirs(os.path.dirname(cls.trusted), mode=0o755)
         cls.state_dir = os.path.join(cls.ws.root, "state-" + name)
-        cls.config = cls.ws.write(os.path.join(cls.ws.etc, name + ".yaml"), "\n".join([
+        cls.config = os.path.join(cls.ws.etc, name + ".yaml")
+        cls.write_config()
+
+    @classmethod
+    def extra_sshd_lines(cls, name):
+        """sshd_config lines a class adds to the common ones."""
+        return []
+
+    @classmethod
+    def write_config(cls, accept_sha1_rsa="false"):
+        cls.ws.write(cls.config, "\n".join([
             "issuer:",
             "  type: url",
             "  url: https://127.0.0.1:%d/keys" % cls.w.port,
@@ -136,7 +146,7 @@ class CafetchCase(h.SshdTestCase):
             "  binary: %s" % h.SSHD,
             "  manage_principals_command: false",
             "  reload: signal",
-            "  accept_sha1_rsa: false",
+            "  accept_sha1_rsa: %s" % accept_sha1_rsa,
         ]) + "\n", 0o600)
 
     @classmethod
@@ -241,6 +251,80 @@ class RotationTest(CafetchCase):
         # A copy of the previous key file is kept beside it.
         with open(self.trusted + ".previous") as f:
             self.assertIn(h.Keys.pub_line(w.ca_old).split()[1], f.read())
+
+
+@unittest.skipIf(SKIP, SKIP or "")
+class DropInTest(CafetchCase):
+    """The main sshd_config includes sshd_config.d/*.conf: cafetch writes
+    05-certgate.conf there and never edits the main file; an admin's later
+    drop-in loses to it, an earlier one wins and is reported."""
+
+    @classmethod
+    def extra_sshd_lines(cls, name):
+        cls.drop_in_dir = os.path.join(cls.ws.sshd, name, "sshd_config.d")
+        return ["Include %s/*.conf" % cls.drop_in_dir]
+
+    def test_drop_in_is_written_checked_and_idempotent(self):
+        os.makedirs(self.drop_in_dir, mode=0o755, exist_ok=True)
+        self.ws.write(os.path.join(self.drop_in_dir, "50-admin.conf"),
+                      "TrustedUserCAKeys /etc/ssh/admin_later_ca\n")
+        with open(self.sshd.config_path, "rb") as f:
+            main = f.read()
+        self.serve(self.w.ca_new)
+        self.once("changed: ")
+        with open(self.sshd.config_path, "rb") as f:
+            self.assertEqual(f.read(), main)
+        with open(os.path.join(self.drop_in_dir, "05-certgate.conf")) as f:
+            self.assertIn("TrustedUserCAKeys %s\n" % self.trusted, f.read())
+        self.assertEqual(self.sshd.effective()["trustedusercakeys"], self.trusted)
+        self.assertLoginOK(USER, self.w.user_new)
+        self.once("unchanged")
+
+        # An admin's drop-in that sorts first wins in sshd: found by the
+        # candidate check, reported, and nothing is changed.
+        early = os.path.join(self.drop_in_dir, "01-admin.conf")
+        self.ws.write(early, "TrustedUserCAKeys /etc/ssh/admin_early_ca\n")
+        try:
+            self.serve(self.w.ca_new, self.w.ca_third)
+            before = self.watched()
+            p = self.cafetch("--once")
+            self.assertNotEqual(p.returncode, 0, p.stdout)
+            self.assertIn("/etc/ssh/admin_early_ca", p.stderr)
+            self.assertEqual(self.watched(), before)
+        finally:
+            os.unlink(early)
+        self.assertEqual(self.sshd.proc.poll(), None, "sshd died")
+
+
+@unittest.skipIf(SKIP, SKIP or "")
+class Sha1RsaTest(CafetchCase):
+    """An RSA CA that signs with SHA-1 ssh-rsa: OpenSSH 8.2+ refuses its
+    certificates until cafetch writes what this sshd version needs
+    (accept_sha1_rsa: true), and nothing is written without it."""
+
+    def test_sha1_rsa_lines_only_when_asked(self):
+        w = self.w
+        ca = w.keys.make_key("ca-rsa", "rsa", 2048)
+        user = w.keys.user_with_cert(ca, "u-sha1", principals=[USER], sig_alg="ssh-rsa")
+        self.serve(ca)
+        self.once("changed: ")
+        with open(self.sshd.config_path) as f:
+            text = f.read()
+        self.assertNotIn("CASignatureAlgorithms", text)
+        self.assertNotIn("ssh-rsa", self.sshd.effective()["casignaturealgorithms"].split(","))
+        self.assertLoginDenied(USER, user, reason="signature algorithm|CASignatureAlgorithms|ssh-rsa")
+
+        self.write_config(accept_sha1_rsa="true")
+        try:
+            out = self.once("changed: %s" % self.sshd.config_path)
+            self.assertIn("SIGHUP", out)
+            self.assertIn("ssh-rsa", self.sshd.effective()["casignaturealgorithms"].split(","))
+            self.assertIn("ssh-rsa-cert-v01@openssh.com",
+                          self.sshd.effective()["pubkeyacceptedalgorithms"].split(","))
+            self.assertLoginOK(USER, user)
+            self.once("unchanged")
+        finally:
+            self.write_config()
 
 
 @unittest.skipIf(SKIP, SKIP or "")
