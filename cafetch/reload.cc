@@ -1,5 +1,6 @@
 #include "cafetch/reload.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -8,9 +9,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <memory>
+#include <set>
 #include <system_error>
 
 #include "cafetch/atomic_file.h"
@@ -140,6 +143,95 @@ core::Result<ReloadOutcome> ReloadViaSystemd(const std::string& address) {
   return none;
 }
 
+// ListeningSockets returns the inodes of the TCP sockets |pid| listens on
+// (its fds that are sockets, matched against the LISTEN entries of
+// /proc/PID/net/tcp and tcp6, the tables of its network namespace), or an
+// empty set if they cannot be read.
+std::set<uint64_t> ListeningSockets(pid_t pid) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  std::set<uint64_t> listening;
+  for (const char* table : {"/net/tcp", "/net/tcp6"}) {
+    core::Result<std::optional<std::string>> text = ReadWholeFile(proc + table, 1 << 22);
+    if (!text || !text->has_value()) continue;
+    std::string_view rest = **text;
+    rest.remove_prefix(std::min(rest.size(), rest.find('\n') + 1));  // header
+    while (!rest.empty()) {
+      size_t nl = rest.find('\n');
+      std::string_view line = rest.substr(0, nl);
+      rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+      // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...
+      std::vector<std::string_view> fields;
+      while (!line.empty() && fields.size() < 10) {
+        size_t b = line.find_first_not_of(' ');
+        if (b == std::string_view::npos) break;
+        line.remove_prefix(b);
+        size_t e = line.find(' ');
+        fields.push_back(line.substr(0, e));
+        line.remove_prefix(e == std::string_view::npos ? line.size() : e);
+      }
+      if (fields.size() < 10 || fields[3] != "0A") continue;  // 0A: TCP_LISTEN
+      uint64_t inode = 0;
+      auto r = std::from_chars(fields[9].data(), fields[9].data() + fields[9].size(), inode);
+      if (r.ec == std::errc() && inode != 0) listening.insert(inode);
+    }
+  }
+  std::set<uint64_t> mine;
+  const std::string fd_dir = proc + "/fd";
+  DIR* dir = opendir(fd_dir.c_str());
+  if (dir == nullptr) return mine;
+  while (struct dirent* e = readdir(dir)) {
+    char target[64];
+    const std::string link = fd_dir + "/" + e->d_name;
+    ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
+    if (n <= 0) continue;
+    std::string_view t(target, static_cast<size_t>(n));
+    if (t.substr(0, 8) != "socket:[" || t.back() != ']') continue;
+    uint64_t inode = 0;
+    auto r = std::from_chars(t.data() + 8, t.data() + t.size() - 1, inode);
+    if (r.ec == std::errc() && listening.count(inode) != 0) mine.insert(inode);
+  }
+  closedir(dir);
+  return mine;
+}
+
+// Exited returns true if |pid| is gone or a zombie.
+bool Exited(pid_t pid) {
+  if (kill(pid, 0) != 0 && errno == ESRCH) return true;
+  core::Result<std::optional<std::string>> stat =
+      ReadWholeFile("/proc/" + std::to_string(pid) + "/stat", 4096);
+  if (!stat || !stat->has_value()) return false;
+  // pid (comm) state ...: comm may hold anything, so look after the last ')'.
+  size_t paren = (*stat)->rfind(')');
+  return paren != std::string::npos && paren + 2 < (*stat)->size() && (**stat)[paren + 2] == 'Z';
+}
+
+// WaitUntilListeningAgain waits, up to kRestartWaitMs, for sshd |pid| to
+// listen again after SIGHUP: it closes its listening sockets, re-executes
+// itself and opens new ones (connections in between are refused). |before|
+// are the sockets it had; none (not readable, or not listening on TCP
+// itself) means there is nothing to wait for. Fails with kIo if the process
+// exits (sshd refused its configuration after all) or does not come back.
+core::Status WaitUntilListeningAgain(pid_t pid, const std::set<uint64_t>& before) {
+  if (before.empty()) return core::Ok();
+  constexpr int kRestartWaitMs = 10000;
+  constexpr int kPollMs = 10;
+  for (int waited = 0; waited <= kRestartWaitMs; waited += kPollMs) {
+    if (Exited(pid)) {
+      return Fail(Errc::kIo, "sshd (pid " + std::to_string(pid) +
+                                 ") exited after SIGHUP: see its log; start it again");
+    }
+    std::set<uint64_t> now = ListeningSockets(pid);
+    bool fresh = !now.empty();
+    for (uint64_t inode : now) fresh = fresh && before.count(inode) == 0;
+    if (fresh) return core::Ok();
+    struct timespec ts = {0, kPollMs * 1000000L};
+    nanosleep(&ts, nullptr);
+  }
+  return Fail(Errc::kIo, "sshd (pid " + std::to_string(pid) + ") did not listen again within " +
+                             std::to_string(kRestartWaitMs / 1000) +
+                             " s of SIGHUP: see its log");
+}
+
 }  // namespace
 
 std::string ReloadOutcome::Describe() const {
@@ -191,10 +283,13 @@ core::Result<pid_t> SignalSshd(const std::string& pid_file, const std::string& s
     return Fail(Errc::kBadFormat, "PidFile " + pid_file + " names pid " + std::to_string(*pid) +
                                       ", which runs " + running + ", not " + wanted);
   }
+  const std::set<uint64_t> listening = ListeningSockets(*pid);
   if (kill(*pid, SIGHUP) != 0) {
     if (errno == ESRCH) return pid_t{0};
     return Fail(Errc::kIo, "kill -HUP " + std::to_string(*pid) + ": " + std::strerror(errno));
   }
+  core::Status back = WaitUntilListeningAgain(*pid, listening);
+  if (!back) return core::Unexpected{back.error()};
   return pid;
 }
 

@@ -72,8 +72,11 @@ core::Result<ReloadOutcome> ReloadSshd(const ReloadRequest& request);
 core::Result<pid_t> ReadPidFile(const std::string& path);
 
 // SignalSshd sends SIGHUP to the pid in |pid_file| if that process runs
-// |sshd_binary|. Returns the pid, 0 when there is no PidFile or no such
-// process (sshd not running), or an error as ReloadSshd.
+// |sshd_binary|, then waits (up to 10 s) until it listens again on fresh
+// sockets, so a login right after cafetch returns is not refused. Returns
+// the pid, 0 when there is no PidFile or no such process (sshd not
+// running), or an error as ReloadSshd; kIo also when sshd exits after the
+// SIGHUP or does not listen again.
 core::Result<pid_t> SignalSshd(const std::string& pid_file, const std::string& sshd_binary);
 
 }  // namespace certgate::cafetch

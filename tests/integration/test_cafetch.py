@@ -180,7 +180,9 @@ class CafetchCase(h.SshdTestCase):
         self.assertTrue(last.startswith(expect_prefix), "last line %r, expected %r\n%s" %
                         (last, expect_prefix, p.stderr))
         if "SIGHUP" in p.stdout:
-            self.wait_listening(mark)
+            # cafetch returns only once sshd listens again after the SIGHUP.
+            socket.create_connection(("127.0.0.1", self.sshd.port), timeout=5).close()
+            self.assertIn("Server listening on", self.sshd.log_text(mark))
         return p.stdout
 
     def wait_listening(self, mark):
