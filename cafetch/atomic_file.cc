@@ -8,6 +8,7 @@
 #include <cstring>
 #include <random>
 
+#include "core/read_file.h"
 #include "core/unique_fd.h"
 
 namespace certgate::cafetch {
@@ -95,15 +96,8 @@ core::Result<std::optional<std::string>> ReadWholeFile(const std::string& path, 
     return Fail(Errc::kIo, Errno("open", path));
   }
   std::string data;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Fail(Errc::kIo, Errno("read", path));
-    if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
-    if (data.size() > max_size) return Fail(Errc::kTooLarge, path + ": too large");
-  }
+  core::Status read = core::ReadBounded(fd.get(), max_size, 0, &data);
+  if (!read) return Fail(read.error().code, path + ": " + read.error().detail);
   return std::optional<std::string>(std::move(data));
 }
 
@@ -121,15 +115,8 @@ core::Result<FileBackup> BackUpFile(const std::string& path) {
   backup.mode = FileMode{st.st_uid, st.st_gid, st.st_mode & 07777};
   constexpr size_t kMaxBackup = 16 * 1024 * 1024;
   std::string data;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Fail(Errc::kIo, Errno("read", path));
-    if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
-    if (data.size() > kMaxBackup) return Fail(Errc::kTooLarge, path + ": too large");
-  }
+  core::Status read = core::ReadBounded(fd.get(), kMaxBackup, static_cast<size_t>(st.st_size), &data);
+  if (!read) return Fail(read.error().code, path + ": " + read.error().detail);
   backup.contents = std::move(data);
   return backup;
 }
