@@ -17,6 +17,16 @@ endif()
 set(CMAKE_POSITION_INDEPENDENT_CODE ON)
 add_link_options(-pie -Wl,-z,relro,-z,now -Wl,--as-needed)
 
+# GCC 12 at -O3 reports -Wrestrict / -Wstringop-overread / -overflow /
+# -Warray-bounds inside libstdc++'s own std::string code inlined into ours
+# (GCC bugs 105329, 105651, 106199; fixed in GCC 13). They stay warnings in
+# Release builds with GCC 12 so -O3 builds (bench/) are not blocked by them;
+# every other build keeps them as errors.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+  list(APPEND CERTGATE_WARNINGS
+       $<$<CONFIG:Release>:-Wno-error=restrict;-Wno-error=stringop-overread;-Wno-error=stringop-overflow;-Wno-error=array-bounds>)
+endif()
+
 # certgate_warnings(target): apply our warning set to a target we own.
 function(certgate_warnings target)
   target_compile_options(${target} PRIVATE ${CERTGATE_WARNINGS})
