@@ -16,18 +16,12 @@
 namespace certgate::cafetch {
 namespace {
 
+using ::certgate::testing::kSshd;
+using ::certgate::testing::SshdUsable;
 using ::certgate::testing::MakeKey;
 using ::certgate::testing::ReadFile;
 using ::certgate::testing::TempDir;
 using ::certgate::testing::WriteFile;
-
-constexpr char kSshd[] = "/usr/sbin/sshd";
-
-bool SshdAvailable() {
-  if (geteuid() != 0 || access(kSshd, X_OK) != 0) return false;
-  mkdir("/run/sshd", 0755);
-  return access("/run/sshd", F_OK) == 0;
-}
 
 // Snapshot returns every regular file under |dir| (relative path -> bytes).
 std::map<std::string, std::string> Snapshot(const std::string& dir, const std::string& prefix = "") {
@@ -56,7 +50,7 @@ std::map<std::string, std::string> Snapshot(const std::string& dir, const std::s
 class AgentTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!SshdAvailable()) GTEST_SKIP() << "needs root and " << kSshd;
+    if (!SshdUsable()) GTEST_SKIP() << "needs root and " << kSshd;
     host_ = MakeKey(dir_, "host", "ed25519");
     ca_a_ = ReadFile(MakeKey(dir_, "ca_a", "ed25519") + ".pub");
     ca_b_ = ReadFile(MakeKey(dir_, "ca_b", "ecdsa") + ".pub");

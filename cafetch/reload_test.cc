@@ -24,11 +24,11 @@
 namespace certgate::cafetch {
 namespace {
 
+using ::certgate::testing::kSshd;
+using ::certgate::testing::SshdUsable;
 using ::certgate::testing::MakeKey;
 using ::certgate::testing::TempDir;
 using ::certgate::testing::WriteFile;
-
-constexpr char kSshd[] = "/usr/sbin/sshd";
 
 // Background is a child process killed (SIGTERM) and reaped when destroyed.
 class Background {
@@ -142,8 +142,7 @@ TEST(ReloadTest, NeverSignalsAProcessThatIsNotSshd) {
 }
 
 TEST(ReloadTest, SighupMakesARealSshdReadItsConfigAndKeepServing) {
-  if (geteuid() != 0 || access(kSshd, X_OK) != 0) GTEST_SKIP() << "needs root and " << kSshd;
-  mkdir("/run/sshd", 0755);
+  if (!SshdUsable()) GTEST_SKIP() << "needs root and " << kSshd;
   TempDir dir;
   const std::string host = MakeKey(dir, "host", "ed25519");
   const uint16_t port = FreePort();
@@ -175,8 +174,7 @@ TEST(ReloadTest, SighupMakesARealSshdReadItsConfigAndKeepServing) {
 }
 
 TEST(ReloadTest, AnSshdThatDiesOnSighupIsReported) {
-  if (geteuid() != 0 || access(kSshd, X_OK) != 0) GTEST_SKIP() << "needs root and " << kSshd;
-  mkdir("/run/sshd", 0755);
+  if (!SshdUsable()) GTEST_SKIP() << "needs root and " << kSshd;
   TempDir dir;
   const std::string host = MakeKey(dir, "host", "ed25519");
   const uint16_t port = FreePort();

@@ -10,19 +10,11 @@
 namespace certgate::cafetch {
 namespace {
 
+using ::certgate::testing::kSshd;
+using ::certgate::testing::SshdUsable;
 using ::certgate::testing::MakeKey;
 using ::certgate::testing::TempDir;
 using ::certgate::testing::WriteFile;
-
-constexpr char kSshd[] = "/usr/sbin/sshd";
-
-// SshdAvailable returns true when the real sshd can check configurations
-// here (it needs root for -t with host keys, and /run/sshd).
-bool SshdAvailable() {
-  if (geteuid() != 0 || access(kSshd, X_OK) != 0) return false;
-  mkdir("/run/sshd", 0755);
-  return access("/run/sshd", F_OK) == 0;
-}
 
 // Base returns a minimal config with a host key in |dir|.
 std::string Base(const TempDir& dir) {
@@ -72,7 +64,7 @@ TEST(SshdCheckTest, RealSshdVersion) {
 }
 
 TEST(SshdCheckTest, RealSshdSyntaxCheck) {
-  if (!SshdAvailable()) GTEST_SKIP() << "needs root and " << kSshd;
+  if (!SshdUsable()) GTEST_SKIP() << "needs root and " << kSshd;
   TempDir dir;
   const std::string base = Base(dir);
   WriteFile(dir.Path("good"), base + "TrustedUserCAKeys /nonexistent/is/fine\n");
@@ -86,7 +78,7 @@ TEST(SshdCheckTest, RealSshdSyntaxCheck) {
 }
 
 TEST(SshdCheckTest, RealSshdShowsAdminsEarlierValueAnd92Drop) {
-  if (!SshdAvailable()) GTEST_SKIP() << "needs root and " << kSshd;
+  if (!SshdUsable()) GTEST_SKIP() << "needs root and " << kSshd;
   TempDir dir;
   const std::string base = Base(dir);
   const std::vector<Directive> wanted = {

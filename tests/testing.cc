@@ -139,6 +139,12 @@ std::string PubBase64(const std::string& pub_path) {
 
 std::string SourceDir() { return CERTGATE_SOURCE_DIR; }
 
+bool SshdUsable() {
+  if (geteuid() != 0 || access(kSshd, X_OK) != 0) return false;
+  mkdir("/run/sshd", 0755);
+  return access("/run/sshd", F_OK) == 0;
+}
+
 std::string SharedTestData() {
   std::string dir = SourceDir() + "/../shared/testdata/openssh-sshkey";
   struct stat st;

@@ -56,6 +56,12 @@ std::string SignCert(const std::string& ca_key, const std::string& pub, const st
 // PubBase64 returns the base64 field of a .pub or -cert.pub file.
 std::string PubBase64(const std::string& pub_path);
 
+// kSshd is the real sshd that tests drive.
+inline constexpr char kSshd[] = "/usr/sbin/sshd";
+// SshdUsable returns true when the real sshd can run here: as root, with
+// kSshd installed and /run/sshd present (created if missing).
+bool SshdUsable();
+
 // SourceDir returns the repository root (for tests/data and shared test vectors).
 std::string SourceDir();
 // SharedTestData returns ../shared/testdata/openssh-sshkey beside the repository,
