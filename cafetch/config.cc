@@ -173,10 +173,13 @@ class Checker {
   void Issuer(const YamlNode& node, IssuerConfig* issuer) {
     bool have_type = false;
     bool have_url = false;
+    bool have_path = false;
     bool have_name = false;
+    bool url_given = false;
+    const YamlNode* path_node = nullptr;
     const YamlNode* url_node = &node;
     const YamlNode* name_node = &node;
-    if (!Members(node, "issuer", {"type", "url", "name", "tls", "token_file", "timeout"},
+    if (!Members(node, "issuer", {"type", "url", "path", "name", "tls", "token_file", "timeout"},
                  [&](std::string_view key, const YamlNode& value) {
                    if (key == "type") {
                      std::string t;
@@ -191,7 +194,13 @@ class Checker {
                      have_type = true;
                    } else if (key == "url") {
                      url_node = &value;
+                     url_given = true;
                      have_url = Scalar(value, "issuer.url", &issuer->url);
+                   } else if (key == "path") {
+                     path_node = &value;
+                     std::string path;
+                     have_path = Path(value, "issuer.path", &path);
+                     if (have_path && !have_url) issuer->url = path;
                    } else if (key == "name") {
                      name_node = &value;
                      have_name = Scalar(value, "issuer.name", &issuer->name);
@@ -212,7 +221,23 @@ class Checker {
       return;
     }
     if (!have_type) Issue(node, "issuer needs a type");
-    if (!have_url) Issue(node, "issuer needs a url");
+    if (path_node != nullptr) {
+      // issuer.path: the file issuer's file, as an admin would name it.
+      if (have_type && issuer->type != IssuerType::kFile) {
+        Issue(*path_node, "issuer.path is only for a file issuer; give this issuer a url");
+        return;
+      }
+      if (url_given) {
+        Issue(*path_node, "give issuer.url or issuer.path, not both");
+        return;
+      }
+      if (!have_path) return;
+      url_node = path_node;
+      have_url = true;
+    }
+    if (!url_given && path_node == nullptr) {
+      Issue(node, "issuer needs a url (or, for a file issuer, a path)");
+    }
     if (!have_type || !have_url) return;
     const bool local_type = issuer->type == IssuerType::kFile;
     if (local_type) {

@@ -156,6 +156,28 @@ TEST(ConfigTest, UrlIssuerMayBeLocal) {
   EXPECT_TRUE(f.config) << Issues(f);
 }
 
+TEST(ConfigTest, FileIssuerMayNameItsFileWithPath) {
+  auto p = ParseConfigText("issuer:\n  type: file\n  path: /etc/certgate/keys\n", "c.yaml");
+  ASSERT_TRUE(p.config) << Issues(p);
+  EXPECT_EQ(p.config->issuer.url, "/etc/certgate/keys");
+  auto both = ParseConfigText(
+      "issuer:\n  type: file\n  url: /etc/certgate/a\n  path: /etc/certgate/b\n", "c.yaml");
+  EXPECT_FALSE(both.config);
+  EXPECT_EQ(Issues(both), "c.yaml:4:9: give issuer.url or issuer.path, not both\n");
+  auto vault = ParseConfigText("issuer:\n  type: vault\n  path: /etc/certgate/keys\n", "c.yaml");
+  EXPECT_FALSE(vault.config);
+  EXPECT_EQ(Issues(vault),
+            "c.yaml:3:9: issuer.path is only for a file issuer; give this issuer a url\n");
+  auto relative = ParseConfigText("issuer:\n  type: file\n  path: keys\n", "c.yaml");
+  EXPECT_FALSE(relative.config);
+  EXPECT_NE(Issues(relative).find("c.yaml:3:9: issuer.path must be an absolute path"),
+            std::string::npos) << Issues(relative);
+  auto none = ParseConfigText("issuer:\n  type: file\n", "c.yaml");
+  EXPECT_FALSE(none.config);
+  EXPECT_NE(Issues(none).find("issuer needs a url (or, for a file issuer, a path)"),
+            std::string::npos) << Issues(none);
+}
+
 TEST(ConfigTest, LoadChecksTheFile) {
   TempDir dir;
   const std::string path = dir.Path("cafetch.yaml");
