@@ -1,10 +1,13 @@
 #!/bin/sh
 # A real certgate decision, start to finish: a CA and a user certificate made
-# by ssh-keygen, a policy, and principals-cmd showing an allow and two denies.
+# by ssh-keygen, a policy, and principals-cmd showing an allow and two denies;
+# then cafetch making a private sshd_config trust that CA, checked by the
+# real sshd -t/-T (nothing outside a temporary directory is touched).
 #   examples/demo.sh [BUILD-DIR]   (runs itself with sudo when not root)
 set -eu
 build=${1:-build}
 pcmd=$(cd "$build" && pwd)/principals-cmd/principals-cmd
+cafetch=$(cd "$build" && pwd)/cafetch/cafetch
 [ -x "$pcmd" ] || { echo "demo: build first: cmake -S . -B $build && cmake --build $build" >&2; exit 1; }
 # Policy files must be owned by root, as sshd's own files are.
 if [ "$(id -u)" -ne 0 ]; then
@@ -50,3 +53,38 @@ show "$pcmd" --explain --user alice --policy "$dir/policy.yaml" "$dir/alice-2h-c
 # What sshd itself runs (AuthorizedPrincipalsCommand ... %u %t %k):
 set -- $(cat "$dir/alice-5m-cert.pub")
 show "$pcmd" --policy "$dir/policy.yaml" alice "$1" "$2"
+
+# cafetch: the issuer here is a local file holding the CA key (type: file);
+# the sshd_config is a private one, checked by the real sshd but not reloaded.
+install -d -m 0755 /run/sshd
+ssh-keygen -q -N '' -t ed25519 -f "$dir/host_ed25519"
+cat >"$dir/sshd_config" <<CONF
+Port 2222
+HostKey $dir/host_ed25519
+PidFile $dir/sshd.pid
+UsePAM no
+
+Match User backup
+  ForceCommand /bin/false
+CONF
+cat >"$dir/cafetch.yaml" <<YAML
+issuer:
+  type: file
+  path: $dir/prod-ca.pub
+keep_retired: 24h
+trusted_user_ca_keys: $dir/ssh/trusted_user_ca_keys
+state_dir: $dir/state
+sshd:
+  config: $dir/sshd_config
+  manage_principals_command: false
+  reload: none
+YAML
+chmod 0600 "$dir/cafetch.yaml"
+if [ -x "$cafetch" ]; then
+  show "$cafetch" --config "$dir/cafetch.yaml" --dry-run
+  show "$cafetch" --config "$dir/cafetch.yaml" --once
+  show "$cafetch" --config "$dir/cafetch.yaml" --once
+  echo
+  echo "sshd_config now (the block is placed before the first Match):"
+  sed 's/^/  /' "$dir/sshd_config"
+fi
