@@ -20,6 +20,7 @@ using certgate::testing::MakeKey;
 using certgate::testing::PubBase64;
 using certgate::testing::ReadFile;
 using certgate::testing::SharedTestData;
+using certgate::testing::WriteSkPublicKey;
 using certgate::testing::SignCert;
 using certgate::testing::TempDir;
 using certgate::testing::WriteFile;
@@ -149,13 +150,11 @@ class CertificateKeygenTest : public ::testing::Test {
     subjects_.push_back(MakeKey(*dir_, "u_ecdsa384", "ecdsa", 384) + ".pub");
     subjects_.push_back(MakeKey(*dir_, "u_ecdsa521", "ecdsa", 521) + ".pub");
     subjects_.push_back(MakeKey(*dir_, "u_ed25519", "ed25519") + ".pub");
-    std::string shared = SharedTestData();
-    if (!shared.empty()) {
-      for (const char* sk : {"ed25519_sk1", "ecdsa_sk1"}) {
-        std::string pub = dir_->Path(std::string("u_") + sk + ".pub");
-        WriteFile(pub, ReadFile(shared + "/" + sk + ".pub"));
-        subjects_.push_back(pub);
-      }
+    // Security-key subjects: the same key material as sk-* public keys.
+    for (const char* base : {"u_ed25519", "u_ecdsa256"}) {
+      std::string sk_pub = dir_->Path(std::string(base) + "_sk.pub");
+      WriteSkPublicKey(dir_->Path(std::string(base) + ".pub"), sk_pub);
+      subjects_.push_back(sk_pub);
     }
   }
   static void TearDownTestSuite() {
@@ -205,7 +204,7 @@ TEST_F(CertificateKeygenTest, EveryKeyTypeAndCaAgreesWithSshKeygen) {
       {ecdsa256_ca_, "", "ecdsa-sha2-nistp256"}, {ecdsa384_ca_, "", "ecdsa-sha2-nistp384"},
       {ecdsa521_ca_, "", "ecdsa-sha2-nistp521"}, {ed25519_ca_, "", "ssh-ed25519"},
   };
-  EXPECT_EQ(subjects_.size(), 7u) << "shared sk keys missing";
+  EXPECT_EQ(subjects_.size(), 7u);
   uint64_t serial = 100;
   for (const auto& ca : cas) {
     for (const auto& pub : subjects_) {

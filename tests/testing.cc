@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/base64.h"
+
 extern char** environ;
 
 namespace certgate::testing {
@@ -135,6 +137,36 @@ std::string PubBase64(const std::string& pub_path) {
   std::string type, b64;
   in >> type >> b64;
   return b64;
+}
+
+void WriteSkPublicKey(const std::string& pub_path, const std::string& sk_pub_path) {
+  std::istringstream in(ReadFile(pub_path));
+  std::string type, b64;
+  in >> type >> b64;
+  std::string sk_type;
+  if (type == "ssh-ed25519") {
+    sk_type = "sk-ssh-ed25519@openssh.com";
+  } else if (type == "ecdsa-sha2-nistp256") {
+    sk_type = "sk-ecdsa-sha2-nistp256@openssh.com";
+  } else {
+    ADD_FAILURE() << pub_path << ": no security-key twin for " << type;
+    return;
+  }
+  core::Result<std::vector<uint8_t>> blob = core::Base64Decode(b64);
+  ASSERT_TRUE(blob.has_value()) << pub_path;
+  auto put_string = [](std::vector<uint8_t>& out, std::string_view s) {
+    uint32_t n = static_cast<uint32_t>(s.size());
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(n >> shift));
+    out.insert(out.end(), s.begin(), s.end());
+  };
+  // The blob is string(type) then the key fields; the twin swaps the type
+  // and appends string(application).
+  ASSERT_GE(blob->size(), 4 + type.size()) << pub_path;
+  std::vector<uint8_t> sk;
+  put_string(sk, sk_type);
+  sk.insert(sk.end(), blob->begin() + static_cast<std::ptrdiff_t>(4 + type.size()), blob->end());
+  put_string(sk, "ssh:");
+  WriteFile(sk_pub_path, sk_type + " " + core::Base64Encode(sk) + " sk-twin\n");
 }
 
 std::string SourceDir() { return CERTGATE_SOURCE_DIR; }

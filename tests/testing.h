@@ -56,6 +56,13 @@ std::string SignCert(const std::string& ca_key, const std::string& pub, const st
 // PubBase64 returns the base64 field of a .pub or -cert.pub file.
 std::string PubBase64(const std::string& pub_path);
 
+// WriteSkPublicKey writes to |sk_pub_path| the security-key twin of the
+// ed25519 or nistp256 public key at |pub_path|: the same key material
+// as sk-ssh-ed25519@openssh.com / sk-ecdsa-sha2-nistp256@openssh.com with
+// application "ssh:". ssh-keygen -s certifies it like any public key, so
+// sk-* subjects need no token (PROTOCOL.u2f's key format).
+void WriteSkPublicKey(const std::string& pub_path, const std::string& sk_pub_path);
+
 // kSshd is the real sshd that tests drive.
 inline constexpr char kSshd[] = "/usr/sbin/sshd";
 // SshdUsable returns true when the real sshd can run here: as root, with
