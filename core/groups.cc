@@ -29,21 +29,41 @@ Result<bool> NssGroupResolver::IsMember(std::string_view user_view,
   const std::string group(group_view);
 
   // The group: an unknown group has no members.
-  struct group grp;
-  struct group* grp_result = nullptr;
-  std::vector<char> gbuf(LookupBufferSize(_SC_GETGR_R_SIZE_MAX));
-  for (;;) {
-    int rc = getgrnam_r(group.c_str(), &grp, gbuf.data(), gbuf.size(), &grp_result);
-    if (rc == ERANGE && gbuf.size() < kMaxLookupBuffer) {
-      gbuf.resize(gbuf.size() * 2);
-      continue;
+  auto known = group_gids_.find(group);
+  if (known == group_gids_.end()) {
+    struct group grp;
+    struct group* grp_result = nullptr;
+    std::vector<char> gbuf(LookupBufferSize(_SC_GETGR_R_SIZE_MAX));
+    for (;;) {
+      int rc = getgrnam_r(group.c_str(), &grp, gbuf.data(), gbuf.size(), &grp_result);
+      if (rc == ERANGE && gbuf.size() < kMaxLookupBuffer) {
+        gbuf.resize(gbuf.size() * 2);
+        continue;
+      }
+      if (rc != 0) return Fail(Errc::kIo, "group lookup of \"" + group + "\" failed: errno " + std::to_string(rc));
+      break;
     }
-    if (rc != 0) return Fail(Errc::kIo, "group lookup of \"" + group + "\" failed: errno " + std::to_string(rc));
-    break;
+    std::optional<unsigned> gid;
+    if (grp_result != nullptr) gid = static_cast<unsigned>(grp.gr_gid);
+    known = group_gids_.emplace(group, gid).first;
   }
-  if (grp_result == nullptr) return false;
-  const gid_t gid = grp.gr_gid;
+  if (!known->second) return false;
+  const unsigned gid = *known->second;
 
+  auto member = users_.find(user);
+  if (member == users_.end()) {
+    Result<UserGroups> looked_up = LookupUser(user);
+    if (!looked_up) return Unexpected{looked_up.error()};
+    member = users_.emplace(user, std::move(*looked_up)).first;
+  }
+  for (unsigned g : member->second.gids) {
+    if (g == gid) return true;
+  }
+  return false;
+}
+
+Result<NssGroupResolver::UserGroups> NssGroupResolver::LookupUser(const std::string& user) {
+  UserGroups out;
   struct passwd pw;
   struct passwd* pw_result = nullptr;
   std::vector<char> pbuf(LookupBufferSize(_SC_GETPW_R_SIZE_MAX));
@@ -56,8 +76,9 @@ Result<bool> NssGroupResolver::IsMember(std::string_view user_view,
     if (rc != 0) return Fail(Errc::kIo, "user lookup of \"" + user + "\" failed: errno " + std::to_string(rc));
     break;
   }
-  if (pw_result == nullptr) return false;
-  if (pw.pw_gid == gid) return true;  // primary group
+  if (pw_result == nullptr) return out;  // no such user: member of nothing
+  out.exists = true;
+  out.gids.push_back(static_cast<unsigned>(pw.pw_gid));  // primary group
 
   // Supplementary groups, as sshd's own group checks see them.
   int count = 64;
@@ -67,10 +88,8 @@ Result<bool> NssGroupResolver::IsMember(std::string_view user_view,
     int n = count;
     if (getgrouplist(user.c_str(), pw.pw_gid, groups.data(), &n) >= 0) {
       groups.resize(static_cast<size_t>(n));
-      for (gid_t g : groups) {
-        if (g == gid) return true;
-      }
-      return false;
+      for (gid_t g : groups) out.gids.push_back(static_cast<unsigned>(g));
+      return out;
     }
     if (n <= count) n = count * 2;  // defensive: must grow
     count = n;

@@ -3,9 +3,11 @@
 #define CERTGATE_CORE_GROUPS_H_
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 
@@ -23,9 +25,25 @@ class GroupResolver {
 };
 
 // NssGroupResolver asks the system (getpwnam_r, getgrnam_r, getgrouplist).
+// One resolver serves one decision: it remembers each group's gid and the
+// user's groups after the first successful lookup, so a policy with many
+// `group:` rules asks NSS once per group and once per user, not once per
+// rule. Failed lookups are not remembered.
 class NssGroupResolver : public GroupResolver {
  public:
   Result<bool> IsMember(std::string_view user, std::string_view group) override;
+
+ private:
+  // UserGroups is a user's primary and supplementary gids (exists=false: no
+  // such user).
+  struct UserGroups {
+    bool exists = false;
+    std::vector<unsigned> gids;
+  };
+  Result<UserGroups> LookupUser(const std::string& user);
+
+  std::map<std::string, std::optional<unsigned>, std::less<>> group_gids_;  // nullopt: no such group
+  std::map<std::string, UserGroups, std::less<>> users_;
 };
 
 // StaticGroupResolver answers from a fixed table (tests, fuzzing).

@@ -95,7 +95,7 @@ Result<std::optional<Krl>> MaybeLoadKrl(const Policy& policy) {
 
 // DecideCertificate runs Evaluate with the KRL, or returns a denial.
 Decision DecideCertificate(const Policy& policy, const std::string& user, const Certificate& cert,
-                           uint64_t now, GroupResolver& groups) {
+                           uint64_t now, GroupResolver& groups, bool every_rule) {
   Result<std::optional<Krl>> krl = MaybeLoadKrl(policy);
   if (!krl) {
     Decision d;
@@ -103,9 +103,15 @@ Decision DecideCertificate(const Policy& policy, const std::string& user, const 
     d.reason = krl.error().detail;
     return d;
   }
-  Request request{user, &cert, now};
+  Request request{user, &cert, now, every_rule};
   const Krl* krl_ptr = krl->has_value() ? &krl->value() : nullptr;
   return Evaluate(policy, request, krl_ptr, groups);
+}
+
+// GetPolicy returns the policy at |path| from |env|'s source (RunHelper
+// always sets one).
+const LoadResult& GetPolicy(const std::string& path, HelperEnv& env) {
+  return env.policies->Get(path, env.load);
 }
 
 std::string DecodeFailure(const Error& e) {
@@ -184,7 +190,7 @@ bool SameKeyType(std::string_view offered, KeyType type) {
 
 HelperOutput RunCheck(const HelperOptions& o, HelperEnv& env) {
   HelperOutput result;
-  LoadResult loaded = LoadPolicy(o.policy_path, env.load);
+  const LoadResult& loaded = GetPolicy(o.policy_path, env);
   if (loaded.policy) {
     result.out = "ok\n";
     result.exit_code = 0;
@@ -198,7 +204,7 @@ HelperOutput RunCheck(const HelperOptions& o, HelperEnv& env) {
 HelperOutput RunExplain(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
   HelperOutput result;  // exit 1 unless allowed
   const uint64_t now = o.explain_at.value_or(env.now);
-  LoadResult loaded = LoadPolicy(o.policy_path, env.load);
+  const LoadResult& loaded = GetPolicy(o.policy_path, env);
   if (!loaded.policy) {
     result.out = "policy: unusable, every login would be denied:\n";
     for (const Issue& issue : loaded.issues) result.out += "  " + issue.ToString() + "\n";
@@ -218,7 +224,8 @@ HelperOutput RunExplain(HelperKind kind, const HelperOptions& o, HelperEnv& env)
       result.out = "decision: DENY: " + DecodeFailure(cert.error()) + "\n";
       return result;
     }
-    Decision d = DecideCertificate(*loaded.policy, o.explain_user, *cert, now, *env.groups);
+    Decision d = DecideCertificate(*loaded.policy, o.explain_user, *cert, now, *env.groups,
+                                   /*every_rule=*/true);
     result.out = ExplainDecision(o.explain_user, *cert, d, now);
     if (d.verdict == Verdict::kAllow) {
       result.out += "sshd would read:\n" + Answer(kind, d, *cert);
@@ -252,7 +259,7 @@ HelperOutput RunExplain(HelperKind kind, const HelperOptions& o, HelperEnv& env)
 HelperOutput RunSshd(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
   const char* program = HelperName(kind);
   HelperOutput result;
-  LoadResult loaded = LoadPolicy(o.policy_path, env.load);
+  const LoadResult& loaded = GetPolicy(o.policy_path, env);
   if (!loaded.policy) {
     env.log->Write(PolicyIssuesRecord(program, o.user, loaded.issues));
     return result;  // exit 1, nothing printed
@@ -288,7 +295,8 @@ HelperOutput RunSshd(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
     env.log->Write(DenyRecord(program, o.user, DecodeFailure(cert.error()), nullptr));
     return result;
   }
-  Decision d = DecideCertificate(*loaded.policy, o.user, *cert, env.now, *env.groups);
+  Decision d = DecideCertificate(*loaded.policy, o.user, *cert, env.now, *env.groups,
+                                 /*every_rule=*/false);
   env.log->Write(DecisionRecord(program, o.user, &cert.value(), d));
   result.out = Answer(kind, d, *cert);
   return result;
@@ -296,7 +304,10 @@ HelperOutput RunSshd(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
 
 }  // namespace
 
-HelperOutput RunHelper(HelperKind kind, const HelperOptions& options, HelperEnv& env) {
+HelperOutput RunHelper(HelperKind kind, const HelperOptions& options, HelperEnv& given_env) {
+  FreshPolicySource fresh;
+  HelperEnv env = given_env;
+  if (env.policies == nullptr) env.policies = &fresh;
   switch (options.mode) {
     case HelperMode::kHelp:
       return HelperOutput{0, HelperUsage(kind)};

@@ -13,6 +13,29 @@
 
 namespace certgate::core {
 
+// PolicySource hands RunHelper the policy of a path. The in-process helper
+// loads it (FreshPolicySource); certgate-decide hands out the policy it keeps
+// loaded and re-validated (decide/policy_cache.h).
+class PolicySource {
+ public:
+  virtual ~PolicySource() = default;
+  // Get returns what LoadPolicy(|path|, |options|) returns now. The
+  // reference stays valid until the next Get or the source's destruction.
+  virtual const LoadResult& Get(const std::string& path, const LoadOptions& options) = 0;
+};
+
+// FreshPolicySource calls LoadPolicy at every Get.
+class FreshPolicySource : public PolicySource {
+ public:
+  const LoadResult& Get(const std::string& path, const LoadOptions& options) override {
+    last_ = LoadPolicy(path, options);
+    return last_;
+  }
+
+ private:
+  LoadResult last_;
+};
+
 // HelperEnv is what the process gives the command: the time, where logs go,
 // how groups are resolved and how files are checked.
 struct HelperEnv {
@@ -20,6 +43,8 @@ struct HelperEnv {
   LogSink* log = nullptr;
   GroupResolver* groups = nullptr;
   LoadOptions load;
+  // policies: where the policy comes from; null means LoadPolicy each time.
+  PolicySource* policies = nullptr;
 };
 
 // HelperOutput is what main() writes: |out| to stdout in one write, then

@@ -62,6 +62,21 @@ struct Rule {
   std::string Label() const;
 };
 
+// UserIndexEntry names one literal login name of a rule: rules[rule].users[user].
+struct UserIndexEntry {
+  uint32_t rule = 0;
+  uint32_t user = 0;
+};
+
+// UserIndex lets a decision visit only the rules that can apply to a login
+// name (built by BuildUserIndex in policy_index.h; see there). Indices, not
+// pointers, so a copied Policy keeps a valid index.
+struct UserIndex {
+  bool built = false;
+  std::vector<UserIndexEntry> by_name;  // sorted by (name, rule)
+  std::vector<uint32_t> generic;        // ascending rule indices
+};
+
 // Policy is the merged content of the main file and its policy.d fragments.
 struct Policy {
   std::vector<Authority> authorities;
@@ -70,6 +85,7 @@ struct Policy {
   std::optional<std::string> krl_path;
   std::vector<Rule> rules;
   std::vector<std::string> files;  // every file read, in order
+  UserIndex user_index;            // built once the policy is complete
 };
 
 }  // namespace certgate::core

@@ -7,6 +7,7 @@
 
 #include "core/duration.h"
 #include "core/pattern.h"
+#include "core/policy_index.h"
 #include "core/sshd_output.h"
 
 namespace certgate::core {
@@ -140,7 +141,8 @@ std::string TimeReason(const Certificate& cert, uint64_t now) {
 std::vector<const Rule*> RulesForUser(const Policy& policy, const std::string& user,
                                       GroupResolver& groups, std::vector<std::string>* errors) {
   std::vector<const Rule*> rules;
-  for (const Rule& rule : policy.rules) {
+  for (uint32_t r : CandidateRules(policy, user)) {
+    const Rule& rule = policy.rules[r];
     std::string error;
     RuleOutcome::Kind kind = MatchUser(rule, user, groups, &error);
     if (kind == RuleOutcome::Kind::kGranted) rules.push_back(&rule);
@@ -197,7 +199,11 @@ Decision Evaluate(const Policy& policy, const Request& request, const Krl* krl,
   std::unordered_set<std::string> granted;
   std::string pattern_buf;
   std::vector<std::string> patterns;
-  for (const Rule& rule : policy.rules) {
+  std::vector<uint32_t> candidates;
+  if (!request.every_rule) candidates = CandidateRules(policy, request.user);
+  const size_t visits = request.every_rule ? policy.rules.size() : candidates.size();
+  for (size_t v = 0; v < visits; ++v) {
+    const Rule& rule = policy.rules[request.every_rule ? v : candidates[v]];
     RuleOutcome outcome;
     outcome.rule = &rule;
     std::string error;

@@ -1,0 +1,83 @@
+#include "core/policy_index.h"
+
+#include <algorithm>
+#include <string>
+
+namespace certgate::core {
+namespace {
+
+std::string_view NameOf(const Policy& policy, const UserIndexEntry& e) {
+  return policy.rules[e.rule].users[e.user];
+}
+
+}  // namespace
+
+bool IsLiteralUserRule(const Rule& rule) {
+  if (rule.users.empty() || !rule.groups.empty()) return false;
+  for (const std::string& u : rule.users) {
+    // MatchPattern of a pattern without '*' or '?' is plain equality, and a
+    // leading '!' is a negation: such a rule must be asked for every name.
+    if (u.empty() || u.front() == '!' || u.find_first_of("*?") != std::string::npos) return false;
+  }
+  return true;
+}
+
+void BuildUserIndex(Policy* policy) {
+  UserIndex index;
+  // Rule and name positions are stored as uint32_t: the loader caps a file
+  // at 64 MiB, far below 2^32 rules; a policy beyond that stays linear.
+  if (policy->rules.size() >= UINT32_MAX) {
+    policy->user_index = UserIndex{};
+    return;
+  }
+  for (size_t r = 0; r < policy->rules.size(); ++r) {
+    const Rule& rule = policy->rules[r];
+    if (!IsLiteralUserRule(rule) || rule.users.size() >= UINT32_MAX) {
+      index.generic.push_back(static_cast<uint32_t>(r));
+      continue;
+    }
+    for (size_t u = 0; u < rule.users.size(); ++u) {
+      index.by_name.push_back(UserIndexEntry{static_cast<uint32_t>(r), static_cast<uint32_t>(u)});
+    }
+  }
+  std::sort(index.by_name.begin(), index.by_name.end(),
+            [policy](const UserIndexEntry& a, const UserIndexEntry& b) {
+              std::string_view na = NameOf(*policy, a), nb = NameOf(*policy, b);
+              if (na != nb) return na < nb;
+              return a.rule < b.rule;
+            });
+  index.by_name.shrink_to_fit();
+  index.generic.shrink_to_fit();
+  index.built = true;
+  policy->user_index = std::move(index);
+}
+
+std::vector<uint32_t> CandidateRules(const Policy& policy, std::string_view user) {
+  std::vector<uint32_t> out;
+  const UserIndex& index = policy.user_index;
+  if (!index.built) {
+    out.reserve(policy.rules.size());
+    for (size_t r = 0; r < policy.rules.size(); ++r) out.push_back(static_cast<uint32_t>(r));
+    return out;
+  }
+  auto first = std::lower_bound(index.by_name.begin(), index.by_name.end(), user,
+                                [&policy](const UserIndexEntry& e, std::string_view name) {
+                                  return NameOf(policy, e) < name;
+                                });
+  auto last = first;
+  while (last != index.by_name.end() && NameOf(policy, *last) == user) ++last;
+  // Merge two ascending lists; a rule naming the user twice appears once.
+  auto g = index.generic.begin();
+  for (auto it = first; it != last || g != index.generic.end();) {
+    uint32_t next;
+    if (it == last || (g != index.generic.end() && *g < it->rule)) {
+      next = *g++;
+    } else {
+      next = (it++)->rule;
+    }
+    if (out.empty() || out.back() != next) out.push_back(next);
+  }
+  return out;
+}
+
+}  // namespace certgate::core
