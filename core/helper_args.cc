@@ -30,7 +30,7 @@ std::string HelperUsage(HelperKind kind) {
   const std::string name = HelperName(kind);
   const bool principals = kind == HelperKind::kPrincipals;
   std::string usage =
-      "Usage: " + name + " [--policy PATH] [--verbose] [--timeout SECONDS] USER KEYTYPE KEY\n"
+      "Usage: " + name + " [--policy PATH] [--verbose] [--timeout SECONDS] [--socket PATH] USER KEYTYPE KEY\n"
       "       " + name + " --explain --user NAME [--policy PATH] [--at EPOCH] " +
       (principals ? "CERT-FILE\n" : "KEY-OR-CERT-FILE\n") +
       "       " + name + " --check [--policy PATH]\n"
@@ -56,6 +56,8 @@ std::string HelperUsage(HelperKind kind) {
       "                    fragments are read from PATH.d/*.yaml (default /etc/certgate/policy.d)\n"
       "  --verbose         also write the log records to stderr\n"
       "  --timeout SECONDS deny if the decision takes longer (default 5)\n"
+      "  --socket PATH     the certgate-decide service (default /run/certgate/decide.sock);\n"
+      "                    without a trusted service the decision runs in-process\n"
       "  --explain         explain the decision for --user NAME, rule by rule\n"
       "  --at EPOCH        with --explain: decide as if the time were EPOCH (seconds)\n"
       "  --check           check the policy; print ok or FILE:LINE:COLUMN: message lines\n"

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "core/groups.h"
-#include "core/helper_command.h"
 #include "core/log.h"
 #include "core/watchdog.h"
 
@@ -39,7 +38,7 @@ bool WantsVerbose(const std::vector<std::string>& args) {
 
 }  // namespace
 
-int HelperMain(core::HelperKind kind, int argc, char** argv) {
+int HelperMain(core::HelperKind kind, int argc, char** argv, core::PolicySource* policies) {
   const char* program = core::HelperName(kind);
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
@@ -79,6 +78,7 @@ int HelperMain(core::HelperKind kind, int argc, char** argv) {
     env.now = static_cast<uint64_t>(std::time(nullptr));
     env.log = &log;
     env.groups = &groups;
+    env.policies = policies;
     core::HelperOutput result = core::RunHelper(kind, *options, env);
     if (!watchdog.Disarm()) return 1;  // the watchdog is exiting
     if (!WriteAnswer(result.out) || fclose(stdout) != 0) return 1;

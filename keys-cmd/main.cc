@@ -1,6 +1,8 @@
 // keys-cmd: sshd's AuthorizedKeysCommand. See keys-cmd(8).
-#include "helper-main/helper_main.h"
+// The decision is made by certgate-decide (the service, or in-process when
+// the service is not there): see decide/client.h.
+#include "decide/client.h"
 
-int main(int argc, char** argv) {
-  return certgate::HelperMain(certgate::core::HelperKind::kKeys, argc, argv);
+int main(int argc, char** argv, char** envp) {
+  return certgate::decide::ClientMain(certgate::decide::kKindKeys, argc, argv, envp);
 }

@@ -32,6 +32,7 @@ import pwd
 import grp
 import re
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -159,6 +160,98 @@ class Workspace:
 
     def cleanup(self):
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------
+# certgate-decide: the two ways a client (principals-cmd, keys-cmd) decides
+
+MODES = ("fallback", "service")
+
+
+def parse_mode_arg():
+    """Takes `--mode service|fallback` out of sys.argv (default fallback)."""
+    mode = "fallback"
+    if "--mode" in sys.argv:
+        i = sys.argv.index("--mode")
+        mode = sys.argv[i + 1] if i + 1 < len(sys.argv) else ""
+        del sys.argv[i:i + 2]
+    if mode not in MODES:
+        sys.exit("--mode must be one of %s" % ", ".join(MODES))
+    return mode
+
+
+class DecideMode:
+    """Installs certgate-decide beside the installed client (the build tree
+    keeps a copy beside each client) and, in mode "service", runs it on a
+    socket in the workspace with |policy| preloaded. In mode "fallback" the
+    client is pointed at a socket that does not exist, so it always runs the
+    helper in-process. `args` goes before the client's own arguments."""
+
+    def __init__(self, ws, client_binary, mode, policy):
+        src = os.path.join(os.path.dirname(os.path.realpath(client_binary)), "certgate-decide")
+        self.decide = ws.install(src, "certgate-decide")
+        self.mode = mode
+        run_dir = os.path.join(ws.root, "run")
+        os.makedirs(run_dir, mode=0o755, exist_ok=True)
+        os.chmod(run_dir, 0o755)
+        self.socket = os.path.join(run_dir, "decide-%s.sock" % os.path.basename(client_binary))
+        self.log = os.path.join(ws.root, "decide-%s.log" % os.path.basename(client_binary))
+        self.proc = None
+        self.args = ["--socket", self.socket]
+        if mode == "service":
+            with open(self.log, "ab") as log:
+                self.proc = subprocess.Popen(
+                    [self.decide, "--socket", self.socket, "--policy", policy, "--verbose"],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd="/")
+            deadline = time.time() + 10
+            while not os.path.exists(self.socket):
+                if self.proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("certgate-decide did not start; see " + self.log)
+                time.sleep(0.01)
+
+    def command(self, client):
+        """The client's command line prefix for sshd_config."""
+        return " ".join([client] + self.args)
+
+    def wrap_run_helper(self, client):
+        """Makes run_helper(client, args) pass our args first (also for the
+        shared HelperBadInputCases)."""
+        global run_helper
+        original = run_helper
+        prefix = list(self.args)
+
+        def wrapped(binary, args, **kw):
+            if binary == client:
+                args = prefix + list(args)
+            return original(binary, args, **kw)
+        run_helper = wrapped
+
+    def requests_served(self):
+        """How many requests the service served (its SIGUSR1 stats line);
+        None when not in service mode or it cannot tell."""
+        if self.proc is None or self.proc.poll() is not None:
+            return None
+        size = os.path.getsize(self.log)
+        self.proc.send_signal(signal.SIGUSR1)
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            with open(self.log, errors="replace") as f:
+                f.seek(size)
+                m = re.search(r"stats: (\d+) requests", f.read())
+            if m:
+                return int(m.group(1))
+            time.sleep(0.02)
+        return None
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
 
 
 # --------------------------------------------------------------------------

@@ -5,7 +5,7 @@ sshd is configured for per-user CA trust only: AuthorizedKeysCommand
 keys-cmd --policy P %u %t %k, AuthorizedKeysCommandUser nobody,
 AuthorizedKeysFile none and NO TrustedUserCAKeys.
 
-Run (as root):  python3 tests/integration/test_keys_cmd.py --binary PATH
+Run (as root):  python3 tests/integration/test_keys_cmd.py --binary PATH [--mode M]
 (ctest passes the built binary; $CERTGATE_KEYS_CMD works too; without either
 the newest build*/keys-cmd/keys-cmd of the tree is used).
 
@@ -31,6 +31,11 @@ PREFIX = "cgk"  # users of this file (principals-cmd uses cgp)
 ALICE, BOB = PREFIX + "_alice", PREFIX + "_bob"
 
 BINARY = h.parse_binary_arg("--binary", "CERTGATE_KEYS_CMD")
+# --mode fallback (default): the client finds no service and runs the helper
+# in-process (certgate-decide --run); --mode service: a certgate-decide
+# service with the login policy preloaded answers. Every case must pass in
+# both modes: the decision is the same code either way.
+MODE = h.parse_mode_arg()
 if not BINARY:
     here = os.path.dirname(os.path.abspath(__file__))
     found = sorted(glob.glob(os.path.join(here, "..", "..", "build*", "keys-cmd", "keys-cmd")),
@@ -62,6 +67,10 @@ class _World:
             cls.ca_rogue = cls.keys.make_key("ca-rogue")  # in no policy
             if not NO_BINARY:
                 cls.bin = cls.ws.install(BINARY, "keys-cmd")
+                cls.policy = os.path.join(cls.ws.etc, "policy.yaml")
+                cls.decide = h.DecideMode(cls.ws, BINARY, MODE, cls.policy)
+                cls.decide.wrap_run_helper(cls.bin)
+                cls.cmd = cls.decide.command(cls.bin)
             cls.policy = os.path.join(cls.ws.etc, "policy.yaml")
         return cls
 
@@ -71,6 +80,9 @@ class _World:
             if cls.tap:
                 cls.tap.close()
             cls.users.cleanup()
+            if getattr(cls, "decide", None) is not None:
+                cls.decide.stop()
+                cls.decide = None
             cls.ws.cleanup()
             cls.ws = None
 
@@ -145,7 +157,7 @@ class KeysLoginTest(h.SshdTestCase):
         cls.tap = w.tap
         cls.sshd = h.Sshd(w.ws, [
             "AuthorizedKeysFile none",
-            "AuthorizedKeysCommand %s --policy %s --verbose %%u %%t %%k" % (w.bin, w.policy),
+            "AuthorizedKeysCommand %s --policy %s --verbose %%u %%t %%k" % (w.cmd, w.policy),
             "AuthorizedKeysCommandUser nobody",
         ], name="keys").start()
         eff = cls.sshd.effective(ALICE)
@@ -371,7 +383,12 @@ class KeysDirectTest(h.HelperBadInputCases, unittest.TestCase):
 
 
 def tearDownModule():
+    decide = getattr(_World, "decide", None)
+    served = decide.requests_served() if decide is not None and MODE == "service" else None
     _World.teardown()
+    # --mode service must have exercised the service, not the fallback.
+    if MODE == "service" and decide is not None and not served:
+        raise AssertionError("--mode service: certgate-decide served %r requests" % served)
 
 
 if __name__ == "__main__":

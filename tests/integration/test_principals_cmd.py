@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end tests of principals-cmd behind a real sshd on 127.0.0.1.
 
-Run (as root):  python3 tests/integration/test_principals_cmd.py --binary PATH
+Run (as root):  python3 tests/integration/test_principals_cmd.py --binary PATH [--mode M]
 (ctest passes the built binary; $CERTGATE_PRINCIPALS_CMD works too; without
 either the newest build*/principals-cmd/principals-cmd of the tree is used).
 Extra arguments select tests, e.g. `PrincipalsLoginTest.test_expired`.
@@ -29,6 +29,11 @@ ALICE, BOB, CAROL = PREFIX + "_alice", PREFIX + "_bob", PREFIX + "_carol"
 OPS_GROUP = PREFIX + "_ops"
 
 BINARY = h.parse_binary_arg("--binary", "CERTGATE_PRINCIPALS_CMD")
+# --mode fallback (default): the client finds no service and runs the helper
+# in-process (certgate-decide --run); --mode service: a certgate-decide
+# service with the login policy preloaded answers. Every case must pass in
+# both modes: the decision is the same code either way.
+MODE = h.parse_mode_arg()
 if not BINARY:
     here = os.path.dirname(os.path.abspath(__file__))
     found = sorted(glob.glob(os.path.join(here, "..", "..", "build*", "principals-cmd",
@@ -66,6 +71,10 @@ class _World:
                 h.Keys.pub_line(k) + "\n" for k in (cls.ca_prod, cls.ca_other, cls.ca_rsa)))
             if BINARY and not NO_BINARY:
                 cls.bin = cls.ws.install(BINARY, "principals-cmd")
+                cls.policy = os.path.join(cls.ws.etc, "policy.yaml")
+                cls.decide = h.DecideMode(cls.ws, BINARY, MODE, cls.policy)
+                cls.decide.wrap_run_helper(cls.bin)
+                cls.cmd = cls.decide.command(cls.bin)
             cls.policy = os.path.join(cls.ws.etc, "policy.yaml")
         return cls
 
@@ -75,6 +84,9 @@ class _World:
             if cls.tap:
                 cls.tap.close()
             cls.users.cleanup()
+            if getattr(cls, "decide", None) is not None:
+                cls.decide.stop()
+                cls.decide = None
             cls.ws.cleanup()
             cls.ws = None
 
@@ -152,7 +164,7 @@ class PrincipalsLoginTest(h.SshdTestCase):
         cls.sshd = h.Sshd(w.ws, [
             "AuthorizedKeysFile none",
             "TrustedUserCAKeys " + w.trusted,
-            "AuthorizedPrincipalsCommand %s --policy %s --verbose %%u %%t %%k" % (w.bin, w.policy),
+            "AuthorizedPrincipalsCommand %s --policy %s --verbose %%u %%t %%k" % (w.cmd, w.policy),
             "AuthorizedPrincipalsCommandUser nobody",
             "CASignatureAlgorithms +ssh-rsa",
         ], name="principals").start()
@@ -518,7 +530,12 @@ class PrincipalsDirectTest(h.HelperBadInputCases, unittest.TestCase):
 
 
 def tearDownModule():
+    decide = getattr(_World, "decide", None)
+    served = decide.requests_served() if decide is not None and MODE == "service" else None
     _World.teardown()
+    # --mode service must have exercised the service, not the fallback.
+    if MODE == "service" and decide is not None and not served:
+        raise AssertionError("--mode service: certgate-decide served %r requests" % served)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,403 @@
+// Only libc here: this file is linked into principals-cmd and keys-cmd,
+// which must start as fast as /bin/true (no libstdc++ at run time; built
+// with -fno-exceptions -fno-rtti, see decide/CMakeLists.txt).
+#include "decide/client.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#ifndef CERTGATE_DECIDE_SOCKET
+#define CERTGATE_DECIDE_SOCKET "/run/certgate/decide.sock"
+#endif
+#ifndef CERTGATE_DECIDE_PATH
+#define CERTGATE_DECIDE_PATH ""  // empty: certgate-decide beside this program
+#endif
+
+namespace certgate::decide {
+namespace {
+
+constexpr uint64_t kDefaultTimeoutMs = 5000;  // core::kDefaultTimeoutMs
+constexpr size_t kMaxClientArgs = 1024;       // more than that: a usage error anyway
+
+// The buffers live in .bss: pages never touched cost no memory.
+uint8_t g_request[kMaxRequestSize];
+uint8_t g_answer[kMaxAnswerSize];
+const char* g_forward[kMaxClientArgs + 4];
+
+void Why(char* why, size_t len, const char* a, const char* b = "", const char* c = "") {
+  if (len > 0) std::snprintf(why, len, "%s%s%s", a, b, c);
+}
+
+bool StartsWith(const char* s, const char* prefix) {
+  return std::strncmp(s, prefix, std::strlen(prefix)) == 0;
+}
+
+uint64_t NowMs() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+// WaitFd polls |fd| for |events| until |deadline_ms|; false on timeout/error.
+bool WaitFd(int fd, short events, uint64_t deadline_ms) {
+  for (;;) {
+    uint64_t now = NowMs();
+    if (now >= deadline_ms) return false;
+    uint64_t left = deadline_ms - now;
+    struct pollfd p {fd, events, 0};
+    int n = poll(&p, 1, left > 60000 ? 60000 : static_cast<int>(left));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n > 0) return true;
+  }
+}
+
+bool SendAll(int fd, const uint8_t* data, size_t size, uint64_t deadline_ms) {
+  size_t off = 0;
+  while (off < size) {
+    ssize_t n = send(fd, data + off, size - off, MSG_NOSIGNAL);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!WaitFd(fd, POLLOUT, deadline_ms)) return false;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
+
+// ReadToEof reads until the peer closes; false on error, timeout or more
+// than |cap| bytes.
+bool ReadToEof(int fd, uint8_t* buf, size_t cap, size_t* size, uint64_t deadline_ms) {
+  size_t off = 0;
+  for (;;) {
+    uint8_t extra;
+    uint8_t* dst = off < cap ? buf + off : &extra;
+    size_t room = off < cap ? cap - off : 1;
+    ssize_t n = recv(fd, dst, room, 0);
+    if (n == 0) {
+      *size = off;
+      return true;
+    }
+    if (n > 0) {
+      if (off >= cap) return false;  // oversized: never a valid answer
+      off += static_cast<size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (!WaitFd(fd, POLLIN, deadline_ms)) return false;
+      continue;
+    }
+    return false;
+  }
+}
+
+bool WriteAllFd(int fd, const uint8_t* data, size_t size) {
+  size_t off = 0;
+  while (off < size) {
+    ssize_t n = write(fd, data + off, size - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// ParseTimeoutMs reads --timeout's value as the helper does (1..3600
+// seconds); anything else keeps the default, and the helper itself then
+// reports the usage error.
+uint64_t ParseTimeoutMs(const char* text) {
+  if (*text == '\0') return kDefaultTimeoutMs;
+  uint64_t v = 0;
+  for (const char* p = text; *p != '\0'; ++p) {
+    if (*p < '0' || *p > '9' || v > 3600) return kDefaultTimeoutMs;
+    v = v * 10 + static_cast<uint64_t>(*p - '0');
+  }
+  if (v == 0 || v > 3600) return kDefaultTimeoutMs;
+  return v * 1000;
+}
+
+const char* KindName(uint8_t kind) { return kind == kKindKeys ? "keys-cmd" : "principals-cmd"; }
+
+// FallbackPath puts the in-process helper's path in |out| (PATH_MAX bytes):
+// CERTGATE_DECIDE_PATH when set at build time, else certgate-decide in the
+// directory of this very program (/usr/libexec/certgate/ when installed).
+bool FallbackPath(char* out) {
+  if (CERTGATE_DECIDE_PATH[0] != '\0') {
+    if (std::strlen(CERTGATE_DECIDE_PATH) >= PATH_MAX) return false;
+    std::strcpy(out, CERTGATE_DECIDE_PATH);
+    return true;
+  }
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return false;
+  self[n] = '\0';
+  char* slash = std::strrchr(self, '/');
+  if (slash == nullptr) return false;
+  slash[1] = '\0';
+  static constexpr char kName[] = "certgate-decide";
+  if (std::strlen(self) + sizeof kName > PATH_MAX) return false;
+  std::strcpy(out, self);
+  std::strcat(out, kName);
+  return true;
+}
+
+void LogError(uint8_t kind, const char* message) {
+  openlog(KindName(kind), LOG_PID, LOG_AUTHPRIV);
+  syslog(LOG_ERR, "%s", message);
+  closelog();
+}
+
+// RunInProcess execve()s `certgate-decide --run KIND ARGS...`, the full
+// helper; it returns only on failure (then: exit 1, nothing printed).
+int RunInProcess(uint8_t kind, size_t argc, const char* const* argv, char** envp) {
+  char path[PATH_MAX];
+  char resolved[PATH_MAX];
+  char why[PATH_MAX + 128];
+  uid_t owner = 0;
+  if (!FallbackPath(path)) {
+    Why(why, sizeof why, "cannot find certgate-decide beside this program (/proc not mounted?)");
+  } else if (!CheckTrustedPath(path, CERTGATE_DECIDE_PATH[0] == '\0' ? getuid() : 0, S_IFREG, resolved,
+                               &owner, why, sizeof why)) {
+    // why already says what
+  } else {
+    g_forward[0] = resolved;
+    g_forward[1] = "--run";
+    g_forward[2] = KindName(kind);
+    for (size_t i = 0; i < argc; ++i) g_forward[3 + i] = argv[i];
+    g_forward[3 + argc] = nullptr;
+    execve(resolved, const_cast<char* const*>(g_forward), envp);
+    Why(why, sizeof why, "cannot run ", resolved, std::strerror(errno));
+  }
+  char message[sizeof why + 96];
+  std::snprintf(message, sizeof message,
+                "deny: no certgate-decide service and no in-process helper: %s; reinstall certgate",
+                why);
+  LogError(kind, message);
+  std::fprintf(stderr, "%s: %s\n", KindName(kind), message);
+  return 1;
+}
+
+}  // namespace
+
+bool CheckTrustedPath(const char* path, uid_t other_owner, mode_t type, char* resolved,
+                      uid_t* owner, char* why, size_t why_len) {
+  if (path[0] != '/') {
+    Why(why, why_len, path, ": not an absolute path");
+    return false;
+  }
+  if (realpath(path, resolved) == nullptr) {
+    Why(why, why_len, path, ": ", std::strerror(errno));
+    return false;
+  }
+  struct stat st {};
+  if (lstat(resolved, &st) != 0) {
+    Why(why, why_len, resolved, ": ", std::strerror(errno));
+    return false;
+  }
+  if ((st.st_mode & S_IFMT) != type) {
+    Why(why, why_len, resolved, type == S_IFSOCK ? ": not a socket" : ": not a regular file");
+    return false;
+  }
+  if (st.st_uid != 0 && st.st_uid != other_owner) {
+    Why(why, why_len, resolved, ": not owned by root");
+    return false;
+  }
+  if (type == S_IFREG && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    Why(why, why_len, resolved, ": writable by group or others");
+    return false;
+  }
+  *owner = st.st_uid;
+  // Every directory above, up to "/".
+  char dir[PATH_MAX];
+  std::strcpy(dir, resolved);
+  for (;;) {
+    char* slash = std::strrchr(dir, '/');
+    if (slash == nullptr) break;
+    if (slash == dir) {
+      slash[1] = '\0';
+    } else {
+      *slash = '\0';
+    }
+    struct stat ds {};
+    if (stat(dir, &ds) != 0 || !S_ISDIR(ds.st_mode)) {
+      Why(why, why_len, dir, ": cannot check directory");
+      return false;
+    }
+    if (ds.st_uid != 0 && ds.st_uid != other_owner) {
+      Why(why, why_len, dir, ": directory not owned by root");
+      return false;
+    }
+    if ((ds.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+      Why(why, why_len, dir, ": directory writable by group or others");
+      return false;
+    }
+    if (std::strcmp(dir, "/") == 0) break;
+  }
+  return true;
+}
+
+AskResult AskService(const char* socket_path, uid_t trusted_uid, uint8_t kind, size_t argc,
+                     const char* const* argv, uint64_t timeout_ms, uint8_t* buf, size_t cap,
+                     AnswerView* answer, char* why, size_t why_len) {
+  const uint64_t deadline = NowMs() + timeout_ms;
+  char resolved[PATH_MAX];
+  uid_t owner = 0;
+  if (!CheckTrustedPath(socket_path, trusted_uid, S_IFSOCK, resolved, &owner, why, why_len)) {
+    return AskResult::kUnavailable;
+  }
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  if (std::strlen(resolved) >= sizeof addr.sun_path) {
+    Why(why, why_len, resolved, ": socket path too long");
+    return AskResult::kUnavailable;
+  }
+  std::strcpy(addr.sun_path, resolved);
+  Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (fd.get() < 0) {
+    Why(why, why_len, "socket: ", std::strerror(errno));
+    return AskResult::kUnavailable;
+  }
+  // A unix stream connect completes at once, or fails: EAGAIN when the
+  // backlog is full (an overloaded service: decide in-process instead).
+  int rc;
+  do {
+    rc = connect(fd.get(), reinterpret_cast<const struct sockaddr*>(&addr), sizeof addr);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    Why(why, why_len, resolved, ": connect: ", std::strerror(errno));
+    return AskResult::kUnavailable;
+  }
+  struct ucred peer {};
+  socklen_t peer_len = sizeof peer;
+  if (getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0 ||
+      peer_len != sizeof peer || (peer.uid != 0 && peer.uid != owner)) {
+    Why(why, why_len, resolved, ": the listening process is not root nor the socket's owner");
+    return AskResult::kUnavailable;
+  }
+  size_t request_size = EncodeRequest(kind, argc, argv, g_request, sizeof g_request);
+  if (request_size == 0) {
+    Why(why, why_len, "arguments too many or too long for the service");
+    return AskResult::kUnavailable;
+  }
+  if (!SendAll(fd.get(), g_request, request_size, deadline) || shutdown(fd.get(), SHUT_WR) != 0) {
+    Why(why, why_len, "could not send the request to ", resolved);
+    return AskResult::kFailed;
+  }
+  size_t size = 0;
+  if (!ReadToEof(fd.get(), buf, cap, &size, deadline)) {
+    Why(why, why_len, "no complete answer from ", resolved, " in time");
+    return AskResult::kFailed;
+  }
+  if (!ParseAnswer(buf, size, answer)) {
+    Why(why, why_len, "malformed answer from ", resolved);
+    return AskResult::kFailed;
+  }
+  if (answer->declined) {
+    Why(why, why_len, resolved, " declined the request (another policy, --explain or --check)");
+    return AskResult::kDeclined;
+  }
+  return AskResult::kAnswered;
+}
+
+int ClientMain(uint8_t kind, int argc, char** argv, char** envp) {
+  const char* socket_path = CERTGATE_DECIDE_SOCKET;
+  uint64_t timeout_ms = kDefaultTimeoutMs;
+  bool in_process = false;
+  if (argc < 1 || static_cast<size_t>(argc) > kMaxClientArgs) {
+    std::fprintf(stderr, "%s: too many arguments\n", KindName(kind));
+    return 1;
+  }
+  // Forwarded arguments: everything but our own --socket. Options come
+  // before the positional arguments (helper_args.h); the value-taking ones
+  // are skipped over so that a value is never read as an option.
+  static const char* args[kMaxClientArgs];
+  size_t n = 0;
+  bool options = true;
+  for (int i = 1; i < argc; ++i) {
+    const char* a = argv[i];
+    if (!options || std::strcmp(a, "--") == 0 || !StartsWith(a, "--")) {
+      options = false;
+      args[n++] = a;
+      continue;
+    }
+    const char* eq = std::strchr(a, '=');
+    size_t name_len = eq != nullptr ? static_cast<size_t>(eq - a) : std::strlen(a);
+    auto is = [&](const char* name) {
+      return std::strlen(name) == name_len && std::strncmp(a, name, name_len) == 0;
+    };
+    const char* value = eq != nullptr ? eq + 1 : nullptr;
+    const bool takes_value = is("--socket") || is("--policy") || is("--timeout") || is("--user") || is("--at");
+    if (takes_value && value == nullptr && i + 1 < argc) value = argv[i + 1];
+    if (is("--socket")) {
+      if (value == nullptr || value[0] != '/') {
+        std::fprintf(stderr, "%s: --socket needs an absolute path\n", KindName(kind));
+        return 1;
+      }
+      socket_path = value;
+      if (eq == nullptr) ++i;
+      continue;
+    }
+    if (is("--policy") && value != nullptr && value[0] != '/') in_process = true;  // relative to our cwd
+    if (is("--timeout") && value != nullptr) timeout_ms = ParseTimeoutMs(value);
+    // --explain and --check read files as the person running them, from
+    // their working directory: always in-process.
+    if (is("--explain") || is("--check")) in_process = true;
+    args[n++] = a;
+    if (takes_value && eq == nullptr && i + 1 < argc) args[n++] = argv[++i];
+  }
+  if (in_process) return RunInProcess(kind, n, args, envp);
+
+  char why[PATH_MAX + 128];
+  AnswerView answer;
+  switch (AskService(socket_path, 0, kind, n, args, timeout_ms, g_answer, sizeof g_answer, &answer,
+                     why, sizeof why)) {
+    case AskResult::kUnavailable:
+    case AskResult::kDeclined:
+      return RunInProcess(kind, n, args, envp);
+    case AskResult::kFailed: {
+      char message[sizeof why + 64];
+      std::snprintf(message, sizeof message, "deny: %s; nothing granted", why);
+      LogError(kind, message);
+      return 1;
+    }
+    case AskResult::kAnswered:
+      break;
+  }
+  WriteAllFd(STDERR_FILENO, answer.err, answer.err_len);  // best effort, like stderr
+  if (!WriteAllFd(STDOUT_FILENO, answer.out, answer.out_len) || close(STDOUT_FILENO) != 0) return 1;
+  return answer.exit_code;
+}
+
+}  // namespace certgate::decide

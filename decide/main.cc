@@ -1,0 +1,179 @@
+// certgate-decide: the resident decision service behind principals-cmd and
+// keys-cmd, and (with --run) the in-process helper. See certgate-decide(8).
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "core/log.h"
+#include "core/policy_loader.h"
+#include "core/unique_fd.h"
+#include "decide/policy_cache.h"
+#include "decide/server.h"
+#include "helper-main/helper_main.h"
+
+#ifndef CERTGATE_DECIDE_SOCKET
+#define CERTGATE_DECIDE_SOCKET "/run/certgate/decide.sock"
+#endif
+
+namespace {
+
+constexpr char kUsage[] =
+    "Usage: certgate-decide [--policy PATH] [--socket PATH] [--max-children N] [--verbose]\n"
+    "       certgate-decide --run principals-cmd|keys-cmd [HELPER-ARGS...]\n"
+    "       certgate-decide --help | --version\n\n"
+    "The certgate decision service: keeps the policy loaded, re-validates it before\n"
+    "every request (stat of every policy file and directory; reload on any change),\n"
+    "and answers principals-cmd and keys-cmd over a unix socket, running each request\n"
+    "in a child forked in advance. Started by systemd (certgate-decide.socket); without socket\n"
+    "activation it binds --socket itself.\n\n"
+    "Options:\n"
+    "  --policy PATH       the policy kept loaded (default /etc/certgate/policy.yaml);\n"
+    "                      requests naming another --policy are declined (the client\n"
+    "                      then decides in-process)\n"
+    "  --socket PATH       socket to bind without socket activation\n"
+    "                      (default " CERTGATE_DECIDE_SOCKET ")\n"
+    "  --max-children N    children (spare or serving a request) at once (default 64)\n"
+    "  --verbose           also write the service's own log records to stderr\n"
+    "  --run KIND ARGS...  run principals-cmd or keys-cmd in this process (what the\n"
+    "                      clients execute when the service is not there)\n"
+    "  --help, --version\n\n"
+    "Exit status: 1 on a start-up error; the service itself runs until stopped.\n"
+    "See certgate-decide(8).\n";
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "certgate-decide: %s (see --help)\n", message.c_str());
+  return 1;
+}
+
+// BindSocket binds and listens on |path| (mode 0666: the sshd command user
+// connects; trust comes from the directory and the owner, see client.h).
+int BindSocket(const std::string& path, certgate::core::LogSink* log) {
+  auto fail = [&](const std::string& what) {
+    certgate::core::LogRecord rec;
+    rec.priority = certgate::core::Priority::kErr;
+    rec.message = "cannot listen on " + path + ": " + what + "; check the directory or use --socket";
+    log->Write(rec);
+    return -1;
+  };
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  if (path.empty() || path.front() != '/' || path.size() >= sizeof addr.sun_path) {
+    return fail("not an absolute path shorter than 108 bytes");
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  struct stat st {};
+  if (lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) return fail("exists and is not a socket");
+    unlink(path.c_str());  // a stale socket of an earlier run
+  }
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(std::strerror(errno));
+  if (bind(fd, reinterpret_cast<const struct sockaddr*>(&addr), sizeof addr) != 0 ||
+      chmod(path.c_str(), 0666) != 0 || listen(fd, 128) != 0) {
+    std::string why = std::strerror(errno);
+    close(fd);
+    return fail(why);
+  }
+  return fd;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "--run") {
+    if (argc < 3) return Usage("--run needs principals-cmd or keys-cmd");
+    std::string_view kind = argv[2];
+    certgate::core::HelperKind k;
+    if (kind == "principals-cmd") {
+      k = certgate::core::HelperKind::kPrincipals;
+    } else if (kind == "keys-cmd") {
+      k = certgate::core::HelperKind::kKeys;
+    } else {
+      return Usage("--run needs principals-cmd or keys-cmd, not " + std::string(kind));
+    }
+    // HelperMain ignores its argv[0]: argv + 2 starts at KIND.
+    return certgate::HelperMain(k, argc - 2, argv + 2);
+  }
+
+  std::string policy = certgate::core::kDefaultPolicyPath;
+  std::string socket_path = CERTGATE_DECIDE_SOCKET;
+  size_t max_children = certgate::decide::kDefaultMaxChildren;
+  bool verbose = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= argc) return false;
+      *out = argv[++i];
+      return true;
+    };
+    if (a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (a == "--version") {
+      std::printf("certgate-decide (certgate) %s\n", CERTGATE_VERSION);
+      return 0;
+    }
+    if (a == "--verbose") {
+      verbose = true;
+    } else if (a == "--policy") {
+      if (!value(&policy) || policy.empty() || policy.front() != '/') {
+        return Usage("--policy needs an absolute path");
+      }
+    } else if (a == "--socket") {
+      if (!value(&socket_path)) return Usage("--socket needs a path");
+    } else if (a == "--max-children") {
+      std::string text;
+      if (!value(&text)) return Usage("--max-children needs a number");
+      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), max_children);
+      if (ec != std::errc() || ptr != text.data() + text.size() || max_children == 0 ||
+          max_children > 4096) {
+        return Usage("--max-children must be 1 to 4096");
+      }
+    } else {
+      return Usage("unknown argument " + std::string(a));
+    }
+  }
+
+  certgate::core::SystemLogSink log("certgate-decide", verbose);
+  signal(SIGPIPE, SIG_IGN);
+  if (chdir("/") != 0) return 1;
+  int listen_fd = -1;
+  int n = sd_listen_fds(1);
+  if (n > 1) {
+    certgate::core::LogRecord rec;
+    rec.priority = certgate::core::Priority::kErr;
+    rec.message = "got " + std::to_string(n) + " sockets from systemd, expected 1; fix certgate-decide.socket";
+    log.Write(rec);
+    return 1;
+  }
+  if (n == 1) {
+    listen_fd = SD_LISTEN_FDS_START;
+  } else {
+    listen_fd = BindSocket(socket_path, &log);
+    if (listen_fd < 0) return 1;
+  }
+  certgate::decide::PolicyCache cache(policy, certgate::core::LoadOptions{});
+  (void)cache.Refresh();  // load now, so the first login does not pay for it
+  certgate::decide::WarmUpCrypto();
+  {
+    certgate::core::LogRecord rec;
+    rec.priority = certgate::core::Priority::kInfo;
+    const auto& r = cache.current();
+    rec.message = "serving; policy " + policy +
+                  (r.policy ? ": " + std::to_string(r.policy->rules.size()) + " rules"
+                            : std::string(" is unusable (every login is denied until it is fixed)"));
+    log.Write(rec);
+  }
+  return certgate::decide::Serve(listen_fd, &cache, max_children, &log);
+}

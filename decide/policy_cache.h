@@ -1,0 +1,90 @@
+// The service's resident policy: loaded once with the full loader, handed
+// to every request, and re-validated before every request by stat()ing
+// every file and directory the loader reads.
+#ifndef CERTGATE_DECIDE_POLICY_CACHE_H_
+#define CERTGATE_DECIDE_POLICY_CACHE_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/helper_command.h"
+#include "core/policy_loader.h"
+
+namespace certgate::decide {
+
+// FileStamp is what stat() says about one path; two equal stamps mean the
+// loader would read the same bytes with the same verdict on permissions.
+struct FileStamp {
+  std::string path;
+  int error = 0;  // errno of the stat, 0 if it succeeded
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  mode_t mode = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+
+  bool operator==(const FileStamp&) const = default;
+};
+
+// TakeStamps returns the stamps of everything LoadPolicy(|main_path|) reads
+// or checks: the main file (lstat: links are not followed), its directory,
+// the fragment directory (lstat; "absent" is a stamp too) and every entry
+// of it (lstat), sorted by path. Never fails: an error is part of a stamp.
+std::vector<FileStamp> TakeStamps(const std::string& main_path);
+
+// kRacySeconds: a file changed this close to a load may have been changed
+// again within the same timestamp tick (1 s on some file systems), so such
+// a load is trusted only until the next request (git's "racily clean").
+inline constexpr int64_t kRacySeconds = 2;
+
+// PolicyCache keeps LoadPolicy(path, options)'s result for one path.
+class PolicyCache : public core::PolicySource {
+ public:
+  // |racy_seconds| is kRacySeconds but for tests (negative: never racy).
+  PolicyCache(std::string path, core::LoadOptions options, int64_t racy_seconds = kRacySeconds);
+
+  // RefreshResult says what Refresh did.
+  enum class RefreshResult {
+    kCurrent,     // every stamp equal, last load not racy: nothing read
+    kReloaded,    // first load, or a stamp differed: reloaded
+    kRacyReload,  // stamps equal but the last load was racy: reloaded
+  };
+
+  // Refresh makes the cache current: it stats every stamped path and
+  // reloads if any stamp differs or the last load was racy. Call it before
+  // every request.
+  RefreshResult Refresh();
+
+  // Get returns the cached result for the cached path and options; for any
+  // other path it loads that path afresh (like the in-process helper).
+  const core::LoadResult& Get(const std::string& path, const core::LoadOptions& options) override;
+
+  // current returns the cached result (as of the last Refresh).
+  const core::LoadResult& current() const { return result_; }
+  const std::string& path() const { return path_; }
+  // loads counts the loads done, for tests and logs.
+  uint64_t loads() const { return loads_; }
+
+ private:
+  void Load();
+
+  std::string path_;
+  core::LoadOptions options_;
+  core::LoadResult result_;
+  std::vector<FileStamp> stamps_;
+  int64_t racy_seconds_;
+  bool racy_ = true;
+  bool loaded_ = false;
+  uint64_t loads_ = 0;
+  core::FreshPolicySource other_;
+};
+
+}  // namespace certgate::decide
+
+#endif  // CERTGATE_DECIDE_POLICY_CACHE_H_

@@ -1,0 +1,181 @@
+#include "decide/policy_cache.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tests/testing.h"
+
+namespace certgate::decide {
+namespace {
+
+using certgate::testing::TempDir;
+using certgate::testing::WriteFile;
+
+std::string PolicyText(const std::string& rule_user) {
+  return "version: 1\n"
+         "authorities:\n"
+         "  prod:\n"
+         "    keys: [\"SHA256:Kc0JkQ3p0v8u4l9J2m7jW0bqQd0s0eQ0mP0m1b2c3d4\"]\n"
+         "rules:\n"
+         "  - users: [" + rule_user + "]\n"
+         "    authorities: [prod]\n"
+         "    principals: [ops]\n";
+}
+
+core::LoadOptions Options() {
+  core::LoadOptions o;
+  o.owner_uid = static_cast<unsigned>(getuid());
+  return o;
+}
+
+// Issues renders a result's issues, to compare with a fresh LoadPolicy.
+std::string Issues(const core::LoadResult& r) {
+  std::string out;
+  for (const auto& i : r.issues) out += i.ToString() + "\n";
+  return out;
+}
+
+class PolicyCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    chmod(dir_.path().c_str(), 0755);
+    path_ = dir_.Path("policy.yaml");
+    WriteFile(path_, PolicyText("alice"));
+  }
+  // Never racy: these tests change files within the same second on purpose
+  // and must see each change through the stamps alone.
+  PolicyCache Cache() { return PolicyCache(path_, Options(), /*racy_seconds=*/-1000); }
+  std::string FirstUser(const PolicyCache& c) {
+    return c.current().policy ? c.current().policy->rules.at(0).users.at(0) : "";
+  }
+
+  TempDir dir_;
+  std::string path_;
+};
+
+TEST_F(PolicyCacheTest, LoadsOnceWhileNothingChanges) {
+  PolicyCache c = Cache();
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  ASSERT_TRUE(c.current().policy) << Issues(c.current());
+  EXPECT_TRUE(c.current().policy->user_index.built);
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kCurrent);
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kCurrent);
+  EXPECT_EQ(c.loads(), 1u);
+  EXPECT_EQ(&c.Get(path_, Options()), &c.current());
+}
+
+TEST_F(PolicyCacheTest, EditInPlaceSameSizeReloads) {
+  PolicyCache c = Cache();
+  (void)c.Refresh();
+  int fd = open(path_.c_str(), O_WRONLY | O_TRUNC);
+  ASSERT_GE(fd, 0);
+  std::string text = PolicyText("bobby");  // same size as alice
+  ASSERT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  close(fd);
+  // Same size, and maybe the same mtime tick: ctime/mtime in ns still move
+  // on any write on Linux file systems with ns timestamps.
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  EXPECT_EQ(FirstUser(c), "bobby");
+}
+
+TEST_F(PolicyCacheTest, ReplaceByRenameReloads) {
+  PolicyCache c = Cache();
+  (void)c.Refresh();
+  WriteFile(dir_.Path("new.yaml.tmp"), PolicyText("carol"));
+  ASSERT_EQ(rename(dir_.Path("new.yaml.tmp").c_str(), path_.c_str()), 0);
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  EXPECT_EQ(FirstUser(c), "carol");
+}
+
+TEST_F(PolicyCacheTest, TouchReloads) {
+  PolicyCache c = Cache();
+  (void)c.Refresh();
+  struct timespec times[2] = {{0, UTIME_OMIT}, {12345, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, path_.c_str(), times, 0), 0);
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  EXPECT_EQ(c.loads(), 2u);
+}
+
+TEST_F(PolicyCacheTest, ChmodGroupWritableGivesTheLoadersError) {
+  PolicyCache c = Cache();
+  (void)c.Refresh();
+  ASSERT_TRUE(c.current().policy);
+  ASSERT_EQ(chmod(path_.c_str(), 0664), 0);
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  EXPECT_FALSE(c.current().policy);
+  EXPECT_EQ(Issues(c.current()), Issues(core::LoadPolicy(path_, Options())));
+  EXPECT_NE(Issues(c.current()).find("writable by group or others"), std::string::npos);
+  ASSERT_EQ(chmod(path_.c_str(), 0644), 0);
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  EXPECT_TRUE(c.current().policy);
+}
+
+TEST_F(PolicyCacheTest, InvalidEditGivesTheLoadersError) {
+  PolicyCache c = Cache();
+  (void)c.Refresh();
+  WriteFile(path_, PolicyText("alice") + "rulez: []\n");
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  ASSERT_FALSE(c.current().policy);
+  EXPECT_EQ(Issues(c.current()), Issues(core::LoadPolicy(path_, Options())));
+  EXPECT_NE(Issues(c.current()).find(path_ + ":9:"), std::string::npos) << Issues(c.current());
+}
+
+TEST_F(PolicyCacheTest, FragmentAddedChangedRemovedReloads) {
+  PolicyCache c = Cache();
+  (void)c.Refresh();
+  const std::string frag_dir = path_ + ".d";
+  ASSERT_EQ(mkdir(frag_dir.c_str(), 0755), 0);
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);  // the directory appeared
+  const std::string frag = frag_dir + "/10-more.yaml";
+  WriteFile(frag, "version: 1\nrules:\n  - users: [dave]\n    authorities: [prod]\n    principals: [ops]\n");
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  ASSERT_TRUE(c.current().policy) << Issues(c.current());
+  EXPECT_EQ(c.current().policy->rules.size(), 2u);
+  ASSERT_EQ(chmod(frag.c_str(), 0666), 0);
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  EXPECT_FALSE(c.current().policy);
+  ASSERT_EQ(unlink(frag.c_str()), 0);
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  ASSERT_TRUE(c.current().policy);
+  EXPECT_EQ(c.current().policy->rules.size(), 1u);
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kCurrent);
+  rmdir(frag_dir.c_str());
+}
+
+TEST_F(PolicyCacheTest, DirectoryModeChangeReloads) {
+  PolicyCache c = Cache();
+  (void)c.Refresh();
+  ASSERT_EQ(chmod(dir_.path().c_str(), 0775), 0);
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  EXPECT_FALSE(c.current().policy);
+  ASSERT_EQ(chmod(dir_.path().c_str(), 0755), 0);
+}
+
+TEST_F(PolicyCacheTest, RecentFilesAreRacyAndReloadedEachTime) {
+  PolicyCache c(path_, Options());  // the real window: the file is seconds old
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kRacyReload);
+  EXPECT_EQ(c.loads(), 2u);
+}
+
+TEST_F(PolicyCacheTest, OtherPathsAreLoadedFresh) {
+  PolicyCache c = Cache();
+  (void)c.Refresh();
+  const std::string other = dir_.Path("other.yaml");
+  WriteFile(other, PolicyText("erin"));
+  const core::LoadResult& r = c.Get(other, Options());
+  ASSERT_TRUE(r.policy);
+  EXPECT_EQ(r.policy->rules[0].users[0], "erin");
+  EXPECT_EQ(FirstUser(c), "alice");
+  core::LoadOptions unchecked = Options();
+  unchecked.check_permissions = false;
+  EXPECT_NE(&c.Get(path_, unchecked), &c.current());
+}
+
+}  // namespace
+}  // namespace certgate::decide

@@ -1,0 +1,171 @@
+#include "decide/server.h"
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "decide/client.h"
+#include "decide/policy_cache.h"
+#include "tests/testing.h"
+
+namespace certgate::decide {
+namespace {
+
+std::string PolicyText(bool valid) {
+  return std::string("version: 1\n") +
+         "authorities:\n"
+         "  prod:\n"
+         "    keys: [\"SHA256:Kc0JkQ3p0v8u4l9J2m7jW0bqQd0s0eQ0mP0m1b2c3d4\"]\n"
+         "rules:\n"
+         "  - users: [alice]\n"
+         "    authorities: [prod]\n"
+         "    principals: [ops]\n" +
+         (valid ? "" : "    bogus: 1\n");
+}
+
+// A running service: Serve() in a child process on a socket in a
+// root-owned directory under /run, the policy beside it.
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (getuid() != 0) GTEST_SKIP() << "needs root (root-owned socket and policy)";
+    char tmpl[] = "/run/certgate-decide-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    chmod(dir_.c_str(), 0755);
+    policy_ = dir_ + "/policy.yaml";
+    sock_ = dir_ + "/decide.sock";
+    testing::WriteFile(policy_, PolicyText(true));
+    int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un addr {};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, sock_.c_str(), sizeof addr.sun_path - 1);
+    ASSERT_EQ(bind(l, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(listen(l, 16), 0);
+    pid_ = fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      PolicyCache cache(policy_, core::LoadOptions{});
+      (void)cache.Refresh();
+      core::CaptureLogSink log;
+      _exit(Serve(l, &cache, 4, &log));
+    }
+    close(l);
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  struct Reply {
+    AskResult result;
+    int code = -1;
+    std::string out, err;
+  };
+  Reply Ask(std::vector<const char*> args) {
+    args.insert(args.begin(), {"--policy", policy_.c_str()});
+    Reply r;
+    AnswerView a;
+    char why[PATH_MAX + 128] = {};
+    r.result = AskService(sock_.c_str(), 0, kKindPrincipals, args.size(), args.data(), 10000, buf_.data(),
+                          buf_.size(), &a, why, sizeof why);
+    if (r.result == AskResult::kAnswered) {
+      r.code = a.exit_code;
+      r.out.assign(reinterpret_cast<const char*>(a.out), a.out_len);
+      r.err.assign(reinterpret_cast<const char*>(a.err), a.err_len);
+    }
+    return r;
+  }
+
+  std::string dir_, policy_, sock_;
+  pid_t pid_ = -1;
+  std::vector<uint8_t> buf_ = std::vector<uint8_t>(kMaxAnswerSize);
+};
+
+TEST_F(ServerTest, AnswersAndNeverFromAStalePolicy) {
+  // A well-formed policy: the bad certificate is a denial, exit 0.
+  Reply r = Ask({"alice", "ssh-ed25519-cert-v01@openssh.com", "AAAA"});
+  ASSERT_EQ(r.result, AskResult::kAnswered);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  // Broken in place: the very next request sees it (exit 1, the helper's
+  // policy error), then the repaired file again.
+  testing::WriteFile(policy_, PolicyText(false));
+  r = Ask({"alice", "ssh-ed25519-cert-v01@openssh.com", "AAAA"});
+  ASSERT_EQ(r.result, AskResult::kAnswered);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  testing::WriteFile(policy_, PolicyText(true));
+  r = Ask({"alice", "ssh-ed25519-cert-v01@openssh.com", "AAAA"});
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+TEST_F(ServerTest, SameUsageErrorsAsTheHelper) {
+  Reply r = Ask({"--frobnicate", "alice", "t", "k"});
+  ASSERT_EQ(r.result, AskResult::kAnswered);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("unknown option --frobnicate"), std::string::npos) << r.err;
+  r = Ask({"alice"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("expected 3 arguments"), std::string::npos) << r.err;
+}
+
+TEST_F(ServerTest, VersionAndHelp) {
+  const char* argv[] = {"--version"};
+  AnswerView a;
+  char why[PATH_MAX + 128] = {};
+  ASSERT_EQ(AskService(sock_.c_str(), 0, kKindKeys, 1, argv, 10000, buf_.data(), buf_.size(), &a, why,
+                       sizeof why),
+            AskResult::kAnswered)
+      << why;
+  EXPECT_EQ(a.exit_code, 0);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(a.out), a.out_len).rfind("keys-cmd (certgate) ", 0), 0u);
+}
+
+TEST_F(ServerTest, DeclinesOtherPoliciesExplainAndCheck) {
+  const std::string other = dir_ + "/other.yaml";
+  testing::WriteFile(other, PolicyText(true));
+  for (std::vector<const char*> args : {std::vector<const char*>{"--policy", other.c_str(), "alice", "t", "k"},
+                                        std::vector<const char*>{"--check", "--policy", policy_.c_str()},
+                                        std::vector<const char*>{"--explain", "--user", "alice", "/etc/passwd"},
+                                        std::vector<const char*>{"alice", "t", "k"}}) {  // default policy
+    AnswerView a;
+    char why[PATH_MAX + 128] = {};
+    EXPECT_EQ(AskService(sock_.c_str(), 0, kKindPrincipals, args.size(), args.data(), 10000, buf_.data(),
+                         buf_.size(), &a, why, sizeof why),
+              AskResult::kDeclined)
+        << args[0];
+  }
+}
+
+TEST_F(ServerTest, MalformedRequestGetsNoAnswer) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un addr {};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, sock_.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(write(fd, "CGQ1garbage", 11), 11);
+  shutdown(fd, SHUT_WR);
+  char c;
+  EXPECT_EQ(read(fd, &c, 1), 0);  // closed without a byte: the client denies
+  close(fd);
+}
+
+}  // namespace
+}  // namespace certgate::decide
