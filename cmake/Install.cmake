@@ -40,11 +40,29 @@ message(STATUS "certgate: systemd units in ${CERTGATE_SYSTEMD_UNITDIR}")
 
 set(_certgate_pkg ${CMAKE_CURRENT_SOURCE_DIR}/packaging)
 
-install(FILES
-  ${_certgate_pkg}/systemd/cafetch.service
-  ${_certgate_pkg}/systemd/cafetch-once.service
-  ${_certgate_pkg}/systemd/cafetch.timer
-  DESTINATION ${CERTGATE_SYSTEMD_UNITDIR})
+# The units name /usr/sbin/cafetch (and /usr/libexec/certgate/...), the
+# packages' paths; an install to another prefix gets copies that name its own.
+set(_certgate_units cafetch.service cafetch-once.service cafetch.timer)
+# certgate-decide (decide/) ships its socket-activated service when present;
+# like cafetch's units, the packages install it disabled.
+foreach(unit certgate-decide.socket certgate-decide.service)
+  if(EXISTS ${_certgate_pkg}/systemd/${unit})
+    list(APPEND _certgate_units ${unit})
+  endif()
+endforeach()
+foreach(unit IN LISTS _certgate_units)
+  set(file ${_certgate_pkg}/systemd/${unit})
+  if(NOT CMAKE_INSTALL_FULL_SBINDIR STREQUAL "/usr/sbin" OR
+     NOT CMAKE_INSTALL_FULL_LIBEXECDIR STREQUAL "/usr/libexec")
+    file(READ ${file} text)
+    string(REPLACE "/usr/sbin/" "${CMAKE_INSTALL_FULL_SBINDIR}/" text "${text}")
+    string(REPLACE "/usr/libexec/" "${CMAKE_INSTALL_FULL_LIBEXECDIR}/" text "${text}")
+    set(file ${CMAKE_CURRENT_BINARY_DIR}/units/${unit})
+    file(CONFIGURE OUTPUT ${file} CONTENT "${text}" @ONLY)
+  endif()
+  install(FILES ${file} DESTINATION ${CERTGATE_SYSTEMD_UNITDIR})
+endforeach()
+unset(_certgate_units)
 install(FILES ${_certgate_pkg}/systemd/certgate-sysusers.conf
   DESTINATION ${CERTGATE_SYSUSERSDIR} RENAME certgate.conf)
 install(FILES ${_certgate_pkg}/systemd/certgate-tmpfiles.conf
