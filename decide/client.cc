@@ -82,8 +82,8 @@ bool SendAll(int fd, const uint8_t* data, size_t size, uint64_t deadline_ms) {
   return true;
 }
 
-// ReadToEof reads until the peer closes; false on error, timeout or more
-// than |cap| bytes.
+// ReadToEof reads until the peer closes (end of file, or a reset after
+// its data); false on error, timeout or more than |cap| bytes.
 bool ReadToEof(int fd, uint8_t* buf, size_t cap, size_t* size, uint64_t deadline_ms) {
   size_t off = 0;
   for (;;) {
@@ -104,6 +104,13 @@ bool ReadToEof(int fd, uint8_t* buf, size_t cap, size_t* size, uint64_t deadline
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       if (!WaitFd(fd, POLLIN, deadline_ms)) return false;
       continue;
+    }
+    if (errno == ECONNRESET) {
+      // The peer closed without reading all we sent (a decline sent before
+      // the request arrived): what it wrote before is intact, and the
+      // answer parser insists on the exact length anyway.
+      *size = off;
+      return true;
     }
     return false;
   }
@@ -311,21 +318,28 @@ AskResult AskService(const char* socket_path, uid_t trusted_uid, uint8_t kind, s
     Why(why, why_len, "arguments too many or too long for the service");
     return AskResult::kUnavailable;
   }
-  if (!SendAll(fd.get(), g_request, request_size, deadline) || shutdown(fd.get(), SHUT_WR) != 0) {
+  const bool sent =
+      SendAll(fd.get(), g_request, request_size, deadline) && shutdown(fd.get(), SHUT_WR) == 0;
+  // Read even if the send failed: a service that does not serve this user
+  // declines at once, without reading the request (server.h, ClientFilter).
+  size_t size = 0;
+  const bool received = ReadToEof(fd.get(), buf, cap, &size, deadline);
+  const bool parsed = received && ParseAnswer(buf, size, answer);
+  if (!sent && !(parsed && answer->declined)) {
     Why(why, why_len, "could not send the request to ", resolved);
     return AskResult::kFailed;
   }
-  size_t size = 0;
-  if (!ReadToEof(fd.get(), buf, cap, &size, deadline)) {
+  if (!received) {
     Why(why, why_len, "no complete answer from ", resolved, " in time");
     return AskResult::kFailed;
   }
-  if (!ParseAnswer(buf, size, answer)) {
+  if (!parsed) {
     Why(why, why_len, "malformed answer from ", resolved);
     return AskResult::kFailed;
   }
   if (answer->declined) {
-    Why(why, why_len, resolved, " declined the request (another policy, --explain or --check)");
+    Why(why, why_len, resolved,
+        " declined the request (another policy, --explain, --check, or not a --client-user)");
     return AskResult::kDeclined;
   }
   return AskResult::kAnswered;

@@ -1,5 +1,6 @@
 // certgate-decide: the resident decision service behind principals-cmd and
 // keys-cmd, and (with --run) the in-process helper. See certgate-decide(8).
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -11,8 +12,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/log.h"
 #include "core/policy_loader.h"
@@ -28,7 +31,8 @@
 namespace {
 
 constexpr char kUsage[] =
-    "Usage: certgate-decide [--policy PATH] [--socket PATH] [--max-children N] [--verbose]\n"
+    "Usage: certgate-decide [--policy PATH] [--socket PATH] [--client-user NAME]...\n"
+    "                       [--max-children N] [--verbose]\n"
     "       certgate-decide --run principals-cmd|keys-cmd [HELPER-ARGS...]\n"
     "       certgate-decide --help | --version\n\n"
     "The certgate decision service: keeps the policy loaded, re-validates it before\n"
@@ -42,6 +46,9 @@ constexpr char kUsage[] =
     "                      then decides in-process)\n"
     "  --socket PATH       socket to bind without socket activation\n"
     "                      (default " CERTGATE_DECIDE_SOCKET ")\n"
+    "  --client-user NAME  serve requests from this user (sshd's Authorized*CommandUser;\n"
+    "                      repeatable; default certgate) and root; other users' requests\n"
+    "                      are declined (their client decides in-process). \"any\": everyone\n"
     "  --max-children N    children (spare or serving a request) at once (default 64)\n"
     "  --verbose           also write the service's own log records to stderr\n"
     "  --run KIND ARGS...  run principals-cmd or keys-cmd in this process (what the\n"
@@ -50,9 +57,29 @@ constexpr char kUsage[] =
     "Exit status: 1 on a start-up error; the service itself runs until stopped.\n"
     "See certgate-decide(8).\n";
 
+// The package's command user (AuthorizedPrincipalsCommandUser certgate).
+constexpr char kDefaultClientUser[] = "certgate";
+
 int Usage(const std::string& message) {
   std::fprintf(stderr, "certgate-decide: %s (see --help)\n", message.c_str());
   return 1;
+}
+
+// ResolveClientUsers turns --client-user names into a filter; an unknown
+// user is a start-up error (reported on stderr), never "serve everyone".
+std::optional<certgate::decide::ClientFilter> ResolveClientUsers(
+    const std::vector<std::string>& names) {
+  std::vector<uid_t> uids;
+  for (const std::string& name : names) {
+    if (name == "any") return certgate::decide::ClientFilter::AnyUser();
+    struct passwd* pw = getpwnam(name.c_str());
+    if (pw == nullptr) {
+      Usage("--client-user " + name + ": no such user; name sshd's AuthorizedPrincipalsCommandUser");
+      return std::nullopt;
+    }
+    uids.push_back(pw->pw_uid);
+  }
+  return certgate::decide::ClientFilter::Only(std::move(uids));
 }
 
 // BindSocket binds and listens on |path| (mode 0666: the sshd command user
@@ -109,6 +136,7 @@ int main(int argc, char** argv) {
   std::string socket_path = CERTGATE_DECIDE_SOCKET;
   size_t max_children = certgate::decide::kDefaultMaxChildren;
   bool verbose = false;
+  std::vector<std::string> client_users;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     auto value = [&](std::string* out) {
@@ -132,6 +160,10 @@ int main(int argc, char** argv) {
       }
     } else if (a == "--socket") {
       if (!value(&socket_path)) return Usage("--socket needs a path");
+    } else if (a == "--client-user") {
+      std::string name;
+      if (!value(&name) || name.empty()) return Usage("--client-user needs a user name or \"any\"");
+      client_users.push_back(name);
     } else if (a == "--max-children") {
       std::string text;
       if (!value(&text)) return Usage("--max-children needs a number");
@@ -144,6 +176,10 @@ int main(int argc, char** argv) {
       return Usage("unknown argument " + std::string(a));
     }
   }
+
+  if (client_users.empty()) client_users.push_back(kDefaultClientUser);
+  std::optional<certgate::decide::ClientFilter> clients = ResolveClientUsers(client_users);
+  if (!clients) return 1;
 
   certgate::core::SystemLogSink log("certgate-decide", verbose);
   signal(SIGPIPE, SIG_IGN);
@@ -175,5 +211,5 @@ int main(int argc, char** argv) {
                             : std::string(" is unusable (every login is denied until it is fixed)"));
     log.Write(rec);
   }
-  return certgate::decide::Serve(listen_fd, &cache, max_children, &log);
+  return certgate::decide::Serve(listen_fd, &cache, max_children, *clients, &log);
 }

@@ -244,7 +244,7 @@ int32_t PrivateKib() {
 // parent it is busy, re-validates the policy it inherited, serves the one
 // request and exits. Never returns.
 [[noreturn]] void RunSpare(int listen_fd, int generation_fd, int busy_fd, int usage_fd,
-                           PolicyCache* cache) {
+                           PolicyCache* cache, const ClientFilter& clients) {
   signal(SIGTERM, SIG_DFL);
   signal(SIGUSR1, SIG_DFL);
   signal(SIGCHLD, SIG_DFL);
@@ -263,14 +263,28 @@ int32_t PrivateKib() {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED) continue;
       _exit(1);
     }
+    struct ucred peer {};
+    socklen_t peer_len = sizeof peer;
+    if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0 ||
+        !clients.Allows(peer.uid)) {
+      // Not a command user: decline without reading the request (the
+      // client decides in-process) and stay a spare. MSG_DONTWAIT: a peer
+      // that never reads cannot hold this child.
+      uint8_t decline[64];
+      const size_t size = EncodeDecline(decline, sizeof decline);
+      (void)!send(conn, decline, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      close(conn);
+      continue;
+    }
     const pid_t self = getpid();
     (void)!write(busy_fd, &self, sizeof self);  // atomic: < PIPE_BUF
     close(listen_fd);
     close(generation_fd);
     close(busy_fd);
-    // Never answer from a stale policy: the stamps are checked again here,
-    // at the request, and a changed policy is reloaded in this child.
-    (void)cache->Refresh();
+    // Never answer from a stale policy: the stamps are checked again at the
+    // request, and a changed policy is reloaded in this child, within the
+    // helper's run (and its --timeout) when it asks for the policy.
+    cache->RefreshAtNextGet();
     const int status = HandleConnection(conn, cache, cache->path());
     // After the answer (the client no longer waits): report the memory
     // this request made private, i.e. not shared with the service.
@@ -285,7 +299,13 @@ int32_t PrivateKib() {
 
 }  // namespace
 
-int Serve(int listen_fd, PolicyCache* cache, size_t max_children, core::LogSink* log) {
+bool ClientFilter::Allows(uid_t uid) const {
+  if (any_ || uid == 0) return true;
+  return std::find(uids_.begin(), uids_.end(), uid) != uids_.end();
+}
+
+int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFilter& clients,
+          core::LogSink* log) {
   // Spare children wait in poll()+accept() on the shared socket; the ones
   // that lose the race for a connection get EAGAIN and wait again.
   const int fl = fcntl(listen_fd, F_GETFL);
@@ -392,7 +412,8 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, core::LogSink*
         generation_write.Reset();
         busy_read.Reset();
         usage_read.Reset();
-        RunSpare(listen_fd, generation_read.get(), busy_write.get(), usage_write.get(), cache);
+        RunSpare(listen_fd, generation_read.get(), busy_write.get(), usage_write.get(), cache,
+                 clients);
       }
       if (pid < 0) {
         log->Write(ServiceRecord(core::Priority::kErr, std::string("fork failed: ") + std::strerror(errno) +

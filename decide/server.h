@@ -4,8 +4,11 @@
 #ifndef CERTGATE_DECIDE_SERVER_H_
 #define CERTGATE_DECIDE_SERVER_H_
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "core/helper_command.h"
 #include "core/log.h"
@@ -29,6 +32,33 @@ inline constexpr int kRequestReadTimeoutSec = 10;
 // harmless (the child then initialises as the in-process helper does).
 void WarmUpCrypto();
 
+// ClientFilter says whose requests the service serves. sshd runs the
+// helpers as AuthorizedPrincipalsCommandUser / AuthorizedKeysCommandUser,
+// so only those users (and root) need the service; a connection from any
+// other uid (SO_PEERCRED) gets the "declined" answer at once, and its client
+// decides in-process. Other local users thus cannot occupy the children
+// that serve logins.
+class ClientFilter {
+ public:
+  // AnyUser serves every uid (--client-user any).
+  static ClientFilter AnyUser() {
+    ClientFilter f;
+    f.any_ = true;
+    return f;
+  }
+  // Only serves root and |uids|.
+  static ClientFilter Only(std::vector<uid_t> uids) {
+    ClientFilter f;
+    f.uids_ = std::move(uids);
+    return f;
+  }
+  bool Allows(uid_t uid) const;
+
+ private:
+  bool any_ = false;
+  std::vector<uid_t> uids_;
+};
+
 // HandleConnection is one request child's work: read the request from
 // |conn| and, if it is an sshd-mode request (or --help/--version, or a usage
 // error) for |served_policy|, run HelperMain for it with |policies| and
@@ -46,10 +76,13 @@ int HandleConnection(int conn, core::PolicySource* policies, const std::string& 
 // and exits, and the parent forks a replacement. The parent re-validates
 // |cache| before each fork and at least every second, logs reloads to
 // |log| and retires idle spares of an older policy. At most
-// |max_children| children exist at once. SIGUSR1 logs the request count and
+// |max_children| children exist at once. A connection from a uid that
+// |clients| does not allow is declined by the spare that accepted it, which
+// then waits for the next one. SIGUSR1 logs the request count and
 // the peak RSS of the service and of the largest request child. It returns
 // only on a fatal error (then 1).
-int Serve(int listen_fd, PolicyCache* cache, size_t max_children, core::LogSink* log);
+int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFilter& clients,
+          core::LogSink* log);
 
 }  // namespace certgate::decide
 

@@ -1,5 +1,6 @@
 #include "decide/server.h"
 
+#include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -53,6 +54,7 @@ class ServerTest : public ::testing::Test {
     addr.sun_family = AF_UNIX;
     std::strncpy(addr.sun_path, sock_.c_str(), sizeof addr.sun_path - 1);
     ASSERT_EQ(bind(l, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(chmod(sock_.c_str(), 0666), 0);  // as the socket unit makes it
     ASSERT_EQ(listen(l, 16), 0);
     pid_ = fork();
     ASSERT_GE(pid_, 0);
@@ -60,7 +62,9 @@ class ServerTest : public ::testing::Test {
       PolicyCache cache(policy_, core::LoadOptions{});
       (void)cache.Refresh();
       core::CaptureLogSink log;
-      _exit(Serve(l, &cache, 4, &log));
+      // Serves root and the user "daemon" (uid 1 on Debian) only.
+      struct passwd* daemon_user = getpwnam("daemon");
+      _exit(Serve(l, &cache, 4, ClientFilter::Only({daemon_user ? daemon_user->pw_uid : 1}), &log));
     }
     close(l);
   }
@@ -90,6 +94,40 @@ class ServerTest : public ::testing::Test {
       r.err.assign(reinterpret_cast<const char*>(a.err), a.err_len);
     }
     return r;
+  }
+
+  // Connect opens a raw connection to the service (-1 on failure).
+  int Connect() {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un addr {};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, sock_.c_str(), sizeof addr.sun_path - 1);
+    if (connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) != 0) {
+      close(fd);
+      return -1;
+    }
+    return fd;
+  }
+
+  // AskAs asks the service from a child running as |user|; returns the
+  // AskResult as an int, or -1 if the child could not run.
+  int AskAs(const char* user) {
+    struct passwd* pw = getpwnam(user);
+    if (pw == nullptr) return -1;
+    const uid_t uid = pw->pw_uid;
+    const gid_t gid = pw->pw_gid;
+    pid_t child = fork();
+    if (child < 0) return -1;
+    if (child == 0) {
+      if (setgid(gid) != 0 || setuid(uid) != 0) _exit(100);
+      Reply r = Ask({"alice", "ssh-ed25519-cert-v01@openssh.com", "AAAA"});
+      _exit(static_cast<int>(r.result));
+    }
+    int status = 0;
+    if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) == 100) {
+      return -1;
+    }
+    return WEXITSTATUS(status);
   }
 
   std::string dir_, policy_, sock_;
@@ -155,16 +193,49 @@ TEST_F(ServerTest, DeclinesOtherPoliciesExplainAndCheck) {
 }
 
 TEST_F(ServerTest, MalformedRequestGetsNoAnswer) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_un addr {};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, sock_.c_str(), sizeof addr.sun_path - 1);
-  ASSERT_EQ(connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr), 0);
+  int fd = Connect();
+  ASSERT_GE(fd, 0);
   ASSERT_EQ(write(fd, "CGQ1garbage", 11), 11);
   shutdown(fd, SHUT_WR);
   char c;
   EXPECT_EQ(read(fd, &c, 1), 0);  // closed without a byte: the client denies
   close(fd);
+}
+
+TEST_F(ServerTest, ServesOnlyItsClientUsers) {
+  EXPECT_EQ(AskAs("daemon"), static_cast<int>(AskResult::kAnswered));
+  EXPECT_EQ(AskAs("nobody"), static_cast<int>(AskResult::kDeclined));
+}
+
+// Other users cannot occupy the children that serve logins: idle
+// connections from "nobody" (twice --max-children) are declined at once, so
+// a request from root is still answered. Without the filter each idle
+// connection would hold a child for kRequestReadTimeoutSec.
+TEST_F(ServerTest, OtherUsersCannotHoldTheChildren) {
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  pid_t holder = fork();
+  ASSERT_GE(holder, 0);
+  if (holder == 0) {
+    close(pipe_fds[0]);
+    struct passwd* pw = getpwnam("nobody");
+    if (pw == nullptr || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) _exit(1);
+    bool all = true;
+    for (int i = 0; i < 8; ++i) all = Connect() >= 0 && all;
+    (void)!write(pipe_fds[1], all ? "y" : "n", 1);
+    pause();  // holds the connections, sending nothing, until killed
+    _exit(0);
+  }
+  close(pipe_fds[1]);
+  char c;
+  ASSERT_EQ(read(pipe_fds[0], &c, 1), 1);
+  close(pipe_fds[0]);
+  EXPECT_EQ(c, 'y') << "nobody could not connect 8 times";
+  Reply r = Ask({"alice", "ssh-ed25519-cert-v01@openssh.com", "AAAA"});
+  kill(holder, SIGKILL);
+  waitpid(holder, nullptr, 0);
+  ASSERT_EQ(r.result, AskResult::kAnswered);
+  EXPECT_EQ(r.code, 0) << r.err;
 }
 
 }  // namespace
