@@ -48,6 +48,10 @@ SSH_KEYGEN = shutil.which("ssh-keygen") or "/usr/bin/ssh-keygen"
 DEV_LOG = "/dev/log"
 LIBEXEC = "/usr/local/libexec"
 
+# The AuthorizedPrincipalsCommandUser / AuthorizedKeysCommandUser of the
+# tests' sshd (and certgate-decide's --client-user).
+COMMAND_USER = "nobody"
+
 # The environment sshd gives a helper (misc.c subprocess), for direct runs.
 SSHD_ENV = {"PATH": "/usr/bin:/bin", "USER": "nobody", "LOGNAME": "nobody",
             "HOME": "/nonexistent"}
@@ -201,7 +205,8 @@ class DecideMode:
         if mode == "service":
             with open(self.log, "ab") as log:
                 self.proc = subprocess.Popen(
-                    [self.decide, "--socket", self.socket, "--policy", policy, "--verbose"],
+                    [self.decide, "--socket", self.socket, "--policy", policy,
+                     "--client-user", COMMAND_USER, "--verbose"],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd="/")
             deadline = time.time() + 10
             while not os.path.exists(self.socket):
