@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -220,6 +221,8 @@ class Installed {
     backups_.push_back(std::move(*backup));
     return core::Ok();
   }
+  // Keep adds the backup of a file the caller replaced itself.
+  void Keep(FileBackup backup) { backups_.push_back(std::move(backup)); }
   // RollBack restores every replaced file, newest first, and returns |why|
   // with what was done.
   core::Error RollBack(const core::Error& why) {
@@ -260,6 +263,21 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   }
   core::Result<State> state = LoadState(config.state_dir);
   if (!state) return core::Unexpected{state.error()};
+  // A round killed between installing sshd_config and reloading sshd left
+  // this mark: the file on disk is already what we want, sshd still runs
+  // the old one.
+  core::Result<bool> reload_pending = ReloadPending(config.state_dir);
+  if (!reload_pending) return core::Unexpected{reload_pending.error()};
+
+  int64_t latest = 0;
+  for (const KeyHistory& k : state->keys) latest = std::max(latest, k.last_seen);
+  if (options.now < latest) {
+    // AdvanceState keeps the recorded times (so no key is retired early);
+    // say why key history does not follow the clock.
+    Log(log, Priority::kWarning, "clock_behind",
+        "the clock (" + std::to_string(options.now) + ") is behind the key history (last seen at " +
+            std::to_string(latest) + "): recorded times are kept");
+  }
 
   // 1. Fetch, verify and parse: any failure here changes nothing.
   const bool have_listed = !ListedKeys(*state).empty();
@@ -332,6 +350,8 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
                               DescribeKeyChange(keys_old->value_or(""), trusted) + ")");
   }
   if (config_changed) outcome.changes.push_back(target);
+  const bool finish_reload = *reload_pending && !config_changed;
+  if (finish_reload) outcome.changes.push_back("sshd reload left pending by an interrupted run");
 
   if (options.dry_run) {
     if (keys_changed) {
@@ -350,10 +370,28 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
     return outcome;
   }
 
+  // Temporary files a killed round left beside the files we write: sshd
+  // never reads them, but they would pile up. We hold the lock, so no other
+  // round is writing them now.
+  for (const std::string& path :
+       {config.trusted_user_ca_keys, config.trusted_user_ca_keys + kPreviousSuffix, target,
+        target + kPreviousSuffix, config.state_dir + "/" + kStateFileName,
+        config.state_dir + "/" + kReloadPendingFileName}) {
+    core::Result<size_t> removed = RemoveStaleTemporaries(path);
+    if (!removed) {
+      Log(log, Priority::kWarning, "stale_temporary", removed.error().detail);
+    } else if (*removed > 0) {
+      Log(log, Priority::kNotice, "stale_temporary",
+          "removed " + std::to_string(*removed) +
+              " temporary file(s) an interrupted run left beside " + path);
+    }
+  }
+
   // 3. Check what can be checked before installing anything.
   core::Result<EffectiveConfig> effective = EffectiveConfig{};
   if (!config_changed) {
-    effective = CheckConfig(config, main_path, directives, false);
+    // A pending reload is sent only once sshd -t has passed.
+    effective = CheckConfig(config, main_path, directives, finish_reload);
     if (!effective) return core::Unexpected{effective.error()};
   } else {
     core::Status checked = CheckCandidate(config, drop_in ? **main_text : config_text,
@@ -362,8 +400,21 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
     if (!checked) return core::Unexpected{checked.error()};
   }
 
-  // 4. Install, check the installed files, reload; any failure restores.
+  // 4. Save the history first, so that a state_dir that cannot be written
+  // fails the round before anything sshd reads has changed; it is restored
+  // with the other files if the install fails.
   Installed installed(log);
+  core::Result<FileBackup> old_state = BackUpFile(config.state_dir + "/" + kStateFileName);
+  if (!old_state) return core::Unexpected{old_state.error()};
+  core::Status saved = SaveState(config.state_dir, next);
+  if (!saved) return core::Unexpected{saved.error()};
+  installed.Keep(std::move(*old_state));
+  if (config_changed) {
+    core::Status marked = MarkReloadPending(config.state_dir);
+    if (!marked) return core::Unexpected{installed.RollBack(marked.error())};
+  }
+
+  // 5. Install, check the installed files, reload; any failure restores.
   const FileMode root_mode{geteuid(), getegid(), 0644};
   if (keys_changed) {
     core::Status st = MakeDirectory(DirectoryOf(config.trusted_user_ca_keys));
@@ -384,6 +435,8 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
     if (!st) return core::Unexpected{installed.RollBack(st.error())};
     effective = CheckConfig(config, main_path, directives, true);
     if (!effective) return core::Unexpected{installed.RollBack(effective.error())};
+  }
+  if (config_changed || finish_reload) {
     ReloadRequest request;
     request.mode = config.sshd.reload;
     request.sshd_binary = config.sshd.binary;
@@ -395,10 +448,14 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
     if (!reloaded) return core::Unexpected{installed.RollBack(reloaded.error())};
     outcome.reload = reloaded->Describe();
     Log(log, Priority::kInfo, "reload", outcome.reload);
+    core::Status cleared = ClearReloadPending(config.state_dir);
+    if (!cleared) {
+      // The mark left behind costs one more reload next round, nothing else.
+      Log(log, Priority::kWarning, "reload_mark",
+          "cannot clear the reload mark: " + cleared.error().detail);
+    }
   }
 
-  core::Status saved = SaveState(config.state_dir, next);
-  if (!saved) return core::Unexpected{saved.error()};
   if (!outcome.changes.empty()) {
     Log(log, Priority::kNotice, "changed", outcome.Summary(),
         {{"CERTGATE_TRUSTED_KEYS", std::to_string(trusted.size())}});

@@ -2,7 +2,9 @@
 // trust (listed keys plus recently retired ones), check it, install it
 // safely and reload sshd if its configuration changed. Any failure before
 // installing changes nothing on disk; any failure after it restores the
-// previous files.
+// previous files (the state file included). A reload mark in state_dir
+// (state.h) is set before sshd_config is installed and cleared after the
+// reload, so that a round killed in between is finished by the next one.
 #ifndef CERTGATE_CAFETCH_AGENT_H_
 #define CERTGATE_CAFETCH_AGENT_H_
 
@@ -32,8 +34,10 @@ struct RunOptions {
 // RunOutcome is a successful round.
 struct RunOutcome {
   // changes: one phrase per changed file (or would-change, for a dry run),
-  // e.g. "trusted_user_ca_keys (+SHA256:..., -SHA256:...)"; empty when
-  // nothing changed.
+  // e.g. "trusted_user_ca_keys (+SHA256:..., -SHA256:...)", and "sshd reload
+  // left pending by an interrupted run" when an earlier round installed
+  // sshd_config but was stopped before reloading sshd; empty when nothing
+  // changed.
   std::vector<std::string> changes;
   // diff: with dry_run, the unified diff of every file that would change.
   std::string diff;

@@ -303,6 +303,41 @@ TEST_F(AgentTest, SecondRunnerIsRefused) {
   EXPECT_NE(r.error().detail.find("another cafetch is running"), std::string::npos);
 }
 
+TEST_F(AgentTest, AReloadLeftPendingIsSentByTheNextRound) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  ASSERT_TRUE(Run());
+  EXPECT_FALSE(*ReloadPending(config_.state_dir));  // cleared after the reload
+  const auto installed = Watched();
+  // A round killed after installing sshd_config, before the reload.
+  ASSERT_TRUE(MarkReloadPending(config_.state_dir));
+  auto r = Run(1001);
+  ASSERT_TRUE(r) << r.error().detail;
+  ASSERT_EQ(r->changes.size(), 1u);
+  EXPECT_EQ(r->changes[0], "sshd reload left pending by an interrupted run");
+  EXPECT_EQ(r->reload, "sshd is not running: nothing to reload");
+  EXPECT_FALSE(*ReloadPending(config_.state_dir));
+  auto again = Run(1002);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->Summary(), "unchanged");
+}
+
+TEST_F(AgentTest, AFailedReloadRestoresEverythingAndKeepsTheMark) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  WriteFile(dir_.Path("sshd.pid"), "not a pid\n");
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("previous files restored"), std::string::npos) << r.error().detail;
+  EXPECT_EQ(ReadFile(config_.sshd.config), BaseConfig());
+  EXPECT_EQ(access(config_.trusted_user_ca_keys.c_str(), F_OK), -1);
+  EXPECT_EQ(access(dir_.Path("state/cafetch.state").c_str(), F_OK), -1);  // restored: none
+  EXPECT_TRUE(*ReloadPending(config_.state_dir));
+  unlink(dir_.Path("sshd.pid").c_str());
+  auto next = Run(1001);
+  ASSERT_TRUE(next) << next.error().detail;
+  EXPECT_EQ(next->changes.size(), 2u);
+  EXPECT_FALSE(*ReloadPending(config_.state_dir));
+}
+
 TEST_F(AgentTest, Sha1RsaLinesOnlyWhenAskedOrForAkeylessRsa) {
   WriteFile(config_.sshd.config, BaseConfig());
   WriteFile(dir_.Path("issuer.pub"), ca_rsa_);

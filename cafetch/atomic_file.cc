@@ -1,5 +1,6 @@
 #include "cafetch/atomic_file.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <random>
+#include <vector>
 
 #include "core/read_file.h"
 #include "core/unique_fd.h"
@@ -41,16 +43,34 @@ core::Status WriteAll(int fd, std::string_view data, const std::string& path) {
   return core::Ok();
 }
 
-// TempName returns "<dir>/.<base>.certgate-XXXXXXXX" with a random suffix;
-// O_EXCL makes a collision an error rather than a clobber.
+constexpr size_t kTempSuffixLength = 16;
+
+std::string BaseName(const std::string& path) {
+  return path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+}
+
+// TempPrefix returns ".<base>.certgate-", the start of |path|'s temporary names.
+std::string TempPrefix(const std::string& path) { return "." + BaseName(path) + ".certgate-"; }
+
+// TempName returns "<dir>/.<base>.certgate-XXXXXXXXXXXXXXXX" with a random
+// suffix; O_EXCL makes a collision an error rather than a clobber.
 std::string TempName(const std::string& path) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::random_device rd;
   std::string suffix;
-  for (int i = 0; i < 16; ++i) suffix.push_back(kHex[rd() & 0xf]);
+  for (size_t i = 0; i < kTempSuffixLength; ++i) suffix.push_back(kHex[rd() & 0xf]);
   std::string dir = DirectoryOf(path);
-  std::string base = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
-  return (dir == "/" ? "" : dir) + "/." + base + ".certgate-" + suffix;
+  return (dir == "/" ? "" : dir) + "/" + TempPrefix(path) + suffix;
+}
+
+bool IsTempNameOf(std::string_view name, const std::string& prefix) {
+  if (name.size() != prefix.size() + kTempSuffixLength || name.substr(0, prefix.size()) != prefix) {
+    return false;
+  }
+  for (char c : name.substr(prefix.size())) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -87,6 +107,29 @@ core::Status WriteFileAtomically(const std::string& path, std::string_view conte
   // The rename is durable only once the directory entry is on disk.
   if (fsync(dir_fd.get()) != 0) return Fail(Errc::kIo, Errno("fsync directory", dir));
   return core::Ok();
+}
+
+core::Result<size_t> RemoveStaleTemporaries(const std::string& path) {
+  const std::string dir = DirectoryOf(path);
+  const std::string prefix = TempPrefix(path);
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT) return size_t{0};
+    return Fail(Errc::kIo, Errno("open directory", dir));
+  }
+  std::vector<std::string> stale;
+  while (struct dirent* e = readdir(d)) {
+    if (IsTempNameOf(e->d_name, prefix)) stale.push_back((dir == "/" ? "" : dir) + "/" + e->d_name);
+  }
+  closedir(d);
+  size_t removed = 0;
+  for (const std::string& file : stale) {
+    struct stat st;
+    if (lstat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (unlink(file.c_str()) != 0 && errno != ENOENT) return Fail(Errc::kIo, Errno("remove", file));
+    ++removed;
+  }
+  return removed;
 }
 
 core::Result<std::optional<std::string>> ReadWholeFile(const std::string& path, size_t max_size) {

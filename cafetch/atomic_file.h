@@ -33,6 +33,14 @@ inline constexpr char kPreviousSuffix[] = ".previous";
 core::Status WriteFileAtomically(const std::string& path, std::string_view contents,
                                  const FileMode& mode);
 
+// RemoveStaleTemporaries removes the temporary files WriteFileAtomically
+// leaves beside |path| when it is killed before its rename (names
+// ".<base>.certgate-" and 16 hex digits, regular files only); call it only
+// while holding the lock that keeps other writers of |path| away. Returns
+// how many were removed, or kIo when the directory cannot be read or a
+// file not removed.
+core::Result<size_t> RemoveStaleTemporaries(const std::string& path);
+
 // FileBackup is a file as it was before cafetch replaced it, in memory, so
 // that a failed check can put it back.
 struct FileBackup {

@@ -27,6 +27,25 @@ int CountEntries(const std::string& dir) {
   return n;
 }
 
+TEST(AtomicFileTest, RemovesOnlyItsOwnStaleTemporaries) {
+  TempDir dir;
+  const std::string path = dir.Path("keys");
+  WriteFile(path, "current\n");
+  WriteFile(dir.Path(".keys.certgate-0123456789abcdef"), "half");
+  WriteFile(dir.Path(".keys.certgate-fedcba9876543210"), "");
+  WriteFile(dir.Path(".keys.certgate-0123"), "too short: not ours");
+  WriteFile(dir.Path(".keys.certgate-0123456789ABCDEF"), "upper case: not ours");
+  WriteFile(dir.Path(".other.certgate-0123456789abcdef"), "another file's");
+  WriteFile(dir.Path("keys.previous"), "old\n");
+  auto removed = RemoveStaleTemporaries(path);
+  ASSERT_TRUE(removed) << removed.error().detail;
+  EXPECT_EQ(*removed, 2u);
+  EXPECT_EQ(CountEntries(dir.Path("")), 5);
+  EXPECT_EQ(ReadFile(path), "current\n");
+  EXPECT_EQ(*RemoveStaleTemporaries(path), 0u);
+  EXPECT_EQ(*RemoveStaleTemporaries(dir.Path("missing/keys")), 0u);
+}
+
 TEST(AtomicFileTest, CreatesWithModeAndReplaces) {
   TempDir dir;
   std::string path = dir.Path("keys");

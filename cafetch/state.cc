@@ -144,7 +144,12 @@ State AdvanceState(const State& old, const std::vector<CaKey>& listed, int64_t n
     k.last_seen = now;
     k.listed = true;
     for (const KeyHistory& was : old.keys) {
-      if (was.key.key == key.key) k.first_seen = was.first_seen < now ? was.first_seen : now;
+      if (was.key.key != key.key) continue;
+      // With the clock set back, |now| is earlier than what was recorded:
+      // taking it as last_seen would retire the key early once the clock
+      // is right again (and a changed first_seen would reorder the file).
+      k.first_seen = was.first_seen;
+      k.last_seen = std::max(was.last_seen, now);
     }
     next.keys.push_back(std::move(k));
   }
@@ -180,6 +185,35 @@ std::vector<CaKey> TrustedKeys(const State& state) {
   std::vector<CaKey> keys;
   for (const KeyHistory* k : order) keys.push_back(k->key);
   return keys;
+}
+
+core::Status MarkReloadPending(const std::string& state_dir) {
+  core::Status made = MakeDir(state_dir);
+  if (!made) return made;
+  return WriteFileAtomically(state_dir + "/" + kReloadPendingFileName,
+                             "sshd_config was installed; sshd has not been reloaded since\n",
+                             FileMode{geteuid(), getegid(), 0644});
+}
+
+core::Result<bool> ReloadPending(const std::string& state_dir) {
+  const std::string path = state_dir + "/" + kReloadPendingFileName;
+  struct stat st;
+  if (lstat(path.c_str(), &st) == 0) return true;
+  if (errno == ENOENT) return false;
+  return Fail(Errc::kIo, "stat " + path + ": " + std::strerror(errno));
+}
+
+core::Status ClearReloadPending(const std::string& state_dir) {
+  const std::string path = state_dir + "/" + kReloadPendingFileName;
+  if (unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return core::Ok();
+    return Fail(Errc::kIo, "remove " + path + ": " + std::strerror(errno));
+  }
+  core::UniqueFd dir(open(state_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid() || fsync(dir.get()) != 0) {
+    return Fail(Errc::kIo, "fsync directory " + state_dir + ": " + std::strerror(errno));
+  }
+  return core::Ok();
 }
 
 core::Result<core::UniqueFd> LockStateDir(const std::string& state_dir) {

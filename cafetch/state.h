@@ -61,7 +61,10 @@ core::Status SaveState(const std::string& state_dir, const State& state);
 // (its keys in order) received at |now|: listed keys get last_seen = now
 // (first_seen = now when new); keys no longer listed are kept, not listed,
 // while now - last_seen < |keep_retired_seconds|, and dropped after.
-// Validators are copied from |old|; the caller sets new ones.
+// Recorded times never move back: a clock set back keeps a key's
+// first_seen and its later last_seen (so a key is never retired early
+// once the clock is right again), and a key last seen "in the future" is
+// kept. Validators are copied from |old|; the caller sets new ones.
 State AdvanceState(const State& old, const std::vector<CaKey>& listed, int64_t now,
                    uint64_t keep_retired_seconds);
 
@@ -73,6 +76,22 @@ std::vector<CaKey> ListedKeys(const State& state);
 // first_seen first (ties by blob bytes), the TrustedUserCAKeys contents: a
 // stable order, so that retiring a key does not rewrite the file.
 std::vector<CaKey> TrustedKeys(const State& state);
+
+// kReloadPendingFileName marks, in state_dir, an sshd_config that was (or
+// was about to be) installed and not yet followed by a successful reload.
+inline constexpr char kReloadPendingFileName[] = "reload-pending";
+
+// MarkReloadPending writes state_dir/kReloadPendingFileName atomically
+// (fsynced, directory fsynced). Errors: kIo.
+core::Status MarkReloadPending(const std::string& state_dir);
+
+// ReloadPending returns whether the mark exists. Errors: kIo when it
+// cannot be told.
+core::Result<bool> ReloadPending(const std::string& state_dir);
+
+// ClearReloadPending removes the mark (none is fine) and fsyncs the
+// directory. Errors: kIo.
+core::Status ClearReloadPending(const std::string& state_dir);
 
 // LockStateDir creates |state_dir| if needed, opens state_dir/kLockFileName
 // and takes a non-blocking exclusive flock on it, held as long as the

@@ -118,6 +118,50 @@ TEST(StateTest, RotationKeepsRetiredKeyExactlyKeepRetired) {
   EXPECT_TRUE(back.keys[1].listed);
 }
 
+TEST(StateTest, ClockSetBackNeverMovesRecordedTimesBack) {
+  TempDir dir;
+  CaKey a = Key(dir, "a"), b = Key(dir, "b");
+  const uint64_t keep = 100;
+  const int64_t day = 86400;
+  State s = AdvanceState(State{}, {a}, 1000 * day, keep);
+  s = AdvanceState(s, {a, b}, 1000 * day + 10, keep);
+  // The clock is set back two days while both are listed.
+  State back = AdvanceState(s, {a, b}, 998 * day, keep);
+  ASSERT_EQ(back.keys.size(), 2u);
+  EXPECT_EQ(back.keys[0].first_seen, 1000 * day);
+  EXPECT_EQ(back.keys[0].last_seen, 1000 * day + 10);
+  EXPECT_EQ(back.keys[1].first_seen, 1000 * day + 10);
+  EXPECT_EQ(back.keys[1].last_seen, 1000 * day + 10);
+  EXPECT_TRUE(ParseState(SerializeState(back)));  // first_seen <= last_seen still
+  // Set right again, the issuer retires a: kept for keep_retired from when
+  // it was really last listed, not dropped because of the jump.
+  State right = AdvanceState(back, {b}, 1000 * day + 20, keep);
+  EXPECT_EQ(TrustedKeys(right).size(), 2u);
+  // Back again while a is retired: neither a nor the listed b goes.
+  State again = AdvanceState(right, {b}, 998 * day, keep);
+  ASSERT_EQ(TrustedKeys(again).size(), 2u);
+  EXPECT_EQ(ListedKeys(again).size(), 1u);
+  EXPECT_EQ(ListedKeys(again)[0].key, b.key);
+  // keep_retired after a's last listing, a goes.
+  EXPECT_EQ(TrustedKeys(AdvanceState(again, {b}, 1000 * day + 10 + 99, keep)).size(), 2u);
+  EXPECT_EQ(TrustedKeys(AdvanceState(again, {b}, 1000 * day + 10 + 100, keep)).size(), 1u);
+}
+
+TEST(StateTest, ReloadMark) {
+  TempDir dir;
+  const std::string state_dir = dir.Path("state");
+  auto none = ReloadPending(state_dir);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  ASSERT_TRUE(MarkReloadPending(state_dir));
+  auto set = ReloadPending(state_dir);
+  ASSERT_TRUE(set);
+  EXPECT_TRUE(*set);
+  ASSERT_TRUE(ClearReloadPending(state_dir));
+  EXPECT_FALSE(*ReloadPending(state_dir));
+  EXPECT_TRUE(ClearReloadPending(state_dir));  // none is fine
+}
+
 TEST(StateTest, LockIsExclusive) {
   TempDir dir;
   auto first = LockStateDir(dir.Path("state"));

@@ -52,6 +52,8 @@ class World:
     """One workspace, user, HTTPS issuer and sshd shared by every test."""
 
     ws = None
+    issuers = {}  # PKI certificate name -> (process, port)
+    issuer_log = None
 
     @classmethod
     def get(cls):
@@ -72,30 +74,44 @@ class World:
         h.run([sys.executable, "-B", ISSUER, "make-certs", cls.pki])
         cls.root = os.path.join(cls.ws.root, "issuer")
         os.mkdir(cls.root)
-        port_file = os.path.join(cls.ws.root, "issuer.port")
+        cls.issuers = {}
         cls.issuer_log = open(os.path.join(cls.ws.root, "issuer.log"), "ab")
-        cls.issuer = subprocess.Popen(
+        cls.port = cls.issuer_port("server")
+        return cls
+
+    @classmethod
+    def issuer_port(cls, cert):
+        """The port of an issuer serving ROOT with PKI certificate |cert|
+        (server, other, wrongname, expired: see https_issuer.py), started
+        on first use."""
+        if cert in cls.issuers:
+            return cls.issuers[cert][1]
+        port_file = os.path.join(cls.ws.root, "issuer-%s.port" % cert)
+        proc = subprocess.Popen(
             [sys.executable, "-B", ISSUER, "serve", "--root", cls.root,
-             "--cert", os.path.join(cls.pki, "server.pem"),
-             "--key", os.path.join(cls.pki, "server.key"), "--port-file", port_file],
+             "--cert", os.path.join(cls.pki, cert + ".pem"),
+             "--key", os.path.join(cls.pki, cert + ".key"), "--port-file", port_file],
             stdin=subprocess.DEVNULL, stdout=cls.issuer_log, stderr=cls.issuer_log)
+        cls.issuers[cert] = (proc, None)
         deadline = time.time() + 20
         while not os.path.exists(port_file):
-            if time.time() > deadline or cls.issuer.poll() is not None:
-                raise RuntimeError("the HTTPS issuer did not start")
+            if time.time() > deadline or proc.poll() is not None:
+                raise RuntimeError("the HTTPS issuer (%s) did not start" % cert)
             time.sleep(0.05)
         with open(port_file) as f:
-            cls.port = int(f.read())
-
-        return cls
+            cls.issuers[cert] = (proc, int(f.read()))
+        return cls.issuers[cert][1]
 
     @classmethod
     def cleanup(cls):
         if cls.ws is None:
             return
-        cls.issuer.terminate()
-        cls.issuer.wait()
-        cls.issuer_log.close()
+        for proc, _ in cls.issuers.values():
+            proc.terminate()
+            proc.wait()
+        cls.issuers = {}
+        if cls.issuer_log is not None:
+            cls.issuer_log.close()
         cls.users.cleanup()
         cls.ws.cleanup()
         cls.ws = None
@@ -130,17 +146,20 @@ class CafetchCase(h.SshdTestCase):
         return []
 
     @classmethod
-    def write_config(cls, accept_sha1_rsa="false"):
+    def write_config(cls, accept_sha1_rsa="false", port=None, timeout="5s",
+                     keep_retired="%ds" % KEEP_RETIRED, extra=()):
+        """cafetch.yaml for this class; |extra| lines go before sshd:."""
         cls.ws.write(cls.config, "\n".join([
             "issuer:",
             "  type: url",
-            "  url: https://127.0.0.1:%d/keys" % cls.w.port,
+            "  url: https://127.0.0.1:%d/keys" % (port or cls.w.port),
             "  tls:",
             "    ca_file: %s" % os.path.join(cls.w.pki, "ca.pem"),
-            "  timeout: 5s",
-            "keep_retired: %ds" % KEEP_RETIRED,
+            "  timeout: %s" % timeout,
+            "keep_retired: %s" % keep_retired,
             "trusted_user_ca_keys: %s" % cls.trusted,
             "state_dir: %s" % cls.state_dir,
+        ] + list(extra) + [
             "sshd:",
             "  config: %s" % cls.sshd.config_path,
             "  binary: %s" % h.SSHD,
@@ -167,10 +186,11 @@ class CafetchCase(h.SshdTestCase):
         else:
             self.ws.write(path, mode + "\n")
 
-    def cafetch(self, *args):
-        p = subprocess.run([BINARY, "--config", self.config] + list(args),
-                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
-        return p
+    def cafetch(self, *args, prefix=(), env=None, timeout=60):
+        """Runs cafetch --config CONFIG ARGS (after |prefix|, e.g. strace)."""
+        return subprocess.run(list(prefix) + [BINARY, "--config", self.config] + list(args),
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              env=env, timeout=timeout)
 
     def once(self, expect_prefix):
         mark = self.sshd.log_size()
