@@ -230,7 +230,7 @@ class Installed {
     for (auto it = backups_.rbegin(); it != backups_.rend(); ++it) {
       core::Status st = RestoreFile(*it);
       if (!st) {
-        detail += "; RESTORING " + it->path + " FAILED: " + st.error().detail;
+        detail += std::string("; ") + kRestoreFailed + it->path + " FAILED: " + st.error().detail;
         Log(log_, Priority::kErr, "restore_failed", "could not restore " + it->path + ": " +
                                                         st.error().detail);
       }
@@ -251,6 +251,12 @@ std::string RunOutcome::Summary() const {
   std::string out = "changed: ";
   for (size_t i = 0; i < changes.size(); ++i) out += (i ? "; " : "") + changes[i];
   return out;
+}
+
+std::string FailureOutcome(const core::Error& error) {
+  return error.detail.find(kRestoreFailed) == std::string::npos
+             ? "nothing changed"
+             : "SOME FILES WERE LEFT CHANGED (see the RESTORING lines); fix them by hand";
 }
 
 core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options,

@@ -56,6 +56,14 @@ struct RunOutcome {
 core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options,
                                  core::LogSink* log);
 
+// kRestoreFailed appears in a failed round's detail when a file it had
+// replaced could not be put back: then the round did change something.
+inline constexpr char kRestoreFailed[] = "RESTORING ";
+
+// FailureOutcome returns what a failed round left on disk, for its log
+// line: "nothing changed", or a warning that some files were not restored.
+std::string FailureOutcome(const core::Error& error);
+
 }  // namespace certgate::cafetch
 
 #endif  // CERTGATE_CAFETCH_AGENT_H_

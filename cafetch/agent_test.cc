@@ -360,5 +360,13 @@ TEST_F(AgentTest, Sha1RsaLinesOnlyWhenAskedOrForAkeylessRsa) {
   }
 }
 
+TEST(FailureOutcomeTest, SaysWhenARollbackLeftFilesChanged) {
+  EXPECT_EQ(FailureOutcome({core::Errc::kIo, "sshd -t failed; previous files restored"}),
+            "nothing changed");
+  const std::string detail = std::string("reload failed; previous files restored; ") +
+                             kRestoreFailed + "/etc/ssh/sshd_config FAILED: rename: EROFS";
+  EXPECT_NE(FailureOutcome({core::Errc::kIo, detail}).find("LEFT CHANGED"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace certgate::cafetch

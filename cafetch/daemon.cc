@@ -134,7 +134,8 @@ int RunDaemon(const DaemonOptions& options, core::LogSink* log) {
         ++failures;
         status = std::string("failed (") + core::ErrcName(outcome.error().code) + "): " +
                  outcome.error().detail;
-        Log(log, Priority::kErr, "round", "round failed, nothing changed: " + outcome.error().detail);
+        Log(log, Priority::kErr, "round",
+            "round failed, " + FailureOutcome(outcome.error()) + ": " + outcome.error().detail);
       }
     }
     uint64_t delay = NextDelaySeconds(*config, failures, random());

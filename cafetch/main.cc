@@ -30,7 +30,8 @@ constexpr char kUsage[] =
     "  --daemon    run every interval +- jitter (systemd Type=notify)\n"
     "  --config    configuration file (default /etc/certgate/cafetch.yaml)\n"
     "  --verbose   also log to stderr, including debug messages\n"
-    "Exit status: 0 success, 1 failure (nothing changed), 2 usage.\n";
+    "Exit status: 0 success, 1 failure (nothing changed unless the message says otherwise),\n"
+    "2 usage.\n";
 
 // FilterSink drops debug records unless --verbose.
 class FilterSink : public LogSink {
@@ -139,7 +140,8 @@ int Main(int argc, char** argv) {
       certgate::cafetch::RunOnce(*loaded.config, run, &log);
   if (!outcome) {
     return Fail(&log, std::string(certgate::core::ErrcName(outcome.error().code)) + ": " +
-                          outcome.error().detail + (run.dry_run ? "" : " (nothing changed)"));
+                          outcome.error().detail +
+                          (run.dry_run ? "" : " (" + certgate::cafetch::FailureOutcome(outcome.error()) + ")"));
   }
   std::string text;
   if (run.dry_run) {
