@@ -262,6 +262,9 @@ Result<Certificate> ParseCertificate(std::span<const uint8_t> blob) {
   std::span<const uint8_t> signature;
   if (!r.ReadString(&signature)) return Fail(Errc::kTruncated, "signature");
   if (!r.empty()) return Fail(Errc::kTrailingData, "bytes after certificate signature");
+  if (signed_part.size() > kMaxSignedBytes) {
+    return Fail(Errc::kTooLarge, "signed part over 1 MiB");
+  }
 
   s = ParsePrincipals(principals, &cert.principals);
   if (!s) return Unexpected{s.error()};

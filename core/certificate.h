@@ -19,6 +19,9 @@ namespace certgate::core {
 inline constexpr size_t kMaxPrincipals = 256;
 inline constexpr size_t kMaxOptions = 64;
 inline constexpr size_t kMaxNameLength = 1024;  // key id, principal, option name
+// kMaxSignedBytes bounds the signed part of a certificate: sshkey_verify
+// refuses to check a signature over more (SSH_KEY_MAX_SIGN_DATA_SIZE).
+inline constexpr size_t kMaxSignedBytes = size_t{1} << 20;
 
 // kCertTypeUser and kCertTypeHost are the certificate's `type` field.
 inline constexpr uint32_t kCertTypeUser = 1;
@@ -72,6 +75,7 @@ struct Certificate {
 //  - cert_type must be user or host (kNotUserCertificate otherwise);
 //  - fields in wire order, child readers for principals and options, each
 //    of which must end empty, and no trailing bytes;
+//  - at most kMaxSignedBytes before the signature (kTooLarge);
 //  - key id and principals contain no NUL (kBadEncoding), are at most
 //    kMaxNameLength bytes; at most kMaxPrincipals, kMaxOptions per section
 //    (kTooLarge);

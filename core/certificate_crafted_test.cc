@@ -15,6 +15,7 @@
 #include "core/base64.h"
 #include "core/openssl_ptr.h"
 #include "core/wire_reader.h"
+#include "tests/certificate_testing.h"
 #include "tests/crypto_testing.h"
 #include "tests/testing.h"
 
@@ -107,21 +108,14 @@ class TestCa {
   std::vector<uint8_t> blob_;
 };
 
-using OptionList = std::vector<std::pair<std::string, std::vector<uint8_t>>>;
+using certgate::testing::OptionList;
 
 std::vector<uint8_t> Options(const OptionList& list) {
-  WireWriter w;
-  for (const auto& [name, data] : list) {
-    w.PutString(name);
-    w.PutString(data);
-  }
-  return w.Take();
+  return certgate::testing::JoinOptions(list);
 }
 
 std::vector<uint8_t> Str(std::string_view s) {
-  WireWriter w;
-  w.PutString(s);
-  return w.Take();
+  return certgate::testing::WireString(AsBytes(s));
 }
 
 // Draft holds every field of a certificate; Build signs it.
@@ -373,6 +367,39 @@ TEST_F(CertificateCraftedTest, CertifiedKeyValidated) {
   Draft ed;
   ed.head = Str(std::string(31, 'x'));
   EXPECT_EQ(Code(ed), Errc::kBadFormat);
+}
+
+// Regression (differential test): points OpenSSL's public-key check takes
+// but sshkey_ec_validate_public refuses, a coordinate of at most half the
+// order's bits or not below order - 1, were accepted.
+TEST_F(CertificateCraftedTest, EcPointOutsideOpenSshRange) {
+  for (const char* curve : {"nistp256", "nistp384", "nistp521"}) {
+    for (bool small_x : {true, false}) {
+      SCOPED_TRACE(std::string(curve) + (small_x ? " small x" : " x >= order - 1"));
+      Draft d;
+      d.type_name = std::string("ecdsa-sha2-") + curve + "-cert-v01@openssh.com";
+      WireWriter h;
+      h.PutString(curve);
+      h.PutString(certgate::testing::EcPointOutsideOpenSshRange(curve, small_x));
+      d.head = h.Take();
+      EXPECT_EQ(Code(d), Errc::kBadFormat);
+    }
+  }
+}
+
+// Regression (differential test): sshkey_verify refuses a signature over
+// more than 1 MiB (SSH_KEY_MAX_SIGN_DATA_SIZE); such certificates parsed.
+TEST_F(CertificateCraftedTest, SignedPartAtMostOneMebibyte) {
+  constexpr size_t kEd25519SignatureField = 4 + 4 + 11 + 4 + 64;
+  Draft d;
+  d.extensions = Options({{"big@example.com", {}}});
+  const size_t fixed = d.Build(ca_).size() - kEd25519SignatureField;
+  d.extensions = Options({{"big@example.com", std::vector<uint8_t>(kMaxSignedBytes - fixed)}});
+  std::vector<uint8_t> at_limit = d.Build(ca_);
+  ASSERT_EQ(at_limit.size() - kEd25519SignatureField, kMaxSignedBytes);
+  EXPECT_TRUE(ParseCertificate(at_limit).has_value());
+  d.extensions = Options({{"big@example.com", std::vector<uint8_t>(kMaxSignedBytes - fixed + 1)}});
+  EXPECT_EQ(Code(d), Errc::kTooLarge);
 }
 
 TEST_F(CertificateCraftedTest, SignatureKeyMustBePlain) {

@@ -11,11 +11,14 @@
 #include <vector>
 
 #include "core/base64.h"
+#include "tests/certificate_testing.h"
 #include "tests/testing.h"
 
 namespace certgate::core {
 namespace {
 
+using certgate::testing::Describe;
+using certgate::testing::KeygenDescribe;
 using certgate::testing::MakeKey;
 using certgate::testing::PubBase64;
 using certgate::testing::ReadFile;
@@ -26,104 +29,6 @@ using certgate::testing::TempDir;
 using certgate::testing::WriteFile;
 
 constexpr uint64_t kForever = ~uint64_t{0};
-
-// ---------------------------------------------------------------------------
-// Rendering a Certificate the way `ssh-keygen -L` prints it (in UTC), so
-// that every field can be compared with OpenSSH's own parser.
-
-std::string ShortName(KeyType type) {
-  switch (type) {
-    case KeyType::kRsa:
-      return "RSA";
-    case KeyType::kEcdsaP256:
-    case KeyType::kEcdsaP384:
-    case KeyType::kEcdsaP521:
-      return "ECDSA";
-    case KeyType::kEd25519:
-      return "ED25519";
-    case KeyType::kSkEcdsaP256:
-      return "ECDSA-SK";
-    case KeyType::kSkEd25519:
-      return "ED25519-SK";
-  }
-  return "?";
-}
-
-std::string Time(uint64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return buf;
-}
-
-std::string Validity(const Certificate& c) {
-  if (c.valid_after == 0 && c.valid_before == kForever) return "forever";
-  if (c.valid_after == 0) return "before " + Time(c.valid_before);
-  if (c.valid_before == kForever) return "after " + Time(c.valid_after);
-  return "from " + Time(c.valid_after) + " to " + Time(c.valid_before);
-}
-
-std::string Hex(std::span<const uint8_t> b) {
-  std::string s;
-  for (uint8_t x : b) {
-    s += "0123456789ABCDEF"[x >> 4];
-    s += "0123456789ABCDEF"[x & 15];
-  }
-  return s;
-}
-
-void RenderOptions(const char* title, const std::vector<CertOption>& options, bool critical,
-                   std::string* out) {
-  const std::string indent = "                ";
-  *out += std::string("        ") + title + ": " + (options.empty() ? "(none)" : "") + "\n";
-  for (const auto& o : options) {
-    *out += indent + o.name;
-    bool known_flag = o.name == "permit-X11-forwarding" || o.name == "permit-agent-forwarding" ||
-                      o.name == "permit-port-forwarding" || o.name == "permit-pty" ||
-                      o.name == "permit-user-rc" || o.name == "no-touch-required";
-    if (!critical && known_flag) {
-    } else if (critical && (o.name == "force-command" || o.name == "source-address")) {
-      *out += " " + o.value;
-    } else if (critical && o.name == "verify-required") {
-    } else if (!o.is_flag) {
-      WireWriter w;
-      w.PutString(o.value);
-      *out +=
-          " UNKNOWN OPTION: " + Hex(w.data()) + " (len " + std::to_string(w.data().size()) + ")";
-    } else {
-      *out += " UNKNOWN FLAG OPTION";
-    }
-    *out += "\n";
-  }
-}
-
-std::string Describe(const Certificate& c) {
-  std::string s;
-  s += "        Type: " + c.type_name + (c.cert_type == kCertTypeUser ? " user" : " host") +
-       " certificate\n";
-  s += "        Public key: " + ShortName(c.key.type) + "-CERT " + Sha256Fingerprint(c.key.blob) +
-       "\n";
-  s += "        Signing CA: " + ShortName(c.signature_key.type) + " " +
-       Sha256Fingerprint(c.signature_key.blob) + " (using " + c.signature.algorithm + ")\n";
-  s += "        Key ID: \"" + c.key_id + "\"\n";
-  s += "        Serial: " + std::to_string(c.serial) + "\n";
-  s += "        Valid: " + Validity(c) + "\n";
-  s += std::string("        Principals: ") + (c.principals.empty() ? "(none)" : "") + "\n";
-  for (const auto& p : c.principals) s += "                " + p + "\n";
-  RenderOptions("Critical Options", c.critical_options, true, &s);
-  RenderOptions("Extensions", c.extensions, false, &s);
-  return s;
-}
-
-// KeygenDescribe returns `ssh-keygen -L -f PATH` without its first line.
-std::string KeygenDescribe(const std::string& path) {
-  auto r = certgate::testing::Run({"env", "TZ=UTC", "ssh-keygen", "-L", "-f", path});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  size_t nl = r.out.find('\n');
-  return nl == std::string::npos ? "" : r.out.substr(nl + 1);
-}
 
 std::vector<uint8_t> Decode(const std::string& b64) {
   Result<std::vector<uint8_t>> r = Base64Decode(b64);

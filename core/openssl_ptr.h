@@ -33,6 +33,8 @@ using EvpPkeyCtxPtr =
 using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, OpenSslDeleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
 // BignumPtr owns a BIGNUM (BN_free).
 using BignumPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<BIGNUM, BN_free>>;
+// EcGroupPtr owns an EC_GROUP (EC_GROUP_free).
+using EcGroupPtr = std::unique_ptr<EC_GROUP, OpenSslDeleter<EC_GROUP, EC_GROUP_free>>;
 // EcdsaSigPtr owns an ECDSA_SIG (ECDSA_SIG_free).
 using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, OpenSslDeleter<ECDSA_SIG, ECDSA_SIG_free>>;
 // OsslParamBldPtr owns an OSSL_PARAM_BLD (OSSL_PARAM_BLD_free).

@@ -1,6 +1,7 @@
 #include "core/ssh_key.h"
 
 #include <openssl/core_names.h>
+#include <openssl/obj_mac.h>
 #include <openssl/sha.h>
 
 #include <array>
@@ -208,6 +209,29 @@ Result<EvpPkeyPtr> RsaToEvp(const PublicKey& key) {
   return FromParams("RSA", bld.get());
 }
 
+// CoordinatesInOpenSshRange applies the checks sshkey_ec_validate_public
+// makes beyond OpenSSL's public-key check: each coordinate of Q has more
+// bits than half the group order's, and is below order - 1. sshd refuses
+// any other point, so a certificate carrying one must not parse.
+bool CoordinatesInOpenSshRange(const PublicKey& key) {
+  int nid = NID_X9_62_prime256v1;
+  if (key.type == KeyType::kEcdsaP384) nid = NID_secp384r1;
+  if (key.type == KeyType::kEcdsaP521) nid = NID_secp521r1;
+  EcGroupPtr group(EC_GROUP_new_by_curve_name(nid));
+  if (!group) return false;
+  const BIGNUM* order = EC_GROUP_get0_order(group.get());
+  BignumPtr limit(BN_dup(order));
+  if (!limit || BN_sub_word(limit.get(), 1) != 1) return false;
+  const int half = BN_num_bits(order) / 2;
+  const size_t size = CoordinateBytes(key.type);
+  std::span<const uint8_t> point(key.ec_point);
+  for (std::span<const uint8_t> c : {point.subspan(1, size), point.subspan(1 + size, size)}) {
+    BignumPtr v(BN_bin2bn(c.data(), static_cast<int>(c.size()), nullptr));
+    if (!v || BN_num_bits(v.get()) <= half || BN_cmp(v.get(), limit.get()) >= 0) return false;
+  }
+  return true;
+}
+
 Result<EvpPkeyPtr> EcToEvp(const PublicKey& key) {
   OsslParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!bld ||
@@ -225,6 +249,9 @@ Result<EvpPkeyPtr> EcToEvp(const PublicKey& key) {
   if (!check) return Fail(Errc::kInternal, "EVP_PKEY_CTX_new_from_pkey");
   if (EVP_PKEY_public_check(check.get()) != 1) {
     return Fail(Errc::kBadFormat, "ecdsa point is not a valid public key");
+  }
+  if (!CoordinatesInOpenSshRange(key)) {
+    return Fail(Errc::kBadFormat, "ecdsa point coordinate out of OpenSSH's range");
   }
   return pkey;
 }

@@ -72,9 +72,11 @@ struct PublicKey {
 // mpints minimal and non-negative (kBadEncoding), RSA size within
 // [kMinRsaBits, kMaxRsaBits] (kBadFormat below, kTooLarge above) and e odd,
 // > 1 and no longer than n; the EC curve name matching |type|
-// (kTypeMismatch) and Q uncompressed, on its curve and of the right order
-// (kBadFormat); Ed25519 exactly 32 bytes; an sk application string without
-// NUL and at most 1 KiB. Missing bytes give kTruncated. On success |out|
+// (kTypeMismatch) and Q uncompressed, on its curve, of the right order and
+// with both coordinates longer than half the order's bits and below
+// order - 1, as sshkey_ec_validate_public wants (kBadFormat); Ed25519
+// exactly 32 bytes; an sk application string without NUL and at most
+// 1 KiB. Missing bytes give kTruncated. On success |out|
 // holds the key with |blob| rebuilt in plain form.
 Status ParseKeyFields(KeyType type, WireReader* reader, PublicKey* out);
 
