@@ -46,9 +46,20 @@ bool CheckOwnerAndMode(const struct stat& st, const std::string& path, const Loa
   return ok;
 }
 
+// TooLargeMessage says why |path| cannot be read within the policy's byte
+// budget: the file itself is too large, or the files read before it used
+// the rest.
+std::string TooLargeMessage(const LoadResult& result) {
+  const std::string limit = std::to_string(kMaxPolicyFileSize) + " bytes (64 MiB)";
+  if (result.bytes == 0) return "file is larger than " + limit;
+  return "the policy files together are larger than " + limit +
+         "; this file goes over it: merge or shrink the files";
+}
+
 // ReadPolicyFile opens |name| (relative to |dir_fd| if >= 0) without
 // following a symlink, checks it and returns its text, or nullopt after
-// adding an issue. A FIFO is opened non-blocking so it cannot hang us.
+// adding an issue. A FIFO is opened non-blocking so it cannot hang us. The
+// file may use what the files read before left of kMaxPolicyFileSize.
 std::optional<std::string> ReadPolicyFile(int dir_fd, const std::string& name, const std::string& path,
                                           const LoadOptions& options, LoadResult* result) {
   const int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
@@ -72,18 +83,18 @@ std::optional<std::string> ReadPolicyFile(int dir_fd, const std::string& name, c
     return std::nullopt;
   }
   if (!CheckOwnerAndMode(st, path, options, result)) return std::nullopt;
-  if (st.st_size < 0 || static_cast<uint64_t>(st.st_size) > kMaxPolicyFileSize) {
-    FileIssue(result, path, "file is larger than " + std::to_string(kMaxPolicyFileSize) + " bytes");
+  const size_t budget = kMaxPolicyFileSize - std::min(result->bytes, kMaxPolicyFileSize);
+  if (st.st_size < 0 || static_cast<uint64_t>(st.st_size) > budget) {
+    FileIssue(result, path, TooLargeMessage(*result));
     return std::nullopt;
   }
   std::string text;
-  Status read = ReadBounded(fd.get(), kMaxPolicyFileSize, static_cast<size_t>(st.st_size), &text);
+  Status read = ReadBounded(fd.get(), budget, static_cast<size_t>(st.st_size), &text);
   if (!read) {
-    FileIssue(result, path, read.error().code == Errc::kTooLarge
-                                ? "file is larger than " + std::to_string(kMaxPolicyFileSize) + " bytes"
-                                : read.error().detail);
+    FileIssue(result, path, read.error().code == Errc::kTooLarge ? TooLargeMessage(*result) : read.error().detail);
     return std::nullopt;
   }
+  result->bytes += text.size();
   return text;
 }
 
@@ -154,6 +165,14 @@ LoadResult LoadPolicy(const std::string& main_path, const LoadOptions& options) 
       closedir(listing);
     }
     std::sort(names.begin(), names.end());  // byte order: std::string compares as unsigned char
+    if (names.size() > kMaxPolicyFragments) {
+      // Not one is read: a partial policy could grant what a later file
+      // revokes (and the whole directory could not be loaded in time).
+      FileIssue(&result, fragments,
+                "holds " + std::to_string(names.size()) + " *.yaml files, more than " +
+                    std::to_string(kMaxPolicyFragments) + "; merge them into fewer files");
+      names.clear();
+    }
     for (const std::string& name : names) {
       const std::string path = fragments + "/" + name;
       std::optional<std::string> fragment = ReadPolicyFile(dir.get(), name, path, options, &result);

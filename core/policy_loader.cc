@@ -19,9 +19,8 @@
 namespace certgate::core {
 namespace {
 
-// kMaxIssues bounds the report for a badly broken file: the first hundred
-// problems are enough to act on.
-constexpr size_t kMaxIssues = 100;
+constexpr size_t kMaxIssues = kMaxPolicyIssues;
+constexpr const char kTooManyProblems[] = "too many problems; stopping here";
 // kMaxSkipDepth bounds how deep an unexpected node may nest before we stop:
 // the policy grammar itself is never deeper than five levels.
 constexpr int kMaxSkipDepth = 32;
@@ -189,6 +188,7 @@ class Parser {
   bool ReadScalar(std::string_view key, std::string* out, yaml_mark_t* mark);
   bool ReadList(std::string_view key, std::vector<Item>* out, yaml_mark_t* mark);
   bool ReadUnsigned(std::string_view key, uint64_t max, uint64_t* out);
+  bool CountListItem(std::string_view key, size_t in_list);
 
   void ParseAuthorities();
   void ParseAuthority(const std::string& name, const yaml_mark_t& name_mark);
@@ -211,7 +211,7 @@ class Parser {
 void Parser::AddIssue(int line, int column, std::string message) {
   if (result_->issues.size() >= kMaxIssues) {
     if (!stopped_) {
-      result_->issues.push_back(Issue{SourceLocation{file_, line, column}, "too many problems; stopping here"});
+      result_->issues.push_back(Issue{SourceLocation{file_, line, column}, kTooManyProblems});
     }
     stopped_ = true;
     return;
@@ -316,9 +316,34 @@ bool Parser::ReadScalar(std::string_view key, std::string* out, yaml_mark_t* mar
   return true;
 }
 
+// CountListItem counts the current event as item number |in_list| (1-based)
+// of a list, against kMaxListItems and kMaxPolicyListItems. Over either, it
+// reports the issue, stops the parse and returns false: memory then stays
+// bounded whatever the file holds.
+bool Parser::CountListItem(std::string_view key, size_t in_list) {
+  if (in_list > kMaxListItems) {
+    std::string advice = "split it over several rules";
+    if (key == "users") advice += ", or name a unix group (group:NAME)";
+    if (key == "revoked_serials") advice = "revoke that many certificates with a KRL (revoked: krl:)";
+    if (key == "keys") advice = "an authority has a few keys; split it into several authorities";
+    AddIssue(Mark(), std::string(key) + " has more than " + std::to_string(kMaxListItems) + " items; " + advice);
+    stopped_ = true;
+    return false;
+  }
+  if (++result_->list_items > kMaxPolicyListItems) {
+    AddIssue(Mark(), "the policy has more than " + std::to_string(kMaxPolicyListItems) +
+                         " list items in all; a policy this large cannot be loaded in time, "
+                         "use group: entries and patterns");
+    stopped_ = true;
+    return false;
+  }
+  return true;
+}
+
 bool Parser::ReadList(std::string_view key, std::vector<Item>* out, yaml_mark_t* mark) {
   *mark = Mark();
   if (reader_.event().type == YAML_SCALAR_EVENT && !IsNull()) {
+    if (!CountListItem(key, 1)) return false;
     out->push_back(Item{std::string(Text()), Mark()});
     return true;
   }
@@ -335,6 +360,7 @@ bool Parser::ReadList(std::string_view key, std::vector<Item>* out, yaml_mark_t*
       ok = false;
       continue;
     }
+    if (!CountListItem(key, out->size() + 1)) return false;
     out->push_back(Item{std::string(Text()), Mark()});
   }
 }
@@ -440,6 +466,14 @@ void Parser::ParseAuthorities() {
       if (!SkipNode()) return;
       continue;
     }
+    // Authorities with errors are not kept, but each one is an issue, and
+    // issues are capped: the count of kept ones bounds them all.
+    if (policy_->authorities.size() >= kMaxPolicyAuthorities) {
+      AddIssue(mark, "more than " + std::to_string(kMaxPolicyAuthorities) +
+                         " authorities (all files together); an authority holds all the keys of one CA");
+      stopped_ = true;
+      return;
+    }
     ParseAuthority(name, mark);
   }
 }
@@ -495,8 +529,9 @@ void Parser::ParseAuthority(const std::string& name, const yaml_mark_t& name_mar
           WrongKind(key_name, "a list of serial numbers");
           return;
         }
-        for (;;) {
+        for (size_t n = 1;; ++n) {
           if (!Next() || reader_.event().type == YAML_SEQUENCE_END_EVENT) break;
+          if (!CountListItem(key_name, n)) break;
           uint64_t serial = 0;
           if (ReadUnsigned("a revoked serial", UINT64_MAX, &serial)) a.revoked_serials.push_back(serial);
         }
@@ -763,6 +798,13 @@ void Parser::ParseRules() {
   }
   for (;;) {
     if (!Next() || reader_.event().type == YAML_SEQUENCE_END_EVENT) return;
+    if (policy_->rules.size() >= kMaxPolicyRules) {
+      AddIssue(Mark(), "more than " + std::to_string(kMaxPolicyRules) +
+                           " rules in the policy (all files together); a rule takes lists of "
+                           "users and principals, and group: entries: merge rules");
+      stopped_ = true;
+      return;
+    }
     ParseRule();
     if (stopped_) return;
   }
@@ -932,6 +974,18 @@ void FinishPolicy(LoadResult* result) {
     return;
   }
   Policy& policy = *result->policy;
+  // Issues found here are capped like the parser's: false once the cap is
+  // reached (the loops then stop; the policy is unusable anyway).
+  auto add = [result](Issue issue) {
+    if (result->issues.size() >= kMaxIssues) {
+      if (result->issues.back().message != kTooManyProblems) {
+        result->issues.push_back(Issue{issue.where, kTooManyProblems});
+      }
+      return false;
+    }
+    result->issues.push_back(std::move(issue));
+    return true;
+  };
   std::unordered_map<std::string_view, size_t> by_name;
   std::unordered_map<std::string, size_t> by_fingerprint;
   by_name.reserve(policy.authorities.size());
@@ -940,9 +994,11 @@ void FinishPolicy(LoadResult* result) {
     auto [it, inserted] = by_name.emplace(a.name, i);
     if (!inserted) {
       const Authority& first = policy.authorities[it->second];
-      result->issues.push_back(Issue{a.where, "authority " + QuoteForIssue(a.name) + " is already defined at " +
-                                                  first.where.file + ":" + std::to_string(first.where.line) +
-                                                  "; each authority name may appear only once"});
+      if (!add(Issue{a.where, "authority " + QuoteForIssue(a.name) + " is already defined at " +
+                                  first.where.file + ":" + std::to_string(first.where.line) +
+                                  "; each authority name may appear only once"})) {
+        break;
+      }
       continue;
     }
     // A CA key in two authorities would make "which authority" ambiguous.
@@ -953,10 +1009,10 @@ void FinishPolicy(LoadResult* result) {
     for (const std::string& fp : fps) {
       auto [fit, fresh] = by_fingerprint.emplace(fp, i);
       if (!fresh) {
-        result->issues.push_back(Issue{a.where, "authority " + QuoteForIssue(a.name) + " lists key " + fp +
-                                                    " which already belongs to authority " +
-                                                    QuoteForIssue(policy.authorities[fit->second].name) +
-                                                    "; a CA key may belong to one authority only"});
+        (void)add(Issue{a.where, "authority " + QuoteForIssue(a.name) + " lists key " + fp +
+                                     " which already belongs to authority " +
+                                     QuoteForIssue(policy.authorities[fit->second].name) +
+                                     "; a CA key may belong to one authority only"});
       }
     }
   }
@@ -973,9 +1029,8 @@ void FinishPolicy(LoadResult* result) {
           hint = Suggest(name.name, names);
         }
         if (hint.empty()) hint = "; define it under the top-level authorities";
-        result->issues.push_back(
-            Issue{SourceLocation{rule.where.file, name.line, name.column},
-                  "unknown authority " + QuoteForIssue(name.name) + " in rule" + hint});
+        (void)add(Issue{SourceLocation{rule.where.file, name.line, name.column},
+                        "unknown authority " + QuoteForIssue(name.name) + " in rule" + hint});
         continue;
       }
       if (std::find(rule.authorities.begin(), rule.authorities.end(), it->second) == rule.authorities.end()) {

@@ -13,8 +13,27 @@ namespace certgate::core {
 
 // kDefaultPolicyPath is where principals-cmd and keys-cmd look by default.
 inline constexpr const char kDefaultPolicyPath[] = "/etc/certgate/policy.yaml";
-// kMaxPolicyFileSize caps one policy file (a 100,000-rule policy fits).
+// Limits on a whole policy (the main file and its fragments together), so
+// that loading any policy takes bounded memory and time (about 10 s and
+// 256 MiB at the worst; a 100,000-rule policy is well inside them). Going
+// over one is an issue at the place it happened, and the load stops there.
+//
+// kMaxPolicyFileSize caps the bytes of all files together (a 100,000-rule
+// policy is about 11 MB).
 inline constexpr size_t kMaxPolicyFileSize = 64 * 1024 * 1024;
+// kMaxPolicyFragments caps the *.yaml files of the fragment directory.
+inline constexpr size_t kMaxPolicyFragments = 10000;
+// kMaxPolicyRules caps the rules of all files together.
+inline constexpr size_t kMaxPolicyRules = 200000;
+// kMaxPolicyAuthorities caps the authorities of all files together.
+inline constexpr size_t kMaxPolicyAuthorities = 10000;
+// kMaxListItems caps one list (users, principals, keys, revoked_serials...).
+inline constexpr size_t kMaxListItems = 10000;
+// kMaxPolicyListItems caps the items of all lists of all files together.
+inline constexpr size_t kMaxPolicyListItems = 1000000;
+// kMaxPolicyIssues caps the issues reported for one load: the first ones are
+// enough to act on, and a report never grows with the policy.
+inline constexpr size_t kMaxPolicyIssues = 100;
 
 // Issue is one problem in a policy file, reported as FILE:LINE:COLUMN.
 struct Issue {
@@ -41,6 +60,10 @@ struct LoadResult {
   // rule_authority_names runs parallel to policy->rules while files are
   // parsed; FinishPolicy resolves and clears it.
   std::vector<std::vector<PendingName>> rule_authority_names;
+  // list_items and bytes count what the files read so far hold, against
+  // kMaxPolicyListItems and kMaxPolicyFileSize.
+  size_t list_items = 0;
+  size_t bytes = 0;
 };
 
 // LoadOptions controls file checks (tests run as non-root users).
@@ -57,7 +80,8 @@ struct LoadOptions {
 // merges them: authorities by name (the same name twice is an issue), rules
 // appended in order, defaults and revoked.krl set by at most one file,
 // revoked.key_ids appended. Files are opened with O_NOFOLLOW|O_CLOEXEC and
-// checked with fstat (regular file, at most kMaxPolicyFileSize); the main
+// checked with fstat (regular file, all together at most kMaxPolicyFileSize;
+// at most kMaxPolicyFragments fragments, not one is read beyond); the main
 // file's parent directory and the fragment directory get the same owner and
 // mode check. Missing fragment directory: fine. Missing main file: an issue.
 // Every problem is an Issue (file problems at FILE:1:1); never throws.

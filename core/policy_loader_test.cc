@@ -527,7 +527,7 @@ TEST(PolicyLoaderTest, FileTooLarge) {
   WriteFile(main, "version: 1\n");
   ASSERT_EQ(truncate(main.c_str(), static_cast<off_t>(kMaxPolicyFileSize + 1)), 0);
   EXPECT_EQ(Issues(LoadPolicy(main, Mine())),
-            main + ":1:1: file is larger than " + std::to_string(kMaxPolicyFileSize) + " bytes\n");
+            main + ":1:1: file is larger than " + std::to_string(kMaxPolicyFileSize) + " bytes (64 MiB)\n");
 }
 
 TEST(PolicyLoaderTest, ExamplePolicies) {
