@@ -109,9 +109,12 @@ Decision DecideCertificate(const Policy& policy, const std::string& user, const 
 }
 
 // GetPolicy returns the policy at |path| from |env|'s source (RunHelper
-// always sets one).
+// always sets one); what follows is the decision.
 const LoadResult& GetPolicy(const std::string& path, HelperEnv& env) {
-  return env.policies->Get(path, env.load);
+  if (env.stage != nullptr) env.stage->store(HelperStage::kLoadingPolicy);
+  const LoadResult& loaded = env.policies->Get(path, env.load);
+  if (env.stage != nullptr) env.stage->store(HelperStage::kDeciding);
+  return loaded;
 }
 
 std::string DecodeFailure(const Error& e) {

@@ -3,6 +3,7 @@
 #ifndef CERTGATE_CORE_HELPER_COMMAND_H_
 #define CERTGATE_CORE_HELPER_COMMAND_H_
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -36,6 +37,10 @@ class FreshPolicySource : public PolicySource {
   LoadResult last_;
 };
 
+// HelperStage is how far a run got: the watchdog of main() says in its log
+// line whether the policy load or the decision (group lookups) ran late.
+enum class HelperStage { kStarting, kLoadingPolicy, kDeciding };
+
 // HelperEnv is what the process gives the command: the time, where logs go,
 // how groups are resolved and how files are checked.
 struct HelperEnv {
@@ -45,6 +50,8 @@ struct HelperEnv {
   LoadOptions load;
   // policies: where the policy comes from; null means LoadPolicy each time.
   PolicySource* policies = nullptr;
+  // stage, if set, is updated as the run goes (read by another thread).
+  std::atomic<HelperStage>* stage = nullptr;
 };
 
 // HelperOutput is what main() writes: |out| to stdout in one write, then

@@ -35,7 +35,9 @@ struct FileStamp {
 // TakeStamps returns the stamps of everything LoadPolicy(|main_path|) reads
 // or checks: the main file (lstat: links are not followed), its directory,
 // the fragment directory (lstat; "absent" is a stamp too) and every entry
-// of it (lstat), sorted by path. Never fails: an error is part of a stamp.
+// of it (lstat), sorted by path; with more than core::kMaxPolicyFragments
+// fragments (the loader reads none) one stamp with their count instead of
+// the entries. Never fails: an error is part of a stamp.
 std::vector<FileStamp> TakeStamps(const std::string& main_path);
 
 // kRacySeconds: a file changed this close to a load may have been changed
@@ -61,9 +63,16 @@ class PolicyCache : public core::PolicySource {
   // every request.
   RefreshResult Refresh();
 
-  // Get returns the cached result for the cached path and options; for any
-  // other path it loads that path afresh (like the in-process helper).
+  // Get returns the cached result for the cached path and options (after a
+  // Refresh first if RefreshAtNextGet was called); for any other path it
+  // loads that path afresh (like the in-process helper).
   const core::LoadResult& Get(const std::string& path, const core::LoadOptions& options) override;
+
+  // RefreshAtNextGet makes the next Get of the cached path Refresh first: a
+  // request child re-validates its policy inside the helper's run, so that
+  // a reload of a policy that grew too large is bounded by the helper's
+  // --timeout like any in-process load.
+  void RefreshAtNextGet() { refresh_at_get_ = true; }
 
   // current returns the cached result (as of the last Refresh).
   const core::LoadResult& current() const { return result_; }
@@ -81,6 +90,7 @@ class PolicyCache : public core::PolicySource {
   int64_t racy_seconds_;
   bool racy_ = true;
   bool loaded_ = false;
+  bool refresh_at_get_ = false;
   uint64_t loads_ = 0;
   core::FreshPolicySource other_;
 };

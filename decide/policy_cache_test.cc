@@ -92,6 +92,42 @@ TEST_F(PolicyCacheTest, ReplaceByRenameReloads) {
   EXPECT_EQ(FirstUser(c), "carol");
 }
 
+// A request child re-validates inside the helper's run (under its
+// --timeout): the change is seen at the first Get, not before, and once.
+TEST_F(PolicyCacheTest, RefreshAtNextGetRevalidatesAtTheGet) {
+  PolicyCache c = Cache();
+  (void)c.Refresh();
+  WriteFile(dir_.Path("new.yaml.tmp"), PolicyText("carol"));
+  ASSERT_EQ(rename(dir_.Path("new.yaml.tmp").c_str(), path_.c_str()), 0);
+  c.RefreshAtNextGet();
+  EXPECT_EQ(c.loads(), 1u);
+  const core::LoadResult& got = c.Get(path_, Options());
+  EXPECT_EQ(&got, &c.current());
+  EXPECT_EQ(FirstUser(c), "carol");
+  EXPECT_EQ(c.loads(), 2u);
+  (void)c.Get(path_, Options());
+  EXPECT_EQ(c.loads(), 2u);
+}
+
+// A fragment directory over the loader's cap is stamped by its count, not
+// entry by entry (the loader reads none of them); adding one still reloads.
+TEST_F(PolicyCacheTest, TooManyFragmentsAreOneStamp) {
+  ASSERT_EQ(mkdir((path_ + ".d").c_str(), 0755), 0);
+  for (size_t i = 0; i <= core::kMaxPolicyFragments; ++i) {
+    WriteFile(path_ + ".d/" + std::to_string(100000 + i) + ".yaml", "version: 1\n");
+  }
+  std::vector<FileStamp> stamps = TakeStamps(path_);
+  ASSERT_EQ(stamps.size(), 4u);
+  EXPECT_EQ(stamps.back().path, path_ + ".d/");
+  EXPECT_EQ(stamps.back().size, static_cast<off_t>(core::kMaxPolicyFragments + 1));
+  PolicyCache c = Cache();
+  (void)c.Refresh();
+  EXPECT_FALSE(c.current().policy);
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kCurrent);
+  WriteFile(path_ + ".d/x.yaml", "version: 1\n");
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+}
+
 TEST_F(PolicyCacheTest, TouchReloads) {
   PolicyCache c = Cache();
   (void)c.Refresh();

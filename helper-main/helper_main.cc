@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
@@ -15,17 +16,49 @@
 namespace certgate {
 namespace {
 
-// WriteAnswer writes |data| to stdout in full; false on any error (then
-// sshd must not see a partial answer: the exit status says so).
-bool WriteAnswer(const std::string& data) {
+// WriteAll writes |data| to |fd| in full; false on any error (then sshd
+// must not see a partial answer: the exit status says so).
+bool WriteAll(int fd, const std::string& data) {
   size_t off = 0;
   while (off < data.size()) {
-    ssize_t n = write(STDOUT_FILENO, data.data() + off, data.size() - off);
+    ssize_t n = write(fd, data.data() + off, data.size() - off);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     off += static_cast<size_t>(n);
   }
   return true;
+}
+
+// OnTimeout is the watchdog's callback: one log record saying what ran late
+// (the policy load, or the decision: NSS group lookups), and for a person
+// running --check or --explain the same on stderr (and --check's one
+// FILE:LINE:COLUMN line on stdout). The caller then _exit()s.
+void OnTimeout(core::HelperKind kind, const core::HelperOptions& o, core::HelperStage stage) {
+  const char* program = core::HelperName(kind);
+  const std::string seconds = std::to_string(o.timeout_ms / 1000) + "s";
+  core::LogRecord rec;
+  rec.priority = core::Priority::kErr;
+  if (stage == core::HelperStage::kLoadingPolicy) {
+    rec.message = "deny: loading the policy " + o.policy_path + " took longer than " + seconds +
+                  " (--timeout); nothing granted: the policy is too large to decide in time, "
+                  "shrink it (see certgate-policy(5), LIMITS)";
+  } else {
+    rec.message = "deny: decision took longer than " + seconds +
+                  " (a hanging NSS/group lookup?); nothing granted";
+  }
+  rec.fields.emplace_back("CERTGATE_PROGRAM", program);
+  rec.fields.emplace_back("CERTGATE_DECISION", "deny");
+  rec.fields.emplace_back("CERTGATE_REASON", "timeout");
+  core::SystemLogSink log(program, o.verbose);
+  log.Write(rec);
+  if (o.mode == core::HelperMode::kCheck) {
+    (void)WriteAll(STDOUT_FILENO, o.policy_path + ":1:1: not loaded within " + seconds +
+                                      ", the bound of every decision (--timeout): every login "
+                                      "would be denied; shrink the policy\n");
+  }
+  if (!o.verbose && o.mode != core::HelperMode::kSshd) {
+    (void)WriteAll(STDERR_FILENO, std::string(program) + ": " + rec.message + "\n");
+  }
 }
 
 bool WantsVerbose(const std::vector<std::string>& args) {
@@ -59,29 +92,23 @@ int HelperMain(core::HelperKind kind, int argc, char** argv, core::PolicySource*
       }
       return 1;
     }
-    // The bound: past it the decision is a denial (exit 1, nothing printed).
-    core::Watchdog watchdog(options->timeout_ms, [program, verbose = options->verbose,
-                                                  ms = options->timeout_ms] {
-      core::SystemLogSink timeout_log(program, verbose);
-      core::LogRecord rec;
-      rec.priority = core::Priority::kErr;
-      rec.message = "deny: decision took longer than " + std::to_string(ms / 1000) +
-                    "s (a hanging NSS/group lookup?); nothing granted";
-      rec.fields.emplace_back("CERTGATE_PROGRAM", program);
-      rec.fields.emplace_back("CERTGATE_DECISION", "deny");
-      rec.fields.emplace_back("CERTGATE_REASON", "timeout");
-      timeout_log.Write(rec);
+    // The bound: past it the decision is a denial (exit 1, nothing printed
+    // in sshd mode). |stage| outlives the watchdog, which joins its thread.
+    std::atomic<core::HelperStage> stage{core::HelperStage::kStarting};
+    core::Watchdog watchdog(options->timeout_ms, [kind, &options, &stage] {
+      OnTimeout(kind, *options, stage.load());
       _exit(1);
     });
     core::NssGroupResolver groups;
     core::HelperEnv env;
+    env.stage = &stage;
     env.now = static_cast<uint64_t>(std::time(nullptr));
     env.log = &log;
     env.groups = &groups;
     env.policies = policies;
     core::HelperOutput result = core::RunHelper(kind, *options, env);
     if (!watchdog.Disarm()) return 1;  // the watchdog is exiting
-    if (!WriteAnswer(result.out) || fclose(stdout) != 0) return 1;
+    if (!WriteAll(STDOUT_FILENO, result.out) || fclose(stdout) != 0) return 1;
     return result.exit_code;
   } catch (...) {
     core::LogRecord rec;
