@@ -189,24 +189,27 @@ class DecideMode:
     keeps a copy beside each client) and, in mode "service", runs it on a
     socket in the workspace with |policy| preloaded. In mode "fallback" the
     client is pointed at a socket that does not exist, so it always runs the
-    helper in-process. `args` goes before the client's own arguments."""
+    helper in-process. `args` goes before the client's own arguments.
+    prefix: argv the service is started under (it must exec its arguments,
+    as for Sshd); name: tells apart the sockets and logs of several."""
 
-    def __init__(self, ws, client_binary, mode, policy):
+    def __init__(self, ws, client_binary, mode, policy, prefix=(), name=None):
         src = os.path.join(os.path.dirname(os.path.realpath(client_binary)), "certgate-decide")
         self.decide = ws.install(src, "certgate-decide")
+        name = name or os.path.basename(client_binary)
         self.mode = mode
         run_dir = os.path.join(ws.root, "run")
         os.makedirs(run_dir, mode=0o755, exist_ok=True)
         os.chmod(run_dir, 0o755)
-        self.socket = os.path.join(run_dir, "decide-%s.sock" % os.path.basename(client_binary))
-        self.log = os.path.join(ws.root, "decide-%s.log" % os.path.basename(client_binary))
+        self.socket = os.path.join(run_dir, "decide-%s.sock" % name)
+        self.log = os.path.join(ws.root, "decide-%s.log" % name)
         self.proc = None
         self.args = ["--socket", self.socket]
         if mode == "service":
             with open(self.log, "ab") as log:
                 self.proc = subprocess.Popen(
-                    [self.decide, "--socket", self.socket, "--policy", policy,
-                     "--client-user", COMMAND_USER, "--verbose"],
+                    list(prefix) + [self.decide, "--socket", self.socket, "--policy", policy,
+                                    "--client-user", COMMAND_USER, "--verbose"],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd="/")
             deadline = time.time() + 10
             while not os.path.exists(self.socket):
@@ -470,16 +473,66 @@ class Users:
         # useradd -U groups go with userdel.
 
 
+class World:
+    """What the test classes of one file share: a Workspace, a SyslogTap, the
+    Users it creates and Keys; built at the first get(), removed by
+    teardown() (call it from tearDownModule: it runs after a failure too).
+    A subclass sets TAG (workspace name) and adds its users, CAs and files
+    in populate(); a DecideMode it keeps as `decide` is stopped first."""
+    TAG = "t"
+    ws = None
+    decide = None
+
+    @classmethod
+    def get(cls):
+        if cls.ws is None:
+            cls.users = Users()
+            cls.tap = None
+            cls.ws = Workspace(cls.TAG)
+            cls.tap = SyslogTap()
+            cls.keys = Keys(cls.ws)
+            cls.populate()
+        return cls
+
+    @classmethod
+    def populate(cls):
+        pass
+
+    @classmethod
+    def teardown(cls):
+        if cls.ws is not None:
+            if cls.decide is not None:
+                cls.decide.stop()
+                cls.decide = None
+            if cls.tap:
+                cls.tap.close()
+            cls.users.cleanup()
+            cls.ws.cleanup()
+            cls.ws = None
+
+
 # --------------------------------------------------------------------------
 # sshd
+
+def openssh_version():
+    """(major, minor) of the installed sshd, e.g. (9, 2); (0, 0) if unknown."""
+    p = subprocess.run([SSHD, "-V"], capture_output=True, text=True)
+    m = re.search(r"OpenSSH_(\d+)\.(\d+)", p.stdout + p.stderr)
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
 
 class Sshd:
     """One sshd -D -e on 127.0.0.1 with a private config.
 
-    config_lines: sshd_config lines after the common ones (auth lines).
+    config_lines: sshd_config lines after the common ones (auth lines). A
+    line whose keyword is one of the common ones (MaxStartups, LogLevel, ...)
+    replaces that common line (sshd itself keeps the first value).
+    prefix: argv run before sshd, which must end by exec'ing its arguments
+    (e.g. `unshare -m ... sh -c '...; exec "$@"' sh`), so that the daemon's
+    pid is the one started.
     """
 
-    def __init__(self, ws, config_lines, log_level="DEBUG3", name="sshd"):
+    def __init__(self, ws, config_lines, log_level="DEBUG3", name="sshd", prefix=()):
         self.ws = ws
         self.dir = os.path.join(ws.sshd, name)
         os.mkdir(self.dir)
@@ -495,6 +548,7 @@ class Sshd:
         self.proc = None
         self.log_level = log_level
         self.config_lines = list(config_lines)
+        self.prefix = list(prefix)
 
     def _write_config(self):
         common = [
@@ -510,7 +564,9 @@ class Sshd:
             "MaxAuthTries 10",
             "MaxStartups 100",
         ]
-        text = "\n".join([l for l in common if l] + self.config_lines) + "\n"
+        own = {l.split()[0].lower() for l in self.config_lines if l.strip()}
+        common = [l for l in common if l and l.split()[0].lower() not in own]
+        text = "\n".join(common + self.config_lines) + "\n"
         with open(self.config_path, "w") as f:
             f.write(text)
 
@@ -536,7 +592,7 @@ class Sshd:
             if t.returncode != 0:
                 raise RuntimeError("sshd -t rejects the test config: %s" % t.stderr)
             self._log = open(self.log_path, "ab")
-            self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", self.config_path],
+            self.proc = subprocess.Popen(self.prefix + [SSHD, "-D", "-e", "-f", self.config_path],
                                          stdin=subprocess.DEVNULL, stdout=self._log,
                                          stderr=self._log)
             deadline = time.time() + 10

@@ -49,42 +49,22 @@ NO_BINARY = None if BINARY and os.access(BINARY, os.X_OK) else (
     "keys-cmd binary not found (pass --binary PATH or set CERTGATE_KEYS_CMD)")
 
 
-class _World:
-    ws = None
+class _World(h.World):
+    TAG = "k"
 
     @classmethod
-    def get(cls):
-        if cls.ws is None:
-            cls.users = h.Users()
-            cls.tap = None
-            cls.ws = h.Workspace("k")
-            cls.tap = h.SyslogTap()
-            cls.users.user(ALICE)
-            cls.users.user(BOB)
-            cls.keys = h.Keys(cls.ws)
-            cls.ca_a = cls.keys.make_key("ca-a")        # trusted for alice
-            cls.ca_b = cls.keys.make_key("ca-b")        # trusted for bob
-            cls.ca_rogue = cls.keys.make_key("ca-rogue")  # in no policy
-            if not NO_BINARY:
-                cls.bin = cls.ws.install(BINARY, "keys-cmd")
-                cls.policy = os.path.join(cls.ws.etc, "policy.yaml")
-                cls.decide = h.DecideMode(cls.ws, BINARY, MODE, cls.policy)
-                cls.decide.wrap_run_helper(cls.bin)
-                cls.cmd = cls.decide.command(cls.bin)
-            cls.policy = os.path.join(cls.ws.etc, "policy.yaml")
-        return cls
-
-    @classmethod
-    def teardown(cls):
-        if cls.ws is not None:
-            if cls.tap:
-                cls.tap.close()
-            cls.users.cleanup()
-            if getattr(cls, "decide", None) is not None:
-                cls.decide.stop()
-                cls.decide = None
-            cls.ws.cleanup()
-            cls.ws = None
+    def populate(cls):
+        cls.users.user(ALICE)
+        cls.users.user(BOB)
+        cls.ca_a = cls.keys.make_key("ca-a")        # trusted for alice
+        cls.ca_b = cls.keys.make_key("ca-b")        # trusted for bob
+        cls.ca_rogue = cls.keys.make_key("ca-rogue")  # in no policy
+        cls.policy = os.path.join(cls.ws.etc, "policy.yaml")
+        if not NO_BINARY:
+            cls.bin = cls.ws.install(BINARY, "keys-cmd")
+            cls.decide = h.DecideMode(cls.ws, BINARY, MODE, cls.policy)
+            cls.decide.wrap_run_helper(cls.bin)
+            cls.cmd = cls.decide.command(cls.bin)
 
 
 def base_policy(w, rules, revoked_serials=None, revoked=None, defaults=None):

@@ -47,48 +47,28 @@ NO_BINARY = None if BINARY and os.access(BINARY, os.X_OK) else (
     "principals-cmd binary not found (pass --binary PATH or set CERTGATE_PRINCIPALS_CMD)")
 
 
-class _World:
+class _World(h.World):
     """State shared by the classes of this file: one workspace, users, CAs,
     syslog tap; built on first use, torn down at exit."""
-    ws = None
+    TAG = "p"
 
     @classmethod
-    def get(cls):
-        if cls.ws is None:
-            cls.users = h.Users()
-            cls.tap = None
-            cls.ws = h.Workspace("p")
-            cls.tap = h.SyslogTap()
-            cls.users.group(OPS_GROUP)
-            cls.users.user(ALICE, groups=[OPS_GROUP])     # supplementary member
-            cls.users.user(BOB, primary_group=OPS_GROUP)  # primary member
-            cls.users.user(CAROL)                         # not a member
-            cls.keys = h.Keys(cls.ws)
-            cls.ca_prod = cls.keys.make_key("ca-prod")
-            cls.ca_other = cls.keys.make_key("ca-other")            # trusted by sshd, not by policy
-            cls.ca_rsa = cls.keys.make_key("ca-rsa", "rsa", 3072)   # legacy, SHA-1 capable
-            cls.trusted = cls.ws.write(os.path.join(cls.ws.etc, "trusted_user_ca_keys"), "".join(
-                h.Keys.pub_line(k) + "\n" for k in (cls.ca_prod, cls.ca_other, cls.ca_rsa)))
-            if BINARY and not NO_BINARY:
-                cls.bin = cls.ws.install(BINARY, "principals-cmd")
-                cls.policy = os.path.join(cls.ws.etc, "policy.yaml")
-                cls.decide = h.DecideMode(cls.ws, BINARY, MODE, cls.policy)
-                cls.decide.wrap_run_helper(cls.bin)
-                cls.cmd = cls.decide.command(cls.bin)
-            cls.policy = os.path.join(cls.ws.etc, "policy.yaml")
-        return cls
-
-    @classmethod
-    def teardown(cls):
-        if cls.ws is not None:
-            if cls.tap:
-                cls.tap.close()
-            cls.users.cleanup()
-            if getattr(cls, "decide", None) is not None:
-                cls.decide.stop()
-                cls.decide = None
-            cls.ws.cleanup()
-            cls.ws = None
+    def populate(cls):
+        cls.users.group(OPS_GROUP)
+        cls.users.user(ALICE, groups=[OPS_GROUP])     # supplementary member
+        cls.users.user(BOB, primary_group=OPS_GROUP)  # primary member
+        cls.users.user(CAROL)                         # not a member
+        cls.ca_prod = cls.keys.make_key("ca-prod")
+        cls.ca_other = cls.keys.make_key("ca-other")            # trusted by sshd, not by policy
+        cls.ca_rsa = cls.keys.make_key("ca-rsa", "rsa", 3072)   # legacy, SHA-1 capable
+        cls.trusted = cls.ws.write(os.path.join(cls.ws.etc, "trusted_user_ca_keys"), "".join(
+            h.Keys.pub_line(k) + "\n" for k in (cls.ca_prod, cls.ca_other, cls.ca_rsa)))
+        cls.policy = os.path.join(cls.ws.etc, "policy.yaml")
+        if BINARY and not NO_BINARY:
+            cls.bin = cls.ws.install(BINARY, "principals-cmd")
+            cls.decide = h.DecideMode(cls.ws, BINARY, MODE, cls.policy)
+            cls.decide.wrap_run_helper(cls.bin)
+            cls.cmd = cls.decide.command(cls.bin)
 
 
 def base_policy(w, rules, allow_sha1=None, revoked_serials=None, revoked=None, defaults=None):
