@@ -355,6 +355,11 @@ Result<PublicKey> ParsePublicKeyBlob(std::span<const uint8_t> blob) {
 Result<AuthorizedKey> ParsePublicKeyLine(std::string_view line) {
   std::string_view rest = TrimBlanks(line);
   if (rest.empty()) return Fail(Errc::kBadFormat, "empty key line");
+  // One line: a line break inside (a comment of a policy's user_keys entry,
+  // say) would put a second line before sshd when the line is printed.
+  if (rest.find_first_of(std::string_view("\n\r\0", 3)) != std::string_view::npos) {
+    return Fail(Errc::kBadFormat, "key line holds a line break or NUL; give one key per line");
+  }
   std::string_view type_name = NextToken(&rest);
   std::string_view base64 = NextToken(&rest);
   if (base64.empty()) return Fail(Errc::kBadFormat, "key line has no base64 field");

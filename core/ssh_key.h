@@ -94,7 +94,8 @@ struct AuthorizedKey {
 // ParsePublicKeyLine parses `keytype base64 [comment]` exactly as sshd reads
 // a TrustedUserCAKeys line: no options prefix, the type named on the line
 // must equal the type inside the blob, plain keys only. Leading and trailing
-// blanks are ignored; the comment may contain spaces.
+// blanks are ignored; the comment may contain spaces but no line break
+// (CR or LF) or NUL (kBadFormat).
 Result<AuthorizedKey> ParsePublicKeyLine(std::string_view line);
 
 // NextKeyFileLine takes the next line off |text| (without its '\n') and

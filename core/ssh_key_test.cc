@@ -156,6 +156,24 @@ TEST(SshKeyTest, LineSyntax) {
   EXPECT_EQ(ParsePublicKeyBlob(DecodeOrDie(cb64)).error().code, Errc::kUnsupportedType);
 }
 
+// A key line is one line: sshd would read a second key after a line break
+// inside the comment once certgate prints it (keys-cmd, TrustedUserCAKeys).
+TEST(SshKeyTest, LineBreakOrNulInsideALineIsRefused) {
+  TempDir dir;
+  const std::string pub = MakeKey(dir, "k", "ed25519") + ".pub";
+  std::istringstream in(ReadFile(pub));
+  std::string type, b64;
+  in >> type >> b64;
+  const std::string line = type + " " + b64;
+  ASSERT_TRUE(ParsePublicKeyLine(line + " comment\r\n").has_value());  // CRLF ending: fine
+  for (const std::string& inside : {std::string("a\nssh-ed25519 AAAA b"), std::string("a\rb"),
+                                    std::string("a\0b", 3)}) {
+    Result<AuthorizedKey> k = ParsePublicKeyLine(line + " " + inside);
+    ASSERT_FALSE(k.has_value());
+    EXPECT_EQ(k.error().code, Errc::kBadFormat);
+  }
+}
+
 std::vector<uint8_t> Ed25519Blob(size_t key_len) {
   WireWriter w;
   w.PutString("ssh-ed25519");
