@@ -3,19 +3,14 @@
 #include <gtest/gtest.h>
 
 #include "core/sshd_output.h"
+#include "tests/testing.h"
 
 namespace certgate::core {
 namespace {
 
 constexpr uint64_t kNow = 1'800'000'000;
 
-PublicKey FakeKey(uint8_t seed) {
-  PublicKey k;
-  k.type = KeyType::kEd25519;
-  k.ed25519.assign(32, seed);
-  k.blob = {0, 0, 0, 1, seed};  // only compared and hashed here
-  return k;
-}
+using certgate::testing::FakeKey;
 
 Certificate MakeCert() {
   Certificate c;

@@ -8,19 +8,14 @@
 
 #include "core/groups.h"
 #include "core/policy_eval.h"
+#include "tests/testing.h"
 
 namespace certgate::core {
 namespace {
 
 constexpr uint64_t kNow = 1'800'000'000;
 
-PublicKey FakeKey(uint8_t seed) {
-  PublicKey k;
-  k.type = KeyType::kEd25519;
-  k.ed25519.assign(32, seed);
-  k.blob = {0, 0, 0, 1, seed};
-  return k;
-}
+using certgate::testing::FakeKey;
 
 const std::vector<std::string> kNames = {"alice", "bob", "carol", "dave", "root", "svc-1", "svc-2", "a*"};
 const std::vector<std::string> kPrincipals = {"ops", "dev", "alice", "bob", "root", "team-1", "svc-1"};

@@ -169,6 +169,14 @@ void WriteSkPublicKey(const std::string& pub_path, const std::string& sk_pub_pat
   WriteFile(sk_pub_path, sk_type + " " + core::Base64Encode(sk) + " sk-twin\n");
 }
 
+core::PublicKey FakeKey(uint8_t seed) {
+  core::PublicKey k;
+  k.type = core::KeyType::kEd25519;
+  k.ed25519.assign(32, seed);
+  k.blob = {0, 0, 0, 1, seed};
+  return k;
+}
+
 std::string SourceDir() { return CERTGATE_SOURCE_DIR; }
 
 bool SshdUsable() {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/ssh_key.h"
+
 namespace certgate::testing {
 
 // TempDir is a fresh directory under $TMPDIR, removed with its contents
@@ -62,6 +64,10 @@ std::string PubBase64(const std::string& pub_path);
 // application "ssh:". ssh-keygen -s certifies it like any public key, so
 // sk-* subjects need no token (PROTOCOL.u2f's key format).
 void WriteSkPublicKey(const std::string& pub_path, const std::string& sk_pub_path);
+
+// FakeKey returns an Ed25519 PublicKey made of |seed| bytes, with a short
+// blob: for evaluation tests where a key is only compared and hashed.
+core::PublicKey FakeKey(uint8_t seed);
 
 // kSshd is the real sshd that tests drive.
 inline constexpr char kSshd[] = "/usr/sbin/sshd";
