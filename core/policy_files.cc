@@ -121,6 +121,14 @@ std::string ParentDirectory(const std::string& path) {
 
 }  // namespace
 
+std::string FragmentDirectory(const std::string& main_path) {
+  return main_path == kDefaultPolicyPath ? std::string("/etc/certgate/policy.d") : main_path + ".d";
+}
+
+bool IsFragmentName(std::string_view name) {
+  return name.size() > 5 && name.front() != '.' && name.substr(name.size() - 5) == ".yaml";
+}
+
 LoadResult LoadPolicy(const std::string& main_path, const LoadOptions& options) {
   LoadResult result;
   result.policy.emplace();
@@ -136,8 +144,7 @@ LoadResult LoadPolicy(const std::string& main_path, const LoadOptions& options) 
   std::optional<std::string> text = ReadPolicyFile(-1, main_path, main_path, options, &result);
   if (text) ParsePolicyText(*text, main_path, &result);
 
-  const std::string fragments =
-      main_path == kDefaultPolicyPath ? std::string("/etc/certgate/policy.d") : main_path + ".d";
+  const std::string fragments = FragmentDirectory(main_path);
   UniqueFd dir(open(fragments.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (dir.get() < 0) {
     const int error = errno;
@@ -157,10 +164,7 @@ LoadResult LoadPolicy(const std::string& main_path, const LoadOptions& options) 
       errno = 0;
       while (struct dirent* entry = readdir(listing)) {
         std::string_view name(entry->d_name);
-        if (name.empty() || name.front() == '.' || name.size() <= 5 || name.substr(name.size() - 5) != ".yaml") {
-          continue;
-        }
-        names.emplace_back(name);
+        if (IsFragmentName(name)) names.emplace_back(name);
       }
       closedir(listing);
     }

@@ -74,9 +74,17 @@ struct LoadOptions {
   unsigned owner_uid = 0;
 };
 
-// LoadPolicy reads |main_path|, then every `*.yaml` (not starting with '.')
-// in the fragment directory: `/etc/certgate/policy.d/` when |main_path| is
-// kDefaultPolicyPath, else `<main_path>.d/`; in byte order of file name. It
+// FragmentDirectory returns where |main_path|'s fragments live:
+// `/etc/certgate/policy.d` when |main_path| is kDefaultPolicyPath, else
+// `<main_path>.d`.
+std::string FragmentDirectory(const std::string& main_path);
+
+// IsFragmentName returns true for a directory entry LoadPolicy reads as a
+// fragment: `*.yaml`, not starting with '.'.
+bool IsFragmentName(std::string_view name);
+
+// LoadPolicy reads |main_path|, then every fragment (IsFragmentName) in
+// FragmentDirectory(|main_path|), in byte order of file name. It
 // merges them: authorities by name (the same name twice is an issue), rules
 // appended in order, defaults and revoked.krl set by at most one file,
 // revoked.key_ids appended. Files are opened with O_NOFOLLOW|O_CLOEXEC and

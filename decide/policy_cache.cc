@@ -50,9 +50,7 @@ std::vector<FileStamp> TakeStamps(const std::string& main_path) {
   std::vector<FileStamp> stamps;
   stamps.push_back(Stamp(main_path, false));
   stamps.push_back(Stamp(ParentDirectory(main_path), true));
-  // The same fragment directory rule as LoadPolicy (policy_files.cc).
-  const std::string fragments =
-      main_path == core::kDefaultPolicyPath ? std::string("/etc/certgate/policy.d") : main_path + ".d";
+  const std::string fragments = core::FragmentDirectory(main_path);
   stamps.push_back(Stamp(fragments, false));
   if (stamps.back().error == 0 && S_ISDIR(stamps.back().mode)) {
     std::vector<std::string> names;
@@ -73,9 +71,8 @@ std::vector<FileStamp> TakeStamps(const std::string& main_path) {
     // the directory's own stamp, which moves with every entry added or
     // removed, is then all that matters, and a huge directory costs one
     // readdir per check instead of a stat per entry.
-    const size_t fragments_read = static_cast<size_t>(std::count_if(names.begin(), names.end(), [](const std::string& n) {
-      return n.size() > 5 && n.front() != '.' && n.compare(n.size() - 5, 5, ".yaml") == 0;
-    }));
+    const size_t fragments_read = static_cast<size_t>(
+        std::count_if(names.begin(), names.end(), [](const std::string& n) { return core::IsFragmentName(n); }));
     if (fragments_read > core::kMaxPolicyFragments) {
       FileStamp over;
       over.path = fragments + "/";
