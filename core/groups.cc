@@ -77,7 +77,6 @@ Result<NssGroupResolver::UserGroups> NssGroupResolver::LookupUser(const std::str
     break;
   }
   if (pw_result == nullptr) return out;  // no such user: member of nothing
-  out.exists = true;
   out.gids.push_back(static_cast<unsigned>(pw.pw_gid));  // primary group
 
   // Supplementary groups, as sshd's own group checks see them.

@@ -34,10 +34,9 @@ class NssGroupResolver : public GroupResolver {
   Result<bool> IsMember(std::string_view user, std::string_view group) override;
 
  private:
-  // UserGroups is a user's primary and supplementary gids (exists=false: no
-  // such user).
+  // UserGroups is a user's primary and supplementary gids (none: no such
+  // user).
   struct UserGroups {
-    bool exists = false;
     std::vector<unsigned> gids;
   };
   Result<UserGroups> LookupUser(const std::string& user);

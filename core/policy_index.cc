@@ -24,8 +24,9 @@ bool IsLiteralUserRule(const Rule& rule) {
 
 void BuildUserIndex(Policy* policy) {
   UserIndex index;
-  // Rule and name positions are stored as uint32_t: the loader caps a file
-  // at 64 MiB, far below 2^32 rules; a policy beyond that stays linear.
+  // Rule and name positions are stored as uint32_t: the loader caps a
+  // policy at kMaxPolicyRules, far below 2^32; a policy beyond that would
+  // stay linear.
   if (policy->rules.size() >= UINT32_MAX) {
     policy->user_index = UserIndex{};
     return;
