@@ -168,10 +168,12 @@ core::Status RestoreFile(const FileBackup& backup) {
   if (backup.contents.has_value()) {
     return WriteFileAtomically(backup.path, *backup.contents, backup.mode);
   }
-  if (unlink(backup.path.c_str()) != 0 && errno != ENOENT) {
-    return Fail(Errc::kIo, Errno("remove", backup.path));
-  }
-  const std::string dir = DirectoryOf(backup.path);
+  return RemoveFileDurably(backup.path);
+}
+
+core::Status RemoveFileDurably(const std::string& path) {
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) return Fail(Errc::kIo, Errno("remove", path));
+  const std::string dir = DirectoryOf(path);
   UniqueFd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd.valid() || fsync(dir_fd.get()) != 0) return Fail(Errc::kIo, Errno("fsync directory", dir));
   return core::Ok();

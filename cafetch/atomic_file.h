@@ -53,6 +53,10 @@ struct FileBackup {
 // mode. A missing file is a backup with no contents. Errors: kIo, kTooLarge.
 core::Result<FileBackup> BackUpFile(const std::string& path);
 
+// RemoveFileDurably removes |path| (a missing file is fine) and fsyncs its
+// directory, so that the removal survives a crash. Errors: kIo.
+core::Status RemoveFileDurably(const std::string& path);
+
 // RestoreFile puts |backup| back: rewrites the old contents atomically with
 // the old owner and mode, or removes the file (and fsyncs its directory)
 // if it did not exist. Errors: kIo.

@@ -52,6 +52,10 @@ core::Status MakeDir(const std::string& dir) {
   return core::Ok();
 }
 
+std::string ReloadMarkPath(const std::string& state_dir) {
+  return state_dir + "/" + kReloadPendingFileName;
+}
+
 }  // namespace
 
 std::string SerializeState(const State& state) {
@@ -190,13 +194,13 @@ std::vector<CaKey> TrustedKeys(const State& state) {
 core::Status MarkReloadPending(const std::string& state_dir) {
   core::Status made = MakeDir(state_dir);
   if (!made) return made;
-  return WriteFileAtomically(state_dir + "/" + kReloadPendingFileName,
+  return WriteFileAtomically(ReloadMarkPath(state_dir),
                              "sshd_config was installed; sshd has not been reloaded since\n",
                              FileMode{geteuid(), getegid(), 0644});
 }
 
 core::Result<bool> ReloadPending(const std::string& state_dir) {
-  const std::string path = state_dir + "/" + kReloadPendingFileName;
+  const std::string path = ReloadMarkPath(state_dir);
   struct stat st;
   if (lstat(path.c_str(), &st) == 0) return true;
   if (errno == ENOENT) return false;
@@ -204,16 +208,7 @@ core::Result<bool> ReloadPending(const std::string& state_dir) {
 }
 
 core::Status ClearReloadPending(const std::string& state_dir) {
-  const std::string path = state_dir + "/" + kReloadPendingFileName;
-  if (unlink(path.c_str()) != 0) {
-    if (errno == ENOENT) return core::Ok();
-    return Fail(Errc::kIo, "remove " + path + ": " + std::strerror(errno));
-  }
-  core::UniqueFd dir(open(state_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir.valid() || fsync(dir.get()) != 0) {
-    return Fail(Errc::kIo, "fsync directory " + state_dir + ": " + std::strerror(errno));
-  }
-  return core::Ok();
+  return RemoveFileDurably(ReloadMarkPath(state_dir));
 }
 
 core::Result<core::UniqueFd> LockStateDir(const std::string& state_dir) {
