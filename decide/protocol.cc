@@ -69,6 +69,21 @@ struct Writer {
   }
 };
 
+// EncodeAnswerFrame writes the answer layout; the callers check the values.
+size_t EncodeAnswerFrame(uint8_t exit_code, uint8_t flags, const uint8_t* out, size_t out_len,
+                         const uint8_t* err, size_t err_len, uint8_t* buf, size_t cap) {
+  Writer w{buf, cap};
+  w.Bytes(kAnswerMagic, sizeof kAnswerMagic);
+  w.U8(exit_code);
+  w.U8(flags);
+  w.U16(0);
+  w.U32(static_cast<uint32_t>(out_len));
+  w.Bytes(out, out_len);
+  w.U32(static_cast<uint32_t>(err_len));
+  w.Bytes(err, err_len);
+  return w.ok ? cap - w.left : 0;
+}
+
 }  // namespace
 
 size_t EncodeRequest(uint8_t kind, size_t argc, const char* const* argv, uint8_t* buf, size_t cap) {
@@ -116,27 +131,11 @@ size_t AnswerSize(size_t out_len, size_t err_len) { return kAnswerOverhead + out
 size_t EncodeAnswer(int exit_code, const uint8_t* out, size_t out_len, const uint8_t* err,
                     size_t err_len, uint8_t* buf, size_t cap) {
   if (exit_code < 0 || exit_code > 255 || out_len > kMaxAnswerOut || err_len > kMaxAnswerErr) return 0;
-  Writer w{buf, cap};
-  w.Bytes(kAnswerMagic, sizeof kAnswerMagic);
-  w.U8(static_cast<uint8_t>(exit_code));
-  w.U8(0);
-  w.U16(0);
-  w.U32(static_cast<uint32_t>(out_len));
-  w.Bytes(out, out_len);
-  w.U32(static_cast<uint32_t>(err_len));
-  w.Bytes(err, err_len);
-  return w.ok ? cap - w.left : 0;
+  return EncodeAnswerFrame(static_cast<uint8_t>(exit_code), 0, out, out_len, err, err_len, buf, cap);
 }
 
 size_t EncodeDecline(uint8_t* buf, size_t cap) {
-  Writer w{buf, cap};
-  w.Bytes(kAnswerMagic, sizeof kAnswerMagic);
-  w.U8(0);
-  w.U8(kFlagDeclined);
-  w.U16(0);
-  w.U32(0);
-  w.U32(0);
-  return w.ok ? cap - w.left : 0;
+  return EncodeAnswerFrame(0, kFlagDeclined, nullptr, 0, nullptr, 0, buf, cap);
 }
 
 bool ParseAnswer(const uint8_t* buf, size_t size, AnswerView* out) {

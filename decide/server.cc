@@ -47,15 +47,23 @@ bool ReadRequest(int fd, std::vector<uint8_t>* out) {
   return true;
 }
 
-bool SendAll(int fd, const uint8_t* data, size_t size) {
+bool SendAll(int fd, const uint8_t* data, size_t size, int flags = 0) {
   size_t off = 0;
   while (off < size) {
-    ssize_t n = send(fd, data + off, size - off, MSG_NOSIGNAL);
+    ssize_t n = send(fd, data + off, size - off, MSG_NOSIGNAL | flags);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     off += static_cast<size_t>(n);
   }
   return true;
+}
+
+// SendDecline sends the "declined" answer (the client then decides
+// in-process), with send() |flags| beyond MSG_NOSIGNAL.
+bool SendDecline(int conn, int flags) {
+  uint8_t decline[64];
+  const size_t size = EncodeDecline(decline, sizeof decline);
+  return size > 0 && SendAll(conn, decline, size, flags);
 }
 
 // ReadCaptured returns up to |cap| bytes of the memfd |fd|; |*over| tells
@@ -167,9 +175,7 @@ int HandleConnection(int conn, core::PolicySource* policies, const std::string& 
       core::ParseHelperArgs(kind, std::vector<std::string>(args.begin() + 1, args.end()));
   if (options && (options->mode == core::HelperMode::kExplain || options->mode == core::HelperMode::kCheck ||
                   ((options->mode == core::HelperMode::kSshd) && options->policy_path != served_policy))) {
-    uint8_t decline[64];
-    size_t size = EncodeDecline(decline, sizeof decline);
-    const bool sent = size > 0 && SendAll(conn, decline, size);
+    const bool sent = SendDecline(conn, 0);
     shutdown(conn, SHUT_RDWR);
     return sent ? 0 : 1;
   }
@@ -270,9 +276,7 @@ int32_t PrivateKib() {
       // Not a command user: decline without reading the request (the
       // client decides in-process) and stay a spare. MSG_DONTWAIT: a peer
       // that never reads cannot hold this child.
-      uint8_t decline[64];
-      const size_t size = EncodeDecline(decline, sizeof decline);
-      (void)!send(conn, decline, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      (void)SendDecline(conn, MSG_DONTWAIT);
       close(conn);
       continue;
     }
