@@ -208,6 +208,9 @@ Decision Evaluate(const Policy& policy, const Request& request, const Krl* krl,
     outcome.rule = &rule;
     std::string error;
     RuleOutcome::Kind user_match = MatchUser(rule, request.user, groups, &error);
+    if (user_match == RuleOutcome::Kind::kUserNotMatched && !request.every_rule) {
+      continue;  // reported for --explain only: no reason string per pattern rule
+    }
     if (user_match != RuleOutcome::Kind::kGranted) {
       outcome.kind = user_match;
       outcome.reason = user_match == RuleOutcome::Kind::kGroupLookupFailed

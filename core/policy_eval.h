@@ -45,8 +45,9 @@ struct Request {
   uint64_t now = 0;                 // seconds since the epoch
   // every_rule: report every rule in Decision::rules, also those whose users
   // do not match (--explain). Otherwise rules that cannot apply to |user|
-  // are skipped through Policy::user_index and left out of Decision::rules;
-  // verdict, reason, grants and every other outcome are the same.
+  // are skipped through Policy::user_index, and no rule whose users do not
+  // match |user| is in Decision::rules; verdict, reason, grants and every
+  // other outcome are the same.
   bool every_rule = false;
 };
 

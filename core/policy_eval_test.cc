@@ -71,6 +71,10 @@ TEST_F(EvaluateTest, GrantsMatchingPrincipal) {
 TEST_F(EvaluateTest, UserNotListedIsDenied) {
   Decision d = Run("bob");
   EXPECT_EQ(d.verdict, Verdict::kDeny);
+  EXPECT_TRUE(d.rules.empty());  // not reported outside --explain
+  Request every{"bob", &cert_, kNow, /*every_rule=*/true};
+  d = Evaluate(policy_, every, nullptr, groups_);
+  EXPECT_EQ(d.verdict, Verdict::kDeny);
   ASSERT_EQ(d.rules.size(), 1u);
   EXPECT_EQ(d.rules[0].kind, RuleOutcome::Kind::kUserNotMatched);
 }
