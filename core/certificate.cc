@@ -218,7 +218,7 @@ Result<std::vector<std::string>> ParseCidrList(std::string_view list) {
   return entries;
 }
 
-Result<Certificate> ParseCertificate(std::span<const uint8_t> blob) {
+Result<Certificate> ParseCertificate(std::span<const uint8_t> blob, SignatureMemo* memo) {
   WireReader r(blob);
   Certificate cert;
 
@@ -280,17 +280,22 @@ Result<Certificate> ParseCertificate(std::span<const uint8_t> blob) {
   Result<PublicKey> ca = ParsePublicKeyBlob(signature_key);
   if (!ca) return Unexpected{ca.error()};
   cert.signature_key = std::move(*ca);
-  Result<SignatureInfo> info = VerifySignature(cert.signature_key, signature, signed_part);
+  SignatureMemo::Digest digest{};
+  if (memo != nullptr && !Sha256Digest(blob, &digest)) memo = nullptr;  // then verify as without
+  const bool known_good = memo != nullptr && memo->Contains(digest);
+  Result<SignatureInfo> info = VerifySignature(cert.signature_key, signature, signed_part, known_good);
   if (!info) return Unexpected{info.error()};
+  if (memo != nullptr && !known_good) memo->Remember(digest);
   cert.signature = std::move(*info);
   cert.blob.assign(blob.begin(), blob.end());
   return cert;
 }
 
-Result<Certificate> ParseUserCertificate(std::string_view base64, std::string_view expected_type) {
+Result<Certificate> ParseUserCertificate(std::string_view base64, std::string_view expected_type,
+                                         SignatureMemo* memo) {
   Result<std::vector<uint8_t>> blob = Base64Decode(base64);
   if (!blob) return Unexpected{blob.error()};
-  Result<Certificate> cert = ParseCertificate(*blob);
+  Result<Certificate> cert = ParseCertificate(*blob, memo);
   if (!cert) return cert;
   if (!expected_type.empty()) {
     // sshd's %t is the algorithm the client offered: the certificate name,

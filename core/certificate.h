@@ -90,7 +90,9 @@ struct Certificate {
 //  - signature must verify (kBadSignature otherwise).
 // It accepts host and user certificates (cert_type is reported); callers
 // that need a user certificate check cert_type.
-Result<Certificate> ParseCertificate(std::span<const uint8_t> blob);
+// With a |memo|, a blob it has seen verify skips only the cryptographic
+// check, and a blob that verifies is remembered (SignatureMemo).
+Result<Certificate> ParseCertificate(std::span<const uint8_t> blob, SignatureMemo* memo = nullptr);
 
 // ParseCertificateBase64 decodes |base64| strictly and calls
 // ParseCertificate; if |expected_type| is not empty the certificate's type
@@ -98,7 +100,8 @@ Result<Certificate> ParseCertificate(std::span<const uint8_t> blob);
 // kTypeMismatch otherwise. A user certificate is required
 // (kNotUserCertificate otherwise).
 Result<Certificate> ParseUserCertificate(std::string_view base64,
-                                         std::string_view expected_type);
+                                         std::string_view expected_type,
+                                         SignatureMemo* memo = nullptr);
 
 // IsValidAt returns true if valid_after <= now < valid_before.
 inline bool IsValidAt(const Certificate& cert, uint64_t now) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <ctime>
 #include <functional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -327,6 +328,66 @@ TEST_F(CertificateKeygenTest, TamperedSignedFieldIsBadSignature) {
   std::vector<uint8_t> sig = Decode(SignCert(ed25519_ca_, subjects_[4], "tamper", {"-n", "alice"}));
   sig[sig.size() - 10] ^= 0x80;
   EXPECT_EQ(ParseCertificate(sig).error().code, Errc::kBadSignature);
+}
+
+// SetMemo is a SignatureMemo over a set, counting what it is asked.
+class SetMemo : public SignatureMemo {
+ public:
+  bool Contains(const Digest& d) override {
+    ++lookups;
+    return digests.count(d) > 0;
+  }
+  void Remember(const Digest& d) override { digests.insert(d); }
+  std::set<Digest> digests;
+  int lookups = 0;
+};
+
+// A blob that verified is remembered and parses identically without the
+// signature check; a blob differing in any byte is checked afresh.
+TEST_F(CertificateKeygenTest, SignatureMemoRemembersOnlyWhatVerified) {
+  for (const std::string& ca : {ed25519_ca_, ecdsa256_ca_, rsa_ca_}) {
+    for (const std::string& subject : {subjects_[4], subjects_[5]}) {  // ed25519, sk-ed25519
+      std::vector<uint8_t> blob = Decode(SignCert(ca, subject, "memo", {"-n", "alice"}));
+      SetMemo memo;
+      Result<Certificate> first = ParseCertificate(blob, &memo);
+      ASSERT_TRUE(first) << first.error().detail;
+      EXPECT_EQ(memo.digests.size(), 1u);
+      Result<Certificate> again = ParseCertificate(blob, &memo);
+      ASSERT_TRUE(again) << again.error().detail;
+      EXPECT_EQ(memo.lookups, 2);
+      EXPECT_EQ(Describe(*again), Describe(*first));
+      EXPECT_EQ(again->signature.algorithm, first->signature.algorithm);
+      EXPECT_EQ(again->signature.sk_flags, first->signature.sk_flags);
+      // One bit of the signature changed: not remembered, refused.
+      std::vector<uint8_t> forged = blob;
+      forged[forged.size() - 10] ^= 0x80;
+      EXPECT_EQ(ParseCertificate(forged, &memo).error().code, Errc::kBadSignature);
+      EXPECT_EQ(memo.digests.size(), 1u);  // a failure is never remembered
+    }
+  }
+}
+
+// known_good skips only the cryptographic check: the signature's format is
+// checked as always, even if a memo (wrongly) claims the blob.
+TEST_F(CertificateKeygenTest, KnownGoodStillChecksTheSignatureFormat) {
+  std::vector<uint8_t> blob = Decode(SignCert(ed25519_ca_, subjects_[4], "fmt", {"-n", "alice"}));
+  ASSERT_TRUE(ParseCertificate(blob));
+  // The signature blob is the last string: cut its inner 64-byte signature
+  // to 63 (outer length, inner length, and one byte less).
+  std::vector<uint8_t> cut(blob.begin(), blob.end() - 1);
+  auto put32 = [&](size_t at, uint32_t v) {
+    for (size_t i = 0; i < 4; ++i) cut[at + i] = static_cast<uint8_t>(v >> (24 - 8 * i));
+  };
+  const size_t sig_len_at = cut.size() - (4 + 11 + 4 + 63) - 4;  // "ssh-ed25519" is 11 bytes
+  put32(sig_len_at, 4 + 11 + 4 + 63);
+  put32(cut.size() - 63 - 4, 63);
+  class LyingMemo : public SignatureMemo {
+    bool Contains(const Digest&) override { return true; }
+    void Remember(const Digest&) override {}
+  } lying;
+  Result<Certificate> r = ParseCertificate(cut, &lying);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::kBadFormat) << r.error().detail;
 }
 
 // ---------------------------------------------------------------------------

@@ -293,7 +293,7 @@ HelperOutput RunSshd(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
     return result;
   }
 
-  Result<Certificate> cert = ParseUserCertificate(o.key_base64, o.key_type);
+  Result<Certificate> cert = ParseUserCertificate(o.key_base64, o.key_type, env.signatures);
   if (!cert) {
     env.log->Write(DenyRecord(program, o.user, DecodeFailure(cert.error()), nullptr));
     return result;

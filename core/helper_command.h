@@ -11,6 +11,7 @@
 #include "core/helper_args.h"
 #include "core/log.h"
 #include "core/policy_loader.h"
+#include "core/signature.h"
 
 namespace certgate::core {
 
@@ -52,6 +53,9 @@ struct HelperEnv {
   PolicySource* policies = nullptr;
   // stage, if set, is updated as the run goes (read by another thread).
   std::atomic<HelperStage>* stage = nullptr;
+  // signatures, if set, remembers certificates whose signature verified
+  // (the service shares one among its workers; see SignatureMemo).
+  SignatureMemo* signatures = nullptr;
 };
 
 // HelperOutput is what main() writes: |out| to stdout in one write, then

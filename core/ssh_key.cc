@@ -405,13 +405,15 @@ bool NextKeyFileLine(std::string_view* text, size_t* line_no, std::string_view* 
   return false;
 }
 
-std::string Sha256Fingerprint(std::span<const uint8_t> blob) {
-  std::array<uint8_t, SHA256_DIGEST_LENGTH> digest{};
+bool Sha256Digest(std::span<const uint8_t> data, std::array<uint8_t, 32>* out) {
   unsigned int len = 0;
-  if (EVP_Digest(blob.data(), blob.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1 ||
-      len != digest.size()) {
-    return "SHA256:?";  // matches no real fingerprint
-  }
+  return EVP_Digest(data.data(), data.size(), out->data(), &len, EVP_sha256(), nullptr) == 1 &&
+         len == out->size();
+}
+
+std::string Sha256Fingerprint(std::span<const uint8_t> blob) {
+  std::array<uint8_t, 32> digest{};
+  if (!Sha256Digest(blob, &digest)) return "SHA256:?";  // matches no real fingerprint
   return "SHA256:" + Base64EncodeUnpadded(digest);
 }
 
