@@ -62,8 +62,11 @@ std::string EscapeForLog(std::string_view text) {
   return out;
 }
 
-SystemLogSink::SystemLogSink(std::string identifier, bool also_stderr)
-    : identifier_(std::move(identifier)), also_stderr_(also_stderr), journal_(JournalAvailable()) {}
+SystemLogSink::SystemLogSink(std::string identifier, bool also_stderr, std::string* stderr_copy)
+    : identifier_(std::move(identifier)),
+      also_stderr_(also_stderr),
+      stderr_copy_(stderr_copy),
+      journal_(JournalAvailable()) {}
 
 SystemLogSink::~SystemLogSink() {
   if (syslog_open_) closelog();
@@ -96,7 +99,13 @@ void SystemLogSink::Write(const LogRecord& record) {
     }
     syslog(LOG_AUTHPRIV | priority, "%s", record.message.c_str());
   }
-  if (also_stderr_) WriteStderr(identifier_ + ": " + record.message + "\n");
+  if (!also_stderr_) return;
+  std::string line = identifier_ + ": " + record.message + "\n";
+  if (stderr_copy_ != nullptr) {
+    stderr_copy_->append(line);
+  } else {
+    WriteStderr(line);
+  }
 }
 
 }  // namespace certgate::core

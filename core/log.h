@@ -34,16 +34,19 @@ class LogSink {
 // SystemLogSink writes to the journal when /run/systemd/journal/socket
 // exists (sd_journal_send silently drops records otherwise), else to
 // syslog with facility authpriv and |identifier| as the tag. With |also_stderr|
-// every record is also written to stderr as "identifier: message".
+// every record is also written to stderr as "identifier: message", or, when
+// |stderr_copy| is set, appended to it instead (the service sends a
+// request's stderr back to its client).
 class SystemLogSink : public LogSink {
  public:
-  SystemLogSink(std::string identifier, bool also_stderr);
+  SystemLogSink(std::string identifier, bool also_stderr, std::string* stderr_copy = nullptr);
   ~SystemLogSink() override;
   void Write(const LogRecord& record) override;
 
  private:
   std::string identifier_;
   bool also_stderr_;
+  std::string* stderr_copy_;
   bool journal_;
   bool syslog_open_ = false;
 };

@@ -69,9 +69,9 @@ class PolicyCache : public core::PolicySource {
   const core::LoadResult& Get(const std::string& path, const core::LoadOptions& options) override;
 
   // RefreshAtNextGet makes the next Get of the cached path Refresh first: a
-  // request child re-validates its policy inside the helper's run, so that
-  // a reload of a policy that grew too large is bounded by the helper's
-  // --timeout like any in-process load.
+  // worker re-validates its policy inside the request's run, so that a
+  // reload of a policy that grew too large is bounded by the request's
+  // --timeout (stage kLoadingPolicy) like any in-process load.
   void RefreshAtNextGet() { refresh_at_get_ = true; }
 
   // current returns the cached result (as of the last Refresh).

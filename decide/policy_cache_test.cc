@@ -92,8 +92,7 @@ TEST_F(PolicyCacheTest, ReplaceByRenameReloads) {
   EXPECT_EQ(FirstUser(c), "carol");
 }
 
-// A request child re-validates inside the helper's run (under its
-// --timeout): the change is seen at the first Get, not before, and once.
+// A worker re-validates inside the request's run (under its --timeout): the change is seen at the first Get, not before, and once.
 TEST_F(PolicyCacheTest, RefreshAtNextGetRevalidatesAtTheGet) {
   PolicyCache c = Cache();
   (void)c.Refresh();

@@ -3,18 +3,20 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
-#include <csignal>
 #include <charconv>
+#include <csignal>
 #include <cstring>
-#include <set>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,20 +32,26 @@
 namespace certgate::decide {
 namespace {
 
-// ReadRequest reads until the client's shutdown(SHUT_WR); false on error,
-// timeout (SO_RCVTIMEO) or more than kMaxRequestSize bytes.
-bool ReadRequest(int fd, std::vector<uint8_t>* out) {
-  out->resize(kMaxRequestSize + 1);
+int64_t NowMs() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// ReadRequest reads until the client's shutdown(SHUT_WR) into |buf| (|cap|
+// bytes); false on error, timeout (SO_RCVTIMEO) or more than
+// kMaxRequestSize bytes.
+bool ReadRequest(int fd, uint8_t* buf, size_t cap, size_t* size) {
   size_t off = 0;
   for (;;) {
-    ssize_t n = recv(fd, out->data() + off, out->size() - off, 0);
+    ssize_t n = recv(fd, buf + off, cap - off, 0);
     if (n == 0) break;
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return false;
     off += static_cast<size_t>(n);
-    if (off > kMaxRequestSize) return false;
+    if (off > kMaxRequestSize || off == cap) return false;
   }
-  out->resize(off);
+  *size = off;
   return true;
 }
 
@@ -65,50 +73,6 @@ bool SendDecline(int conn, int flags) {
   const size_t size = EncodeDecline(decline, sizeof decline);
   return size > 0 && SendAll(conn, decline, size, flags);
 }
-
-// ReadCaptured returns up to |cap| bytes of the memfd |fd|; |*over| tells
-// whether there was more.
-std::vector<uint8_t> ReadCaptured(int fd, size_t cap, bool* over) {
-  std::vector<uint8_t> data;
-  *over = false;
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || st.st_size < 0) {
-    *over = true;
-    return data;
-  }
-  size_t size = static_cast<size_t>(st.st_size);
-  if (size > cap) {
-    *over = true;
-    size = cap;
-  }
-  data.resize(size);
-  size_t off = 0;
-  while (off < size) {
-    ssize_t n = pread(fd, data.data() + off, size - off, static_cast<off_t>(off));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      *over = true;
-      data.resize(off);
-      break;
-    }
-    off += static_cast<size_t>(n);
-  }
-  return data;
-}
-
-// g_report_stats is set by SIGUSR1: log the counters at the next loop.
-volatile sig_atomic_t g_report_stats = 0;
-
-void OnUsr1(int) { g_report_stats = 1; }
-// OnChld only interrupts the parent's poll() so that it reaps at once.
-void OnChld(int) {}
-
-// Stats are what SIGUSR1 reports (for bench/run and an admin's curiosity).
-struct Stats {
-  uint64_t requests = 0;
-  long child_peak_rss_kib = 0;  // largest ru_maxrss of a request child
-  long child_peak_private_kib = 0;  // largest memory a request did not share
-};
 
 core::LogRecord ServiceRecord(core::Priority priority, std::string message) {
   core::LogRecord rec;
@@ -142,6 +106,277 @@ void SignAndVerify(const char* type, const EVP_MD* md) {
   }
 }
 
+// PrivateKib returns Private_Clean + Private_Dirty of this process (KiB,
+// /proc/self/smaps_rollup), or -1: the pages a worker does not share with
+// the service (copy-on-write copies, its own heap and stack).
+int64_t PrivateKib() {
+  core::UniqueFd fd(open("/proc/self/smaps_rollup", O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return -1;
+  char buf[4096];
+  ssize_t n = read(fd.get(), buf, sizeof buf - 1);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  std::string_view text(buf, static_cast<size_t>(n));
+  int64_t total = 0;
+  for (std::string_view key : {"Private_Clean:", "Private_Dirty:"}) {
+    size_t at = text.find(key);
+    if (at == std::string_view::npos) return -1;
+    size_t p = at + key.size();
+    while (p < text.size() && text[p] == ' ') ++p;
+    int64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data() + p, text.data() + text.size(), v);
+    if (ec != std::errc()) return -1;
+    total += v;
+  }
+  return total;
+}
+
+// --- State shared by the parent and its workers (one MAP_SHARED page set).
+
+// The most workers (--max-children is at most 4096, see main.cc).
+constexpr size_t kMaxWorkers = 4096;
+
+enum SlotState : int32_t { kSlotFree = 0, kSlotIdle = 1, kSlotBusy = 2 };
+
+// WorkerSlot is one worker's state as the parent sees it. The parent
+// assigns a free slot before the fork and frees it when it reaps the
+// worker; the worker flips it between idle and busy.
+struct WorkerSlot {
+  std::atomic<int32_t> state;
+  std::atomic<int32_t> kind;  // kKindPrincipals / kKindKeys of the request served
+  std::atomic<int64_t> deadline_ms;  // CLOCK_MONOTONIC; when busy: the request's end
+  std::atomic<core::HelperStage> stage;  // how far the request got (for the timeout log)
+};
+
+// MemoEntry is one remembered certificate digest (core::SignatureMemo),
+// guarded by a sequence number that is odd while a writer changes it.
+struct MemoEntry {
+  std::atomic<uint32_t> seq;
+  std::atomic<uint64_t> words[4];
+};
+constexpr size_t kMemoEntries = 1024;
+
+struct SharedState {
+  std::atomic<uint64_t> requests;
+  std::atomic<int64_t> peak_private_kib;
+  std::atomic<uint32_t> slot_count;  // slots [0, slot_count) may be in use
+  WorkerSlot slots[kMaxWorkers];
+  MemoEntry memo[kMemoEntries];
+};
+static_assert(std::atomic<int64_t>::is_always_lock_free && std::atomic<int32_t>::is_always_lock_free &&
+                  std::atomic<core::HelperStage>::is_always_lock_free,
+              "the shared state needs address-free atomics");
+
+// SharedSignatureMemo is the workers' common SignatureMemo: a
+// direct-mapped table of certificate digests in the shared state, so that
+// the five helper runs of one login check the CA signature once whichever
+// workers serve them. Lock-free (a seqlock per entry): a reader that races
+// a writer, or an entry being overwritten, is a miss and the signature is
+// checked; a digest is only ever found after Remember stored all of it.
+class SharedSignatureMemo : public core::SignatureMemo {
+ public:
+  explicit SharedSignatureMemo(MemoEntry* entries) : entries_(entries) {}
+
+  bool Contains(const Digest& digest) override {
+    MemoEntry& e = Entry(digest);
+    const uint32_t before = e.seq.load(std::memory_order_acquire);
+    if (before == 0 || (before & 1) != 0) return false;  // never written, or being written
+    uint64_t words[4];
+    for (size_t i = 0; i < 4; ++i) words[i] = e.words[i].load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (e.seq.load(std::memory_order_relaxed) != before) return false;
+    return std::memcmp(words, digest.data(), digest.size()) == 0;
+  }
+
+  void Remember(const Digest& digest) override {
+    MemoEntry& e = Entry(digest);
+    uint32_t seq = e.seq.load(std::memory_order_relaxed);
+    // One writer per entry: another one busy (odd) or winning the race
+    // means this digest is simply not remembered.
+    if ((seq & 1) != 0 || !e.seq.compare_exchange_strong(seq, seq + 1, std::memory_order_relaxed)) return;
+    std::atomic_thread_fence(std::memory_order_release);
+    uint64_t words[4];
+    std::memcpy(words, digest.data(), digest.size());
+    for (size_t i = 0; i < 4; ++i) e.words[i].store(words[i], std::memory_order_relaxed);
+    e.seq.store(seq + 2, std::memory_order_release);
+  }
+
+ private:
+  MemoEntry& Entry(const Digest& digest) {
+    return entries_[(static_cast<size_t>(digest[0]) | static_cast<size_t>(digest[1]) << 8) % kMemoEntries];
+  }
+  MemoEntry* entries_;
+};
+static_assert(sizeof(core::SignatureMemo::Digest) == 4 * sizeof(uint64_t));
+
+size_t CountIdle(const SharedState& shared) {
+  size_t idle = 0;
+  const uint32_t n = shared.slot_count.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (shared.slots[i].state.load(std::memory_order_relaxed) == kSlotIdle) ++idle;
+  }
+  return idle;
+}
+
+// g_report_stats is set by SIGUSR1: log the counters at the next loop.
+volatile sig_atomic_t g_report_stats = 0;
+void OnUsr1(int) { g_report_stats = 1; }
+// OnChld only interrupts the parent's poll() so that it reaps at once.
+void OnChld(int) {}
+// g_worker_stop is a worker's SIGTERM: retire after the current request.
+volatile sig_atomic_t g_worker_stop = 0;
+void OnWorkerTerm(int) { g_worker_stop = 1; }
+
+// ServeConnection is one request, in a worker: read the request from
+// |conn| (already accepted and allowed) into |buf| (|cap| bytes) and, if it
+// is an sshd-mode request (or --help/--version, or a usage error) for
+// |cache|'s policy, re-validate the policy (stat of every file; reload if
+// anything changed), decide and send the answer: stdout, stderr and exit
+// status exactly as the in-process helper gives them. Another --policy,
+// --explain and --check are declined (the client then decides in-process,
+// as the caller, so that the service never reads other files for it). A
+// malformed request or a failed send sends nothing (the client then
+// denies). |slot| gets the request's kind, deadline (its --timeout) and
+// stage; |signatures| remembers verified certificates. Returns false if the request was malformed or the answer not sent.
+bool ServeConnection(int conn, PolicyCache* cache, uint8_t* buf, size_t cap, WorkerSlot* slot,
+                     core::SignatureMemo* signatures) {
+  struct timeval tv {kRequestReadTimeoutSec, 0};
+  setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  size_t size = 0;
+  RequestView request;
+  if (!ReadRequest(conn, buf, cap, &size) || !ParseRequest(buf, size, &request)) return false;
+  const core::HelperKind kind =
+      request.kind == kKindKeys ? core::HelperKind::kKeys : core::HelperKind::kPrincipals;
+  if (slot != nullptr) slot->kind.store(request.kind, std::memory_order_relaxed);
+  std::vector<std::string> args;
+  args.reserve(request.argc);
+  for (size_t i = 0; i < request.argc; ++i) {
+    args.emplace_back(reinterpret_cast<const char*>(request.arg[i]), request.len[i]);
+  }
+  // Decline what only the caller may do: read other files (another policy,
+  // --explain's certificate file) or print a policy's issues (--check).
+  // A usage error is not declined: it is answered as the helper does.
+  core::Result<core::HelperOptions> options = core::ParseHelperArgs(kind, args);
+  if (options && (options->mode == core::HelperMode::kExplain || options->mode == core::HelperMode::kCheck ||
+                  (options->mode == core::HelperMode::kSshd && options->policy_path != cache->path()))) {
+    const bool sent = SendDecline(conn, 0);
+    shutdown(conn, SHUT_RDWR);
+    return sent;
+  }
+  const bool verbose = WantsVerbose(args);
+  std::string log_copy;  // --verbose: the log records, as the helper's stderr
+  core::SystemLogSink log(core::HelperName(kind), verbose, &log_copy);
+  HelperAnswer answer;
+  if (!options) {
+    answer = UsageErrorAnswer(kind, options.error().detail, verbose, &log);
+  } else {
+    if (slot != nullptr) {
+      slot->deadline_ms.store(NowMs() + static_cast<int64_t>(options->timeout_ms), std::memory_order_relaxed);
+    }
+    // Never answer from a stale policy: the stamps are checked again at
+    // the request, and a changed policy is reloaded here, within the
+    // request's deadline, when the decision asks for the policy.
+    cache->RefreshAtNextGet();
+    answer = DecideAnswer(kind, *options, cache, &log, slot != nullptr ? &slot->stage : nullptr, signatures);
+  }
+  std::string err = std::move(log_copy);
+  err += answer.err;
+  if (err.size() > kMaxAnswerErr) err.resize(kMaxAnswerErr);
+  if (answer.out.size() > kMaxAnswerOut) {
+    // Never a partial answer: deny as the helper does on a failed write.
+    answer.out.clear();
+    answer.exit_code = 1;
+  }
+  std::vector<uint8_t> encoded(AnswerSize(answer.out.size(), err.size()));
+  const size_t encoded_size =
+      EncodeAnswer(answer.exit_code, reinterpret_cast<const uint8_t*>(answer.out.data()), answer.out.size(),
+                   reinterpret_cast<const uint8_t*>(err.data()), err.size(), encoded.data(), encoded.size());
+  if (encoded_size == 0) return false;
+  const bool sent = SendAll(conn, encoded.data(), encoded_size);
+  shutdown(conn, SHUT_RDWR);
+  return sent;
+}
+
+// RunWorker is one worker: accept a connection, serve it, again, until it
+// is retired (SIGTERM: a newer policy, the parent gone, or the service
+// stopping), has served kMaxRequestsPerWorker requests, or finds
+// kMaxIdleWorkers others idle after a request. SIGTERM is blocked except
+// while waiting in accept(), so a request in progress is always finished.
+// Never returns.
+[[noreturn]] void RunWorker(int listen_fd, int wake_fd, pid_t parent, SharedState* shared,
+                            WorkerSlot* slot, PolicyCache* cache, const ClientFilter& clients) {
+  signal(SIGUSR1, SIG_IGN);  // `systemctl kill -s USR1` reaches every process of the unit
+  signal(SIGCHLD, SIG_DFL);
+  struct sigaction sa {};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = OnWorkerTerm;  // no SA_RESTART: accept() returns EINTR
+  sigaction(SIGTERM, &sa, nullptr);
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  sigprocmask(SIG_BLOCK, &term, nullptr);
+  (void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != parent) _exit(0);  // the parent died before the prctl
+
+  // The request buffer lives as long as the worker: no allocation (and no
+  // page faults after the first requests) per request.
+  std::vector<uint8_t> request(kMaxRequestSize + 1);
+  SharedSignatureMemo signatures(shared->memo);
+  uint64_t served = 0;
+  for (;;) {
+    slot->state.store(kSlotIdle, std::memory_order_release);
+    sigprocmask(SIG_UNBLOCK, &term, nullptr);  // a pending SIGTERM is handled here
+    int conn = -1;
+    if (g_worker_stop == 0) conn = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    const int accept_errno = errno;
+    sigprocmask(SIG_BLOCK, &term, nullptr);
+    if (conn < 0) {
+      if (g_worker_stop != 0) _exit(0);
+      if (accept_errno == EINTR || accept_errno == ECONNABORTED || accept_errno == EAGAIN ||
+          accept_errno == EWOULDBLOCK) {
+        continue;
+      }
+      if (accept_errno == EMFILE || accept_errno == ENFILE || accept_errno == ENOBUFS ||
+          accept_errno == ENOMEM) {
+        usleep(100 * 1000);  // resources short: back off instead of spinning
+        continue;
+      }
+      _exit(1);
+    }
+    struct ucred peer {};
+    socklen_t peer_len = sizeof peer;
+    if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0 || !clients.Allows(peer.uid)) {
+      // Not a command user: decline without reading the request (the
+      // client decides in-process) and stay idle. MSG_DONTWAIT: a peer
+      // that never reads cannot hold this worker.
+      (void)SendDecline(conn, MSG_DONTWAIT);
+      close(conn);
+      continue;
+    }
+    slot->stage.store(core::HelperStage::kStarting, std::memory_order_relaxed);
+    slot->kind.store(kKindPrincipals, std::memory_order_relaxed);
+    slot->deadline_ms.store(NowMs() + int64_t{kRequestReadTimeoutSec} * 1000, std::memory_order_relaxed);
+    slot->state.store(kSlotBusy, std::memory_order_release);
+    // Running low on idle workers: wake the parent to fork more (a pipe
+    // write; never blocks: the pipe is non-blocking and one byte suffices).
+    if (CountIdle(*shared) < kMinIdleWorkers) (void)!write(wake_fd, "w", 1);
+    (void)ServeConnection(conn, cache, request.data(), request.size(), slot, &signatures);
+    close(conn);
+    shared->requests.fetch_add(1, std::memory_order_relaxed);
+    ++served;
+    // The memory this worker made private (not shared with the service),
+    // sampled after the answer: walking the page tables costs CPU too.
+    if (served == 1 || served % 256 == 0) {
+      const int64_t kib = PrivateKib();
+      int64_t peak = shared->peak_private_kib.load(std::memory_order_relaxed);
+      while (kib > peak && !shared->peak_private_kib.compare_exchange_weak(peak, kib)) {
+      }
+    }
+    if (served >= kMaxRequestsPerWorker || CountIdle(*shared) >= kMaxIdleWorkers) _exit(0);
+  }
+}
+
 }  // namespace
 
 void WarmUpCrypto() {
@@ -154,171 +389,47 @@ void WarmUpCrypto() {
   (void)EVP_Digest(msg, sizeof msg, digest, &len, EVP_sha384(), nullptr);
 }
 
-int HandleConnection(int conn, core::PolicySource* policies, const std::string& served_policy) {
-  struct timeval tv {kRequestReadTimeoutSec, 0};
-  setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  std::vector<uint8_t> bytes;
-  RequestView request;
-  if (!ReadRequest(conn, &bytes) || !ParseRequest(bytes.data(), bytes.size(), &request)) return 1;
-  const core::HelperKind kind =
-      request.kind == kKindKeys ? core::HelperKind::kKeys : core::HelperKind::kPrincipals;
-  std::vector<std::string> args;
-  args.emplace_back(core::HelperName(kind));
-  for (size_t i = 0; i < request.argc; ++i) {
-    args.emplace_back(reinterpret_cast<const char*>(request.arg[i]), request.len[i]);
-  }
-  // Decline what only the caller may do: read other files (another policy,
-  // --explain's certificate file) or print a policy's issues (--check).
-  // A usage error is not declined: HelperMain reports it as the helper does.
-  core::Result<core::HelperOptions> options =
-      core::ParseHelperArgs(kind, std::vector<std::string>(args.begin() + 1, args.end()));
-  if (options && (options->mode == core::HelperMode::kExplain || options->mode == core::HelperMode::kCheck ||
-                  ((options->mode == core::HelperMode::kSshd) && options->policy_path != served_policy))) {
-    const bool sent = SendDecline(conn, 0);
-    shutdown(conn, SHUT_RDWR);
-    return sent ? 0 : 1;
-  }
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  // The helper writes its answer to fd 1 and messages to fd 2, exactly as
-  // when sshd runs it: here both are memory files we send back.
-  core::UniqueFd out(memfd_create("certgate-stdout", MFD_CLOEXEC));
-  core::UniqueFd err(memfd_create("certgate-stderr", MFD_CLOEXEC));
-  if (!out.valid() || !err.valid() || dup2(out.get(), STDOUT_FILENO) < 0 ||
-      dup2(err.get(), STDERR_FILENO) < 0) {
-    return 1;
-  }
-  const int exit_code = HelperMain(kind, static_cast<int>(args.size()), argv.data(), policies);
-  bool out_over = false, err_over = false;
-  std::vector<uint8_t> out_data = ReadCaptured(out.get(), kMaxAnswerOut, &out_over);
-  std::vector<uint8_t> err_data = ReadCaptured(err.get(), kMaxAnswerErr, &err_over);
-  int code = exit_code;
-  if (out_over) {
-    // Never a partial answer: deny as the helper does on a failed write.
-    out_data.clear();
-    code = 1;
-  }
-  std::vector<uint8_t> answer(AnswerSize(out_data.size(), err_data.size()));
-  size_t size = EncodeAnswer(code, out_data.data(), out_data.size(), err_data.data(), err_data.size(),
-                             answer.data(), answer.size());
-  if (size == 0) return 1;
-  const bool sent = SendAll(conn, answer.data(), size);
-  // Close now: _exit() tears the address space down before it closes
-  // files, and the client waits for end-of-file.
-  shutdown(conn, SHUT_RDWR);
-  return sent ? 0 : 1;
-}
-
-namespace {
-
-// ChildUsage is what a request child reports when done (one pipe write).
-struct ChildUsage {
-  pid_t pid;
-  int32_t private_kib;
-};
-
-// PrivateKib returns Private_Clean + Private_Dirty of this process (KiB,
-// /proc/self/smaps_rollup), or -1: the pages a request did not share with
-// the service (copy-on-write copies, its own heap and stack).
-int32_t PrivateKib() {
-  core::UniqueFd fd(open("/proc/self/smaps_rollup", O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return -1;
-  char buf[4096];
-  ssize_t n = read(fd.get(), buf, sizeof buf - 1);
-  if (n <= 0) return -1;
-  buf[n] = '\0';
-  std::string_view text(buf, static_cast<size_t>(n));
-  int32_t total = 0;
-  for (std::string_view key : {"Private_Clean:", "Private_Dirty:"}) {
-    size_t at = text.find(key);
-    if (at == std::string_view::npos) return -1;
-    size_t p = at + key.size();
-    while (p < text.size() && text[p] == ' ') ++p;
-    int32_t v = 0;
-    auto [end, ec] = std::from_chars(text.data() + p, text.data() + text.size(), v);
-    if (ec != std::errc()) return -1;
-    total += v;
-  }
-  return total;
-}
-
-// RunSpare is a pre-forked request child: it waits for a connection (or
-// for its generation to be retired: EOF on |generation_fd|), tells the
-// parent it is busy, re-validates the policy it inherited, serves the one
-// request and exits. Never returns.
-[[noreturn]] void RunSpare(int listen_fd, int generation_fd, int busy_fd, int usage_fd,
-                           PolicyCache* cache, const ClientFilter& clients) {
-  signal(SIGTERM, SIG_DFL);
-  signal(SIGUSR1, SIG_DFL);
-  signal(SIGCHLD, SIG_DFL);
-  for (;;) {
-    struct pollfd p[2] = {{listen_fd, POLLIN, 0}, {generation_fd, POLLIN, 0}};
-    if (poll(p, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      _exit(1);
-    }
-    // A retired spare never takes a connection: it stays queued for a
-    // spare forked from the current policy.
-    if (p[1].revents != 0) _exit(0);
-    if ((p[0].revents & POLLIN) == 0) continue;
-    int conn = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-    if (conn < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED) continue;
-      _exit(1);
-    }
-    struct ucred peer {};
-    socklen_t peer_len = sizeof peer;
-    if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) != 0 ||
-        !clients.Allows(peer.uid)) {
-      // Not a command user: decline without reading the request (the
-      // client decides in-process) and stay a spare. MSG_DONTWAIT: a peer
-      // that never reads cannot hold this child.
-      (void)SendDecline(conn, MSG_DONTWAIT);
-      close(conn);
-      continue;
-    }
-    const pid_t self = getpid();
-    (void)!write(busy_fd, &self, sizeof self);  // atomic: < PIPE_BUF
-    close(listen_fd);
-    close(generation_fd);
-    close(busy_fd);
-    // Never answer from a stale policy: the stamps are checked again at the
-    // request, and a changed policy is reloaded in this child, within the
-    // helper's run (and its --timeout) when it asks for the policy.
-    cache->RefreshAtNextGet();
-    const int status = HandleConnection(conn, cache, cache->path());
-    // After the answer (the client no longer waits): report the memory
-    // this request made private, i.e. not shared with the service.
-    // Sampled (1 request in 16): walking the page tables costs CPU too.
-    if (self % 16 == 0) {
-      const ChildUsage usage{self, PrivateKib()};
-      (void)!write(usage_fd, &usage, sizeof usage);
-    }
-    _exit(status);
-  }
-}
-
-}  // namespace
-
 bool ClientFilter::Allows(uid_t uid) const {
   if (any_ || uid == 0) return true;
   return std::find(uids_.begin(), uids_.end(), uid) != uids_.end();
 }
 
+namespace {
+
+// OverdueMessage is the parent's log line for a worker killed past its
+// request's deadline: the in-process helper's watchdog line.
+std::string OverdueMessage(const WorkerSlot& slot, int64_t overdue_ms, pid_t pid) {
+  const std::string late = " (worker " + std::to_string(pid) + " killed " + std::to_string(overdue_ms) +
+                           " ms past the request's deadline)";
+  if (slot.stage.load(std::memory_order_relaxed) == core::HelperStage::kLoadingPolicy) {
+    return "deny: loading the policy took longer than the request's --timeout; nothing granted: the "
+           "policy is too large to decide in time, shrink it (see certgate-policy(5), LIMITS)" +
+           late;
+  }
+  return "deny: decision took longer than the request's --timeout (a hanging NSS/group lookup?); "
+         "nothing granted" +
+         late;
+}
+
+}  // namespace
+
 int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFilter& clients,
           core::LogSink* log) {
-  // Spare children wait in poll()+accept() on the shared socket; the ones
-  // that lose the race for a connection get EAGAIN and wait again.
+  max_children = std::clamp<size_t>(max_children, 1, kMaxWorkers);
+  // Workers block in accept(): the kernel wakes one of them per connection.
   const int fl = fcntl(listen_fd, F_GETFL);
-  if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) != 0) {
-    log->Write(ServiceRecord(core::Priority::kErr, std::string("cannot make the socket non-blocking: ") +
+  if (fl < 0 || fcntl(listen_fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+    log->Write(ServiceRecord(core::Priority::kErr, std::string("cannot use the listening socket: ") +
                                                        std::strerror(errno) + "; exiting"));
     return 1;
   }
-  const size_t spares_target = std::min(kSpareChildren, max_children);
+  void* mem = mmap(nullptr, sizeof(SharedState), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) {
+    log->Write(ServiceRecord(core::Priority::kErr, std::string("cannot map the workers' shared state: ") +
+                                                       std::strerror(errno) + "; exiting"));
+    return 1;
+  }
+  SharedState* shared = new (mem) SharedState();  // zero-filled: every slot free
   struct sigaction sa {};
   sigemptyset(&sa.sa_mask);
   sa.sa_handler = OnUsr1;  // no SA_RESTART: poll() returns EINTR
@@ -327,24 +438,20 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
   sa.sa_flags = SA_NOCLDSTOP;
   sigaction(SIGCHLD, &sa, nullptr);
 
-  int busy[2];
-  if (pipe2(busy, O_CLOEXEC | O_NONBLOCK) != 0) return 1;
-  core::UniqueFd busy_read(busy[0]), busy_write(busy[1]);
-  int usage_pipe[2];
-  if (pipe2(usage_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return 1;
-  core::UniqueFd usage_read(usage_pipe[0]), usage_write(usage_pipe[1]);
-  core::UniqueFd generation_read, generation_write;
-  auto new_generation = [&]() -> bool {
-    int g[2];
-    if (pipe2(g, O_CLOEXEC) != 0) return false;
-    generation_read = core::UniqueFd(g[0]);  // closing the old write end retires old spares
-    generation_write = core::UniqueFd(g[1]);
-    return true;
-  };
-  if (!new_generation()) return 1;
+  int wake[2];
+  if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) return 1;
+  core::UniqueFd wake_read(wake[0]), wake_write(wake[1]);
+  const pid_t self = getpid();
 
-  Stats stats;
-  std::set<pid_t> idle, children;
+  struct Worker {
+    size_t slot;
+    uint64_t generation;
+    bool killed = false;    // SIGKILLed for its deadline (logged once)
+    bool retiring = false;  // SIGTERMed: exits once idle
+  };
+  std::map<pid_t, Worker> workers;
+  uint64_t generation = 0;
+  long worker_peak_rss_kib = 0;  // largest ru_maxrss of a reaped worker
   std::string last_issue;  // the unusable policy's first issue, as last logged
   if (!cache->current().policy) {
     // main() has logged the state of the start-up load.
@@ -356,45 +463,61 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
       struct rusage ru {};
       pid_t pid = wait4(-1, &status, WNOHANG, &ru);
       if (pid <= 0) break;
-      if (ru.ru_maxrss > stats.child_peak_rss_kib) stats.child_peak_rss_kib = ru.ru_maxrss;
-      idle.erase(pid);
-      children.erase(pid);
+      worker_peak_rss_kib = std::max(worker_peak_rss_kib, ru.ru_maxrss);
+      auto it = workers.find(pid);
+      if (it == workers.end()) continue;
+      WorkerSlot& slot = shared->slots[it->second.slot];
+      const bool busy = slot.state.load() == kSlotBusy;
+      if (busy && !it->second.killed && (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0))) {
+        log->Write(ServiceRecord(core::Priority::kErr,
+                                 "worker " + std::to_string(pid) + " died while serving a request (" +
+                                     (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                                          : "exit " + std::to_string(WEXITSTATUS(status))) +
+                                     "); its client denied the login; a new worker takes over"));
+      } else if (!busy && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+        log->Write(ServiceRecord(core::Priority::kErr, "worker " + std::to_string(pid) +
+                                                           " could not accept connections (exit " +
+                                                           std::to_string(WEXITSTATUS(status)) +
+                                                           "); a new worker takes over"));
+      }
+      slot.state.store(kSlotFree, std::memory_order_release);
+      workers.erase(it);
     }
-    ChildUsage usage;
-    while (read(usage_read.get(), &usage, sizeof usage) == static_cast<ssize_t>(sizeof usage)) {
-      stats.child_peak_private_kib = std::max(stats.child_peak_private_kib, static_cast<long>(usage.private_kib));
-    }
-    pid_t busy_pid;
-    while (read(busy_read.get(), &busy_pid, sizeof busy_pid) == static_cast<ssize_t>(sizeof busy_pid)) {
-      if (idle.erase(busy_pid) > 0) ++stats.requests;
+    while (read(wake_read.get(), &wake, sizeof wake) > 0) {
     }
     if (g_report_stats != 0) {
       g_report_stats = 0;
-      struct rusage self {};
-      getrusage(RUSAGE_SELF, &self);
-      log->Write(ServiceRecord(core::Priority::kInfo,
-                               "stats: " + std::to_string(stats.requests) + " requests; peak RSS " +
-                                   std::to_string(self.ru_maxrss) + " KiB (service), " +
-                                   std::to_string(stats.child_peak_rss_kib) + " KiB (largest request child), " +
-                                   std::to_string(stats.child_peak_private_kib) +
-                                   " KiB (largest private memory of a request child)"));
+      struct rusage me {};
+      getrusage(RUSAGE_SELF, &me);
+      log->Write(ServiceRecord(
+          core::Priority::kInfo,
+          "stats: " + std::to_string(shared->requests.load()) + " requests; peak RSS " +
+              std::to_string(me.ru_maxrss) + " KiB (service), " + std::to_string(worker_peak_rss_kib) +
+              " KiB (largest worker), " + std::to_string(shared->peak_private_kib.load()) +
+              " KiB (largest private memory of a worker); " + std::to_string(workers.size()) + " workers, " +
+              std::to_string(CountIdle(*shared)) + " idle"));
     }
-    // Keep the spares' policy current: a reload retires every idle spare.
+    // Keep the workers' policy current: a reload retires every worker of
+    // the older policy (SIGTERM: each finishes the request it serves).
     // A reload is logged when the files changed; an unusable policy once
     // per distinct first issue (a racy reload repeats it silently).
     PolicyCache::RefreshResult refreshed = cache->Refresh();
     if (refreshed != PolicyCache::RefreshResult::kCurrent) {
-      if (!new_generation()) return 1;
-      idle.clear();  // they exit on their own; still counted in |children|
+      ++generation;
+      for (auto& [pid, w] : workers) {
+        if (w.generation < generation && !w.retiring) {
+          kill(pid, SIGTERM);
+          w.retiring = true;
+        }
+      }
     }
     if (refreshed == PolicyCache::RefreshResult::kReloaded) {
       const core::LoadResult& r = cache->current();
       if (r.policy) {
         last_issue.clear();
         log->Write(ServiceRecord(core::Priority::kInfo,
-                                 "policy " + cache->path() + " loaded: " +
-                                     std::to_string(r.policy->rules.size()) + " rules from " +
-                                     std::to_string(r.policy->files.size()) + " files"));
+                                 "policy " + cache->path() + " loaded: " + std::to_string(r.policy->rules.size()) +
+                                     " rules from " + std::to_string(r.policy->files.size()) + " files"));
       } else {
         std::string issue = r.issues.empty() ? "no policy" : r.issues.front().ToString();
         if (issue != last_issue) {
@@ -405,32 +528,71 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
         }
       }
     }
-    // A fork copies the service's page tables (milliseconds at 100,000
-    // rules): while a request runs and a spare is still idle, the
-    // replacement waits for the request to end, so that it does not take
-    // the CPU from it; with no idle spare left it is forked at once.
-    while (idle.size() < spares_target && children.size() < max_children &&
-           (idle.empty() || children.size() == idle.size())) {
+    // Deadlines: a worker whose request outlived it is killed (its client
+    // has denied by then); the next wake-up is the nearest deadline.
+    const int64_t now = NowMs();
+    int64_t next_wake = now + 1000;
+    size_t idle_current = 0;
+    for (auto& [pid, w] : workers) {
+      WorkerSlot& slot = shared->slots[w.slot];
+      const int32_t state = slot.state.load(std::memory_order_acquire);
+      if (state == kSlotIdle && w.generation == generation && !w.retiring) ++idle_current;
+      if (state != kSlotBusy || w.killed) continue;
+      const int64_t kill_at = slot.deadline_ms.load(std::memory_order_relaxed) + kKillGraceMs;
+      if (now >= kill_at) {
+        kill(pid, SIGKILL);
+        w.killed = true;
+        core::LogRecord rec = ServiceRecord(core::Priority::kErr, OverdueMessage(slot, now - kill_at + kKillGraceMs, pid));
+        rec.fields[0].second = core::HelperName(slot.kind.load() == kKindKeys ? core::HelperKind::kKeys
+                                                                             : core::HelperKind::kPrincipals);
+        rec.fields.emplace_back("CERTGATE_DECISION", "deny");
+        rec.fields.emplace_back("CERTGATE_REASON", "timeout");
+        log->Write(rec);
+      } else {
+        next_wake = std::min(next_wake, kill_at);
+      }
+    }
+    // Retire idle workers beyond kMaxIdleWorkers (after a burst; a worker
+    // also exits by itself when it finds enough others idle).
+    for (auto it = workers.begin(); idle_current > kMaxIdleWorkers && it != workers.end(); ++it) {
+      Worker& w = it->second;
+      if (w.retiring || w.generation != generation ||
+          shared->slots[w.slot].state.load(std::memory_order_acquire) != kSlotIdle) {
+        continue;
+      }
+      kill(it->first, SIGTERM);
+      w.retiring = true;
+      --idle_current;
+    }
+    // Fork workers until kMinIdleWorkers of the current policy wait. A fork
+    // copies the service's page tables (milliseconds at 100,000 rules); it
+    // happens at start-up, after a reload, and when the idle ones run low.
+    while (idle_current < kMinIdleWorkers && workers.size() < max_children) {
+      size_t index = 0;
+      while (index < kMaxWorkers && shared->slots[index].state.load() != kSlotFree) ++index;
+      if (index >= kMaxWorkers) break;
+      WorkerSlot& slot = shared->slots[index];
+      slot.state.store(kSlotIdle, std::memory_order_release);  // counted as idle from now on
+      if (index >= shared->slot_count.load()) shared->slot_count.store(static_cast<uint32_t>(index + 1));
       pid_t pid = fork();
       if (pid == 0) {
-        generation_write.Reset();
-        busy_read.Reset();
-        usage_read.Reset();
-        RunSpare(listen_fd, generation_read.get(), busy_write.get(), usage_write.get(), cache,
-                 clients);
+        wake_read.Reset();
+        RunWorker(listen_fd, wake_write.get(), self, shared, &slot, cache, clients);
       }
       if (pid < 0) {
+        slot.state.store(kSlotFree, std::memory_order_release);
         log->Write(ServiceRecord(core::Priority::kErr, std::string("fork failed: ") + std::strerror(errno) +
                                                            "; retrying (clients wait, then decide in-process or deny)"));
         break;
       }
-      idle.insert(pid);
-      children.insert(pid);
+      workers.emplace(pid, Worker{index, generation});
+      ++idle_current;
     }
-    struct pollfd p {busy_read.get(), POLLIN, 0};
-    // Wake for a busy spare (fork its replacement), a child's exit
-    // (SIGCHLD), SIGUSR1, or every second to re-validate the policy.
-    (void)poll(&p, 1, 1000);
+    struct pollfd p {wake_read.get(), POLLIN, 0};
+    // Wake for a worker asking for more workers, a worker's exit
+    // (SIGCHLD), SIGUSR1, the nearest deadline, or every second to
+    // re-validate the policy.
+    (void)poll(&p, 1, static_cast<int>(std::clamp<int64_t>(next_wake - NowMs(), 1, 1000)));
   }
 }
 

@@ -1,6 +1,8 @@
-// The certgate-decide service: accept a connection, re-validate the policy,
-// fork; the child runs the helper (HelperMain, the same code path as the
-// in-process helper) with the resident policy and sends the answer back.
+// The certgate-decide service: a parent that keeps the policy loaded and
+// re-validated, and request workers forked from it that each serve one
+// connection after another (accept, decide with the resident policy, send
+// the answer) in the same process, the decision code of the in-process
+// helper (helper-main's DecideAnswer) without a fork on a login's path.
 #ifndef CERTGATE_DECIDE_SERVER_H_
 #define CERTGATE_DECIDE_SERVER_H_
 
@@ -10,33 +12,40 @@
 #include <string>
 #include <vector>
 
-#include "core/helper_command.h"
 #include "core/log.h"
 #include "decide/policy_cache.h"
 
 namespace certgate::decide {
 
-// kDefaultMaxChildren bounds the requests served at once; beyond it the
-// service waits for one to end (and new clients queue in the backlog).
+// kDefaultMaxChildren bounds the workers at once (idle or serving); beyond
+// it new clients wait in the socket's backlog for a worker to be free.
 inline constexpr size_t kDefaultMaxChildren = 64;
-// kSpareChildren is how many request children wait, already forked, for
-// the next connection: the fork is off the login's path.
-inline constexpr size_t kSpareChildren = 4;
-// kRequestReadTimeoutSec bounds how long a request child waits for the
-// request bytes (a client sends them at once).
+// The parent forks workers until kMinIdleWorkers wait for a connection; a
+// worker that finds kMaxIdleWorkers others idle after a request exits.
+inline constexpr size_t kMinIdleWorkers = 2;
+inline constexpr size_t kMaxIdleWorkers = 4;
+// kMaxRequestsPerWorker: a worker exits after this many requests and the
+// parent forks a fresh one (bounds what a slow leak or heap fragmentation
+// could grow to).
+inline constexpr uint64_t kMaxRequestsPerWorker = 10000;
+// kRequestReadTimeoutSec bounds how long a worker waits for the request
+// bytes (a client sends them at once) and for sending the answer.
 inline constexpr int kRequestReadTimeoutSec = 10;
+// kKillGraceMs: a worker still busy this long after its request's deadline
+// (the request's --timeout; the client has denied by then) is killed.
+inline constexpr int64_t kKillGraceMs = 1000;
 
 // WarmUpCrypto runs OpenSSL's lazy initialisation (provider and algorithm
 // fetches for Ed25519, ECDSA P-256, SHA-2) once in the service, so each
-// forked request child inherits it instead of redoing it. Failures are
-// harmless (the child then initialises as the in-process helper does).
+// forked worker inherits it. Failures are harmless (the first request
+// then initialises as the in-process helper does).
 void WarmUpCrypto();
 
 // ClientFilter says whose requests the service serves. sshd runs the
 // helpers as AuthorizedPrincipalsCommandUser / AuthorizedKeysCommandUser,
 // so only those users (and root) need the service; a connection from any
 // other uid (SO_PEERCRED) gets the "declined" answer at once, and its client
-// decides in-process. Other local users thus cannot occupy the children
+// decides in-process. Other local users thus cannot occupy the workers
 // that serve logins.
 class ClientFilter {
  public:
@@ -59,28 +68,16 @@ class ClientFilter {
   std::vector<uid_t> uids_;
 };
 
-// HandleConnection is one request child's work: read the request from
-// |conn| and, if it is an sshd-mode request (or --help/--version, or a usage
-// error) for |served_policy|, run HelperMain for it with |policies| and
-// stdout/stderr captured, and send the answer. Any other request (another
-// --policy, --explain, --check) is declined: the client then decides
-// in-process, as the caller, so that the service never reads other files
-// for it. Any failure sends nothing (the client then denies). It returns
-// the status the child should _exit() with.
-int HandleConnection(int conn, core::PolicySource* policies, const std::string& served_policy);
-
-// Serve runs the service on |listen_fd| forever. It keeps kSpareChildren
-// request children forked in advance from the current policy; each waits
-// for one connection, re-validates the policy it inherited (stat of every
-// file; reloads in the child if anything changed), runs HandleConnection
-// and exits, and the parent forks a replacement. The parent re-validates
-// |cache| before each fork and at least every second, logs reloads to
-// |log| and retires idle spares of an older policy. At most
-// |max_children| children exist at once. A connection from a uid that
-// |clients| does not allow is declined by the spare that accepted it, which
-// then waits for the next one. SIGUSR1 logs the request count and
-// the peak RSS of the service and of the largest request child. It returns
-// only on a fatal error (then 1).
+// Serve runs the service on |listen_fd| forever: the parent keeps |cache|
+// current (re-validated at least every second, reloads logged to |log|),
+// forks workers from it (kMinIdleWorkers idle, at most |max_children| in
+// all), retires the workers of an older policy (they finish their request
+// first), and kills a worker whose request outlived its deadline by
+// kKillGraceMs (logged: a decision that ran late, e.g. a hanging NSS
+// lookup; its client has denied). Workers block in accept() (one wakes per
+// connection); a connection from a uid that |clients| does not allow is
+// declined at once, unread. SIGUSR1 logs the request count and memory
+// figures. It returns only on a fatal error (then 1).
 int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFilter& clients,
           core::LogSink* log);
 

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "core/base64.h"
+#include "core/ssh_key.h"
 #include "decide/client.h"
 #include "decide/policy_cache.h"
 #include "tests/testing.h"
@@ -151,6 +153,44 @@ TEST_F(ServerTest, AnswersAndNeverFromAStalePolicy) {
   testing::WriteFile(policy_, PolicyText(true));
   r = Ask({"alice", "ssh-ed25519-cert-v01@openssh.com", "AAAA"});
   EXPECT_EQ(r.code, 0) << r.err;
+}
+
+// A real certificate asked for as sshd does in one login (principals-cmd
+// twice, keys-cmd three times): the same grant every time, whichever worker
+// answers and whether or not its signature was already checked; a forged
+// copy (one signature bit flipped) is denied even after the original was.
+TEST_F(ServerTest, RepeatedCertificateSameAnswerForgeryDenied) {
+  testing::TempDir keys;
+  const std::string ca = testing::MakeKey(keys, "ca", "ed25519");
+  const std::string user = testing::MakeKey(keys, "alice", "ed25519");
+  core::Result<std::vector<uint8_t>> ca_blob = core::Base64Decode(testing::PubBase64(ca + ".pub"));
+  ASSERT_TRUE(ca_blob);
+  testing::WriteFile(policy_, "version: 1\n"
+                              "authorities:\n"
+                              "  prod:\n"
+                              "    keys: [\"" + core::Sha256Fingerprint(*ca_blob) + "\"]\n"
+                              "rules:\n"
+                              "  - users: [alice]\n"
+                              "    authorities: [prod]\n"
+                              "    principals: [ops]\n");
+  const std::string cert = testing::SignCert(ca, user + ".pub", "alice@example.com", {"-n", "ops", "-V", "-5m:+1h"});
+  const char* type = "ssh-ed25519-cert-v01@openssh.com";
+  for (int i = 0; i < 5; ++i) {
+    Reply r = Ask({"alice", type, cert.c_str()});
+    ASSERT_EQ(r.result, AskResult::kAnswered);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "ops\n") << "request " << i;
+  }
+  core::Result<std::vector<uint8_t>> blob = core::Base64Decode(cert);
+  ASSERT_TRUE(blob);
+  (*blob)[blob->size() - 10] ^= 0x80;
+  const std::string forged = core::Base64Encode(*blob);
+  for (int i = 0; i < 3; ++i) {
+    Reply r = Ask({"alice", type, forged.c_str()});
+    ASSERT_EQ(r.result, AskResult::kAnswered);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "") << "forged request " << i;
+  }
 }
 
 TEST_F(ServerTest, SameUsageErrorsAsTheHelper) {

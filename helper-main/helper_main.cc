@@ -61,6 +61,8 @@ void OnTimeout(core::HelperKind kind, const core::HelperOptions& o, core::Helper
   }
 }
 
+}  // namespace
+
 bool WantsVerbose(const std::vector<std::string>& args) {
   for (const auto& a : args) {
     if (a == "--") break;
@@ -69,56 +71,73 @@ bool WantsVerbose(const std::vector<std::string>& args) {
   return false;
 }
 
-}  // namespace
-
-int HelperMain(core::HelperKind kind, int argc, char** argv, core::PolicySource* policies) {
+HelperAnswer UsageErrorAnswer(core::HelperKind kind, const std::string& detail, bool verbose,
+                              core::LogSink* log) {
   const char* program = core::HelperName(kind);
-  std::vector<std::string> args;
-  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
-  core::SystemLogSink log(program, WantsVerbose(args));
+  core::LogRecord rec;
+  rec.priority = core::Priority::kErr;
+  rec.message = "usage error, nothing granted: " + core::EscapeForLog(detail);
+  rec.fields.emplace_back("CERTGATE_PROGRAM", program);
+  rec.fields.emplace_back("CERTGATE_DECISION", "deny");
+  rec.fields.emplace_back("CERTGATE_REASON", rec.message);
+  log->Write(rec);
+  HelperAnswer answer;
+  // stderr is /dev/null under sshd; a person running the command sees it.
+  if (!verbose) answer.err = std::string(program) + ": " + detail + "\n";
+  return answer;
+}
+
+HelperAnswer DecideAnswer(core::HelperKind kind, const core::HelperOptions& options,
+                          core::PolicySource* policies, core::LogSink* log,
+                          std::atomic<core::HelperStage>* stage, core::SignatureMemo* signatures) {
   try {
-    core::Result<core::HelperOptions> options = core::ParseHelperArgs(kind, args);
-    if (!options) {
-      core::LogRecord rec;
-      rec.priority = core::Priority::kErr;
-      rec.message = "usage error, nothing granted: " + core::EscapeForLog(options.error().detail);
-      rec.fields.emplace_back("CERTGATE_PROGRAM", program);
-      rec.fields.emplace_back("CERTGATE_DECISION", "deny");
-      rec.fields.emplace_back("CERTGATE_REASON", rec.message);
-      log.Write(rec);
-      // stderr is /dev/null under sshd; a person running the command sees it.
-      if (!WantsVerbose(args)) {
-        std::fprintf(stderr, "%s: %s\n", program, options.error().detail.c_str());
-      }
-      return 1;
-    }
-    // The bound: past it the decision is a denial (exit 1, nothing printed
-    // in sshd mode). |stage| outlives the watchdog, which joins its thread.
-    std::atomic<core::HelperStage> stage{core::HelperStage::kStarting};
-    core::Watchdog watchdog(options->timeout_ms, [kind, &options, &stage] {
-      OnTimeout(kind, *options, stage.load());
-      _exit(1);
-    });
     core::NssGroupResolver groups;
     core::HelperEnv env;
-    env.stage = &stage;
+    env.stage = stage;
     env.now = static_cast<uint64_t>(std::time(nullptr));
-    env.log = &log;
+    env.log = log;
     env.groups = &groups;
     env.policies = policies;
-    core::HelperOutput result = core::RunHelper(kind, *options, env);
-    if (!watchdog.Disarm()) return 1;  // the watchdog is exiting
-    if (!WriteAll(STDOUT_FILENO, result.out) || fclose(stdout) != 0) return 1;
-    return result.exit_code;
+    env.signatures = signatures;
+    core::HelperOutput result = core::RunHelper(kind, options, env);
+    HelperAnswer answer;
+    answer.exit_code = result.exit_code;
+    answer.out = std::move(result.out);
+    return answer;
   } catch (...) {
     core::LogRecord rec;
     rec.priority = core::Priority::kErr;
     rec.message = "internal error, nothing granted";
-    rec.fields.emplace_back("CERTGATE_PROGRAM", program);
+    rec.fields.emplace_back("CERTGATE_PROGRAM", core::HelperName(kind));
     rec.fields.emplace_back("CERTGATE_DECISION", "deny");
-    log.Write(rec);
-    return 1;
+    log->Write(rec);
+    return HelperAnswer{};
   }
+}
+
+int HelperMain(core::HelperKind kind, int argc, char** argv) {
+  const char* program = core::HelperName(kind);
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  const bool verbose = WantsVerbose(args);
+  core::SystemLogSink log(program, verbose);
+  core::Result<core::HelperOptions> options = core::ParseHelperArgs(kind, args);
+  if (!options) {
+    HelperAnswer answer = UsageErrorAnswer(kind, options.error().detail, verbose, &log);
+    (void)WriteAll(STDERR_FILENO, answer.err);
+    return answer.exit_code;
+  }
+  // The bound: past it the decision is a denial (exit 1, nothing printed
+  // in sshd mode). |stage| outlives the watchdog, which joins its thread.
+  std::atomic<core::HelperStage> stage{core::HelperStage::kStarting};
+  core::Watchdog watchdog(options->timeout_ms, [kind, &options, &stage] {
+    OnTimeout(kind, *options, stage.load());
+    _exit(1);
+  });
+  HelperAnswer answer = DecideAnswer(kind, *options, nullptr, &log, &stage);
+  if (!watchdog.Disarm()) return 1;  // the watchdog is exiting
+  if (!WriteAll(STDOUT_FILENO, answer.out) || fclose(stdout) != 0) return 1;
+  return answer.exit_code;
 }
 
 }  // namespace certgate

@@ -240,18 +240,18 @@ class StressTest(unittest.TestCase):
 
     def _check_no_leftovers(self, sshd, decide):
         """No helper still running, no sshd session left, and the service
-        (if any) back to its spare children, within 10 s of the last login."""
+        (if any) back to at most 4 idle workers, within 10 s of the last login."""
         deadline = time.time() + 10
         while True:
             helpers = {p: v for p, v in processes_mentioning(self.w.ws.bin).items()
                        if decide.proc is None or (p != decide.proc.pid and v[0] != decide.proc.pid)}
             sessions = children_of(sshd.proc.pid)
-            spares = children_of(decide.proc.pid) if decide.proc is not None else []
-            if not helpers and not sessions and len(spares) <= 4:
+            workers = children_of(decide.proc.pid) if decide.proc is not None else []
+            if not helpers and not sessions and len(workers) <= 4:
                 return
             if time.time() > deadline:
                 self.fail("left behind after the run: helpers %s, sshd children %s, "
-                          "service children %d" % (helpers, sessions, len(spares)))
+                          "service workers %d" % (helpers, sessions, len(workers)))
             time.sleep(0.2)
 
     def _check_logs(self, sshd, records):
@@ -532,9 +532,8 @@ class HostilePolicyTest(unittest.TestCase):
 
             # The service: its policy replaced by this one (renamed in place,
             # as config management does), the next request reloads it. (Its
-            # request count is not checked per case: a request taken by a
-            # spare that the service retires for the new policy meanwhile is
-            # not counted. test_service_memory checks it served at all.)
+            # request count is not checked per case; test_service_memory
+            # checks it served at all.)
             os.rename(path, self.served)
             if os.path.isdir(path + ".d"):
                 os.rename(path + ".d", self.served + ".d")
@@ -556,7 +555,7 @@ class HostilePolicyTest(unittest.TestCase):
             shutil.rmtree(path + ".d", ignore_errors=True)
 
     def test_service_memory(self):
-        """Run last (name order): the service and its request children
+        """Run last (name order): the service and its workers
         stayed within LIMIT_KIB through every hostile reload."""
         self.assertTrue(self.service.requests_served(), "the service answered no request")
         with open("/proc/%d/status" % self.service.proc.pid) as f:
@@ -566,9 +565,9 @@ class HostilePolicyTest(unittest.TestCase):
         self.service.requests_served()
         with open(self.service.log, errors="replace") as f:
             f.seek(size)
-            m = re.search(r"(\d+) KiB \(largest request child\)", f.read())
+            m = re.search(r"(\d+) KiB \(largest worker\)", f.read())
         self.assertIsNotNone(m)
-        self.assertLess(int(m.group(1)), LIMIT_KIB, "a request child's peak RSS")
+        self.assertLess(int(m.group(1)), LIMIT_KIB, "a worker's peak RSS")
 
     @staticmethod
     def _append(path, text):
