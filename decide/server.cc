@@ -145,6 +145,7 @@ struct WorkerSlot {
   std::atomic<int32_t> state;
   std::atomic<int32_t> kind;  // kKindPrincipals / kKindKeys of the request served
   std::atomic<int64_t> deadline_ms;  // CLOCK_MONOTONIC; when busy: the request's end
+  std::atomic<int64_t> timeout_ms;   // the request's --timeout (0: not parsed yet)
   std::atomic<core::HelperStage> stage;  // how far the request got (for the timeout log)
 };
 
@@ -272,6 +273,7 @@ bool ServeConnection(int conn, PolicyCache* cache, uint8_t* buf, size_t cap, Wor
     answer = UsageErrorAnswer(kind, options.error().detail, verbose, &log);
   } else {
     if (slot != nullptr) {
+      slot->timeout_ms.store(static_cast<int64_t>(options->timeout_ms), std::memory_order_relaxed);
       slot->deadline_ms.store(NowMs() + static_cast<int64_t>(options->timeout_ms), std::memory_order_relaxed);
     }
     // Never answer from a stale policy: the stamps are checked again at
@@ -356,6 +358,7 @@ bool ServeConnection(int conn, PolicyCache* cache, uint8_t* buf, size_t cap, Wor
     }
     slot->stage.store(core::HelperStage::kStarting, std::memory_order_relaxed);
     slot->kind.store(kKindPrincipals, std::memory_order_relaxed);
+    slot->timeout_ms.store(0, std::memory_order_relaxed);
     slot->deadline_ms.store(NowMs() + int64_t{kRequestReadTimeoutSec} * 1000, std::memory_order_relaxed);
     slot->state.store(kSlotBusy, std::memory_order_release);
     // Running low on idle workers: wake the parent to fork more (a pipe
@@ -399,14 +402,17 @@ namespace {
 // OverdueMessage is the parent's log line for a worker killed past its
 // request's deadline: the in-process helper's watchdog line.
 std::string OverdueMessage(const WorkerSlot& slot, int64_t overdue_ms, pid_t pid) {
+  const int64_t timeout_ms = slot.timeout_ms.load(std::memory_order_relaxed);
+  const std::string bound = timeout_ms > 0 ? std::to_string(timeout_ms / 1000) + "s (--timeout)"
+                                           : std::to_string(kRequestReadTimeoutSec) + "s (reading the request)";
   const std::string late = " (worker " + std::to_string(pid) + " killed " + std::to_string(overdue_ms) +
                            " ms past the request's deadline)";
   if (slot.stage.load(std::memory_order_relaxed) == core::HelperStage::kLoadingPolicy) {
-    return "deny: loading the policy took longer than the request's --timeout; nothing granted: the "
+    return "deny: loading the policy took longer than " + bound + "; nothing granted: the "
            "policy is too large to decide in time, shrink it (see certgate-policy(5), LIMITS)" +
            late;
   }
-  return "deny: decision took longer than the request's --timeout (a hanging NSS/group lookup?); "
+  return "deny: decision took longer than " + bound + " (a hanging NSS/group lookup?); "
          "nothing granted" +
          late;
 }
