@@ -301,8 +301,8 @@ bool ServeConnection(int conn, PolicyCache* cache, uint8_t* buf, size_t cap, Wor
 }
 
 // RunWorker is one worker: accept a connection, serve it, again, until it
-// is retired (SIGTERM: a newer policy, the parent gone, or the service
-// stopping), has served kMaxRequestsPerWorker requests, or finds
+// is retired (SIGTERM: a newer policy, surplus, or the service stopping;
+// SIGKILL when the parent is gone), has served kMaxRequestsPerWorker requests, or finds
 // kMaxIdleWorkers others idle after a request. SIGTERM is blocked except
 // while waiting in accept(), so a request in progress is always finished.
 // Never returns.
@@ -318,7 +318,9 @@ bool ServeConnection(int conn, PolicyCache* cache, uint8_t* buf, size_t cap, Wor
   sigemptyset(&term);
   sigaddset(&term, SIGTERM);
   sigprocmask(SIG_BLOCK, &term, nullptr);
-  (void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+  // The service gone, a worker goes at once, even in the middle of a
+  // request hanging in NSS (SIGTERM is blocked then): its client denies.
+  (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(0);  // the parent died before the prctl
 
   // The request buffer lives as long as the worker: no allocation (and no
