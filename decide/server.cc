@@ -249,7 +249,7 @@ bool ServeConnection(int conn, PolicyCache* cache, uint8_t* buf, size_t cap, Wor
   if (!ReadRequest(conn, buf, cap, &size) || !ParseRequest(buf, size, &request)) return false;
   const core::HelperKind kind =
       request.kind == kKindKeys ? core::HelperKind::kKeys : core::HelperKind::kPrincipals;
-  if (slot != nullptr) slot->kind.store(request.kind, std::memory_order_relaxed);
+  slot->kind.store(request.kind, std::memory_order_relaxed);
   std::vector<std::string> args;
   args.reserve(request.argc);
   for (size_t i = 0; i < request.argc; ++i) {
@@ -272,15 +272,13 @@ bool ServeConnection(int conn, PolicyCache* cache, uint8_t* buf, size_t cap, Wor
   if (!options) {
     answer = UsageErrorAnswer(kind, options.error().detail, verbose, &log);
   } else {
-    if (slot != nullptr) {
-      slot->timeout_ms.store(static_cast<int64_t>(options->timeout_ms), std::memory_order_relaxed);
-      slot->deadline_ms.store(NowMs() + static_cast<int64_t>(options->timeout_ms), std::memory_order_relaxed);
-    }
+    slot->timeout_ms.store(static_cast<int64_t>(options->timeout_ms), std::memory_order_relaxed);
+    slot->deadline_ms.store(NowMs() + static_cast<int64_t>(options->timeout_ms), std::memory_order_relaxed);
     // Never answer from a stale policy: the stamps are checked again at
     // the request, and a changed policy is reloaded here, within the
     // request's deadline, when the decision asks for the policy.
     cache->RefreshAtNextGet();
-    answer = DecideAnswer(kind, *options, cache, &log, slot != nullptr ? &slot->stage : nullptr, signatures);
+    answer = DecideAnswer(kind, *options, cache, &log, &slot->stage, signatures);
   }
   std::string err = std::move(log_copy);
   err += answer.err;
@@ -491,7 +489,8 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
       slot.state.store(kSlotFree, std::memory_order_release);
       workers.erase(it);
     }
-    while (read(wake_read.get(), &wake, sizeof wake) > 0) {
+    char drain[64];
+    while (read(wake_read.get(), drain, sizeof drain) > 0) {
     }
     if (g_report_stats != 0) {
       g_report_stats = 0;
