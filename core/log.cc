@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
+#include <mutex>
 #include <string>
 
 #define SD_JOURNAL_SUPPRESS_LOCATION 1
@@ -30,6 +32,22 @@ void WriteStderr(const std::string& data) {
     if (n <= 0) return;
     off += static_cast<size_t>(n);
   }
+}
+
+// SyslogWrite sends one record through syslog(3) tagged |identifier|. The
+// connection to /dev/log is opened once per process and kept (openlog with a
+// new tag keeps an open connection), so a service worker logging request
+// after request does not connect each time. openlog keeps the tag pointer:
+// it lives in a static buffer, guarded with the write.
+void SyslogWrite(const std::string& identifier, int priority, const std::string& message) {
+  static std::mutex mu;
+  static char tag[64];
+  std::lock_guard<std::mutex> lock(mu);
+  if (std::strncmp(tag, identifier.c_str(), sizeof tag - 1) != 0) {
+    std::snprintf(tag, sizeof tag, "%s", identifier.c_str());
+    openlog(tag, LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+  }
+  syslog(LOG_AUTHPRIV | priority, "%s", message.c_str());
 }
 
 }  // namespace
@@ -68,9 +86,7 @@ SystemLogSink::SystemLogSink(std::string identifier, bool also_stderr, std::stri
       stderr_copy_(stderr_copy),
       journal_(JournalAvailable()) {}
 
-SystemLogSink::~SystemLogSink() {
-  if (syslog_open_) closelog();
-}
+SystemLogSink::~SystemLogSink() = default;
 
 void SystemLogSink::Write(const LogRecord& record) {
   const int priority = static_cast<int>(record.priority);
@@ -92,13 +108,7 @@ void SystemLogSink::Write(const LogRecord& record) {
       journal_ = false;  // fall through to syslog for this and later records
     }
   }
-  if (!journal_) {
-    if (!syslog_open_) {
-      openlog(identifier_.c_str(), LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
-      syslog_open_ = true;
-    }
-    syslog(LOG_AUTHPRIV | priority, "%s", record.message.c_str());
-  }
+  if (!journal_) SyslogWrite(identifier_, priority, record.message);
   if (!also_stderr_) return;
   std::string line = identifier_ + ": " + record.message + "\n";
   if (stderr_copy_ != nullptr) {

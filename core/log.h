@@ -33,7 +33,8 @@ class LogSink {
 
 // SystemLogSink writes to the journal when /run/systemd/journal/socket
 // exists (sd_journal_send silently drops records otherwise), else to
-// syslog with facility authpriv and |identifier| as the tag. With |also_stderr|
+// syslog with facility authpriv and |identifier| as the tag (one /dev/log
+// connection per process, kept open). With |also_stderr|
 // every record is also written to stderr as "identifier: message", or, when
 // |stderr_copy| is set, appended to it instead (the service sends a
 // request's stderr back to its client).
@@ -48,7 +49,6 @@ class SystemLogSink : public LogSink {
   bool also_stderr_;
   std::string* stderr_copy_;
   bool journal_;
-  bool syslog_open_ = false;
 };
 
 // CaptureLogSink keeps records in memory (tests).
