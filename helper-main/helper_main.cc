@@ -115,7 +115,10 @@ HelperAnswer DecideAnswer(core::HelperKind kind, const core::HelperOptions& opti
   }
 }
 
-int HelperMain(core::HelperKind kind, int argc, char** argv) {
+namespace {
+
+// RunHelperMain is HelperMain without its last-resort handler.
+int RunHelperMain(core::HelperKind kind, int argc, char** argv) {
   const char* program = core::HelperName(kind);
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
@@ -138,6 +141,28 @@ int HelperMain(core::HelperKind kind, int argc, char** argv) {
   if (!watchdog.Disarm()) return 1;  // the watchdog is exiting
   if (!WriteAll(STDOUT_FILENO, answer.out) || fclose(stdout) != 0) return 1;
   return answer.exit_code;
+}
+
+}  // namespace
+
+int HelperMain(core::HelperKind kind, int argc, char** argv) {
+  try {
+    return RunHelperMain(kind, argc, argv);
+  } catch (...) {
+    // Out of memory while copying argv, parsing it, or starting the
+    // watchdog thread: deny, and say so if the log still can.
+    try {
+      core::SystemLogSink log(core::HelperName(kind), false);
+      core::LogRecord rec;
+      rec.priority = core::Priority::kErr;
+      rec.message = "internal error, nothing granted";
+      rec.fields.emplace_back("CERTGATE_PROGRAM", core::HelperName(kind));
+      rec.fields.emplace_back("CERTGATE_DECISION", "deny");
+      log.Write(rec);
+    } catch (...) {
+    }
+    return 1;
+  }
 }
 
 }  // namespace certgate
