@@ -42,7 +42,7 @@ bool MatchPattern(std::string_view s, std::string_view pattern) {
   return pi == pattern.size();
 }
 
-ListMatch MatchPatternList(std::string_view s, const std::vector<std::string>& patterns) {
+ListMatch MatchPatternList(std::string_view s, std::span<const std::string> patterns) {
   bool positive = false;
   for (const std::string& p : patterns) {
     std::string_view pattern(p);

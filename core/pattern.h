@@ -3,6 +3,7 @@
 #ifndef CERTGATE_CORE_PATTERN_H_
 #define CERTGATE_CORE_PATTERN_H_
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,7 +25,10 @@ enum class ListMatch {
 
 // MatchPatternList matches |s| against every pattern of |patterns| (each an
 // element of a policy list, already split, with an optional leading '!').
-ListMatch MatchPatternList(std::string_view s, const std::vector<std::string>& patterns);
+ListMatch MatchPatternList(std::string_view s, std::span<const std::string> patterns);
+inline ListMatch MatchPatternList(std::string_view s, const std::vector<std::string>& patterns) {
+  return MatchPatternList(s, std::span<const std::string>(patterns));
+}
 
 // PatternError returns an empty string if |pattern| is a valid list element,
 // else a one-line reason (empty, only "!", contains ',' or a control

@@ -67,7 +67,7 @@ TEST(PatternTest, ListSemantics) {
   // Only negations: nothing is ever a match.
   EXPECT_EQ(MatchPatternList("alice", {"!root"}), ListMatch::kNoMatch);
   EXPECT_EQ(MatchPatternList("root", {"!r*"}), ListMatch::kNegated);
-  EXPECT_EQ(MatchPatternList("alice", {}), ListMatch::kNoMatch);
+  EXPECT_EQ(MatchPatternList("alice", std::vector<std::string>{}), ListMatch::kNoMatch);
   EXPECT_EQ(MatchPatternList("", {"*"}), ListMatch::kMatch);
 }
 

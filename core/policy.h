@@ -68,13 +68,24 @@ struct UserIndexEntry {
   uint32_t user = 0;
 };
 
+// GenericRule is a rule the index cannot find by name (patterns,
+// negations, groups): its `users` patterns are users[first, first + count)
+// of UserIndex::generic_users.
+struct GenericRule {
+  uint32_t rule = 0;
+  uint32_t first = 0;
+  uint32_t count = 0;
+  bool has_groups = false;  // group: entries: NSS may still make it apply
+};
+
 // UserIndex lets a decision visit only the rules that can apply to a login
 // name (built by BuildUserIndex in policy_index.h; see there). Indices, not
 // pointers, so a copied Policy keeps a valid index.
 struct UserIndex {
   bool built = false;
-  std::vector<UserIndexEntry> by_name;  // sorted by (name, rule)
-  std::vector<uint32_t> generic;        // ascending rule indices
+  std::vector<UserIndexEntry> by_name;    // sorted by (name, rule)
+  std::vector<GenericRule> generic;       // ascending rule indices
+  std::vector<std::string> generic_users;  // their patterns, side by side
 };
 
 // Policy is the merged content of the main file and its policy.d fragments.

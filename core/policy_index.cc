@@ -1,7 +1,10 @@
 #include "core/policy_index.h"
 
 #include <algorithm>
+#include <span>
 #include <string>
+
+#include "core/pattern.h"
 
 namespace certgate::core {
 namespace {
@@ -34,7 +37,17 @@ void BuildUserIndex(Policy* policy) {
   for (size_t r = 0; r < policy->rules.size(); ++r) {
     const Rule& rule = policy->rules[r];
     if (!IsLiteralUserRule(rule) || rule.users.size() >= UINT32_MAX) {
-      index.generic.push_back(static_cast<uint32_t>(r));
+      if (index.generic_users.size() + rule.users.size() >= UINT32_MAX) {
+        policy->user_index = UserIndex{};  // beyond any real policy: stay linear
+        return;
+      }
+      GenericRule g;
+      g.rule = static_cast<uint32_t>(r);
+      g.first = static_cast<uint32_t>(index.generic_users.size());
+      g.count = static_cast<uint32_t>(rule.users.size());
+      g.has_groups = !rule.groups.empty();
+      index.generic.push_back(g);
+      index.generic_users.insert(index.generic_users.end(), rule.users.begin(), rule.users.end());
       continue;
     }
     for (size_t u = 0; u < rule.users.size(); ++u) {
@@ -49,6 +62,7 @@ void BuildUserIndex(Policy* policy) {
             });
   index.by_name.shrink_to_fit();
   index.generic.shrink_to_fit();
+  index.generic_users.shrink_to_fit();
   index.built = true;
   policy->user_index = std::move(index);
 }
@@ -67,12 +81,24 @@ std::vector<uint32_t> CandidateRules(const Policy& policy, std::string_view user
                                 });
   auto last = first;
   while (last != index.by_name.end() && NameOf(policy, *last) == user) ++last;
+  const std::span<const std::string> patterns(index.generic_users);
+  auto may_apply = [&patterns, user](const GenericRule& g) {
+    // As MatchUser decides: a pattern match, or else a group: entry
+    // unless a negated pattern excluded the name.
+    ListMatch m = g.count == 0 ? ListMatch::kNoMatch
+                               : MatchPatternList(user, patterns.subspan(g.first, g.count));
+    return m == ListMatch::kMatch || (m == ListMatch::kNoMatch && g.has_groups);
+  };
   // Merge two ascending lists; a rule naming the user twice appears once.
   auto g = index.generic.begin();
   for (auto it = first; it != last || g != index.generic.end();) {
     uint32_t next;
-    if (it == last || (g != index.generic.end() && *g < it->rule)) {
-      next = *g++;
+    if (it == last || (g != index.generic.end() && g->rule < it->rule)) {
+      if (!may_apply(*g)) {
+        ++g;
+        continue;
+      }
+      next = (g++)->rule;
     } else {
       next = (it++)->rule;
     }

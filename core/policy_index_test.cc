@@ -135,9 +135,43 @@ TEST(PolicyIndexTest, CandidatesAscendingWithoutRepeats) {
   EXPECT_EQ(CandidateRules(p, "alice"), (std::vector<uint32_t>{0, 1, 2, 3, 4}));  // no index: all
   BuildUserIndex(&p);
   EXPECT_EQ(CandidateRules(p, "alice"), (std::vector<uint32_t>{0, 1, 2, 3}));
-  EXPECT_EQ(CandidateRules(p, "bob"), (std::vector<uint32_t>{2, 4}));
-  EXPECT_EQ(CandidateRules(p, "zed"), (std::vector<uint32_t>{2}));
-  EXPECT_EQ(CandidateRules(p, ""), (std::vector<uint32_t>{2}));
+  EXPECT_EQ(CandidateRules(p, "anna"), (std::vector<uint32_t>{2}));  // "a*"
+  EXPECT_EQ(CandidateRules(p, "bob"), (std::vector<uint32_t>{4}));
+  EXPECT_EQ(CandidateRules(p, "zed"), (std::vector<uint32_t>{}));
+  EXPECT_EQ(CandidateRules(p, ""), (std::vector<uint32_t>{}));
+}
+
+// Generic rules are filtered by their patterns as MatchUser decides: a
+// rule with group: entries stays a candidate unless a negation excludes
+// the name (NSS decides the rest).
+TEST(PolicyIndexTest, GenericRulesFilteredByTheirPatterns) {
+  Policy p;
+  Rule r;
+  r.users = {"svc-*", "!svc-test"};
+  p.rules.push_back(r);  // 0
+  r.users = {"!bob"};
+  r.groups = {"ops"};
+  p.rules.push_back(r);  // 1
+  r.users = {};
+  r.groups = {"dev"};
+  p.rules.push_back(r);  // 2
+  r.users = {"b?b"};
+  r.groups = {};
+  p.rules.push_back(r);  // 3
+  r.users = {"bob"};
+  p.rules.push_back(r);  // 4: literal
+  BuildUserIndex(&p);
+  ASSERT_EQ(p.user_index.generic.size(), 4u);
+  EXPECT_EQ(p.user_index.generic_users.size(), 4u);
+  EXPECT_EQ(CandidateRules(p, "svc-web"), (std::vector<uint32_t>{0, 1, 2}));
+  EXPECT_EQ(CandidateRules(p, "svc-test"), (std::vector<uint32_t>{1, 2}));
+  EXPECT_EQ(CandidateRules(p, "bob"), (std::vector<uint32_t>{2, 3, 4}));
+  EXPECT_EQ(CandidateRules(p, "bib"), (std::vector<uint32_t>{1, 2, 3}));
+  // A copied policy keeps a working index (offsets, not pointers).
+  Policy copy = p;
+  p.rules.clear();
+  p.user_index = UserIndex{};
+  EXPECT_EQ(CandidateRules(copy, "svc-web"), (std::vector<uint32_t>{0, 1, 2}));
 }
 
 // The index must never change a decision: randomized policies, every user,
