@@ -2,6 +2,8 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,7 +23,88 @@ size_t LookupBufferSize(int name) {
 // many members needs a large buffer).
 constexpr size_t kMaxLookupBuffer = 16 * 1024 * 1024;
 
+// LookupUserGroups returns |user|'s primary and supplementary gids (none:
+// no such user).
+Result<std::vector<unsigned>> LookupUserGroups(const std::string& user) {
+  std::vector<unsigned> out;
+  struct passwd pw;
+  struct passwd* pw_result = nullptr;
+  std::vector<char> pbuf(LookupBufferSize(_SC_GETPW_R_SIZE_MAX));
+  for (;;) {
+    int rc = getpwnam_r(user.c_str(), &pw, pbuf.data(), pbuf.size(), &pw_result);
+    if (rc == ERANGE && pbuf.size() < kMaxLookupBuffer) {
+      pbuf.resize(pbuf.size() * 2);
+      continue;
+    }
+    if (rc != 0) return Fail(Errc::kIo, "user lookup of \"" + user + "\" failed: errno " + std::to_string(rc));
+    break;
+  }
+  if (pw_result == nullptr) return out;  // no such user: member of nothing
+  out.push_back(static_cast<unsigned>(pw.pw_gid));  // primary group
+
+  // Supplementary groups, as sshd's own group checks see them.
+  int count = 64;
+  std::vector<gid_t> groups;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    groups.resize(static_cast<size_t>(count));
+    int n = count;
+    if (getgrouplist(user.c_str(), pw.pw_gid, groups.data(), &n) >= 0) {
+      groups.resize(static_cast<size_t>(n));
+      for (gid_t g : groups) out.push_back(static_cast<unsigned>(g));
+      return out;
+    }
+    if (n <= count) n = count * 2;  // defensive: must grow
+    count = n;
+  }
+  return Fail(Errc::kIo, "supplementary groups of \"" + user + "\" could not be listed");
+}
+
+int64_t MonotonicMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
 }  // namespace
+
+GroupCache::GroupCache()
+    : GroupCache(std::vector<std::string>{"/etc/passwd", "/etc/group", "/etc/nsswitch.conf"}) {}
+
+GroupCache::GroupCache(std::vector<std::string> watched_files) : watched_(std::move(watched_files)) {}
+
+std::vector<GroupCache::Stamp> GroupCache::TakeStamps() const {
+  std::vector<Stamp> stamps(watched_.size());
+  for (size_t i = 0; i < watched_.size(); ++i) {
+    struct stat st;
+    if (stat(watched_[i].c_str(), &st) != 0) continue;  // absent (or unreadable): its own stamp
+    Stamp& s = stamps[i];
+    s.exists = true;
+    s.dev = static_cast<uint64_t>(st.st_dev);
+    s.ino = static_cast<uint64_t>(st.st_ino);
+    s.size = static_cast<uint64_t>(st.st_size);
+    s.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    s.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+  }
+  return stamps;
+}
+
+void GroupCache::Validate(int64_t now_ms) {
+  std::vector<Stamp> stamps = TakeStamps();
+  if (valid_ && now_ms >= since_ms_ && now_ms - since_ms_ < kMaxAgeMs && stamps == stamps_ &&
+      answers_.user_gids.size() < kMaxUsers && answers_.group_gids.size() < kMaxUsers) {
+    return;
+  }
+  answers_ = GroupAnswers{};
+  stamps_ = std::move(stamps);
+  since_ms_ = now_ms;
+  valid_ = true;
+}
+
+NssGroupResolver::NssGroupResolver(GroupCache* cache) {
+  if (cache == nullptr) return;
+  cache->Validate(MonotonicMs());
+  answers_ = &cache->answers();
+}
 
 Result<bool> NssGroupResolver::IsMember(std::string_view user_view,
                                         std::string_view group_view) {
@@ -29,8 +112,8 @@ Result<bool> NssGroupResolver::IsMember(std::string_view user_view,
   const std::string group(group_view);
 
   // The group: an unknown group has no members.
-  auto known = group_gids_.find(group);
-  if (known == group_gids_.end()) {
+  auto known = answers_->group_gids.find(group);
+  if (known == answers_->group_gids.end()) {
     struct group grp;
     struct group* grp_result = nullptr;
     std::vector<char> gbuf(LookupBufferSize(_SC_GETGR_R_SIZE_MAX));
@@ -45,55 +128,21 @@ Result<bool> NssGroupResolver::IsMember(std::string_view user_view,
     }
     std::optional<unsigned> gid;
     if (grp_result != nullptr) gid = static_cast<unsigned>(grp.gr_gid);
-    known = group_gids_.emplace(group, gid).first;
+    known = answers_->group_gids.emplace(group, gid).first;
   }
   if (!known->second) return false;
   const unsigned gid = *known->second;
 
-  auto member = users_.find(user);
-  if (member == users_.end()) {
-    Result<UserGroups> looked_up = LookupUser(user);
+  auto member = answers_->user_gids.find(user);
+  if (member == answers_->user_gids.end()) {
+    Result<std::vector<unsigned>> looked_up = LookupUserGroups(user);
     if (!looked_up) return Unexpected{looked_up.error()};
-    member = users_.emplace(user, std::move(*looked_up)).first;
+    member = answers_->user_gids.emplace(user, std::move(*looked_up)).first;
   }
-  for (unsigned g : member->second.gids) {
+  for (unsigned g : member->second) {
     if (g == gid) return true;
   }
   return false;
-}
-
-Result<NssGroupResolver::UserGroups> NssGroupResolver::LookupUser(const std::string& user) {
-  UserGroups out;
-  struct passwd pw;
-  struct passwd* pw_result = nullptr;
-  std::vector<char> pbuf(LookupBufferSize(_SC_GETPW_R_SIZE_MAX));
-  for (;;) {
-    int rc = getpwnam_r(user.c_str(), &pw, pbuf.data(), pbuf.size(), &pw_result);
-    if (rc == ERANGE && pbuf.size() < kMaxLookupBuffer) {
-      pbuf.resize(pbuf.size() * 2);
-      continue;
-    }
-    if (rc != 0) return Fail(Errc::kIo, "user lookup of \"" + user + "\" failed: errno " + std::to_string(rc));
-    break;
-  }
-  if (pw_result == nullptr) return out;  // no such user: member of nothing
-  out.gids.push_back(static_cast<unsigned>(pw.pw_gid));  // primary group
-
-  // Supplementary groups, as sshd's own group checks see them.
-  int count = 64;
-  std::vector<gid_t> groups;
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    groups.resize(static_cast<size_t>(count));
-    int n = count;
-    if (getgrouplist(user.c_str(), pw.pw_gid, groups.data(), &n) >= 0) {
-      groups.resize(static_cast<size_t>(n));
-      for (gid_t g : groups) out.gids.push_back(static_cast<unsigned>(g));
-      return out;
-    }
-    if (n <= count) n = count * 2;  // defensive: must grow
-    count = n;
-  }
-  return Fail(Errc::kIo, "supplementary groups of \"" + user + "\" could not be listed");
 }
 
 Result<bool> StaticGroupResolver::IsMember(std::string_view user, std::string_view group) {

@@ -23,6 +23,7 @@
 
 #include <openssl/evp.h>
 
+#include "core/groups.h"
 #include "core/helper_args.h"
 #include "core/openssl_ptr.h"
 #include "core/unique_fd.h"
@@ -238,9 +239,11 @@ void OnWorkerTerm(int) { g_worker_stop = 1; }
 // as the caller, so that the service never reads other files for it). A
 // malformed request or a failed send sends nothing (the client then
 // denies). |slot| gets the request's kind, deadline (its --timeout) and
-// stage; |signatures| remembers verified certificates. Returns false if the request was malformed or the answer not sent.
+// stage; |signatures| remembers verified certificates, |groups| NSS group
+// answers (for a second). Returns false if the request was malformed or
+// the answer not sent.
 bool ServeConnection(int conn, PolicyCache* cache, uint8_t* buf, size_t cap, WorkerSlot* slot,
-                     core::SignatureMemo* signatures) {
+                     core::SignatureMemo* signatures, core::GroupCache* groups) {
   struct timeval tv {kRequestReadTimeoutSec, 0};
   setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -278,7 +281,7 @@ bool ServeConnection(int conn, PolicyCache* cache, uint8_t* buf, size_t cap, Wor
     // the request, and a changed policy is reloaded here, within the
     // request's deadline, when the decision asks for the policy.
     cache->RefreshAtNextGet();
-    answer = DecideAnswer(kind, *options, cache, &log, &slot->stage, signatures);
+    answer = DecideAnswer(kind, *options, cache, &log, &slot->stage, signatures, groups);
   }
   std::string err = std::move(log_copy);
   err += answer.err;
@@ -325,6 +328,7 @@ bool ServeConnection(int conn, PolicyCache* cache, uint8_t* buf, size_t cap, Wor
   // page faults after the first requests) per request.
   std::vector<uint8_t> request(kMaxRequestSize + 1);
   SharedSignatureMemo signatures(shared->memo);
+  core::GroupCache groups;
   uint64_t served = 0;
   for (;;) {
     slot->state.store(kSlotIdle, std::memory_order_release);
@@ -364,7 +368,7 @@ bool ServeConnection(int conn, PolicyCache* cache, uint8_t* buf, size_t cap, Wor
     // Running low on idle workers: wake the parent to fork more (a pipe
     // write; never blocks: the pipe is non-blocking and one byte suffices).
     if (CountIdle(*shared) < kMinIdleWorkers) (void)!write(wake_fd, "w", 1);
-    (void)ServeConnection(conn, cache, request.data(), request.size(), slot, &signatures);
+    (void)ServeConnection(conn, cache, request.data(), request.size(), slot, &signatures, &groups);
     close(conn);
     shared->requests.fetch_add(1, std::memory_order_relaxed);
     ++served;

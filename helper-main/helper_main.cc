@@ -89,9 +89,10 @@ HelperAnswer UsageErrorAnswer(core::HelperKind kind, const std::string& detail, 
 
 HelperAnswer DecideAnswer(core::HelperKind kind, const core::HelperOptions& options,
                           core::PolicySource* policies, core::LogSink* log,
-                          std::atomic<core::HelperStage>* stage, core::SignatureMemo* signatures) {
+                          std::atomic<core::HelperStage>* stage, core::SignatureMemo* signatures,
+                          core::GroupCache* group_cache) {
   try {
-    core::NssGroupResolver groups;
+    core::NssGroupResolver groups(group_cache);
     core::HelperEnv env;
     env.stage = stage;
     env.now = static_cast<uint64_t>(std::time(nullptr));

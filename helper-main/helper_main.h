@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/groups.h"
 #include "core/helper_args.h"
 #include "core/helper_command.h"
 #include "core/log.h"
@@ -33,15 +34,17 @@ HelperAnswer UsageErrorAnswer(core::HelperKind kind, const std::string& detail, 
 
 // DecideAnswer runs parsed |options| (core::RunHelper) with the time now,
 // NSS groups and |policies| (null: LoadPolicy), logging to |log|; |stage|
-// (may be null) follows its progress for a watchdog; |signatures| (may be
-// null) remembers verified certificates across runs. It never throws: any
+// (may be null) follows its progress for a watchdog; |signatures| and
+// |groups| (may be null) remember verified certificates and NSS group
+// answers across runs (core::GroupCache). It never throws: any
 // internal failure is a logged denial. It has no time bound of its own:
 // HelperMain runs it under a watchdog thread, the service's parent kills a
 // worker whose request outlives its --timeout (decide/server.h).
 HelperAnswer DecideAnswer(core::HelperKind kind, const core::HelperOptions& options,
                           core::PolicySource* policies, core::LogSink* log,
                           std::atomic<core::HelperStage>* stage,
-                          core::SignatureMemo* signatures = nullptr);
+                          core::SignatureMemo* signatures = nullptr,
+                          core::GroupCache* groups = nullptr);
 
 // HelperMain is the whole main() of a helper run in-process
 // (`certgate-decide --run KIND ARGS`, the clients' fallback): parse, then

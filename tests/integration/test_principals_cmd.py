@@ -18,6 +18,7 @@ Three classes:
 import glob
 import os
 import re
+import subprocess
 import sys
 import unittest
 
@@ -213,6 +214,18 @@ class PrincipalsLoginTest(h.SshdTestCase):
 
     def test_group_non_member_denied(self):
         self.set_policy([rule(["group:" + OPS_GROUP])])
+        self.assertLoginDenied(CAROL, self.cert(), reason=NOT_GRANTED)
+
+    def test_group_membership_change_takes_effect_at_once(self):
+        # The service remembers NSS answers for a second at most, and not
+        # past a change of /etc/group (core::GroupCache).
+        self.set_policy([rule(["group:" + OPS_GROUP])])
+        self.assertLoginDenied(CAROL, self.cert(), reason=NOT_GRANTED)
+        subprocess.run(["gpasswd", "-a", CAROL, OPS_GROUP], check=True, capture_output=True)
+        try:
+            self.assertLoginOK(CAROL, self.cert())
+        finally:
+            subprocess.run(["gpasswd", "-d", CAROL, OPS_GROUP], check=True, capture_output=True)
         self.assertLoginDenied(CAROL, self.cert(), reason=NOT_GRANTED)
 
     def test_negated_user_pattern(self):
