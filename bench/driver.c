@@ -9,6 +9,14 @@
  * an order shuffled afresh for the round, so slow drift of the machine (other
  * users of the CPU, frequency changes) falls on every command alike.
  *
+ * Variants: one argument of a command (not ARG0) may be @lines:PATH. PATH
+ * (read before --as takes effect) holds one value a line; every run of the
+ * command, warm-up and --check runs included, takes the next line in its
+ * place, and no line is used twice. When the lines run out the command is
+ * left out of the rest of the run (said on stderr). This is how a command
+ * gets an argument it was never given before on each run (bench/run's cold
+ * certificates); the caller gives each invocation lines of its own.
+ *
  * One run is what sshd does with a helper (misc.c subprocess): start it with
  * stdin /dev/null, stdout a pipe that is read to EOF, stderr /dev/null, cwd /,
  * environment PATH USER LOGNAME HOME only, then reap it. The time measured
@@ -46,11 +54,16 @@
 
 #define MAX_CMDS 64
 #define MAX_ARGS 32
+#define VARIANTS_PREFIX "@lines:"
 
 struct cmd {
   char *label;
   int weight;
   char *argv[MAX_ARGS + 1];
+  int var_at;        /* index in argv of the @lines: argument, or -1 */
+  char **lines;      /* its values, each used once */
+  size_t nlines, next;
+  long ran_out;      /* the round in which the lines ran out, or -1 */
 };
 
 static struct cmd cmds[MAX_CMDS];
@@ -76,6 +89,41 @@ static uint64_t rng(void) { /* xorshift64 */
   return rng_state;
 }
 
+/* read_lines loads the values of an @lines:PATH argument for |c|. */
+static void read_lines(struct cmd *c, const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) die(path);
+  size_t cap = 0;
+  char *line = NULL;
+  size_t len = 0;
+  ssize_t n;
+  while ((n = getline(&line, &len, f)) > 0) {
+    if (line[n - 1] == '\n') line[--n] = '\0';
+    if (n == 0) continue;
+    if (c->nlines == cap) {
+      cap = cap ? 2 * cap : 256;
+      c->lines = realloc(c->lines, cap * sizeof *c->lines);
+      if (!c->lines) die("realloc");
+    }
+    c->lines[c->nlines++] = strdup(line);
+  }
+  free(line);
+  fclose(f);
+  if (c->nlines == 0) {
+    fprintf(stderr, "driver: %s: no lines in %s\n", c->label, path);
+    exit(2);
+  }
+}
+
+/* take_variant puts the next unused line of |c| in its argv; returns 0 when
+ * none is left (and for a command without variants, 1). */
+static int take_variant(struct cmd *c) {
+  if (c->var_at < 0) return 1;
+  if (c->next == c->nlines) return 0;
+  c->argv[c->var_at] = c->lines[c->next++];
+  return 1;
+}
+
 static void read_cmds(const char *path) {
   FILE *f = fopen(path, "r");
   if (!f) die(path);
@@ -90,6 +138,8 @@ static void read_cmds(const char *path) {
       exit(2);
     }
     struct cmd *c = &cmds[ncmds++];
+    c->var_at = -1;
+    c->ran_out = -1;
     char *save = NULL;
     char *dup = strdup(line);
     c->label = strtok_r(dup, "\t", &save);
@@ -108,6 +158,15 @@ static void read_cmds(const char *path) {
     if (!c->label || c->weight < 1 || argc == 0 || c->argv[0][0] != '/') {
       fprintf(stderr, "driver: bad command line: %s\n", line);
       exit(2);
+    }
+    for (int i = 1; i < argc; i++) {
+      if (strncmp(c->argv[i], VARIANTS_PREFIX, strlen(VARIANTS_PREFIX)) != 0) continue;
+      if (c->var_at >= 0) {
+        fprintf(stderr, "driver: more than one %s argument for %s\n", VARIANTS_PREFIX, c->label);
+        exit(2);
+      }
+      c->var_at = i;
+      read_lines(c, c->argv[i] + strlen(VARIANTS_PREFIX));
     }
   }
   free(line);
@@ -225,6 +284,7 @@ int main(int argc, char **argv) {
   if (check) {
     static char buf[65536];
     for (int i = 0; i < ncmds; i++) {
+      take_variant(&cmds[i]); /* never fails: a lines file is never empty */
       struct sample s = run_once(&cmds[i], devnull, buf, sizeof buf);
       printf("== %s exit=%d bytes=%zu\n%s", cmds[i].label, s.exit, s.out_bytes, buf);
       if (s.out_bytes && buf[strlen(buf) - 1] != '\n') printf("\n");
@@ -247,7 +307,11 @@ int main(int argc, char **argv) {
       int t = sched[i]; sched[i] = sched[j]; sched[j] = t;
     }
     for (int k = 0; k < nsched; k++) {
-      const struct cmd *c = &cmds[sched[k]];
+      struct cmd *c = &cmds[sched[k]];
+      if (!take_variant(c)) {
+        if (c->ran_out < 0) c->ran_out = r;
+        continue;
+      }
       struct sample s = run_once(c, devnull, NULL, 0);
       if (r < warmup) continue;
       fprintf(out, "%s,%ld,%llu,%d,%ld,%ld,%ld,%zu\n", c->label, r - warmup,
@@ -261,6 +325,12 @@ int main(int argc, char **argv) {
     }
   }
   if (fclose(out) != 0) die(out_path);
+  for (int i = 0; i < ncmds; i++) {
+    if (cmds[i].ran_out >= 0)
+      fprintf(stderr, "driver: %s: its %zu variants ran out in round %ld (of %ld, warm-up "
+                      "included); left out after that\n",
+              cmds[i].label, cmds[i].nlines, cmds[i].ran_out + 1, r);
+  }
   fprintf(stderr, "driver: %ld rounds (after %ld warm-up) in %.1f s\n",
           r - warmup < 0 ? 0 : r - warmup, warmup, (double)(now_ns() - start) / 1e9);
   return 0;
