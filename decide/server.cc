@@ -107,6 +107,25 @@ void SignAndVerify(const char* type, const EVP_MD* md) {
   }
 }
 
+// PeakRssKib returns this process's VmHWM (KiB, /proc/self/status), or -1.
+// Not getrusage's ru_maxrss: that survives execve, so a service started
+// from a large process (a test, a benchmark) would report its parent's.
+int64_t PeakRssKib() {
+  core::UniqueFd fd(open("/proc/self/status", O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return -1;
+  char buf[8192];
+  ssize_t n = read(fd.get(), buf, sizeof buf - 1);
+  if (n <= 0) return -1;
+  std::string_view text(buf, static_cast<size_t>(n));
+  size_t at = text.find("VmHWM:");
+  if (at == std::string_view::npos) return -1;
+  size_t p = at + 6;
+  while (p < text.size() && (text[p] == ' ' || text[p] == '\t')) ++p;
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data() + p, text.data() + text.size(), v);
+  return ec == std::errc() ? v : -1;
+}
+
 // PrivateKib returns Private_Clean + Private_Dirty of this process (KiB,
 // /proc/self/smaps_rollup), or -1: the pages a worker does not share with
 // the service (copy-on-write copies, its own heap and stack).
@@ -498,12 +517,10 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
     }
     if (g_report_stats != 0) {
       g_report_stats = 0;
-      struct rusage me {};
-      getrusage(RUSAGE_SELF, &me);
       log->Write(ServiceRecord(
           core::Priority::kInfo,
           "stats: " + std::to_string(shared->requests.load()) + " requests; peak RSS " +
-              std::to_string(me.ru_maxrss) + " KiB (service), " + std::to_string(worker_peak_rss_kib) +
+              std::to_string(PeakRssKib()) + " KiB (service), " + std::to_string(worker_peak_rss_kib) +
               " KiB (largest worker), " + std::to_string(shared->peak_private_kib.load()) +
               " KiB (largest private memory of a worker); " + std::to_string(workers.size()) + " workers, " +
               std::to_string(CountIdle(*shared)) + " idle"));
