@@ -1,16 +1,17 @@
 #include "cafetch/agent.h"
 
 #include <glob.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <optional>
 
 #include "cafetch/atomic_file.h"
+#include "cafetch/candidates.h"
 #include "cafetch/diff.h"
 #include "cafetch/issuers.h"
 #include "cafetch/reload.h"
@@ -127,61 +128,25 @@ core::Result<EffectiveConfig> CheckConfig(const Config& config, const std::strin
   return effective;
 }
 
-// CandidateDir is a private temporary directory for a candidate sshd
-// configuration; it and the files written into it are removed when it goes.
-class CandidateDir {
- public:
-  CandidateDir() {
-    char dir_template[] = "/tmp/cafetch-candidate-XXXXXX";
-    if (mkdtemp(dir_template) != nullptr) path_ = dir_template;
-  }
-  ~CandidateDir() {
-    for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
-      if (unlink(it->c_str()) != 0) rmdir(it->c_str());
-    }
-    if (!path_.empty()) rmdir(path_.c_str());
-  }
-  CandidateDir(const CandidateDir&) = delete;
-  CandidateDir& operator=(const CandidateDir&) = delete;
-
-  const std::string& path() const { return path_; }
-
-  core::Status Write(const std::string& name, std::string_view text) {
-    const std::string file = path_ + "/" + name;
-    created_.push_back(file);
-    return WriteFileAtomically(file, text, FileMode{geteuid(), getegid(), 0600});
-  }
-  core::Status MakeSubdirectory(const std::string& name) {
-    const std::string dir = path_ + "/" + name;
-    if (mkdir(dir.c_str(), 0700) != 0) {
-      return Fail(Errc::kIo, "mkdir " + dir + ": " + std::strerror(errno));
-    }
-    created_.push_back(dir);
-    return core::Ok();
-  }
-
- private:
-  std::string path_;
-  std::vector<std::string> created_;
-};
-
 // CheckCandidate checks, before anything is installed, the configuration
 // sshd would read: |main_text| as the main file and, for the drop-in
 // layout, the other drop-ins as they are with |drop_in_text| as ours. The
-// files go to a private temporary directory; the main file's Include of
-// sshd_config.d/*.conf is pointed at the copy there, so the drop-ins keep
-// their order. Runs sshd -t and verifies |wanted| in sshd -T.
+// files go to a private directory in state_dir/candidates (candidates.h);
+// the main file's Include of sshd_config.d/*.conf is pointed at the copy
+// there, so the drop-ins keep their order. Runs sshd -t and verifies
+// |wanted| in sshd -T.
 core::Status CheckCandidate(const Config& config, const std::string& main_text,
                             const std::optional<std::string>& drop_in_text,
                             const std::vector<Directive>& wanted) {
-  CandidateDir dir;
-  if (dir.path().empty()) return Fail(Errc::kIo, "mkdtemp: " + std::string(std::strerror(errno)));
+  core::Result<std::unique_ptr<CandidateDir>> made = CandidateDir::Create(config.state_dir);
+  if (!made) return Fail(made.error().code, "candidate sshd_config: " + made.error().detail);
+  CandidateDir& dir = **made;
   std::string candidate_main = main_text;
   core::Status st = core::Ok();
   if (drop_in_text.has_value()) {
     const std::string config_dir = DirectoryOf(config.sshd.config);
     const std::string real_glob = config_dir + "/sshd_config.d/*.conf";
-    st = dir.MakeSubdirectory("sshd_config.d");
+    st = dir.MakeSubdirectory(kCandidateDropInDir);
     glob_t found{};
     const int g = st ? glob(real_glob.c_str(), GLOB_NOSORT, nullptr, &found) : GLOB_NOMATCH;
     if (g != 0 && g != GLOB_NOMATCH && st) st = Fail(Errc::kIo, "cannot list " + real_glob);
@@ -193,13 +158,13 @@ core::Status CheckCandidate(const Config& config, const std::string& main_text,
       if (!text) {
         st = core::Unexpected{text.error()};
       } else if (text->has_value()) {
-        st = dir.Write("sshd_config.d/" + name, **text);
+        st = dir.Write(std::string(kCandidateDropInDir) + "/" + name, **text);
       }
     }
     globfree(&found);
-    if (st) st = dir.Write(std::string("sshd_config.d/") + kDropInName, *drop_in_text);
-    candidate_main = RedirectDropInInclude(main_text, config_dir,
-                                           dir.path() + "/sshd_config.d/*.conf");
+    if (st) st = dir.Write(std::string(kCandidateDropInDir) + "/" + kDropInName, *drop_in_text);
+    candidate_main = RedirectDropInInclude(
+        main_text, config_dir, dir.path() + "/" + kCandidateDropInDir + "/*.conf");
   }
   if (st) st = dir.Write("sshd_config", candidate_main);
   if (st) {
@@ -209,6 +174,28 @@ core::Status CheckCandidate(const Config& config, const std::string& main_text,
   }
   if (!st) return Fail(st.error().code, "candidate sshd_config: " + st.error().detail);
   return core::Ok();
+}
+
+// RemoveLeftoverCandidates removes the candidate directories killed rounds
+// left in state_dir/candidates and logs it in one line (and what it could
+// not remove in another). Only with the lock held.
+void RemoveLeftoverCandidates(const std::string& state_dir, core::LogSink* log) {
+  const StaleCandidates stale = RemoveStaleCandidates(state_dir);
+  const std::string where = state_dir + "/" + kCandidatesDirName;
+  if (!stale.removed.empty()) {
+    std::string names;
+    for (const std::string& name : stale.removed) names += (names.empty() ? "" : ", ") + name;
+    Log(log, Priority::kNotice, "stale_candidate",
+        "removed " + std::to_string(stale.removed.size()) +
+            " candidate director" + (stale.removed.size() == 1 ? "y" : "ies") +
+            " an interrupted run left in " + where + ": " + names);
+  }
+  if (!stale.problems.empty()) {
+    std::string problems;
+    for (const std::string& p : stale.problems) problems += (problems.empty() ? "" : "; ") + p;
+    Log(log, Priority::kWarning, "stale_candidate",
+        "cannot remove everything interrupted runs left in " + where + ": " + problems);
+  }
 }
 
 // Installed keeps the backups of the files this round replaced.
@@ -266,6 +253,7 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
     core::Result<core::UniqueFd> locked = LockStateDir(config.state_dir);
     if (!locked) return core::Unexpected{locked.error()};
     lock = std::move(*locked);
+    RemoveLeftoverCandidates(config.state_dir, log);
   }
   core::Result<State> state = LoadState(config.state_dir);
   if (!state) return core::Unexpected{state.error()};

@@ -338,6 +338,53 @@ TEST_F(AgentTest, AFailedReloadRestoresEverythingAndKeepsTheMark) {
   EXPECT_FALSE(*ReloadPending(config_.state_dir));
 }
 
+TEST_F(AgentTest, CandidatesAreCheckedInStateDirAndLeftoversRemovedByTheNextRound) {
+  const std::string main = "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
+  WriteFile(config_.sshd.config, main);
+  mkdir(dir_.Path("etc/sshd_config.d").c_str(), 0755);
+  WriteFile(dir_.Path("etc/sshd_config.d/50-admin.conf"), "PasswordAuthentication no\n");
+  auto first = Run();
+  ASSERT_TRUE(first) << first.error().detail;
+  const std::string candidates = config_.state_dir + "/candidates";
+  struct stat st;
+  ASSERT_EQ(lstat(candidates.c_str(), &st), 0);  // the check ran there
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  EXPECT_EQ(Snapshot(candidates), (std::map<std::string, std::string>{}));  // and cleaned up
+
+  // What a round killed during its candidate check leaves, and a symlink
+  // planted beside it.
+  const std::string left = candidates + "/cafetch-candidate-K1lled";
+  ASSERT_EQ(mkdir(left.c_str(), 0700), 0);
+  ASSERT_EQ(mkdir((left + "/sshd_config.d").c_str(), 0700), 0);
+  WriteFile(left + "/sshd_config", main, 0600);
+  WriteFile(left + "/sshd_config.d/05-certgate.conf", "TrustedUserCAKeys /x\n", 0600);
+  WriteFile(left + "/sshd_config.d/50-admin.conf", "PasswordAuthentication no\n", 0600);
+  WriteFile(left + "/sshd_config.d/.05-certgate.conf.certgate-0123456789abcdef", "half", 0600);
+  mkdir(dir_.Path("target").c_str(), 0755);
+  WriteFile(dir_.Path("target/keep"), "keep me\n");
+  ASSERT_EQ(symlink(dir_.Path("target").c_str(), (candidates + "/cafetch-candidate-Symlnk").c_str()), 0);
+  log_.records.clear();
+  auto next = Run(1001);
+  ASSERT_TRUE(next) << next.error().detail;
+  EXPECT_EQ(next->Summary(), "unchanged");
+  EXPECT_EQ(Snapshot(candidates), (std::map<std::string, std::string>{}));
+  EXPECT_EQ(Snapshot(dir_.Path("target")), (std::map<std::string, std::string>{{"keep", "keep me\n"}}));
+  int lines = 0;
+  for (const core::LogRecord& r : log_.records) {
+    if (r.message.find("candidate director") == std::string::npos) continue;
+    ++lines;
+    EXPECT_EQ(r.message, "removed 2 candidate directories an interrupted run left in " + candidates +
+                             ": cafetch-candidate-K1lled, cafetch-candidate-Symlnk");
+  }
+  EXPECT_EQ(lines, 1);
+
+  // A dry run takes no lock and removes nothing.
+  ASSERT_EQ(mkdir(left.c_str(), 0700), 0);
+  ASSERT_TRUE(Run(1002, true));
+  EXPECT_EQ(Snapshot(candidates), (std::map<std::string, std::string>{{"cafetch-candidate-K1lled/", ""}}));
+}
+
 TEST_F(AgentTest, Sha1RsaLinesOnlyWhenAskedOrForAkeylessRsa) {
   WriteFile(config_.sshd.config, BaseConfig());
   WriteFile(dir_.Path("issuer.pub"), ca_rsa_);

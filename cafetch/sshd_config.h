@@ -33,9 +33,10 @@ bool IncludesDropInDirectory(std::string_view text, std::string_view config_dir)
 
 // RedirectDropInInclude returns |text| with every Include argument that
 // IncludesDropInDirectory recognises replaced by |glob| (e.g.
-// "/tmp/cafetch-candidate-XXXXXX/sshd_config.d/*.conf"); only those Include
-// lines are rewritten, every other byte is kept. cafetch checks a candidate
-// drop-in with `sshd -t -f` on the result before installing it.
+// "/var/lib/certgate/candidates/cafetch-candidate-XXXXXX/sshd_config.d/*.conf");
+// only those Include lines are rewritten, every other byte is kept.
+// cafetch checks a candidate drop-in with `sshd -t -f` on the result
+// before installing it.
 std::string RedirectDropInInclude(std::string_view text, std::string_view config_dir,
                                   std::string_view glob);
 

@@ -15,7 +15,9 @@ Classes:
   RotationTest    old CA, then old+new, then new only: logins keep working at
                   every step, and the old CA stops only after keep_retired
   FailStaticTest  issuer errors and bad answers change nothing on disk and
-                  exit non-zero; --dry-run changes nothing
+                  exit non-zero; --dry-run changes nothing; candidate
+                  directories a killed run left in state_dir/candidates are
+                  removed by the next run, without following a symlink
 """
 
 import glob
@@ -392,6 +394,52 @@ class FailStaticTest(CafetchCase):
         self.assertIn("+" + h.Keys.pub_line(self.w.ca_third), p.stdout)
         self.assertTrue(p.stdout.strip().splitlines()[-1].startswith("would change: "), p.stdout)
         self.assertEqual(self.watched(), before)
+
+    def test_leftover_candidate_directories_are_removed_by_the_next_run(self):
+        candidates = os.path.join(self.state_dir, "candidates")
+        os.makedirs(candidates, mode=0o700, exist_ok=True)
+        # What a run killed during its candidate check leaves: the candidate
+        # main file, a drop-in copy and a half-written temporary file.
+        left = os.path.join(candidates, "cafetch-candidate-K1lled")
+        os.makedirs(os.path.join(left, "sshd_config.d"), mode=0o700)
+        for name in ("sshd_config", "sshd_config.d/05-certgate.conf",
+                     "sshd_config.d/.05-certgate.conf.certgate-0123456789abcdef"):
+            self.ws.write(os.path.join(left, name), "TrustedUserCAKeys /nowhere\n", 0o600)
+        # Planted symlinks, named like a candidate and inside one: removed,
+        # never followed.
+        target = os.path.join(self.ws.root, "not-a-candidate")
+        os.makedirs(os.path.join(target, "sshd_config.d"), exist_ok=True)
+        self.ws.write(os.path.join(target, "keep"), "keep me\n")
+        self.ws.write(os.path.join(target, "sshd_config.d", "keep.conf"), "keep me too\n")
+        os.symlink(target, os.path.join(candidates, "cafetch-candidate-Symlnk"))
+        inner = os.path.join(candidates, "cafetch-candidate-inner1")
+        os.mkdir(inner, 0o700)
+        os.symlink(os.path.join(target, "sshd_config.d"), os.path.join(inner, "sshd_config.d"))
+        os.symlink(os.path.join(target, "keep"), os.path.join(inner, "sshd_config"))
+        self.ws.write(os.path.join(candidates, "notes"), "not named like a candidate\n")
+        try:
+            # A dry run takes no lock and removes nothing.
+            p = self.cafetch("--dry-run")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(sorted(os.listdir(candidates)), [
+                "cafetch-candidate-K1lled", "cafetch-candidate-Symlnk", "cafetch-candidate-inner1",
+                "notes"])
+            p = self.cafetch("--once", "--verbose")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(p.stdout.strip().splitlines()[-1], "unchanged")
+            self.assertEqual(os.listdir(candidates), ["notes"])
+            lines = [l for l in p.stderr.splitlines() if "candidate director" in l]
+            self.assertEqual(lines, [
+                "cafetch: removed 3 candidate directories an interrupted run left in %s: "
+                "cafetch-candidate-K1lled, cafetch-candidate-Symlnk, cafetch-candidate-inner1"
+                % candidates], p.stderr)
+            self.assertEqual(sorted(os.listdir(target)), ["keep", "sshd_config.d"])
+            self.assertEqual(open(os.path.join(target, "keep")).read(), "keep me\n")
+            self.assertEqual(os.listdir(os.path.join(target, "sshd_config.d")), ["keep.conf"])
+            self.assertEqual(os.stat(candidates).st_mode & 0o7777, 0o700)
+            self.assertLoginOK(USER, self.w.user_new)
+        finally:
+            os.unlink(os.path.join(candidates, "notes"))
 
     def test_usage(self):
         for args, code in ((["--help"], 0), (["--version"], 0), ([], 2), (["--bogus"], 2),

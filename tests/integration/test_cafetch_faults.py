@@ -22,7 +22,9 @@ Classes:
                    real update: temp file create, write, fsync, rename,
                    directory fsync, each sshd -V/-t/-T spawn and reap, the
                    SIGHUP and after it; then a --once finishes the update
-                   (reload included) and removes the temporary files
+                   (reload included) and removes the temporary files and
+                   the candidate directory (state_dir/candidates) a kill
+                   during the candidate check left; nothing goes to /tmp
   KillDropInTest   the same with sshd_config.d/05-certgate.conf
   DiskTest         target directory / state_dir on a full tmpfs and on a
                    read-only one (mount(8); unmounted in cleanups)
@@ -372,6 +374,12 @@ class KillSteps:
         self.sshd.proc.send_signal(signal.SIGHUP)
         self.wait_listening(mark)
 
+    def candidates(self):
+        """What is in state_dir/candidates, where cafetch checks a
+        candidate sshd_config."""
+        d = os.path.join(self.state_dir, "candidates")
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
     def steps(self, trace):
         """The steps of the traced update: [(name, when, label, signature)]:
         the |when|th call of |name| by cafetch itself."""
@@ -448,15 +456,27 @@ class KillSteps:
         self.update("true")
         trace = os.path.join(self.ws.root, "update-%s.trace" % type(self).__name__)
         p = self.cafetch("--once", prefix=[STRACE, "-f", "-qq", "-s", "256", "-o", trace, "-e",
-                                           "trace=%s,execve" % ",".join(STEP_CALLS)])
+                                           "trace=%s,execve,mkdir" % ",".join(STEP_CALLS)])
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("SIGHUP", p.stdout)
+        # Nothing of cafetch's goes to /tmp: the candidate check is in state_dir.
+        calls = parse_trace(trace)
+        in_tmp = [(name, rest) for pid, name, rest in calls if pid == calls[0][0] and
+                  name != "execve" and
+                  any(a.startswith("/tmp/") for a in re.findall(r'"([^"]*)"', rest))]
+        self.assertEqual(in_tmp, [], "cafetch used /tmp")
+        made = [re.findall(r'"([^"]*)"', rest)[0] for pid, name, rest in calls
+                if pid == calls[0][0] and name == "mkdir"]
+        candidate = re.escape(self.state_dir) + r"/candidates/cafetch-candidate-\w+$"
+        self.assertTrue(any(re.match(candidate, d) for d in made), made)
+        self.assertEqual(self.candidates(), [], "the update left a candidate directory")
         new_sshd = self.sshd_files()
         old_sshd = {k: old.get(k) for k in new_sshd}
         self.assertNotEqual(old_sshd[self.trusted], new_sshd[self.trusted])
         self.assertTrue(any(old_sshd[k] != new_sshd[k] for k in new_sshd if k != self.trusted))
         steps = self.steps(trace)
         self.strays_seen = 0
+        self.candidates_left = 0
         labels = [s[2] for s in steps]
         for want in ("create .trusted_user_ca_keys.certgate-X", "rename over " + self.trusted,
                      "spawn /usr/sbin/sshd -t", "SIGHUP sshd", self.from_step or ""):
@@ -475,17 +495,30 @@ class KillSteps:
                     STRACE, "-o", log, "-e", "trace=%s,mkdir" % name,
                     "-e", "inject=%s:signal=KILL:when=%d" % (name, when)])
                 text = read(log).decode(errors="replace")
-                # A candidate directory in /tmp outlives a SIGKILL: ours to remove.
-                for d in re.findall(r'^mkdir\("(/tmp/cafetch-candidate-\w+)"', text, re.M):
-                    shutil.rmtree(d, ignore_errors=True)
                 self.assertIn("+++ killed by SIGKILL +++", text, "not killed: " + p.stdout + p.stderr)
                 self.assertEqual(killed_call(text), sig, "killed at another call than traced")
                 self.strays_seen += len(self.strays())
-                self.check_after_kill(old_sshd, new_sshd)
+                # A candidate directory outlives a SIGKILL during the check:
+                # in state_dir, where the next run removes it (check_after_kill).
+                made = re.findall(r'^mkdir\("([^"]*)"', text, re.M)
+                self.assertEqual([d for d in made if d.startswith("/tmp/")], [],
+                                 "cafetch used /tmp")
+                pattern = re.escape(self.state_dir) + r"/candidates/(cafetch-candidate-\w+)$"
+                left = [m.group(1) for m in (re.match(pattern, d) for d in made) if m and
+                        os.path.isdir(os.path.join(self.state_dir, "candidates", m.group(1)))]
+                self.assertEqual(self.candidates(), sorted(left),
+                                 "a candidate directory the kill did not make")
+                self.candidates_left += len(left)
+                self.check_after_kill(old_sshd, new_sshd, left)
         print("  temporary files the kills left (each removed by the next run): %d" %
               self.strays_seen, file=sys.stderr)
+        print("  candidate directories the kills left (each removed by the next run): %d" %
+              self.candidates_left, file=sys.stderr)
+        if self.from_step is None:
+            # Some steps are in the candidate check (sshd -t and -T on it).
+            self.assertGreater(self.candidates_left, 0, "no kill left a candidate directory")
 
-    def check_after_kill(self, old_sshd, new_sshd):
+    def check_after_kill(self, old_sshd, new_sshd, candidates_left=()):
         now = self.sshd_files()
         for path, data in now.items():
             self.assertIn(data, (old_sshd.get(path), new_sshd.get(path)),
@@ -494,13 +527,22 @@ class KillSteps:
         self.assertSshdAccepts()
         self.wait_sshd_listening()
         self.assertLoginOK(USER, self.w.user_old)
-        # The next run finishes the job: files, state and the running sshd.
-        p = self.cafetch("--once")
+        # The next run finishes the job: files, state and the running sshd,
+        # and removes what the killed run left (saying so in one line).
+        p = self.cafetch("--once", "--verbose")
         self.assertEqual(p.returncode, 0, "the run after the kill failed: " + p.stderr)
         if now != new_sshd:
             self.assertTrue(p.stdout.strip().splitlines()[-1].startswith("changed: "), p.stdout)
         self.assertEqual(self.sshd_files(), new_sshd)
         self.assertEqual(self.strays(), [], "the next run left the killed run's temporary files")
+        self.assertEqual(self.candidates(), [],
+                         "the next run left the killed run's candidate directory")
+        if candidates_left:
+            removed = [l for l in p.stderr.splitlines() if "candidate director" in l]
+            self.assertEqual(len(removed), 1, p.stderr)
+            self.assertRegex(removed[0], r"removed %d candidate director.* in %s: %s$" % (
+                len(candidates_left), re.escape(os.path.join(self.state_dir, "candidates")),
+                re.escape(", ".join(candidates_left))))
         self.wait_sshd_listening()
         self.assertEqual(self.cafetch("--once").stdout.strip().splitlines()[-1], "unchanged")
         self.assertLoginOK(USER, self.user_rsa)  # needs the new key file and the reload
