@@ -4,9 +4,14 @@
 
 namespace certgate::core {
 
+const std::string& RuleLocation::File() const {
+  static const std::string kUnknown = "policy";
+  return file ? *file : kUnknown;
+}
+
 std::string Rule::Label() const {
   if (!name.empty()) return name;
-  return "rule " + std::to_string(number) + " (" + where.file + ":" + std::to_string(where.line) + ")";
+  return "rule " + std::to_string(number) + " (" + where.File() + ":" + std::to_string(where.line) + ")";
 }
 
 }  // namespace certgate::core

@@ -4,6 +4,7 @@
 #define CERTGATE_CORE_POLICY_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,19 @@ struct SourceLocation {
   std::string file;
   int line = 0;
   int column = 0;
+};
+
+// RuleLocation is where a rule starts. The file name is shared by all the
+// rules of a file: a 100,000-rule policy would otherwise hold 100,000 copies
+// of its path.
+struct RuleLocation {
+  std::shared_ptr<const std::string> file;  // never null once loaded
+  int line = 0;
+  int column = 0;
+
+  const std::string& File() const;
+  SourceLocation At(int at_line, int at_column) const { return SourceLocation{File(), at_line, at_column}; }
+  SourceLocation Source() const { return At(line, column); }
 };
 
 // Authority is one CA this host accepts.
@@ -55,7 +69,7 @@ struct Rule {
   Constraints constraints;
   std::vector<std::string> options;     // checked authorized_keys options
   std::vector<AuthorizedKeysLine> user_keys;  // keys-cmd break-glass keys
-  SourceLocation where;
+  RuleLocation where;
   size_t number = 0;                    // 1-based position in Policy::rules
 
   // Label returns the name, or "rule N (FILE:LINE)" for an unnamed rule.

@@ -203,6 +203,7 @@ class Parser {
 
   YamlReader reader_;
   std::string file_;
+  std::shared_ptr<const std::string> shared_file_;  // file_, for the rules' locations
   LoadResult* result_;
   Policy* policy_ = nullptr;
   bool stopped_ = false;
@@ -812,7 +813,9 @@ void Parser::ParseRules() {
 
 void Parser::ParseRule() {
   Rule rule;
-  rule.where = Where(Mark());
+  const SourceLocation start = Where(Mark());
+  if (!shared_file_) shared_file_ = std::make_shared<const std::string>(file_);
+  rule.where = RuleLocation{shared_file_, start.line, start.column};
   std::vector<PendingName> authority_names;
   bool ok = true;
   size_t issues_before = result_->issues.size();
@@ -1029,7 +1032,7 @@ void FinishPolicy(LoadResult* result) {
           hint = Suggest(name.name, names);
         }
         if (hint.empty()) hint = "; define it under the top-level authorities";
-        (void)add(Issue{SourceLocation{rule.where.file, name.line, name.column},
+        (void)add(Issue{rule.where.At(name.line, name.column),
                         "unknown authority " + QuoteForIssue(name.name) + " in rule" + hint});
         continue;
       }
@@ -1040,7 +1043,7 @@ void FinishPolicy(LoadResult* result) {
   }
   for (size_t r = 0; r < policy.rules.size(); ++r) {
     if (policy.rules[r].authorities.empty() && result->issues.empty()) {
-      result->issues.push_back(Issue{policy.rules[r].where, "rule has no authorities"});
+      result->issues.push_back(Issue{policy.rules[r].where.Source(), "rule has no authorities"});
     }
   }
   result->rule_authority_names.clear();

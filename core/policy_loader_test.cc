@@ -133,6 +133,8 @@ TEST(PolicyLoaderTest, FullPolicy) {
   EXPECT_EQ(a.number, 1u);
   const Rule& b = p.rules[1];
   EXPECT_EQ(b.Label(), "rule 2 (p.yaml:30)");
+  // One copy of a file's name, shared by its rules.
+  EXPECT_EQ(a.where.file.get(), b.where.file.get());
   EXPECT_EQ(b.users, std::vector<std::string>{"session_*"});
   EXPECT_EQ(b.authorities, (std::vector<size_t>{1, 0}));
   EXPECT_EQ(b.principals, std::vector<std::string>{"{user}"});
@@ -418,7 +420,8 @@ TEST(PolicyLoaderTest, LoadsMainAndFragmentsInByteOrder) {
   EXPECT_EQ(p.rules[3].name, "upper");
   EXPECT_EQ(p.rules[2].authorities, std::vector<size_t>{1});
   EXPECT_EQ(p.rules[2].number, 3u);
-  EXPECT_EQ(p.rules[2].where.file, main + ".d/20-b.yaml");
+  EXPECT_EQ(p.rules[2].where.File(), main + ".d/20-b.yaml");
+  EXPECT_NE(p.rules[1].where.file.get(), p.rules[2].where.file.get());
 }
 
 TEST(PolicyLoaderTest, FragmentDirectoryIsOptional) {
