@@ -9,6 +9,11 @@ const std::string& RuleLocation::File() const {
   return file ? *file : kUnknown;
 }
 
+const Constraints& Rule::Own() const {
+  static const Constraints kNone;
+  return constraints ? *constraints : kNone;
+}
+
 std::string Rule::Label() const {
   if (!name.empty()) return name;
   return "rule " + std::to_string(number) + " (" + where.File() + ":" + std::to_string(where.line) + ")";

@@ -57,6 +57,8 @@ struct Constraints {
   std::optional<std::vector<std::string>> forbid_extensions;
   std::optional<std::vector<KeyType>> key_types;          // certified key types
   std::optional<unsigned> min_rsa_bits;
+
+  bool operator==(const Constraints&) const = default;
 };
 
 // Rule is one entry of `rules`.
@@ -66,7 +68,10 @@ struct Rule {
   std::vector<std::string> groups;      // from "group:NAME" entries
   std::vector<size_t> authorities;      // indices into Policy::authorities
   std::vector<std::string> principals;  // patterns; may contain "{user}"
-  Constraints constraints;
+  // The rule's own constraints (Policy::defaults fill in the rest): out of
+  // line, null when the rule sets none, as most per-user rules do, so that
+  // a rule costs 16 bytes for them instead of 160. Read with Own().
+  std::shared_ptr<const Constraints> constraints;
   std::vector<std::string> options;     // checked authorized_keys options
   std::vector<AuthorizedKeysLine> user_keys;  // keys-cmd break-glass keys
   RuleLocation where;
@@ -74,6 +79,8 @@ struct Rule {
 
   // Label returns the name, or "rule N (FILE:LINE)" for an unnamed rule.
   std::string Label() const;
+  // Own returns the rule's own constraints (empty ones if it has none).
+  const Constraints& Own() const;
 };
 
 // UserIndexEntry names one literal login name of a rule: rules[rule].users[user].

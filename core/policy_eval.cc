@@ -226,7 +226,7 @@ Decision Evaluate(const Policy& policy, const Request& request, const Krl* krl,
       d.rules.push_back(std::move(outcome));
       continue;
     }
-    std::string failure = CheckConstraints(rule.constraints, policy.defaults, cert);
+    std::string failure = CheckConstraints(rule.Own(), policy.defaults, cert);
     if (!failure.empty()) {
       outcome.kind = RuleOutcome::Kind::kConstraintFailed;
       outcome.reason = std::move(failure);

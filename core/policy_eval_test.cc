@@ -2,11 +2,21 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include "core/sshd_output.h"
 #include "tests/testing.h"
 
 namespace certgate::core {
 namespace {
+
+// MutableConstraints gives a test |rule|'s own constraints to set (a copy:
+// rules may share theirs).
+Constraints& MutableConstraints(Rule& rule) {
+  auto own = std::make_shared<Constraints>(rule.Own());
+  rule.constraints = own;
+  return *own;
+}
 
 constexpr uint64_t kNow = 1'800'000'000;
 
@@ -155,16 +165,16 @@ TEST_F(EvaluateTest, EmptyPrincipalsDenied) {
 }
 
 TEST_F(EvaluateTest, MaxLifetimeRuleThenDefault) {
-  policy_.rules[0].constraints.max_lifetime = 299;
+  MutableConstraints(policy_.rules[0]).max_lifetime = 299;
   Decision d = Run();
   EXPECT_EQ(d.verdict, Verdict::kDeny);
   EXPECT_EQ(d.rules[0].kind, RuleOutcome::Kind::kConstraintFailed);
-  policy_.rules[0].constraints.max_lifetime = 300;  // exactly the lifetime: fine
+  MutableConstraints(policy_.rules[0]).max_lifetime = 300;  // exactly the lifetime: fine
   EXPECT_EQ(Run().verdict, Verdict::kAllow);
-  policy_.rules[0].constraints.max_lifetime.reset();
+  MutableConstraints(policy_.rules[0]).max_lifetime.reset();
   policy_.defaults.max_lifetime = 60;
   EXPECT_EQ(Run().verdict, Verdict::kDeny);
-  policy_.rules[0].constraints.max_lifetime = 3600;  // rule beats defaults
+  MutableConstraints(policy_.rules[0]).max_lifetime = 3600;  // rule beats defaults
   EXPECT_EQ(Run().verdict, Verdict::kAllow);
 }
 
@@ -179,44 +189,44 @@ TEST_F(EvaluateTest, ForeverCertificateExceedsAnyLifetime) {
 }
 
 TEST_F(EvaluateTest, KeyIdPattern) {
-  policy_.rules[0].constraints.key_id = std::vector<std::string>{"*@example.com"};
+  MutableConstraints(policy_.rules[0]).key_id = std::vector<std::string>{"*@example.com"};
   EXPECT_EQ(Run().verdict, Verdict::kAllow);
-  policy_.rules[0].constraints.key_id = std::vector<std::string>{"*@corp.example"};
+  MutableConstraints(policy_.rules[0]).key_id = std::vector<std::string>{"*@corp.example"};
   EXPECT_EQ(Run().verdict, Verdict::kDeny);
-  policy_.rules[0].constraints.key_id = std::vector<std::string>{"*", "!alice@*"};
+  MutableConstraints(policy_.rules[0]).key_id = std::vector<std::string>{"*", "!alice@*"};
   EXPECT_EQ(Run().verdict, Verdict::kDeny);
 }
 
 TEST_F(EvaluateTest, SourceAddressRequired) {
-  policy_.rules[0].constraints.source_address = SourceAddressRequirement::kRequired;
+  MutableConstraints(policy_.rules[0]).source_address = SourceAddressRequirement::kRequired;
   EXPECT_EQ(Run().verdict, Verdict::kDeny);
   cert_.source_address = "10.0.0.0/8";
   EXPECT_EQ(Run().verdict, Verdict::kAllow);
 }
 
 TEST_F(EvaluateTest, Extensions) {
-  policy_.rules[0].constraints.require_extensions = std::vector<std::string>{"permit-pty"};
+  MutableConstraints(policy_.rules[0]).require_extensions = std::vector<std::string>{"permit-pty"};
   EXPECT_EQ(Run().verdict, Verdict::kAllow);
-  policy_.rules[0].constraints.require_extensions =
+  MutableConstraints(policy_.rules[0]).require_extensions =
       std::vector<std::string>{"permit-pty", "permit-X11-forwarding"};
   EXPECT_EQ(Run().verdict, Verdict::kDeny);
-  policy_.rules[0].constraints.require_extensions.reset();
-  policy_.rules[0].constraints.forbid_extensions =
+  MutableConstraints(policy_.rules[0]).require_extensions.reset();
+  MutableConstraints(policy_.rules[0]).forbid_extensions =
       std::vector<std::string>{"permit-agent-forwarding"};
   EXPECT_EQ(Run().verdict, Verdict::kAllow);
-  policy_.rules[0].constraints.forbid_extensions =
+  MutableConstraints(policy_.rules[0]).forbid_extensions =
       std::vector<std::string>{"permit-port-forwarding"};
   EXPECT_EQ(Run().verdict, Verdict::kDeny);
 }
 
 TEST_F(EvaluateTest, KeyTypesAndRsaBits) {
-  policy_.rules[0].constraints.key_types = std::vector<KeyType>{KeyType::kEcdsaP256};
+  MutableConstraints(policy_.rules[0]).key_types = std::vector<KeyType>{KeyType::kEcdsaP256};
   EXPECT_EQ(Run().verdict, Verdict::kDeny);
-  policy_.rules[0].constraints.key_types =
+  MutableConstraints(policy_.rules[0]).key_types =
       std::vector<KeyType>{KeyType::kEcdsaP256, KeyType::kEd25519};
   EXPECT_EQ(Run().verdict, Verdict::kAllow);
   // min_rsa_bits does not apply to non-RSA keys.
-  policy_.rules[0].constraints.min_rsa_bits = 3072;
+  MutableConstraints(policy_.rules[0]).min_rsa_bits = 3072;
   EXPECT_EQ(Run().verdict, Verdict::kAllow);
 }
 
@@ -293,7 +303,7 @@ TEST_F(EvaluateTest, FirstGrantingRuleWinsWithItsOptions) {
 TEST_F(EvaluateTest, FailingRuleDoesNotStopLaterRule) {
   Rule strict = policy_.rules[0];
   strict.name = "strict";
-  strict.constraints.max_lifetime = 1;
+  MutableConstraints(strict).max_lifetime = 1;
   policy_.rules.insert(policy_.rules.begin(), strict);
   Decision d = Run();
   ASSERT_EQ(d.verdict, Verdict::kAllow);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+
 #include <random>
 #include <string>
 #include <vector>
@@ -12,6 +14,14 @@
 
 namespace certgate::core {
 namespace {
+
+// MutableConstraints gives a test |rule|'s own constraints to set (a copy:
+// rules may share theirs).
+Constraints& MutableConstraints(Rule& rule) {
+  auto own = std::make_shared<Constraints>(rule.Own());
+  rule.constraints = own;
+  return *own;
+}
 
 constexpr uint64_t kNow = 1'800'000'000;
 
@@ -62,7 +72,7 @@ Policy RandomPolicy(std::mt19937& rng, size_t rules) {
     r.authorities = {static_cast<size_t>(die(rng) < 8 ? 0 : 1)};
     r.principals = {die(rng) < 3 ? std::string("{user}") : Pick(rng, kPrincipals)};
     if (die(rng) == 0) r.principals.push_back("!root");
-    if (die(rng) == 0) r.constraints.max_lifetime = 60;  // fails for a 5m certificate
+    if (die(rng) == 0) MutableConstraints(r).max_lifetime = 60;  // fails for a 5m certificate
     if (die(rng) == 0) r.options = {"no-pty"};
     p.rules.push_back(r);
   }

@@ -813,6 +813,7 @@ void Parser::ParseRules() {
 
 void Parser::ParseRule() {
   Rule rule;
+  Constraints own;  // the rule's constraints, stored only if it sets any
   const SourceLocation start = Where(Mark());
   if (!shared_file_) shared_file_ = std::make_shared<const std::string>(file_);
   rule.where = RuleLocation{shared_file_, start.line, start.column};
@@ -934,7 +935,7 @@ void Parser::ParseRule() {
         return;
       }
       default:
-        ParseConstraint(key, key_name, &rule.constraints, false);
+        ParseConstraint(key, key_name, &own, false);
         return;
     }
   });
@@ -951,6 +952,7 @@ void Parser::ParseRule() {
   }
   ok = result_->issues.size() == issues_before;
   if (!ok) return;
+  if (own != Constraints{}) rule.constraints = std::make_shared<const Constraints>(std::move(own));
   policy_->rules.push_back(std::move(rule));
   policy_->rules.back().number = policy_->rules.size();
   result_->rule_authority_names.resize(policy_->rules.size());

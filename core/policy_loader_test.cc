@@ -119,15 +119,16 @@ TEST(PolicyLoaderTest, FullPolicy) {
   EXPECT_EQ(a.groups, std::vector<std::string>{"wheel"});
   EXPECT_EQ(a.authorities, std::vector<size_t>{0});
   EXPECT_EQ(a.principals, (std::vector<std::string>{"ops", "team-*", "!team-evil"}));
-  EXPECT_EQ(a.constraints.max_lifetime, 600u);
-  EXPECT_EQ(a.constraints.key_id, std::vector<std::string>{"*@example.com"});
-  EXPECT_EQ(a.constraints.source_address, SourceAddressRequirement::kRequired);
-  EXPECT_EQ(a.constraints.require_extensions, std::vector<std::string>{"permit-pty"});
-  EXPECT_EQ(a.constraints.forbid_extensions,
+  ASSERT_NE(a.constraints, nullptr);
+  EXPECT_EQ(a.constraints->max_lifetime, 600u);
+  EXPECT_EQ(a.constraints->key_id, std::vector<std::string>{"*@example.com"});
+  EXPECT_EQ(a.constraints->source_address, SourceAddressRequirement::kRequired);
+  EXPECT_EQ(a.constraints->require_extensions, std::vector<std::string>{"permit-pty"});
+  EXPECT_EQ(a.constraints->forbid_extensions,
             (std::vector<std::string>{"permit-port-forwarding", "permit-agent-forwarding"}));
-  EXPECT_EQ(a.constraints.key_types,
+  EXPECT_EQ(a.constraints->key_types,
             (std::vector<KeyType>{KeyType::kEd25519, KeyType::kEcdsaP256, KeyType::kSkEd25519}));
-  EXPECT_EQ(a.constraints.min_rsa_bits, 3072u);
+  EXPECT_EQ(a.constraints->min_rsa_bits, 3072u);
   EXPECT_EQ(a.options, (std::vector<std::string>{"from=\"10.0.0.0/8\"", "no-port-forwarding"}));
   EXPECT_EQ(a.where.line, 17);
   EXPECT_EQ(a.number, 1u);
@@ -138,8 +139,9 @@ TEST(PolicyLoaderTest, FullPolicy) {
   EXPECT_EQ(b.users, std::vector<std::string>{"session_*"});
   EXPECT_EQ(b.authorities, (std::vector<size_t>{1, 0}));
   EXPECT_EQ(b.principals, std::vector<std::string>{"{user}"});
-  EXPECT_EQ(b.constraints.max_lifetime, 300u);
-  EXPECT_FALSE(b.constraints.key_id.has_value());
+  ASSERT_NE(b.constraints, nullptr);
+  EXPECT_EQ(b.constraints->max_lifetime, 300u);
+  EXPECT_FALSE(b.constraints->key_id.has_value());
   ASSERT_EQ(b.user_keys.size(), 1u);
   EXPECT_EQ(b.user_keys[0].options, (std::vector<std::string>{"restrict", "pty"}));
   EXPECT_EQ(b.user_keys[0].comment, "oncall-breakglass");
@@ -421,6 +423,9 @@ TEST(PolicyLoaderTest, LoadsMainAndFragmentsInByteOrder) {
   EXPECT_EQ(p.rules[2].authorities, std::vector<size_t>{1});
   EXPECT_EQ(p.rules[2].number, 3u);
   EXPECT_EQ(p.rules[2].where.File(), main + ".d/20-b.yaml");
+  // A rule that sets no constraint stores none (Own() is empty).
+  EXPECT_EQ(p.rules[2].constraints, nullptr);
+  EXPECT_EQ(p.rules[2].Own(), Constraints{});
   EXPECT_NE(p.rules[1].where.file.get(), p.rules[2].where.file.get());
 }
 
