@@ -90,13 +90,15 @@ struct UserIndexEntry {
 };
 
 // GenericRule is a rule the index cannot find by name (patterns,
-// negations, groups): its `users` patterns are users[first, first + count)
-// of UserIndex::generic_users.
+// negations, groups): its `users` patterns are [first, first + count) of
+// UserIndex::generic_users, its group: names [groups_first, groups_first +
+// groups_count) of UserIndex::generic_groups.
 struct GenericRule {
   uint32_t rule = 0;
   uint32_t first = 0;
   uint32_t count = 0;
-  bool has_groups = false;  // group: entries: NSS may still make it apply
+  uint32_t groups_first = 0;
+  uint32_t groups_count = 0;
 };
 
 // UserIndex lets a decision visit only the rules that can apply to a login
@@ -106,7 +108,8 @@ struct UserIndex {
   bool built = false;
   std::vector<UserIndexEntry> by_name;    // sorted by (name, rule)
   std::vector<GenericRule> generic;       // ascending rule indices
-  std::vector<std::string> generic_users;  // their patterns, side by side
+  std::vector<std::string> generic_users;   // their patterns, side by side
+  std::vector<std::string> generic_groups;  // their group names, likewise
 };
 
 // Policy is the merged content of the main file and its policy.d fragments.

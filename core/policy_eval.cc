@@ -141,7 +141,7 @@ std::string TimeReason(const Certificate& cert, uint64_t now) {
 std::vector<const Rule*> RulesForUser(const Policy& policy, const std::string& user,
                                       GroupResolver& groups, std::vector<std::string>* errors) {
   std::vector<const Rule*> rules;
-  for (uint32_t r : CandidateRules(policy, user)) {
+  for (uint32_t r : CandidateRules(policy, user, &groups)) {
     const Rule& rule = policy.rules[r];
     std::string error;
     RuleOutcome::Kind kind = MatchUser(rule, user, groups, &error);
@@ -200,7 +200,7 @@ Decision Evaluate(const Policy& policy, const Request& request, const Krl* krl,
   std::string pattern_buf;
   std::vector<std::string> patterns;
   std::vector<uint32_t> candidates;
-  if (!request.every_rule) candidates = CandidateRules(policy, request.user);
+  if (!request.every_rule) candidates = CandidateRules(policy, request.user, &groups);
   const size_t visits = request.every_rule ? policy.rules.size() : candidates.size();
   for (size_t v = 0; v < visits; ++v) {
     const Rule& rule = policy.rules[request.every_rule ? v : candidates[v]];

@@ -37,7 +37,8 @@ void BuildUserIndex(Policy* policy) {
   for (size_t r = 0; r < policy->rules.size(); ++r) {
     const Rule& rule = policy->rules[r];
     if (!IsLiteralUserRule(rule) || rule.users.size() >= UINT32_MAX) {
-      if (index.generic_users.size() + rule.users.size() >= UINT32_MAX) {
+      if (index.generic_users.size() + rule.users.size() >= UINT32_MAX ||
+          index.generic_groups.size() + rule.groups.size() >= UINT32_MAX) {
         policy->user_index = UserIndex{};  // beyond any real policy: stay linear
         return;
       }
@@ -45,9 +46,11 @@ void BuildUserIndex(Policy* policy) {
       g.rule = static_cast<uint32_t>(r);
       g.first = static_cast<uint32_t>(index.generic_users.size());
       g.count = static_cast<uint32_t>(rule.users.size());
-      g.has_groups = !rule.groups.empty();
+      g.groups_first = static_cast<uint32_t>(index.generic_groups.size());
+      g.groups_count = static_cast<uint32_t>(rule.groups.size());
       index.generic.push_back(g);
       index.generic_users.insert(index.generic_users.end(), rule.users.begin(), rule.users.end());
+      index.generic_groups.insert(index.generic_groups.end(), rule.groups.begin(), rule.groups.end());
       continue;
     }
     for (size_t u = 0; u < rule.users.size(); ++u) {
@@ -63,11 +66,13 @@ void BuildUserIndex(Policy* policy) {
   index.by_name.shrink_to_fit();
   index.generic.shrink_to_fit();
   index.generic_users.shrink_to_fit();
+  index.generic_groups.shrink_to_fit();
   index.built = true;
   policy->user_index = std::move(index);
 }
 
-std::vector<uint32_t> CandidateRules(const Policy& policy, std::string_view user) {
+std::vector<uint32_t> CandidateRules(const Policy& policy, std::string_view user,
+                                     GroupResolver* groups) {
   std::vector<uint32_t> out;
   const UserIndex& index = policy.user_index;
   if (!index.built) {
@@ -82,12 +87,19 @@ std::vector<uint32_t> CandidateRules(const Policy& policy, std::string_view user
   auto last = first;
   while (last != index.by_name.end() && NameOf(policy, *last) == user) ++last;
   const std::span<const std::string> patterns(index.generic_users);
-  auto may_apply = [&patterns, user](const GenericRule& g) {
+  const std::span<const std::string> group_names(index.generic_groups);
+  auto may_apply = [&patterns, &group_names, user, groups](const GenericRule& g) {
     // As MatchUser decides: a pattern match, or else a group: entry
     // unless a negated pattern excluded the name.
     ListMatch m = g.count == 0 ? ListMatch::kNoMatch
                                : MatchPatternList(user, patterns.subspan(g.first, g.count));
-    return m == ListMatch::kMatch || (m == ListMatch::kNoMatch && g.has_groups);
+    if (m != ListMatch::kNoMatch || g.groups_count == 0) return m == ListMatch::kMatch;
+    if (groups == nullptr) return true;
+    for (const std::string& group : group_names.subspan(g.groups_first, g.groups_count)) {
+      Result<bool> member = groups->IsMember(user, group);
+      if (!member || *member) return true;  // a failed lookup: MatchUser reports it
+    }
+    return false;
   };
   // Merge two ascending lists; a rule naming the user twice appears once.
   auto g = index.generic.begin();

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/groups.h"
 #include "core/policy.h"
 
 namespace certgate::core {
@@ -29,10 +30,13 @@ void BuildUserIndex(Policy* policy);
 // CandidateRules returns, in ascending order and without repeats, the index
 // of every rule that may apply to |user|: the literal rules naming it, the
 // generic rules whose patterns match it, and the rules with group: entries
-// whose patterns do not exclude it (a negated pattern matching). Any rule
-// not returned does not apply (its users match would be kUserNotMatched).
-// Without a built index it returns every rule.
-std::vector<uint32_t> CandidateRules(const Policy& policy, std::string_view user);
+// whose patterns do not exclude it (a negated pattern matching) and, when
+// |groups| is given, of which |user| is in a group or a group lookup
+// failed (the decision then reports it). Any rule not returned does not
+// apply (its users match would be kUserNotMatched). Without a built index
+// it returns every rule.
+std::vector<uint32_t> CandidateRules(const Policy& policy, std::string_view user,
+                                     GroupResolver* groups = nullptr);
 
 }  // namespace certgate::core
 

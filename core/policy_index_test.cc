@@ -177,6 +177,19 @@ TEST(PolicyIndexTest, GenericRulesFilteredByTheirPatterns) {
   EXPECT_EQ(CandidateRules(p, "svc-test"), (std::vector<uint32_t>{1, 2}));
   EXPECT_EQ(CandidateRules(p, "bob"), (std::vector<uint32_t>{2, 3, 4}));
   EXPECT_EQ(CandidateRules(p, "bib"), (std::vector<uint32_t>{1, 2, 3}));
+  EXPECT_EQ(p.user_index.generic_groups, (std::vector<std::string>{"ops", "dev"}));
+  // With a resolver, group rules are asked there, without visiting them:
+  // dave is in ops only, carol in none, and a failed lookup keeps the rule
+  // (the decision reports the failure).
+  FailingGroups groups;
+  EXPECT_EQ(CandidateRules(p, "dave", &groups), (std::vector<uint32_t>{1}));
+  EXPECT_EQ(CandidateRules(p, "carol", &groups), (std::vector<uint32_t>{}));
+  EXPECT_EQ(CandidateRules(p, "bob", &groups), (std::vector<uint32_t>{2, 3, 4}));
+  p.rules[2].groups = {"broken"};
+  BuildUserIndex(&p);
+  EXPECT_EQ(CandidateRules(p, "carol", &groups), (std::vector<uint32_t>{2}));
+  p.rules[2].groups = {"dev"};
+  BuildUserIndex(&p);
   // A copied policy keeps a working index (offsets, not pointers).
   Policy copy = p;
   p.rules.clear();
