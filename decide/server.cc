@@ -16,6 +16,7 @@
 #include <charconv>
 #include <csignal>
 #include <cstring>
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <string_view>
@@ -107,48 +108,39 @@ void SignAndVerify(const char* type, const EVP_MD* md) {
   }
 }
 
-// PeakRssKib returns this process's VmHWM (KiB, /proc/self/status), or -1.
-// Not getrusage's ru_maxrss: that survives execve, so a service started
-// from a large process (a test, a benchmark) would report its parent's.
-int64_t PeakRssKib() {
-  core::UniqueFd fd(open("/proc/self/status", O_RDONLY | O_CLOEXEC));
+// SumProcKib reads the /proc file |path| and returns the sum of the KiB
+// values of the fields |keys| ("Name:", each must be present), or -1.
+int64_t SumProcKib(const char* path, std::initializer_list<std::string_view> keys) {
+  core::UniqueFd fd(open(path, O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return -1;
   char buf[8192];
-  ssize_t n = read(fd.get(), buf, sizeof buf - 1);
+  ssize_t n = read(fd.get(), buf, sizeof buf);
   if (n <= 0) return -1;
-  std::string_view text(buf, static_cast<size_t>(n));
-  size_t at = text.find("VmHWM:");
-  if (at == std::string_view::npos) return -1;
-  size_t p = at + 6;
-  while (p < text.size() && (text[p] == ' ' || text[p] == '\t')) ++p;
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data() + p, text.data() + text.size(), v);
-  return ec == std::errc() ? v : -1;
-}
-
-// PrivateKib returns Private_Clean + Private_Dirty of this process (KiB,
-// /proc/self/smaps_rollup), or -1: the pages a worker does not share with
-// the service (copy-on-write copies, its own heap and stack).
-int64_t PrivateKib() {
-  core::UniqueFd fd(open("/proc/self/smaps_rollup", O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return -1;
-  char buf[4096];
-  ssize_t n = read(fd.get(), buf, sizeof buf - 1);
-  if (n <= 0) return -1;
-  buf[n] = '\0';
   std::string_view text(buf, static_cast<size_t>(n));
   int64_t total = 0;
-  for (std::string_view key : {"Private_Clean:", "Private_Dirty:"}) {
+  for (std::string_view key : keys) {
     size_t at = text.find(key);
     if (at == std::string_view::npos) return -1;
     size_t p = at + key.size();
-    while (p < text.size() && text[p] == ' ') ++p;
+    while (p < text.size() && (text[p] == ' ' || text[p] == '\t')) ++p;
     int64_t v = 0;
     auto [end, ec] = std::from_chars(text.data() + p, text.data() + text.size(), v);
     if (ec != std::errc()) return -1;
     total += v;
   }
   return total;
+}
+
+// PeakRssKib returns this process's VmHWM (KiB, /proc/self/status), or -1.
+// Not getrusage's ru_maxrss: that survives execve, so a service started
+// from a large process (a test, a benchmark) would report its parent's.
+int64_t PeakRssKib() { return SumProcKib("/proc/self/status", {"VmHWM:"}); }
+
+// PrivateKib returns Private_Clean + Private_Dirty of this process (KiB,
+// /proc/self/smaps_rollup), or -1: the pages a worker does not share with
+// the service (copy-on-write copies, its own heap and stack).
+int64_t PrivateKib() {
+  return SumProcKib("/proc/self/smaps_rollup", {"Private_Clean:", "Private_Dirty:"});
 }
 
 // --- State shared by the parent and its workers (one MAP_SHARED page set).
