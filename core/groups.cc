@@ -23,6 +23,18 @@ size_t LookupBufferSize(int name) {
 // many members needs a large buffer).
 constexpr size_t kMaxLookupBuffer = 16 * 1024 * 1024;
 
+// CallGrowingBuffer calls |lookup| (a getpwnam_r or getgrnam_r on a buffer)
+// again with a buffer twice as large while it says ERANGE, up to
+// kMaxLookupBuffer, and returns its last result.
+template <typename Lookup>
+int CallGrowingBuffer(std::vector<char>* buf, Lookup lookup) {
+  for (;;) {
+    const int rc = lookup(buf->data(), buf->size());
+    if (rc != ERANGE || buf->size() >= kMaxLookupBuffer) return rc;
+    buf->resize(buf->size() * 2);
+  }
+}
+
 // LookupUserGroups returns |user|'s primary and supplementary gids (none:
 // no such user).
 Result<std::vector<unsigned>> LookupUserGroups(const std::string& user) {
@@ -30,15 +42,10 @@ Result<std::vector<unsigned>> LookupUserGroups(const std::string& user) {
   struct passwd pw;
   struct passwd* pw_result = nullptr;
   std::vector<char> pbuf(LookupBufferSize(_SC_GETPW_R_SIZE_MAX));
-  for (;;) {
-    int rc = getpwnam_r(user.c_str(), &pw, pbuf.data(), pbuf.size(), &pw_result);
-    if (rc == ERANGE && pbuf.size() < kMaxLookupBuffer) {
-      pbuf.resize(pbuf.size() * 2);
-      continue;
-    }
-    if (rc != 0) return Fail(Errc::kIo, "user lookup of \"" + user + "\" failed: errno " + std::to_string(rc));
-    break;
-  }
+  const int rc = CallGrowingBuffer(&pbuf, [&](char* buf, size_t size) {
+    return getpwnam_r(user.c_str(), &pw, buf, size, &pw_result);
+  });
+  if (rc != 0) return Fail(Errc::kIo, "user lookup of \"" + user + "\" failed: errno " + std::to_string(rc));
   if (pw_result == nullptr) return out;  // no such user: member of nothing
   out.push_back(static_cast<unsigned>(pw.pw_gid));  // primary group
 
@@ -117,15 +124,10 @@ Result<bool> NssGroupResolver::IsMember(std::string_view user_view,
     struct group grp;
     struct group* grp_result = nullptr;
     std::vector<char> gbuf(LookupBufferSize(_SC_GETGR_R_SIZE_MAX));
-    for (;;) {
-      int rc = getgrnam_r(group.c_str(), &grp, gbuf.data(), gbuf.size(), &grp_result);
-      if (rc == ERANGE && gbuf.size() < kMaxLookupBuffer) {
-        gbuf.resize(gbuf.size() * 2);
-        continue;
-      }
-      if (rc != 0) return Fail(Errc::kIo, "group lookup of \"" + group + "\" failed: errno " + std::to_string(rc));
-      break;
-    }
+    const int rc = CallGrowingBuffer(&gbuf, [&](char* buf, size_t size) {
+      return getgrnam_r(group.c_str(), &grp, buf, size, &grp_result);
+    });
+    if (rc != 0) return Fail(Errc::kIo, "group lookup of \"" + group + "\" failed: errno " + std::to_string(rc));
     std::optional<unsigned> gid;
     if (grp_result != nullptr) gid = static_cast<unsigned>(grp.gr_gid);
     known = answers_->group_gids.emplace(group, gid).first;
