@@ -107,16 +107,18 @@ void GroupCache::Validate(int64_t now_ms) {
   valid_ = true;
 }
 
-NssGroupResolver::NssGroupResolver(GroupCache* cache) {
-  if (cache == nullptr) return;
-  cache->Validate(MonotonicMs());
-  answers_ = &cache->answers();
-}
+NssGroupResolver::NssGroupResolver(GroupCache* cache) : unvalidated_cache_(cache) {}
 
 Result<bool> NssGroupResolver::IsMember(std::string_view user_view,
                                         std::string_view group_view) {
   const std::string user(user_view);
   const std::string group(group_view);
+  if (unvalidated_cache_ != nullptr) {
+    // A decision without group: rules never stats the watched files.
+    unvalidated_cache_->Validate(MonotonicMs());
+    answers_ = &unvalidated_cache_->answers();
+    unvalidated_cache_ = nullptr;
+  }
 
   // The group: an unknown group has no members.
   auto known = answers_->group_gids.find(group);

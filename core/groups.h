@@ -49,8 +49,8 @@ class GroupCache {
   GroupCache();
   explicit GroupCache(std::vector<std::string> watched_files);
 
-  // Validate is called at the start of each decision (NssGroupResolver's
-  // constructor does): it forgets everything if the answers are kMaxAgeMs
+  // Validate is called once per decision, at its first group lookup
+  // (NssGroupResolver does): it forgets everything if the answers are kMaxAgeMs
   // old at |now_ms| (a monotonic clock), too many, or a watched file's stat
   // (device, inode, size, mtime, ctime, or its absence) differs from when
   // the first answer was kept.
@@ -80,7 +80,7 @@ class GroupCache {
 // user's groups after the first successful lookup, so a policy with many
 // `group:` rules asks NSS once per group and once per user, not once per
 // rule. Failed lookups are not remembered. With a |cache| (validated at
-// construction) the answers are kept there, across decisions.
+// the first lookup) the answers are kept there, across decisions.
 class NssGroupResolver : public GroupResolver {
  public:
   NssGroupResolver() = default;
@@ -92,6 +92,7 @@ class NssGroupResolver : public GroupResolver {
  private:
   GroupAnswers own_;
   GroupAnswers* answers_ = &own_;
+  GroupCache* unvalidated_cache_ = nullptr;  // used from the first lookup on
 };
 
 // StaticGroupResolver answers from a fixed table (tests, fuzzing).
