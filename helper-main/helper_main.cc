@@ -61,6 +61,17 @@ void OnTimeout(core::HelperKind kind, const core::HelperOptions& o, core::Helper
   }
 }
 
+// LogInternalError writes the record of a run that failed for a reason of
+// its own (out of memory, a bug), which grants nothing.
+void LogInternalError(core::HelperKind kind, core::LogSink* log) {
+  core::LogRecord rec;
+  rec.priority = core::Priority::kErr;
+  rec.message = "internal error, nothing granted";
+  rec.fields.emplace_back("CERTGATE_PROGRAM", core::HelperName(kind));
+  rec.fields.emplace_back("CERTGATE_DECISION", "deny");
+  log->Write(rec);
+}
+
 }  // namespace
 
 bool WantsVerbose(const std::vector<std::string>& args) {
@@ -106,12 +117,7 @@ HelperAnswer DecideAnswer(core::HelperKind kind, const core::HelperOptions& opti
     answer.out = std::move(result.out);
     return answer;
   } catch (...) {
-    core::LogRecord rec;
-    rec.priority = core::Priority::kErr;
-    rec.message = "internal error, nothing granted";
-    rec.fields.emplace_back("CERTGATE_PROGRAM", core::HelperName(kind));
-    rec.fields.emplace_back("CERTGATE_DECISION", "deny");
-    log->Write(rec);
+    LogInternalError(kind, log);
     return HelperAnswer{};
   }
 }
@@ -154,12 +160,7 @@ int HelperMain(core::HelperKind kind, int argc, char** argv) {
     // watchdog thread: deny, and say so if the log still can.
     try {
       core::SystemLogSink log(core::HelperName(kind), false);
-      core::LogRecord rec;
-      rec.priority = core::Priority::kErr;
-      rec.message = "internal error, nothing granted";
-      rec.fields.emplace_back("CERTGATE_PROGRAM", core::HelperName(kind));
-      rec.fields.emplace_back("CERTGATE_DECISION", "deny");
-      log.Write(rec);
+      LogInternalError(kind, &log);
     } catch (...) {
     }
     return 1;
