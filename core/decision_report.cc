@@ -10,9 +10,10 @@ namespace {
 
 std::string Quote(std::string_view text) { return "\"" + EscapeForLog(text) + "\""; }
 
-std::string JoinEscaped(const std::vector<std::string>& items) {
+template <typename Strings>
+std::string JoinEscaped(const Strings& items) {
   std::string out;
-  for (const auto& item : items) {
+  for (std::string_view item : items) {
     if (!out.empty()) out.push_back(',');
     out.append(EscapeForLog(item));
   }
@@ -30,11 +31,11 @@ std::string GrantedPrincipals(const Decision& d) {
 
 std::string GrantingRules(const Decision& d) {
   std::string out;
-  const Rule* last = nullptr;
+  RuleView last;
   for (const Grant& g : d.grants) {
-    if (g.rule == last || g.rule == nullptr) continue;
+    if (g.rule == last || !g.rule.valid()) continue;
     if (!out.empty()) out.push_back(',');
-    out.append(EscapeForLog(g.rule->Label()));
+    out.append(EscapeForLog(g.rule.Label()));
     last = g.rule;
   }
   return out;
@@ -50,7 +51,7 @@ std::string FailingRules(const Decision& d) {
       continue;
     }
     if (!out.empty()) out.append("; ");
-    out.append(EscapeForLog(r.rule->Label()) + ": " + EscapeForLog(r.reason));
+    out.append(EscapeForLog(r.rule.Label()) + ": " + EscapeForLog(r.reason));
   }
   return out;
 }
@@ -160,7 +161,7 @@ std::string ExplainDecision(const std::string& user, const Certificate& cert, co
   }
   out += "rules:\n";
   for (const RuleOutcome& r : d.rules) {
-    out += "  " + EscapeForLog(r.rule->Label()) + ": ";
+    out += "  " + EscapeForLog(r.rule.Label()) + ": ";
     switch (r.kind) {
       case RuleOutcome::Kind::kUserNotMatched:
         out += "does not apply: " + EscapeForLog(r.reason);
@@ -179,7 +180,7 @@ std::string ExplainDecision(const std::string& user, const Certificate& cert, co
         break;
       case RuleOutcome::Kind::kGranted:
         out += "grants " + JoinEscaped(r.principals);
-        if (!r.rule->options.empty()) out += " with options " + JoinEscaped(r.rule->options);
+        if (!r.rule.options().empty()) out += " with options " + JoinEscaped(r.rule.options());
         break;
     }
     out += "\n";

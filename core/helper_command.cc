@@ -83,18 +83,18 @@ void KeyFileFields(const std::string& text, std::string* type, std::string* b64)
 
 // MaybeLoadKrl loads the policy's KRL, if any. An unreadable KRL denies
 // every certificate, as sshd does for an unreadable RevokedKeys.
-Result<std::optional<Krl>> MaybeLoadKrl(const Policy& policy) {
-  if (!policy.krl_path) return std::optional<Krl>();
-  Result<Krl> krl = LoadKrlFile(*policy.krl_path);
+Result<std::optional<Krl>> MaybeLoadKrl(const CompiledPolicy& policy) {
+  if (!policy.krl_path()) return std::optional<Krl>();
+  Result<Krl> krl = LoadKrlFile(*policy.krl_path());
   if (!krl) {
-    return Fail(krl.error().code, "KRL " + *policy.krl_path + " unusable, every certificate denied: " +
+    return Fail(krl.error().code, "KRL " + *policy.krl_path() + " unusable, every certificate denied: " +
                                       krl.error().detail);
   }
   return std::optional<Krl>(std::move(*krl));
 }
 
 // DecideCertificate runs Evaluate with the KRL, or returns a denial.
-Decision DecideCertificate(const Policy& policy, const std::string& user, const Certificate& cert,
+Decision DecideCertificate(const CompiledPolicy& policy, const std::string& user, const Certificate& cert,
                            uint64_t now, GroupResolver& groups, bool every_rule) {
   Result<std::optional<Krl>> krl = MaybeLoadKrl(policy);
   if (!krl) {
@@ -110,9 +110,9 @@ Decision DecideCertificate(const Policy& policy, const std::string& user, const 
 
 // GetPolicy returns the policy at |path| from |env|'s source (RunHelper
 // always sets one); what follows is the decision.
-const LoadResult& GetPolicy(const std::string& path, HelperEnv& env) {
+const LoadedPolicy& GetPolicy(const std::string& path, HelperEnv& env) {
   if (env.stage != nullptr) env.stage->store(HelperStage::kLoadingPolicy);
-  const LoadResult& loaded = env.policies->Get(path, env.load);
+  const LoadedPolicy& loaded = env.policies->Get(path, env.load);
   if (env.stage != nullptr) env.stage->store(HelperStage::kDeciding);
   return loaded;
 }
@@ -129,7 +129,7 @@ struct PlainKeyAnswer {
   std::vector<std::string> rules;
 };
 
-PlainKeyAnswer AnswerPlainKey(const Policy& policy, const std::string& user, const PublicKey& key,
+PlainKeyAnswer AnswerPlainKey(const CompiledPolicy& policy, const std::string& user, const PublicKey& key,
                               GroupResolver& groups) {
   PlainKeyAnswer a;
   Result<std::optional<Krl>> krl = MaybeLoadKrl(policy);
@@ -138,15 +138,15 @@ PlainKeyAnswer AnswerPlainKey(const Policy& policy, const std::string& user, con
     return a;
   }
   if (krl->has_value() && (*krl)->IsKeyRevoked(key)) {
-    a.reason = "key is revoked by the KRL " + *policy.krl_path;
+    a.reason = "key is revoked by the KRL " + *policy.krl_path();
     return a;
   }
   std::vector<std::string> errors;
-  for (const Rule* rule : RulesForUser(policy, user, groups, &errors)) {
-    for (const AuthorizedKeysLine& line : rule->user_keys) {
-      if (line.key == key) {
-        a.out += FormatAuthorizedKeysLine(line);
-        a.rules.push_back(rule->Label());
+  for (const RuleView& rule : RulesForUser(policy, user, groups, &errors)) {
+    for (const AuthorizedKeysLine* line : rule.user_keys()) {
+      if (line->key == key) {
+        a.out += FormatAuthorizedKeysLine(*line);
+        a.rules.push_back(rule.Label());
       }
     }
   }
@@ -193,7 +193,7 @@ bool SameKeyType(std::string_view offered, KeyType type) {
 
 HelperOutput RunCheck(const HelperOptions& o, HelperEnv& env) {
   HelperOutput result;
-  const LoadResult& loaded = GetPolicy(o.policy_path, env);
+  const LoadedPolicy& loaded = GetPolicy(o.policy_path, env);
   if (loaded.policy) {
     result.out = "ok\n";
     result.exit_code = 0;
@@ -207,7 +207,7 @@ HelperOutput RunCheck(const HelperOptions& o, HelperEnv& env) {
 HelperOutput RunExplain(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
   HelperOutput result;  // exit 1 unless allowed
   const uint64_t now = o.explain_at.value_or(env.now);
-  const LoadResult& loaded = GetPolicy(o.policy_path, env);
+  const LoadedPolicy& loaded = GetPolicy(o.policy_path, env);
   if (!loaded.policy) {
     result.out = "policy: unusable, every login would be denied:\n";
     for (const Issue& issue : loaded.issues) result.out += "  " + issue.ToString() + "\n";
@@ -262,7 +262,7 @@ HelperOutput RunExplain(HelperKind kind, const HelperOptions& o, HelperEnv& env)
 HelperOutput RunSshd(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
   const char* program = HelperName(kind);
   HelperOutput result;
-  const LoadResult& loaded = GetPolicy(o.policy_path, env);
+  const LoadedPolicy& loaded = GetPolicy(o.policy_path, env);
   if (!loaded.policy) {
     env.log->Write(PolicyIssuesRecord(program, o.user, loaded.issues));
     return result;  // exit 1, nothing printed

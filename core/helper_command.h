@@ -21,21 +21,22 @@ namespace certgate::core {
 class PolicySource {
  public:
   virtual ~PolicySource() = default;
-  // Get returns what LoadPolicy(|path|, |options|) returns now. The
-  // reference stays valid until the next Get or the source's destruction.
-  virtual const LoadResult& Get(const std::string& path, const LoadOptions& options) = 0;
+  // Get returns what LoadCompiledPolicy(|path|, |options|) returns now.
+  // The reference stays valid until the next Get or the source's
+  // destruction.
+  virtual const LoadedPolicy& Get(const std::string& path, const LoadOptions& options) = 0;
 };
 
-// FreshPolicySource calls LoadPolicy at every Get.
+// FreshPolicySource calls LoadCompiledPolicy at every Get.
 class FreshPolicySource : public PolicySource {
  public:
-  const LoadResult& Get(const std::string& path, const LoadOptions& options) override {
-    last_ = LoadPolicy(path, options);
+  const LoadedPolicy& Get(const std::string& path, const LoadOptions& options) override {
+    last_ = LoadCompiledPolicy(path, options);
     return last_;
   }
 
  private:
-  LoadResult last_;
+  LoadedPolicy last_;
 };
 
 // HelperStage is how far a run got: the watchdog of main() says in its log

@@ -42,18 +42,11 @@ bool MatchPattern(std::string_view s, std::string_view pattern) {
   return pi == pattern.size();
 }
 
-ListMatch MatchPatternList(std::string_view s, std::span<const std::string> patterns) {
-  bool positive = false;
-  for (const std::string& p : patterns) {
-    std::string_view pattern(p);
-    bool negated = !pattern.empty() && pattern.front() == '!';
-    if (negated) pattern.remove_prefix(1);
-    if (!MatchPattern(s, pattern)) continue;
-    // Like match.c: a negated match decides at once, whatever comes after.
-    if (negated) return ListMatch::kNegated;
-    positive = true;
-  }
-  return positive ? ListMatch::kMatch : ListMatch::kNoMatch;
+ListMatch MatchListItem(std::string_view s, std::string_view item) {
+  const bool negated = !item.empty() && item.front() == '!';
+  if (negated) item.remove_prefix(1);
+  if (!MatchPattern(s, item)) return ListMatch::kNoMatch;
+  return negated ? ListMatch::kNegated : ListMatch::kMatch;
 }
 
 std::string PatternError(std::string_view pattern) {

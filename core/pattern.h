@@ -3,7 +3,6 @@
 #ifndef CERTGATE_CORE_PATTERN_H_
 #define CERTGATE_CORE_PATTERN_H_
 
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,11 +22,23 @@ enum class ListMatch {
   kNegated,   // a negated pattern matched: never a match, whatever else does
 };
 
-// MatchPatternList matches |s| against every pattern of |patterns| (each an
-// element of a policy list, already split, with an optional leading '!').
-ListMatch MatchPatternList(std::string_view s, std::span<const std::string> patterns);
-inline ListMatch MatchPatternList(std::string_view s, const std::vector<std::string>& patterns) {
-  return MatchPatternList(s, std::span<const std::string>(patterns));
+// MatchListItem matches |s| against one element of a policy list (already
+// split, with an optional leading '!'): kMatch or kNoMatch for a positive
+// pattern, kNegated or kNoMatch for a negated one.
+ListMatch MatchListItem(std::string_view s, std::string_view item);
+
+// MatchPatternList matches |s| against every element of |patterns| (any
+// range of strings or string views), as OpenSSH's match_pattern_list does:
+// a negated match decides at once, whatever comes after.
+template <typename Patterns>
+ListMatch MatchPatternList(std::string_view s, const Patterns& patterns) {
+  bool positive = false;
+  for (std::string_view item : patterns) {
+    ListMatch m = MatchListItem(s, item);
+    if (m == ListMatch::kNegated) return m;
+    if (m == ListMatch::kMatch) positive = true;
+  }
+  return positive ? ListMatch::kMatch : ListMatch::kNoMatch;
 }
 
 // PatternError returns an empty string if |pattern| is a valid list element,

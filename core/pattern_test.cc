@@ -62,13 +62,13 @@ TEST(PatternTest, ListSemantics) {
   EXPECT_EQ(MatchPatternList("team-evil", list), ListMatch::kNegated);
   EXPECT_EQ(MatchPatternList("dev", list), ListMatch::kNoMatch);
   // A negated pattern wins wherever it is in the list.
-  EXPECT_EQ(MatchPatternList("root", {"!root", "*"}), ListMatch::kNegated);
-  EXPECT_EQ(MatchPatternList("root", {"*", "!root"}), ListMatch::kNegated);
+  EXPECT_EQ(MatchPatternList("root", std::vector<std::string>{"!root", "*"}), ListMatch::kNegated);
+  EXPECT_EQ(MatchPatternList("root", std::vector<std::string>{"*", "!root"}), ListMatch::kNegated);
   // Only negations: nothing is ever a match.
-  EXPECT_EQ(MatchPatternList("alice", {"!root"}), ListMatch::kNoMatch);
-  EXPECT_EQ(MatchPatternList("root", {"!r*"}), ListMatch::kNegated);
+  EXPECT_EQ(MatchPatternList("alice", std::vector<std::string>{"!root"}), ListMatch::kNoMatch);
+  EXPECT_EQ(MatchPatternList("root", std::vector<std::string>{"!r*"}), ListMatch::kNegated);
   EXPECT_EQ(MatchPatternList("alice", std::vector<std::string>{}), ListMatch::kNoMatch);
-  EXPECT_EQ(MatchPatternList("", {"*"}), ListMatch::kMatch);
+  EXPECT_EQ(MatchPatternList("", std::vector<std::string>{"*"}), ListMatch::kMatch);
 }
 
 TEST(PatternTest, PathologicalPatternsFinishFast) {

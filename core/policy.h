@@ -83,36 +83,9 @@ struct Rule {
   const Constraints& Own() const;
 };
 
-// UserIndexEntry names one literal login name of a rule: rules[rule].users[user].
-struct UserIndexEntry {
-  uint32_t rule = 0;
-  uint32_t user = 0;
-};
-
-// GenericRule is a rule the index cannot find by name (patterns,
-// negations, groups): its `users` patterns are [first, first + count) of
-// UserIndex::generic_users, its group: names [groups_first, groups_first +
-// groups_count) of UserIndex::generic_groups.
-struct GenericRule {
-  uint32_t rule = 0;
-  uint32_t first = 0;
-  uint32_t count = 0;
-  uint32_t groups_first = 0;
-  uint32_t groups_count = 0;
-};
-
-// UserIndex lets a decision visit only the rules that can apply to a login
-// name (built by BuildUserIndex in policy_index.h; see there). Indices, not
-// pointers, so a copied Policy keeps a valid index.
-struct UserIndex {
-  bool built = false;
-  std::vector<UserIndexEntry> by_name;    // sorted by (name, rule)
-  std::vector<GenericRule> generic;       // ascending rule indices
-  std::vector<std::string> generic_users;   // their patterns, side by side
-  std::vector<std::string> generic_groups;  // their group names, likewise
-};
-
-// Policy is the merged content of the main file and its policy.d fragments.
+// Policy is the merged content of the main file and its policy.d fragments,
+// as the loader builds it. Decisions read its compiled form
+// (compiled_policy.h), which takes a sixth of the memory.
 struct Policy {
   std::vector<Authority> authorities;
   Constraints defaults;
@@ -120,7 +93,6 @@ struct Policy {
   std::optional<std::string> krl_path;
   std::vector<Rule> rules;
   std::vector<std::string> files;  // every file read, in order
-  UserIndex user_index;            // built once the policy is complete
 };
 
 }  // namespace certgate::core

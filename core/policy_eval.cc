@@ -18,12 +18,13 @@ constexpr std::string_view kUserToken = "{user}";
 // UserMatches tells whether |rule| applies to |user|: a positive pattern or
 // a group matches and no negated pattern does. Groups are asked only when
 // the patterns did not already decide, since NSS may be slow.
-RuleOutcome::Kind MatchUser(const Rule& rule, const std::string& user, GroupResolver& groups,
+RuleOutcome::Kind MatchUser(const RuleView& rule, const std::string& user, GroupResolver& groups,
                             std::string* error) {
-  ListMatch m = rule.users.empty() ? ListMatch::kNoMatch : MatchPatternList(user, rule.users);
+  const StringList users = rule.users();
+  ListMatch m = users.empty() ? ListMatch::kNoMatch : MatchPatternList(user, users);
   if (m == ListMatch::kNegated) return RuleOutcome::Kind::kUserNotMatched;
   if (m == ListMatch::kMatch) return RuleOutcome::Kind::kGranted;  // "matched"
-  for (const std::string& group : rule.groups) {
+  for (std::string_view group : rule.groups()) {
     Result<bool> member = groups.IsMember(user, group);
     if (!member) {
       *error = member.error().detail;
@@ -37,9 +38,9 @@ RuleOutcome::Kind MatchUser(const Rule& rule, const std::string& user, GroupReso
 // SubstituteUser replaces every "{user}" in |pattern| by |user|. A login
 // name holding pattern syntax would turn into a wildcard, so such a name
 // makes the pattern unusable (returns false): fail closed.
-bool SubstituteUser(const std::string& pattern, const std::string& user, std::string* out) {
+bool SubstituteUser(std::string_view pattern, const std::string& user, std::string* out) {
   if (pattern.find(kUserToken) == std::string::npos) {
-    *out = pattern;
+    out->assign(pattern);
     return true;
   }
   if (user.empty() || user.find_first_of("*?!,{}") != std::string::npos) return false;
@@ -52,70 +53,77 @@ bool SubstituteUser(const std::string& pattern, const std::string& user, std::st
     out->append(user);
     pos = at + kUserToken.size();
   }
-  out->append(pattern, pos, std::string::npos);
+  out->append(pattern.substr(pos));
   return true;
 }
 
-std::string Join(const std::vector<std::string>& items, std::string_view sep) {
+std::string Join(const StringList& items, std::string_view sep) {
   std::string out;
-  for (const auto& item : items) {
+  for (std::string_view item : items) {
     if (!out.empty()) out.append(sep);
     out.append(item);
   }
   return out;
 }
 
+// OwnOr returns the rule's list |own| if set, else the default's.
+uint32_t OwnOr(uint32_t own, uint32_t defaults) { return own != kNoList ? own : defaults; }
+
 // CheckConstraints returns an empty string if |cert| satisfies the rule's
-// constraints (falling back to |defaults|), else the first failure.
-std::string CheckConstraints(const Constraints& own, const Constraints& defaults,
+// constraints (falling back to the policy's defaults), else the first failure.
+std::string CheckConstraints(const CompiledPolicy& policy, const CompiledConstraints& own,
                              const Certificate& cert) {
-  const auto& max_lifetime = own.max_lifetime ? own.max_lifetime : defaults.max_lifetime;
-  if (max_lifetime) {
+  const CompiledConstraints& defaults = policy.defaults();
+  const CompiledConstraints& lifetime_from = own.has_max_lifetime ? own : defaults;
+  if (lifetime_from.has_max_lifetime) {
     // valid_before > valid_after here: the time check already passed.
     uint64_t lifetime = cert.valid_before - cert.valid_after;
-    if (lifetime > *max_lifetime) {
+    if (lifetime > lifetime_from.max_lifetime) {
       std::string life = cert.valid_before == UINT64_MAX ? std::string("forever")
                                                          : FormatDuration(lifetime);
       return "certificate lifetime " + life + " exceeds max_lifetime " +
-             FormatDuration(*max_lifetime);
+             FormatDuration(lifetime_from.max_lifetime);
     }
   }
-  const auto& key_id = own.key_id ? own.key_id : defaults.key_id;
-  if (key_id && MatchPatternList(cert.key_id, *key_id) != ListMatch::kMatch) {
-    return "key id does not match key_id " + Join(*key_id, ",");
+  const uint32_t key_id = OwnOr(own.key_id, defaults.key_id);
+  if (key_id != kNoList && MatchPatternList(cert.key_id, policy.Strings(key_id)) != ListMatch::kMatch) {
+    return "key id does not match key_id " + Join(policy.Strings(key_id), ",");
   }
   const auto& source = own.source_address ? own.source_address : defaults.source_address;
-  if (source && *source == SourceAddressRequirement::kRequired && !cert.source_address) {
+  if (source == SourceAddressRequirement::kRequired && !cert.source_address) {
     return "certificate has no source-address critical option (source_address: required)";
   }
-  const auto& require = own.require_extensions ? own.require_extensions : defaults.require_extensions;
-  if (require) {
-    for (const auto& ext : *require) {
-      if (!cert.HasExtension(ext)) return "required extension " + ext + " is missing";
+  const uint32_t require = OwnOr(own.require_extensions, defaults.require_extensions);
+  if (require != kNoList) {
+    for (std::string_view ext : policy.Strings(require)) {
+      if (!cert.HasExtension(ext)) return "required extension " + std::string(ext) + " is missing";
     }
   }
-  const auto& forbid = own.forbid_extensions ? own.forbid_extensions : defaults.forbid_extensions;
-  if (forbid) {
-    for (const auto& ext : *forbid) {
-      if (cert.HasExtension(ext)) return "forbidden extension " + ext + " is present";
+  const uint32_t forbid = OwnOr(own.forbid_extensions, defaults.forbid_extensions);
+  if (forbid != kNoList) {
+    for (std::string_view ext : policy.Strings(forbid)) {
+      if (cert.HasExtension(ext)) return "forbidden extension " + std::string(ext) + " is present";
     }
   }
-  const auto& key_types = own.key_types ? own.key_types : defaults.key_types;
-  if (key_types &&
-      std::find(key_types->begin(), key_types->end(), cert.key.type) == key_types->end()) {
-    return "user key type " + std::string(cert.key.TypeName()) + " is not in key_types";
+  const uint32_t key_types = OwnOr(own.key_types, defaults.key_types);
+  if (key_types != kNoList) {
+    std::span<const uint32_t> types = policy.List(key_types);
+    if (std::find(types.begin(), types.end(), static_cast<uint32_t>(cert.key.type)) == types.end()) {
+      return "user key type " + std::string(cert.key.TypeName()) + " is not in key_types";
+    }
   }
-  const auto& min_rsa = own.min_rsa_bits ? own.min_rsa_bits : defaults.min_rsa_bits;
-  if (min_rsa && cert.key.type == KeyType::kRsa && cert.key.RsaBits() < *min_rsa) {
+  const CompiledConstraints& rsa_from = own.has_min_rsa_bits ? own : defaults;
+  if (rsa_from.has_min_rsa_bits && cert.key.type == KeyType::kRsa &&
+      cert.key.RsaBits() < rsa_from.min_rsa_bits) {
     return "RSA key of " + std::to_string(cert.key.RsaBits()) + " bits is below min_rsa_bits " +
-           std::to_string(*min_rsa);
+           std::to_string(rsa_from.min_rsa_bits);
   }
   return "";
 }
 
-const Authority* FindAuthority(const Policy& policy, const Certificate& cert,
+const Authority* FindAuthority(const CompiledPolicy& policy, const Certificate& cert,
                                const std::string& fingerprint) {
-  for (const Authority& authority : policy.authorities) {
+  for (const Authority& authority : policy.authorities()) {
     for (const PublicKey& key : authority.keys) {
       if (key.blob == cert.signature_key.blob) return &authority;
     }
@@ -138,20 +146,20 @@ std::string TimeReason(const Certificate& cert, uint64_t now) {
 
 }  // namespace
 
-std::vector<const Rule*> RulesForUser(const Policy& policy, const std::string& user,
-                                      GroupResolver& groups, std::vector<std::string>* errors) {
-  std::vector<const Rule*> rules;
+std::vector<RuleView> RulesForUser(const CompiledPolicy& policy, const std::string& user,
+                                   GroupResolver& groups, std::vector<std::string>* errors) {
+  std::vector<RuleView> rules;
   for (uint32_t r : CandidateRules(policy, user, &groups)) {
-    const Rule& rule = policy.rules[r];
+    const RuleView rule = policy.rule(r);
     std::string error;
     RuleOutcome::Kind kind = MatchUser(rule, user, groups, &error);
-    if (kind == RuleOutcome::Kind::kGranted) rules.push_back(&rule);
+    if (kind == RuleOutcome::Kind::kGranted) rules.push_back(rule);
     if (kind == RuleOutcome::Kind::kGroupLookupFailed) errors->push_back(error);
   }
   return rules;
 }
 
-Decision Evaluate(const Policy& policy, const Request& request, const Krl* krl,
+Decision Evaluate(const CompiledPolicy& policy, const Request& request, const Krl* krl,
                   GroupResolver& groups) {
   Decision d;  // verdict starts as kDeny
   const Certificate& cert = *request.cert;
@@ -181,13 +189,13 @@ Decision Evaluate(const Policy& policy, const Request& request, const Krl* krl,
                d.authority->name;
     return d;
   }
-  if (!policy.revoked_key_ids.empty() &&
-      MatchPatternList(cert.key_id, policy.revoked_key_ids) == ListMatch::kMatch) {
+  if (!policy.revoked_key_ids().empty() &&
+      MatchPatternList(cert.key_id, policy.revoked_key_ids()) == ListMatch::kMatch) {
     d.reason = "key id is revoked (revoked.key_ids)";
     return d;
   }
   if (krl != nullptr && krl->IsCertificateRevoked(cert)) {
-    d.reason = "certificate is revoked by the KRL " + policy.krl_path.value_or("");
+    d.reason = "certificate is revoked by the KRL " + policy.krl_path().value_or("");
     return d;
   }
   if (cert.principals.empty()) {
@@ -195,17 +203,17 @@ Decision Evaluate(const Policy& policy, const Request& request, const Krl* krl,
     return d;
   }
 
-  const size_t authority_index = static_cast<size_t>(d.authority - policy.authorities.data());
+  const auto authority_index = static_cast<uint32_t>(d.authority - policy.authorities().data());
   std::unordered_set<std::string> granted;
   std::string pattern_buf;
   std::vector<std::string> patterns;
   std::vector<uint32_t> candidates;
   if (!request.every_rule) candidates = CandidateRules(policy, request.user, &groups);
-  const size_t visits = request.every_rule ? policy.rules.size() : candidates.size();
+  const size_t visits = request.every_rule ? policy.rule_count() : candidates.size();
   for (size_t v = 0; v < visits; ++v) {
-    const Rule& rule = policy.rules[request.every_rule ? v : candidates[v]];
+    const RuleView rule = policy.rule(request.every_rule ? v : candidates[v]);
     RuleOutcome outcome;
-    outcome.rule = &rule;
+    outcome.rule = rule;
     std::string error;
     RuleOutcome::Kind user_match = MatchUser(rule, request.user, groups, &error);
     if (user_match == RuleOutcome::Kind::kUserNotMatched && !request.every_rule) {
@@ -219,14 +227,14 @@ Decision Evaluate(const Policy& policy, const Request& request, const Krl* krl,
       d.rules.push_back(std::move(outcome));
       continue;
     }
-    if (std::find(rule.authorities.begin(), rule.authorities.end(), authority_index) ==
-        rule.authorities.end()) {
+    const std::span<const uint32_t> authorities = rule.authorities();
+    if (std::find(authorities.begin(), authorities.end(), authority_index) == authorities.end()) {
       outcome.kind = RuleOutcome::Kind::kAuthorityNotListed;
       outcome.reason = "authority " + d.authority->name + " not in authorities";
       d.rules.push_back(std::move(outcome));
       continue;
     }
-    std::string failure = CheckConstraints(rule.Own(), policy.defaults, cert);
+    std::string failure = CheckConstraints(policy, rule.constraints(), cert);
     if (!failure.empty()) {
       outcome.kind = RuleOutcome::Kind::kConstraintFailed;
       outcome.reason = std::move(failure);
@@ -234,7 +242,8 @@ Decision Evaluate(const Policy& policy, const Request& request, const Krl* krl,
       continue;
     }
     patterns.clear();
-    for (const std::string& p : rule.principals) {
+    const StringList principals = rule.principals();
+    for (std::string_view p : principals) {
       if (SubstituteUser(p, request.user, &pattern_buf)) patterns.push_back(pattern_buf);
     }
     for (const std::string& principal : cert.principals) {
@@ -246,11 +255,11 @@ Decision Evaluate(const Policy& policy, const Request& request, const Krl* krl,
         continue;
       }
       outcome.principals.push_back(principal);
-      d.grants.push_back(Grant{principal, &rule});
+      d.grants.push_back(Grant{principal, rule});
     }
     if (outcome.principals.empty()) {
       outcome.kind = RuleOutcome::Kind::kNoPrincipalMatched;
-      outcome.reason = "no certificate principal matches principals " + Join(rule.principals, ",");
+      outcome.reason = "no certificate principal matches principals " + Join(principals, ",");
     } else {
       outcome.kind = RuleOutcome::Kind::kGranted;
     }

@@ -10,7 +10,7 @@
 #include "core/certificate.h"
 #include "core/groups.h"
 #include "core/krl.h"
-#include "core/policy.h"
+#include "core/compiled_policy.h"
 
 namespace certgate::core {
 
@@ -19,7 +19,7 @@ enum class Verdict { kDeny, kAllow };
 // Grant is one principal granted, with the options of the rule that granted it.
 struct Grant {
   std::string principal;
-  const Rule* rule = nullptr;
+  RuleView rule;
 };
 
 // RuleOutcome is what one rule did, for logs and --explain.
@@ -32,7 +32,7 @@ struct RuleOutcome {
     kGranted,              // granted |principals| (not already granted)
     kGroupLookupFailed,    // a group lookup failed: treated as not matched
   };
-  const Rule* rule = nullptr;
+  RuleView rule;
   Kind kind = Kind::kUserNotMatched;
   std::string reason;
   std::vector<std::string> principals;
@@ -45,7 +45,7 @@ struct Request {
   uint64_t now = 0;                 // seconds since the epoch
   // every_rule: report every rule in Decision::rules, also those whose users
   // do not match (--explain). Otherwise rules that cannot apply to |user|
-  // are skipped through Policy::user_index, and no rule whose users do not
+  // are skipped through the policy's user index, and no rule whose users do not
   // match |user| is in Decision::rules; verdict, reason, grants and every
   // other outcome are the same.
   bool every_rule = false;
@@ -69,15 +69,14 @@ struct Decision {
 // certgate-policy(5): signature algorithm acceptable for the authority,
 // authority known, time, revocation (authority serials, revoked key ids,
 // |krl| if not null), then each rule. |groups| answers `group:` entries.
-Decision Evaluate(const Policy& policy, const Request& request, const Krl* krl,
+Decision Evaluate(const CompiledPolicy& policy, const Request& request, const Krl* krl,
                   GroupResolver& groups);
 
-// ApplicableRules returns the rules whose `users` match |user| (used by
+// RulesForUser returns the rules whose `users` match |user| (used by
 // keys-cmd for plain keys). Group lookup failures count as no match and
 // are appended to |errors|.
-std::vector<const Rule*> RulesForUser(const Policy& policy, const std::string& user,
-                                      GroupResolver& groups,
-                                      std::vector<std::string>* errors);
+std::vector<RuleView> RulesForUser(const CompiledPolicy& policy, const std::string& user,
+                                   GroupResolver& groups, std::vector<std::string>* errors);
 
 }  // namespace certgate::core
 

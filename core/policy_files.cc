@@ -187,4 +187,18 @@ LoadResult LoadPolicy(const std::string& main_path, const LoadOptions& options) 
   return result;
 }
 
+LoadedPolicy LoadCompiledPolicy(const std::string& main_path, const LoadOptions& options) {
+  LoadedPolicy out;
+  LoadResult loaded = LoadPolicy(main_path, options);
+  out.issues = std::move(loaded.issues);
+  if (!loaded.policy) return out;
+  Result<std::shared_ptr<const CompiledPolicy>> compiled = CompilePolicy(*loaded.policy);
+  if (!compiled) {
+    out.issues.push_back(Issue{SourceLocation{main_path, 1, 1}, compiled.error().detail});
+    return out;
+  }
+  out.policy = std::move(*compiled);
+  return out;
+}
+
 }  // namespace certgate::core

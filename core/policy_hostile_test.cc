@@ -216,16 +216,16 @@ TEST(PolicyHostileTest, AllFilesTogetherAtMost64MiB) {
 class StageRecorder : public PolicySource {
  public:
   explicit StageRecorder(std::atomic<HelperStage>* stage) : stage_(stage) {}
-  const LoadResult& Get(const std::string& path, const LoadOptions& options) override {
+  const LoadedPolicy& Get(const std::string& path, const LoadOptions& options) override {
     seen = stage_->load();
-    result_ = LoadPolicy(path, options);
+    result_ = LoadCompiledPolicy(path, options);
     return result_;
   }
   HelperStage seen = HelperStage::kStarting;
 
  private:
   std::atomic<HelperStage>* stage_;
-  LoadResult result_;
+  LoadedPolicy result_;
 };
 
 TEST(PolicyHostileTest, RunHelperReportsItsStage) {

@@ -1,5 +1,12 @@
 // The per-user rule index: which rules can apply to a login name, without
 // looking at every rule. A decision with it is identical to the linear one.
+// CompilePolicy (compiled_policy.h) builds it: every literal login name of a
+// literal rule, sorted by (name, rule), and every other rule (patterns,
+// negations, groups) in a generic list whose users and groups lists lie side
+// by side in the pools, so that a login name is tried against all of them
+// without visiting the rules themselves (at 100,000 rules, ~1% of them
+// patterns, that walk was once the largest cost of a decision). It stores 8
+// bytes per literal name and 12 per generic rule.
 #ifndef CERTGATE_CORE_POLICY_INDEX_H_
 #define CERTGATE_CORE_POLICY_INDEX_H_
 
@@ -7,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/compiled_policy.h"
 #include "core/groups.h"
 #include "core/policy.h"
 
@@ -17,25 +25,14 @@ namespace certgate::core {
 // that it can be found by name.
 bool IsLiteralUserRule(const Rule& rule);
 
-// BuildUserIndex fills |policy->user_index|: every literal login name of a
-// literal rule, sorted by (name, rule), and every other rule (patterns,
-// negations, groups) in the generic list, with a copy of its `users`
-// patterns kept side by side so that a login name can be tried against all
-// of them without visiting the rules themselves (at 100,000 rules, ~1% of
-// them patterns, that walk was the largest cost of a decision: a cache miss
-// or two per rule). Cheap: O(n log n) in the number of names; it stores 8
-// bytes per name and 16 per generic rule plus its patterns.
-void BuildUserIndex(Policy* policy);
-
 // CandidateRules returns, in ascending order and without repeats, the index
 // of every rule that may apply to |user|: the literal rules naming it, the
 // generic rules whose patterns match it, and the rules with group: entries
 // whose patterns do not exclude it (a negated pattern matching) and, when
 // |groups| is given, of which |user| is in a group or a group lookup
 // failed (the decision then reports it). Any rule not returned does not
-// apply (its users match would be kUserNotMatched). Without a built index
-// it returns every rule.
-std::vector<uint32_t> CandidateRules(const Policy& policy, std::string_view user,
+// apply (its users match would be kUserNotMatched).
+std::vector<uint32_t> CandidateRules(const CompiledPolicy& policy, std::string_view user,
                                      GroupResolver* groups = nullptr);
 
 }  // namespace certgate::core

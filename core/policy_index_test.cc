@@ -10,6 +10,7 @@
 
 #include "core/groups.h"
 #include "core/policy_eval.h"
+#include "tests/policy_testing.h"
 #include "tests/testing.h"
 
 namespace certgate::core {
@@ -25,6 +26,8 @@ Constraints& MutableConstraints(Rule& rule) {
 
 constexpr uint64_t kNow = 1'800'000'000;
 
+using certgate::testing::Compile;
+using certgate::testing::CompileDifference;
 using certgate::testing::FakeKey;
 
 const std::vector<std::string> kNames = {"alice", "bob", "carol", "dave", "root", "svc-1", "svc-2", "a*"};
@@ -109,7 +112,7 @@ std::vector<std::string> Significant(const Decision& d) {
   std::vector<std::string> out;
   for (const RuleOutcome& r : d.rules) {
     if (r.kind == RuleOutcome::Kind::kUserNotMatched) continue;
-    std::string s = r.rule->name + ":" + std::to_string(static_cast<int>(r.kind)) + ":" + r.reason;
+    std::string s = std::string(r.rule.name()) + ":" + std::to_string(static_cast<int>(r.kind)) + ":" + r.reason;
     for (const auto& p : r.principals) s += "," + p;
     out.push_back(s);
   }
@@ -142,13 +145,12 @@ TEST(PolicyIndexTest, CandidatesAscendingWithoutRepeats) {
     if (i == 4) r.users = {"bob"};
     p.rules.push_back(r);
   }
-  EXPECT_EQ(CandidateRules(p, "alice"), (std::vector<uint32_t>{0, 1, 2, 3, 4}));  // no index: all
-  BuildUserIndex(&p);
-  EXPECT_EQ(CandidateRules(p, "alice"), (std::vector<uint32_t>{0, 1, 2, 3}));
-  EXPECT_EQ(CandidateRules(p, "anna"), (std::vector<uint32_t>{2}));  // "a*"
-  EXPECT_EQ(CandidateRules(p, "bob"), (std::vector<uint32_t>{4}));
-  EXPECT_EQ(CandidateRules(p, "zed"), (std::vector<uint32_t>{}));
-  EXPECT_EQ(CandidateRules(p, ""), (std::vector<uint32_t>{}));
+  auto c = Compile(p);
+  EXPECT_EQ(CandidateRules(*c, "alice"), (std::vector<uint32_t>{0, 1, 2, 3}));
+  EXPECT_EQ(CandidateRules(*c, "anna"), (std::vector<uint32_t>{2}));  // "a*"
+  EXPECT_EQ(CandidateRules(*c, "bob"), (std::vector<uint32_t>{4}));
+  EXPECT_EQ(CandidateRules(*c, "zed"), (std::vector<uint32_t>{}));
+  EXPECT_EQ(CandidateRules(*c, ""), (std::vector<uint32_t>{}));
 }
 
 // Generic rules are filtered by their patterns as MatchUser decides: a
@@ -170,31 +172,31 @@ TEST(PolicyIndexTest, GenericRulesFilteredByTheirPatterns) {
   p.rules.push_back(r);  // 3
   r.users = {"bob"};
   p.rules.push_back(r);  // 4: literal
-  BuildUserIndex(&p);
-  ASSERT_EQ(p.user_index.generic.size(), 4u);
-  EXPECT_EQ(p.user_index.generic_users.size(), 4u);
-  EXPECT_EQ(CandidateRules(p, "svc-web"), (std::vector<uint32_t>{0, 1, 2}));
-  EXPECT_EQ(CandidateRules(p, "svc-test"), (std::vector<uint32_t>{1, 2}));
-  EXPECT_EQ(CandidateRules(p, "bob"), (std::vector<uint32_t>{2, 3, 4}));
-  EXPECT_EQ(CandidateRules(p, "bib"), (std::vector<uint32_t>{1, 2, 3}));
-  EXPECT_EQ(p.user_index.generic_groups, (std::vector<std::string>{"ops", "dev"}));
+  auto c = Compile(p);
+  ASSERT_EQ(c->generic().size(), 4u);
+  std::vector<std::string> generic_users, generic_groups;
+  for (const GenericRule& g : c->generic()) {
+    for (std::string_view u : c->Strings(g.users)) generic_users.emplace_back(u);
+    for (std::string_view group : c->Strings(g.groups)) generic_groups.emplace_back(group);
+  }
+  EXPECT_EQ(generic_users, (std::vector<std::string>{"svc-*", "!svc-test", "!bob", "b?b"}));
+  EXPECT_EQ(generic_groups, (std::vector<std::string>{"ops", "dev"}));
+  EXPECT_EQ(CandidateRules(*c, "svc-web"), (std::vector<uint32_t>{0, 1, 2}));
+  EXPECT_EQ(CandidateRules(*c, "svc-test"), (std::vector<uint32_t>{1, 2}));
+  EXPECT_EQ(CandidateRules(*c, "bob"), (std::vector<uint32_t>{2, 3, 4}));
+  EXPECT_EQ(CandidateRules(*c, "bib"), (std::vector<uint32_t>{1, 2, 3}));
   // With a resolver, group rules are asked there, without visiting them:
   // dave is in ops only, carol in none, and a failed lookup keeps the rule
   // (the decision reports the failure).
   FailingGroups groups;
-  EXPECT_EQ(CandidateRules(p, "dave", &groups), (std::vector<uint32_t>{1}));
-  EXPECT_EQ(CandidateRules(p, "carol", &groups), (std::vector<uint32_t>{}));
-  EXPECT_EQ(CandidateRules(p, "bob", &groups), (std::vector<uint32_t>{2, 3, 4}));
+  EXPECT_EQ(CandidateRules(*c, "dave", &groups), (std::vector<uint32_t>{1}));
+  EXPECT_EQ(CandidateRules(*c, "carol", &groups), (std::vector<uint32_t>{}));
+  EXPECT_EQ(CandidateRules(*c, "bob", &groups), (std::vector<uint32_t>{2, 3, 4}));
   p.rules[2].groups = {"broken"};
-  BuildUserIndex(&p);
-  EXPECT_EQ(CandidateRules(p, "carol", &groups), (std::vector<uint32_t>{2}));
-  p.rules[2].groups = {"dev"};
-  BuildUserIndex(&p);
-  // A copied policy keeps a working index (offsets, not pointers).
-  Policy copy = p;
-  p.rules.clear();
-  p.user_index = UserIndex{};
-  EXPECT_EQ(CandidateRules(copy, "svc-web"), (std::vector<uint32_t>{0, 1, 2}));
+  EXPECT_EQ(CandidateRules(*Compile(p), "carol", &groups), (std::vector<uint32_t>{2}));
+  // The compiled policy needs nothing of the Policy it was compiled from.
+  p = Policy{};
+  EXPECT_EQ(CandidateRules(*c, "svc-web"), (std::vector<uint32_t>{0, 1, 2}));
 }
 
 // The index must never change a decision: randomized policies, every user,
@@ -205,30 +207,37 @@ TEST(PolicyIndexTest, SameDecisionsAsLinearEvaluation) {
   std::vector<std::string> users = kNames;
   users.push_back("nobody-listed");
   for (int round = 0; round < 200; ++round) {
-    Policy linear = RandomPolicy(rng, 1 + static_cast<size_t>(round % 40));
-    Policy indexed = linear;
-    BuildUserIndex(&indexed);
-    ASSERT_TRUE(indexed.user_index.built);
+    Policy policy = RandomPolicy(rng, 1 + static_cast<size_t>(round % 40));
+    auto compiled = Compile(policy);
+    ASSERT_EQ(CompileDifference(policy, *compiled), "");
     for (int c = 0; c < 5; ++c) {
       Certificate cert = Cert(rng);
       for (const std::string& user : users) {
-        Decision a = Evaluate(linear, Request{user, &cert, kNow, true}, nullptr, groups);
-        Decision b = Evaluate(indexed, Request{user, &cert, kNow, false}, nullptr, groups);
+        // every_rule walks every rule (linear); otherwise the index picks.
+        Decision a = Evaluate(*compiled, Request{user, &cert, kNow, true}, nullptr, groups);
+        Decision b = Evaluate(*compiled, Request{user, &cert, kNow, false}, nullptr, groups);
         ASSERT_EQ(a.verdict, b.verdict) << user;
         ASSERT_EQ(a.reason, b.reason) << user;
         ASSERT_EQ(a.grants.size(), b.grants.size()) << user;
         for (size_t g = 0; g < a.grants.size(); ++g) {
           EXPECT_EQ(a.grants[g].principal, b.grants[g].principal);
-          EXPECT_EQ(a.grants[g].rule->number, b.grants[g].rule->number);
+          EXPECT_EQ(a.grants[g].rule, b.grants[g].rule);
         }
         EXPECT_EQ(a.unsafe_principals, b.unsafe_principals);
         EXPECT_EQ(Significant(a), Significant(b)) << user;
-        std::vector<std::string> errors_a, errors_b;
-        std::vector<const Rule*> ra = RulesForUser(linear, user, groups, &errors_a);
-        std::vector<const Rule*> rb = RulesForUser(indexed, user, groups, &errors_b);
-        ASSERT_EQ(ra.size(), rb.size()) << user;
-        for (size_t i = 0; i < ra.size(); ++i) EXPECT_EQ(ra[i]->number, rb[i]->number);
-        EXPECT_EQ(errors_a, errors_b);
+        // RulesForUser (indexed) against the linear walk's user matches:
+        // every certificate here reaches the rules.
+        std::vector<RuleView> linear_rules;
+        std::vector<std::string> linear_errors, errors;
+        for (const RuleOutcome& r : a.rules) {
+          if (r.kind == RuleOutcome::Kind::kGroupLookupFailed) linear_errors.push_back(r.reason);
+          if (r.kind != RuleOutcome::Kind::kUserNotMatched &&
+              r.kind != RuleOutcome::Kind::kGroupLookupFailed) {
+            linear_rules.push_back(r.rule);
+          }
+        }
+        EXPECT_EQ(RulesForUser(*compiled, user, groups, &errors), linear_rules) << user;
+        EXPECT_EQ(errors, linear_errors) << user;
       }
     }
   }

@@ -13,7 +13,6 @@
 #include "core/duration.h"
 #include "core/key_options.h"
 #include "core/pattern.h"
-#include "core/policy_index.h"
 #include "core/yaml_reader.h"
 
 namespace certgate::core {
@@ -1051,9 +1050,7 @@ void FinishPolicy(LoadResult* result) {
   result->rule_authority_names.clear();
   if (!result->issues.empty()) {
     result->policy.reset();
-    return;
   }
-  BuildUserIndex(&policy);
 }
 
 }  // namespace certgate::core

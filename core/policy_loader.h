@@ -2,11 +2,13 @@
 #ifndef CERTGATE_CORE_POLICY_LOADER_H_
 #define CERTGATE_CORE_POLICY_LOADER_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/compiled_policy.h"
 #include "core/policy.h"
 
 namespace certgate::core {
@@ -94,6 +96,18 @@ bool IsFragmentName(std::string_view name);
 // mode check. Missing fragment directory: fine. Missing main file: an issue.
 // Every problem is an Issue (file problems at FILE:1:1); never throws.
 LoadResult LoadPolicy(const std::string& main_path, const LoadOptions& options);
+
+// LoadedPolicy is a compiled policy, or why there is none: what the helpers
+// and certgate-decide decide with. |policy| is set only when |issues| is
+// empty.
+struct LoadedPolicy {
+  std::shared_ptr<const CompiledPolicy> policy;
+  std::vector<Issue> issues;
+};
+
+// LoadCompiledPolicy is LoadPolicy followed by CompilePolicy; the loaded
+// Policy is freed before it returns.
+LoadedPolicy LoadCompiledPolicy(const std::string& main_path, const LoadOptions& options);
 
 // ParsePolicyText parses one file's |text| (named |file_name| in issues)
 // into |result| as LoadPolicy does for each file, without file checks and

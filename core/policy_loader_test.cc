@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/policy_testing.h"
 #include "tests/testing.h"
 
 namespace certgate::core {
@@ -612,6 +613,11 @@ TEST(PolicyLoaderTest, HundredThousandRulesLoadFast) {
   // sanitizer and debug builds.
   EXPECT_LT(ms, 5000) << "loading took " << ms << " ms";
   std::printf("100,000 rules (%zu bytes) loaded in %lld ms\n", text.size(), static_cast<long long>(ms));
+  start = std::chrono::steady_clock::now();
+  auto compiled = certgate::testing::Compile(*r.policy);
+  ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  std::printf("compiled in %lld ms into %zu bytes\n", static_cast<long long>(ms), compiled->bytes());
+  EXPECT_EQ(certgate::testing::CompileDifference(*r.policy, *compiled), "");
 }
 
 }  // namespace

@@ -7,9 +7,11 @@
 namespace certgate::core {
 namespace {
 
-std::string JoinOptions(const std::vector<std::string>& options) {
+// JoinOptions joins a rule's or a user_keys line's options with ','.
+template <typename Strings>
+std::string JoinOptions(const Strings& options) {
   std::string out;
-  for (const auto& option : options) {
+  for (std::string_view option : options) {
     if (!out.empty()) out.push_back(',');
     out.append(option);
   }
@@ -31,8 +33,8 @@ std::string FormatPrincipalsOutput(const std::vector<Grant>& grants) {
   std::string out;
   for (const Grant& grant : grants) {
     if (!IsPrintablePrincipal(grant.principal)) continue;  // never reached: Evaluate filters
-    if (grant.rule != nullptr && !grant.rule->options.empty()) {
-      out.append(JoinOptions(grant.rule->options));
+    if (grant.rule.valid() && !grant.rule.options().empty()) {
+      out.append(JoinOptions(grant.rule.options()));
       out.push_back(' ');
     }
     out.append(grant.principal);
@@ -46,7 +48,7 @@ std::string FormatCertAuthorityLines(const std::vector<Grant>& grants, const Pub
   std::vector<std::pair<std::string, std::vector<std::string>>> groups;
   for (const Grant& grant : grants) {
     if (!IsPrintablePrincipal(grant.principal)) continue;
-    std::string options = grant.rule != nullptr ? JoinOptions(grant.rule->options) : "";
+    std::string options = grant.rule.valid() ? JoinOptions(grant.rule.options()) : "";
     auto it = groups.begin();
     while (it != groups.end() && it->first != options) ++it;
     if (it == groups.end()) {

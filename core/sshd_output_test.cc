@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/testing.h"
+
 namespace certgate::core {
 namespace {
 
@@ -19,10 +21,16 @@ TEST(SshdOutputTest, PrintablePrincipals) {
 }
 
 TEST(SshdOutputTest, CertAuthorityLinesGroupByOptions) {
+  Policy policy;
   Rule plain;
+  plain.number = 1;
   Rule from;
+  from.number = 2;
   from.options = {"from=\"10.0.0.0/8\"", "no-pty"};
-  std::vector<Grant> grants = {{"ops", &plain}, {"dev", &from}, {"alice", &plain}};
+  policy.rules = {plain, from};
+  auto compiled = certgate::testing::Compile(policy);
+  std::vector<Grant> grants = {{"ops", compiled->rule(0)}, {"dev", compiled->rule(1)},
+                               {"alice", compiled->rule(0)}};
   PublicKey ca;
   ca.type = KeyType::kEd25519;
   // "ssh-ed25519" + 32 zero bytes, as a blob.

@@ -207,7 +207,7 @@ int main(int argc, char** argv) {
     rec.priority = certgate::core::Priority::kInfo;
     const auto& r = cache.current();
     rec.message = "serving; policy " + policy +
-                  (r.policy ? ": " + std::to_string(r.policy->rules.size()) + " rules"
+                  (r.policy ? ": " + std::to_string(r.policy->rule_count()) + " rules"
                             : std::string(" is unusable (every login is denied until it is fixed)"));
     log.Write(rec);
   }

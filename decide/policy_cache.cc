@@ -91,8 +91,8 @@ PolicyCache::PolicyCache(std::string path, core::LoadOptions options, int64_t ra
 void PolicyCache::Load() {
   const int64_t start = RealtimeSeconds();
   std::vector<FileStamp> before = TakeStamps(path_);
-  result_ = core::LoadResult{};  // free the old policy before building the new one
-  result_ = core::LoadPolicy(path_, options_);
+  result_ = core::LoadedPolicy{};  // free the old policy before building the new one
+  result_ = core::LoadCompiledPolicy(path_, options_);
   std::vector<FileStamp> after = TakeStamps(path_);
   // A change while we read (before != after), or a timestamp so recent that
   // a later change could leave it equal, makes this load good for the
@@ -119,7 +119,7 @@ PolicyCache::RefreshResult PolicyCache::Refresh() {
   return same ? RefreshResult::kRacyReload : RefreshResult::kReloaded;
 }
 
-const core::LoadResult& PolicyCache::Get(const std::string& path, const core::LoadOptions& options) {
+const core::LoadedPolicy& PolicyCache::Get(const std::string& path, const core::LoadOptions& options) {
   if (refresh_at_get_ && path == path_) {
     refresh_at_get_ = false;
     (void)Refresh();

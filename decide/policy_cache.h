@@ -45,7 +45,7 @@ std::vector<FileStamp> TakeStamps(const std::string& main_path);
 // a load is trusted only until the next request (git's "racily clean").
 inline constexpr int64_t kRacySeconds = 2;
 
-// PolicyCache keeps LoadPolicy(path, options)'s result for one path.
+// PolicyCache keeps LoadCompiledPolicy(path, options)'s result for one path.
 class PolicyCache : public core::PolicySource {
  public:
   // |racy_seconds| is kRacySeconds but for tests (negative: never racy).
@@ -66,7 +66,7 @@ class PolicyCache : public core::PolicySource {
   // Get returns the cached result for the cached path and options (after a
   // Refresh first if RefreshAtNextGet was called); for any other path it
   // loads that path afresh (like the in-process helper).
-  const core::LoadResult& Get(const std::string& path, const core::LoadOptions& options) override;
+  const core::LoadedPolicy& Get(const std::string& path, const core::LoadOptions& options) override;
 
   // RefreshAtNextGet makes the next Get of the cached path Refresh first: a
   // worker re-validates its policy inside the request's run, so that a
@@ -75,7 +75,7 @@ class PolicyCache : public core::PolicySource {
   void RefreshAtNextGet() { refresh_at_get_ = true; }
 
   // current returns the cached result (as of the last Refresh).
-  const core::LoadResult& current() const { return result_; }
+  const core::LoadedPolicy& current() const { return result_; }
   const std::string& path() const { return path_; }
   // loads counts the loads done, for tests and logs.
   uint64_t loads() const { return loads_; }
@@ -85,7 +85,7 @@ class PolicyCache : public core::PolicySource {
 
   std::string path_;
   core::LoadOptions options_;
-  core::LoadResult result_;
+  core::LoadedPolicy result_;
   std::vector<FileStamp> stamps_;
   int64_t racy_seconds_;
   bool racy_ = true;

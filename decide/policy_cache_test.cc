@@ -33,8 +33,10 @@ core::LoadOptions Options() {
   return o;
 }
 
-// Issues renders a result's issues, to compare with a fresh LoadPolicy.
-std::string Issues(const core::LoadResult& r) {
+// Issues renders a result's issues (a LoadedPolicy's or a LoadResult's), to
+// compare with a fresh LoadPolicy.
+template <typename Loaded>
+std::string Issues(const Loaded& r) {
   std::string out;
   for (const auto& i : r.issues) out += i.ToString() + "\n";
   return out;
@@ -51,7 +53,7 @@ class PolicyCacheTest : public ::testing::Test {
   // and must see each change through the stamps alone.
   PolicyCache Cache() { return PolicyCache(path_, Options(), /*racy_seconds=*/-1000); }
   std::string FirstUser(const PolicyCache& c) {
-    return c.current().policy ? c.current().policy->rules.at(0).users.at(0) : "";
+    return c.current().policy ? std::string(c.current().policy->rule(0).users()[0]) : "";
   }
 
   TempDir dir_;
@@ -62,7 +64,6 @@ TEST_F(PolicyCacheTest, LoadsOnceWhileNothingChanges) {
   PolicyCache c = Cache();
   EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
   ASSERT_TRUE(c.current().policy) << Issues(c.current());
-  EXPECT_TRUE(c.current().policy->user_index.built);
   EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kCurrent);
   EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kCurrent);
   EXPECT_EQ(c.loads(), 1u);
@@ -100,7 +101,7 @@ TEST_F(PolicyCacheTest, RefreshAtNextGetRevalidatesAtTheGet) {
   ASSERT_EQ(rename(dir_.Path("new.yaml.tmp").c_str(), path_.c_str()), 0);
   c.RefreshAtNextGet();
   EXPECT_EQ(c.loads(), 1u);
-  const core::LoadResult& got = c.Get(path_, Options());
+  const core::LoadedPolicy& got = c.Get(path_, Options());
   EXPECT_EQ(&got, &c.current());
   EXPECT_EQ(FirstUser(c), "carol");
   EXPECT_EQ(c.loads(), 2u);
@@ -170,14 +171,14 @@ TEST_F(PolicyCacheTest, FragmentAddedChangedRemovedReloads) {
   WriteFile(frag, "version: 1\nrules:\n  - users: [dave]\n    authorities: [prod]\n    principals: [ops]\n");
   EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
   ASSERT_TRUE(c.current().policy) << Issues(c.current());
-  EXPECT_EQ(c.current().policy->rules.size(), 2u);
+  EXPECT_EQ(c.current().policy->rule_count(), 2u);
   ASSERT_EQ(chmod(frag.c_str(), 0666), 0);
   EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
   EXPECT_FALSE(c.current().policy);
   ASSERT_EQ(unlink(frag.c_str()), 0);
   EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
   ASSERT_TRUE(c.current().policy);
-  EXPECT_EQ(c.current().policy->rules.size(), 1u);
+  EXPECT_EQ(c.current().policy->rule_count(), 1u);
   EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kCurrent);
   rmdir(frag_dir.c_str());
 }
@@ -203,9 +204,9 @@ TEST_F(PolicyCacheTest, OtherPathsAreLoadedFresh) {
   (void)c.Refresh();
   const std::string other = dir_.Path("other.yaml");
   WriteFile(other, PolicyText("erin"));
-  const core::LoadResult& r = c.Get(other, Options());
+  const core::LoadedPolicy& r = c.Get(other, Options());
   ASSERT_TRUE(r.policy);
-  EXPECT_EQ(r.policy->rules[0].users[0], "erin");
+  EXPECT_EQ(r.policy->rule(0).users()[0], "erin");
   EXPECT_EQ(FirstUser(c), "alice");
   core::LoadOptions unchecked = Options();
   unchecked.check_permissions = false;

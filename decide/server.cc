@@ -532,12 +532,12 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
       }
     }
     if (refreshed == PolicyCache::RefreshResult::kReloaded) {
-      const core::LoadResult& r = cache->current();
+      const core::LoadedPolicy& r = cache->current();
       if (r.policy) {
         last_issue.clear();
         log->Write(ServiceRecord(core::Priority::kInfo,
-                                 "policy " + cache->path() + " loaded: " + std::to_string(r.policy->rules.size()) +
-                                     " rules from " + std::to_string(r.policy->files.size()) + " files"));
+                                 "policy " + cache->path() + " loaded: " + std::to_string(r.policy->rule_count()) +
+                                     " rules from " + std::to_string(r.policy->files().size()) + " files"));
       } else {
         std::string issue = r.issues.empty() ? "no policy" : r.issues.front().ToString();
         if (issue != last_issue) {

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -175,6 +176,15 @@ core::PublicKey FakeKey(uint8_t seed) {
   k.ed25519.assign(32, seed);
   k.blob = {0, 0, 0, 1, seed};
   return k;
+}
+
+std::shared_ptr<const core::CompiledPolicy> Compile(const core::Policy& policy) {
+  core::Result<std::shared_ptr<const core::CompiledPolicy>> compiled = core::CompilePolicy(policy);
+  if (!compiled) {
+    std::fprintf(stderr, "CompilePolicy failed: %s\n", compiled.error().detail.c_str());
+    std::abort();
+  }
+  return *compiled;
 }
 
 std::string SourceDir() { return CERTGATE_SOURCE_DIR; }

@@ -4,9 +4,12 @@
 #define CERTGATE_TESTS_TESTING_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "core/compiled_policy.h"
+#include "core/policy.h"
 #include "core/ssh_key.h"
 
 namespace certgate::testing {
@@ -68,6 +71,10 @@ void WriteSkPublicKey(const std::string& pub_path, const std::string& sk_pub_pat
 // FakeKey returns an Ed25519 PublicKey made of |seed| bytes, with a short
 // blob: for evaluation tests where a key is only compared and hashed.
 core::PublicKey FakeKey(uint8_t seed);
+
+// Compile returns CompilePolicy(|policy|); it aborts the test program if
+// that fails (test policies are far below the limits).
+std::shared_ptr<const core::CompiledPolicy> Compile(const core::Policy& policy);
 
 // kSshd is the real sshd that tests drive.
 inline constexpr char kSshd[] = "/usr/sbin/sshd";

@@ -1,37 +1,68 @@
-// Fuzzes the policy loader (libyaml events -> Policy + Issues), and checks
-// that a loaded policy's user index finds exactly the rules a linear walk
-// finds, for the login names the policy itself mentions and a few others.
+// Fuzzes the policy loader (libyaml events -> Policy + Issues). A loaded
+// policy is compiled, and the compiled form must read back exactly what
+// was loaded (tests/policy_testing.h); its user index must find exactly
+// the rules a linear walk finds, for the login names the policy itself
+// mentions and a few others.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/compiled_policy.h"
 #include "core/groups.h"
+#include "core/pattern.h"
 #include "core/policy.h"
 #include "core/policy_eval.h"
+#include "core/policy_index.h"
 #include "core/policy_loader.h"
+#include "tests/policy_testing.h"
 
 namespace {
 
+using certgate::core::CompiledPolicy;
 using certgate::core::Policy;
 
-// RuleNumbers is RulesForUser as rule numbers, with its lookup errors.
-std::vector<size_t> RuleNumbers(const Policy& policy, const std::string& user,
-                                certgate::core::GroupResolver& groups, std::vector<std::string>* errors) {
-  std::vector<size_t> out;
-  for (const certgate::core::Rule* rule : certgate::core::RulesForUser(policy, user, groups, errors)) {
-    out.push_back(rule->number);
+// IndexedRules is RulesForUser (through the index) as rule indices.
+std::vector<uint32_t> IndexedRules(const CompiledPolicy& policy, const std::string& user,
+                                   certgate::core::GroupResolver& groups, std::vector<std::string>* errors) {
+  std::vector<uint32_t> out;
+  for (const certgate::core::RuleView& rule : certgate::core::RulesForUser(policy, user, groups, errors)) {
+    out.push_back(rule.index());
   }
   return out;
 }
 
-void CheckIndex(const Policy& indexed) {
-  Policy linear = indexed;
-  linear.user_index = certgate::core::UserIndex{};
+// LinearRules walks every rule the way MatchUser does, on the Policy.
+std::vector<uint32_t> LinearRules(const Policy& policy, const std::string& user,
+                                  certgate::core::GroupResolver& groups, std::vector<std::string>* errors) {
+  std::vector<uint32_t> out;
+  for (size_t r = 0; r < policy.rules.size(); ++r) {
+    const certgate::core::Rule& rule = policy.rules[r];
+    certgate::core::ListMatch m = rule.users.empty() ? certgate::core::ListMatch::kNoMatch
+                                                     : certgate::core::MatchPatternList(user, rule.users);
+    if (m == certgate::core::ListMatch::kNegated) continue;
+    bool match = m == certgate::core::ListMatch::kMatch;
+    for (size_t g = 0; !match && g < rule.groups.size(); ++g) {
+      certgate::core::Result<bool> member = groups.IsMember(user, rule.groups[g]);
+      if (!member) {
+        errors->push_back(member.error().detail);
+        break;
+      }
+      match = *member;
+    }
+    if (match) out.push_back(static_cast<uint32_t>(r));
+  }
+  return out;
+}
+
+void CheckCompiled(const Policy& policy) {
+  certgate::core::Result<std::shared_ptr<const CompiledPolicy>> compiled = certgate::core::CompilePolicy(policy);
+  if (!compiled) __builtin_trap();  // the loader's limits keep every policy compilable
+  if (!certgate::testing::CompileDifference(policy, **compiled).empty()) __builtin_trap();
   std::vector<std::string> names = {"root", "alice", "", "svc-1"};
   std::vector<std::string> group_names;
-  for (const certgate::core::Rule& rule : indexed.rules) {
+  for (const certgate::core::Rule& rule : policy.rules) {
     for (const std::string& u : rule.users) {
       if (names.size() < 64) names.push_back(u[0] == '!' ? u.substr(1) : u);
     }
@@ -46,7 +77,7 @@ void CheckIndex(const Policy& indexed) {
   }
   for (const std::string& name : names) {
     std::vector<std::string> errors_a, errors_b;
-    if (RuleNumbers(indexed, name, groups, &errors_a) != RuleNumbers(linear, name, groups, &errors_b) ||
+    if (IndexedRules(**compiled, name, groups, &errors_a) != LinearRules(policy, name, groups, &errors_b) ||
         errors_a != errors_b) {
       __builtin_trap();
     }
@@ -65,6 +96,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& issue : result.issues) {
     if (issue.where.line < 1 || issue.where.column < 1) __builtin_trap();
   }
-  if (result.policy.has_value()) CheckIndex(*result.policy);
+  if (result.policy.has_value()) CheckCompiled(*result.policy);
   return 0;
 }

@@ -1,0 +1,320 @@
+#include "core/compiled_policy.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "core/policy_index.h"
+
+namespace certgate::core {
+
+std::string_view StringList::Iterator::operator*() const { return policy_->String(*id_); }
+
+std::string_view StringList::operator[](size_t i) const { return policy_->String(ids_[i]); }
+
+std::vector<std::string> StringList::ToVector() const {
+  std::vector<std::string> out;
+  out.reserve(size());
+  for (std::string_view s : *this) out.emplace_back(s);
+  return out;
+}
+
+const CompiledRule& RuleView::record() const { return policy_->record(index_); }
+std::string_view RuleView::name() const { return policy_->String(record().name); }
+StringList RuleView::users() const { return policy_->Strings(record().users); }
+StringList RuleView::groups() const { return policy_->Strings(record().groups); }
+std::span<const uint32_t> RuleView::authorities() const { return policy_->List(record().authorities); }
+StringList RuleView::principals() const { return policy_->Strings(record().principals); }
+StringList RuleView::options() const { return policy_->Strings(record().options); }
+std::string_view RuleView::file() const { return policy_->String(record().file); }
+int RuleView::line() const { return static_cast<int>(record().line); }
+int RuleView::column() const { return static_cast<int>(record().column); }
+
+const CompiledConstraints& RuleView::constraints() const {
+  return policy_->constraints(record().constraints);
+}
+
+std::vector<const AuthorizedKeysLine*> RuleView::user_keys() const {
+  std::vector<const AuthorizedKeysLine*> out;
+  for (uint32_t k : policy_->List(record().user_keys)) out.push_back(&policy_->user_key(k));
+  return out;
+}
+
+std::string RuleView::Label() const {
+  if (!name().empty()) return std::string(name());
+  return "rule " + std::to_string(number()) + " (" + std::string(file()) + ":" +
+         std::to_string(line()) + ")";
+}
+
+std::string_view CompiledPolicy::String(uint32_t id) const {
+  const uint32_t begin = id == 0 ? 0 : string_ends_[id - 1];
+  return std::string_view(chars_).substr(begin, string_ends_[id] - begin);
+}
+
+std::span<const uint32_t> CompiledPolicy::List(uint32_t position) const {
+  return std::span<const uint32_t>(lists_).subspan(size_t{position} + 1, lists_[position]);
+}
+
+size_t CompiledPolicy::bytes() const {
+  return chars_.capacity() + string_ends_.capacity() * sizeof(uint32_t) +
+         lists_.capacity() * sizeof(uint32_t) + rules_.capacity() * sizeof(CompiledRule) +
+         constraints_.capacity() * sizeof(CompiledConstraints) +
+         by_name_.capacity() * sizeof(UserIndexEntry) + generic_.capacity() * sizeof(GenericRule);
+}
+
+// InternTable maps content to the 32-bit value (string id, list position,
+// constraints index) it was first stored under. Open addressing over
+// (hash, value) slots; the content itself is compared in the pools, so a
+// lookup touches one slot and the candidate's bytes, and nothing is
+// allocated per entry (std::unordered_map made compiling slower than
+// loading).
+class InternTable {
+ public:
+  explicit InternTable(size_t expected) {
+    size_t size = 64;
+    while (size * 3 < expected * 4) size *= 2;
+    slots_.assign(size, Slot{});
+  }
+
+  // FindOrAdd returns the value of the entry of |hash| for which |same|
+  // holds, or else stores and returns |add|().
+  template <typename Same, typename Add>
+  uint32_t FindOrAdd(uint32_t hash, Same same, Add add) {
+    if ((count_ + 1) * 4 > slots_.size() * 3) Grow();
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      Slot& slot = slots_[i];
+      if (slot.value == kEmpty) {
+        slot.hash = hash;
+        slot.value = add();
+        ++count_;
+        return slot.value;
+      }
+      if (slot.hash == hash && same(slot.value)) return slot.value;
+    }
+  }
+
+ private:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  struct Slot {
+    uint32_t hash = 0;
+    uint32_t value = kEmpty;
+  };
+
+  void Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.size() * 2, Slot{});
+    const size_t mask = slots_.size() - 1;
+    for (const Slot& slot : old) {
+      if (slot.value == kEmpty) continue;
+      size_t i = slot.hash & mask;
+      while (slots_[i].value != kEmpty) i = (i + 1) & mask;
+      slots_[i] = slot;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  size_t count_ = 0;
+};
+
+// Fnv1a hashes bytes (FNV-1a, 32 bits).
+uint32_t Fnv1a(std::string_view bytes, uint32_t h = 2166136261u) {
+  for (char c : bytes) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
+  return h;
+}
+
+uint32_t HashItems(std::span<const uint32_t> items) {
+  uint32_t h = 2166136261u;
+  for (uint32_t item : items) {
+    for (int shift = 0; shift < 32; shift += 8) h = (h ^ ((item >> shift) & 0xff)) * 16777619u;
+  }
+  return h;
+}
+
+// PolicyCompiler builds a CompiledPolicy from a Policy, storing each
+// distinct string, list and set of constraints once.
+class PolicyCompiler {
+ public:
+  explicit PolicyCompiler(const Policy& policy)
+      : policy_(policy),
+        strings_(policy.rules.size() * 3 + 64),
+        lists_(policy.rules.size() * 2 + 64),
+        constraints_(64) {}
+
+  Result<std::shared_ptr<const CompiledPolicy>> Compile() {
+    auto out = std::shared_ptr<CompiledPolicy>(new CompiledPolicy());
+    c_ = out.get();
+    c_->authorities_ = policy_.authorities;
+    c_->revoked_key_ids_ = policy_.revoked_key_ids;
+    c_->krl_path_ = policy_.krl_path;
+    c_->files_ = policy_.files;
+    Intern("");                          // string id 0: the empty string
+    scratch_.clear();
+    List();                              // list position 0: the empty list
+    InternConstraints(Constraints{});    // constraints 0: none set
+    c_->defaults_ = Compile(policy_.defaults);
+
+    // The patterns and groups of the rules the index cannot find by name
+    // first: a decision tries all of them, so they sit side by side.
+    std::vector<bool> literal(policy_.rules.size());
+    for (size_t r = 0; r < policy_.rules.size(); ++r) {
+      const Rule& rule = policy_.rules[r];
+      literal[r] = IsLiteralUserRule(rule);
+      if (literal[r]) continue;
+      const uint32_t users = StringListOf(rule.users);
+      c_->generic_.push_back(GenericRule{Position(r), users, StringListOf(rule.groups)});
+    }
+    c_->rules_.reserve(policy_.rules.size());
+    for (size_t r = 0; r < policy_.rules.size(); ++r) {
+      const Rule& rule = policy_.rules[r];
+      CompiledRule rec;
+      rec.name = Intern(rule.name);
+      rec.users = StringListOf(rule.users);
+      rec.groups = StringListOf(rule.groups);
+      scratch_.clear();
+      for (size_t a : rule.authorities) scratch_.push_back(Position(a));
+      rec.authorities = List();
+      rec.principals = StringListOf(rule.principals);
+      rec.options = StringListOf(rule.options);
+      scratch_.clear();
+      for (const AuthorizedKeysLine& line : rule.user_keys) {
+        scratch_.push_back(Position(c_->user_keys_.size()));
+        c_->user_keys_.push_back(line);
+      }
+      rec.user_keys = List();
+      rec.constraints = InternConstraints(rule.Own());
+      rec.file = Intern(rule.where.File());
+      rec.line = Position(static_cast<size_t>(std::max(rule.where.line, 0)));
+      rec.column = Position(static_cast<size_t>(std::max(rule.where.column, 0)));
+      c_->rules_.push_back(rec);
+      if (!literal[r]) continue;
+      for (uint32_t name : c_->List(rec.users)) c_->by_name_.push_back(UserIndexEntry{Position(r), name});
+    }
+    if (overflow_) return Fail(Errc::kTooLarge, "policy too large to compile (32-bit positions)");
+    const CompiledPolicy& c = *c_;
+    std::sort(c_->by_name_.begin(), c_->by_name_.end(),
+              [&c](const UserIndexEntry& a, const UserIndexEntry& b) {
+                if (a.name != b.name) {
+                  std::string_view na = c.String(a.name), nb = c.String(b.name);
+                  if (na != nb) return na < nb;
+                }
+                return a.rule < b.rule;
+              });
+    c_->chars_.shrink_to_fit();
+    c_->string_ends_.shrink_to_fit();
+    c_->lists_.shrink_to_fit();
+    c_->constraints_.shrink_to_fit();
+    c_->user_keys_.shrink_to_fit();
+    c_->by_name_.shrink_to_fit();
+    c_->generic_.shrink_to_fit();
+    return std::shared_ptr<const CompiledPolicy>(std::move(out));
+  }
+
+ private:
+  // Position narrows a count or index to 32 bits, noting any overflow.
+  uint32_t Position(size_t n) {
+    if (n >= UINT32_MAX) {
+      overflow_ = true;
+      return 0;
+    }
+    return static_cast<uint32_t>(n);
+  }
+
+  uint32_t Intern(std::string_view s) {
+    return strings_.FindOrAdd(
+        Fnv1a(s), [this, s](uint32_t id) { return c_->String(id) == s; },
+        [this, s] {
+          const uint32_t id = Position(c_->string_ends_.size());
+          c_->chars_.append(s);
+          c_->string_ends_.push_back(Position(c_->chars_.size()));
+          return id;
+        });
+  }
+
+  // List stores the items in scratch_ as a list (once) and returns its position.
+  uint32_t List() {
+    const std::span<const uint32_t> items(scratch_);
+    return lists_.FindOrAdd(
+        HashItems(items),
+        [this, items](uint32_t position) {
+          std::span<const uint32_t> stored = c_->List(position);
+          return std::equal(stored.begin(), stored.end(), items.begin(), items.end());
+        },
+        [this, items] {
+          const uint32_t position = Position(c_->lists_.size());
+          c_->lists_.push_back(Position(items.size()));
+          c_->lists_.insert(c_->lists_.end(), items.begin(), items.end());
+          Position(c_->lists_.size());
+          return position;
+        });
+  }
+
+  uint32_t StringListOf(const std::vector<std::string>& strings) {
+    // Intern first: scratch_ holds one list at a time.
+    std::vector<uint32_t> ids;
+    ids.reserve(strings.size());
+    for (const std::string& s : strings) ids.push_back(Intern(s));
+    scratch_ = std::move(ids);
+    return List();
+  }
+
+  uint32_t OptionalList(const std::optional<std::vector<std::string>>& strings) {
+    return strings ? StringListOf(*strings) : kNoList;
+  }
+
+  CompiledConstraints Compile(const Constraints& c) {
+    CompiledConstraints out;
+    if (c.max_lifetime) {
+      out.has_max_lifetime = true;
+      out.max_lifetime = *c.max_lifetime;
+    }
+    out.key_id = OptionalList(c.key_id);
+    out.source_address = c.source_address;
+    out.require_extensions = OptionalList(c.require_extensions);
+    out.forbid_extensions = OptionalList(c.forbid_extensions);
+    if (c.key_types) {
+      scratch_.clear();
+      for (KeyType t : *c.key_types) scratch_.push_back(static_cast<uint32_t>(t));
+      out.key_types = List();
+    }
+    if (c.min_rsa_bits) {
+      out.has_min_rsa_bits = true;
+      out.min_rsa_bits = *c.min_rsa_bits;
+    }
+    return out;
+  }
+
+  uint32_t InternConstraints(const Constraints& own) {
+    const CompiledConstraints compiled = Compile(own);
+    const uint32_t items[] = {static_cast<uint32_t>(compiled.max_lifetime >> 32),
+                              static_cast<uint32_t>(compiled.max_lifetime),
+                              compiled.key_id,
+                              compiled.require_extensions,
+                              compiled.forbid_extensions,
+                              compiled.key_types,
+                              compiled.min_rsa_bits,
+                              uint32_t{compiled.has_max_lifetime},
+                              uint32_t{compiled.has_min_rsa_bits},
+                              compiled.source_address ? 1u + static_cast<uint32_t>(*compiled.source_address) : 0u};
+    return constraints_.FindOrAdd(
+        HashItems(items), [this, &compiled](uint32_t index) { return c_->constraints_[index] == compiled; },
+        [this, &compiled] {
+          c_->constraints_.push_back(compiled);
+          return Position(c_->constraints_.size() - 1);
+        });
+  }
+
+  const Policy& policy_;
+  CompiledPolicy* c_ = nullptr;
+  bool overflow_ = false;
+  InternTable strings_;
+  InternTable lists_;
+  InternTable constraints_;
+  std::vector<uint32_t> scratch_;  // the items of the list being stored
+};
+
+Result<std::shared_ptr<const CompiledPolicy>> CompilePolicy(const Policy& policy) {
+  return PolicyCompiler(policy).Compile();
+}
+
+}  // namespace certgate::core
