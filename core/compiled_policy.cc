@@ -8,10 +8,6 @@
 
 namespace certgate::core {
 
-std::string_view StringList::Iterator::operator*() const { return policy_->String(*id_); }
-
-std::string_view StringList::operator[](size_t i) const { return policy_->String(ids_[i]); }
-
 std::vector<std::string> StringList::ToVector() const {
   std::vector<std::string> out;
   out.reserve(size());
@@ -46,20 +42,12 @@ std::string RuleView::Label() const {
          std::to_string(line()) + ")";
 }
 
-std::string_view CompiledPolicy::String(uint32_t id) const {
-  const uint32_t begin = id == 0 ? 0 : string_ends_[id - 1];
-  return std::string_view(chars_).substr(begin, string_ends_[id] - begin);
-}
-
-std::span<const uint32_t> CompiledPolicy::List(uint32_t position) const {
-  return std::span<const uint32_t>(lists_).subspan(size_t{position} + 1, lists_[position]);
-}
-
 size_t CompiledPolicy::bytes() const {
   return chars_.capacity() + string_ends_.capacity() * sizeof(uint32_t) +
          lists_.capacity() * sizeof(uint32_t) + rules_.capacity() * sizeof(CompiledRule) +
          constraints_.capacity() * sizeof(CompiledConstraints) +
-         by_name_.capacity() * sizeof(UserIndexEntry) + generic_.capacity() * sizeof(GenericRule);
+         by_name_.capacity() * sizeof(UserIndexEntry) + generic_.capacity() * sizeof(GenericRule) +
+         generic_patterns_.capacity() * sizeof(std::string_view);
 }
 
 // InternTable maps content to the 32-bit value (string id, list position,
@@ -162,7 +150,7 @@ class PolicyCompiler {
       literal[r] = IsLiteralUserRule(rule);
       if (literal[r]) continue;
       const uint32_t users = StringListOf(rule.users);
-      c_->generic_.push_back(GenericRule{Position(r), users, StringListOf(rule.groups)});
+      c_->generic_.push_back(GenericRule{Position(r), users, StringListOf(rule.groups), 0, 0});
     }
     c_->rules_.reserve(policy_.rules.size());
     for (size_t r = 0; r < policy_.rules.size(); ++r) {
@@ -207,6 +195,14 @@ class PolicyCompiler {
     c_->user_keys_.shrink_to_fit();
     c_->by_name_.shrink_to_fit();
     c_->generic_.shrink_to_fit();
+    // Views into chars_, which no longer moves.
+    for (GenericRule& g : c_->generic_) {
+      g.patterns_first = Position(c_->generic_patterns_.size());
+      for (std::string_view pattern : c_->Strings(g.users)) c_->generic_patterns_.push_back(pattern);
+      g.patterns_count = Position(c_->generic_patterns_.size() - g.patterns_first);
+    }
+    c_->generic_patterns_.shrink_to_fit();
+    if (overflow_) return Fail(Errc::kTooLarge, "policy too large to compile (32-bit positions)");
     return std::shared_ptr<const CompiledPolicy>(std::move(out));
   }
 

@@ -163,12 +163,15 @@ struct UserIndexEntry {
 };
 
 // GenericRule is a rule the index cannot find by name (patterns, negations,
-// groups). Their users and groups lists are laid out first in the pools, so
-// a decision trying all of them reads one short stretch of memory.
+// groups). A decision tries the users patterns of all of them, so these are
+// also kept side by side as views ([patterns_first, + patterns_count) of
+// CompiledPolicy::generic_patterns()): one pass over contiguous memory.
 struct GenericRule {
   uint32_t rule = 0;
   uint32_t users = 0;   // list positions
   uint32_t groups = 0;
+  uint32_t patterns_first = 0;
+  uint32_t patterns_count = 0;
 };
 
 // CompiledPolicy is a Policy compiled by CompilePolicy.
@@ -191,10 +194,19 @@ class CompiledPolicy {
   // other rules in ascending order (see CandidateRules).
   std::span<const UserIndexEntry> by_name() const { return by_name_; }
   std::span<const GenericRule> generic() const { return generic_; }
+  std::span<const std::string_view> GenericPatterns(const GenericRule& g) const {
+    return std::span<const std::string_view>(generic_patterns_).subspan(g.patterns_first, g.patterns_count);
+  }
 
-  // Pools, for views and the index.
-  std::string_view String(uint32_t id) const;
-  std::span<const uint32_t> List(uint32_t position) const;
+  // Pools, for views and the index (inline: a decision calls them for
+  // every pattern it tries).
+  std::string_view String(uint32_t id) const {
+    const uint32_t begin = id == 0 ? 0 : string_ends_[id - 1];
+    return std::string_view(chars_).substr(begin, string_ends_[id] - begin);
+  }
+  std::span<const uint32_t> List(uint32_t position) const {
+    return std::span<const uint32_t>(lists_).subspan(size_t{position} + 1, lists_[position]);
+  }
   StringList Strings(uint32_t position) const { return StringList(this, List(position)); }
   const CompiledRule& record(uint32_t rule) const { return rules_[rule]; }
   const CompiledConstraints& constraints(uint32_t index) const { return constraints_[index]; }
@@ -221,7 +233,11 @@ class CompiledPolicy {
   std::vector<AuthorizedKeysLine> user_keys_;
   std::vector<UserIndexEntry> by_name_;
   std::vector<GenericRule> generic_;
+  std::vector<std::string_view> generic_patterns_;  // into chars_
 };
+
+inline std::string_view StringList::Iterator::operator*() const { return policy_->String(*id_); }
+inline std::string_view StringList::operator[](size_t i) const { return policy_->String(ids_[i]); }
 
 // CompilePolicy compiles |policy| (a complete, loaded policy). Nothing is
 // lost: every rule's view reads back what the Rule held (tests and the

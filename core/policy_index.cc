@@ -32,7 +32,7 @@ std::vector<uint32_t> CandidateRules(const CompiledPolicy& policy, std::string_v
   auto may_apply = [&policy, user, groups](const GenericRule& g) {
     // As MatchUser decides: a pattern match, or else a group: entry
     // unless a negated pattern excluded the name.
-    const StringList patterns = policy.Strings(g.users);
+    const std::span<const std::string_view> patterns = policy.GenericPatterns(g);
     const StringList group_names = policy.Strings(g.groups);
     ListMatch m = patterns.empty() ? ListMatch::kNoMatch : MatchPatternList(user, patterns);
     if (m != ListMatch::kNoMatch || group_names.empty()) return m == ListMatch::kMatch;
