@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <string>
 #include <vector>
 
@@ -71,10 +70,12 @@ TEST(PatternTest, ListSemantics) {
   EXPECT_EQ(MatchPatternList("", std::vector<std::string>{"*"}), ListMatch::kMatch);
 }
 
-TEST(PatternTest, PathologicalPatternsFinishFast) {
+// A backtracking matcher would take years on these (2^200 ways to place
+// the stars); ctest's per-test TIMEOUT (tests/CMakeLists.txt) fails it.
+// How fast the linear matcher is, bench/ measures: tests assert no timings.
+TEST(PatternTest, PathologicalPatternsFinish) {
   const std::string s(1000, 'a');
   const std::string long_s(1024 * 16, 'a');
-  auto start = std::chrono::steady_clock::now();
   EXPECT_FALSE(MatchPattern(s, "*a*a*a*a*a*b"));
   EXPECT_TRUE(MatchPattern(s, "*a*a*a*a*a*"));
   EXPECT_FALSE(MatchPattern(long_s, std::string(500, '*') + "b"));
@@ -84,8 +85,6 @@ TEST(PatternTest, PathologicalPatternsFinishFast) {
   EXPECT_FALSE(MatchPattern(long_s, many));
   EXPECT_FALSE(MatchPattern(s, std::string(999, '?') + "?b"));
   EXPECT_TRUE(MatchPattern(s, std::string(1000, '?')));
-  auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count(), 500);
 }
 
 TEST(PatternTest, PatternErrors) {

@@ -587,7 +587,7 @@ TEST(PolicyLoaderTest, MutatedPoliciesKeepTheContract) {
   }
 }
 
-TEST(PolicyLoaderTest, HundredThousandRulesLoadFast) {
+TEST(PolicyLoaderTest, HundredThousandRulesLoadAndCompile) {
   std::string text = std::string("version: 1\nauthorities:\n  prod:\n    keys: [\"") + kKeyA + "\"]\n  stage:\n    keys: [\"" +
                      kKeyB + "\"]\ndefaults:\n  max_lifetime: 1h\nrules:\n";
   for (int i = 0; i < 100000; ++i) {
@@ -609,9 +609,8 @@ TEST(PolicyLoaderTest, HundredThousandRulesLoadFast) {
   ASSERT_TRUE(r.policy.has_value()) << Issues(r);
   EXPECT_EQ(r.policy->rules.size(), 100000u);
   EXPECT_EQ(r.policy->rules.back().number, 100000u);
-  // The goal is well under a second on a release build; leave room for
-  // sanitizer and debug builds.
-  EXPECT_LT(ms, 5000) << "loading took " << ms << " ms";
+  // How long it takes is for bench/ (tests assert no timings); printed
+  // here to see at a glance.
   std::printf("100,000 rules (%zu bytes) loaded in %lld ms\n", text.size(), static_cast<long long>(ms));
   start = std::chrono::steady_clock::now();
   auto compiled = certgate::testing::Compile(*r.policy);
