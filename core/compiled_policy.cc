@@ -8,6 +8,9 @@
 
 namespace certgate::core {
 
+static_assert(sizeof(CompiledRule) == 44, "compiled_policy.h documents 44-byte rule records");
+static_assert(sizeof(CompiledConstraints) == 40, "compiled_policy.h documents 40-byte constraints");
+
 std::vector<std::string> StringList::ToVector() const {
   std::vector<std::string> out;
   out.reserve(size());
