@@ -53,6 +53,8 @@ size_t CompiledPolicy::bytes() const {
          generic_patterns_.capacity() * sizeof(std::string_view);
 }
 
+namespace {
+
 // InternTable maps content to the 32-bit value (string id, list position,
 // constraints index) it was first stored under. Open addressing over
 // (hash, value) slots; the content itself is compared in the pools, so a
@@ -122,8 +124,10 @@ uint32_t HashItems(std::span<const uint32_t> items) {
   return h;
 }
 
-// PolicyCompiler builds a CompiledPolicy from a Policy, storing each
-// distinct string, list and set of constraints once.
+}  // namespace
+
+// PolicyCompiler (a friend of CompiledPolicy) builds a CompiledPolicy from
+// a Policy, storing each distinct string, list and set of constraints once.
 class PolicyCompiler {
  public:
   explicit PolicyCompiler(const Policy& policy)
