@@ -253,11 +253,8 @@ class PolicyCompiler {
   }
 
   uint32_t StringListOf(const std::vector<std::string>& strings) {
-    // Intern first: scratch_ holds one list at a time.
-    std::vector<uint32_t> ids;
-    ids.reserve(strings.size());
-    for (const std::string& s : strings) ids.push_back(Intern(s));
-    scratch_ = std::move(ids);
+    scratch_.clear();  // Intern does not use scratch_
+    for (const std::string& s : strings) scratch_.push_back(Intern(s));
     return List();
   }
 
