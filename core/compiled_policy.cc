@@ -156,8 +156,8 @@ class PolicyCompiler {
       const Rule& rule = policy_.rules[r];
       literal[r] = IsLiteralUserRule(rule);
       if (literal[r]) continue;
-      const uint32_t users = StringListOf(rule.users);
-      c_->generic_.push_back(GenericRule{Position(r), users, StringListOf(rule.groups), 0, 0});
+      for (const std::string& u : rule.users) Intern(u);
+      c_->generic_.push_back(GenericRule{Position(r), StringListOf(rule.groups), 0, 0});
     }
     c_->rules_.reserve(policy_.rules.size());
     for (size_t r = 0; r < policy_.rules.size(); ++r) {
@@ -185,7 +185,6 @@ class PolicyCompiler {
       if (!literal[r]) continue;
       for (uint32_t name : c_->List(rec.users)) c_->by_name_.push_back(UserIndexEntry{Position(r), name});
     }
-    if (overflow_) return Fail(Errc::kTooLarge, "policy too large to compile (32-bit positions)");
     const CompiledPolicy& c = *c_;
     std::sort(c_->by_name_.begin(), c_->by_name_.end(),
               [&c](const UserIndexEntry& a, const UserIndexEntry& b) {
@@ -205,7 +204,7 @@ class PolicyCompiler {
     // Views into chars_, which no longer moves.
     for (GenericRule& g : c_->generic_) {
       g.patterns_first = Position(c_->generic_patterns_.size());
-      for (std::string_view pattern : c_->Strings(g.users)) c_->generic_patterns_.push_back(pattern);
+      for (std::string_view pattern : c_->rule(g.rule).users()) c_->generic_patterns_.push_back(pattern);
       g.patterns_count = Position(c_->generic_patterns_.size() - g.patterns_first);
     }
     c_->generic_patterns_.shrink_to_fit();

@@ -165,12 +165,12 @@ struct UserIndexEntry {
 
 // GenericRule is a rule the index cannot find by name (patterns, negations,
 // groups). A decision tries the users patterns of all of them, so these are
-// also kept side by side as views ([patterns_first, + patterns_count) of
-// CompiledPolicy::generic_patterns()): one pass over contiguous memory.
+// kept side by side as views (CompiledPolicy::GenericPatterns), and their
+// group: names beside them: one pass over contiguous memory, without
+// visiting the rules' records.
 struct GenericRule {
   uint32_t rule = 0;
-  uint32_t users = 0;   // list positions
-  uint32_t groups = 0;
+  uint32_t groups = 0;  // list position (the rule's own groups list)
   uint32_t patterns_first = 0;
   uint32_t patterns_count = 0;
 };

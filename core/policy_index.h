@@ -2,11 +2,12 @@
 // looking at every rule. A decision with it is identical to the linear one.
 // CompilePolicy (compiled_policy.h) builds it: every literal login name of a
 // literal rule, sorted by (name, rule), and every other rule (patterns,
-// negations, groups) in a generic list whose users and groups lists lie side
-// by side in the pools, so that a login name is tried against all of them
-// without visiting the rules themselves (at 100,000 rules, ~1% of them
-// patterns, that walk was once the largest cost of a decision). It stores 8
-// bytes per literal name and 12 per generic rule.
+// negations, groups) in a generic list, with their users patterns side by
+// side as views and their group: lists beside them, so that a login name is
+// tried against all of them without visiting the rules themselves (at
+// 100,000 rules, ~1% of them patterns, that walk was once the largest cost
+// of a decision). It stores 8 bytes per literal name, and 16 per generic
+// rule plus 16 per pattern.
 #ifndef CERTGATE_CORE_POLICY_INDEX_H_
 #define CERTGATE_CORE_POLICY_INDEX_H_
 

@@ -176,7 +176,7 @@ TEST(PolicyIndexTest, GenericRulesFilteredByTheirPatterns) {
   ASSERT_EQ(c->generic().size(), 4u);
   std::vector<std::string> generic_users, generic_groups;
   for (const GenericRule& g : c->generic()) {
-    for (std::string_view u : c->Strings(g.users)) generic_users.emplace_back(u);
+    for (std::string_view u : c->GenericPatterns(g)) generic_users.emplace_back(u);
     for (std::string_view group : c->Strings(g.groups)) generic_groups.emplace_back(group);
   }
   EXPECT_EQ(generic_users, (std::vector<std::string>{"svc-*", "!svc-test", "!bob", "b?b"}));

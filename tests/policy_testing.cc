@@ -75,7 +75,7 @@ std::string IndexDifference(const core::Policy& policy, const CompiledPolicy& c)
     if (core::IsLiteralUserRule(rule)) {
       for (const std::string& u : rule.users) names.emplace_back(u, index);
     } else {
-      generic.push_back(core::GenericRule{index, 0, 0, 0, 0});
+      generic.push_back(core::GenericRule{index, 0, 0, 0});
     }
   }
   std::sort(names.begin(), names.end());
@@ -91,7 +91,7 @@ std::string IndexDifference(const core::Policy& policy, const CompiledPolicy& c)
     const core::GenericRule& g = c.generic()[i];
     const core::Rule& rule = policy.rules[generic[i].rule];
     std::vector<std::string> patterns(c.GenericPatterns(g).begin(), c.GenericPatterns(g).end());
-    if (g.rule != generic[i].rule || c.Strings(g.users).ToVector() != rule.users || patterns != rule.users ||
+    if (g.rule != generic[i].rule || patterns != rule.users ||
         c.Strings(g.groups).ToVector() != rule.groups) {
       return "index: generic rule " + std::to_string(i);
     }
