@@ -213,7 +213,7 @@ class CompiledPolicy {
   const CompiledConstraints& constraints(uint32_t index) const { return constraints_[index]; }
   const AuthorizedKeysLine& user_key(uint32_t index) const { return user_keys_[index]; }
 
-  // bytes estimates the heap the pools take (for logs and tests).
+  // bytes estimates the heap the pools take (tests bound it).
   size_t bytes() const;
 
  private:
