@@ -46,14 +46,30 @@ std::string RuleView::Label() const {
 }
 
 size_t CompiledPolicy::bytes() const {
-  return chars_.capacity() + string_ends_.capacity() * sizeof(uint32_t) +
-         lists_.capacity() * sizeof(uint32_t) + rules_.capacity() * sizeof(CompiledRule) +
-         constraints_.capacity() * sizeof(CompiledConstraints) +
-         by_name_.capacity() * sizeof(UserIndexEntry) + generic_.capacity() * sizeof(GenericRule) +
+  return chars_.size() + string_ends_.size_bytes() + lists_.size_bytes() + rules_.size_bytes() +
+         by_name_.size_bytes() + constraints_.capacity() * sizeof(CompiledConstraints) +
+         generic_.capacity() * sizeof(GenericRule) +
          generic_patterns_.capacity() * sizeof(std::string_view);
 }
 
 namespace {
+
+// CompiledArrays owns the large arrays of a policy compiled in memory.
+struct CompiledArrays {
+  std::string chars;
+  std::vector<uint32_t> string_ends;
+  std::vector<uint32_t> lists;
+  std::vector<CompiledRule> rules;
+  std::vector<UserIndexEntry> by_name;
+
+  std::string_view String(uint32_t id) const {
+    const uint32_t begin = id == 0 ? 0 : string_ends[id - 1];
+    return std::string_view(chars).substr(begin, string_ends[id] - begin);
+  }
+  std::span<const uint32_t> List(uint32_t position) const {
+    return std::span<const uint32_t>(lists).subspan(size_t{position} + 1, lists[position]);
+  }
+};
 
 // InternTable maps content to the 32-bit value (string id, list position,
 // constraints index) it was first stored under. Open addressing over
@@ -124,6 +140,12 @@ uint32_t HashItems(std::span<const uint32_t> items) {
   return h;
 }
 
+// IndexOrder is by_name()'s order (IndexEntryBefore) on ids of |a|.
+bool IndexOrder(const CompiledArrays& a, const UserIndexEntry& x, const UserIndexEntry& y) {
+  if (x.name == y.name) return x.rule < y.rule;
+  return IndexEntryBefore(a.String(x.name), x.rule, a.String(y.name), y.rule);
+}
+
 }  // namespace
 
 // PolicyCompiler (a friend of CompiledPolicy) builds a CompiledPolicy from
@@ -138,7 +160,9 @@ class PolicyCompiler {
 
   Result<std::shared_ptr<const CompiledPolicy>> Compile() {
     auto out = std::shared_ptr<CompiledPolicy>(new CompiledPolicy());
+    auto arrays = std::make_shared<CompiledArrays>();
     c_ = out.get();
+    a_ = arrays.get();
     c_->authorities_ = policy_.authorities;
     c_->revoked_key_ids_ = policy_.revoked_key_ids;
     c_->krl_path_ = policy_.krl_path;
@@ -159,7 +183,7 @@ class PolicyCompiler {
       for (const std::string& u : rule.users) Intern(u);
       c_->generic_.push_back(GenericRule{Position(r), StringListOf(rule.groups), 0, 0});
     }
-    c_->rules_.reserve(policy_.rules.size());
+    a_->rules.reserve(policy_.rules.size());
     for (size_t r = 0; r < policy_.rules.size(); ++r) {
       const Rule& rule = policy_.rules[r];
       CompiledRule rec;
@@ -181,27 +205,28 @@ class PolicyCompiler {
       rec.file = Intern(rule.where.File());
       rec.line = Position(static_cast<size_t>(std::max(rule.where.line, 0)));
       rec.column = Position(static_cast<size_t>(std::max(rule.where.column, 0)));
-      c_->rules_.push_back(rec);
+      a_->rules.push_back(rec);
       if (!literal[r]) continue;
-      for (uint32_t name : c_->List(rec.users)) c_->by_name_.push_back(UserIndexEntry{Position(r), name});
+      for (uint32_t name : a_->List(rec.users)) a_->by_name.push_back(UserIndexEntry{Position(r), name});
     }
-    const CompiledPolicy& c = *c_;
-    std::sort(c_->by_name_.begin(), c_->by_name_.end(),
-              [&c](const UserIndexEntry& a, const UserIndexEntry& b) {
-                if (a.name != b.name) {
-                  std::string_view na = c.String(a.name), nb = c.String(b.name);
-                  if (na != nb) return na < nb;
-                }
-                return a.rule < b.rule;
-              });
-    c_->chars_.shrink_to_fit();
-    c_->string_ends_.shrink_to_fit();
-    c_->lists_.shrink_to_fit();
+    const CompiledArrays& a = *a_;
+    std::sort(a_->by_name.begin(), a_->by_name.end(),
+              [&a](const UserIndexEntry& x, const UserIndexEntry& y) { return IndexOrder(a, x, y); });
+    a_->chars.shrink_to_fit();
+    a_->string_ends.shrink_to_fit();
+    a_->lists.shrink_to_fit();
+    a_->rules.shrink_to_fit();
+    a_->by_name.shrink_to_fit();
     c_->constraints_.shrink_to_fit();
     c_->user_keys_.shrink_to_fit();
-    c_->by_name_.shrink_to_fit();
     c_->generic_.shrink_to_fit();
-    // Views into chars_, which no longer moves.
+    c_->chars_ = a_->chars;
+    c_->string_ends_ = a_->string_ends;
+    c_->lists_ = a_->lists;
+    c_->rules_ = a_->rules;
+    c_->by_name_ = a_->by_name;
+    c_->backing_ = std::move(arrays);
+    // Views into chars, which no longer moves.
     for (GenericRule& g : c_->generic_) {
       g.patterns_first = Position(c_->generic_patterns_.size());
       for (std::string_view pattern : c_->rule(g.rule).users()) c_->generic_patterns_.push_back(pattern);
@@ -224,11 +249,11 @@ class PolicyCompiler {
 
   uint32_t Intern(std::string_view s) {
     return strings_.FindOrAdd(
-        Fnv1a(s), [this, s](uint32_t id) { return c_->String(id) == s; },
+        Fnv1a(s), [this, s](uint32_t id) { return a_->String(id) == s; },
         [this, s] {
-          const uint32_t id = Position(c_->string_ends_.size());
-          c_->chars_.append(s);
-          c_->string_ends_.push_back(Position(c_->chars_.size()));
+          const uint32_t id = Position(a_->string_ends.size());
+          a_->chars.append(s);
+          a_->string_ends.push_back(Position(a_->chars.size()));
           return id;
         });
   }
@@ -239,14 +264,14 @@ class PolicyCompiler {
     return lists_.FindOrAdd(
         HashItems(items),
         [this, items](uint32_t position) {
-          std::span<const uint32_t> stored = c_->List(position);
+          std::span<const uint32_t> stored = a_->List(position);
           return std::equal(stored.begin(), stored.end(), items.begin(), items.end());
         },
         [this, items] {
-          const uint32_t position = Position(c_->lists_.size());
-          c_->lists_.push_back(Position(items.size()));
-          c_->lists_.insert(c_->lists_.end(), items.begin(), items.end());
-          Position(c_->lists_.size());
+          const uint32_t position = Position(a_->lists.size());
+          a_->lists.push_back(Position(items.size()));
+          a_->lists.insert(a_->lists.end(), items.begin(), items.end());
+          Position(a_->lists.size());
           return position;
         });
   }
@@ -305,6 +330,7 @@ class PolicyCompiler {
 
   const Policy& policy_;
   CompiledPolicy* c_ = nullptr;
+  CompiledArrays* a_ = nullptr;
   bool overflow_ = false;
   InternTable strings_;
   InternTable lists_;

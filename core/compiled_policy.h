@@ -163,6 +163,13 @@ struct UserIndexEntry {
   uint32_t name = 0;  // string id
 };
 
+// IndexEntryBefore is the order of CompiledPolicy::by_name(): by login
+// name (bytes), then by rule.
+inline bool IndexEntryBefore(std::string_view a_name, uint32_t a_rule, std::string_view b_name,
+                             uint32_t b_rule) {
+  return a_name != b_name ? a_name < b_name : a_rule < b_rule;
+}
+
 // GenericRule is a rule the index cannot find by name (patterns, negations,
 // groups). A decision tries the users patterns of all of them, so these are
 // kept side by side as views (CompiledPolicy::GenericPatterns), and their
@@ -203,21 +210,30 @@ class CompiledPolicy {
   // every pattern it tries).
   std::string_view String(uint32_t id) const {
     const uint32_t begin = id == 0 ? 0 : string_ends_[id - 1];
-    return std::string_view(chars_).substr(begin, string_ends_[id] - begin);
+    return chars_.substr(begin, string_ends_[id] - begin);
   }
   std::span<const uint32_t> List(uint32_t position) const {
-    return std::span<const uint32_t>(lists_).subspan(size_t{position} + 1, lists_[position]);
+    return lists_.subspan(size_t{position} + 1, lists_[position]);
   }
   StringList Strings(uint32_t position) const { return StringList(this, List(position)); }
   const CompiledRule& record(uint32_t rule) const { return rules_[rule]; }
   const CompiledConstraints& constraints(uint32_t index) const { return constraints_[index]; }
   const AuthorizedKeysLine& user_key(uint32_t index) const { return user_keys_[index]; }
 
-  // bytes estimates the heap the pools take (tests bound it).
+  // Raw arrays, for the snapshot writer (policy_snapshot.h).
+  std::string_view chars() const { return chars_; }
+  std::span<const uint32_t> string_ends() const { return string_ends_; }
+  std::span<const uint32_t> lists() const { return lists_; }
+  std::span<const CompiledRule> records() const { return rules_; }
+  std::span<const CompiledConstraints> all_constraints() const { return constraints_; }
+  std::span<const AuthorizedKeysLine> user_keys() const { return user_keys_; }
+
+  // bytes estimates the memory the pools take (tests bound it).
   size_t bytes() const;
 
  private:
   friend class PolicyCompiler;
+  friend class SnapshotReader;
   CompiledPolicy() = default;
 
   std::vector<Authority> authorities_;
@@ -225,14 +241,20 @@ class CompiledPolicy {
   std::optional<std::string> krl_path_;
   std::vector<std::string> files_;
 
-  std::string chars_;                     // every string's bytes
-  std::vector<uint32_t> string_ends_;     // string id i is [ends[i-1], ends[i])
-  std::vector<uint32_t> lists_;           // at each list: count, items
-  std::vector<CompiledRule> rules_;
+  // The large arrays, which a decision reads in place: views into
+  // |backing_|, which is either the vectors the compiler filled or a
+  // snapshot file mapped read-only (policy_snapshot.h).
+  std::shared_ptr<const void> backing_;
+  std::string_view chars_;                   // every string's bytes
+  std::span<const uint32_t> string_ends_;    // string id i is [ends[i-1], ends[i])
+  std::span<const uint32_t> lists_;          // at each list: count, items
+  std::span<const CompiledRule> rules_;
+  std::span<const UserIndexEntry> by_name_;
+
+  // The small parts, always owned.
   CompiledConstraints defaults_;
   std::vector<CompiledConstraints> constraints_;  // [0]: none set
   std::vector<AuthorizedKeysLine> user_keys_;
-  std::vector<UserIndexEntry> by_name_;
   std::vector<GenericRule> generic_;
   std::vector<std::string_view> generic_patterns_;  // into chars_
 };
