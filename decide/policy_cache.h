@@ -4,52 +4,21 @@
 #ifndef CERTGATE_DECIDE_POLICY_CACHE_H_
 #define CERTGATE_DECIDE_POLICY_CACHE_H_
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "core/helper_command.h"
 #include "core/policy_loader.h"
+#include "core/policy_stamps.h"
 
 namespace certgate::decide {
-
-// FileStamp is what stat() says about one path; two equal stamps mean the
-// loader would read the same bytes with the same verdict on permissions.
-struct FileStamp {
-  std::string path;
-  int error = 0;  // errno of the stat, 0 if it succeeded
-  dev_t dev = 0;
-  ino_t ino = 0;
-  off_t size = 0;
-  int64_t mtime_ns = 0;
-  int64_t ctime_ns = 0;
-  mode_t mode = 0;
-  uid_t uid = 0;
-  gid_t gid = 0;
-
-  bool operator==(const FileStamp&) const = default;
-};
-
-// TakeStamps returns the stamps of everything LoadPolicy(|main_path|) reads
-// or checks: the main file (lstat: links are not followed), its directory,
-// the fragment directory (lstat; "absent" is a stamp too) and every entry
-// of it (lstat), sorted by path; with more than core::kMaxPolicyFragments
-// fragments (the loader reads none) one stamp with their count instead of
-// the entries. Never fails: an error is part of a stamp.
-std::vector<FileStamp> TakeStamps(const std::string& main_path);
-
-// kRacySeconds: a file changed this close to a load may have been changed
-// again within the same timestamp tick (1 s on some file systems), so such
-// a load is trusted only until the next request (git's "racily clean").
-inline constexpr int64_t kRacySeconds = 2;
 
 // PolicyCache keeps LoadCompiledPolicy(path, options)'s result for one path.
 class PolicyCache : public core::PolicySource {
  public:
   // |racy_seconds| is kRacySeconds but for tests (negative: never racy).
-  PolicyCache(std::string path, core::LoadOptions options, int64_t racy_seconds = kRacySeconds);
+  PolicyCache(std::string path, core::LoadOptions options, int64_t racy_seconds = core::kRacySeconds);
 
   // RefreshResult says what Refresh did.
   enum class RefreshResult {
@@ -86,7 +55,7 @@ class PolicyCache : public core::PolicySource {
   std::string path_;
   core::LoadOptions options_;
   core::LoadedPolicy result_;
-  std::vector<FileStamp> stamps_;
+  std::vector<core::FileStamp> stamps_;
   int64_t racy_seconds_;
   bool racy_ = true;
   bool loaded_ = false;

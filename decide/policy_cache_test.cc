@@ -116,7 +116,7 @@ TEST_F(PolicyCacheTest, TooManyFragmentsAreOneStamp) {
   for (size_t i = 0; i <= core::kMaxPolicyFragments; ++i) {
     WriteFile(path_ + ".d/" + std::to_string(100000 + i) + ".yaml", "version: 1\n");
   }
-  std::vector<FileStamp> stamps = TakeStamps(path_);
+  std::vector<core::FileStamp> stamps = core::TakeStamps(path_);
   ASSERT_EQ(stamps.size(), 4u);
   EXPECT_EQ(stamps.back().path, path_ + ".d/");
   EXPECT_EQ(stamps.back().size, static_cast<off_t>(core::kMaxPolicyFragments + 1));
