@@ -14,32 +14,11 @@ namespace {
 
 using certgate::testing::Compile;
 using certgate::testing::CompileDifference;
+using certgate::testing::kTestKeyA;
+using certgate::testing::Parse;
+using certgate::testing::PerUserPolicy;
 using certgate::testing::ReadFile;
 using certgate::testing::SourceDir;
-
-constexpr char kKeyA[] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFOG6kY7Rf4UtCFvPwKgo/BztXck2xC4a2WyA34XtIwZ";
-
-Policy Parse(const std::string& text, const char* name = "p.yaml") {
-  LoadResult r;
-  ParsePolicyText(text, name, &r);
-  FinishPolicy(&r);
-  EXPECT_TRUE(r.issues.empty()) << r.issues.front().ToString();
-  return r.policy.value_or(Policy{});
-}
-
-// PerUserPolicy is |n| rules like a fleet's: one login name each, the same
-// authority and principals, a key_id constraint on every seventh.
-std::string PerUserPolicy(int n) {
-  std::string text = std::string("version: 1\nauthorities:\n  prod:\n    keys: [\"") + kKeyA +
-                     "\"]\ndefaults:\n  max_lifetime: 12h\nrules:\n";
-  for (int i = 0; i < n; ++i) {
-    const std::string id = std::to_string(100000 + i);
-    text += "  - name: r" + id + "\n    users: [u" + id + "]\n    authorities: [prod]\n" +
-            "    principals: [\"{user}\", team-" + std::to_string(i % 97) + "]\n";
-    if (i % 7 == 0) text += "    key_id: \"u" + id + "@example.com\"\n";
-  }
-  return text;
-}
 
 TEST(CompiledPolicyTest, EveryFieldOfTheGoodPolicyReadsBack) {
   Policy p = Parse(ReadFile(SourceDir() + "/tests/data/policies/good.yaml"), "good.yaml");
@@ -71,7 +50,7 @@ TEST(CompiledPolicyTest, EveryFieldOfTheGoodPolicyReadsBack) {
 }
 
 TEST(CompiledPolicyTest, ConstraintsOfEveryKindAndEmptyLists) {
-  Policy p = Parse(std::string("version: 1\nauthorities:\n  prod:\n    keys: [\"") + kKeyA +
+  Policy p = Parse(std::string("version: 1\nauthorities:\n  prod:\n    keys: [\"") + kTestKeyA +
                    "\"]\ndefaults:\n  key_id: [\"*@corp\"]\n  source_address: optional\n"
                    "  key_types: [ssh-rsa]\n  min_rsa_bits: 2048\n"
                    "rules:\n"

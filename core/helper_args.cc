@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "core/policy_loader.h"
+#include "core/policy_snapshot.h"
 
 namespace certgate::core {
 namespace {
@@ -34,6 +35,7 @@ std::string HelperUsage(HelperKind kind) {
       "       " + name + " --explain --user NAME [--policy PATH] [--at EPOCH] " +
       (principals ? "CERT-FILE\n" : "KEY-OR-CERT-FILE\n") +
       "       " + name + " --check [--policy PATH]\n"
+      "       " + name + " --compile [--policy PATH] [--snapshot PATH]\n"
       "       " + name + " --help | --version\n\n";
   if (principals) {
     usage +=
@@ -61,9 +63,15 @@ std::string HelperUsage(HelperKind kind) {
       "  --explain         explain the decision for --user NAME, rule by rule\n"
       "  --at EPOCH        with --explain: decide as if the time were EPOCH (seconds)\n"
       "  --check           check the policy; print ok or FILE:LINE:COLUMN: message lines\n"
+      "  --compile         check and compile the policy into the snapshot (run as root;\n"
+      "                    certgate-compile.path does it whenever the policy changes)\n"
+      "  --snapshot PATH   policy snapshot (default " + std::string(kDefaultSnapshotPath) + "):\n"
+      "                    an in-process decision maps it instead of reading the YAML\n"
+      "                    when it is root-owned and every policy file is unchanged\n"
       "  --help, --version\n\n"
       "Exit status: 0 an answer was printed (nothing printed means denied); 1 error.\n"
-      "With --explain: 0 allowed, 1 denied. With --check: 0 valid, 1 invalid.\n"
+      "With --explain: 0 allowed, 1 denied. With --check and --compile: 0 valid (and\n"
+      "written), 1 invalid or not written.\n"
       "See " + name + "(8) and certgate-policy(5).\n";
   return usage;
 }
@@ -72,7 +80,8 @@ Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::st
   (void)kind;
   HelperOptions o;
   o.policy_path = kDefaultPolicyPath;
-  bool explain = false, check = false, help = false, version = false;
+  o.snapshot_path = kDefaultSnapshotPath;
+  bool explain = false, check = false, compile = false, help = false, version = false;
   std::optional<uint64_t> timeout_seconds;
   size_t i = 0;
   for (; i < args.size(); ++i) {
@@ -107,6 +116,12 @@ Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::st
       st = value(&o.policy_path);
       o.policy_path_given = true;
       if (st && o.policy_path.empty()) return Fail(Errc::kUsage, "--policy needs a path");
+    } else if (name == "--snapshot") {
+      st = value(&o.snapshot_path);
+      o.snapshot_path_given = true;
+      if (st && o.snapshot_path.empty()) return Fail(Errc::kUsage, "--snapshot needs a path");
+    } else if (name == "--compile") {
+      st = flag(&compile);
     } else if (name == "--verbose") {
       st = flag(&o.verbose);
     } else if (name == "--timeout") {
@@ -146,19 +161,26 @@ Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::st
   if (timeout_seconds) o.timeout_ms = *timeout_seconds * 1000;
 
   if (help || version) {
-    if (!positional.empty() || explain || check) {
+    if (!positional.empty() || explain || check || compile) {
       return Fail(Errc::kUsage, "--help and --version take no other arguments");
     }
     o.mode = help ? HelperMode::kHelp : HelperMode::kVersion;
     return o;
   }
-  if (explain && check) return Fail(Errc::kUsage, "--explain and --check exclude each other");
+  if (int{explain} + int{check} + int{compile} > 1) {
+    return Fail(Errc::kUsage, "--explain, --check and --compile exclude each other");
+  }
   if (!explain && (!o.explain_user.empty() || o.explain_at)) {
     return Fail(Errc::kUsage, "--user and --at go with --explain");
   }
   if (check) {
     if (!positional.empty()) return Fail(Errc::kUsage, "--check takes no positional arguments");
     o.mode = HelperMode::kCheck;
+    return o;
+  }
+  if (compile) {
+    if (!positional.empty()) return Fail(Errc::kUsage, "--compile takes no positional arguments");
+    o.mode = HelperMode::kCompile;
     return o;
   }
   if (explain) {

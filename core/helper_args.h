@@ -16,7 +16,7 @@ namespace certgate::core {
 enum class HelperKind { kPrincipals, kKeys };
 
 // HelperMode is what the command line asks for.
-enum class HelperMode { kSshd, kExplain, kCheck, kHelp, kVersion };
+enum class HelperMode { kSshd, kExplain, kCheck, kCompile, kHelp, kVersion };
 
 // kDefaultTimeoutMs bounds one helper run (NSS lookups can hang; sshd has
 // no timeout of its own but LoginGraceTime).
@@ -27,6 +27,10 @@ struct HelperOptions {
   HelperMode mode = HelperMode::kSshd;
   std::string policy_path;   // default kDefaultPolicyPath
   bool policy_path_given = false;
+  // The policy snapshot (policy_snapshot.h) that --compile writes and the
+  // in-process decision maps; default kDefaultSnapshotPath.
+  std::string snapshot_path;
+  bool snapshot_path_given = false;
   bool verbose = false;
   uint64_t timeout_ms = kDefaultTimeoutMs;
   // kSshd: sshd's %u %t %k.

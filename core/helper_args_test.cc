@@ -48,6 +48,11 @@ TEST(HelperArgsTest, UsageErrors) {
            {"--explain", "--check"},
            {"--user", "a", "x", "y", "z"},
            {"--check", "extra"},
+           {"--compile", "extra"},
+           {"--compile", "--check"},
+           {"--compile", "--explain", "--user", "a", "c.pub"},
+           {"--snapshot", "", "a", "b", "c"},
+           {"--compile=yes"},
            {"--help", "x"},
            {"", "b", "c"},
        }) {
@@ -66,7 +71,7 @@ TEST(HelperArgsTest, OptionsAfterPositionalAreArguments) {
   EXPECT_EQ(o->key_type, "--verbose");
 }
 
-TEST(HelperArgsTest, ExplainAndCheck) {
+TEST(HelperArgsTest, ExplainCheckAndCompile) {
   auto e = Parse({"--explain", "--user", "bob", "--at", "100", "c.pub"});
   ASSERT_TRUE(e);
   EXPECT_EQ(e->mode, HelperMode::kExplain);
@@ -76,6 +81,15 @@ TEST(HelperArgsTest, ExplainAndCheck) {
   auto c = Parse({"--check", "--policy", "/p"});
   ASSERT_TRUE(c);
   EXPECT_EQ(c->mode, HelperMode::kCheck);
+  auto p = Parse({"--compile", "--policy", "/p", "--snapshot=/s"});
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->mode, HelperMode::kCompile);
+  EXPECT_EQ(p->snapshot_path, "/s");
+  EXPECT_TRUE(p->snapshot_path_given);
+  auto d = Parse({"u", "t", "k"});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->snapshot_path, "/var/cache/certgate/policy.snapshot");
+  EXPECT_FALSE(d->snapshot_path_given);
   EXPECT_EQ(Parse({"--help"})->mode, HelperMode::kHelp);
   EXPECT_EQ(Parse({"--version"})->mode, HelperMode::kVersion);
 }
@@ -83,7 +97,7 @@ TEST(HelperArgsTest, ExplainAndCheck) {
 TEST(HelperArgsTest, UsageMentionsEveryOption) {
   std::string usage = HelperUsage(HelperKind::kKeys);
   for (const char* opt : {"--policy", "--verbose", "--timeout", "--explain", "--user", "--at",
-                          "--check", "--help", "--version", "%u %t %k"}) {
+                          "--check", "--compile", "--snapshot", "--help", "--version", "%u %t %k"}) {
     EXPECT_NE(usage.find(opt), std::string::npos) << opt;
   }
 }

@@ -15,6 +15,7 @@
 #include "core/decision_report.h"
 #include "core/krl.h"
 #include "core/policy_eval.h"
+#include "core/policy_snapshot.h"
 #include "core/read_file.h"
 #include "core/sshd_output.h"
 #include "core/unique_fd.h"
@@ -204,6 +205,25 @@ HelperOutput RunCheck(const HelperOptions& o, HelperEnv& env) {
   return result;
 }
 
+HelperOutput RunCompile(const HelperOptions& o, HelperEnv& env) {
+  HelperOutput result;
+  if (env.stage != nullptr) env.stage->store(HelperStage::kLoadingPolicy);
+  Result<CompiledSnapshot> written = WriteSnapshot(o.policy_path, o.snapshot_path, env.load);
+  if (!written) {
+    result.out = o.snapshot_path + ": not written: " + written.error().detail + "\n";
+    return result;
+  }
+  if (!written->issues.empty()) {
+    for (const Issue& issue : written->issues) result.out += issue.ToString() + "\n";
+    result.out += o.snapshot_path + ": not written: the policy is invalid\n";
+    return result;
+  }
+  result.out = "compiled " + o.policy_path + " (" + std::to_string(written->rules) + " rules) into " +
+               o.snapshot_path + " (" + std::to_string(written->bytes) + " bytes)\n";
+  result.exit_code = 0;
+  return result;
+}
+
 HelperOutput RunExplain(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
   HelperOutput result;  // exit 1 unless allowed
   const uint64_t now = o.explain_at.value_or(env.now);
@@ -307,8 +327,38 @@ HelperOutput RunSshd(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
 
 }  // namespace
 
+const LoadedPolicy& FreshPolicySource::Get(const std::string& path, const LoadOptions& options) {
+  last_ = LoadedPolicy{};
+  if (!snapshot_path_.empty()) {
+    OpenedSnapshot snapshot = OpenSnapshot(snapshot_path_, path, options);
+    if (snapshot.state == SnapshotState::kUsed) {
+      if (log_ != nullptr) {
+        LogRecord rec;
+        rec.priority = Priority::kDebug;
+        rec.message = "policy " + EscapeForLog(path) + " read from its snapshot " + EscapeForLog(snapshot_path_);
+        log_->Write(rec);
+      }
+      last_.policy = std::move(snapshot.policy);
+      return last_;
+    }
+    const bool quiet = snapshot.state == SnapshotState::kAbsent ||
+                       (snapshot.state == SnapshotState::kOtherPolicy && !snapshot_given_);
+    if (log_ != nullptr && !quiet) {
+      LogRecord rec;
+      rec.priority = Priority::kNotice;
+      rec.message = "policy snapshot not used, reading " + EscapeForLog(path) + ": " + EscapeForLog(snapshot.why) +
+                    "; run principals-cmd --compile (or enable certgate-compile.path)";
+      log_->Write(rec);
+    }
+  }
+  last_ = LoadCompiledPolicy(path, options);
+  return last_;
+}
+
 HelperOutput RunHelper(HelperKind kind, const HelperOptions& options, HelperEnv& given_env) {
-  FreshPolicySource fresh;
+  // --check reads the YAML itself, whatever the snapshot says.
+  FreshPolicySource fresh(options.mode == HelperMode::kCheck ? std::string() : options.snapshot_path,
+                          options.snapshot_path_given, given_env.log);
   HelperEnv env = given_env;
   if (env.policies == nullptr) env.policies = &fresh;
   switch (options.mode) {
@@ -318,6 +368,8 @@ HelperOutput RunHelper(HelperKind kind, const HelperOptions& options, HelperEnv&
       return HelperOutput{0, std::string(HelperName(kind)) + " (certgate) " + CERTGATE_VERSION + "\n"};
     case HelperMode::kCheck:
       return RunCheck(options, env);
+    case HelperMode::kCompile:
+      return RunCompile(options, env);
     case HelperMode::kExplain:
       return RunExplain(kind, options, env);
     case HelperMode::kSshd:

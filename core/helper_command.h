@@ -27,15 +27,24 @@ class PolicySource {
   virtual const LoadedPolicy& Get(const std::string& path, const LoadOptions& options) = 0;
 };
 
-// FreshPolicySource calls LoadCompiledPolicy at every Get.
+// FreshPolicySource calls LoadCompiledPolicy at every Get, unless a policy
+// snapshot (policy_snapshot.h) may stand in for it: then it maps that.
 class FreshPolicySource : public PolicySource {
  public:
-  const LoadedPolicy& Get(const std::string& path, const LoadOptions& options) override {
-    last_ = LoadCompiledPolicy(path, options);
-    return last_;
-  }
+  FreshPolicySource() = default;
+  // |snapshot_path|: the snapshot to try first (empty: none). A snapshot
+  // used is logged to |log| (if set) at debug priority; one that exists but
+  // is not used at notice, unless it is the default one and belongs to
+  // another policy (|snapshot_given| false).
+  FreshPolicySource(std::string snapshot_path, bool snapshot_given, LogSink* log)
+      : snapshot_path_(std::move(snapshot_path)), snapshot_given_(snapshot_given), log_(log) {}
+
+  const LoadedPolicy& Get(const std::string& path, const LoadOptions& options) override;
 
  private:
+  std::string snapshot_path_;
+  bool snapshot_given_ = false;
+  LogSink* log_ = nullptr;
   LoadedPolicy last_;
 };
 

@@ -79,6 +79,22 @@ std::vector<FileStamp> TakeStamps(const std::string& main_path) {
   return stamps;
 }
 
+int64_t RacyWindowNs(const std::vector<FileStamp>& stamps, int64_t coarse_seconds) {
+  bool fine = true;
+  for (const FileStamp& s : stamps) {
+    if (s.error == 0 && s.ctime_ns % 1000000000 == 0) fine = false;
+  }
+  return fine ? kFineRacyNs : coarse_seconds * 1000000000;
+}
+
+int64_t NewestChangeNs(const std::vector<FileStamp>& stamps) {
+  int64_t newest = 0;
+  for (const FileStamp& s : stamps) {
+    if (s.error == 0) newest = std::max({newest, s.mtime_ns, s.ctime_ns});
+  }
+  return newest;
+}
+
 bool AnyRacy(const std::vector<FileStamp>& stamps, int64_t start_seconds, int64_t racy_seconds) {
   for (const FileStamp& s : stamps) {
     if (s.error != 0) continue;

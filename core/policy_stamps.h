@@ -41,6 +41,21 @@ std::vector<FileStamp> TakeStamps(const std::string& main_path);
 // a load is trusted only until the next request (git's "racily clean").
 inline constexpr int64_t kRacySeconds = 2;
 
+// kFineRacyNs is kRacySeconds for a file system that keeps sub-second
+// timestamps: Linux takes them from its coarse clock, which ticks every 1 to
+// 10 ms, so a change 100 ms before the stamps were taken cannot share a
+// tick with any later one.
+inline constexpr int64_t kFineRacyNs = 100'000'000;
+
+// RacyWindowNs is how close to the newest change stamps must not be taken:
+// kFineRacyNs if every stamp's ctime has a sub-second part (ctime cannot
+// be set by anyone, so it shows what the file system keeps), else
+// |coarse_seconds|.
+int64_t RacyWindowNs(const std::vector<FileStamp>& stamps, int64_t coarse_seconds = kRacySeconds);
+
+// NewestChangeNs is the latest mtime or ctime of |stamps| (0 if none).
+int64_t NewestChangeNs(const std::vector<FileStamp>& stamps);
+
 // AnyRacy returns true if any of |stamps| was modified or changed at or
 // after |start_seconds| - |racy_seconds| (CLOCK_REALTIME seconds).
 bool AnyRacy(const std::vector<FileStamp>& stamps, int64_t start_seconds, int64_t racy_seconds);

@@ -339,7 +339,7 @@ AskResult AskService(const char* socket_path, uid_t trusted_uid, uint8_t kind, s
   }
   if (answer->declined) {
     Why(why, why_len, resolved,
-        " declined the request (another policy, --explain, --check, or not a --client-user)");
+        " declined the request (another policy, --explain, --check, --compile, or not a --client-user)");
     return AskResult::kDeclined;
   }
   return AskResult::kAnswered;
@@ -372,7 +372,8 @@ int ClientMain(uint8_t kind, int argc, char** argv, char** envp) {
       return std::strlen(name) == name_len && std::strncmp(a, name, name_len) == 0;
     };
     const char* value = eq != nullptr ? eq + 1 : nullptr;
-    const bool takes_value = is("--socket") || is("--policy") || is("--timeout") || is("--user") || is("--at");
+    const bool takes_value = is("--socket") || is("--policy") || is("--snapshot") || is("--timeout") ||
+                             is("--user") || is("--at");
     if (takes_value && value == nullptr && i + 1 < argc) value = argv[i + 1];
     if (is("--socket")) {
       if (value == nullptr || value[0] != '/') {
@@ -386,8 +387,8 @@ int ClientMain(uint8_t kind, int argc, char** argv, char** envp) {
     if (is("--policy") && value != nullptr && value[0] != '/') in_process = true;  // relative to our cwd
     if (is("--timeout") && value != nullptr) timeout_ms = ParseTimeoutMs(value);
     // --explain and --check read files as the person running them, from
-    // their working directory: always in-process.
-    if (is("--explain") || is("--check")) in_process = true;
+    // their working directory, and --compile writes one: always in-process.
+    if (is("--explain") || is("--check") || is("--compile")) in_process = true;
     args[n++] = a;
     if (takes_value && eq == nullptr && i + 1 < argc) args[n++] = argv[++i];
   }

@@ -246,7 +246,7 @@ void OnWorkerTerm(int) { g_worker_stop = 1; }
 // |cache|'s policy, re-validate the policy (stat of every file; reload if
 // anything changed), decide and send the answer: stdout, stderr and exit
 // status exactly as the in-process helper gives them. Another --policy,
-// --explain and --check are declined (the client then decides in-process,
+// --explain, --check and --compile are declined (the client then decides in-process,
 // as the caller, so that the service never reads other files for it). A
 // malformed request or a failed send sends nothing (the client then
 // denies). |slot| gets the request's kind, deadline (its --timeout) and
@@ -270,10 +270,12 @@ bool ServeConnection(int conn, PolicyCache* cache, uint8_t* buf, size_t cap, Wor
     args.emplace_back(reinterpret_cast<const char*>(request.arg[i]), request.len[i]);
   }
   // Decline what only the caller may do: read other files (another policy,
-  // --explain's certificate file) or print a policy's issues (--check).
+  // --explain's certificate file), print a policy's issues (--check) or
+  // write the snapshot (--compile).
   // A usage error is not declined: it is answered as the helper does.
   core::Result<core::HelperOptions> options = core::ParseHelperArgs(kind, args);
   if (options && (options->mode == core::HelperMode::kExplain || options->mode == core::HelperMode::kCheck ||
+                  options->mode == core::HelperMode::kCompile ||
                   (options->mode == core::HelperMode::kSshd && options->policy_path != cache->path()))) {
     const bool sent = SendDecline(conn, 0);
     shutdown(conn, SHUT_RDWR);

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "core/base64.h"
+#include "core/policy_loader.h"
 
 extern char** environ;
 
@@ -200,6 +201,26 @@ std::string SharedTestData() {
   struct stat st;
   if (stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return dir;
   return "";
+}
+
+core::Policy Parse(const std::string& text, const char* name) {
+  core::LoadResult r;
+  core::ParsePolicyText(text, name, &r);
+  core::FinishPolicy(&r);
+  EXPECT_TRUE(r.issues.empty()) << r.issues.front().ToString();
+  return r.policy.value_or(core::Policy{});
+}
+
+std::string PerUserPolicy(int n) {
+  std::string text = std::string("version: 1\nauthorities:\n  prod:\n    keys: [\"") + kTestKeyA +
+                     "\"]\ndefaults:\n  max_lifetime: 12h\nrules:\n";
+  for (int i = 0; i < n; ++i) {
+    const std::string id = std::to_string(100000 + i);
+    text += "  - name: r" + id + "\n    users: [u" + id + "]\n    authorities: [prod]\n" +
+            "    principals: [\"{user}\", team-" + std::to_string(i % 97) + "]\n";
+    if (i % 7 == 0) text += "    key_id: \"u" + id + "@example.com\"\n";
+  }
+  return text;
 }
 
 }  // namespace certgate::testing

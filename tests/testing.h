@@ -88,6 +88,19 @@ std::string SourceDir();
 // or an empty string if it is not there.
 std::string SharedTestData();
 
+// kTestKeyA is an Ed25519 public key line for test policies.
+inline constexpr char kTestKeyA[] =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFOG6kY7Rf4UtCFvPwKgo/BztXck2xC4a2WyA34XtIwZ";
+
+// Parse parses one policy file's |text| (named |name| in issues) and
+// finishes it, as the loader does; a test fails on any issue.
+core::Policy Parse(const std::string& text, const char* name = "p.yaml");
+
+// PerUserPolicy is the text of |n| rules like a fleet's: one login name
+// each, the same authority and principals, a key_id constraint on every
+// seventh.
+std::string PerUserPolicy(int n);
+
 }  // namespace certgate::testing
 
 #endif  // CERTGATE_TESTS_TESTING_H_

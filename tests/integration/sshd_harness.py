@@ -133,6 +133,8 @@ class Workspace:
         self.etc = self._sub("etc", 0o755)
         self.keys = self._sub("keys", 0o700)
         self.sshd = self._sub("sshd", 0o755)
+        # Called with the path after every write (DecideMode "snapshot").
+        self.after_write = []
 
     def _sub(self, name, mode):
         p = os.path.join(self.root, name)
@@ -160,6 +162,8 @@ class Workspace:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+        for hook in self.after_write:
+            hook(path)
         return path
 
     def cleanup(self):
@@ -169,11 +173,11 @@ class Workspace:
 # --------------------------------------------------------------------------
 # certgate-decide: the two ways a client (principals-cmd, keys-cmd) decides
 
-MODES = ("fallback", "service")
+MODES = ("fallback", "service", "snapshot")
 
 
 def parse_mode_arg():
-    """Takes `--mode service|fallback` out of sys.argv (default fallback)."""
+    """Takes `--mode fallback|service|snapshot` out of sys.argv (default fallback)."""
     mode = "fallback"
     if "--mode" in sys.argv:
         i = sys.argv.index("--mode")
@@ -189,7 +193,12 @@ class DecideMode:
     keeps a copy beside each client) and, in mode "service", runs it on a
     socket in the workspace with |policy| preloaded. In mode "fallback" the
     client is pointed at a socket that does not exist, so it always runs the
-    helper in-process. `args` goes before the client's own arguments.
+    helper in-process. Mode "snapshot" is "fallback" with a policy snapshot:
+    `--compile` (as root) after every write to the workspace, so that the
+    in-process helper maps the snapshot instead of reading the YAML
+    whenever the policy is valid and its files unchanged since; anything
+    else (a chmod by a test, an invalid policy) leaves it stale, and the
+    YAML decides. `args` goes before the client's own arguments.
     prefix: argv the service is started under (it must exec its arguments,
     as for Sshd); name: tells apart the sockets and logs of several."""
 
@@ -205,6 +214,17 @@ class DecideMode:
         self.log = os.path.join(ws.root, "decide-%s.log" % name)
         self.proc = None
         self.args = ["--socket", self.socket]
+        self.policy = policy
+        self.snapshot = None
+        if mode == "snapshot":
+            cache = os.path.join(ws.root, "cache")
+            os.makedirs(cache, mode=0o755, exist_ok=True)
+            os.chmod(cache, 0o755)
+            self.snapshot = os.path.join(cache, "policy.snapshot")
+            self.args += ["--snapshot", self.snapshot]
+            self.compiles = 0
+            ws.after_write.append(lambda path: self.compile())
+            self.compile()
         if mode == "service":
             with open(self.log, "ab") as log:
                 self.proc = subprocess.Popen(
@@ -216,6 +236,21 @@ class DecideMode:
                 if self.proc.poll() is not None or time.time() > deadline:
                     raise RuntimeError("certgate-decide did not start; see " + self.log)
                 time.sleep(0.01)
+
+    def compile(self):
+        """`--compile` of the policy into the snapshot, if there is a policy
+        (an invalid one is reported, not compiled: the snapshot goes stale)."""
+        if not os.path.exists(self.policy):
+            return
+        p = subprocess.run([self.decide, "--run", "principals-cmd", "--compile", "--policy", self.policy,
+                            "--snapshot", self.snapshot], capture_output=True, text=True)
+        if p.returncode == 0:
+            self.compiles += 1
+
+    @staticmethod
+    def snapshot_reads(records):
+        """How many of the syslog |records| say a decision read the snapshot."""
+        return sum(1 for r in records if "read from its snapshot" in r)
 
     def command(self, client):
         """The client's command line prefix for sshd_config."""

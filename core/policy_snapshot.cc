@@ -1,0 +1,666 @@
+#include "core/policy_snapshot.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "core/unique_fd.h"
+#include "core/wire_reader.h"
+
+namespace certgate::core {
+namespace {
+
+constexpr char kMagic[8] = {'c', 'e', 'r', 't', 'g', 'a', 't', 'e'};
+constexpr uint32_t kFormat = 1;
+constexpr uint32_t kByteOrderMark = 0x01020304;
+constexpr uint32_t kByteOrderSwapped = 0x04030201;
+
+enum Section : size_t { kMeta, kChars, kStringEnds, kLists, kRules, kByName, kSectionCount };
+constexpr const char* kSectionNames[kSectionCount] = {"meta", "chars", "string_ends", "lists", "rules",
+                                                      "by_name"};
+
+struct SectionRef {
+  uint64_t offset = 0;
+  uint64_t size = 0;
+};
+
+struct Header {
+  char magic[8];
+  uint32_t format;
+  uint32_t byte_order;
+  uint64_t file_size;
+  SectionRef sections[kSectionCount];
+};
+static_assert(sizeof(Header) == 120, "the header's layout is the file format");
+static_assert(sizeof(UserIndexEntry) == 8 && sizeof(GenericRule) == 16, "layout is the file format");
+
+constexpr uint32_t kMaxKeyType = static_cast<uint32_t>(KeyType::kSkEd25519);
+
+template <typename T>
+std::span<const uint8_t> BytesOf(std::span<const T> items) {
+  return {reinterpret_cast<const uint8_t*>(items.data()), items.size_bytes()};
+}
+
+size_t Align8(size_t n) { return (n + 7) & ~size_t{7}; }
+
+int64_t RealtimeNs() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// Racy returns true if stamps taken at |stamped_at_ns| are too close to
+// their newest change to tell it from a later one (policy_stamps.h).
+bool Racy(const std::vector<FileStamp>& stamps, int64_t stamped_at_ns, int64_t racy_seconds) {
+  return racy_seconds >= 0 && NewestChangeNs(stamps) >= stamped_at_ns - RacyWindowNs(stamps, racy_seconds);
+}
+
+std::string ParentDirectory(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// --- Encoding ---------------------------------------------------------------
+
+void PutStrings(WireWriter& w, std::span<const std::string> strings) {
+  w.PutU32(static_cast<uint32_t>(strings.size()));
+  for (const std::string& s : strings) w.PutString(s);
+}
+
+void PutConstraints(WireWriter& w, const CompiledConstraints& c) {
+  w.PutU8(c.has_max_lifetime ? 1 : 0);
+  w.PutU64(c.max_lifetime);
+  w.PutU32(c.key_id);
+  w.PutU32(c.require_extensions);
+  w.PutU32(c.forbid_extensions);
+  w.PutU32(c.key_types);
+  w.PutU8(c.has_min_rsa_bits ? 1 : 0);
+  w.PutU32(c.min_rsa_bits);
+  w.PutU8(c.source_address ? 1 + static_cast<uint8_t>(*c.source_address) : 0);
+}
+
+std::vector<uint8_t> EncodeMeta(const CompiledPolicy& policy, const SnapshotOrigin& origin) {
+  WireWriter w;
+  w.PutString(origin.version);
+  w.PutString(origin.policy_path);
+  w.PutU8(origin.check_permissions ? 1 : 0);
+  w.PutU32(origin.owner_uid);
+  w.PutU64(static_cast<uint64_t>(origin.stamped_at_ns));
+  w.PutU32(static_cast<uint32_t>(origin.stamps.size()));
+  for (const FileStamp& s : origin.stamps) {
+    w.PutString(s.path);
+    w.PutU32(static_cast<uint32_t>(s.error));
+    w.PutU64(static_cast<uint64_t>(s.dev));
+    w.PutU64(static_cast<uint64_t>(s.ino));
+    w.PutU64(static_cast<uint64_t>(s.size));
+    w.PutU64(static_cast<uint64_t>(s.mtime_ns));
+    w.PutU64(static_cast<uint64_t>(s.ctime_ns));
+    w.PutU32(static_cast<uint32_t>(s.mode));
+    w.PutU32(static_cast<uint32_t>(s.uid));
+    w.PutU32(static_cast<uint32_t>(s.gid));
+  }
+  PutStrings(w, policy.files());
+  w.PutU32(static_cast<uint32_t>(policy.authorities().size()));
+  for (const Authority& a : policy.authorities()) {
+    w.PutString(a.name);
+    w.PutU32(static_cast<uint32_t>(a.keys.size()));
+    for (const PublicKey& k : a.keys) w.PutString(k.blob);
+    PutStrings(w, a.fingerprints);
+    w.PutU32(static_cast<uint32_t>(a.revoked_serials.size()));
+    for (uint64_t serial : a.revoked_serials) w.PutU64(serial);
+    w.PutU8(a.allow_sha1 ? 1 : 0);
+    w.PutString(a.where.file);
+    w.PutU32(static_cast<uint32_t>(a.where.line));
+    w.PutU32(static_cast<uint32_t>(a.where.column));
+  }
+  PutStrings(w, policy.revoked_key_ids());
+  w.PutU8(policy.krl_path() ? 1 : 0);
+  w.PutString(policy.krl_path() ? *policy.krl_path() : std::string());
+  PutConstraints(w, policy.defaults());
+  w.PutU32(static_cast<uint32_t>(policy.all_constraints().size()));
+  for (const CompiledConstraints& c : policy.all_constraints()) PutConstraints(w, c);
+  w.PutU32(static_cast<uint32_t>(policy.user_keys().size()));
+  for (const AuthorizedKeysLine& line : policy.user_keys()) {
+    PutStrings(w, line.options);
+    w.PutString(line.key.blob);
+    w.PutString(line.comment);
+  }
+  w.PutU32(static_cast<uint32_t>(policy.generic().size()));
+  for (const GenericRule& g : policy.generic()) {
+    w.PutU32(g.rule);
+    w.PutU32(g.groups);
+  }
+  return w.Take();
+}
+
+}  // namespace
+
+std::vector<uint8_t> EncodeSnapshot(const CompiledPolicy& policy, const SnapshotOrigin& origin) {
+  const std::vector<uint8_t> meta = EncodeMeta(policy, origin);
+  const std::span<const uint8_t> parts[kSectionCount] = {
+      meta,
+      AsBytes(policy.chars()),
+      BytesOf(policy.string_ends()),
+      BytesOf(policy.lists()),
+      BytesOf(policy.records()),
+      BytesOf(policy.by_name()),
+  };
+  Header header{};
+  std::memcpy(header.magic, kMagic, sizeof kMagic);
+  header.format = kFormat;
+  header.byte_order = kByteOrderMark;
+  size_t offset = Align8(sizeof(Header));
+  for (size_t s = 0; s < kSectionCount; ++s) {
+    header.sections[s] = SectionRef{offset, parts[s].size()};
+    offset = Align8(offset + parts[s].size());
+  }
+  header.file_size = offset;
+  std::vector<uint8_t> out(offset, 0);
+  std::memcpy(out.data(), &header, sizeof header);
+  for (size_t s = 0; s < kSectionCount; ++s) {
+    if (!parts[s].empty()) std::memcpy(out.data() + header.sections[s].offset, parts[s].data(), parts[s].size());
+  }
+  return out;
+}
+
+// SnapshotReader (a friend of CompiledPolicy) validates a snapshot and
+// builds the policy on it. Every value from the file is checked before it
+// is used as an index, a position or a count.
+class SnapshotReader {
+ public:
+  SnapshotReader(std::span<const uint8_t> bytes, std::shared_ptr<const void> backing)
+      : bytes_(bytes), backing_(std::move(backing)) {}
+
+  Result<DecodedSnapshot> Read() {
+    if (reinterpret_cast<uintptr_t>(bytes_.data()) % 8 != 0) {
+      return Fail(Errc::kInternal, "snapshot bytes are not 8-byte aligned");
+    }
+    if (bytes_.size() < sizeof(Header)) return Fail(Errc::kTruncated, "shorter than a snapshot header");
+    Header h;
+    std::memcpy(&h, bytes_.data(), sizeof h);
+    if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) {
+      return Fail(Errc::kBadFormat, "not a certgate policy snapshot (bad magic)");
+    }
+    if (h.byte_order == kByteOrderSwapped) {
+      return Fail(Errc::kBadFormat, "written on a machine of the other byte order; compile it on this host");
+    }
+    if (h.byte_order != kByteOrderMark) return Fail(Errc::kBadFormat, "bad byte-order mark");
+    if (h.format != kFormat) {
+      return Fail(Errc::kBadFormat, "snapshot format " + std::to_string(h.format) + ", this certgate reads " +
+                                        std::to_string(kFormat));
+    }
+    if (h.file_size != bytes_.size()) {
+      return Fail(h.file_size > bytes_.size() ? Errc::kTruncated : Errc::kTrailingData,
+                  "file is " + std::to_string(bytes_.size()) + " bytes, its header says " +
+                      std::to_string(h.file_size));
+    }
+    std::span<const uint8_t> section[kSectionCount];
+    for (size_t s = 0; s < kSectionCount; ++s) {
+      const SectionRef& ref = h.sections[s];
+      if (ref.offset % 8 != 0 || ref.offset < sizeof(Header) || ref.offset > bytes_.size() ||
+          ref.size > bytes_.size() - ref.offset) {
+        return Fail(Errc::kBadFormat, std::string("section ") + kSectionNames[s] + " lies outside the file");
+      }
+      section[s] = bytes_.subspan(ref.offset, ref.size);
+    }
+
+    auto out = std::shared_ptr<CompiledPolicy>(new CompiledPolicy());
+    p_ = out.get();
+    if (Status st = Arrays(section); !st) return Unexpected{st.error()};
+    DecodedSnapshot decoded;
+    WireReader meta(section[kMeta]);
+    if (Status st = Meta(meta, &decoded.origin); !st) return Unexpected{st.error()};
+    if (!meta.empty()) return Fail(Errc::kTrailingData, "bytes after the end of section meta");
+    if (Status st = Records(); !st) return Unexpected{st.error()};
+    if (Status st = Index(); !st) return Unexpected{st.error()};
+    p_->backing_ = backing_;
+    decoded.policy = std::move(out);
+    return decoded;
+  }
+
+ private:
+  template <typename T>
+  Result<std::span<const T>> ArrayOf(std::span<const uint8_t> bytes, Section s) {
+    if (bytes.size() % sizeof(T) != 0) {
+      return Fail(Errc::kBadFormat, std::string("section ") + kSectionNames[s] + " is not a whole number of items");
+    }
+    return std::span<const T>(reinterpret_cast<const T*>(bytes.data()), bytes.size() / sizeof(T));
+  }
+
+  Status Arrays(const std::span<const uint8_t>* section) {
+    if (section[kChars].size() >= UINT32_MAX) return Fail(Errc::kTooLarge, "section chars over 4 GiB");
+    p_->chars_ = AsStringView(section[kChars]);
+    auto ends = ArrayOf<uint32_t>(section[kStringEnds], kStringEnds);
+    auto lists = ArrayOf<uint32_t>(section[kLists], kLists);
+    auto rules = ArrayOf<CompiledRule>(section[kRules], kRules);
+    auto by_name = ArrayOf<UserIndexEntry>(section[kByName], kByName);
+    if (!ends) return Unexpected{ends.error()};
+    if (!lists) return Unexpected{lists.error()};
+    if (!rules) return Unexpected{rules.error()};
+    if (!by_name) return Unexpected{by_name.error()};
+    if (ends->empty() || (*ends)[0] != 0) return Fail(Errc::kBadFormat, "string 0 is not the empty string");
+    for (size_t i = 1; i < ends->size(); ++i) {
+      if ((*ends)[i] < (*ends)[i - 1]) return Fail(Errc::kBadFormat, "string " + std::to_string(i) + " ends before it starts");
+    }
+    if (ends->back() > p_->chars_.size()) return Fail(Errc::kBadFormat, "strings end past section chars");
+    if (lists->size() >= UINT32_MAX || rules->size() >= UINT32_MAX) {
+      return Fail(Errc::kTooLarge, "more than 2^32 list items or rules");
+    }
+    p_->string_ends_ = *ends;
+    p_->lists_ = *lists;
+    p_->rules_ = *rules;
+    p_->by_name_ = *by_name;
+    return Ok();
+  }
+
+  // Meta reads the origin and the small parts of the policy.
+  Status Meta(WireReader& r, SnapshotOrigin* origin) {
+    uint8_t flag = 0;
+    uint64_t u64 = 0;
+    if (!String(r, &origin->version) || !String(r, &origin->policy_path) || !r.ReadU8(&flag) ||
+        !r.ReadU32(&origin->owner_uid) || !r.ReadU64(&u64)) {
+      return Truncated("origin");
+    }
+    origin->check_permissions = flag != 0;
+    origin->stamped_at_ns = static_cast<int64_t>(u64);
+    uint32_t count = 0;
+    if (!Count(r, 1, &count)) return Truncated("stamps");
+    for (uint32_t i = 0; i < count; ++i) {
+      FileStamp s;
+      uint64_t dev = 0, ino = 0, size = 0, mtime = 0, ctime = 0;
+      uint32_t error = 0, mode = 0, uid = 0, gid = 0;
+      if (!String(r, &s.path) || !r.ReadU32(&error) || !r.ReadU64(&dev) || !r.ReadU64(&ino) ||
+          !r.ReadU64(&size) || !r.ReadU64(&mtime) || !r.ReadU64(&ctime) || !r.ReadU32(&mode) ||
+          !r.ReadU32(&uid) || !r.ReadU32(&gid)) {
+        return Truncated("stamps");
+      }
+      s.error = static_cast<int>(error);
+      s.dev = static_cast<dev_t>(dev);
+      s.ino = static_cast<ino_t>(ino);
+      s.size = static_cast<off_t>(size);
+      s.mtime_ns = static_cast<int64_t>(mtime);
+      s.ctime_ns = static_cast<int64_t>(ctime);
+      s.mode = static_cast<mode_t>(mode);
+      s.uid = static_cast<uid_t>(uid);
+      s.gid = static_cast<gid_t>(gid);
+      origin->stamps.push_back(std::move(s));
+    }
+    if (!Strings(r, &p_->files_)) return Truncated("files");
+    if (!Count(r, 1, &count)) return Truncated("authorities");
+    for (uint32_t i = 0; i < count; ++i) {
+      Authority a;
+      uint32_t n = 0;
+      if (!String(r, &a.name) || !Count(r, 4, &n)) return Truncated("authorities");
+      for (uint32_t k = 0; k < n; ++k) {
+        std::span<const uint8_t> blob;
+        if (!r.ReadString(&blob)) return Truncated("authorities");
+        Result<PublicKey> key = ParsePublicKeyBlob(blob);
+        if (!key) return Fail(Errc::kBadFormat, "authority " + a.name + ": key: " + key.error().detail);
+        a.keys.push_back(std::move(*key));
+      }
+      if (!Strings(r, &a.fingerprints) || !Count(r, 8, &n)) return Truncated("authorities");
+      for (uint32_t k = 0; k < n; ++k) {
+        if (!r.ReadU64(&u64)) return Truncated("authorities");
+        if (!a.revoked_serials.empty() && u64 <= a.revoked_serials.back()) {
+          return Fail(Errc::kBadFormat, "authority " + a.name + ": revoked serials not sorted");
+        }
+        a.revoked_serials.push_back(u64);
+      }
+      uint32_t line = 0, column = 0;
+      if (!r.ReadU8(&flag) || !String(r, &a.where.file) || !r.ReadU32(&line) || !r.ReadU32(&column)) {
+        return Truncated("authorities");
+      }
+      a.allow_sha1 = flag != 0;
+      a.where.line = static_cast<int>(line);
+      a.where.column = static_cast<int>(column);
+      p_->authorities_.push_back(std::move(a));
+    }
+    if (!Strings(r, &p_->revoked_key_ids_)) return Truncated("revoked key ids");
+    std::string krl;
+    if (!r.ReadU8(&flag) || !String(r, &krl)) return Truncated("krl");
+    if (flag != 0) p_->krl_path_ = std::move(krl);
+    if (Status st = Constraints(r, &p_->defaults_); !st) return st;
+    if (!Count(r, 1, &count)) return Truncated("constraints");
+    for (uint32_t i = 0; i < count; ++i) {
+      CompiledConstraints c;
+      if (Status st = Constraints(r, &c); !st) return st;
+      p_->constraints_.push_back(c);
+    }
+    if (p_->constraints_.empty()) return Fail(Errc::kBadFormat, "no constraints record 0");
+    if (!Count(r, 1, &count)) return Truncated("user_keys");
+    for (uint32_t i = 0; i < count; ++i) {
+      AuthorizedKeysLine line;
+      std::span<const uint8_t> blob;
+      if (!Strings(r, &line.options) || !r.ReadString(&blob) || !String(r, &line.comment)) {
+        return Truncated("user_keys");
+      }
+      Result<PublicKey> key = ParsePublicKeyBlob(blob);
+      if (!key) return Fail(Errc::kBadFormat, "user_keys: key: " + key.error().detail);
+      line.key = std::move(*key);
+      p_->user_keys_.push_back(std::move(line));
+    }
+    if (!Count(r, 8, &count)) return Truncated("generic rules");
+    for (uint32_t i = 0; i < count; ++i) {
+      GenericRule g;
+      if (!r.ReadU32(&g.rule) || !r.ReadU32(&g.groups)) return Truncated("generic rules");
+      p_->generic_.push_back(g);
+    }
+    return Ok();
+  }
+
+  Status Constraints(WireReader& r, CompiledConstraints* c) {
+    uint8_t has_lifetime = 0, has_rsa = 0, source = 0;
+    if (!r.ReadU8(&has_lifetime) || !r.ReadU64(&c->max_lifetime) || !r.ReadU32(&c->key_id) ||
+        !r.ReadU32(&c->require_extensions) || !r.ReadU32(&c->forbid_extensions) || !r.ReadU32(&c->key_types) ||
+        !r.ReadU8(&has_rsa) || !r.ReadU32(&c->min_rsa_bits) || !r.ReadU8(&source)) {
+      return Truncated("constraints");
+    }
+    if (source > 2) return Fail(Errc::kBadFormat, "constraints: bad source_address value");
+    c->has_max_lifetime = has_lifetime != 0;
+    c->has_min_rsa_bits = has_rsa != 0;
+    if (source != 0) c->source_address = static_cast<SourceAddressRequirement>(source - 1);
+    for (uint32_t list : {c->key_id, c->require_extensions, c->forbid_extensions}) {
+      if (list != kNoList && !ListOf(list, StringCount())) return Bad("constraints: bad string list");
+    }
+    if (c->key_types != kNoList && !ListOf(c->key_types, kMaxKeyType + 1)) {
+      return Bad("constraints: bad key type list");
+    }
+    return Ok();
+  }
+
+  // Records checks every rule's fields.
+  Status Records() {
+    const size_t strings = StringCount();
+    for (size_t i = 0; i < p_->rules_.size(); ++i) {
+      const CompiledRule& r = p_->rules_[i];
+      const bool ok = r.name < strings && r.file < strings && ListOf(r.users, strings) &&
+                      ListOf(r.groups, strings) && ListOf(r.authorities, p_->authorities_.size()) &&
+                      ListOf(r.principals, strings) && ListOf(r.options, strings) &&
+                      ListOf(r.user_keys, p_->user_keys_.size()) && r.constraints < p_->constraints_.size();
+      if (!ok) return Bad("rule " + std::to_string(i + 1) + " names a string, list or record that is not there");
+    }
+    return Ok();
+  }
+
+  // Index checks the user index and builds the generic patterns' views.
+  Status Index() {
+    const size_t strings = StringCount();
+    const size_t rules = p_->rules_.size();
+    for (size_t i = 0; i < p_->by_name_.size(); ++i) {
+      const UserIndexEntry& e = p_->by_name_[i];
+      if (e.rule >= rules || e.name >= strings) return Bad("index entry " + std::to_string(i) + " out of range");
+      if (i > 0) {
+        const UserIndexEntry& prev = p_->by_name_[i - 1];
+        if (IndexEntryBefore(p_->String(e.name), e.rule, p_->String(prev.name), prev.rule)) {
+          return Bad("index entries out of order at " + std::to_string(i));
+        }
+      }
+    }
+    for (size_t i = 0; i < p_->generic_.size(); ++i) {
+      GenericRule& g = p_->generic_[i];
+      if (g.rule >= rules || (i > 0 && g.rule <= p_->generic_[i - 1].rule) || !ListOf(g.groups, strings)) {
+        return Bad("generic rule entry " + std::to_string(i) + " out of range or order");
+      }
+      g.patterns_first = static_cast<uint32_t>(p_->generic_patterns_.size());
+      for (std::string_view pattern : p_->rule(g.rule).users()) p_->generic_patterns_.push_back(pattern);
+      g.patterns_count = static_cast<uint32_t>(p_->generic_patterns_.size() - g.patterns_first);
+    }
+    return Ok();
+  }
+
+  size_t StringCount() const { return p_->string_ends_.size(); }
+
+  // ListOf returns true if a list starts at |position| and every item is
+  // below |limit|.
+  bool ListOf(uint32_t position, size_t limit) const {
+    const std::span<const uint32_t> lists = p_->lists_;
+    if (position >= lists.size() || lists[position] > lists.size() - position - 1) return false;
+    for (uint32_t item : p_->List(position)) {
+      if (item >= limit) return false;
+    }
+    return true;
+  }
+
+  // Count reads a count of items of at least |min_item_bytes| each, which
+  // the rest of the section must be able to hold.
+  static bool Count(WireReader& r, size_t min_item_bytes, uint32_t* out) {
+    return r.ReadU32(out) && *out <= r.remaining() / min_item_bytes;
+  }
+  static bool String(WireReader& r, std::string* out) {
+    std::span<const uint8_t> bytes;
+    if (!r.ReadString(&bytes)) return false;
+    out->assign(AsStringView(bytes));
+    return true;
+  }
+  static bool Strings(WireReader& r, std::vector<std::string>* out) {
+    uint32_t n = 0;
+    if (!Count(r, 4, &n)) return false;
+    for (uint32_t i = 0; i < n; ++i) {
+      std::string s;
+      if (!String(r, &s)) return false;
+      out->push_back(std::move(s));
+    }
+    return true;
+  }
+  static Status Truncated(const std::string& what) {
+    return Fail(Errc::kTruncated, "section meta ends inside " + what);
+  }
+  static Status Bad(const std::string& what) { return Fail(Errc::kBadFormat, what); }
+
+  std::span<const uint8_t> bytes_;
+  std::shared_ptr<const void> backing_;
+  CompiledPolicy* p_ = nullptr;
+};
+
+Result<DecodedSnapshot> DecodeSnapshot(std::span<const uint8_t> bytes, std::shared_ptr<const void> backing) {
+  return SnapshotReader(bytes, std::move(backing)).Read();
+}
+
+namespace {
+
+// Mapping is a read-only mapping of a whole file.
+struct Mapping {
+  void* address = MAP_FAILED;
+  size_t size = 0;
+  Mapping() = default;
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  ~Mapping() {
+    if (address != MAP_FAILED) munmap(address, size);
+  }
+};
+
+// Trusted returns an empty string if |st| passes sshd's StrictModes rule
+// under |options|, else what is wrong.
+std::string Untrusted(const struct stat& st, const std::string& path, const LoadOptions& options) {
+  if (!options.check_permissions) return {};
+  if (st.st_uid != options.owner_uid) {
+    return path + " is owned by uid " + std::to_string(st.st_uid) + ", not " +
+           (options.owner_uid == 0 ? std::string("root") : "uid " + std::to_string(options.owner_uid));
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) return path + " is writable by group or others";
+  return {};
+}
+
+OpenedSnapshot Not(SnapshotState state, std::string why) {
+  OpenedSnapshot o;
+  o.state = state;
+  o.why = std::move(why);
+  return o;
+}
+
+}  // namespace
+
+OpenedSnapshot OpenSnapshot(const std::string& snapshot_path, const std::string& policy_path,
+                            const LoadOptions& options, int64_t racy_seconds) {
+  UniqueFd fd(open(snapshot_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return Not(SnapshotState::kAbsent, snapshot_path + " does not exist");
+    return Not(SnapshotState::kInvalid, "cannot open " + snapshot_path + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return Not(SnapshotState::kInvalid, snapshot_path + " is not a regular file");
+  }
+  if (std::string why = Untrusted(st, snapshot_path, options); !why.empty()) {
+    return Not(SnapshotState::kUntrusted, why);
+  }
+  const std::string dir = ParentDirectory(snapshot_path);
+  struct stat dst {};
+  if (stat(dir.c_str(), &dst) != 0 || !S_ISDIR(dst.st_mode)) {
+    return Not(SnapshotState::kUntrusted, "cannot check directory " + dir);
+  }
+  if (std::string why = Untrusted(dst, dir, options); !why.empty()) {
+    return Not(SnapshotState::kUntrusted, why);
+  }
+  if (st.st_size < static_cast<off_t>(sizeof(Header)) || static_cast<uint64_t>(st.st_size) > kMaxSnapshotSize) {
+    return Not(SnapshotState::kInvalid, snapshot_path + " has an impossible size (" + std::to_string(st.st_size) +
+                                            " bytes)");
+  }
+  auto mapping = std::make_shared<Mapping>();
+  mapping->size = static_cast<size_t>(st.st_size);
+  mapping->address = mmap(nullptr, mapping->size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+  if (mapping->address == MAP_FAILED) {
+    return Not(SnapshotState::kInvalid, "cannot map " + snapshot_path + ": " + std::strerror(errno));
+  }
+  std::span<const uint8_t> bytes(static_cast<const uint8_t*>(mapping->address), mapping->size);
+  Result<DecodedSnapshot> decoded = DecodeSnapshot(bytes, mapping);
+  if (!decoded) return Not(SnapshotState::kInvalid, snapshot_path + ": " + decoded.error().detail);
+  const SnapshotOrigin& origin = decoded->origin;
+  if (origin.policy_path != policy_path || origin.check_permissions != options.check_permissions ||
+      origin.owner_uid != options.owner_uid) {
+    return Not(SnapshotState::kOtherPolicy,
+               snapshot_path + " was compiled from " + origin.policy_path + ", not " + policy_path);
+  }
+  if (origin.version != CERTGATE_VERSION) {
+    return Not(SnapshotState::kStale,
+               snapshot_path + " was written by certgate " + origin.version + ", this is " + CERTGATE_VERSION);
+  }
+  if (Racy(origin.stamps, origin.stamped_at_ns, racy_seconds)) {
+    return Not(SnapshotState::kStale, snapshot_path + " was compiled too soon after a policy file changed " +
+                                          "to tell that change from a later one");
+  }
+  const std::vector<FileStamp> now = TakeStamps(policy_path);
+  if (now != origin.stamps) {
+    std::string changed = policy_path;
+    for (size_t i = 0; i < now.size(); ++i) {
+      if (i >= origin.stamps.size() || !(now[i] == origin.stamps[i])) {
+        changed = now[i].path;
+        break;
+      }
+    }
+    return Not(SnapshotState::kStale, changed + " changed since " + snapshot_path + " was compiled");
+  }
+  OpenedSnapshot o;
+  o.state = SnapshotState::kUsed;
+  o.policy = std::move(decoded->policy);
+  return o;
+}
+
+namespace {
+
+// RealPath returns |path| with links and dots resolved, or "" if it does
+// not exist.
+std::string RealPath(const std::string& path) {
+  char* resolved = realpath(path.c_str(), nullptr);
+  if (resolved == nullptr) return {};
+  std::string out = resolved;
+  free(resolved);
+  return out;
+}
+
+// WriteFileAtomically writes |bytes| to |path| through a temporary file in
+// its directory, so that a reader sees the old file or the new one.
+Status WriteFileAtomically(const std::string& path, std::span<const uint8_t> bytes) {
+  const std::string dir = ParentDirectory(path);
+  std::string temp = dir + "/.policy.snapshot.XXXXXX";
+  UniqueFd fd(mkostemp(temp.data(), O_CLOEXEC));
+  if (!fd.valid()) {
+    return Fail(Errc::kIo, "cannot create a file in " + dir + ": " + std::strerror(errno) +
+                               "; create the directory (root, mode 0755) or pass --snapshot");
+  }
+  auto fail = [&](const std::string& what) {
+    const std::string why = std::strerror(errno);
+    unlink(temp.c_str());
+    return Fail(Errc::kIo, "cannot " + what + " " + temp + ": " + why);
+  };
+  if (fchmod(fd.get(), 0644) != 0) return fail("chmod");
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = write(fd.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail("write");
+    done += static_cast<size_t>(n);
+  }
+  if (fsync(fd.get()) != 0) return fail("fsync");
+  if (fd.Close() != 0) return fail("close");
+  if (rename(temp.c_str(), path.c_str()) != 0) return fail("rename to " + path + ":");
+  UniqueFd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir_fd.valid()) (void)fsync(dir_fd.get());
+  return Ok();
+}
+
+}  // namespace
+
+Result<CompiledSnapshot> WriteSnapshot(const std::string& policy_path, const std::string& snapshot_path,
+                                       const LoadOptions& options, int64_t racy_seconds) {
+  // Writing into a directory the stamps cover would change its stamp, and
+  // the snapshot would be stale the moment it is written.
+  const std::string dir = RealPath(ParentDirectory(snapshot_path));
+  if (!dir.empty() && (dir == RealPath(ParentDirectory(policy_path)) || dir == RealPath(FragmentDirectory(policy_path)))) {
+    return Fail(Errc::kUsage, "the snapshot " + snapshot_path + " must not be in the policy's directories (" + dir +
+                                  "); use the default " + kDefaultSnapshotPath);
+  }
+  constexpr int kTries = 5;
+  for (int attempt = 0; attempt < kTries; ++attempt) {
+    const int64_t start_ns = RealtimeNs();
+    std::vector<FileStamp> before = TakeStamps(policy_path);
+    if (Racy(before, start_ns, racy_seconds)) {
+      // A change within the last timestamp tick could be followed by
+      // another one the stamps would not show: wait until it is older.
+      const int64_t window = RacyWindowNs(before, racy_seconds);
+      const int64_t wait = std::clamp<int64_t>(NewestChangeNs(before) + window - start_ns, 0, window) + 1000000;
+      struct timespec ts {static_cast<time_t>(wait / 1000000000), static_cast<long>(wait % 1000000000)};
+      while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+      }
+      continue;
+    }
+    LoadedPolicy loaded = LoadCompiledPolicy(policy_path, options);
+    if (!loaded.policy) {
+      CompiledSnapshot out;
+      out.issues = std::move(loaded.issues);
+      return out;
+    }
+    if (TakeStamps(policy_path) != before) continue;  // changed while read
+    SnapshotOrigin origin;
+    origin.version = CERTGATE_VERSION;
+    origin.policy_path = policy_path;
+    origin.check_permissions = options.check_permissions;
+    origin.owner_uid = options.owner_uid;
+    origin.stamped_at_ns = start_ns;
+    origin.stamps = std::move(before);
+    std::vector<uint8_t> bytes = EncodeSnapshot(*loaded.policy, origin);
+    // What is written must be what a helper accepts.
+    Result<DecodedSnapshot> check = DecodeSnapshot(bytes, nullptr);
+    if (!check) return Fail(Errc::kInternal, "the snapshot does not read back: " + check.error().detail);
+    if (Status st = WriteFileAtomically(snapshot_path, bytes); !st) return Unexpected{st.error()};
+    CompiledSnapshot out;
+    out.rules = loaded.policy->rule_count();
+    out.bytes = bytes.size();
+    return out;
+  }
+  return Fail(Errc::kPolicy, "the policy files of " + policy_path + " kept changing while being compiled (" +
+                                 std::to_string(kTries) + " tries); run --compile again when they are written");
+}
+
+}  // namespace certgate::core

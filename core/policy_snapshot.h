@@ -1,0 +1,123 @@
+// Policy snapshots: a compiled policy (compiled_policy.h) written to a file
+// by `principals-cmd --compile`, which the in-process helpers map read-only
+// instead of reading the YAML when certgate-decide is not running.
+//
+// A snapshot is only ever a faster way to get the answer the YAML gives. It
+// is used only if it is root-owned and not group- or world-writable, in a
+// directory that is the same, was written by this very certgate version for
+// the same --policy and load options, and every file and directory the
+// loader reads has the stamp (policy_stamps.h) it had when the snapshot was
+// compiled. Anything else, and the helper reads the YAML as before.
+//
+// The file (native byte order; certgate never reads a snapshot written on
+// another machine, and says so if it meets one):
+//
+//   header   magic "certgate", format, byte-order mark, file size, and the
+//            offset and size of each section
+//   meta     SSH wire encoding (wire_reader.h): what the snapshot was
+//            compiled from (version, policy path, load options, stamps)
+//            and the small parts of the policy (authorities, defaults,
+//            constraints, user_keys, the generic rules of the index)
+//   chars, string_ends, lists, rules, by_name
+//            the compiled policy's arrays, 8-byte aligned, used in place
+//
+// DecodeSnapshot checks every offset, id, list position and count before a
+// decision can follow it: the file is untrusted input with a fuzz target
+// (tests/fuzz/snapshot_fuzzer.cc).
+#ifndef CERTGATE_CORE_POLICY_SNAPSHOT_H_
+#define CERTGATE_CORE_POLICY_SNAPSHOT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/compiled_policy.h"
+#include "core/policy_loader.h"
+#include "core/policy_stamps.h"
+#include "core/result.h"
+
+namespace certgate::core {
+
+// kDefaultSnapshotPath is where --compile writes and the helpers look.
+inline constexpr const char kDefaultSnapshotPath[] = "/var/cache/certgate/policy.snapshot";
+// kMaxSnapshotSize bounds the file a helper maps (a 100,000-rule policy
+// compiles to about 11 MB; the loader's limits keep any policy far below).
+inline constexpr size_t kMaxSnapshotSize = size_t{1} << 30;
+
+// SnapshotOrigin is what a snapshot was compiled from.
+struct SnapshotOrigin {
+  std::string version;      // CERTGATE_VERSION of the writer
+  std::string policy_path;  // the --policy it was compiled from
+  bool check_permissions = true;
+  uint32_t owner_uid = 0;
+  int64_t stamped_at_ns = 0;  // CLOCK_REALTIME when |stamps| were taken
+  std::vector<FileStamp> stamps;
+};
+
+// EncodeSnapshot returns the bytes of a snapshot of |policy|.
+std::vector<uint8_t> EncodeSnapshot(const CompiledPolicy& policy, const SnapshotOrigin& origin);
+
+// DecodedSnapshot is a validated snapshot.
+struct DecodedSnapshot {
+  std::shared_ptr<const CompiledPolicy> policy;
+  SnapshotOrigin origin;
+};
+
+// DecodeSnapshot validates |bytes| (8-byte aligned; any content) and returns
+// a policy whose arrays are views into them; |backing| keeps them alive as
+// long as the policy lives. Fails with kTruncated, kTrailingData,
+// kBadFormat, kTooLarge or kBadEncoding and the field at fault.
+Result<DecodedSnapshot> DecodeSnapshot(std::span<const uint8_t> bytes, std::shared_ptr<const void> backing);
+
+// SnapshotState says whether OpenSnapshot's snapshot may be used, or why not.
+enum class SnapshotState {
+  kUsed,         // current: decide with it
+  kAbsent,       // no file at the path
+  kOtherPolicy,  // compiled from another --policy or with other load options
+  kStale,        // a policy file changed since, another certgate version
+                 // wrote it, or it was compiled too close to a change
+  kUntrusted,    // owner or mode of the file or its directory
+  kInvalid,      // not a snapshot, or damaged
+};
+
+// OpenedSnapshot is OpenSnapshot's answer: |policy| is set only if kUsed;
+// |why| says in one line why not otherwise.
+struct OpenedSnapshot {
+  SnapshotState state = SnapshotState::kAbsent;
+  std::shared_ptr<const CompiledPolicy> policy;
+  std::string why;
+};
+
+// OpenSnapshot maps |snapshot_path| read-only and returns its policy if it
+// may stand in for LoadCompiledPolicy(|policy_path|, |options|) now.
+// A snapshot whose stamps were taken within RacyWindowNs(stamps,
+// |racy_seconds|) of a change is never used. |racy_seconds| is
+// kRacySeconds but for tests (negative: never racy).
+OpenedSnapshot OpenSnapshot(const std::string& snapshot_path, const std::string& policy_path,
+                            const LoadOptions& options, int64_t racy_seconds = kRacySeconds);
+
+// CompiledSnapshot is what WriteSnapshot wrote, or the issues of a policy
+// that does not load (then nothing was written).
+struct CompiledSnapshot {
+  std::vector<Issue> issues;
+  size_t rules = 0;
+  size_t bytes = 0;
+};
+
+// WriteSnapshot loads and compiles |policy_path| and replaces
+// |snapshot_path| atomically (a temporary file in the same directory,
+// fsync, rename, fsync of the directory), mode 0644. If a policy file
+// changed within the racy window (RacyWindowNs: 100 ms, or 2 s on a file
+// system of whole seconds) it first waits that out; if the files change
+// while they are read it reads them again (5 tries). Fails with kIo (what, where, and
+// errno), kUsage for a snapshot in a directory the stamps cover, or
+// kPolicy when the files keep changing. |racy_seconds| as for OpenSnapshot.
+Result<CompiledSnapshot> WriteSnapshot(const std::string& policy_path, const std::string& snapshot_path,
+                                       const LoadOptions& options, int64_t racy_seconds = kRacySeconds);
+
+}  // namespace certgate::core
+
+#endif  // CERTGATE_CORE_POLICY_SNAPSHOT_H_

@@ -1,0 +1,430 @@
+#include "core/policy_snapshot.h"
+
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/helper_args.h"
+#include "core/helper_command.h"
+#include "core/log.h"
+#include "tests/policy_testing.h"
+#include "tests/testing.h"
+
+namespace certgate::core {
+namespace {
+
+using certgate::testing::Compile;
+using certgate::testing::CompileDifference;
+using certgate::testing::kTestKeyA;
+using certgate::testing::Parse;
+using certgate::testing::PerUserPolicy;
+using certgate::testing::ReadFile;
+using certgate::testing::SourceDir;
+using certgate::testing::TempDir;
+using certgate::testing::WriteFile;
+
+std::string ConstraintsPolicy() {
+  return std::string("version: 1\nauthorities:\n  prod:\n    keys: [\"") + kTestKeyA +
+         "\"]\n    revoked_serials: [7, 3]\ndefaults:\n  key_id: [\"*@corp\"]\n  source_address: optional\n"
+         "  key_types: [ssh-rsa]\n  min_rsa_bits: 2048\n"
+         "revoked:\n  key_ids: [\"bad-*\"]\n"
+         "rules:\n"
+         "  - users: [\"*\", \"!root\"]\n    authorities: [prod]\n    principals: [ops]\n"
+         "    extensions:\n      require: []\n      forbid: [permit-pty]\n    source_address: required\n"
+         "  - users: [alice, alice, \"group:wheel\"]\n    authorities: [prod]\n    principals: [\"{user}\"]\n"
+         "    min_rsa_bits: 4096\n    key_types: [ssh-ed25519, ssh-rsa]\n    max_lifetime: 5m\n"
+         "    user_keys: [\"no-pty " + kTestKeyA + " breakglass\"]\n";
+}
+
+// Aligned holds snapshot bytes 8-byte aligned, as a mapping is.
+struct Aligned {
+  explicit Aligned(const std::vector<uint8_t>& bytes) : words((bytes.size() + 7) / 8), size(bytes.size()) {
+    if (!bytes.empty()) std::memcpy(words.data(), bytes.data(), bytes.size());
+  }
+  std::span<const uint8_t> span() const { return {reinterpret_cast<const uint8_t*>(words.data()), size}; }
+  std::span<uint8_t> mutable_span() { return {reinterpret_cast<uint8_t*>(words.data()), size}; }
+  std::vector<uint64_t> words;
+  size_t size;
+};
+
+SnapshotOrigin SomeOrigin() {
+  SnapshotOrigin o;
+  o.version = CERTGATE_VERSION;
+  o.policy_path = "/etc/certgate/policy.yaml";
+  o.stamped_at_ns = 1'800'000'000'000'000'000;
+  FileStamp s;
+  s.path = "/etc/certgate/policy.yaml";
+  s.ino = 12;
+  s.mtime_ns = 1'700'000'000'000'000'000;
+  o.stamps.push_back(s);
+  return o;
+}
+
+// RoundTrip encodes |policy| compiled, decodes it and compares.
+void ExpectRoundTrip(const Policy& policy) {
+  auto compiled = Compile(policy);
+  const SnapshotOrigin origin = SomeOrigin();
+  Aligned bytes(EncodeSnapshot(*compiled, origin));
+  Result<DecodedSnapshot> decoded = DecodeSnapshot(bytes.span(), nullptr);
+  ASSERT_TRUE(decoded) << decoded.error().detail;
+  EXPECT_EQ(CompileDifference(policy, *decoded->policy), "");
+  EXPECT_EQ(decoded->origin.policy_path, origin.policy_path);
+  EXPECT_EQ(decoded->origin.stamps, origin.stamps);
+  EXPECT_EQ(decoded->origin.stamped_at_ns, origin.stamped_at_ns);
+  // The arrays are read in place, not copied.
+  EXPECT_GE(decoded->policy->chars().data(), reinterpret_cast<const char*>(bytes.span().data()));
+  EXPECT_LT(decoded->policy->chars().data(),
+            reinterpret_cast<const char*>(bytes.span().data() + bytes.span().size()));
+}
+
+TEST(PolicySnapshotTest, RoundTripsEveryField) {
+  ExpectRoundTrip(Parse(ReadFile(SourceDir() + "/tests/data/policies/good.yaml"), "good.yaml"));
+  ExpectRoundTrip(Parse(ConstraintsPolicy()));
+  ExpectRoundTrip(Parse(PerUserPolicy(3000)));
+  ExpectRoundTrip(Policy{});
+}
+
+// Walk reads everything a decision may read; under ASan an unchecked
+// index in a damaged snapshot would show here.
+size_t Walk(const CompiledPolicy& p) {
+  size_t n = 0;
+  for (size_t i = 0; i < p.rule_count(); ++i) {
+    RuleView r = p.rule(i);
+    n += r.name().size() + r.file().size() + r.Label().size();
+    for (std::string_view s : r.users()) n += s.size();
+    for (std::string_view s : r.groups()) n += s.size();
+    for (std::string_view s : r.principals()) n += s.size();
+    for (std::string_view s : r.options()) n += s.size();
+    for (uint32_t a : r.authorities()) n += p.authorities()[a].name.size();
+    for (const AuthorizedKeysLine* k : r.user_keys()) n += k->comment.size();
+    const CompiledConstraints& c = r.constraints();
+    for (uint32_t list : {c.key_id, c.require_extensions, c.forbid_extensions}) {
+      if (list != kNoList) n += p.Strings(list).size();
+    }
+    if (c.key_types != kNoList) {
+      for (uint32_t t : p.List(c.key_types)) n += KeyTypeName(static_cast<KeyType>(t)).size();
+    }
+  }
+  for (const UserIndexEntry& e : p.by_name()) n += p.String(e.name).size() + p.rule(e.rule).name().size();
+  for (const GenericRule& g : p.generic()) {
+    for (std::string_view s : p.GenericPatterns(g)) n += s.size();
+    n += p.Strings(g.groups).size();
+  }
+  return n;
+}
+
+TEST(PolicySnapshotTest, EveryTruncationFails) {
+  Aligned full(EncodeSnapshot(*Compile(Parse(ConstraintsPolicy())), SomeOrigin()));
+  for (size_t size = 0; size < full.size; ++size) {
+    std::vector<uint8_t> bytes(full.span().begin(), full.span().begin() + static_cast<std::ptrdiff_t>(size));
+    EXPECT_FALSE(DecodeSnapshot(Aligned(bytes).span(), nullptr)) << size;
+    // With the header's file size made to match, the sections are cut.
+    if (size < 24) continue;
+    const uint64_t file_size = size;
+    std::memcpy(bytes.data() + 16, &file_size, sizeof file_size);
+    EXPECT_FALSE(DecodeSnapshot(Aligned(bytes).span(), nullptr)) << size;
+  }
+}
+
+TEST(PolicySnapshotTest, DamagedBytesFailOrStayInBounds) {
+  const std::vector<uint8_t> good = EncodeSnapshot(*Compile(Parse(ConstraintsPolicy())), SomeOrigin());
+  size_t decoded = 0;
+  for (size_t i = 0; i < good.size(); ++i) {
+    for (int flip : {0x01, 0x80, 0xff}) {
+      Aligned bad(good);
+      bad.mutable_span()[i] ^= static_cast<uint8_t>(flip);
+      Result<DecodedSnapshot> d = DecodeSnapshot(bad.span(), nullptr);
+      if (!d) continue;
+      ++decoded;
+      (void)Walk(*d->policy);
+    }
+  }
+  // Flips in strings' bytes, line numbers and the like still decode: the
+  // walk above is what shows them harmless.
+  EXPECT_GT(decoded, 0u);
+}
+
+TEST(PolicySnapshotTest, HeaderChecksSayWhatIsWrong) {
+  const std::vector<uint8_t> good = EncodeSnapshot(*Compile(Parse(PerUserPolicy(2))), SomeOrigin());
+  auto error = [](std::vector<uint8_t> bytes) {
+    Aligned a(bytes);
+    Result<DecodedSnapshot> d = DecodeSnapshot(a.span(), nullptr);
+    return d ? std::string("decoded") : d.error().detail;
+  };
+  std::vector<uint8_t> bad = good;
+  bad[0] = 'C';
+  EXPECT_NE(error(bad).find("bad magic"), std::string::npos);
+  bad = good;
+  std::swap(bad[12], bad[15]);  // the byte-order mark
+  std::swap(bad[13], bad[14]);
+  EXPECT_NE(error(bad).find("other byte order"), std::string::npos);
+  bad = good;
+  bad[8] = 9;  // the format
+  EXPECT_NE(error(bad).find("snapshot format 9"), std::string::npos);
+  bad = good;
+  bad.resize(bad.size() + 8);
+  EXPECT_NE(error(bad).find("header says"), std::string::npos);
+  // Not aligned: refused rather than read.
+  Aligned shifted(std::vector<uint8_t>(good.size() + 1));
+  EXPECT_FALSE(DecodeSnapshot(shifted.span().subspan(1), nullptr));
+}
+
+TEST(PolicySnapshotTest, ChecksListsAndIndexOrder) {
+  Policy p = Parse(PerUserPolicy(20));
+  auto c = Compile(p);
+  std::vector<uint8_t> bytes = EncodeSnapshot(*c, SomeOrigin());
+  // Find rule 0's record in the file and point its users list past the end.
+  const std::span<const CompiledRule> records = c->records();
+  auto find = [&](const void* what, size_t size) {
+    auto it = std::search(bytes.begin(), bytes.end(), static_cast<const uint8_t*>(what),
+                          static_cast<const uint8_t*>(what) + size);
+    EXPECT_NE(it, bytes.end());
+    return static_cast<size_t>(it - bytes.begin());
+  };
+  const size_t at = find(records.data(), records.size_bytes());
+  std::vector<uint8_t> bad = bytes;
+  CompiledRule rule = records[0];
+  rule.users = static_cast<uint32_t>(c->lists().size());
+  std::memcpy(bad.data() + at, &rule, sizeof rule);
+  Aligned a(bad);
+  Result<DecodedSnapshot> d = DecodeSnapshot(a.span(), nullptr);
+  ASSERT_FALSE(d);
+  EXPECT_NE(d.error().detail.find("rule 1 names"), std::string::npos) << d.error().detail;
+  // Two index entries swapped: out of order.
+  const size_t index = find(c->by_name().data(), c->by_name().size_bytes());
+  bad = bytes;
+  std::swap_ranges(bad.begin() + static_cast<std::ptrdiff_t>(index),
+                   bad.begin() + static_cast<std::ptrdiff_t>(index + sizeof(UserIndexEntry)),
+                   bad.begin() + static_cast<std::ptrdiff_t>(index + sizeof(UserIndexEntry)));
+  Aligned b(bad);
+  d = DecodeSnapshot(b.span(), nullptr);
+  ASSERT_FALSE(d);
+  EXPECT_NE(d.error().detail.find("out of order"), std::string::npos) << d.error().detail;
+}
+
+// A policy directory and a snapshot directory as the helpers find them:
+// owned by the test's user (root in CI), mode 0755.
+class SnapshotFilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    chmod(dir_.path().c_str(), 0755);
+    mkdir(dir_.Path("etc").c_str(), 0755);
+    mkdir(dir_.Path("cache").c_str(), 0755);
+    policy_ = dir_.Path("etc/policy.yaml");
+    snapshot_ = dir_.Path("cache/policy.snapshot");
+    options_.owner_uid = static_cast<unsigned>(getuid());
+    WritePolicy(PerUserPolicy(50));
+  }
+
+  // WritePolicy writes the policy with an old mtime (the ctime is now).
+  void WritePolicy(const std::string& text) {
+    WriteFile(policy_, text);
+    struct timespec times[2] = {{1'600'000'000, 0}, {1'600'000'000, 0}};
+    ASSERT_EQ(utimensat(AT_FDCWD, policy_.c_str(), times, 0), 0);
+  }
+
+  // Files written just now are racy (kRacySeconds): the tests of other
+  // things neither wait nor check it, as PolicyCache's tests do.
+  OpenedSnapshot Open(int64_t racy = -1) { return OpenSnapshot(snapshot_, policy_, options_, racy); }
+  Result<CompiledSnapshot> Write(int64_t racy = -1) { return WriteSnapshot(policy_, snapshot_, options_, racy); }
+
+  TempDir dir_;
+  std::string policy_;
+  std::string snapshot_;
+  LoadOptions options_;
+};
+
+TEST_F(SnapshotFilesTest, WrittenThenUsedUntilAFileChanges) {
+  EXPECT_EQ(Open().state, SnapshotState::kAbsent);
+  Result<CompiledSnapshot> w = Write();
+  ASSERT_TRUE(w) << w.error().detail;
+  ASSERT_TRUE(w->issues.empty());
+  EXPECT_EQ(w->rules, 50u);
+  struct stat st {};
+  ASSERT_EQ(stat(snapshot_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
+  EXPECT_EQ(static_cast<size_t>(st.st_size), w->bytes);
+
+  OpenedSnapshot o = Open();
+  ASSERT_EQ(o.state, SnapshotState::kUsed) << o.why;
+  LoadedPolicy yaml = LoadCompiledPolicy(policy_, options_);
+  ASSERT_TRUE(yaml.policy);
+  ASSERT_EQ(o.policy->rule_count(), yaml.policy->rule_count());
+  EXPECT_EQ(o.policy->rule(49).users().ToVector(), yaml.policy->rule(49).users().ToVector());
+
+  // The same size and an old mtime: the inode and ctime still tell.
+  WritePolicy(PerUserPolicy(50));
+  o = Open();
+  EXPECT_EQ(o.state, SnapshotState::kStale);
+  EXPECT_NE(o.why.find("policy.yaml changed since"), std::string::npos) << o.why;
+
+  // A new fragment, even an empty one, is a change too.
+  ASSERT_TRUE(Write());
+  ASSERT_EQ(Open().state, SnapshotState::kUsed);
+  mkdir(dir_.Path("etc/policy.yaml.d").c_str(), 0755);
+  o = Open();
+  EXPECT_EQ(o.state, SnapshotState::kStale);
+  EXPECT_NE(o.why.find("/etc changed since"), std::string::npos) << o.why;  // its directory first
+}
+
+TEST_F(SnapshotFilesTest, NotUsedForAnotherPolicyOrOtherOptions) {
+  ASSERT_TRUE(Write());
+  EXPECT_EQ(OpenSnapshot(snapshot_, dir_.Path("etc/other.yaml"), options_, -1).state, SnapshotState::kOtherPolicy);
+  LoadOptions lax = options_;
+  lax.check_permissions = false;
+  EXPECT_EQ(OpenSnapshot(snapshot_, policy_, lax, -1).state, SnapshotState::kOtherPolicy);
+}
+
+TEST_F(SnapshotFilesTest, UntrustedOwnerOrModeIsNotUsed) {
+  ASSERT_TRUE(Write());
+  chmod(snapshot_.c_str(), 0664);
+  EXPECT_EQ(Open().state, SnapshotState::kUntrusted);
+  chmod(snapshot_.c_str(), 0644);
+  chmod(dir_.Path("cache").c_str(), 0777);
+  OpenedSnapshot o = Open();
+  EXPECT_EQ(o.state, SnapshotState::kUntrusted);
+  EXPECT_NE(o.why.find("writable by group or others"), std::string::npos) << o.why;
+  chmod(dir_.Path("cache").c_str(), 0755);
+  ASSERT_EQ(Open().state, SnapshotState::kUsed);
+  LoadOptions other_owner = options_;
+  other_owner.owner_uid = options_.owner_uid + 1;
+  // Compiled for that owner too, so that only the file's owner differs.
+  o = OpenSnapshot(snapshot_, policy_, other_owner, -1);
+  EXPECT_NE(o.state, SnapshotState::kUsed);
+  EXPECT_NE(o.why.find("is owned by uid"), std::string::npos) << o.why;
+  // A symbolic link is not followed.
+  ASSERT_EQ(symlink(snapshot_.c_str(), dir_.Path("cache/link").c_str()), 0);
+  EXPECT_EQ(OpenSnapshot(dir_.Path("cache/link"), policy_, options_, -1).state, SnapshotState::kInvalid);
+}
+
+TEST_F(SnapshotFilesTest, AnotherVersionOrARacyCompileIsStale) {
+  LoadedPolicy yaml = LoadCompiledPolicy(policy_, options_);
+  ASSERT_TRUE(yaml.policy);
+  SnapshotOrigin origin;
+  origin.version = "0.0.1";
+  origin.policy_path = policy_;
+  origin.owner_uid = options_.owner_uid;
+  origin.stamps = TakeStamps(policy_);
+  const int64_t newest = NewestChangeNs(origin.stamps);
+  const int64_t window = RacyWindowNs(origin.stamps);
+  origin.stamped_at_ns = newest + window + 1;
+  auto write = [&] {
+    const std::vector<uint8_t> bytes = EncodeSnapshot(*yaml.policy, origin);
+    WriteFile(snapshot_, std::string(bytes.begin(), bytes.end()));
+  };
+  write();
+  OpenedSnapshot o = Open(kRacySeconds);
+  EXPECT_EQ(o.state, SnapshotState::kStale);
+  EXPECT_NE(o.why.find("written by certgate 0.0.1"), std::string::npos) << o.why;
+  origin.version = CERTGATE_VERSION;
+  write();
+  ASSERT_EQ(Open(kRacySeconds).state, SnapshotState::kUsed);
+  // Stamps taken within the racy window of the newest change: a second
+  // change in the same timestamp tick would not show, so it is never used.
+  origin.stamped_at_ns = newest + window;
+  write();
+  o = Open(kRacySeconds);
+  EXPECT_EQ(o.state, SnapshotState::kStale);
+  EXPECT_NE(o.why.find("compiled too soon after a policy file changed"), std::string::npos) << o.why;
+  WriteFile(snapshot_, "not a snapshot, but long enough to hold a header......................................"
+                       "......................................................................");
+  EXPECT_EQ(Open().state, SnapshotState::kInvalid);
+}
+
+TEST(PolicyStampsTest, RacyWindowFollowsWhatCtimesKeep) {
+  FileStamp fine;
+  fine.ctime_ns = 1'700'000'000'123'456'789;
+  FileStamp whole;
+  whole.ctime_ns = 1'700'000'000'000'000'000;
+  FileStamp missing;
+  missing.error = ENOENT;
+  EXPECT_EQ(RacyWindowNs({fine, missing}), kFineRacyNs);
+  EXPECT_EQ(RacyWindowNs({fine, whole}), kRacySeconds * 1'000'000'000);
+  EXPECT_EQ(RacyWindowNs({whole}, 5), 5'000'000'000);
+  whole.mtime_ns = 1'800'000'000'000'000'000;  // a future mtime (touch -d)
+  EXPECT_EQ(NewestChangeNs({fine, whole, missing}), whole.mtime_ns);
+}
+
+TEST_F(SnapshotFilesTest, AnInvalidPolicyWritesNothing) {
+  ASSERT_TRUE(Write());
+  const std::string before = ReadFile(snapshot_);
+  WritePolicy("version: 1\nrules: [\n");
+  Result<CompiledSnapshot> w = Write();
+  ASSERT_TRUE(w);
+  EXPECT_FALSE(w->issues.empty());
+  EXPECT_EQ(ReadFile(snapshot_), before);
+  EXPECT_EQ(Open().state, SnapshotState::kStale);  // and never used again
+  // Nothing else is left in the directory (no temporary file).
+  EXPECT_EQ(certgate::testing::Run({"ls", "-A", dir_.Path("cache")}).out, "policy.snapshot\n");
+}
+
+TEST_F(SnapshotFilesTest, RefusesTheDirectoriesItStamps) {
+  Result<CompiledSnapshot> w = WriteSnapshot(policy_, dir_.Path("etc/policy.snapshot"), options_, -1);
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code, Errc::kUsage);
+  EXPECT_NE(w.error().detail.find("must not be in the policy's directories"), std::string::npos);
+  Result<CompiledSnapshot> missing = WriteSnapshot(policy_, dir_.Path("nowhere/policy.snapshot"), options_, -1);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, Errc::kIo);
+}
+
+// A compile right after an edit (as certgate-compile.path starts it) waits
+// out the racy window, and the snapshot it writes is used.
+TEST_F(SnapshotFilesTest, WaitsOutARecentChange) {
+  WriteFile(policy_, PerUserPolicy(5));  // changed now
+  ASSERT_TRUE(Write(kRacySeconds));
+  EXPECT_EQ(Open(kRacySeconds).state, SnapshotState::kUsed);
+}
+
+// The helper's in-process decision: the same answers from the snapshot as
+// from the YAML, and a note in the log when one is not used.
+class RecordingLog : public LogSink {
+ public:
+  void Write(const LogRecord& record) override { records.push_back(record); }
+  std::vector<LogRecord> records;
+};
+
+TEST_F(SnapshotFilesTest, HelperCompilesAndDecidesWithIt) {
+  auto run = [&](std::vector<std::string> args, RecordingLog* log) {
+    args.insert(args.begin(), {"--policy", policy_, "--snapshot", snapshot_});
+    Result<HelperOptions> o = ParseHelperArgs(HelperKind::kPrincipals, args);
+    EXPECT_TRUE(o) << o.error().detail;
+    HelperEnv env;
+    env.now = 1'800'000'000;
+    env.log = log;
+    env.load = options_;
+    return RunHelper(HelperKind::kPrincipals, *o, env);
+  };
+  RecordingLog log;
+  HelperOutput out = run({"--compile"}, &log);
+  EXPECT_EQ(out.exit_code, 0);
+  EXPECT_EQ(out.out, "compiled " + policy_ + " (50 rules) into " + snapshot_ + " (" +
+                         std::to_string(ReadFile(snapshot_).size()) + " bytes)\n");
+  // --check reads the YAML, whatever the snapshot: a policy made invalid
+  // after compiling is reported.
+  WritePolicy("version: 1\nrules: [\n");
+  out = run({"--check"}, &log);
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.out.find("policy.yaml:"), std::string::npos) << out.out;
+  out = run({"--compile"}, &log);
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.out.find(snapshot_ + ": not written: the policy is invalid"), std::string::npos) << out.out;
+  // A stale snapshot is named in the log; the YAML decides.
+  log.records.clear();
+  out = run({"--explain", "--user", "u100001", dir_.Path("no-such-cert")}, &log);
+  ASSERT_FALSE(log.records.empty());
+  EXPECT_EQ(log.records[0].priority, Priority::kNotice);
+  EXPECT_NE(log.records[0].message.find("policy snapshot not used"), std::string::npos);
+  EXPECT_NE(out.out.find("policy: unusable"), std::string::npos) << out.out;
+}
+
+}  // namespace
+}  // namespace certgate::core
