@@ -258,6 +258,7 @@ class SnapshotReader {
     }
     p_->string_ends_ = *ends;
     p_->lists_ = *lists;
+    checked_.assign(lists->size(), 0);
     p_->rules_ = *rules;
     p_->by_name_ = *by_name;
     return Ok();
@@ -370,9 +371,9 @@ class SnapshotReader {
     c->has_min_rsa_bits = has_rsa != 0;
     if (source != 0) c->source_address = static_cast<SourceAddressRequirement>(source - 1);
     for (uint32_t list : {c->key_id, c->require_extensions, c->forbid_extensions}) {
-      if (list != kNoList && !ListOf(list, StringCount())) return Bad("constraints: bad string list");
+      if (list != kNoList && !ListOf(list, kStringItems)) return Bad("constraints: bad string list");
     }
-    if (c->key_types != kNoList && !ListOf(c->key_types, kMaxKeyType + 1)) {
+    if (c->key_types != kNoList && !ListOf(c->key_types, kKeyTypeItems)) {
       return Bad("constraints: bad key type list");
     }
     return Ok();
@@ -383,10 +384,10 @@ class SnapshotReader {
     const size_t strings = StringCount();
     for (size_t i = 0; i < p_->rules_.size(); ++i) {
       const CompiledRule& r = p_->rules_[i];
-      const bool ok = r.name < strings && r.file < strings && ListOf(r.users, strings) &&
-                      ListOf(r.groups, strings) && ListOf(r.authorities, p_->authorities_.size()) &&
-                      ListOf(r.principals, strings) && ListOf(r.options, strings) &&
-                      ListOf(r.user_keys, p_->user_keys_.size()) && r.constraints < p_->constraints_.size();
+      const bool ok = r.name < strings && r.file < strings && ListOf(r.users, kStringItems) &&
+                      ListOf(r.groups, kStringItems) && ListOf(r.authorities, kAuthorityItems) &&
+                      ListOf(r.principals, kStringItems) && ListOf(r.options, kStringItems) &&
+                      ListOf(r.user_keys, kUserKeyItems) && r.constraints < p_->constraints_.size();
       if (!ok) return Bad("rule " + std::to_string(i + 1) + " names a string, list or record that is not there");
     }
     return Ok();
@@ -408,7 +409,7 @@ class SnapshotReader {
     }
     for (size_t i = 0; i < p_->generic_.size(); ++i) {
       GenericRule& g = p_->generic_[i];
-      if (g.rule >= rules || (i > 0 && g.rule <= p_->generic_[i - 1].rule) || !ListOf(g.groups, strings)) {
+      if (g.rule >= rules || (i > 0 && g.rule <= p_->generic_[i - 1].rule) || !ListOf(g.groups, kStringItems)) {
         return Bad("generic rule entry " + std::to_string(i) + " out of range or order");
       }
       g.patterns_first = static_cast<uint32_t>(p_->generic_patterns_.size());
@@ -420,14 +421,24 @@ class SnapshotReader {
 
   size_t StringCount() const { return p_->string_ends_.size(); }
 
+  // ItemKind is what a list's items index; each has its own limit.
+  enum ItemKind : uint8_t { kStringItems = 1, kAuthorityItems = 2, kUserKeyItems = 4, kKeyTypeItems = 8 };
+
   // ListOf returns true if a list starts at |position| and every item is
-  // below |limit|.
-  bool ListOf(uint32_t position, size_t limit) const {
+  // below the limit of |kind|. Many rules share a list (every rule's
+  // `authorities: [prod]`): each list is checked once per kind.
+  bool ListOf(uint32_t position, ItemKind kind) {
     const std::span<const uint32_t> lists = p_->lists_;
     if (position >= lists.size() || lists[position] > lists.size() - position - 1) return false;
+    if ((checked_[position] & kind) != 0) return true;
+    const size_t limit = kind == kStringItems      ? StringCount()
+                         : kind == kAuthorityItems ? p_->authorities_.size()
+                         : kind == kUserKeyItems   ? p_->user_keys_.size()
+                                                   : size_t{kMaxKeyType} + 1;
     for (uint32_t item : p_->List(position)) {
       if (item >= limit) return false;
     }
+    checked_[position] |= kind;
     return true;
   }
 
@@ -460,6 +471,7 @@ class SnapshotReader {
   std::span<const uint8_t> bytes_;
   std::shared_ptr<const void> backing_;
   CompiledPolicy* p_ = nullptr;
+  std::vector<uint8_t> checked_;  // per list position: the ItemKinds checked
 };
 
 Result<DecodedSnapshot> DecodeSnapshot(std::span<const uint8_t> bytes, std::shared_ptr<const void> backing) {
