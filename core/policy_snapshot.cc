@@ -12,6 +12,8 @@
 #include <cstring>
 #include <utility>
 
+#include "core/key_options.h"
+#include "core/sshd_output.h"
 #include "core/unique_fd.h"
 #include "core/wire_reader.h"
 
@@ -348,6 +350,14 @@ class SnapshotReader {
       Result<PublicKey> key = ParsePublicKeyBlob(blob);
       if (!key) return Fail(Errc::kBadFormat, "user_keys: key: " + key.error().detail);
       line.key = std::move(*key);
+      // keys-cmd prints these lines for sshd: they must read back as the
+      // loader's parser reads a policy's user_keys line, options and all.
+      std::string text = FormatAuthorizedKeysLine(line);
+      text.pop_back();  // the newline
+      Result<AuthorizedKeysLine> reread = ParseAuthorizedKeysLine(text);
+      if (!reread || reread->options != line.options || reread->comment != line.comment) {
+        return Bad("user_keys line " + std::to_string(i + 1) + " is not an authorized_keys line sshd reads as such");
+      }
       p_->user_keys_.push_back(std::move(line));
     }
     if (!Count(r, 8, &count)) return Truncated("generic rules");
@@ -386,7 +396,7 @@ class SnapshotReader {
       const CompiledRule& r = p_->rules_[i];
       const bool ok = r.name < strings && r.file < strings && ListOf(r.users, kStringItems) &&
                       ListOf(r.groups, kStringItems) && ListOf(r.authorities, kAuthorityItems) &&
-                      ListOf(r.principals, kStringItems) && ListOf(r.options, kStringItems) &&
+                      ListOf(r.principals, kStringItems) && ListOf(r.options, kOptionItems) &&
                       ListOf(r.user_keys, kUserKeyItems) && r.constraints < p_->constraints_.size();
       if (!ok) return Bad("rule " + std::to_string(i + 1) + " names a string, list or record that is not there");
     }
@@ -412,6 +422,12 @@ class SnapshotReader {
       if (g.rule >= rules || (i > 0 && g.rule <= p_->generic_[i - 1].rule) || !ListOf(g.groups, kStringItems)) {
         return Bad("generic rule entry " + std::to_string(i) + " out of range or order");
       }
+      // Rules may share one users list, as the loader's rules never do at
+      // this scale: the copies are bounded as the loader bounds all lists.
+      if (p_->rule(g.rule).users().size() > kMaxPolicyListItems - p_->generic_patterns_.size()) {
+        return Fail(Errc::kTooLarge, "the generic rules' users patterns pass " +
+                                         std::to_string(kMaxPolicyListItems) + " items");
+      }
       g.patterns_first = static_cast<uint32_t>(p_->generic_patterns_.size());
       for (std::string_view pattern : p_->rule(g.rule).users()) p_->generic_patterns_.push_back(pattern);
       g.patterns_count = static_cast<uint32_t>(p_->generic_patterns_.size() - g.patterns_first);
@@ -422,7 +438,15 @@ class SnapshotReader {
   size_t StringCount() const { return p_->string_ends_.size(); }
 
   // ItemKind is what a list's items index; each has its own limit.
-  enum ItemKind : uint8_t { kStringItems = 1, kAuthorityItems = 2, kUserKeyItems = 4, kKeyTypeItems = 8 };
+  // kOptionItems are strings that are also authorized_keys options, which
+  // keys-cmd prints for sshd: checked as the loader checks a rule's options.
+  enum ItemKind : uint8_t {
+    kStringItems = 1,
+    kAuthorityItems = 2,
+    kUserKeyItems = 4,
+    kKeyTypeItems = 8,
+    kOptionItems = 16,
+  };
 
   // ListOf returns true if a list starts at |position| and every item is
   // below the limit of |kind|. Many rules share a list (every rule's
@@ -431,12 +455,20 @@ class SnapshotReader {
     const std::span<const uint32_t> lists = p_->lists_;
     if (position >= lists.size() || lists[position] > lists.size() - position - 1) return false;
     if ((checked_[position] & kind) != 0) return true;
-    const size_t limit = kind == kStringItems      ? StringCount()
-                         : kind == kAuthorityItems ? p_->authorities_.size()
-                         : kind == kUserKeyItems   ? p_->user_keys_.size()
-                                                   : size_t{kMaxKeyType} + 1;
+    const size_t limit = kind == kAuthorityItems ? p_->authorities_.size()
+                         : kind == kUserKeyItems ? p_->user_keys_.size()
+                         : kind == kKeyTypeItems ? size_t{kMaxKeyType} + 1
+                                                 : StringCount();
     for (uint32_t item : p_->List(position)) {
       if (item >= limit) return false;
+    }
+    if (kind == kOptionItems) {
+      std::vector<std::string> options;
+      for (std::string_view option : p_->Strings(position)) {
+        if (!CheckKeyOption(option)) return false;
+        options.emplace_back(option);
+      }
+      if (!CheckKeyOptionSet(options)) return false;
     }
     checked_[position] |= kind;
     return true;

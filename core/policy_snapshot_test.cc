@@ -210,6 +210,47 @@ TEST(PolicySnapshotTest, ChecksListsAndIndexOrder) {
   EXPECT_NE(d.error().detail.find("out of order"), std::string::npos) << d.error().detail;
 }
 
+// keys-cmd prints rule options and user_keys lines for sshd: a snapshot
+// whose options would not pass the loader (a newline: another line for
+// sshd) is refused, wherever they are.
+TEST(PolicySnapshotTest, OptionsAreCheckedAsTheLoaderChecksThem) {
+  Policy p = Parse(ConstraintsPolicy() + "    options: [no-x11-forwarding]\n");
+  const std::vector<uint8_t> good = EncodeSnapshot(*Compile(p), SomeOrigin());
+  ASSERT_TRUE(DecodeSnapshot(Aligned(good).span(), nullptr));
+  size_t damaged = 0;
+  for (const std::string option : {"no-x11-forwarding", "no-pty"}) {
+    for (auto it = std::search(good.begin(), good.end(), option.begin(), option.end()); it != good.end();
+         it = std::search(it + 1, good.end(), option.begin(), option.end())) {
+      std::vector<uint8_t> bad = good;
+      bad[static_cast<size_t>(it - good.begin()) + 2] = '\n';  // "no\n..."
+      Result<DecodedSnapshot> d = DecodeSnapshot(Aligned(bad).span(), nullptr);
+      EXPECT_FALSE(d) << option;
+      ++damaged;
+    }
+  }
+  EXPECT_EQ(damaged, 2u);  // the rule's option in the pool, the key's in meta
+}
+
+// Rules can share one users list in a snapshot as no loaded policy of the
+// loader's limits does; the decoder bounds the patterns it copies for them.
+TEST(PolicySnapshotTest, SharedPatternListsAreBounded) {
+  const Policy one = Parse(PerUserPolicy(1));
+  auto policy_of = [&one](size_t rules) {
+    Policy p = one;
+    Rule r = one.rules[0];
+    r.users.assign(kMaxListItems, "p*");
+    p.rules.assign(rules, r);
+    return p;
+  };
+  const size_t at_limit = kMaxPolicyListItems / kMaxListItems;
+  Result<DecodedSnapshot> d =
+      DecodeSnapshot(Aligned(EncodeSnapshot(*Compile(policy_of(at_limit)), SomeOrigin())).span(), nullptr);
+  ASSERT_TRUE(d) << d.error().detail;
+  d = DecodeSnapshot(Aligned(EncodeSnapshot(*Compile(policy_of(at_limit + 1)), SomeOrigin())).span(), nullptr);
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code, Errc::kTooLarge);
+}
+
 // A policy directory and a snapshot directory as the helpers find them:
 // owned by the test's user (root in CI), mode 0755.
 class SnapshotFilesTest : public ::testing::Test {
