@@ -1,10 +1,12 @@
 // Fuzzes the policy loader (libyaml events -> Policy + Issues). A loaded
 // policy is compiled, and the compiled form must read back exactly what
-// was loaded (tests/policy_testing.h); its user index must find exactly
-// the rules a linear walk finds, for the login names the policy itself
-// mentions and a few others.
+// was loaded (tests/policy_testing.h), also after a round trip through a
+// policy snapshot (EncodeSnapshot, DecodeSnapshot); the user index of both
+// must find exactly the rules a linear walk finds, for the login names the
+// policy itself mentions and a few others.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "core/policy_eval.h"
 #include "core/policy_index.h"
 #include "core/policy_loader.h"
+#include "core/policy_snapshot.h"
 #include "tests/policy_testing.h"
 
 namespace {
@@ -56,10 +59,24 @@ std::vector<uint32_t> LinearRules(const Policy& policy, const std::string& user,
   return out;
 }
 
+// RoundTrip returns |compiled| written as a snapshot and read back; the
+// snapshot's bytes live as long as the policy.
+std::shared_ptr<const CompiledPolicy> RoundTrip(const CompiledPolicy& compiled) {
+  certgate::core::SnapshotOrigin origin;
+  origin.version = "fuzz";
+  origin.policy_path = "fuzz.yaml";
+  auto bytes = std::make_shared<const std::vector<uint8_t>>(certgate::core::EncodeSnapshot(compiled, origin));
+  certgate::core::Result<certgate::core::DecodedSnapshot> decoded = certgate::core::DecodeSnapshot(*bytes, bytes);
+  if (!decoded) __builtin_trap();  // what the writer writes, the reader must accept
+  return decoded->policy;
+}
+
 void CheckCompiled(const Policy& policy) {
   certgate::core::Result<std::shared_ptr<const CompiledPolicy>> compiled = certgate::core::CompilePolicy(policy);
   if (!compiled) __builtin_trap();  // the loader's limits keep every policy compilable
   if (!certgate::testing::CompileDifference(policy, **compiled).empty()) __builtin_trap();
+  const std::shared_ptr<const CompiledPolicy> snapshot = RoundTrip(**compiled);
+  if (!certgate::testing::CompileDifference(policy, *snapshot).empty()) __builtin_trap();
   std::vector<std::string> names = {"root", "alice", "", "svc-1"};
   std::vector<std::string> group_names;
   for (const certgate::core::Rule& rule : policy.rules) {
@@ -76,10 +93,11 @@ void CheckCompiled(const Policy& policy) {
     for (const std::string& g : group_names) groups.Add(names[i], g);
   }
   for (const std::string& name : names) {
-    std::vector<std::string> errors_a, errors_b;
-    if (IndexedRules(**compiled, name, groups, &errors_a) != LinearRules(policy, name, groups, &errors_b) ||
-        errors_a != errors_b) {
-      __builtin_trap();
+    std::vector<std::string> errors_linear;
+    const std::vector<uint32_t> linear = LinearRules(policy, name, groups, &errors_linear);
+    for (const CompiledPolicy* indexed : {compiled->get(), snapshot.get()}) {
+      std::vector<std::string> errors;
+      if (IndexedRules(*indexed, name, groups, &errors) != linear || errors != errors_linear) __builtin_trap();
     }
   }
 }
