@@ -9,7 +9,7 @@
 # from CMAKE_INSTALL_PREFIX so that a /usr/local or staging install never
 # writes outside its prefix.
 
-set(CERTGATE_SYSTEMD_UNITDIR "" CACHE PATH "Where to install cafetch's systemd units")
+set(CERTGATE_SYSTEMD_UNITDIR "" CACHE PATH "Where to install certgate's systemd units")
 set(CERTGATE_SYSUSERSDIR "" CACHE PATH "Where to install the sysusers.d entry")
 set(CERTGATE_TMPFILESDIR "" CACHE PATH "Where to install the tmpfiles.d entry")
 
@@ -42,7 +42,12 @@ set(_certgate_pkg ${CMAKE_CURRENT_SOURCE_DIR}/packaging)
 
 # The units name /usr/sbin/cafetch (and /usr/libexec/certgate/...), the
 # packages' paths; an install to another prefix gets copies that name its own.
-set(_certgate_units cafetch.service cafetch-once.service cafetch.timer)
+# /etc/certgate and /var/cache/certgate stay as they are: the programs' default
+# paths do not follow the prefix either.
+# certgate-compile.path/.service keep the helpers' policy snapshot current
+# (principals-cmd --compile); shipped disabled like the rest.
+set(_certgate_units cafetch.service cafetch-once.service cafetch.timer
+  certgate-compile.service certgate-compile.path)
 # certgate-decide (decide/) ships its socket-activated service when present;
 # like cafetch's units, the packages install it disabled.
 foreach(unit certgate-decide.socket certgate-decide.service)
