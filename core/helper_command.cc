@@ -218,7 +218,8 @@ HelperOutput RunCompile(const HelperOptions& o, HelperEnv& env) {
     result.out += o.snapshot_path + ": not written: the policy is invalid\n";
     return result;
   }
-  result.out = "compiled " + o.policy_path + " (" + std::to_string(written->rules) + " rules) into " +
+  result.out = "compiled " + o.policy_path + " (" + std::to_string(written->rules) +
+               (written->rules == 1 ? " rule) into " : " rules) into ") +
                o.snapshot_path + " (" + std::to_string(written->bytes) + " bytes)\n";
   result.exit_code = 0;
   return result;

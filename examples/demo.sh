@@ -1,6 +1,7 @@
 #!/bin/sh
 # A real certgate decision, start to finish: a CA and a user certificate made
-# by ssh-keygen, a policy, and principals-cmd showing an allow and two denies;
+# by ssh-keygen, a policy, and principals-cmd showing an allow and two denies,
+# the same from the compiled policy snapshot;
 # then cafetch making a private sshd_config trust that CA, checked by the
 # real sshd -t/-T (nothing outside a temporary directory is touched).
 #   examples/demo.sh [BUILD-DIR]   (runs itself with sudo when not root)
@@ -53,6 +54,12 @@ show "$pcmd" --explain --user alice --policy "$dir/policy.yaml" "$dir/alice-2h-c
 # What sshd itself runs (AuthorizedPrincipalsCommand ... %u %t %k):
 set -- $(cat "$dir/alice-5m-cert.pub")
 show "$pcmd" --policy "$dir/policy.yaml" alice "$1" "$2"
+# The compiled snapshot that certgate-compile.path keeps current: without the
+# certgate-decide service the helper maps it instead of reading the YAML
+# (--verbose shows the log records, here that it read the snapshot).
+install -d -m 0755 "$dir/cache"
+show "$pcmd" --compile --policy "$dir/policy.yaml" --snapshot "$dir/cache/policy.snapshot"
+show "$pcmd" --verbose --policy "$dir/policy.yaml" --snapshot "$dir/cache/policy.snapshot" alice "$1" "$2"
 
 # cafetch: the issuer here is a local file holding the CA key (type: file);
 # the sshd_config is a private one, checked by the real sshd but not reloaded.
