@@ -112,14 +112,14 @@ bool CheckDirectory(int fd, const std::string& path, const LoadOptions& options,
   return CheckOwnerAndMode(st, path, options, result);
 }
 
+}  // namespace
+
 std::string ParentDirectory(const std::string& path) {
   size_t slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return path.substr(0, slash);
 }
-
-}  // namespace
 
 std::string FragmentDirectory(const std::string& main_path) {
   return main_path == kDefaultPolicyPath ? std::string("/etc/certgate/policy.d") : main_path + ".d";

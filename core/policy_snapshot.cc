@@ -65,13 +65,6 @@ bool Racy(const std::vector<FileStamp>& stamps, int64_t stamped_at_ns, int64_t r
   return racy_seconds >= 0 && NewestChangeNs(stamps) >= stamped_at_ns - RacyWindowNs(stamps, racy_seconds);
 }
 
-std::string ParentDirectory(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 // --- Encoding ---------------------------------------------------------------
 
 void PutStrings(WireWriter& w, std::span<const std::string> strings) {

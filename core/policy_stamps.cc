@@ -31,13 +31,6 @@ FileStamp Stamp(const std::string& path, bool follow) {
   return s;
 }
 
-std::string ParentDirectory(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 }  // namespace
 
 std::vector<FileStamp> TakeStamps(const std::string& main_path) {
