@@ -19,6 +19,7 @@
 
 #include "core/log.h"
 #include "core/policy_loader.h"
+#include "core/policy_snapshot.h"
 #include "core/unique_fd.h"
 #include "decide/policy_cache.h"
 #include "decide/server.h"
@@ -31,8 +32,8 @@
 namespace {
 
 constexpr char kUsage[] =
-    "Usage: certgate-decide [--policy PATH] [--socket PATH] [--client-user NAME]...\n"
-    "                       [--max-children N] [--verbose]\n"
+    "Usage: certgate-decide [--policy PATH] [--snapshot PATH] [--socket PATH]\n"
+    "                       [--client-user NAME]... [--max-children N] [--verbose]\n"
     "       certgate-decide --run principals-cmd|keys-cmd [HELPER-ARGS...]\n"
     "       certgate-decide --help | --version\n\n"
     "The certgate decision service: keeps the policy loaded, re-validates it before\n"
@@ -44,6 +45,9 @@ constexpr char kUsage[] =
     "  --policy PATH       the policy kept loaded (default /etc/certgate/policy.yaml);\n"
     "                      requests naming another --policy are declined (the client\n"
     "                      then decides in-process)\n"
+    "  --snapshot PATH     load the policy from this snapshot (principals-cmd --compile)\n"
+    "                      while it is current, else from the YAML (default\n"
+    "                      /var/cache/certgate/policy.snapshot; \"none\": always the YAML)\n"
     "  --socket PATH       socket to bind without socket activation\n"
     "                      (default " CERTGATE_DECIDE_SOCKET ")\n"
     "  --client-user NAME  serve requests from this user (sshd's Authorized*CommandUser;\n"
@@ -134,6 +138,7 @@ int main(int argc, char** argv) {
 
   std::string policy = certgate::core::kDefaultPolicyPath;
   std::string socket_path = CERTGATE_DECIDE_SOCKET;
+  std::string snapshot = certgate::core::kDefaultSnapshotPath;
   size_t max_children = certgate::decide::kDefaultMaxChildren;
   bool verbose = false;
   std::vector<std::string> client_users;
@@ -158,6 +163,9 @@ int main(int argc, char** argv) {
       if (!value(&policy) || policy.empty() || policy.front() != '/') {
         return Usage("--policy needs an absolute path");
       }
+    } else if (a == "--snapshot") {
+      if (!value(&snapshot) || snapshot.empty()) return Usage("--snapshot needs a path or \"none\"");
+      if (snapshot == "none") snapshot.clear();
     } else if (a == "--socket") {
       if (!value(&socket_path)) return Usage("--socket needs a path");
     } else if (a == "--client-user") {
@@ -200,6 +208,7 @@ int main(int argc, char** argv) {
     if (listen_fd < 0) return 1;
   }
   certgate::decide::PolicyCache cache(policy, certgate::core::LoadOptions{});
+  cache.UseSnapshot(snapshot);
   (void)cache.Refresh();  // load now, so the first login does not pay for it
   certgate::decide::WarmUpCrypto();
   {
@@ -207,7 +216,8 @@ int main(int argc, char** argv) {
     rec.priority = certgate::core::Priority::kInfo;
     const auto& r = cache.current();
     rec.message = "serving; policy " + policy +
-                  (r.policy ? ": " + std::to_string(r.policy->rule_count()) + " rules"
+                  (r.policy ? ": " + std::to_string(r.policy->rule_count()) + " rules" +
+                                  (cache.from_snapshot() ? " (from its snapshot " + snapshot + ")" : "")
                             : std::string(" is unusable (every login is denied until it is fixed)"));
     log.Write(rec);
   }

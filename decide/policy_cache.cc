@@ -5,6 +5,8 @@
 
 #include <utility>
 
+#include "core/policy_snapshot.h"
+
 namespace certgate::decide {
 namespace {
 
@@ -23,7 +25,16 @@ void PolicyCache::Load() {
   const int64_t start = RealtimeSeconds();
   std::vector<core::FileStamp> before = core::TakeStamps(path_);
   result_ = core::LoadedPolicy{};  // free the old policy before building the new one
-  result_ = core::LoadCompiledPolicy(path_, options_);
+  from_snapshot_ = false;
+  if (!snapshot_path_.empty()) {
+    core::OpenedSnapshot snapshot =
+        core::OpenSnapshot(snapshot_path_, path_, options_, racy_seconds_ < 0 ? -1 : core::kRacySeconds);
+    if (snapshot.state == core::SnapshotState::kUsed) {
+      result_.policy = std::move(snapshot.policy);
+      from_snapshot_ = true;
+    }
+  }
+  if (!from_snapshot_) result_ = core::LoadCompiledPolicy(path_, options_);
   std::vector<core::FileStamp> after = core::TakeStamps(path_);
   // A change while we read (before != after), or a timestamp so recent that
   // a later change could leave it equal, makes this load good for the

@@ -1,4 +1,5 @@
-// The service's resident policy: loaded once with the full loader, handed
+// The service's resident policy: loaded once with the full loader (or
+// mapped from a current policy snapshot, see UseSnapshot), handed
 // to every request, and re-validated before every request by stat()ing
 // every file and directory the loader reads.
 #ifndef CERTGATE_DECIDE_POLICY_CACHE_H_
@@ -32,6 +33,13 @@ class PolicyCache : public core::PolicySource {
   // every request.
   RefreshResult Refresh();
 
+  // UseSnapshot makes every load try the policy snapshot at |snapshot_path|
+  // first (policy_snapshot.h: mapped read-only when it is current), and
+  // read the YAML only if it is not. Empty: always the YAML.
+  void UseSnapshot(std::string snapshot_path) { snapshot_path_ = std::move(snapshot_path); }
+  // from_snapshot says whether the current policy came from the snapshot.
+  bool from_snapshot() const { return from_snapshot_; }
+
   // Get returns the cached result for the cached path and options (after a
   // Refresh first if RefreshAtNextGet was called); for any other path it
   // loads that path afresh (like the in-process helper).
@@ -53,12 +61,14 @@ class PolicyCache : public core::PolicySource {
   void Load();
 
   std::string path_;
+  std::string snapshot_path_;
   core::LoadOptions options_;
   core::LoadedPolicy result_;
   std::vector<core::FileStamp> stamps_;
   int64_t racy_seconds_;
   bool racy_ = true;
   bool loaded_ = false;
+  bool from_snapshot_ = false;
   bool refresh_at_get_ = false;
   uint64_t loads_ = 0;
   core::FreshPolicySource other_;

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "core/policy_snapshot.h"
 #include "tests/testing.h"
 
 namespace certgate::decide {
@@ -197,6 +198,41 @@ TEST_F(PolicyCacheTest, RecentFilesAreRacyAndReloadedEachTime) {
   EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
   EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kRacyReload);
   EXPECT_EQ(c.loads(), 2u);
+}
+
+// With a snapshot (principals-cmd --compile), a load maps it while it is
+// current and reads the YAML otherwise: the same policy either way.
+TEST_F(PolicyCacheTest, LoadsFromTheSnapshotWhileItIsCurrent) {
+  TempDir cache_dir;
+  chmod(cache_dir.path().c_str(), 0755);
+  const std::string snapshot = cache_dir.Path("policy.snapshot");
+  ASSERT_TRUE(core::WriteSnapshot(path_, snapshot, Options(), -1));
+  PolicyCache c = Cache();
+  c.UseSnapshot(snapshot);
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  EXPECT_TRUE(c.from_snapshot());
+  EXPECT_EQ(FirstUser(c), "alice");
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kCurrent);
+  // An edit: the snapshot is stale, the YAML decides.
+  WriteFile(path_, PolicyText("bob"));
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  EXPECT_FALSE(c.from_snapshot());
+  EXPECT_EQ(FirstUser(c), "bob");
+  // Compiled again: nothing the cache stamps changed, it keeps its policy;
+  // the next change that reloads finds the snapshot current again.
+  ASSERT_TRUE(core::WriteSnapshot(path_, snapshot, Options(), -1));
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kCurrent);
+  chmod(path_.c_str(), 0640);
+  ASSERT_TRUE(core::WriteSnapshot(path_, snapshot, Options(), -1));
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  EXPECT_TRUE(c.from_snapshot());
+  EXPECT_EQ(FirstUser(c), "bob");
+  // No snapshot (or none configured): the YAML.
+  unlink(snapshot.c_str());
+  WriteFile(path_, PolicyText("carol"));
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  EXPECT_FALSE(c.from_snapshot());
+  EXPECT_EQ(FirstUser(c), "carol");
 }
 
 TEST_F(PolicyCacheTest, OtherPathsAreLoadedFresh) {
