@@ -23,7 +23,10 @@
 //
 // DecodeSnapshot checks every offset, id, list position and count before a
 // decision can follow it: the file is untrusted input with a fuzz target
-// (tests/fuzz/snapshot_fuzzer.cc).
+// (tests/fuzz/snapshot_fuzzer.cc). It does not check that the user index
+// lists exactly the right rules: a decision matches every candidate the
+// index yields against the rule's own users and groups again (MatchUser),
+// so a wrong index can only miss a rule (a denial), never grant one.
 #ifndef CERTGATE_CORE_POLICY_SNAPSHOT_H_
 #define CERTGATE_CORE_POLICY_SNAPSHOT_H_
 
