@@ -171,7 +171,7 @@ class Workspace:
 
 
 # --------------------------------------------------------------------------
-# certgate-decide: the two ways a client (principals-cmd, keys-cmd) decides
+# certgate-decide: the ways a client (principals-cmd, keys-cmd) decides
 
 MODES = ("fallback", "service", "snapshot")
 
