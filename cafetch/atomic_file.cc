@@ -1,13 +1,11 @@
 #include "cafetch/atomic_file.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <random>
 #include <vector>
 
 #include "core/read_file.h"
@@ -31,106 +29,7 @@ std::string DirectoryOf(const std::string& path) {
   return path.substr(0, slash);
 }
 
-core::Status WriteAll(int fd, std::string_view data, const std::string& path) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Fail(Errc::kIo, Errno("write", path));
-    if (n == 0) return Fail(Errc::kIo, "write " + path + ": no progress");
-    off += static_cast<size_t>(n);
-  }
-  return core::Ok();
-}
-
-constexpr size_t kTempSuffixLength = 16;
-
-std::string BaseName(const std::string& path) {
-  return path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
-}
-
-// TempPrefix returns ".<base>.certgate-", the start of |path|'s temporary names.
-std::string TempPrefix(const std::string& path) { return "." + BaseName(path) + ".certgate-"; }
-
-// TempName returns "<dir>/.<base>.certgate-XXXXXXXXXXXXXXXX" with a random
-// suffix; O_EXCL makes a collision an error rather than a clobber.
-std::string TempName(const std::string& path) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::random_device rd;
-  std::string suffix;
-  for (size_t i = 0; i < kTempSuffixLength; ++i) suffix.push_back(kHex[rd() & 0xf]);
-  std::string dir = DirectoryOf(path);
-  return (dir == "/" ? "" : dir) + "/" + TempPrefix(path) + suffix;
-}
-
-bool IsTempNameOf(std::string_view name, const std::string& prefix) {
-  if (name.size() != prefix.size() + kTempSuffixLength || name.substr(0, prefix.size()) != prefix) {
-    return false;
-  }
-  for (char c : name.substr(prefix.size())) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 }  // namespace
-
-core::Status WriteFileAtomically(const std::string& path, std::string_view contents,
-                                 const FileMode& mode) {
-  const std::string dir = DirectoryOf(path);
-  UniqueFd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir_fd.valid()) return Fail(Errc::kIo, Errno("open directory", dir));
-
-  const std::string temp = TempName(path);
-  UniqueFd fd(open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                   mode.mode & 0777));
-  if (!fd.valid()) return Fail(Errc::kIo, Errno("create", temp));
-  auto fail = [&](core::Status st) {
-    fd.Reset();
-    unlink(temp.c_str());
-    return st;
-  };
-  core::Status st = WriteAll(fd.get(), contents, temp);
-  if (!st) return fail(st);
-  if (fchown(fd.get(), mode.uid, mode.gid) != 0) return fail(Fail(Errc::kIo, Errno("chown", temp)));
-  if (fchmod(fd.get(), mode.mode & 07777) != 0) return fail(Fail(Errc::kIo, Errno("chmod", temp)));
-  if (fsync(fd.get()) != 0) return fail(Fail(Errc::kIo, Errno("fsync", temp)));
-  if (fd.Close() != 0) {
-    unlink(temp.c_str());
-    return Fail(Errc::kIo, Errno("close", temp));
-  }
-  if (rename(temp.c_str(), path.c_str()) != 0) {
-    core::Status err = Fail(Errc::kIo, Errno("rename over", path));
-    unlink(temp.c_str());
-    return err;
-  }
-  // The rename is durable only once the directory entry is on disk.
-  if (fsync(dir_fd.get()) != 0) return Fail(Errc::kIo, Errno("fsync directory", dir));
-  return core::Ok();
-}
-
-core::Result<size_t> RemoveStaleTemporaries(const std::string& path) {
-  const std::string dir = DirectoryOf(path);
-  const std::string prefix = TempPrefix(path);
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) {
-    if (errno == ENOENT) return size_t{0};
-    return Fail(Errc::kIo, Errno("open directory", dir));
-  }
-  std::vector<std::string> stale;
-  while (struct dirent* e = readdir(d)) {
-    if (IsTempNameOf(e->d_name, prefix)) stale.push_back((dir == "/" ? "" : dir) + "/" + e->d_name);
-  }
-  closedir(d);
-  size_t removed = 0;
-  for (const std::string& file : stale) {
-    struct stat st;
-    if (lstat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    if (unlink(file.c_str()) != 0 && errno != ENOENT) return Fail(Errc::kIo, Errno("remove", file));
-    ++removed;
-  }
-  return removed;
-}
 
 core::Result<std::optional<std::string>> ReadWholeFile(const std::string& path, size_t max_size) {
   UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));

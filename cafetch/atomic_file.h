@@ -10,36 +10,19 @@
 #include <string>
 #include <string_view>
 
+#include "core/atomic_file.h"
 #include "core/result.h"
 
 namespace certgate::cafetch {
 
-// FileMode is the owner and permission bits a replaced file gets.
-struct FileMode {
-  uid_t uid = 0;
-  gid_t gid = 0;
-  mode_t mode = 0644;
-};
-
 // kPreviousSuffix names the copy of the replaced version kept beside a file.
 inline constexpr char kPreviousSuffix[] = ".previous";
 
-// WriteFileAtomically replaces |path| with |contents|: the temporary file
-// is created with O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC in |path|'s directory,
-// written in full (short writes and EINTR handled), fsynced, closed with
-// the result checked, given |mode| (fchown + fchmod), renamed over |path|,
-// and the directory is fsynced. On any failure the temporary file is
-// removed and |path| is untouched. Returns Ok or kIo with what failed.
-core::Status WriteFileAtomically(const std::string& path, std::string_view contents,
-                                 const FileMode& mode);
-
-// RemoveStaleTemporaries removes the temporary files WriteFileAtomically
-// leaves beside |path| when it is killed before its rename (names
-// ".<base>.certgate-" and 16 hex digits, regular files only); call it only
-// while holding the lock that keeps other writers of |path| away. Returns
-// how many were removed, or kIo when the directory cannot be read or a
-// file not removed.
-core::Result<size_t> RemoveStaleTemporaries(const std::string& path);
+// The atomic write itself lives in core (core/atomic_file.h): cafetch and
+// `principals-cmd --compile` replace files the same way.
+using core::FileMode;
+using core::RemoveStaleTemporaries;
+using core::WriteFileAtomically;
 
 // FileBackup is a file as it was before cafetch replaced it, in memory, so
 // that a failed check can put it back.

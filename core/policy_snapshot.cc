@@ -12,6 +12,7 @@
 #include <cstring>
 #include <utility>
 
+#include "core/atomic_file.h"
 #include "core/key_options.h"
 #include "core/sshd_output.h"
 #include "core/unique_fd.h"
@@ -616,37 +617,6 @@ std::string RealPath(const std::string& path) {
   return out;
 }
 
-// WriteFileAtomically writes |bytes| to |path| through a temporary file in
-// its directory, so that a reader sees the old file or the new one.
-Status WriteFileAtomically(const std::string& path, std::span<const uint8_t> bytes) {
-  const std::string dir = ParentDirectory(path);
-  std::string temp = dir + "/.policy.snapshot.XXXXXX";
-  UniqueFd fd(mkostemp(temp.data(), O_CLOEXEC));
-  if (!fd.valid()) {
-    return Fail(Errc::kIo, "cannot create a file in " + dir + ": " + std::strerror(errno) +
-                               "; create the directory (root, mode 0755) or pass --snapshot");
-  }
-  auto fail = [&](const std::string& what) {
-    const std::string why = std::strerror(errno);
-    unlink(temp.c_str());
-    return Fail(Errc::kIo, "cannot " + what + " " + temp + ": " + why);
-  };
-  if (fchmod(fd.get(), 0644) != 0) return fail("chmod");
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = write(fd.get(), bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail("write");
-    done += static_cast<size_t>(n);
-  }
-  if (fsync(fd.get()) != 0) return fail("fsync");
-  if (fd.Close() != 0) return fail("close");
-  if (rename(temp.c_str(), path.c_str()) != 0) return fail("rename to " + path + ":");
-  UniqueFd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir_fd.valid()) (void)fsync(dir_fd.get());
-  return Ok();
-}
-
 }  // namespace
 
 Result<CompiledSnapshot> WriteSnapshot(const std::string& policy_path, const std::string& snapshot_path,
@@ -690,7 +660,13 @@ Result<CompiledSnapshot> WriteSnapshot(const std::string& policy_path, const std
     // What is written must be what a helper accepts.
     Result<DecodedSnapshot> check = DecodeSnapshot(bytes, nullptr);
     if (!check) return Fail(Errc::kInternal, "the snapshot does not read back: " + check.error().detail);
-    if (Status st = WriteFileAtomically(snapshot_path, bytes); !st) return Unexpected{st.error()};
+    // Owned by whoever compiles (root in production: the helpers use only a
+    // root-owned snapshot), world-readable for sshd's command user.
+    const FileMode mode{geteuid(), getegid(), 0644};
+    if (Status st = WriteFileAtomically(snapshot_path, AsStringView(bytes), mode); !st) {
+      return Fail(Errc::kIo, "cannot write the snapshot: " + st.error().detail +
+                                 "; create its directory (root, mode 0755) or pass --snapshot");
+    }
     CompiledSnapshot out;
     out.rules = loaded.policy->rule_count();
     out.bytes = bytes.size();
