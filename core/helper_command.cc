@@ -329,30 +329,22 @@ HelperOutput RunSshd(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
 }  // namespace
 
 const LoadedPolicy& FreshPolicySource::Get(const std::string& path, const LoadOptions& options) {
-  last_ = LoadedPolicy{};
-  if (!snapshot_path_.empty()) {
-    OpenedSnapshot snapshot = OpenSnapshot(snapshot_path_, path, options);
-    if (snapshot.state == SnapshotState::kUsed) {
-      if (log_ != nullptr) {
-        LogRecord rec;
-        rec.priority = Priority::kDebug;
-        rec.message = "policy " + EscapeForLog(path) + " read from its snapshot " + EscapeForLog(snapshot_path_);
-        log_->Write(rec);
-      }
-      last_.policy = std::move(snapshot.policy);
-      return last_;
-    }
-    const bool quiet = snapshot.state == SnapshotState::kAbsent ||
-                       (snapshot.state == SnapshotState::kOtherPolicy && !snapshot_given_);
-    if (log_ != nullptr && !quiet) {
-      LogRecord rec;
-      rec.priority = Priority::kNotice;
-      rec.message = "policy snapshot not used, reading " + EscapeForLog(path) + ": " + EscapeForLog(snapshot.why) +
-                    "; run principals-cmd --compile (or enable certgate-compile.path)";
-      log_->Write(rec);
-    }
+  last_ = LoadedPolicy{};  // free the last policy before loading the next
+  OpenedSnapshot snapshot;
+  last_ = LoadPolicyOrSnapshot(path, options, snapshot_path_, &snapshot);
+  if (log_ == nullptr || snapshot_path_.empty()) return last_;
+  LogRecord rec;
+  if (snapshot.state == SnapshotState::kUsed) {
+    rec.priority = Priority::kDebug;
+    rec.message = "policy " + EscapeForLog(path) + " read from its snapshot " + EscapeForLog(snapshot_path_);
+    log_->Write(rec);
+  } else if (snapshot.state != SnapshotState::kAbsent &&
+             (snapshot.state != SnapshotState::kOtherPolicy || snapshot_given_)) {
+    rec.priority = Priority::kNotice;
+    rec.message = "policy snapshot not used, reading " + EscapeForLog(path) + ": " + EscapeForLog(snapshot.why) +
+                  "; run principals-cmd --compile (or enable certgate-compile.path)";
+    log_->Write(rec);
   }
-  last_ = LoadCompiledPolicy(path, options);
   return last_;
 }
 

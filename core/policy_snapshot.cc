@@ -54,12 +54,6 @@ std::span<const uint8_t> BytesOf(std::span<const T> items) {
 
 size_t Align8(size_t n) { return (n + 7) & ~size_t{7}; }
 
-int64_t RealtimeNs() {
-  struct timespec ts {};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
 // Racy returns true if stamps taken at |stamped_at_ns| are too close to
 // their newest change to tell it from a later one (policy_stamps.h).
 bool Racy(const std::vector<FileStamp>& stamps, int64_t stamped_at_ns, int64_t racy_seconds) {
@@ -674,6 +668,21 @@ Result<CompiledSnapshot> WriteSnapshot(const std::string& policy_path, const std
   }
   return Fail(Errc::kPolicy, "the policy files of " + policy_path + " kept changing while being compiled (" +
                                  std::to_string(kTries) + " tries); run --compile again when they are written");
+}
+
+LoadedPolicy LoadPolicyOrSnapshot(const std::string& policy_path, const LoadOptions& options,
+                                  const std::string& snapshot_path, OpenedSnapshot* opened,
+                                  int64_t racy_seconds) {
+  OpenedSnapshot snapshot;
+  if (!snapshot_path.empty()) snapshot = OpenSnapshot(snapshot_path, policy_path, options, racy_seconds);
+  LoadedPolicy out;
+  if (snapshot.state == SnapshotState::kUsed) {
+    out.policy = snapshot.policy;
+  } else {
+    out = LoadCompiledPolicy(policy_path, options);
+  }
+  if (opened != nullptr) *opened = std::move(snapshot);
+  return out;
 }
 
 }  // namespace certgate::core

@@ -102,6 +102,15 @@ struct OpenedSnapshot {
 OpenedSnapshot OpenSnapshot(const std::string& snapshot_path, const std::string& policy_path,
                             const LoadOptions& options, int64_t racy_seconds = kRacySeconds);
 
+// LoadPolicyOrSnapshot is LoadCompiledPolicy(|policy_path|, |options|), or
+// the policy of the snapshot at |snapshot_path| (empty: none) when
+// OpenSnapshot says it may stand in for it. |opened|, if set, gets
+// OpenSnapshot's answer (kAbsent without a snapshot path). The in-process
+// helper and certgate-decide load their policy this way.
+LoadedPolicy LoadPolicyOrSnapshot(const std::string& policy_path, const LoadOptions& options,
+                                  const std::string& snapshot_path, OpenedSnapshot* opened,
+                                  int64_t racy_seconds = kRacySeconds);
+
 // CompiledSnapshot is what WriteSnapshot wrote, or the issues of a policy
 // that does not load (then nothing was written).
 struct CompiledSnapshot {

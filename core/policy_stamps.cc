@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -88,15 +89,15 @@ int64_t NewestChangeNs(const std::vector<FileStamp>& stamps) {
   return newest;
 }
 
+int64_t RealtimeNs() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
 bool AnyRacy(const std::vector<FileStamp>& stamps, int64_t start_seconds, int64_t racy_seconds) {
-  for (const FileStamp& s : stamps) {
-    if (s.error != 0) continue;
-    if (s.mtime_ns / 1000000000 >= start_seconds - racy_seconds ||
-        s.ctime_ns / 1000000000 >= start_seconds - racy_seconds) {
-      return true;
-    }
-  }
-  return false;
+  // Whole seconds of the newest change: a stamp is racy if its second is.
+  return NewestChangeNs(stamps) / 1000000000 >= start_seconds - racy_seconds;
 }
 
 }  // namespace certgate::core

@@ -56,6 +56,9 @@ int64_t RacyWindowNs(const std::vector<FileStamp>& stamps, int64_t coarse_second
 // NewestChangeNs is the latest mtime or ctime of |stamps| (0 if none).
 int64_t NewestChangeNs(const std::vector<FileStamp>& stamps);
 
+// RealtimeNs is CLOCK_REALTIME in nanoseconds, the clock of the stamps.
+int64_t RealtimeNs();
+
 // AnyRacy returns true if any of |stamps| was modified or changed at or
 // after |start_seconds| - |racy_seconds| (CLOCK_REALTIME seconds).
 bool AnyRacy(const std::vector<FileStamp>& stamps, int64_t start_seconds, int64_t racy_seconds);

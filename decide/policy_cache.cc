@@ -1,40 +1,24 @@
 #include "decide/policy_cache.h"
 
 #include <malloc.h>
-#include <time.h>
 
 #include <utility>
 
 #include "core/policy_snapshot.h"
 
 namespace certgate::decide {
-namespace {
-
-int64_t RealtimeSeconds() {
-  struct timespec ts {};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec);
-}
-
-}  // namespace
 
 PolicyCache::PolicyCache(std::string path, core::LoadOptions options, int64_t racy_seconds)
     : path_(std::move(path)), options_(options), racy_seconds_(racy_seconds) {}
 
 void PolicyCache::Load() {
-  const int64_t start = RealtimeSeconds();
+  const int64_t start = core::RealtimeNs() / 1000000000;
   std::vector<core::FileStamp> before = core::TakeStamps(path_);
   result_ = core::LoadedPolicy{};  // free the old policy before building the new one
-  from_snapshot_ = false;
-  if (!snapshot_path_.empty()) {
-    core::OpenedSnapshot snapshot =
-        core::OpenSnapshot(snapshot_path_, path_, options_, racy_seconds_ < 0 ? -1 : core::kRacySeconds);
-    if (snapshot.state == core::SnapshotState::kUsed) {
-      result_.policy = std::move(snapshot.policy);
-      from_snapshot_ = true;
-    }
-  }
-  if (!from_snapshot_) result_ = core::LoadCompiledPolicy(path_, options_);
+  core::OpenedSnapshot snapshot;
+  result_ = core::LoadPolicyOrSnapshot(path_, options_, snapshot_path_, &snapshot,
+                                       racy_seconds_ < 0 ? -1 : core::kRacySeconds);
+  from_snapshot_ = snapshot.state == core::SnapshotState::kUsed;
   std::vector<core::FileStamp> after = core::TakeStamps(path_);
   // A change while we read (before != after), or a timestamp so recent that
   // a later change could leave it equal, makes this load good for the
