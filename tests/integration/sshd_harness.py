@@ -252,6 +252,25 @@ class DecideMode:
         """How many of the syslog |records| say a decision read the snapshot."""
         return sum(1 for r in records if "read from its snapshot" in r)
 
+    def not_exercised(self, tap):
+        """Why the runs did not exercise what this mode names, or None: a
+        service that served nothing (the clients fell back), or snapshots
+        never compiled or never read (seen in |tap|, the syslog capture,
+        when it is available). Call it before the service is stopped."""
+        if self.mode == "service":
+            served = self.requests_served()
+            if not served:
+                return "--mode service: certgate-decide served %r requests" % served
+        if self.mode == "snapshot":
+            reads = self.snapshot_reads(tap.since(0)) if tap is not None else 0
+            sys.stderr.write("--mode snapshot: %d compiles, %d decisions read the snapshot\n"
+                             % (self.compiles, reads))
+            if not self.compiles:
+                return "--mode snapshot: no policy was compiled"
+            if tap is not None and tap.available and not reads:
+                return "--mode snapshot: no decision read the snapshot"
+        return None
+
     def command(self, client):
         """The client's command line prefix for sshd_config."""
         return " ".join([client] + self.args)
