@@ -331,7 +331,7 @@ HelperOutput RunSshd(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
 const LoadedPolicy& FreshPolicySource::Get(const std::string& path, const LoadOptions& options) {
   last_ = LoadedPolicy{};  // free the last policy before loading the next
   OpenedSnapshot snapshot;
-  last_ = LoadPolicyOrSnapshot(path, options, snapshot_path_, &snapshot);
+  last_ = LoadPolicyOrSnapshot(path, options, snapshot_path_, &snapshot, kRacySeconds, for_user_);
   if (log_ == nullptr || snapshot_path_.empty()) return last_;
   LogRecord rec;
   if (snapshot.state == SnapshotState::kUsed) {
@@ -349,9 +349,12 @@ const LoadedPolicy& FreshPolicySource::Get(const std::string& path, const LoadOp
 }
 
 HelperOutput RunHelper(HelperKind kind, const HelperOptions& options, HelperEnv& given_env) {
-  // --check reads the YAML itself, whatever the snapshot says.
+  // --check reads the YAML itself, whatever the snapshot says; a run for
+  // sshd decides about its one login name, --explain reports every rule.
   FreshPolicySource fresh(options.mode == HelperMode::kCheck ? std::string() : options.snapshot_path,
-                          options.snapshot_path_given, given_env.log);
+                          options.snapshot_path_given, given_env.log,
+                          options.mode == HelperMode::kSshd ? std::optional<std::string>(options.user)
+                                                            : std::nullopt);
   HelperEnv env = given_env;
   if (env.policies == nullptr) env.policies = &fresh;
   switch (options.mode) {
