@@ -40,13 +40,6 @@ void Log(core::LogSink* log, Priority priority, const std::string& event, const 
   log->Write(record);
 }
 
-std::string DirectoryOf(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 core::Status MakeDirectory(const std::string& dir) {
   if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return Fail(Errc::kIo, "mkdir " + dir + ": " + std::strerror(errno));
@@ -144,7 +137,7 @@ core::Status CheckCandidate(const Config& config, const std::string& main_text,
   std::string candidate_main = main_text;
   core::Status st = core::Ok();
   if (drop_in_text.has_value()) {
-    const std::string config_dir = DirectoryOf(config.sshd.config);
+    const std::string config_dir = core::ParentDirectory(config.sshd.config);
     const std::string real_glob = config_dir + "/sshd_config.d/*.conf";
     st = dir.MakeSubdirectory(kCandidateDropInDir);
     glob_t found{};
@@ -319,7 +312,7 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   core::Result<std::optional<std::string>> main_text = ReadWholeFile(main_path);
   if (!main_text) return core::Unexpected{main_text.error()};
   if (!main_text->has_value()) return Fail(Errc::kIo, main_path + " does not exist");
-  const std::string config_dir = DirectoryOf(main_path);
+  const std::string config_dir = core::ParentDirectory(main_path);
   const bool drop_in = IncludesDropInDirectory(**main_text, config_dir);
   const std::string target = drop_in ? config_dir + "/sshd_config.d/" + kDropInName : main_path;
   std::string config_text;
@@ -411,7 +404,7 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   // 5. Install, check the installed files, reload; any failure restores.
   const FileMode root_mode{geteuid(), getegid(), 0644};
   if (keys_changed) {
-    core::Status st = MakeDirectory(DirectoryOf(config.trusted_user_ca_keys));
+    core::Status st = MakeDirectory(core::ParentDirectory(config.trusted_user_ca_keys));
     if (st) st = installed.Replace(config.trusted_user_ca_keys, *keys_text, root_mode);
     if (!st) return core::Unexpected{installed.RollBack(st.error())};
   }
@@ -419,7 +412,7 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
     FileMode mode = root_mode;
     core::Status st = core::Ok();
     if (drop_in) {
-      st = MakeDirectory(DirectoryOf(target));
+      st = MakeDirectory(core::ParentDirectory(target));
     } else {
       // The main file keeps its owner and mode.
       struct stat sb;

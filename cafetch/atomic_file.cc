@@ -22,13 +22,6 @@ std::string Errno(const std::string& what, const std::string& path) {
   return what + " " + path + ": " + std::strerror(errno);
 }
 
-std::string DirectoryOf(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 }  // namespace
 
 core::Result<std::optional<std::string>> ReadWholeFile(const std::string& path, size_t max_size) {
@@ -72,7 +65,7 @@ core::Status RestoreFile(const FileBackup& backup) {
 
 core::Status RemoveFileDurably(const std::string& path) {
   if (unlink(path.c_str()) != 0 && errno != ENOENT) return Fail(Errc::kIo, Errno("remove", path));
-  const std::string dir = DirectoryOf(path);
+  const std::string dir = core::ParentDirectory(path);
   UniqueFd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd.valid() || fsync(dir_fd.get()) != 0) return Fail(Errc::kIo, Errno("fsync directory", dir));
   return core::Ok();

@@ -19,13 +19,6 @@ std::string Errno(const std::string& what, const std::string& path) {
   return what + " " + path + ": " + std::strerror(errno);
 }
 
-std::string DirectoryOf(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 Status WriteAll(int fd, std::string_view data, const std::string& path) {
   size_t off = 0;
   while (off < data.size()) {
@@ -54,7 +47,7 @@ std::string TempName(const std::string& path) {
   std::random_device rd;
   std::string suffix;
   for (size_t i = 0; i < kTempSuffixLength; ++i) suffix.push_back(kHex[rd() & 0xf]);
-  std::string dir = DirectoryOf(path);
+  std::string dir = ParentDirectory(path);
   return (dir == "/" ? "" : dir) + "/" + TempPrefix(path) + suffix;
 }
 
@@ -70,9 +63,16 @@ bool IsTempNameOf(std::string_view name, const std::string& prefix) {
 
 }  // namespace
 
+std::string ParentDirectory(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
 Status WriteFileAtomically(const std::string& path, std::string_view contents,
                                  const FileMode& mode) {
-  const std::string dir = DirectoryOf(path);
+  const std::string dir = ParentDirectory(path);
   UniqueFd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd.valid()) return Fail(Errc::kIo, Errno("open directory", dir));
 
@@ -105,7 +105,7 @@ Status WriteFileAtomically(const std::string& path, std::string_view contents,
 }
 
 Result<size_t> RemoveStaleTemporaries(const std::string& path) {
-  const std::string dir = DirectoryOf(path);
+  const std::string dir = ParentDirectory(path);
   const std::string prefix = TempPrefix(path);
   DIR* d = opendir(dir.c_str());
   if (d == nullptr) {

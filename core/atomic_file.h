@@ -29,6 +29,10 @@ struct FileMode {
 // removed and |path| is untouched. Returns Ok or kIo with what failed.
 Status WriteFileAtomically(const std::string& path, std::string_view contents, const FileMode& mode);
 
+// ParentDirectory returns the directory part of |path| ("." for none, "/"
+// for a file in the root): where a replacement is created and fsynced.
+std::string ParentDirectory(const std::string& path);
+
 // RemoveStaleTemporaries removes the temporary files WriteFileAtomically
 // leaves beside |path| when it is killed before its rename (names
 // ".<base>.certgate-" and 16 hex digits, regular files only); call it only

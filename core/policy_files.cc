@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/atomic_file.h"
 #include "core/policy_loader.h"
 #include "core/read_file.h"
 #include "core/unique_fd.h"
@@ -113,13 +114,6 @@ bool CheckDirectory(int fd, const std::string& path, const LoadOptions& options,
 }
 
 }  // namespace
-
-std::string ParentDirectory(const std::string& path) {
-  size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
 
 std::string FragmentDirectory(const std::string& main_path) {
   return main_path == kDefaultPolicyPath ? std::string("/etc/certgate/policy.d") : main_path + ".d";

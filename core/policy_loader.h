@@ -76,9 +76,6 @@ struct LoadOptions {
   unsigned owner_uid = 0;
 };
 
-// ParentDirectory returns the directory part of |path| ("." for none, "/"
-// for a file in the root).
-std::string ParentDirectory(const std::string& path);
 
 // FragmentDirectory returns where |main_path|'s fragments live:
 // `/etc/certgate/policy.d` when |main_path| is kDefaultPolicyPath, else

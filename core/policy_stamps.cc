@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <utility>
 
+#include "core/atomic_file.h"
 #include "core/policy_loader.h"
 
 namespace certgate::core {
