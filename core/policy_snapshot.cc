@@ -1,6 +1,7 @@
 #include "core/policy_snapshot.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -738,6 +739,18 @@ Result<CompiledSnapshot> WriteSnapshot(const std::string& policy_path, const std
   if (!dir.empty() && (dir == RealPath(ParentDirectory(policy_path)) || dir == RealPath(FragmentDirectory(policy_path)))) {
     return Fail(Errc::kUsage, "the snapshot " + snapshot_path + " must not be in the policy's directories (" + dir +
                                   "); use the default " + kDefaultSnapshotPath);
+  }
+  // One compile at a time per directory (the path unit's and an admin's),
+  // and, while it holds the lock, no temporary file of a compile that was
+  // killed stays behind. Without the directory, the write reports it.
+  UniqueFd dir_fd(open(ParentDirectory(snapshot_path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir_fd.valid()) {
+    int locked;
+    while ((locked = flock(dir_fd.get(), LOCK_EX)) != 0 && errno == EINTR) {
+    }
+    // Best effort: a file it cannot remove is only litter, and the write
+    // below reports a directory it cannot write.
+    if (locked == 0) (void)RemoveStaleTemporaries(snapshot_path);
   }
   constexpr int kTries = 5;
   for (int attempt = 0; attempt < kTries; ++attempt) {

@@ -594,6 +594,18 @@ TEST_F(SnapshotFilesTest, AnInvalidPolicyWritesNothing) {
   EXPECT_EQ(certgate::testing::Run({"ls", "-A", dir_.Path("cache")}).out, "policy.snapshot\n");
 }
 
+// A compile killed before its rename leaves its temporary file; the next
+// compile removes it (and only what is a temporary file of the snapshot).
+TEST_F(SnapshotFilesTest, RemovesTheTemporariesOfAKilledCompile) {
+  WriteFile(dir_.Path("cache/.policy.snapshot.certgate-0123456789abcdef"), "half a snapshot");
+  WriteFile(dir_.Path("cache/.other.certgate-0123456789abcdef"), "another file's");
+  Result<CompiledSnapshot> w = Write();
+  ASSERT_TRUE(w) << w.error().detail;
+  EXPECT_EQ(certgate::testing::Run({"ls", "-A", dir_.Path("cache")}).out,
+            ".other.certgate-0123456789abcdef\npolicy.snapshot\n");
+  EXPECT_EQ(Open().state, SnapshotState::kUsed);
+}
+
 TEST_F(SnapshotFilesTest, RefusesTheDirectoriesItStamps) {
   Result<CompiledSnapshot> w = WriteSnapshot(policy_, dir_.Path("etc/policy.snapshot"), options_, -1);
   ASSERT_FALSE(w);
