@@ -181,10 +181,7 @@ class PolicyCompiler {
       literal[r] = IsLiteralUserRule(rule);
       if (literal[r]) continue;
       for (const std::string& u : rule.users) Intern(u);
-      // Their lists too: a snapshot decoded for one login name reads
-      // these and the few rules they select, a few pages of the file.
-      const uint32_t groups = StringListOf(rule.groups);
-      c_->generic_.push_back(GenericRule{Position(r), groups, StringListOf(rule.users), 0, 0});
+      c_->generic_.push_back(GenericRule{Position(r), StringListOf(rule.groups), 0, 0});
     }
     a_->rules.reserve(policy_.rules.size());
     for (size_t r = 0; r < policy_.rules.size(); ++r) {

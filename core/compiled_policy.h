@@ -177,8 +177,7 @@ inline bool IndexEntryBefore(std::string_view a_name, uint32_t a_rule, std::stri
 // visiting the rules' records.
 struct GenericRule {
   uint32_t rule = 0;
-  uint32_t groups = 0;  // list positions: the rule's own groups and users
-  uint32_t users = 0;   // lists, stored before every other rule's lists
+  uint32_t groups = 0;  // list position (the rule's own groups list)
   uint32_t patterns_first = 0;
   uint32_t patterns_count = 0;
 };
@@ -200,9 +199,7 @@ class CompiledPolicy {
   RuleView rule(size_t i) const { return RuleView(this, static_cast<uint32_t>(i)); }
 
   // The user index: literal login names sorted by (name, rule), and the
-  // other rules in ascending order (see CandidateRules). In a view for one
-  // login name (only_user()), only that name's entries and the generic
-  // rules that may apply to it.
+  // other rules in ascending order (see CandidateRules).
   std::span<const UserIndexEntry> by_name() const { return by_name_; }
   std::span<const GenericRule> generic() const { return generic_; }
   std::span<const std::string_view> GenericPatterns(const GenericRule& g) const {
@@ -234,12 +231,6 @@ class CompiledPolicy {
   // bytes estimates the memory the pools take (tests bound it).
   size_t bytes() const;
 
-  // only_user is set on a view of a policy snapshot decoded for one login
-  // name (DecodeSnapshotForUser, policy_snapshot.h): only the rules its
-  // index yields for that name were validated, so CandidateRules and
-  // Evaluate refuse any other name and any walk over every rule.
-  const std::optional<std::string>& only_user() const { return only_user_; }
-
  private:
   friend class PolicyCompiler;
   friend class SnapshotReader;
@@ -266,7 +257,6 @@ class CompiledPolicy {
   std::vector<AuthorizedKeysLine> user_keys_;
   std::vector<GenericRule> generic_;
   std::vector<std::string_view> generic_patterns_;  // into chars_
-  std::optional<std::string> only_user_;
 };
 
 inline std::string_view StringList::Iterator::operator*() const { return policy_->String(*id_); }

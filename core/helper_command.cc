@@ -331,7 +331,7 @@ HelperOutput RunSshd(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
 const LoadedPolicy& FreshPolicySource::Get(const std::string& path, const LoadOptions& options) {
   last_ = LoadedPolicy{};  // free the last policy before loading the next
   OpenedSnapshot snapshot;
-  last_ = LoadPolicyOrSnapshot(path, options, snapshot_path_, &snapshot, kRacySeconds, for_user_);
+  last_ = LoadPolicyOrSnapshot(path, options, snapshot_path_, &snapshot);
   if (log_ == nullptr || snapshot_path_.empty()) return last_;
   LogRecord rec;
   if (snapshot.state == SnapshotState::kUsed) {
@@ -349,12 +349,9 @@ const LoadedPolicy& FreshPolicySource::Get(const std::string& path, const LoadOp
 }
 
 HelperOutput RunHelper(HelperKind kind, const HelperOptions& options, HelperEnv& given_env) {
-  // --check reads the YAML itself, whatever the snapshot says; a run for
-  // sshd decides about its one login name, --explain reports every rule.
+  // --check reads the YAML itself, whatever the snapshot says.
   FreshPolicySource fresh(options.mode == HelperMode::kCheck ? std::string() : options.snapshot_path,
-                          options.snapshot_path_given, given_env.log,
-                          options.mode == HelperMode::kSshd ? std::optional<std::string>(options.user)
-                                                            : std::nullopt);
+                          options.snapshot_path_given, given_env.log);
   HelperEnv env = given_env;
   if (env.policies == nullptr) env.policies = &fresh;
   switch (options.mode) {

@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <optional>
 #include <string>
 
 #include "core/groups.h"
@@ -36,15 +35,9 @@ class FreshPolicySource : public PolicySource {
   // |snapshot_path|: the snapshot to try first (empty: none). A snapshot
   // used is logged to |log| (if set) at debug priority; one that exists but
   // is not used at notice, unless it is the default one and belongs to
-  // another policy (|snapshot_given| false). With |for_user|, a snapshot
-  // is decoded as a view for that login name alone
-  // (DecodeSnapshotForUser): for a run that decides about no one else.
-  FreshPolicySource(std::string snapshot_path, bool snapshot_given, LogSink* log,
-                    std::optional<std::string> for_user = std::nullopt)
-      : snapshot_path_(std::move(snapshot_path)),
-        snapshot_given_(snapshot_given),
-        log_(log),
-        for_user_(std::move(for_user)) {}
+  // another policy (|snapshot_given| false).
+  FreshPolicySource(std::string snapshot_path, bool snapshot_given, LogSink* log)
+      : snapshot_path_(std::move(snapshot_path)), snapshot_given_(snapshot_given), log_(log) {}
 
   const LoadedPolicy& Get(const std::string& path, const LoadOptions& options) override;
 
@@ -52,7 +45,6 @@ class FreshPolicySource : public PolicySource {
   std::string snapshot_path_;
   bool snapshot_given_ = false;
   LogSink* log_ = nullptr;
-  std::optional<std::string> for_user_;
   LoadedPolicy last_;
 };
 

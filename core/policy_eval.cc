@@ -144,18 +144,11 @@ std::string TimeReason(const Certificate& cert, uint64_t now) {
          "s ago (valid_before " + std::to_string(cert.valid_before) + ")";
 }
 
-constexpr const char kViewOfAnotherUser[] =
-    "internal error: a policy snapshot decoded for one login name was asked about another";
-
 }  // namespace
 
 std::vector<RuleView> RulesForUser(const CompiledPolicy& policy, const std::string& user,
                                    GroupResolver& groups, std::vector<std::string>* errors) {
   std::vector<RuleView> rules;
-  if (policy.only_user() && *policy.only_user() != user) {
-    errors->push_back(kViewOfAnotherUser);
-    return rules;
-  }
   for (uint32_t r : CandidateRules(policy, user, &groups)) {
     const RuleView rule = policy.rule(r);
     std::string error;
@@ -171,10 +164,6 @@ Decision Evaluate(const CompiledPolicy& policy, const Request& request, const Kr
   Decision d;  // verdict starts as kDeny
   const Certificate& cert = *request.cert;
   d.ca_fingerprint = Sha256Fingerprint(cert.signature_key.blob);
-  if (policy.only_user() && (request.every_rule || *policy.only_user() != request.user)) {
-    d.reason = kViewOfAnotherUser;  // only that name's rules were validated
-    return d;
-  }
 
   if (cert.cert_type != kCertTypeUser) {
     d.reason = "not a user certificate";

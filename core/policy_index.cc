@@ -18,18 +18,9 @@ bool IsLiteralUserRule(const Rule& rule) {
   return true;
 }
 
-GenericFit FitOf(std::span<const std::string_view> patterns, bool has_groups, std::string_view user) {
-  // As MatchUser decides: a pattern match, or else a group: entry unless a
-  // negated pattern excluded the name.
-  const ListMatch m = patterns.empty() ? ListMatch::kNoMatch : MatchPatternList(user, patterns);
-  if (m == ListMatch::kMatch) return GenericFit::kApplies;
-  return m == ListMatch::kNoMatch && has_groups ? GenericFit::kIfMember : GenericFit::kNot;
-}
-
 std::vector<uint32_t> CandidateRules(const CompiledPolicy& policy, std::string_view user,
                                      GroupResolver* groups) {
   std::vector<uint32_t> out;
-  if (policy.only_user() && *policy.only_user() != user) return out;
   const std::span<const UserIndexEntry> by_name = policy.by_name();
   const std::span<const GenericRule> generic = policy.generic();
   auto first = std::lower_bound(by_name.begin(), by_name.end(), user,
@@ -39,9 +30,12 @@ std::vector<uint32_t> CandidateRules(const CompiledPolicy& policy, std::string_v
   auto last = first;
   while (last != by_name.end() && policy.String(last->name) == user) ++last;
   auto may_apply = [&policy, user, groups](const GenericRule& g) {
+    // As MatchUser decides: a pattern match, or else a group: entry
+    // unless a negated pattern excluded the name.
+    const std::span<const std::string_view> patterns = policy.GenericPatterns(g);
     const StringList group_names = policy.Strings(g.groups);
-    const GenericFit fit = FitOf(policy.GenericPatterns(g), !group_names.empty(), user);
-    if (fit != GenericFit::kIfMember) return fit == GenericFit::kApplies;
+    ListMatch m = patterns.empty() ? ListMatch::kNoMatch : MatchPatternList(user, patterns);
+    if (m != ListMatch::kNoMatch || group_names.empty()) return m == ListMatch::kMatch;
     if (groups == nullptr) return true;
     for (std::string_view group : group_names) {
       Result<bool> member = groups->IsMember(user, group);

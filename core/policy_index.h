@@ -6,13 +6,12 @@
 // side as views and their group: lists beside them, so that a login name is
 // tried against all of them without visiting the rules themselves (at
 // 100,000 rules, ~1% of them patterns, that walk was once the largest cost
-// of a decision). It stores 8 bytes per literal name, and 20 per generic
+// of a decision). It stores 8 bytes per literal name, and 16 per generic
 // rule plus 16 per pattern.
 #ifndef CERTGATE_CORE_POLICY_INDEX_H_
 #define CERTGATE_CORE_POLICY_INDEX_H_
 
 #include <cstdint>
-#include <span>
 #include <string_view>
 #include <vector>
 
@@ -27,27 +26,13 @@ namespace certgate::core {
 // that it can be found by name.
 bool IsLiteralUserRule(const Rule& rule);
 
-// GenericFit is what a generic rule's users patterns say of a login name,
-// before any group is asked about.
-enum class GenericFit {
-  kApplies,   // a pattern matches
-  kNot,       // no pattern matches and there is no group: entry, or a
-              // negated pattern excludes the name
-  kIfMember,  // only its group: entries can make it apply
-};
-
-// FitOf returns the GenericFit of a generic rule of users |patterns|, with
-// group: entries or not, for |user|: as MatchUser decides.
-GenericFit FitOf(std::span<const std::string_view> patterns, bool has_groups, std::string_view user);
-
 // CandidateRules returns, in ascending order and without repeats, the index
 // of every rule that may apply to |user|: the literal rules naming it, the
 // generic rules whose patterns match it, and the rules with group: entries
 // whose patterns do not exclude it (a negated pattern matching) and, when
 // |groups| is given, of which |user| is in a group or a group lookup
 // failed (the decision then reports it). Any rule not returned does not
-// apply (its users match would be kUserNotMatched). For a view decoded for
-// one login name (CompiledPolicy::only_user) and another |user|, none.
+// apply (its users match would be kUserNotMatched).
 std::vector<uint32_t> CandidateRules(const CompiledPolicy& policy, std::string_view user,
                                      GroupResolver* groups = nullptr);
 

@@ -11,14 +11,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <optional>
-#include <string_view>
-#include <unordered_map>
 #include <utility>
 
 #include "core/atomic_file.h"
 #include "core/key_options.h"
-#include "core/policy_index.h"
 #include "core/sshd_output.h"
 #include "core/unique_fd.h"
 #include "core/wire_reader.h"
@@ -27,8 +23,7 @@ namespace certgate::core {
 namespace {
 
 constexpr char kMagic[8] = {'c', 'e', 'r', 't', 'g', 'a', 't', 'e'};
-// Format 2: a generic rule's entry in meta also names its users list.
-constexpr uint32_t kFormat = 2;
+constexpr uint32_t kFormat = 1;
 constexpr uint32_t kByteOrderMark = 0x01020304;
 constexpr uint32_t kByteOrderSwapped = 0x04030201;
 
@@ -49,7 +44,7 @@ struct Header {
   SectionRef sections[kSectionCount];
 };
 static_assert(sizeof(Header) == 120, "the header's layout is the file format");
-static_assert(sizeof(UserIndexEntry) == 8 && sizeof(CompiledRule) == 44, "layout is the file format");
+static_assert(sizeof(UserIndexEntry) == 8 && sizeof(GenericRule) == 16, "layout is the file format");
 
 constexpr uint32_t kMaxKeyType = static_cast<uint32_t>(KeyType::kSkEd25519);
 
@@ -135,7 +130,6 @@ std::vector<uint8_t> EncodeMeta(const CompiledPolicy& policy, const SnapshotOrig
   for (const GenericRule& g : policy.generic()) {
     w.PutU32(g.rule);
     w.PutU32(g.groups);
-    w.PutU32(g.users);
   }
   return w.Take();
 }
@@ -172,17 +166,11 @@ std::vector<uint8_t> EncodeSnapshot(const CompiledPolicy& policy, const Snapshot
 
 // SnapshotReader (a friend of CompiledPolicy) validates a snapshot and
 // builds the policy on it. Every value from the file is checked before it
-// is used as an index, a position or a count. With |for_user| it checks
-// the header, the meta section and the sections' sizes, and of the arrays
-// only what the decisions about that name read: its entries of the index
-// (found by a binary search that checks each entry it looks at), the
-// generic rules that may apply to it, those rules' records, lists and
-// strings (see DecodeSnapshotForUser).
+// is used as an index, a position or a count.
 class SnapshotReader {
  public:
-  SnapshotReader(std::span<const uint8_t> bytes, std::shared_ptr<const void> backing,
-                 std::optional<std::string_view> for_user)
-      : bytes_(bytes), backing_(std::move(backing)), for_user_(for_user) {}
+  SnapshotReader(std::span<const uint8_t> bytes, std::shared_ptr<const void> backing)
+      : bytes_(bytes), backing_(std::move(backing)) {}
 
   Result<DecodedSnapshot> Read() {
     if (reinterpret_cast<uintptr_t>(bytes_.data()) % 8 != 0) {
@@ -224,13 +212,8 @@ class SnapshotReader {
     WireReader meta(section[kMeta]);
     if (Status st = Meta(meta, &decoded.origin); !st) return Unexpected{st.error()};
     if (!meta.empty()) return Fail(Errc::kTrailingData, "bytes after the end of section meta");
-    if (for_user_) {
-      if (Status st = IndexFor(*for_user_); !st) return Unexpected{st.error()};
-      p_->only_user_ = std::string(*for_user_);
-    } else {
-      if (Status st = Records(); !st) return Unexpected{st.error()};
-      if (Status st = Index(); !st) return Unexpected{st.error()};
-    }
+    if (Status st = Records(); !st) return Unexpected{st.error()};
+    if (Status st = Index(); !st) return Unexpected{st.error()};
     p_->backing_ = backing_;
     decoded.policy = std::move(out);
     return decoded;
@@ -257,18 +240,16 @@ class SnapshotReader {
     if (!rules) return Unexpected{rules.error()};
     if (!by_name) return Unexpected{by_name.error()};
     if (ends->empty() || (*ends)[0] != 0) return Fail(Errc::kBadFormat, "string 0 is not the empty string");
-    if (!for_user_) {  // a view checks each string it reaches (StringOk)
-      for (size_t i = 1; i < ends->size(); ++i) {
-        if ((*ends)[i] < (*ends)[i - 1]) return Fail(Errc::kBadFormat, "string " + std::to_string(i) + " ends before it starts");
-      }
-      if (ends->back() > p_->chars_.size()) return Fail(Errc::kBadFormat, "strings end past section chars");
+    for (size_t i = 1; i < ends->size(); ++i) {
+      if ((*ends)[i] < (*ends)[i - 1]) return Fail(Errc::kBadFormat, "string " + std::to_string(i) + " ends before it starts");
     }
+    if (ends->back() > p_->chars_.size()) return Fail(Errc::kBadFormat, "strings end past section chars");
     if (lists->size() >= UINT32_MAX || rules->size() >= UINT32_MAX) {
       return Fail(Errc::kTooLarge, "more than 2^32 list items or rules");
     }
     p_->string_ends_ = *ends;
     p_->lists_ = *lists;
-    if (!for_user_) checked_.assign(lists->size(), 0);
+    checked_.assign(lists->size(), 0);
     p_->rules_ = *rules;
     p_->by_name_ = *by_name;
     return Ok();
@@ -368,10 +349,10 @@ class SnapshotReader {
       }
       p_->user_keys_.push_back(std::move(line));
     }
-    if (!Count(r, 12, &count)) return Truncated("generic rules");
+    if (!Count(r, 8, &count)) return Truncated("generic rules");
     for (uint32_t i = 0; i < count; ++i) {
       GenericRule g;
-      if (!r.ReadU32(&g.rule) || !r.ReadU32(&g.groups) || !r.ReadU32(&g.users)) return Truncated("generic rules");
+      if (!r.ReadU32(&g.rule) || !r.ReadU32(&g.groups)) return Truncated("generic rules");
       p_->generic_.push_back(g);
     }
     return Ok();
@@ -399,32 +380,25 @@ class SnapshotReader {
 
   // Records checks every rule's fields.
   Status Records() {
+    const size_t strings = StringCount();
     for (size_t i = 0; i < p_->rules_.size(); ++i) {
-      if (!RecordOk(static_cast<uint32_t>(i))) return BadRecord(i);
+      const CompiledRule& r = p_->rules_[i];
+      const bool ok = r.name < strings && r.file < strings && ListOf(r.users, kStringItems) &&
+                      ListOf(r.groups, kStringItems) && ListOf(r.authorities, kAuthorityItems) &&
+                      ListOf(r.principals, kStringItems) && ListOf(r.options, kOptionItems) &&
+                      ListOf(r.user_keys, kUserKeyItems) && r.constraints < p_->constraints_.size();
+      if (!ok) return Bad("rule " + std::to_string(i + 1) + " names a string, list or record that is not there");
     }
     return Ok();
   }
 
-  // RecordOk returns true if |rule| is a rule whose every field names a
-  // string, list or record that is there.
-  bool RecordOk(uint32_t rule) {
-    if (rule >= p_->rules_.size()) return false;
-    const CompiledRule& r = p_->rules_[rule];
-    return StringOk(r.name) && StringOk(r.file) && ListOf(r.users, kStringItems) &&
-           ListOf(r.groups, kStringItems) && ListOf(r.authorities, kAuthorityItems) &&
-           ListOf(r.principals, kStringItems) && ListOf(r.options, kOptionItems) &&
-           ListOf(r.user_keys, kUserKeyItems) && r.constraints < p_->constraints_.size();
-  }
-  static Status BadRecord(size_t rule) {
-    return Bad("rule " + std::to_string(rule + 1) + " names a string, list or record that is not there");
-  }
-
   // Index checks the user index and builds the generic patterns' views.
   Status Index() {
+    const size_t strings = StringCount();
     const size_t rules = p_->rules_.size();
     for (size_t i = 0; i < p_->by_name_.size(); ++i) {
       const UserIndexEntry& e = p_->by_name_[i];
-      if (e.rule >= rules || !StringOk(e.name)) return Bad("index entry " + std::to_string(i) + " out of range");
+      if (e.rule >= rules || e.name >= strings) return Bad("index entry " + std::to_string(i) + " out of range");
       if (i > 0) {
         const UserIndexEntry& prev = p_->by_name_[i - 1];
         if (IndexEntryBefore(p_->String(e.name), e.rule, p_->String(prev.name), prev.rule)) {
@@ -433,103 +407,24 @@ class SnapshotReader {
       }
     }
     for (size_t i = 0; i < p_->generic_.size(); ++i) {
-      if (Status st = Generic(i); !st) return st;
-      AddPatterns(p_->generic_[i]);
+      GenericRule& g = p_->generic_[i];
+      if (g.rule >= rules || (i > 0 && g.rule <= p_->generic_[i - 1].rule) || !ListOf(g.groups, kStringItems)) {
+        return Bad("generic rule entry " + std::to_string(i) + " out of range or order");
+      }
+      // Rules may share one users list, as the loader's rules never do at
+      // this scale: the copies are bounded as the loader bounds all lists.
+      if (p_->rule(g.rule).users().size() > kMaxPolicyListItems - p_->generic_patterns_.size()) {
+        return Fail(Errc::kTooLarge, "the generic rules' users patterns pass " +
+                                         std::to_string(kMaxPolicyListItems) + " items");
+      }
+      g.patterns_first = static_cast<uint32_t>(p_->generic_patterns_.size());
+      for (std::string_view pattern : p_->rule(g.rule).users()) p_->generic_patterns_.push_back(pattern);
+      g.patterns_count = static_cast<uint32_t>(p_->generic_patterns_.size() - g.patterns_first);
     }
     return Ok();
   }
 
-  // IndexFor keeps, of the index, the entries of |user| and the generic
-  // rules that may apply to it, and checks them and the rules they name.
-  Status IndexFor(std::string_view user) {
-    const std::span<const UserIndexEntry> all = p_->by_name_;
-    auto name_at = [this, all](size_t i, std::string_view* name) {
-      const UserIndexEntry& e = all[i];
-      if (e.rule >= p_->rules_.size() || !StringOk(e.name)) return false;
-      *name = p_->String(e.name);
-      return true;
-    };
-    auto out_of_range = [](size_t i) { return Bad("index entry " + std::to_string(i) + " out of range"); };
-    size_t first = 0, end = all.size();
-    while (first < end) {  // the first entry not before |user|
-      const size_t mid = first + (end - first) / 2;
-      std::string_view name;
-      if (!name_at(mid, &name)) return out_of_range(mid);
-      if (name < user) {
-        first = mid + 1;
-      } else {
-        end = mid;
-      }
-    }
-    std::string_view name;
-    if (first > 0 && (!name_at(first - 1, &name) || name >= user)) {
-      return Bad("index entries out of order at " + std::to_string(first));
-    }
-    size_t last = first;
-    for (; last < all.size(); ++last) {
-      if (!name_at(last, &name)) return out_of_range(last);
-      if (name != user) break;
-      if (last > first && all[last].rule < all[last - 1].rule) {
-        return Bad("index entries out of order at " + std::to_string(last));
-      }
-      if (!RecordOk(all[last].rule)) return BadRecord(all[last].rule);
-    }
-    if (last < all.size() && name < user) return Bad("index entries out of order at " + std::to_string(last));
-    p_->by_name_ = all.subspan(first, last - first);
-
-    std::vector<GenericRule> kept;
-    for (size_t i = 0; i < p_->generic_.size(); ++i) {
-      if (Status st = Generic(i); !st) return st;
-      const GenericRule& g = p_->generic_[i];
-      walked_ += p_->lists_[g.users];
-      scratch_.assign(p_->Strings(g.users).begin(), p_->Strings(g.users).end());
-      if (FitOf(scratch_, !p_->List(g.groups).empty(), user) == GenericFit::kNot) continue;
-      if (!RecordOk(g.rule) || p_->rules_[g.rule].users != g.users) {
-        return Bad("generic rule entry " + std::to_string(i) + " does not match its rule");
-      }
-      kept.push_back(g);
-      AddPatterns(kept.back());
-    }
-    p_->generic_ = std::move(kept);
-    return Ok();
-  }
-
-  // Generic checks generic rule entry |i|: rule order, its lists, and (in
-  // a whole decode) that it names the rule's own users list.
-  Status Generic(size_t i) {
-    const GenericRule& g = p_->generic_[i];
-    const bool ok = g.rule < p_->rules_.size() && (i == 0 || g.rule > p_->generic_[i - 1].rule) &&
-                    ListOf(g.groups, kStringItems) && ListOf(g.users, kStringItems) &&
-                    (for_user_ || p_->rules_[g.rule].users == g.users);
-    if (!ok) return Bad("generic rule entry " + std::to_string(i) + " out of range or order");
-    // Rules may share one users list, as the loader's rules never do at
-    // this scale: the patterns a decision walks are bounded as the loader
-    // bounds all lists.
-    if (p_->lists_[g.users] > kMaxPolicyListItems - std::min(walked_, kMaxPolicyListItems)) {
-      return Fail(Errc::kTooLarge, "the generic rules' users patterns pass " +
-                                       std::to_string(kMaxPolicyListItems) + " items");
-    }
-    if (!for_user_) walked_ += p_->lists_[g.users];
-    return Ok();
-  }
-
-  // AddPatterns appends |g|'s users patterns to the policy's generic
-  // patterns and points |g| at them.
-  void AddPatterns(GenericRule& g) {
-    g.patterns_first = static_cast<uint32_t>(p_->generic_patterns_.size());
-    for (std::string_view pattern : p_->Strings(g.users)) p_->generic_patterns_.push_back(pattern);
-    g.patterns_count = static_cast<uint32_t>(p_->generic_patterns_.size() - g.patterns_first);
-  }
-
-  // StringOk returns true if string |id| lies in section chars. A whole
-  // decode checked every string at once (Arrays); a view checks each one
-  // it reaches.
-  bool StringOk(uint32_t id) const {
-    const std::span<const uint32_t> ends = p_->string_ends_;
-    if (id >= ends.size()) return false;
-    if (!for_user_) return true;
-    return ends[id] <= p_->chars_.size() && (id == 0 || ends[id - 1] <= ends[id]);
-  }
+  size_t StringCount() const { return p_->string_ends_.size(); }
 
   // ItemKind is what a list's items index; each has its own limit.
   // kOptionItems are strings that are also authorized_keys options, which
@@ -548,14 +443,13 @@ class SnapshotReader {
   bool ListOf(uint32_t position, ItemKind kind) {
     const std::span<const uint32_t> lists = p_->lists_;
     if (position >= lists.size() || lists[position] > lists.size() - position - 1) return false;
-    uint8_t& checked = for_user_ ? checked_in_view_[position] : checked_[position];
-    if ((checked & kind) != 0) return true;
+    if ((checked_[position] & kind) != 0) return true;
+    const size_t limit = kind == kAuthorityItems ? p_->authorities_.size()
+                         : kind == kUserKeyItems ? p_->user_keys_.size()
+                         : kind == kKeyTypeItems ? size_t{kMaxKeyType} + 1
+                                                 : StringCount();
     for (uint32_t item : p_->List(position)) {
-      const bool ok = kind == kAuthorityItems ? item < p_->authorities_.size()
-                      : kind == kUserKeyItems ? item < p_->user_keys_.size()
-                      : kind == kKeyTypeItems ? item <= kMaxKeyType
-                                              : StringOk(item);
-      if (!ok) return false;
+      if (item >= limit) return false;
     }
     if (kind == kOptionItems) {
       std::vector<std::string> options;
@@ -565,7 +459,7 @@ class SnapshotReader {
       }
       if (!CheckKeyOptionSet(options)) return false;
     }
-    checked |= kind;
+    checked_[position] |= kind;
     return true;
   }
 
@@ -598,20 +492,11 @@ class SnapshotReader {
   std::span<const uint8_t> bytes_;
   std::shared_ptr<const void> backing_;
   CompiledPolicy* p_ = nullptr;
-  std::optional<std::string_view> for_user_;
   std::vector<uint8_t> checked_;  // per list position: the ItemKinds checked
-  std::unordered_map<uint32_t, uint8_t> checked_in_view_;  // the same, in a view
-  size_t walked_ = 0;  // generic users patterns a decision walks
-  std::vector<std::string_view> scratch_;
 };
 
 Result<DecodedSnapshot> DecodeSnapshot(std::span<const uint8_t> bytes, std::shared_ptr<const void> backing) {
-  return SnapshotReader(bytes, std::move(backing), std::nullopt).Read();
-}
-
-Result<DecodedSnapshot> DecodeSnapshotForUser(std::span<const uint8_t> bytes, std::shared_ptr<const void> backing,
-                                              std::string_view user) {
-  return SnapshotReader(bytes, std::move(backing), user).Read();
+  return SnapshotReader(bytes, std::move(backing)).Read();
 }
 
 namespace {
@@ -650,8 +535,7 @@ OpenedSnapshot Not(SnapshotState state, std::string why) {
 }  // namespace
 
 OpenedSnapshot OpenSnapshot(const std::string& snapshot_path, const std::string& policy_path,
-                            const LoadOptions& options, int64_t racy_seconds,
-                            const std::optional<std::string>& for_user) {
+                            const LoadOptions& options, int64_t racy_seconds) {
   UniqueFd fd(open(snapshot_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
   if (!fd.valid()) {
     if (errno == ENOENT) return Not(SnapshotState::kAbsent, snapshot_path + " does not exist");
@@ -683,8 +567,7 @@ OpenedSnapshot OpenSnapshot(const std::string& snapshot_path, const std::string&
     return Not(SnapshotState::kInvalid, "cannot map " + snapshot_path + ": " + std::strerror(errno));
   }
   std::span<const uint8_t> bytes(static_cast<const uint8_t*>(mapping->address), mapping->size);
-  Result<DecodedSnapshot> decoded =
-      for_user ? DecodeSnapshotForUser(bytes, mapping, *for_user) : DecodeSnapshot(bytes, mapping);
+  Result<DecodedSnapshot> decoded = DecodeSnapshot(bytes, mapping);
   if (!decoded) return Not(SnapshotState::kInvalid, snapshot_path + ": " + decoded.error().detail);
   const SnapshotOrigin& origin = decoded->origin;
   if (origin.policy_path != policy_path || origin.check_permissions != options.check_permissions ||
@@ -802,11 +685,9 @@ Result<CompiledSnapshot> WriteSnapshot(const std::string& policy_path, const std
 
 LoadedPolicy LoadPolicyOrSnapshot(const std::string& policy_path, const LoadOptions& options,
                                   const std::string& snapshot_path, OpenedSnapshot* opened,
-                                  int64_t racy_seconds, const std::optional<std::string>& for_user) {
+                                  int64_t racy_seconds) {
   OpenedSnapshot snapshot;
-  if (!snapshot_path.empty()) {
-    snapshot = OpenSnapshot(snapshot_path, policy_path, options, racy_seconds, for_user);
-  }
+  if (!snapshot_path.empty()) snapshot = OpenSnapshot(snapshot_path, policy_path, options, racy_seconds);
   LoadedPolicy out;
   if (snapshot.state == SnapshotState::kUsed) {
     out.policy = snapshot.policy;

@@ -23,29 +23,18 @@
 //
 // DecodeSnapshot checks every offset, id, list position and count before a
 // decision can follow it: the file is untrusted input with a fuzz target
-// (tests/fuzz/snapshot_fuzzer.cc). The in-process helper decides about one
-// login name, and decodes a view for it (DecodeSnapshotForUser) that checks
-// only what those decisions read: at 100,000 rules a few dozen pages of
-// an 11 MB file instead of all of it (README.md, Performance, measures it).
-//
-// What validation guarantees is that nothing read lies outside the file
-// and every value has its type's range, not that the file says what the
-// YAML says: that rests on the file's owner and stamps, as the YAML's
-// content rests on its owner. It does not check that the user index lists
-// exactly the right rules: a decision matches every candidate the index
-// yields against the rule's own users and groups again (MatchUser), so a
-// wrong index can make a rule that applies be missed (a principal then
-// granted by a later rule, or not at all), never one apply that does not.
+// (tests/fuzz/snapshot_fuzzer.cc). It does not check that the user index
+// lists exactly the right rules: a decision matches every candidate the
+// index yields against the rule's own users and groups again (MatchUser),
+// so a wrong index can only miss a rule (a denial), never grant one.
 #ifndef CERTGATE_CORE_POLICY_SNAPSHOT_H_
 #define CERTGATE_CORE_POLICY_SNAPSHOT_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <span>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "core/compiled_policy.h"
@@ -86,20 +75,6 @@ struct DecodedSnapshot {
 // kBadFormat, kTooLarge or kBadEncoding and the field at fault.
 Result<DecodedSnapshot> DecodeSnapshot(std::span<const uint8_t> bytes, std::shared_ptr<const void> backing);
 
-// DecodeSnapshotForUser is DecodeSnapshot for the decisions about |user|
-// alone. It checks the header, the meta section (authorities, constraints,
-// user_keys, the generic rules' entries) and the sizes of the arrays, then
-// only what those decisions read: the index entries its binary search looks
-// at and |user|'s entries (in order, between smaller and larger names), the
-// generic rules whose users lists may apply to |user| (their lists), the
-// records, lists and strings of all these rules. The policy returned is a
-// view (CompiledPolicy::only_user): by_name() holds |user|'s entries,
-// generic() those generic rules, and CandidateRules, RulesForUser and
-// Evaluate refuse other names and every_rule. Damage elsewhere in the
-// arrays goes unseen; damage in what is read fails as DecodeSnapshot fails.
-Result<DecodedSnapshot> DecodeSnapshotForUser(std::span<const uint8_t> bytes, std::shared_ptr<const void> backing,
-                                              std::string_view user);
-
 // SnapshotState says whether OpenSnapshot's snapshot may be used, or why not.
 enum class SnapshotState {
   kUsed,         // current: decide with it
@@ -123,22 +98,18 @@ struct OpenedSnapshot {
 // may stand in for LoadCompiledPolicy(|policy_path|, |options|) now.
 // A snapshot whose stamps were taken within RacyWindowNs(stamps,
 // |racy_seconds|) of a change is never used. |racy_seconds| is
-// kRacySeconds but for tests (negative: never racy). With |for_user|, the
-// policy is DecodeSnapshotForUser's view for that login name.
+// kRacySeconds but for tests (negative: never racy).
 OpenedSnapshot OpenSnapshot(const std::string& snapshot_path, const std::string& policy_path,
-                            const LoadOptions& options, int64_t racy_seconds = kRacySeconds,
-                            const std::optional<std::string>& for_user = std::nullopt);
+                            const LoadOptions& options, int64_t racy_seconds = kRacySeconds);
 
 // LoadPolicyOrSnapshot is LoadCompiledPolicy(|policy_path|, |options|), or
 // the policy of the snapshot at |snapshot_path| (empty: none) when
 // OpenSnapshot says it may stand in for it. |opened|, if set, gets
 // OpenSnapshot's answer (kAbsent without a snapshot path). The in-process
-// helper and certgate-decide load their policy this way; |for_user| as for
-// OpenSnapshot (the YAML, when it decides, is loaded whole).
+// helper and certgate-decide load their policy this way.
 LoadedPolicy LoadPolicyOrSnapshot(const std::string& policy_path, const LoadOptions& options,
                                   const std::string& snapshot_path, OpenedSnapshot* opened,
-                                  int64_t racy_seconds = kRacySeconds,
-                                  const std::optional<std::string>& for_user = std::nullopt);
+                                  int64_t racy_seconds = kRacySeconds);
 
 // CompiledSnapshot is what WriteSnapshot wrote, or the issues of a policy
 // that does not load (then nothing was written).

@@ -15,8 +15,6 @@
 #include "core/helper_args.h"
 #include "core/helper_command.h"
 #include "core/log.h"
-#include "core/policy_eval.h"
-#include "core/policy_index.h"
 #include "tests/policy_testing.h"
 #include "tests/testing.h"
 
@@ -25,7 +23,6 @@ namespace {
 
 using certgate::testing::Compile;
 using certgate::testing::CompileDifference;
-using certgate::testing::DecisionSummary;
 using certgate::testing::kTestKeyA;
 using certgate::testing::Parse;
 using certgate::testing::PerUserPolicy;
@@ -252,190 +249,6 @@ TEST(PolicySnapshotTest, SharedPatternListsAreBounded) {
   d = DecodeSnapshot(Aligned(EncodeSnapshot(*Compile(policy_of(at_limit + 1)), SomeOrigin())).span(), nullptr);
   ASSERT_FALSE(d);
   EXPECT_EQ(d.error().code, Errc::kTooLarge);
-}
-
-// MixedPolicy has every kind of rule the index handles: per-user rules,
-// a rule naming two users and one naming a user twice, patterns, negations,
-// group: entries, and one principal granted by two rules with other options
-// (the first one's win).
-std::string MixedPolicy() {
-  std::string text = PerUserPolicy(300);
-  text += "  - users: [alice, bob, alice]\n    authorities: [prod]\n    principals: [shared, ops]\n"
-          "    options: [no-pty]\n"
-          "  - name: ops-pattern\n    users: [\"ops-*\", \"!ops-root\"]\n    authorities: [prod]\n"
-          "    principals: [ops]\n"
-          "  - users: [\"*\", \"!root\"]\n    authorities: [prod]\n    principals: [shared]\n"
-          "    user_keys: [\"no-pty " + std::string(kTestKeyA) + " breakglass\"]\n"
-          "  - users: [\"group:wheel\", \"!u100007\"]\n    authorities: [prod]\n    principals: [root]\n"
-          "  - users: [u100003]\n    authorities: [prod]\n    principals: [late]\n";
-  return text;
-}
-
-// Decide evaluates a certificate of |policy|'s first authority for |user|.
-std::string Decide(const CompiledPolicy& policy, const std::string& user, GroupResolver& groups,
-                   bool every_rule = false) {
-  Certificate cert;
-  cert.type_name = "ssh-ed25519-cert-v01@openssh.com";
-  cert.key = policy.authorities().at(0).keys.at(0);
-  cert.signature_key = cert.key;
-  cert.cert_type = kCertTypeUser;
-  cert.key_id = user + "@example.com";
-  cert.principals = {user, "shared", "ops", "root", "late", "team-3"};
-  cert.valid_after = 1000;
-  cert.valid_before = 1600;
-  Request request{user, &cert, 1300, every_rule};
-  return DecisionSummary(Evaluate(policy, request, nullptr, groups));
-}
-
-std::string RulesOf(const CompiledPolicy& policy, const std::string& user, GroupResolver& groups) {
-  std::vector<std::string> errors;
-  std::string s;
-  for (const RuleView& r : RulesForUser(policy, user, groups, &errors)) s += std::to_string(r.index()) + " ";
-  for (const std::string& e : errors) s += "error: " + e;
-  return s;
-}
-
-// A view for one login name decides as the whole snapshot does, for names
-// of every kind: indexed, matched by a pattern, negated, in a group, none.
-TEST(PolicySnapshotViewTest, DecidesAsTheWholeSnapshotForEveryName) {
-  const Policy policy = Parse(MixedPolicy());
-  Aligned bytes(EncodeSnapshot(*Compile(policy), SomeOrigin()));
-  Result<DecodedSnapshot> whole = DecodeSnapshot(bytes.span(), nullptr);
-  ASSERT_TRUE(whole) << whole.error().detail;
-  StaticGroupResolver groups;
-  groups.Add("u100007", "wheel");
-  groups.Add("carol", "wheel");
-  size_t allowed = 0;
-  for (const std::string user : {"u100000", "u100003", "u100007", "u100299", "u1", "u1003", "alice", "bob",
-                                 "ops-1", "ops-root", "root", "carol", "", "zzz", "\xff"}) {
-    Result<DecodedSnapshot> view = DecodeSnapshotForUser(bytes.span(), nullptr, user);
-    ASSERT_TRUE(view) << user << ": " << view.error().detail;
-    ASSERT_EQ(view->policy->only_user(), user);
-    const std::string expected = Decide(*whole->policy, user, groups);
-    EXPECT_EQ(Decide(*view->policy, user, groups), expected) << user;
-    EXPECT_EQ(RulesOf(*view->policy, user, groups), RulesOf(*whole->policy, user, groups)) << user;
-    allowed += expected.rfind("allow", 0) == 0;
-    // Only that name's entries and the generic rules that may apply.
-    for (const UserIndexEntry& e : view->policy->by_name()) EXPECT_EQ(view->policy->String(e.name), user);
-    EXPECT_LE(view->policy->generic().size(), whole->policy->generic().size());
-  }
-  EXPECT_GE(allowed, 10u);
-  // ops-1 is matched by a pattern and "*": both generic rules kept, the
-  // group rule too (its lookup decides); root by none but the group rule.
-  EXPECT_EQ(DecodeSnapshotForUser(bytes.span(), nullptr, "ops-1")->policy->generic().size(), 3u);
-  EXPECT_EQ(DecodeSnapshotForUser(bytes.span(), nullptr, "root")->policy->generic().size(), 1u);
-}
-
-TEST(PolicySnapshotViewTest, RefusesOtherNamesAndEveryRule) {
-  Aligned bytes(EncodeSnapshot(*Compile(Parse(MixedPolicy())), SomeOrigin()));
-  Result<DecodedSnapshot> view = DecodeSnapshotForUser(bytes.span(), nullptr, "alice");
-  ASSERT_TRUE(view);
-  StaticGroupResolver groups;
-  ASSERT_NE(Decide(*view->policy, "alice", groups).rfind("allow", 0), std::string::npos);
-  EXPECT_TRUE(CandidateRules(*view->policy, "bob").empty());
-  EXPECT_NE(Decide(*view->policy, "bob", groups).find("deny [internal error"), std::string::npos);
-  EXPECT_NE(Decide(*view->policy, "alice", groups, /*every_rule=*/true).find("deny [internal error"),
-            std::string::npos);
-  EXPECT_NE(RulesOf(*view->policy, "bob", groups).find("error: internal error"), std::string::npos);
-}
-
-// A view checks what it reads, and only that: a damaged rule of another
-// user does not stop alice's decisions (the whole decode refuses the file),
-// damage in her rules, her index entries or their neighbours does.
-TEST(PolicySnapshotViewTest, ChecksWhatItReadsAndOnlyThat) {
-  const Policy policy = Parse(MixedPolicy());
-  auto c = Compile(policy);
-  const std::vector<uint8_t> good = EncodeSnapshot(*c, SomeOrigin());
-  auto find = [&good](const void* what, size_t size) {
-    auto it = std::search(good.begin(), good.end(), static_cast<const uint8_t*>(what),
-                          static_cast<const uint8_t*>(what) + size);
-    EXPECT_NE(it, good.end());
-    return static_cast<size_t>(it - good.begin());
-  };
-  const size_t records = find(c->records().data(), c->records().size_bytes());
-  auto with_rule = [&](size_t r, auto change) {
-    std::vector<uint8_t> bad = good;
-    CompiledRule rule = c->records()[r];
-    change(rule);
-    std::memcpy(bad.data() + records + r * sizeof rule, &rule, sizeof rule);
-    return bad;
-  };
-  auto error = [](const std::vector<uint8_t>& bytes, const char* user) {
-    Aligned a(bytes);
-    Result<DecodedSnapshot> d = user ? DecodeSnapshotForUser(a.span(), nullptr, user) : DecodeSnapshot(a.span(), nullptr);
-    return d ? std::string("decoded") : d.error().detail;
-  };
-  const size_t alices = 300;  // the rule after the 300 per-user rules
-  for (auto change : {+[](CompiledRule& r) { r.principals = UINT32_MAX - 1; },
-                      +[](CompiledRule& r) { r.name = UINT32_MAX; },
-                      +[](CompiledRule& r) { r.constraints = 1000; }}) {
-    const std::vector<uint8_t> others = with_rule(5, change);
-    EXPECT_NE(error(others, nullptr).find("rule 6 names"), std::string::npos);
-    EXPECT_EQ(error(others, "alice"), "decoded");
-    EXPECT_NE(error(with_rule(alices, change), "alice").find("rule 301 names"), std::string::npos);
-    EXPECT_NE(error(with_rule(alices, change), "bob").find("rule 301 names"), std::string::npos);
-  }
-  // A generic rule that may apply to ops-1 is checked, one that cannot is not.
-  const std::vector<uint8_t> pattern = with_rule(alices + 1, [](CompiledRule& r) { r.file = UINT32_MAX; });
-  EXPECT_NE(error(pattern, "ops-1").find("generic rule entry 0"), std::string::npos);
-  EXPECT_EQ(error(pattern, "alice"), "decoded");
-  // The index: alice's last entry swapped with its neighbour (bob's). The
-  // whole decode refuses it; a view's binary search may miss one of their
-  // entries (policy_snapshot.h): never more than that rule's grants.
-  const size_t index = find(c->by_name().data(), c->by_name().size_bytes());
-  size_t at = 0;
-  while (c->String(c->by_name()[at + 1].name) != "bob") ++at;
-  ASSERT_EQ(c->String(c->by_name()[at].name), "alice");
-  std::vector<uint8_t> swapped = good;
-  const auto entry = static_cast<std::ptrdiff_t>(index + at * sizeof(UserIndexEntry));
-  std::swap_ranges(swapped.begin() + entry, swapped.begin() + entry + sizeof(UserIndexEntry),
-                   swapped.begin() + entry + sizeof(UserIndexEntry));
-  EXPECT_NE(error(swapped, nullptr).find("out of order"), std::string::npos);
-  StaticGroupResolver groups;
-  Aligned whole_bytes(good);
-  Result<DecodedSnapshot> whole = DecodeSnapshot(whole_bytes.span(), nullptr);
-  ASSERT_TRUE(whole);
-  for (const char* user : {"alice", "bob"}) {
-    Aligned a(swapped);
-    Result<DecodedSnapshot> view = DecodeSnapshotForUser(a.span(), nullptr, user);
-    if (!view) continue;
-    const std::string all = Decide(*whole->policy, user, groups);
-    const std::string some = Decide(*view->policy, user, groups);
-    for (const std::string principal : {"shared", "ops", "root", "late", "team-3", "alice", "bob"}) {
-      if (some.find(" grant " + principal + "@") != std::string::npos) {
-        EXPECT_NE(all.find(" grant " + principal + "@"), std::string::npos) << user << " " << principal;
-      }
-    }
-  }
-  // Strings are checked as they are reached: alice's own name ending past
-  // the characters fails her view only.
-  std::vector<uint8_t> name_past_end = good;
-  const size_t ends = find(c->string_ends().data(), c->string_ends().size_bytes());
-  const uint32_t alice_id = c->by_name()[at].name;
-  const uint32_t past = static_cast<uint32_t>(c->chars().size() + 1);
-  std::memcpy(name_past_end.data() + ends + alice_id * sizeof(uint32_t), &past, sizeof past);
-  EXPECT_NE(error(name_past_end, "alice").find("out of range"), std::string::npos);
-  EXPECT_EQ(error(name_past_end, "u100200"), "decoded");
-}
-
-// Views of damaged snapshots stay in bounds whatever they let through.
-TEST(PolicySnapshotViewTest, DamagedBytesFailOrStayInBounds) {
-  const std::vector<uint8_t> good = EncodeSnapshot(*Compile(Parse(MixedPolicy())), SomeOrigin());
-  StaticGroupResolver groups;
-  groups.Add("carol", "wheel");
-  size_t decoded = 0;
-  for (size_t i = 0; i < good.size(); i += 3) {
-    Aligned bad(good);
-    bad.mutable_span()[i] ^= 0xa5;
-    for (const char* user : {"alice", "ops-1", "carol", "u100150"}) {
-      Result<DecodedSnapshot> d = DecodeSnapshotForUser(bad.span(), nullptr, user);
-      if (!d) continue;
-      ++decoded;
-      (void)Decide(*d->policy, user, groups);
-      (void)RulesOf(*d->policy, user, groups);
-    }
-  }
-  EXPECT_GT(decoded, 0u);
 }
 
 // A policy directory and a snapshot directory as the helpers find them:

@@ -75,7 +75,7 @@ std::string IndexDifference(const core::Policy& policy, const CompiledPolicy& c)
     if (core::IsLiteralUserRule(rule)) {
       for (const std::string& u : rule.users) names.emplace_back(u, index);
     } else {
-      generic.push_back(core::GenericRule{index, 0, 0, 0, 0});
+      generic.push_back(core::GenericRule{index, 0, 0, 0});
     }
   }
   std::sort(names.begin(), names.end());
@@ -91,7 +91,7 @@ std::string IndexDifference(const core::Policy& policy, const CompiledPolicy& c)
     const core::GenericRule& g = c.generic()[i];
     const core::Rule& rule = policy.rules[generic[i].rule];
     std::vector<std::string> patterns(c.GenericPatterns(g).begin(), c.GenericPatterns(g).end());
-    if (g.rule != generic[i].rule || patterns != rule.users || c.Strings(g.users).ToVector() != rule.users ||
+    if (g.rule != generic[i].rule || patterns != rule.users ||
         c.Strings(g.groups).ToVector() != rule.groups) {
       return "index: generic rule " + std::to_string(i);
     }
@@ -121,18 +121,6 @@ std::string CompileDifference(const core::Policy& policy, const CompiledPolicy& 
     if (!difference.empty()) return difference;
   }
   return IndexDifference(policy, compiled);
-}
-
-std::string DecisionSummary(const core::Decision& d) {
-  std::string s = d.verdict == core::Verdict::kAllow ? "allow" : "deny";
-  s += " [" + d.reason + "]";
-  for (const core::Grant& g : d.grants) s += " grant " + g.principal + "@" + std::to_string(g.rule.index());
-  for (const core::RuleOutcome& o : d.rules) {
-    s += " rule " + std::to_string(o.rule.index()) + ":" + std::to_string(static_cast<int>(o.kind)) + ":" +
-         o.reason;
-    for (const std::string& p : o.principals) s += "," + p;
-  }
-  return s;
 }
 
 }  // namespace certgate::testing

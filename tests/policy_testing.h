@@ -1,5 +1,5 @@
 // Checks of a compiled policy against the Policy it was compiled from,
-// shared by the unit tests and the policy and snapshot fuzz targets.
+// shared by the unit tests and the policy fuzz target.
 #ifndef CERTGATE_TESTS_POLICY_TESTING_H_
 #define CERTGATE_TESTS_POLICY_TESTING_H_
 
@@ -7,7 +7,6 @@
 
 #include "core/compiled_policy.h"
 #include "core/policy.h"
-#include "core/policy_eval.h"
 
 namespace certgate::testing {
 
@@ -17,11 +16,6 @@ namespace certgate::testing {
 // lists exactly the literal names of the literal rules and every other rule;
 // else the first difference, in one line.
 std::string CompileDifference(const core::Policy& policy, const core::CompiledPolicy& compiled);
-
-// DecisionSummary returns everything |d| says (verdict, reason, grants and
-// each rule's outcome, rules by index) in one line, to compare the
-// decisions of two forms of one policy.
-std::string DecisionSummary(const core::Decision& d);
 
 }  // namespace certgate::testing
 

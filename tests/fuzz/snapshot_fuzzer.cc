@@ -1,22 +1,16 @@
-// Fuzzes DecodeSnapshot and DecodeSnapshotForUser (core/policy_snapshot.h),
-// the readers of the policy snapshot file. Whatever DecodeSnapshot accepts
-// is read the way decisions read it:
+// Fuzzes DecodeSnapshot (core/policy_snapshot.h), the reader of the policy
+// snapshot file. Whatever it accepts is read the way decisions read it:
 // every rule's strings, lists, authorities, user_keys and constraints, the
 // defaults, the user index and the generic rules' patterns, then
 // RulesForUser and Evaluate for the login names the snapshot itself
 // mentions and a few others, formatted for sshd; so ASan and UBSan report
 // any id, position or count the decoder let through unchecked. The decoded
 // policy must encode to a snapshot that decodes and encodes again to the
-// same bytes (encode(decode(x)) is a fixed point). A view for one login
-// name (DecodeSnapshotForUser) checks only what that name's decisions read,
-// so it accepts damage the whole decode refuses: views for a few names are
-// decided whatever the whole decode says, and where it accepts, every
-// view of those names must decode and decide exactly as the whole does.
+// same bytes (encode(decode(x)) is a fixed point).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -32,7 +26,6 @@
 #include "core/ssh_key.h"
 #include "core/sshd_output.h"
 #include "core/wire_reader.h"
-#include "tests/policy_testing.h"
 
 namespace {
 
@@ -50,13 +43,10 @@ constexpr size_t kNameBudget = size_t{1} << 20;
 // Decode copies |bytes| into a heap block of exactly their size, which
 // operator new aligns to 16 (DecodeSnapshot needs 8; libFuzzer's buffer
 // promises none), so that ASan also sees a read one byte past the end.
-// With |user|, it decodes the view for that login name.
-core::Result<core::DecodedSnapshot> Decode(std::span<const uint8_t> bytes,
-                                           std::optional<std::string_view> user = std::nullopt) {
+core::Result<core::DecodedSnapshot> Decode(std::span<const uint8_t> bytes) {
   auto copy = std::make_shared<const std::vector<uint8_t>>(bytes.begin(), bytes.end());
   if (reinterpret_cast<uintptr_t>(copy->data()) % 8 != 0) __builtin_trap();
-  const std::span<const uint8_t> span(*copy);
-  return user ? core::DecodeSnapshotForUser(span, copy, *user) : core::DecodeSnapshot(span, copy);
+  return core::DecodeSnapshot(std::span<const uint8_t>(*copy), copy);
 }
 
 // FixedKey returns an Ed25519 key whose 32 bytes are all |fill|.
@@ -150,20 +140,25 @@ std::string_view NameOf(std::string_view pattern) {
   return pattern;
 }
 
-// Groups makes every other name of |names| a member of every group of
-// |group_names|: members and non-members both.
-core::StaticGroupResolver Groups(const std::vector<std::string>& names, const std::vector<std::string>& group_names) {
+// Decide runs what the helpers run for |names|: RulesForUser (keys-cmd,
+// plain keys) and Evaluate (a certificate of the first authority with a
+// key), with the index and, for the first name, rule by rule.
+uint64_t Decide(const core::CompiledPolicy& policy, const std::vector<std::string>& names,
+                const std::vector<std::string>& group_names) {
+  uint64_t sum = 0;
+  // Every other name is in every group: members and non-members both.
   core::StaticGroupResolver groups;
   for (size_t i = 0; i < names.size(); i += 2) {
     for (const std::string& g : group_names) groups.Add(names[i], g);
   }
-  return groups;
-}
+  for (const std::string& name : names) {
+    std::vector<std::string> errors;
+    for (const core::RuleView& rule : core::RulesForUser(policy, name, groups, &errors)) {
+      sum += rule.index() + rule.principals().size();
+    }
+    sum += errors.size();
+  }
 
-// Certificate returns a certificate of |policy|'s first authority with a
-// key, if there is one, naming the first |names| as principals.
-std::optional<core::Certificate> CertificateFor(const core::CompiledPolicy& policy,
-                                                const std::vector<std::string>& names) {
   const core::PublicKey* ca = nullptr;
   for (const core::Authority& a : policy.authorities()) {
     if (!a.keys.empty()) {
@@ -171,7 +166,7 @@ std::optional<core::Certificate> CertificateFor(const core::CompiledPolicy& poli
       break;
     }
   }
-  if (ca == nullptr) return std::nullopt;
+  if (ca == nullptr) return sum;
   static const core::PublicKey kUserKey = FixedKey(1);
   core::Certificate cert;
   cert.type_name = "ssh-ed25519-cert-v01@openssh.com";
@@ -186,49 +181,10 @@ std::optional<core::Certificate> CertificateFor(const core::CompiledPolicy& poli
   cert.extensions.push_back(core::CertOption{"permit-pty", "", true});
   cert.source_address = "10.0.0.0/8";
   cert.signature_key = *ca;
-  return cert;
-}
-
-// Answer is what a helper run decides for |name|: the rules that apply
-// (keys-cmd, plain keys) and the decision about |cert|, if any, as text.
-std::string Answer(const core::CompiledPolicy& policy, const std::string& name, core::GroupResolver& groups,
-                   const core::Certificate* cert) {
-  std::string out;
-  std::vector<std::string> errors;
-  for (const core::RuleView& rule : core::RulesForUser(policy, name, groups, &errors)) {
-    out += std::to_string(rule.index()) + " ";
-  }
-  for (const std::string& e : errors) out += e + ";";
-  if (cert == nullptr) return out;
-  core::Request request{name, cert, 1300, false};
-  core::Decision d = core::Evaluate(policy, request, nullptr, groups);
-  out += certgate::testing::DecisionSummary(d);
-  out += core::FormatPrincipalsOutput(d.grants);
-  out += core::FormatCertAuthorityLines(d.grants, cert->signature_key);
-  return out;
-}
-
-// Decide runs what the helpers run for |names|: RulesForUser (keys-cmd,
-// plain keys) and Evaluate (a certificate of the first authority with a
-// key), with the index and, for the first name, rule by rule.
-uint64_t Decide(const core::CompiledPolicy& policy, const std::vector<std::string>& names,
-                const std::vector<std::string>& group_names) {
-  uint64_t sum = 0;
-  core::StaticGroupResolver groups = Groups(names, group_names);
-  for (const std::string& name : names) {
-    std::vector<std::string> errors;
-    for (const core::RuleView& rule : core::RulesForUser(policy, name, groups, &errors)) {
-      sum += rule.index() + rule.principals().size();
-    }
-    sum += errors.size();
-  }
-  const std::optional<core::Certificate> cert = CertificateFor(policy, names);
-  if (!cert) return sum;
-  const core::PublicKey* ca = &cert->signature_key;
   for (size_t i = 0; i < names.size(); ++i) {
     core::Request request;
     request.user = names[i];
-    request.cert = &*cert;
+    request.cert = &cert;
     request.now = 1300;
     request.every_rule = i == 0;
     core::Decision d = core::Evaluate(policy, request, nullptr, groups);
@@ -239,38 +195,13 @@ uint64_t Decide(const core::CompiledPolicy& policy, const std::vector<std::strin
   return sum;
 }
 
-// Views decodes the view of |bytes| for each of |names| and decides with
-// it. With |whole| (the whole decode of |bytes|), each must decode and
-// decide as |whole| does.
-uint64_t Views(std::span<const uint8_t> bytes, const std::vector<std::string>& names,
-               const std::vector<std::string>& group_names, const core::CompiledPolicy* whole) {
-  uint64_t sum = 0;
-  core::StaticGroupResolver groups = Groups(names, group_names);
-  for (const std::string& name : names) {
-    core::Result<core::DecodedSnapshot> view = Decode(bytes, name);
-    if (!view) {
-      if (whole != nullptr) __builtin_trap();  // a view checks less
-      continue;
-    }
-    const std::optional<core::Certificate> cert = CertificateFor(*view->policy, names);
-    const std::string answer = Answer(*view->policy, name, groups, cert ? &*cert : nullptr);
-    sum += answer.size();
-    if (whole != nullptr && answer != Answer(*whole, name, groups, cert ? &*cert : nullptr)) __builtin_trap();
-  }
-  return sum;
-}
-
 volatile uint64_t g_sink;
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::span<const uint8_t> bytes(data, size);
-  core::Result<core::DecodedSnapshot> decoded = Decode(bytes);
-  if (!decoded) {
-    g_sink = Views(bytes, {"root", "alice", "", "ops-1", "u100003", "carol"}, {"wheel"}, nullptr);
-    return 0;
-  }
+  core::Result<core::DecodedSnapshot> decoded = Decode({data, size});
+  if (!decoded) return 0;
   const core::CompiledPolicy& policy = *decoded->policy;
 
   Reader read(policy);
@@ -315,7 +246,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   names.resize(std::min(names.size(), kNameBudget / (1 + read.patterns())));
   g_sink = read.sum() + Decide(policy, names, group_names);
-  g_sink = g_sink + Views(bytes, names, group_names, &policy);
 
   // encode(decode(x)) is a fixed point: what certgate writes, it reads back
   // as the same policy and origin.
