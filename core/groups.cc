@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -45,7 +46,7 @@ Result<std::vector<unsigned>> LookupUserGroups(const std::string& user) {
   const int rc = CallGrowingBuffer(&pbuf, [&](char* buf, size_t size) {
     return getpwnam_r(user.c_str(), &pw, buf, size, &pw_result);
   });
-  if (rc != 0) return Fail(Errc::kIo, "user lookup of \"" + user + "\" failed: errno " + std::to_string(rc));
+  if (rc != 0) return Fail(Errc::kIo, "user lookup of \"" + user + "\" failed: " + std::strerror(rc));
   if (pw_result == nullptr) return out;  // no such user: member of nothing
   out.push_back(static_cast<unsigned>(pw.pw_gid));  // primary group
 
@@ -123,13 +124,20 @@ Result<bool> NssGroupResolver::IsMember(std::string_view user_view,
   // The group: an unknown group has no members.
   auto known = answers_->group_gids.find(group);
   if (known == answers_->group_gids.end()) {
+    if (auto failed = failed_groups_.find(group); failed != failed_groups_.end()) {
+      return Fail(Errc::kIo, failed->second);
+    }
     struct group grp;
     struct group* grp_result = nullptr;
     std::vector<char> gbuf(LookupBufferSize(_SC_GETGR_R_SIZE_MAX));
     const int rc = CallGrowingBuffer(&gbuf, [&](char* buf, size_t size) {
       return getgrnam_r(group.c_str(), &grp, buf, size, &grp_result);
     });
-    if (rc != 0) return Fail(Errc::kIo, "group lookup of \"" + group + "\" failed: errno " + std::to_string(rc));
+    if (rc != 0) {
+      std::string why = "group lookup of \"" + group + "\" failed: " + std::strerror(rc);
+      failed_groups_.emplace(group, why);
+      return Fail(Errc::kIo, std::move(why));
+    }
     std::optional<unsigned> gid;
     if (grp_result != nullptr) gid = static_cast<unsigned>(grp.gr_gid);
     known = answers_->group_gids.emplace(group, gid).first;
@@ -139,8 +147,14 @@ Result<bool> NssGroupResolver::IsMember(std::string_view user_view,
 
   auto member = answers_->user_gids.find(user);
   if (member == answers_->user_gids.end()) {
+    if (auto failed = failed_users_.find(user); failed != failed_users_.end()) {
+      return Fail(Errc::kIo, failed->second);
+    }
     Result<std::vector<unsigned>> looked_up = LookupUserGroups(user);
-    if (!looked_up) return Unexpected{looked_up.error()};
+    if (!looked_up) {
+      failed_users_.emplace(user, looked_up.error().detail);
+      return Unexpected{looked_up.error()};
+    }
     member = answers_->user_gids.emplace(user, std::move(*looked_up)).first;
   }
   for (unsigned g : member->second) {

@@ -79,8 +79,12 @@ class GroupCache {
 // One resolver serves one decision: it remembers each group's gid and the
 // user's groups after the first successful lookup, so a policy with many
 // `group:` rules asks NSS once per group and once per user, not once per
-// rule. Failed lookups are not remembered. With a |cache| (validated at
-// the first lookup) the answers are kept there, across decisions.
+// rule. A failed lookup is remembered by the resolver alone, for the rest
+// of its decision: a slow or failing NSS source (sssd or LDAP offline) is
+// waited for once per group and user, not again by each rule and again
+// when the rule is evaluated. With a |cache| (validated at the first
+// lookup) the answers are kept there, across decisions; failures never
+// are, so the next decision asks again.
 class NssGroupResolver : public GroupResolver {
  public:
   NssGroupResolver() = default;
@@ -92,6 +96,9 @@ class NssGroupResolver : public GroupResolver {
  private:
   GroupAnswers own_;
   GroupAnswers* answers_ = &own_;
+  // This decision's failed lookups: group or user name -> the error.
+  std::map<std::string, std::string, std::less<>> failed_groups_;
+  std::map<std::string, std::string, std::less<>> failed_users_;
   GroupCache* unvalidated_cache_ = nullptr;  // used from the first lookup on
 };
 

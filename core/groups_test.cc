@@ -1,16 +1,114 @@
 #include "core/groups.h"
 
+#include <dlfcn.h>
+#include <grp.h>
 #include <gtest/gtest.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <string>
+#include <vector>
+
+#include "core/policy_eval.h"
+#include "core/policy_index.h"
+#include "tests/testing.h"
+
+// A failing NSS source (sssd or LDAP offline) on demand: this test binary's
+// getgrnam_r and getpwnam_r interpose the C library's, fail with EIO for
+// these names and count those calls, and pass every other name on to the
+// C library.
+namespace {
+constexpr char kFailingGroup[] = "certgate-failing-group";
+constexpr char kFailingUser[] = "certgate-failing-user";
+std::atomic<int> g_group_failures{0};
+std::atomic<int> g_user_failures{0};
+
+template <typename F>
+F Next(const char* name) {
+  return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+}
+}  // namespace
+
+extern "C" int getgrnam_r(const char* name, struct group* grp, char* buf, size_t size, struct group** result) {
+  if (std::strcmp(name, kFailingGroup) == 0) {
+    ++g_group_failures;
+    *result = nullptr;
+    return EIO;
+  }
+  static const auto real = Next<int (*)(const char*, struct group*, char*, size_t, struct group**)>("getgrnam_r");
+  return real(name, grp, buf, size, result);
+}
+
+extern "C" int getpwnam_r(const char* name, struct passwd* pwd, char* buf, size_t size, struct passwd** result) {
+  if (std::strcmp(name, kFailingUser) == 0) {
+    ++g_user_failures;
+    *result = nullptr;
+    return EIO;
+  }
+  static const auto real = Next<int (*)(const char*, struct passwd*, char*, size_t, struct passwd**)>("getpwnam_r");
+  return real(name, pwd, buf, size, result);
+}
 
 namespace certgate::core {
 namespace {
+
+// A failed lookup is asked once per decision (one resolver), and again by
+// the next one; it is never kept in the cache.
+TEST(NssGroupResolverTest, AFailedLookupIsAskedOncePerDecision) {
+  const int groups_before = g_group_failures, users_before = g_user_failures;
+  GroupCache cache;
+  {
+    NssGroupResolver r(&cache);
+    for (int round = 0; round < 3; ++round) {
+      Result<bool> group = r.IsMember("root", kFailingGroup);
+      ASSERT_FALSE(group);
+      EXPECT_EQ(group.error().detail, std::string("group lookup of \"") + kFailingGroup +
+                                          "\" failed: Input/output error");
+      Result<bool> user = r.IsMember(kFailingUser, "root");
+      ASSERT_FALSE(user);
+      EXPECT_EQ(user.error().detail, std::string("user lookup of \"") + kFailingUser +
+                                         "\" failed: Input/output error");
+      Result<bool> root = r.IsMember("root", "root");  // other names still answered
+      ASSERT_TRUE(root);
+      EXPECT_TRUE(*root);
+    }
+    EXPECT_EQ(g_group_failures - groups_before, 1);
+    EXPECT_EQ(g_user_failures - users_before, 1);
+  }
+  EXPECT_EQ(cache.answers().group_gids.count(kFailingGroup), 0u);
+  EXPECT_EQ(cache.answers().user_gids.count(kFailingUser), 0u);
+  NssGroupResolver next(&cache);
+  EXPECT_FALSE(next.IsMember("root", kFailingGroup));
+  EXPECT_EQ(g_group_failures - groups_before, 2);
+}
+
+// In a decision, the index (CandidateRules) and each rule's own match ask
+// the same resolver: two rules naming a group whose lookup fails cost one
+// lookup, and the failure is reported.
+TEST(NssGroupResolverTest, ADecisionWaitsForAFailingGroupOnce) {
+  Policy p;
+  Rule r;
+  r.groups = {kFailingGroup};
+  p.rules.push_back(r);
+  r.groups = {"root", kFailingGroup};
+  p.rules.push_back(r);
+  auto c = certgate::testing::Compile(p);
+  const int before = g_group_failures;
+  NssGroupResolver groups;
+  EXPECT_EQ(CandidateRules(*c, "alice", &groups), (std::vector<uint32_t>{0, 1}));
+  std::vector<std::string> errors;
+  EXPECT_TRUE(RulesForUser(*c, "alice", groups, &errors).empty());
+  ASSERT_FALSE(errors.empty());
+  EXPECT_NE(errors[0].find(kFailingGroup), std::string::npos) << errors[0];
+  EXPECT_EQ(g_group_failures - before, 1);
+}
 
 // Every system has root in group root (gid 0, primary); the answers are
 // the same when asked again (the resolver remembers lookups).
