@@ -11,20 +11,12 @@
 #include "core/krl.h"
 #include "core/ssh_key.h"
 #include "core/wire_reader.h"
+#include "tests/fuzz/fixed_key.h"
 
 namespace {
 
 namespace core = ::certgate::core;
-
-// FixedKey returns an Ed25519 key whose 32 bytes are all |fill|.
-core::PublicKey FixedKey(uint8_t fill) {
-  core::WireWriter w;
-  w.PutString(std::string_view("ssh-ed25519"));
-  w.PutString(std::vector<uint8_t>(32, fill));
-  core::Result<core::PublicKey> key = core::ParsePublicKeyBlob(w.data());
-  if (!key) __builtin_trap();
-  return *key;
-}
+using ::certgate::fuzzing::FixedKey;
 
 void ExpectRevoked(const core::Krl& krl, const core::Certificate& cert) {
   if (!krl.IsCertificateRevoked(cert)) __builtin_trap();

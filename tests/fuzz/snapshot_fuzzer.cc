@@ -26,10 +26,12 @@
 #include "core/ssh_key.h"
 #include "core/sshd_output.h"
 #include "core/wire_reader.h"
+#include "tests/fuzz/fixed_key.h"
 
 namespace {
 
 namespace core = ::certgate::core;
+using ::certgate::fuzzing::FixedKey;
 
 // kMaxNames bounds the login names tried, and kNameBudget the patterns all
 // of them walk together (none is tried beyond it): each name walks every
@@ -47,16 +49,6 @@ core::Result<core::DecodedSnapshot> Decode(std::span<const uint8_t> bytes) {
   auto copy = std::make_shared<const std::vector<uint8_t>>(bytes.begin(), bytes.end());
   if (reinterpret_cast<uintptr_t>(copy->data()) % 8 != 0) __builtin_trap();
   return core::DecodeSnapshot(std::span<const uint8_t>(*copy), copy);
-}
-
-// FixedKey returns an Ed25519 key whose 32 bytes are all |fill|.
-core::PublicKey FixedKey(uint8_t fill) {
-  core::WireWriter w;
-  w.PutString(std::string_view("ssh-ed25519"));
-  w.PutString(std::vector<uint8_t>(32, fill));
-  core::Result<core::PublicKey> key = core::ParsePublicKeyBlob(w.data());
-  if (!key) __builtin_trap();
-  return *key;
 }
 
 // Reader reads every byte and item a decision may touch. Each string's
