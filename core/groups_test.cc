@@ -30,30 +30,30 @@ constexpr char kFailingUser[] = "certgate-failing-user";
 std::atomic<int> g_group_failures{0};
 std::atomic<int> g_user_failures{0};
 
-template <typename F>
-F Next(const char* name) {
-  return reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+// FailOrPass is the body of both interposed lookups: |name| == |failing|
+// fails with EIO and is counted in |failures|; any other name goes on to
+// the C library's |symbol| (found once per Entry type: struct group or
+// struct passwd).
+template <typename Entry>
+int FailOrPass(const char* symbol, const char* failing, std::atomic<int>& failures, const char* name,
+               Entry* entry, char* buf, size_t size, Entry** result) {
+  if (std::strcmp(name, failing) == 0) {
+    ++failures;
+    *result = nullptr;
+    return EIO;
+  }
+  using Lookup = int (*)(const char*, Entry*, char*, size_t, Entry**);
+  static const Lookup real = reinterpret_cast<Lookup>(dlsym(RTLD_NEXT, symbol));
+  return real(name, entry, buf, size, result);
 }
 }  // namespace
 
 extern "C" int getgrnam_r(const char* name, struct group* grp, char* buf, size_t size, struct group** result) {
-  if (std::strcmp(name, kFailingGroup) == 0) {
-    ++g_group_failures;
-    *result = nullptr;
-    return EIO;
-  }
-  static const auto real = Next<int (*)(const char*, struct group*, char*, size_t, struct group**)>("getgrnam_r");
-  return real(name, grp, buf, size, result);
+  return FailOrPass("getgrnam_r", kFailingGroup, g_group_failures, name, grp, buf, size, result);
 }
 
 extern "C" int getpwnam_r(const char* name, struct passwd* pwd, char* buf, size_t size, struct passwd** result) {
-  if (std::strcmp(name, kFailingUser) == 0) {
-    ++g_user_failures;
-    *result = nullptr;
-    return EIO;
-  }
-  static const auto real = Next<int (*)(const char*, struct passwd*, char*, size_t, struct passwd**)>("getpwnam_r");
-  return real(name, pwd, buf, size, result);
+  return FailOrPass("getpwnam_r", kFailingUser, g_user_failures, name, pwd, buf, size, result);
 }
 
 namespace certgate::core {

@@ -76,7 +76,6 @@ struct LoadOptions {
   unsigned owner_uid = 0;
 };
 
-
 // FragmentDirectory returns where |main_path|'s fragments live:
 // `/etc/certgate/policy.d` when |main_path| is kDefaultPolicyPath, else
 // `<main_path>.d`.
