@@ -211,15 +211,15 @@ int main(int argc, char** argv) {
   cache.UseSnapshot(snapshot);
   (void)cache.Refresh();  // load now, so the first login does not pay for it
   certgate::decide::WarmUpCrypto();
+  const std::string status = certgate::decide::PolicyStatus(cache);
   {
     certgate::core::LogRecord rec;
-    rec.priority = certgate::core::Priority::kInfo;
-    const auto& r = cache.current();
-    rec.message = "serving; policy " + policy +
-                  (r.policy ? ": " + std::to_string(r.policy->rule_count()) + " rules" +
-                                  (cache.from_snapshot() ? " (from its snapshot " + snapshot + ")" : "")
-                            : std::string(" is unusable (every login is denied until it is fixed)"));
+    rec.priority = cache.current().policy ? certgate::core::Priority::kInfo : certgate::core::Priority::kErr;
+    rec.message = "serving; " + status;
     log.Write(rec);
   }
+  // Type=notify: ready once the policy is loaded (TimeoutStartSec= bounds
+  // that first load; the socket queues logins meanwhile).
+  (void)sd_notify(0, ("READY=1\nSTATUS=" + status).c_str());
   return certgate::decide::Serve(listen_fd, &cache, max_children, *clients, &log);
 }

@@ -39,6 +39,7 @@ class PolicyCache : public core::PolicySource {
   void UseSnapshot(std::string snapshot_path) { snapshot_path_ = std::move(snapshot_path); }
   // from_snapshot says whether the current policy came from the snapshot.
   bool from_snapshot() const { return from_snapshot_; }
+  const std::string& snapshot_path() const { return snapshot_path_; }
 
   // Get returns the cached result for the cached path and options (after a
   // Refresh first if RefreshAtNextGet was called); for any other path it

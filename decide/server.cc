@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -436,6 +437,16 @@ std::string OverdueMessage(const WorkerSlot& slot, int64_t overdue_ms, pid_t pid
 
 }  // namespace
 
+std::string PolicyStatus(const PolicyCache& cache) {
+  const core::LoadedPolicy& r = cache.current();
+  if (!r.policy) {
+    return "policy " + cache.path() + " is unusable, every login is denied: " +
+           core::EscapeForLog(r.issues.empty() ? std::string("no policy") : r.issues.front().ToString());
+  }
+  return "policy " + cache.path() + ": " + std::to_string(r.policy->rule_count()) + " rules" +
+         (cache.from_snapshot() ? " (from its snapshot " + cache.snapshot_path() + ")" : "");
+}
+
 int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFilter& clients,
           core::LogSink* log) {
   max_children = std::clamp<size_t>(max_children, 1, kMaxWorkers);
@@ -476,6 +487,14 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
   uint64_t generation = 0;
   long worker_peak_rss_kib = 0;  // largest ru_maxrss of a reaped worker
   std::string last_issue;  // the unusable policy's first issue, as last logged
+  // systemd's watchdog (WatchdogSec= of certgate-decide.service): pinged
+  // from this loop only, four times per period, so that a parent stuck in a
+  // reload (a hung file system) or anywhere else stops the pings and is
+  // restarted; its workers cannot ping for it (NotifyAccess=main).
+  uint64_t watchdog_usec = 0;
+  if (sd_watchdog_enabled(0, &watchdog_usec) <= 0) watchdog_usec = 0;
+  const int64_t ping_every_ms = watchdog_usec == 0 ? 0 : std::max<int64_t>(1, static_cast<int64_t>(watchdog_usec / 4000));
+  int64_t last_ping_ms = 0;
   if (!cache->current().policy) {
     // main() has logged the state of the start-up load.
     last_issue = cache->current().issues.empty() ? "no policy" : cache->current().issues.front().ToString();
@@ -540,6 +559,7 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
         log->Write(ServiceRecord(core::Priority::kInfo,
                                  "policy " + cache->path() + " loaded: " + std::to_string(r.policy->rule_count()) +
                                      " rules from " + std::to_string(r.policy->files().size()) + " files"));
+        (void)sd_notify(0, ("STATUS=" + PolicyStatus(*cache)).c_str());
       } else {
         std::string issue = r.issues.empty() ? "no policy" : r.issues.front().ToString();
         if (issue != last_issue) {
@@ -547,6 +567,7 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
                                    "policy " + cache->path() + " is unusable, every login is denied: " +
                                        core::EscapeForLog(issue) + "; fix it and check with principals-cmd --check"));
           last_issue = std::move(issue);
+          (void)sd_notify(0, ("STATUS=" + PolicyStatus(*cache)).c_str());
         }
       }
     }
@@ -610,10 +631,17 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
       workers.emplace(pid, Worker{index, generation});
       ++idle_current;
     }
+    if (ping_every_ms != 0) {
+      if (NowMs() - last_ping_ms >= ping_every_ms) {
+        (void)sd_notify(0, "WATCHDOG=1");
+        last_ping_ms = NowMs();
+      }
+      next_wake = std::min(next_wake, last_ping_ms + ping_every_ms);
+    }
     struct pollfd p {wake_read.get(), POLLIN, 0};
     // Wake for a worker asking for more workers, a worker's exit
-    // (SIGCHLD), SIGUSR1, the nearest deadline, or every second to
-    // re-validate the policy.
+    // (SIGCHLD), SIGUSR1, the nearest deadline or watchdog ping, or every
+    // second to re-validate the policy.
     (void)poll(&p, 1, static_cast<int>(std::clamp<int64_t>(next_wake - NowMs(), 1, 1000)));
   }
 }

@@ -68,6 +68,12 @@ class ClientFilter {
   std::vector<uid_t> uids_;
 };
 
+// PolicyStatus describes |cache|'s current policy in one line, for the
+// start-up log record and systemd's STATUS= (systemctl status): its rule
+// count and whether it came from the snapshot, or that it is unusable and
+// its first issue.
+std::string PolicyStatus(const PolicyCache& cache);
+
 // Serve runs the service on |listen_fd| forever: the parent keeps |cache|
 // current (re-validated at least every second, reloads logged to |log|),
 // forks workers from it (kMinIdleWorkers idle, at most |max_children| in
@@ -77,7 +83,9 @@ class ClientFilter {
 // lookup; its client has denied). Workers block in accept() (one wakes per
 // connection); a connection from a uid that |clients| does not allow is
 // declined at once, unread. SIGUSR1 logs the request count and memory
-// figures. It returns only on a fatal error (then 1).
+// figures. Under systemd's watchdog (WATCHDOG_USEC) it pings from its loop
+// four times per period, and it updates STATUS= at every reload. It
+// returns only on a fatal error (then 1).
 int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFilter& clients,
           core::LogSink* log);
 
