@@ -674,6 +674,10 @@ Result<CompiledSnapshot> WriteSnapshot(const std::string& policy_path, const std
       return Fail(Errc::kIo, "cannot write the snapshot: " + st.error().detail +
                                  "; create its directory (root, mode 0755) or pass --snapshot");
     }
+    // certgate-compile.path does not see changes made while this runs: a
+    // file changed while the snapshot was encoded and written would leave
+    // it stale until the next edit. Compile again instead.
+    if (TakeStamps(policy_path) != origin.stamps) continue;
     CompiledSnapshot out;
     out.rules = loaded.policy->rule_count();
     out.bytes = bytes.size();

@@ -124,9 +124,10 @@ struct CompiledSnapshot {
 // fsync, rename, fsync of the directory), mode 0644. If a policy file
 // changed within the racy window (RacyWindowNs: 100 ms, or 2 s on a file
 // system of whole seconds) it first waits that out; if the files change
-// while they are read it reads them again (5 tries). Fails with kIo (what, where, and
-// errno), kUsage for a snapshot in a directory the stamps cover, or
-// kPolicy when the files keep changing. |racy_seconds| as for OpenSnapshot.
+// while they are read or the snapshot is written it compiles them again
+// (5 tries). Fails with kIo (what, where, and errno), kUsage for a snapshot
+// in a directory the stamps cover, or kPolicy when the files keep changing.
+// |racy_seconds| as for OpenSnapshot.
 Result<CompiledSnapshot> WriteSnapshot(const std::string& policy_path, const std::string& snapshot_path,
                                        const LoadOptions& options, int64_t racy_seconds = kRacySeconds);
 

@@ -1,5 +1,6 @@
 #include "core/policy_snapshot.h"
 
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +19,24 @@
 #include "core/log.h"
 #include "tests/policy_testing.h"
 #include "tests/testing.h"
+
+// g_after_rename, when set, runs once right after the next successful
+// rename() (the interposer below, in place of the C library's): a test
+// edits the policy after a snapshot was written and before WriteSnapshot
+// looks at the policy files again, as an admin's second edit can.
+std::function<void(const char* to)> g_after_rename;
+
+extern "C" int rename(const char* from, const char* to) {
+  using Rename = int (*)(const char*, const char*);
+  static const Rename real = reinterpret_cast<Rename>(dlsym(RTLD_NEXT, "rename"));
+  const int result = real(from, to);
+  if (result == 0 && g_after_rename) {
+    std::function<void(const char*)> hook = std::move(g_after_rename);
+    g_after_rename = nullptr;
+    hook(to);
+  }
+  return result;
+}
 
 namespace certgate::core {
 namespace {
@@ -417,6 +437,26 @@ TEST_F(SnapshotFilesTest, RemovesTheTemporariesOfAKilledCompile) {
   EXPECT_EQ(certgate::testing::Run({"ls", "-A", dir_.Path("cache")}).out,
             ".other.certgate-0123456789abcdef\npolicy.snapshot\n");
   EXPECT_EQ(Open().state, SnapshotState::kUsed);
+}
+
+// An edit made after the policy was read (certgate-compile.path does not
+// see it: its compile is running) makes the compile start over, so the
+// snapshot it leaves is current.
+TEST_F(SnapshotFilesTest, CompilesAgainWhenAFileChangesWhileTheSnapshotIsWritten) {
+  int edits = 0;
+  g_after_rename = [&](const char* to) {
+    ASSERT_EQ(std::string(to), snapshot_);
+    ++edits;
+    WritePolicy(PerUserPolicy(60));
+  };
+  Result<CompiledSnapshot> w = Write();
+  g_after_rename = nullptr;
+  ASSERT_TRUE(w) << w.error().detail;
+  EXPECT_EQ(edits, 1);
+  EXPECT_EQ(w->rules, 60u);
+  OpenedSnapshot o = Open();
+  ASSERT_EQ(o.state, SnapshotState::kUsed) << o.why;
+  EXPECT_EQ(o.policy->rule_count(), 60u);
 }
 
 TEST_F(SnapshotFilesTest, RefusesTheDirectoriesItStamps) {
