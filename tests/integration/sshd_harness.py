@@ -99,6 +99,37 @@ def run_helper(binary, args, input=None, env=None, as_nobody=True, timeout=30):
                user="nobody" if as_nobody else None)
 
 
+def stop_process(proc, timeout=10):
+    """SIGTERM |proc| if it still runs, SIGKILL it if it has not exited
+    |timeout| seconds later; always reaps it."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def service_requests_served(proc, log):
+    """How many requests the certgate-decide |proc| served: the stats line
+    its SIGUSR1 writes to |log| (run with --verbose); None if it is gone or
+    does not say within 5 s."""
+    if proc.poll() is not None:
+        return None
+    size = os.path.getsize(log)
+    proc.send_signal(signal.SIGUSR1)
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        with open(log, errors="replace") as f:
+            f.seek(size)
+            m = re.search(r"stats: (\d+) requests", f.read())
+        if m:
+            return int(m.group(1))
+        time.sleep(0.02)
+    return None
+
+
 def _safe_dir(path):
     st = os.stat(path)
     return st.st_uid == 0 and not (st.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
@@ -291,28 +322,11 @@ class DecideMode:
     def requests_served(self):
         """How many requests the service served (its SIGUSR1 stats line);
         None when not in service mode or it cannot tell."""
-        if self.proc is None or self.proc.poll() is not None:
-            return None
-        size = os.path.getsize(self.log)
-        self.proc.send_signal(signal.SIGUSR1)
-        deadline = time.time() + 5
-        while time.time() < deadline:
-            with open(self.log, errors="replace") as f:
-                f.seek(size)
-                m = re.search(r"stats: (\d+) requests", f.read())
-            if m:
-                return int(m.group(1))
-            time.sleep(0.02)
-        return None
+        return None if self.proc is None else service_requests_served(self.proc, self.log)
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc)
         self.proc = None
 
 
@@ -664,13 +678,7 @@ class Sshd:
 
     def stop(self):
         if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait()
+            stop_process(self.proc, timeout=5)
             self.proc = None
             self._log.close()
 

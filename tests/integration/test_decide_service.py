@@ -22,7 +22,6 @@ the service, sshd and ssh.
 
 import os
 import re
-import signal
 import socket
 import struct
 import subprocess
@@ -151,25 +150,10 @@ class ActivatedService:
             return f.read()
 
     def requests_served(self):
-        """The request count of the service's SIGUSR1 stats line, or None."""
-        size = os.path.getsize(self.log)
-        self.proc.send_signal(signal.SIGUSR1)
-        deadline = time.time() + 5
-        while time.time() < deadline:
-            m = re.search(r"stats: (\d+) requests", self.log_text()[size:])
-            if m:
-                return int(m.group(1))
-            time.sleep(0.02)
-        return None
+        return h.service_requests_served(self.proc, self.log)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        h.stop_process(self.proc)
         for s in self.listeners:
             s.close()
         self.notify.close()
