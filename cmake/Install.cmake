@@ -73,10 +73,27 @@ install(FILES ${_certgate_pkg}/systemd/certgate-sysusers.conf
 install(FILES ${_certgate_pkg}/systemd/certgate-tmpfiles.conf
   DESTINATION ${CERTGATE_TMPFILESDIR} RENAME certgate.conf)
 
+# certgate_install_config(source) installs the example config |source| into
+# ${CMAKE_INSTALL_FULL_SYSCONFDIR}/certgate (under DESTDIR) unless a file of
+# that name is there already: a `cmake --install` over a configured host
+# must never replace the admin's policy with the deny-all example (the
+# packages' conffile handling does the same). The example then goes beside
+# it as NAME.example.
+function(certgate_install_config source)
+  get_filename_component(name "${source}" NAME)
+  set(dir "${CMAKE_INSTALL_FULL_SYSCONFDIR}/certgate")
+  install(CODE "
+    if(EXISTS \"\$ENV{DESTDIR}${dir}/${name}\")
+      message(STATUS \"Kept: \$ENV{DESTDIR}${dir}/${name} (the example is ${name}.example)\")
+      file(INSTALL DESTINATION \"${dir}\" TYPE FILE RENAME \"${name}.example\" FILES \"${source}\")
+    else()
+      file(INSTALL DESTINATION \"${dir}\" TYPE FILE FILES \"${source}\")
+    endif()")
+endfunction()
+
 # Example agent config, a conffile in the packages: names no issuer, so cafetch
-# changes nothing until it is edited (policy.yaml is installed by the top-level
-# CMakeLists.txt).
-install(FILES ${_certgate_pkg}/etc/cafetch.yaml
-  DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/certgate)
+# changes nothing until it is edited (policy.yaml: the top-level
+# CMakeLists.txt calls certgate_install_config after including this file).
+certgate_install_config(${_certgate_pkg}/etc/cafetch.yaml)
 
 unset(_certgate_pkg)
