@@ -314,6 +314,12 @@ HelperOutput RunSshd(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
     return result;
   }
 
+  // The certificate's type must match %t; an empty one matches nothing
+  // (ParseUserCertificate skips the check for --explain, which has no %t).
+  if (o.key_type.empty()) {
+    env.log->Write(DenyRecord(program, o.user, "the key type argument (sshd's %t) is empty", nullptr));
+    return result;
+  }
   Result<Certificate> cert = ParseUserCertificate(o.key_base64, o.key_type, env.signatures);
   if (!cert) {
     env.log->Write(DenyRecord(program, o.user, DecodeFailure(cert.error()), nullptr));

@@ -112,6 +112,7 @@ TEST_F(HelperCommandTest, MalformedInputDeniesQuietly) {
            {kType, ""},
            {"ecdsa-sha2-nistp256-cert-v01@openssh.com", cert},
            {"ssh-ed25519", cert},
+           {"", cert},  // %t must match; an empty one matches nothing
        }) {
     HelperOutput out = Sshd(HelperKind::kPrincipals, {"alice", bad.first, bad.second});
     EXPECT_EQ(out.exit_code, 0);

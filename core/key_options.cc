@@ -226,6 +226,17 @@ Status CheckKeyOption(std::string_view option) {
   return Fail(Errc::kBadFormat, "unknown option \"" + std::string(name) + "\"; see AUTHORIZED_KEYS FILE FORMAT in sshd(8)");
 }
 
+Status CheckGrantOptions(const std::vector<std::string>& options) {
+  for (const std::string& option : options) {
+    if (option.find('#') != std::string::npos) {
+      return Fail(Errc::kBadFormat, "option " + option.substr(0, option.find('=')) +
+                                        " holds '#', where sshd cuts principals-cmd's lines; "
+                                        "write it without '#'");
+    }
+  }
+  return Ok();
+}
+
 Status CheckKeyOptionSet(const std::vector<std::string>& options) {
   // sshd refuses a second command, from or tunnel clause (auth-options.c).
   bool seen_command = false;

@@ -29,6 +29,13 @@ Status CheckKeyOption(std::string_view option);
 // kDuplicateOption.
 Status CheckKeyOptionSet(const std::vector<std::string>& options);
 
+// CheckGrantOptions checks a rule's `options`, which principals-cmd prints
+// before each principal it grants (AuthorizedPrincipalsFile format): sshd
+// cuts every such line at its first '#', so an option holding one would
+// turn the rest of the line, the other options and the principal, into a
+// comment. Returns Ok or kBadFormat.
+Status CheckGrantOptions(const std::vector<std::string>& options);
+
 // SplitKeyOptions splits an options field `a,b="x,y",c` at the commas that
 // are outside quotes and checks each with CheckKeyOption, then the list with
 // CheckKeyOptionSet. An empty item or an unbalanced quote is kBadFormat.

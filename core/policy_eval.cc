@@ -243,8 +243,22 @@ Decision Evaluate(const CompiledPolicy& policy, const Request& request, const Kr
     }
     patterns.clear();
     const StringList principals = rule.principals();
+    std::string_view lost_exclusion;
     for (std::string_view p : principals) {
-      if (SubstituteUser(p, request.user, &pattern_buf)) patterns.push_back(pattern_buf);
+      if (SubstituteUser(p, request.user, &pattern_buf)) {
+        patterns.push_back(pattern_buf);
+      } else if (p.starts_with('!') && lost_exclusion.empty()) {
+        lost_exclusion = p;
+      }
+    }
+    if (!lost_exclusion.empty()) {
+      // Dropping a positive {user} pattern only grants less; dropping a
+      // negated one would grant what it excludes. Fail closed: nothing.
+      outcome.kind = RuleOutcome::Kind::kNoPrincipalMatched;
+      outcome.reason = "login name " + request.user + " holds pattern characters, so the exclusion " +
+                       std::string(lost_exclusion) + " cannot be applied; the rule grants nothing";
+      d.rules.push_back(std::move(outcome));
+      continue;
     }
     for (const std::string& principal : cert.principals) {
       if (patterns.empty() || MatchPatternList(principal, patterns) != ListMatch::kMatch) continue;

@@ -264,6 +264,26 @@ TEST_F(EvaluateTest, NegatedPatterns) {
   EXPECT_EQ(d.grants[0].principal, "dev");
 }
 
+// A negated {user} pattern that cannot take a login name holding pattern
+// characters must not fall away (granting what it excludes): the rule
+// grants nothing to that name, and still excludes for any other.
+TEST_F(EvaluateTest, NegatedUserPatternFailsClosedForPatternLikeNames) {
+  policy_.rules[0].users = {"*"};
+  policy_.rules[0].principals = {"*", "!{user}-admin"};
+  cert_.principals = {"bob-admin", "j*-admin", "ops"};
+  Decision d = Run("j*");
+  EXPECT_EQ(d.verdict, Verdict::kDeny);
+  EXPECT_TRUE(d.grants.empty());
+  ASSERT_EQ(d.rules.size(), 1u);
+  EXPECT_NE(d.rules[0].reason.find("exclusion !{user}-admin cannot be applied"), std::string::npos)
+      << d.rules[0].reason;
+  cert_.principals = {"bob-admin", "ops"};
+  Decision bob = Run("bob");
+  ASSERT_EQ(bob.verdict, Verdict::kAllow);
+  ASSERT_EQ(bob.grants.size(), 1u);
+  EXPECT_EQ(bob.grants[0].principal, "ops");
+}
+
 TEST_F(EvaluateTest, GroupMembership) {
   policy_.rules[0].users.clear();
   policy_.rules[0].groups = {"wheel"};

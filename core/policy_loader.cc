@@ -915,6 +915,7 @@ void Parser::ParseRule() {
           rule.options.insert(rule.options.end(), split->begin(), split->end());
         }
         Status set = CheckKeyOptionSet(rule.options);
+        if (set) set = CheckGrantOptions(rule.options);
         if (!set) AddIssue(mark, "bad options: " + set.error().detail);
         return;
       }

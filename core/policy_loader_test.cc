@@ -337,6 +337,10 @@ TEST(PolicyLoaderTest, OptionAndUserKeyErrors) {
   ExpectIssue(Header() + kRuleHead + "    options: [frobnicate]\n", "p.yaml:9:15: bad option \"frobnicate\": unknown option");
   ExpectIssue(Header() + kRuleHead + "    options: ['command=\"a\"', 'command=\"b\"']\n",
               "p.yaml:9:14: bad options: more than one command option");
+  // sshd cuts principals-cmd's lines at '#': the principal would be lost
+  // and the text before it read as the principal, the options dropped.
+  ExpectIssue(Header() + kRuleHead + "    options: ['command=\"true#forced\"', no-pty]\n",
+              "p.yaml:9:14: bad options: option command holds '#'");
   ExpectIssue(Header() + kRuleHead + "    user_keys: ['no-pty ssh-ed25519 AAAA']\n", "p.yaml:9:17: bad user key");
   ExpectIssue(Header() + kRuleHead + "    user_keys: ['principals=\"x\" " + kKeyB + "']\n", "p.yaml:9:17: bad user key");
 }

@@ -457,7 +457,7 @@ class SnapshotReader {
         if (!CheckKeyOption(option)) return false;
         options.emplace_back(option);
       }
-      if (!CheckKeyOptionSet(options)) return false;
+      if (!CheckKeyOptionSet(options) || !CheckGrantOptions(options)) return false;
     }
     checked_[position] |= kind;
     return true;
