@@ -48,7 +48,7 @@ std::string HelperUsage(HelperKind kind) {
     usage +=
         "sshd's AuthorizedKeysCommand: for a certificate, print cert-authority,principals=\"...\"\n"
         "lines naming its CA when the certgate policy grants it for USER; for a plain key, print\n"
-        "the matching user_keys lines of the rules for USER. sshd_config:\n"
+        "every user_keys line of the rules for USER (not those the KRL revokes). sshd_config:\n"
         "  AuthorizedKeysCommand /usr/libexec/certgate/keys-cmd %u %t %k\n"
         "  AuthorizedKeysCommandUser certgate\n\n";
   }

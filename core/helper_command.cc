@@ -122,12 +122,19 @@ std::string DecodeFailure(const Error& e) {
   return std::string("certificate rejected (") + ErrcName(e.code) + "): " + e.detail;
 }
 
-// PlainKeyAnswer is keys-cmd's answer for a plain key: the matching
-// user_keys lines of the rules that apply to the user.
+// PlainKeyAnswer is keys-cmd's answer for a plain key: every user_keys
+// line of the rules that apply to the user, in policy order, except lines
+// whose key the KRL revokes. sshd matches the offered key against them.
 struct PlainKeyAnswer {
   std::string out;
-  std::string reason;  // why nothing, when out is empty
-  std::vector<std::string> rules;
+  // allow: the offered key is among the printed lines (the log record's
+  // decision; the answer is |out| either way).
+  bool allow = false;
+  std::string reason;              // why deny
+  std::string summary;             // "N user_keys lines printed ...", once the rules were read
+  std::vector<std::string> rules;  // rules whose printed lines hold the key
+  size_t printed = 0;              // lines in |out|
+  size_t revoked = 0;              // lines left out: revoked by the KRL
 };
 
 PlainKeyAnswer AnswerPlainKey(const CompiledPolicy& policy, const std::string& user, const PublicKey& key,
@@ -138,40 +145,51 @@ PlainKeyAnswer AnswerPlainKey(const CompiledPolicy& policy, const std::string& u
     a.reason = krl.error().detail;
     return a;
   }
-  if (krl->has_value() && (*krl)->IsKeyRevoked(key)) {
+  const Krl* krl_ptr = krl->has_value() ? &krl->value() : nullptr;
+  if (krl_ptr != nullptr && krl_ptr->IsKeyRevoked(key)) {
     a.reason = "key is revoked by the KRL " + *policy.krl_path();
     return a;
   }
   std::vector<std::string> errors;
   for (const RuleView& rule : RulesForUser(policy, user, groups, &errors)) {
+    bool holds_key = false;
     for (const AuthorizedKeysLine* line : rule.user_keys()) {
-      if (line->key == key) {
-        a.out += FormatAuthorizedKeysLine(*line);
-        a.rules.push_back(rule.Label());
+      if (krl_ptr != nullptr && krl_ptr->IsKeyRevoked(line->key)) {
+        ++a.revoked;  // never print a revoked key
+        continue;
       }
+      a.out += FormatAuthorizedKeysLine(*line);
+      ++a.printed;
+      if (line->key == key) holds_key = true;
     }
+    if (holds_key) a.rules.push_back(rule.Label());
   }
-  if (a.out.empty()) {
-    a.reason = "no user_keys entry of a rule for " + EscapeForLog(user) + " holds this key";
-    if (!errors.empty()) a.reason += " (group lookup failed: " + EscapeForLog(errors.front()) + ")";
+  a.summary = std::to_string(a.printed) + " user_keys line" + (a.printed == 1 ? "" : "s") +
+              " printed for sshd to match";
+  if (a.revoked > 0) a.summary += ", " + std::to_string(a.revoked) + " revoked by the KRL left out";
+  if (!a.rules.empty()) {
+    a.allow = true;  // the one place
+    return a;
   }
+  a.reason = "no user_keys line of a rule for " + EscapeForLog(user) + " holds this key (" + a.summary + ")";
+  if (!errors.empty()) a.reason += " (group lookup failed: " + EscapeForLog(errors.front()) + ")";
   return a;
 }
 
 LogRecord PlainKeyRecord(const std::string& user, const PublicKey& key, const PlainKeyAnswer& a) {
   LogRecord rec;
-  const bool allow = !a.out.empty();
-  rec.priority = allow ? Priority::kInfo : Priority::kNotice;
+  rec.priority = a.allow ? Priority::kInfo : Priority::kNotice;
   std::string fp = Sha256Fingerprint(key.blob);
   std::string rules;
   for (const auto& r : a.rules) rules += (rules.empty() ? "" : ",") + EscapeForLog(r);
   rec.fields.emplace_back("CERTGATE_PROGRAM", "keys-cmd");
-  rec.fields.emplace_back("CERTGATE_DECISION", allow ? "allow" : "deny");
+  rec.fields.emplace_back("CERTGATE_DECISION", a.allow ? "allow" : "deny");
   rec.fields.emplace_back("CERTGATE_USER", EscapeForLog(user));
   rec.fields.emplace_back("CERTGATE_KEY_FP", fp);
-  if (allow) {
+  if (a.allow) {
     rec.fields.emplace_back("CERTGATE_RULE", rules);
-    rec.message = "allow " + EscapeForLog(user) + ": user key " + fp + " listed by rule " + rules;
+    rec.message = "allow " + EscapeForLog(user) + ": user key " + fp + " listed by rule " + rules + " (" +
+                  a.summary + ")";
   } else {
     rec.fields.emplace_back("CERTGATE_REASON", a.reason);
     rec.message = "deny " + EscapeForLog(user) + ": plain key " + fp + ": " + a.reason;
@@ -271,7 +289,7 @@ HelperOutput RunExplain(HelperKind kind, const HelperOptions& o, HelperEnv& env)
   PlainKeyAnswer a = AnswerPlainKey(*loaded.policy, o.explain_user, *key, *env.groups);
   result.out = "plain key: " + std::string(key->TypeName()) + " " + Sha256Fingerprint(key->blob) +
                "\nlogin name: " + EscapeForLog(o.explain_user) + "\n";
-  if (a.out.empty()) {
+  if (!a.allow) {
     result.out += "decision: DENY: " + a.reason + "\n";
     return result;
   }

@@ -222,11 +222,113 @@ TEST_F(HelperCommandTest, KeysCmdPlainKeyBreakGlass) {
   EXPECT_EQ(out.out, "restrict,pty " + user_key + " breakglass\n");
   HelperOutput bob = Sshd(HelperKind::kKeys, {"bob", "ssh-ed25519", b64});
   EXPECT_EQ(bob.out, "");
+  // Another key: alice's lines are printed all the same (sshd makes the
+  // final match), and the record says deny.
   std::string other = ::certgate::testing::PubBase64(ca_ + ".pub");
   HelperOutput unlisted = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", other});
-  EXPECT_EQ(unlisted.out, "");
+  EXPECT_EQ(unlisted.out, "restrict,pty " + user_key + " breakglass\n");
+  ASSERT_EQ(log_.records.size(), 1u);
+  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
   HelperOutput mismatch = Sshd(HelperKind::kKeys, {"alice", "ecdsa-sha2-nistp256", b64});
   EXPECT_EQ(mismatch.out, "");
+}
+
+// Pub returns the base64 field of the public key made by MakeKey at |path|.
+std::string Pub(const std::string& path) { return ::certgate::testing::PubBase64(path + ".pub"); }
+
+// KeyLine returns "ssh-ed25519 BASE64" of the key made by MakeKey at |path|.
+std::string KeyLine(const std::string& path) {
+  std::string line = FirstLine(ReadFile(path + ".pub"));
+  return line.substr(0, line.rfind(' '));
+}
+
+// PlainKeyPolicy is a policy with two user_keys lines (keys a and b) for
+// alice in one rule, one (key c) in a second rule for alice and one (key d)
+// for bob, with |extra| appended at the top level.
+std::string PlainKeyPolicy(const std::string& ca, const std::string& a, const std::string& b,
+                           const std::string& c, const std::string& d, const std::string& extra = "") {
+  return "version: 1\n"
+         "authorities:\n"
+         "  prod:\n"
+         "    keys: [\"" + FirstLine(ReadFile(ca + ".pub")) + "\"]\n" + extra +
+         "rules:\n"
+         "  - name: breakglass\n"
+         "    users: [alice]\n"
+         "    authorities: [prod]\n"
+         "    principals: [ops]\n"
+         "    user_keys: ['restrict,pty " + KeyLine(a) + " a', '" + KeyLine(b) + " b']\n"
+         "  - name: bob\n"
+         "    users: [bob]\n"
+         "    authorities: [prod]\n"
+         "    principals: [ops]\n"
+         "    user_keys: ['" + KeyLine(d) + " d']\n"
+         "  - name: all\n"
+         "    users: ['*']\n"
+         "    authorities: [prod]\n"
+         "    principals: [ops]\n"
+         "    user_keys: ['no-pty " + KeyLine(c) + " c']\n";
+}
+
+TEST_F(HelperCommandTest, KeysCmdPlainKeyPrintsEveryLineOfTheRules) {
+  std::string a = MakeKey(dir_, "a", "ed25519"), b = MakeKey(dir_, "b", "ed25519");
+  std::string c = MakeKey(dir_, "c", "ed25519"), d = MakeKey(dir_, "d", "ed25519");
+  WritePolicy(PlainKeyPolicy(ca_, a, b, c, d));
+  const std::string alice_lines = "restrict,pty " + KeyLine(a) + " a\n" + KeyLine(b) + " b\n" +
+                                  "no-pty " + KeyLine(c) + " c\n";
+
+  // A key in no line: every line of alice's rules, in policy order; deny.
+  HelperOutput other = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(user_)});
+  EXPECT_EQ(other.exit_code, 0);
+  EXPECT_EQ(other.out, alice_lines);
+  ASSERT_EQ(log_.records.size(), 1u);
+  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
+  EXPECT_EQ(log_.records[0].Field("CERTGATE_REASON"),
+            "no user_keys line of a rule for alice holds this key (3 user_keys lines printed for sshd to match)");
+
+  // The rule's second key: the same lines; allow by that rule.
+  HelperOutput second = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(b)});
+  EXPECT_EQ(second.out, alice_lines);
+  ASSERT_EQ(log_.records.size(), 1u);
+  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "allow");
+  EXPECT_EQ(log_.records[0].Field("CERTGATE_RULE"), "breakglass");
+
+  // bob: his rule's line and the one for everybody; alice's key is denied.
+  HelperOutput bob = Sshd(HelperKind::kKeys, {"bob", "ssh-ed25519", Pub(a)});
+  EXPECT_EQ(bob.out, KeyLine(d) + " d\nno-pty " + KeyLine(c) + " c\n");
+  ASSERT_EQ(log_.records.size(), 1u);
+  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
+}
+
+TEST_F(HelperCommandTest, KeysCmdPlainKeyNeverPrintsARevokedKey) {
+  std::string a = MakeKey(dir_, "a", "ed25519"), b = MakeKey(dir_, "b", "ed25519");
+  std::string c = MakeKey(dir_, "c", "ed25519"), d = MakeKey(dir_, "d", "ed25519");
+  const std::string krl = dir_.Path("revoked.krl");
+  auto made = ::certgate::testing::Run({"ssh-keygen", "-q", "-k", "-f", krl, b + ".pub"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  WritePolicy(PlainKeyPolicy(ca_, a, b, c, d, "revoked:\n  krl: " + krl + "\n"));
+
+  // Key a: its line and c's, not b's (revoked); allow.
+  HelperOutput out = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(a)});
+  EXPECT_EQ(out.out, "restrict,pty " + KeyLine(a) + " a\nno-pty " + KeyLine(c) + " c\n");
+  ASSERT_EQ(log_.records.size(), 1u);
+  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "allow");
+  EXPECT_NE(log_.records[0].message.find("2 user_keys lines printed for sshd to match, 1 revoked by the KRL left out"),
+            std::string::npos)
+      << log_.records[0].message;
+
+  // The revoked key itself: nothing at all.
+  HelperOutput revoked = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(b)});
+  EXPECT_EQ(revoked.out, "");
+  ASSERT_EQ(log_.records.size(), 1u);
+  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
+  EXPECT_NE(log_.records[0].message.find("revoked by the KRL"), std::string::npos);
+
+  // An unreadable KRL: nothing at all (fail closed).
+  unlink(krl.c_str());
+  HelperOutput gone = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(a)});
+  EXPECT_EQ(gone.out, "");
+  ASSERT_EQ(log_.records.size(), 1u);
+  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
 }
 
 }  // namespace

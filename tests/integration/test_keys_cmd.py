@@ -327,6 +327,39 @@ class KeysDirectTest(h.HelperBadInputCases, unittest.TestCase):
         r = self.helper(ALICE, t, k)
         self.assertEqual((r.returncode, r.stdout), (0, self.plain_line + "\n"), r.stderr)
         self.assertNothing(self.helper(BOB, t, k), 0)
+        # Another key: alice's user_keys lines all the same; sshd matches.
+        t, k = h.Keys.pub_line(self.w.ca_rogue).split()
+        r = self.helper(ALICE, t, k)
+        self.assertEqual((r.returncode, r.stdout), (0, self.plain_line + "\n"), r.stderr)
+
+    def plain_key_policy(self, name, lines, revoked=None):
+        """A policy whose rule for alice lists |lines| as user_keys."""
+        return self.w.ws.write(os.path.join(self.w.ws.etc, name), base_policy(
+            self.w, [rule([ALICE], ["a"], user_keys=lines), rule([BOB], ["b"])], revoked=revoked))
+
+    def test_plain_key_every_line_of_the_rule(self):
+        a, b, other = (self.w.keys.make_key(n) for n in ("two-a", "two-b", "two-other"))
+        lines = ["restrict,pty %s two-a" % h.Keys.pub_line(a), "%s two-b" % h.Keys.pub_line(b)]
+        policy = self.plain_key_policy("two-lines.yaml", lines)
+        t, k = h.Keys.pub_line(other).split()
+        r = h.run_helper(self.w.bin, ["--policy", policy, "--verbose", ALICE, t, k])
+        self.assertEqual((r.returncode, r.stdout), (0, lines[0] + "\n" + lines[1] + "\n"), r.stderr)
+        self.assertRegex(r.stderr, r"deny %s: plain key SHA256:\S+: no user_keys line" % ALICE)
+        t, k = h.Keys.pub_line(b).split()
+        r = h.run_helper(self.w.bin, ["--policy", policy, "--verbose", ALICE, t, k])
+        self.assertEqual((r.returncode, r.stdout), (0, lines[0] + "\n" + lines[1] + "\n"), r.stderr)
+        self.assertRegex(r.stderr, r"allow %s: user key SHA256:\S+ listed by rule" % ALICE)
+
+    def test_plain_key_revoked_line_not_printed(self):
+        a, b = (self.w.keys.make_key(n) for n in ("krl-a", "krl-b"))
+        lines = ["%s krl-a" % h.Keys.pub_line(a), "%s krl-b" % h.Keys.pub_line(b)]
+        krl = self.w.keys.krl(os.path.join(self.w.ws.etc, "plain.krl"), self.w.ca_a, keys=[b])
+        policy = self.plain_key_policy("krl-lines.yaml", lines, revoked={"krl": krl})
+        t, k = h.Keys.pub_line(a).split()
+        r = h.run_helper(self.w.bin, ["--policy", policy, ALICE, t, k])
+        self.assertEqual((r.returncode, r.stdout), (0, lines[0] + "\n"), r.stderr)
+        t, k = h.Keys.pub_line(b).split()
+        self.assertNothing(h.run_helper(self.w.bin, ["--policy", policy, ALICE, t, k]), 0)
 
     def test_forged_signature(self):
         _, (t, k) = self.cert_args()
