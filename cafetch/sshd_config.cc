@@ -140,10 +140,34 @@ core::Result<std::string> RewriteMainConfig(std::string_view text, std::string_v
   if (begin != lines.size() && end == lines.size()) {
     return core::Fail(core::Errc::kBadFormat, "\"# BEGIN certgate\" without its END line");
   }
-  // Everything but our old block, byte for byte.
+  std::string block = std::string(kBlockBegin) + "\n" + std::string(body);
+  if (!block.empty() && block.back() != '\n') block += '\n';
+  block += std::string(kBlockEnd) + "\n";
+  const bool have_block = begin != lines.size();
+  size_t first_match = lines.size();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (have_block && i >= begin && i <= end) continue;
+    if (Keyword(lines[i]) == "match") {
+      first_match = i;
+      break;
+    }
+  }
+  std::string out;
+  if (have_block && begin < first_match) {
+    // The block is already where it must be: replace it in place. Moving it
+    // would put an admin's line written after it ahead of ours (the first
+    // value wins in sshd) and change the file on every run.
+    for (size_t i = 0; i < begin; ++i) out.append(lines[i]);
+    out += block;
+    for (size_t i = end + 1; i < lines.size(); ++i) out.append(lines[i]);
+    return out;
+  }
+  // Missing, or after the first Match (where it would apply to that Match
+  // only): everything but the old block, byte for byte, with the block
+  // before the first Match line.
   std::vector<std::string_view> kept;
   for (size_t i = 0; i < lines.size(); ++i) {
-    if (begin != lines.size() && i >= begin && i <= end) continue;
+    if (have_block && i >= begin && i <= end) continue;
     kept.push_back(lines[i]);
   }
   size_t at = kept.size();
@@ -153,10 +177,6 @@ core::Result<std::string> RewriteMainConfig(std::string_view text, std::string_v
       break;
     }
   }
-  std::string block = std::string(kBlockBegin) + "\n" + std::string(body);
-  if (!block.empty() && block.back() != '\n') block += '\n';
-  block += std::string(kBlockEnd) + "\n";
-  std::string out;
   for (size_t i = 0; i < at; ++i) out.append(kept[i]);
   if (!out.empty() && out.back() != '\n') out.push_back('\n');
   out += block;

@@ -78,6 +78,34 @@ TEST(SshdConfigTest, BlockGoesBeforeFirstMatchAndKeepsEveryOtherByte) {
   EXPECT_EQ(changed->substr(0, before.size()), before);
 }
 
+TEST(SshdConfigTest, BlockBeforeFirstMatchIsUpdatedInPlace) {
+  // An admin's lines after our block (including a TrustedUserCAKeys that
+  // ours overrides, the first value winning) must stay after it.
+  const std::string head = "Port 22\n";
+  const std::string tail =
+      "TrustedUserCAKeys /etc/ssh/legacy_ca.pub\nPasswordAuthentication no\n"
+      "Match User backup\n  ForceCommand /bin/false\n";
+  const std::string text = head + "# BEGIN certgate\n" + RenderDirectives(kLines) +
+                           "# END certgate\n" + tail;
+  auto same = RewriteMainConfig(text, RenderDirectives(kLines));
+  ASSERT_TRUE(same) << same.error().detail;
+  EXPECT_EQ(*same, text);  // byte-identical: nothing to change
+  auto changed = RewriteMainConfig(text, RenderDirectives({"TrustedUserCAKeys /other"}));
+  ASSERT_TRUE(changed) << changed.error().detail;
+  EXPECT_EQ(*changed, head + "# BEGIN certgate\n" +
+                          RenderDirectives({"TrustedUserCAKeys /other"}) + "# END certgate\n" +
+                          tail);
+}
+
+TEST(SshdConfigTest, BlockAfterFirstMatchIsMovedBeforeIt) {
+  const std::string text =
+      "Port 22\nMatch User backup\n# BEGIN certgate\nX y\n# END certgate\n  ForceCommand x\n";
+  auto out = RewriteMainConfig(text, "X y\n");
+  ASSERT_TRUE(out) << out.error().detail;
+  EXPECT_EQ(*out,
+            "Port 22\n# BEGIN certgate\nX y\n# END certgate\nMatch User backup\n  ForceCommand x\n");
+}
+
 TEST(SshdConfigTest, NoMatchAppendsAtEnd) {
   auto out = RewriteMainConfig("Port 22", "X y\n");
   ASSERT_TRUE(out);
