@@ -267,13 +267,18 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   }
 
   // 1. Fetch, verify and parse: any failure here changes nothing.
-  const bool have_listed = !ListedKeys(*state).empty();
-  core::Result<FetchOutcome> fetched = FetchCaKeys(config, have_listed ? state->validators : Validators{});
+  // The request is conditional only when the last answer was verified
+  // under this same configuration (ValidatorsToSend): a 304 reuses those
+  // keys without verifying anything again.
+  core::Result<FetchOutcome> fetched = FetchCaKeys(config, ValidatorsToSend(*state, config));
   if (!fetched) return core::Unexpected{fetched.error()};
   std::vector<CaKey> listed = fetched->not_modified ? ListedKeys(*state) : fetched->keys;
   if (listed.empty()) return Fail(Errc::kBadFormat, "the issuer listed no CA key");
   State next = AdvanceState(*state, listed, options.now, config.keep_retired_seconds);
-  if (!fetched->not_modified) next.validators = fetched->validators;
+  if (!fetched->not_modified) {
+    next.validators = fetched->validators;
+    next.validators_for = TrustFingerprint(config);
+  }
   for (const KeyHistory& was : state->keys) {
     const KeyHistory* now_k = nullptr;
     for (const KeyHistory& k : next.keys) {
