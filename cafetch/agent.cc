@@ -147,7 +147,8 @@ core::Status CheckCandidate(const Config& config, const std::string& main_text,
       const std::string path = found.gl_pathv[i];
       const std::string name = path.substr(path.rfind('/') + 1);
       if (name == kDropInName) continue;
-      core::Result<std::optional<std::string>> text = ReadWholeFile(path);
+      // Read as sshd reads it: an admin's drop-in may be a symbolic link.
+      core::Result<std::optional<std::string>> text = ReadFollowingLinks(path);
       if (!text) {
         st = core::Unexpected{text.error()};
       } else if (text->has_value()) {
@@ -314,12 +315,19 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   const std::string body = RenderDirectives(DirectiveLines(directives));
 
   const std::string& main_path = config.sshd.config;
-  core::Result<std::optional<std::string>> main_text = ReadWholeFile(main_path);
+  // The main file is read as sshd reads it (through a symbolic link); it
+  // is replaced only without the drop-in directory, and then it must not
+  // be a link (renaming over it would replace the link, not its target).
+  core::Result<std::optional<std::string>> main_text = ReadFollowingLinks(main_path);
   if (!main_text) return core::Unexpected{main_text.error()};
   if (!main_text->has_value()) return Fail(Errc::kIo, main_path + " does not exist");
   const std::string config_dir = core::ParentDirectory(main_path);
   const bool drop_in = IncludesDropInDirectory(**main_text, config_dir);
   const std::string target = drop_in ? config_dir + "/sshd_config.d/" + kDropInName : main_path;
+  for (const std::string& written : {target, config.trusted_user_ca_keys}) {
+    core::Status not_link = RefuseSymlink(written);
+    if (!not_link) return core::Unexpected{not_link.error()};
+  }
   std::string config_text;
   if (drop_in) {
     config_text = body;

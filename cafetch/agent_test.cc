@@ -167,6 +167,47 @@ TEST_F(AgentTest, DropInWhenTheMainFileIncludesIt) {
   EXPECT_EQ(again->Summary(), "unchanged");
 }
 
+// Files cafetch only reads are read as sshd reads them, through symbolic
+// links; a file it replaces must not be one.
+TEST_F(AgentTest, SymlinkedFilesItOnlyReadsAreFollowed) {
+  mkdir(dir_.Path("admin").c_str(), 0755);
+  const std::string main = "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
+  WriteFile(dir_.Path("admin/sshd_config"), main);
+  ASSERT_EQ(symlink(dir_.Path("admin/sshd_config").c_str(), config_.sshd.config.c_str()), 0);
+  mkdir(dir_.Path("etc/sshd_config.d").c_str(), 0755);
+  WriteFile(dir_.Path("admin/50-admin.conf"), "PasswordAuthentication no\n");
+  ASSERT_EQ(symlink(dir_.Path("admin/50-admin.conf").c_str(),
+                    dir_.Path("etc/sshd_config.d/50-admin.conf").c_str()),
+            0);
+  auto r = Run();
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(Effective("trustedusercakeys"), config_.trusted_user_ca_keys);
+  EXPECT_EQ(Effective("passwordauthentication"), "no");
+  auto again = Run(1001);
+  ASSERT_TRUE(again) << again.error().detail;
+  EXPECT_EQ(again->Summary(), "unchanged");
+  struct stat st;
+  ASSERT_EQ(lstat(config_.sshd.config.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+}
+
+TEST_F(AgentTest, SymlinkedFilesItWouldReplaceAreRefused) {
+  // Main-file layout: cafetch would rename over the link.
+  mkdir(dir_.Path("admin").c_str(), 0755);
+  WriteFile(dir_.Path("admin/sshd_config"), BaseConfig());
+  ASSERT_EQ(symlink(dir_.Path("admin/sshd_config").c_str(), config_.sshd.config.c_str()), 0);
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().detail, config_.sshd.config +
+                                  " is a symbolic link: cafetch replaces this file by renaming a "
+                                  "new one over it and will not replace a link; make it a regular "
+                                  "file or configure its real path");
+  EXPECT_EQ(ReadFile(dir_.Path("admin/sshd_config")), BaseConfig());
+  struct stat st;
+  ASSERT_EQ(lstat(config_.sshd.config.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+}
+
 TEST_F(AgentTest, RotationKeepsTheOldKeyForKeepRetired) {
   WriteFile(config_.sshd.config, BaseConfig());
   ASSERT_TRUE(Run(1000));
