@@ -13,6 +13,7 @@
 #include "cafetch/atomic_file.h"
 #include "cafetch/candidates.h"
 #include "cafetch/diff.h"
+#include "cafetch/fetcher.h"
 #include "cafetch/issuers.h"
 #include "cafetch/reload.h"
 #include "cafetch/sshd_check.h"
@@ -78,13 +79,6 @@ std::string DescribeKeyChange(std::string_view old_text, const std::vector<CaKey
     if (!kept) out += (out.empty() ? "-" : ", -") + core::Sha256Fingerprint(o.blob);
   }
   return out.empty() ? "rewritten" : out;
-}
-
-// SourceLabel names the issuer in the key file's header, without any query
-// string (which could hold a credential).
-std::string SourceLabel(const IssuerConfig& issuer) {
-  std::string url = issuer.url.substr(0, issuer.url.find('?'));
-  return "the " + std::string(IssuerTypeName(issuer.type)) + " issuer " + url;
 }
 
 bool ResolveSha1(const Config& config, const std::vector<CaKey>& trusted, core::LogSink* log) {
@@ -226,6 +220,10 @@ class Installed {
 };
 
 }  // namespace
+
+std::string SourceLabel(const IssuerConfig& issuer) {
+  return "the " + std::string(IssuerTypeName(issuer.type)) + " issuer " + Redact(issuer.url);
+}
 
 std::string RunOutcome::Summary() const {
   if (changes.empty()) return "unchanged";

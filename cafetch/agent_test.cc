@@ -448,6 +448,18 @@ TEST_F(AgentTest, Sha1RsaLinesOnlyWhenAskedOrForAkeylessRsa) {
   }
 }
 
+TEST(SourceLabelTest, NoCredentialFromTheUrl) {
+  IssuerConfig issuer;
+  issuer.type = IssuerType::kVault;
+  issuer.url = "https://user:s3cr@t@vault.example:8200/v1/ssh/public_key?token=abc#frag";
+  EXPECT_EQ(SourceLabel(issuer), "the vault issuer https://vault.example:8200/v1/ssh/public_key");
+  issuer.url = "https://vault.example/v1/a@b";  // an '@' in the path is not userinfo
+  EXPECT_EQ(SourceLabel(issuer), "the vault issuer https://vault.example/v1/a@b");
+  issuer.type = IssuerType::kFile;
+  issuer.url = "/srv/ca@keys.pub";
+  EXPECT_EQ(SourceLabel(issuer), "the file issuer /srv/ca@keys.pub");
+}
+
 TEST(FailureOutcomeTest, SaysWhenARollbackLeftFilesChanged) {
   EXPECT_EQ(FailureOutcome({core::Errc::kIo, "sshd -t failed; previous files restored"}),
             "nothing changed");
