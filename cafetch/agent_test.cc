@@ -208,6 +208,18 @@ TEST_F(AgentTest, SymlinkedFilesItWouldReplaceAreRefused) {
   EXPECT_TRUE(S_ISLNK(st.st_mode));
 }
 
+TEST_F(AgentTest, QuotedIncludeIsTheDropInLayout) {
+  const std::string main =
+      "Include \"" + dir_.Path("etc/sshd_config.d/*.conf") + "\"\n" + BaseConfig();
+  WriteFile(config_.sshd.config, main);
+  auto r = Run();
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(ReadFile(config_.sshd.config), main);  // never edited
+  EXPECT_NE(ReadFile(dir_.Path("etc/sshd_config.d/05-certgate.conf")).find("TrustedUserCAKeys"),
+            std::string::npos);
+  EXPECT_EQ(Effective("trustedusercakeys"), config_.trusted_user_ca_keys);
+}
+
 TEST_F(AgentTest, RotationKeepsTheOldKeyForKeepRetired) {
   WriteFile(config_.sshd.config, BaseConfig());
   ASSERT_TRUE(Run(1000));

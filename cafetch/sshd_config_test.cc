@@ -38,6 +38,30 @@ TEST(SshdConfigTest, DetectsDebianInclude) {
   EXPECT_FALSE(IncludesDropInDirectory("#Include /etc/ssh/sshd_config.d/*.conf\n", "/etc/ssh"));
 }
 
+// sshd (argv_split) accepts quoted arguments, so must we.
+TEST(SshdConfigTest, DetectsQuotedInclude) {
+  EXPECT_TRUE(IncludesDropInDirectory("Include \"/etc/ssh/sshd_config.d/*.conf\"\n", "/etc/ssh"));
+  EXPECT_TRUE(IncludesDropInDirectory("Include '/etc/ssh/sshd_config.d/*.conf'\n", "/etc/ssh"));
+  EXPECT_TRUE(IncludesDropInDirectory("Include=\"sshd_config.d/*.conf\"\n", "/etc/ssh"));
+  EXPECT_TRUE(IncludesDropInDirectory("Include /etc/ssh/\"sshd_config.d\"/*.conf\n", "/etc/ssh"));
+  EXPECT_TRUE(IncludesDropInDirectory("Include \"/srv/my ssh/sshd_config.d/*.conf\"\n",
+                                      "/srv/my ssh"));
+  EXPECT_TRUE(IncludesDropInDirectory("Include /srv/my\\ ssh/sshd_config.d/*.conf\n", "/srv/my ssh"));
+  EXPECT_TRUE(IncludesDropInDirectory("Include /etc/ssh/sshd_config.d/*.conf # Debian\n", "/etc/ssh"));
+  // A quote left open is a line sshd refuses: not ours.
+  EXPECT_FALSE(IncludesDropInDirectory("Include \"/etc/ssh/sshd_config.d/*.conf\n", "/etc/ssh"));
+  // "a b" is one argument, not two.
+  EXPECT_FALSE(IncludesDropInDirectory("Include \"/x sshd_config.d/*.conf\"\n", "/etc/ssh"));
+  EXPECT_FALSE(IncludesDropInDirectory("Include x # sshd_config.d/*.conf\n", "/etc/ssh"));
+}
+
+TEST(SshdConfigTest, RedirectDropInIncludeKeepsQuotedArguments) {
+  EXPECT_EQ(RedirectDropInInclude(
+                "Include \"/etc/ssh/my conf\" \"/etc/ssh/sshd_config.d/*.conf\"\nPort 22\n",
+                "/etc/ssh", "/tmp/c/sshd_config.d/*.conf"),
+            "Include \"/etc/ssh/my conf\" /tmp/c/sshd_config.d/*.conf\nPort 22\n");
+}
+
 TEST(SshdConfigTest, RedirectDropInIncludeRewritesOnlyThatInclude) {
   const std::string text =
       "# Include sshd_config.d/*.conf\n"
