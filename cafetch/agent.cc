@@ -124,8 +124,11 @@ core::Result<EffectiveConfig> CheckConfig(const Config& config, const std::strin
 // |wanted| in sshd -T.
 core::Status CheckCandidate(const Config& config, const std::string& main_text,
                             const std::optional<std::string>& drop_in_text,
-                            const std::vector<Directive>& wanted) {
-  core::Result<std::unique_ptr<CandidateDir>> made = CandidateDir::Create(config.state_dir);
+                            const std::vector<Directive>& wanted, bool dry_run) {
+  // A dry run changes nothing, not even state_dir: its candidate goes to a
+  // private directory in /tmp.
+  core::Result<std::unique_ptr<CandidateDir>> made =
+      dry_run ? CandidateDir::CreateTemporary() : CandidateDir::Create(config.state_dir);
   if (!made) return Fail(made.error().code, "candidate sshd_config: " + made.error().detail);
   CandidateDir& dir = **made;
   std::string candidate_main = main_text;
@@ -362,7 +365,7 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
                                   target_old->has_value() ? target : "/dev/null", target);
       core::Status checked = CheckCandidate(config, drop_in ? **main_text : config_text,
                                             drop_in ? std::optional(config_text) : std::nullopt,
-                                            directives);
+                                            directives, true);
       if (!checked) return core::Unexpected{checked.error()};
     }
     return outcome;
@@ -394,7 +397,7 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   } else {
     core::Status checked = CheckCandidate(config, drop_in ? **main_text : config_text,
                                           drop_in ? std::optional(config_text) : std::nullopt,
-                                          directives);
+                                          directives, false);
     if (!checked) return core::Unexpected{checked.error()};
   }
 

@@ -438,6 +438,20 @@ TEST_F(AgentTest, CandidatesAreCheckedInStateDirAndLeftoversRemovedByTheNextRoun
   EXPECT_EQ(Snapshot(candidates), (std::map<std::string, std::string>{{"cafetch-candidate-K1lled/", ""}}));
 }
 
+// --dry-run changes nothing: not even state_dir or its candidates
+// directory is created, though its candidate is checked with sshd -t.
+TEST_F(AgentTest, DryRunCreatesNoDirectory) {
+  const std::string main = "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
+  WriteFile(config_.sshd.config, main);
+  auto r = Run(1000, true);
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(r->changes.size(), 2u);
+  struct stat st;
+  EXPECT_NE(lstat(config_.state_dir.c_str(), &st), 0);
+  EXPECT_NE(lstat(dir_.Path("etc/sshd_config.d").c_str(), &st), 0);
+  EXPECT_EQ(Snapshot(dir_.Path("etc")), (std::map<std::string, std::string>{{"sshd_config", main}}));
+}
+
 TEST_F(AgentTest, Sha1RsaLinesOnlyWhenAskedOrForAkeylessRsa) {
   WriteFile(config_.sshd.config, BaseConfig());
   WriteFile(dir_.Path("issuer.pub"), ca_rsa_);
