@@ -367,6 +367,12 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
                                             drop_in ? std::optional(config_text) : std::nullopt,
                                             directives, true);
       if (!checked) return core::Unexpected{checked.error()};
+    } else {
+      // The same check --once makes (step 3): an admin's line that wins
+      // over ours fails the dry run too.
+      core::Result<EffectiveConfig> checked =
+          CheckConfig(config, main_path, directives, finish_reload);
+      if (!checked) return core::Unexpected{checked.error()};
     }
     return outcome;
   }

@@ -438,6 +438,21 @@ TEST_F(AgentTest, CandidatesAreCheckedInStateDirAndLeftoversRemovedByTheNextRoun
   EXPECT_EQ(Snapshot(candidates), (std::map<std::string, std::string>{{"cafetch-candidate-K1lled/", ""}}));
 }
 
+// With sshd_config unchanged, --dry-run still makes --once's sshd -T check.
+TEST_F(AgentTest, DryRunFailsWhereOnceFailsWithTheConfigUnchanged) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  auto first = Run();
+  ASSERT_TRUE(first) << first.error().detail;
+  // An admin's TrustedUserCAKeys before our block wins in sshd.
+  WriteFile(config_.sshd.config, "TrustedUserCAKeys /etc/ssh/admin_ca\n" +
+                                     ReadFile(config_.sshd.config));
+  auto once = Run(1001);
+  ASSERT_FALSE(once);
+  auto dry = Run(1001, true);
+  ASSERT_FALSE(dry) << dry->Summary();
+  EXPECT_EQ(dry.error().detail, once.error().detail);
+}
+
 // --dry-run changes nothing: not even state_dir or its candidates
 // directory is created, though its candidate is checked with sshd -t.
 TEST_F(AgentTest, DryRunCreatesNoDirectory) {
