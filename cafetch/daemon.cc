@@ -162,7 +162,10 @@ int RunDaemon(const DaemonOptions& options, core::LogSink* log) {
         return 0;
       }
       // SIGHUP: re-read the configuration and run a round at once.
-      Notify("RELOADING=1");
+      struct timespec mono {};
+      clock_gettime(CLOCK_MONOTONIC, &mono);
+      Notify(ReloadingNotification(static_cast<uint64_t>(mono.tv_sec) * 1000000u +
+                                   static_cast<uint64_t>(mono.tv_nsec) / 1000u));
       std::optional<Config> fresh = Load(options, log);
       if (fresh) {
         config = std::move(fresh);
@@ -175,6 +178,10 @@ int RunDaemon(const DaemonOptions& options, core::LogSink* log) {
       rerun = true;
     }
   }
+}
+
+std::string ReloadingNotification(uint64_t monotonic_usec) {
+  return "RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec);
 }
 
 }  // namespace certgate::cafetch
