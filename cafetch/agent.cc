@@ -81,7 +81,8 @@ std::string DescribeKeyChange(std::string_view old_text, const std::vector<CaKey
   return out.empty() ? "rewritten" : out;
 }
 
-bool ResolveSha1(const Config& config, const std::vector<CaKey>& trusted, core::LogSink* log) {
+bool ResolveSha1(const Config& config, const std::vector<CaKey>& trusted,
+                 const SshdVersion& version, core::LogSink* log) {
   switch (config.sshd.accept_sha1_rsa) {
     case AcceptSha1Rsa::kTrue: return true;
     case AcceptSha1Rsa::kFalse: return false;
@@ -93,7 +94,11 @@ bool ResolveSha1(const Config& config, const std::vector<CaKey>& trusted, core::
       Log(log, Priority::kNotice, "accept_sha1_rsa",
           "accept_sha1_rsa auto: the " + std::string(IssuerTypeName(config.issuer.type)) +
               " issuer signs certificates with SHA-1 ssh-rsa and trusts RSA CA " + Fingerprint(k) +
-              ": telling sshd to accept them",
+              (version.AtLeast(8, 2)
+                   ? ": telling sshd to accept them"
+                   : ": sshd " + std::to_string(version.major) + "." +
+                         std::to_string(version.minor) +
+                         " (before 8.2) accepts them without any setting, none written"),
           {{"CERTGATE_CA_FP", Fingerprint(k)}});
       return true;
     }
@@ -310,7 +315,7 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   DirectivePlan plan;
   plan.trusted_user_ca_keys = config.trusted_user_ca_keys;
   plan.manage_principals_command = config.sshd.manage_principals_command;
-  plan.accept_sha1_rsa = ResolveSha1(config, trusted, log);
+  plan.accept_sha1_rsa = ResolveSha1(config, trusted, *version, log);
   plan.version = *version;
   const std::vector<Directive> directives = PlanDirectives(plan);
   const std::string body = RenderDirectives(DirectiveLines(directives));
