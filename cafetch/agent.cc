@@ -13,6 +13,7 @@
 #include "cafetch/atomic_file.h"
 #include "cafetch/candidates.h"
 #include "cafetch/diff.h"
+#include "cafetch/fetcher.h"
 #include "cafetch/issuers.h"
 #include "cafetch/reload.h"
 #include "cafetch/sshd_check.h"
@@ -80,14 +81,8 @@ std::string DescribeKeyChange(std::string_view old_text, const std::vector<CaKey
   return out.empty() ? "rewritten" : out;
 }
 
-// SourceLabel names the issuer in the key file's header, without any query
-// string (which could hold a credential).
-std::string SourceLabel(const IssuerConfig& issuer) {
-  std::string url = issuer.url.substr(0, issuer.url.find('?'));
-  return "the " + std::string(IssuerTypeName(issuer.type)) + " issuer " + url;
-}
-
-bool ResolveSha1(const Config& config, const std::vector<CaKey>& trusted, core::LogSink* log) {
+bool ResolveSha1(const Config& config, const std::vector<CaKey>& trusted,
+                 const SshdVersion& version, core::LogSink* log) {
   switch (config.sshd.accept_sha1_rsa) {
     case AcceptSha1Rsa::kTrue: return true;
     case AcceptSha1Rsa::kFalse: return false;
@@ -99,7 +94,11 @@ bool ResolveSha1(const Config& config, const std::vector<CaKey>& trusted, core::
       Log(log, Priority::kNotice, "accept_sha1_rsa",
           "accept_sha1_rsa auto: the " + std::string(IssuerTypeName(config.issuer.type)) +
               " issuer signs certificates with SHA-1 ssh-rsa and trusts RSA CA " + Fingerprint(k) +
-              ": telling sshd to accept them",
+              (version.AtLeast(8, 2)
+                   ? ": telling sshd to accept them"
+                   : ": sshd " + std::to_string(version.major) + "." +
+                         std::to_string(version.minor) +
+                         " (before 8.2) accepts them without any setting, none written"),
           {{"CERTGATE_CA_FP", Fingerprint(k)}});
       return true;
     }
@@ -130,8 +129,11 @@ core::Result<EffectiveConfig> CheckConfig(const Config& config, const std::strin
 // |wanted| in sshd -T.
 core::Status CheckCandidate(const Config& config, const std::string& main_text,
                             const std::optional<std::string>& drop_in_text,
-                            const std::vector<Directive>& wanted) {
-  core::Result<std::unique_ptr<CandidateDir>> made = CandidateDir::Create(config.state_dir);
+                            const std::vector<Directive>& wanted, bool dry_run) {
+  // A dry run changes nothing, not even state_dir: its candidate goes to a
+  // private directory in /tmp.
+  core::Result<std::unique_ptr<CandidateDir>> made =
+      dry_run ? CandidateDir::CreateTemporary() : CandidateDir::Create(config.state_dir);
   if (!made) return Fail(made.error().code, "candidate sshd_config: " + made.error().detail);
   CandidateDir& dir = **made;
   std::string candidate_main = main_text;
@@ -147,7 +149,8 @@ core::Status CheckCandidate(const Config& config, const std::string& main_text,
       const std::string path = found.gl_pathv[i];
       const std::string name = path.substr(path.rfind('/') + 1);
       if (name == kDropInName) continue;
-      core::Result<std::optional<std::string>> text = ReadWholeFile(path);
+      // Read as sshd reads it: an admin's drop-in may be a symbolic link.
+      core::Result<std::optional<std::string>> text = ReadFollowingLinks(path);
       if (!text) {
         st = core::Unexpected{text.error()};
       } else if (text->has_value()) {
@@ -226,6 +229,10 @@ class Installed {
 
 }  // namespace
 
+std::string SourceLabel(const IssuerConfig& issuer) {
+  return "the " + std::string(IssuerTypeName(issuer.type)) + " issuer " + Redact(issuer.url);
+}
+
 std::string RunOutcome::Summary() const {
   if (changes.empty()) return "unchanged";
   std::string out = "changed: ";
@@ -267,13 +274,18 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   }
 
   // 1. Fetch, verify and parse: any failure here changes nothing.
-  const bool have_listed = !ListedKeys(*state).empty();
-  core::Result<FetchOutcome> fetched = FetchCaKeys(config, have_listed ? state->validators : Validators{});
+  // The request is conditional only when the last answer was verified
+  // under this same configuration (ValidatorsToSend): a 304 reuses those
+  // keys without verifying anything again.
+  core::Result<FetchOutcome> fetched = FetchCaKeys(config, ValidatorsToSend(*state, config));
   if (!fetched) return core::Unexpected{fetched.error()};
   std::vector<CaKey> listed = fetched->not_modified ? ListedKeys(*state) : fetched->keys;
   if (listed.empty()) return Fail(Errc::kBadFormat, "the issuer listed no CA key");
   State next = AdvanceState(*state, listed, options.now, config.keep_retired_seconds);
-  if (!fetched->not_modified) next.validators = fetched->validators;
+  if (!fetched->not_modified) {
+    next.validators = fetched->validators;
+    next.validators_for = TrustFingerprint(config);
+  }
   for (const KeyHistory& was : state->keys) {
     const KeyHistory* now_k = nullptr;
     for (const KeyHistory& k : next.keys) {
@@ -303,18 +315,25 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   DirectivePlan plan;
   plan.trusted_user_ca_keys = config.trusted_user_ca_keys;
   plan.manage_principals_command = config.sshd.manage_principals_command;
-  plan.accept_sha1_rsa = ResolveSha1(config, trusted, log);
+  plan.accept_sha1_rsa = ResolveSha1(config, trusted, *version, log);
   plan.version = *version;
   const std::vector<Directive> directives = PlanDirectives(plan);
   const std::string body = RenderDirectives(DirectiveLines(directives));
 
   const std::string& main_path = config.sshd.config;
-  core::Result<std::optional<std::string>> main_text = ReadWholeFile(main_path);
+  // The main file is read as sshd reads it (through a symbolic link); it
+  // is replaced only without the drop-in directory, and then it must not
+  // be a link (renaming over it would replace the link, not its target).
+  core::Result<std::optional<std::string>> main_text = ReadFollowingLinks(main_path);
   if (!main_text) return core::Unexpected{main_text.error()};
   if (!main_text->has_value()) return Fail(Errc::kIo, main_path + " does not exist");
   const std::string config_dir = core::ParentDirectory(main_path);
   const bool drop_in = IncludesDropInDirectory(**main_text, config_dir);
   const std::string target = drop_in ? config_dir + "/sshd_config.d/" + kDropInName : main_path;
+  for (const std::string& written : {target, config.trusted_user_ca_keys}) {
+    core::Status not_link = RefuseSymlink(written);
+    if (!not_link) return core::Unexpected{not_link.error()};
+  }
   std::string config_text;
   if (drop_in) {
     config_text = body;
@@ -351,7 +370,13 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
                                   target_old->has_value() ? target : "/dev/null", target);
       core::Status checked = CheckCandidate(config, drop_in ? **main_text : config_text,
                                             drop_in ? std::optional(config_text) : std::nullopt,
-                                            directives);
+                                            directives, true);
+      if (!checked) return core::Unexpected{checked.error()};
+    } else {
+      // The same check --once makes (step 3): an admin's line that wins
+      // over ours fails the dry run too.
+      core::Result<EffectiveConfig> checked =
+          CheckConfig(config, main_path, directives, finish_reload);
       if (!checked) return core::Unexpected{checked.error()};
     }
     return outcome;
@@ -383,7 +408,7 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   } else {
     core::Status checked = CheckCandidate(config, drop_in ? **main_text : config_text,
                                           drop_in ? std::optional(config_text) : std::nullopt,
-                                          directives);
+                                          directives, false);
     if (!checked) return core::Unexpected{checked.error()};
   }
 

@@ -60,6 +60,11 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
 // replaced could not be put back: then the round did change something.
 inline constexpr char kRestoreFailed[] = "RESTORING ";
 
+// SourceLabel names the issuer in the key file's header (world-readable,
+// and shown by --dry-run): "the TYPE issuer URL", the URL without userinfo,
+// query or fragment (Redact), which could hold a credential.
+std::string SourceLabel(const IssuerConfig& issuer);
+
 // FailureOutcome returns what a failed round left on disk, for its log
 // line: "nothing changed", or a warning that some files were not restored.
 std::string FailureOutcome(const core::Error& error);

@@ -167,6 +167,59 @@ TEST_F(AgentTest, DropInWhenTheMainFileIncludesIt) {
   EXPECT_EQ(again->Summary(), "unchanged");
 }
 
+// Files cafetch only reads are read as sshd reads them, through symbolic
+// links; a file it replaces must not be one.
+TEST_F(AgentTest, SymlinkedFilesItOnlyReadsAreFollowed) {
+  mkdir(dir_.Path("admin").c_str(), 0755);
+  const std::string main = "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
+  WriteFile(dir_.Path("admin/sshd_config"), main);
+  ASSERT_EQ(symlink(dir_.Path("admin/sshd_config").c_str(), config_.sshd.config.c_str()), 0);
+  mkdir(dir_.Path("etc/sshd_config.d").c_str(), 0755);
+  WriteFile(dir_.Path("admin/50-admin.conf"), "PasswordAuthentication no\n");
+  ASSERT_EQ(symlink(dir_.Path("admin/50-admin.conf").c_str(),
+                    dir_.Path("etc/sshd_config.d/50-admin.conf").c_str()),
+            0);
+  auto r = Run();
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(Effective("trustedusercakeys"), config_.trusted_user_ca_keys);
+  EXPECT_EQ(Effective("passwordauthentication"), "no");
+  auto again = Run(1001);
+  ASSERT_TRUE(again) << again.error().detail;
+  EXPECT_EQ(again->Summary(), "unchanged");
+  struct stat st;
+  ASSERT_EQ(lstat(config_.sshd.config.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+}
+
+TEST_F(AgentTest, SymlinkedFilesItWouldReplaceAreRefused) {
+  // Main-file layout: cafetch would rename over the link.
+  mkdir(dir_.Path("admin").c_str(), 0755);
+  WriteFile(dir_.Path("admin/sshd_config"), BaseConfig());
+  ASSERT_EQ(symlink(dir_.Path("admin/sshd_config").c_str(), config_.sshd.config.c_str()), 0);
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().detail, config_.sshd.config +
+                                  " is a symbolic link: cafetch replaces this file by renaming a "
+                                  "new one over it and will not replace a link; make it a regular "
+                                  "file or configure its real path");
+  EXPECT_EQ(ReadFile(dir_.Path("admin/sshd_config")), BaseConfig());
+  struct stat st;
+  ASSERT_EQ(lstat(config_.sshd.config.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+}
+
+TEST_F(AgentTest, QuotedIncludeIsTheDropInLayout) {
+  const std::string main =
+      "Include \"" + dir_.Path("etc/sshd_config.d/*.conf") + "\"\n" + BaseConfig();
+  WriteFile(config_.sshd.config, main);
+  auto r = Run();
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(ReadFile(config_.sshd.config), main);  // never edited
+  EXPECT_NE(ReadFile(dir_.Path("etc/sshd_config.d/05-certgate.conf")).find("TrustedUserCAKeys"),
+            std::string::npos);
+  EXPECT_EQ(Effective("trustedusercakeys"), config_.trusted_user_ca_keys);
+}
+
 TEST_F(AgentTest, RotationKeepsTheOldKeyForKeepRetired) {
   WriteFile(config_.sshd.config, BaseConfig());
   ASSERT_TRUE(Run(1000));
@@ -385,6 +438,35 @@ TEST_F(AgentTest, CandidatesAreCheckedInStateDirAndLeftoversRemovedByTheNextRoun
   EXPECT_EQ(Snapshot(candidates), (std::map<std::string, std::string>{{"cafetch-candidate-K1lled/", ""}}));
 }
 
+// With sshd_config unchanged, --dry-run still makes --once's sshd -T check.
+TEST_F(AgentTest, DryRunFailsWhereOnceFailsWithTheConfigUnchanged) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  auto first = Run();
+  ASSERT_TRUE(first) << first.error().detail;
+  // An admin's TrustedUserCAKeys before our block wins in sshd.
+  WriteFile(config_.sshd.config, "TrustedUserCAKeys /etc/ssh/admin_ca\n" +
+                                     ReadFile(config_.sshd.config));
+  auto once = Run(1001);
+  ASSERT_FALSE(once);
+  auto dry = Run(1001, true);
+  ASSERT_FALSE(dry) << dry->Summary();
+  EXPECT_EQ(dry.error().detail, once.error().detail);
+}
+
+// --dry-run changes nothing: not even state_dir or its candidates
+// directory is created, though its candidate is checked with sshd -t.
+TEST_F(AgentTest, DryRunCreatesNoDirectory) {
+  const std::string main = "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
+  WriteFile(config_.sshd.config, main);
+  auto r = Run(1000, true);
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(r->changes.size(), 2u);
+  struct stat st;
+  EXPECT_NE(lstat(config_.state_dir.c_str(), &st), 0);
+  EXPECT_NE(lstat(dir_.Path("etc/sshd_config.d").c_str(), &st), 0);
+  EXPECT_EQ(Snapshot(dir_.Path("etc")), (std::map<std::string, std::string>{{"sshd_config", main}}));
+}
+
 TEST_F(AgentTest, Sha1RsaLinesOnlyWhenAskedOrForAkeylessRsa) {
   WriteFile(config_.sshd.config, BaseConfig());
   WriteFile(dir_.Path("issuer.pub"), ca_rsa_);
@@ -405,6 +487,18 @@ TEST_F(AgentTest, Sha1RsaLinesOnlyWhenAskedOrForAkeylessRsa) {
   if (version->AtLeast(8, 8)) {
     EXPECT_NE(text.find("PubkeyAcceptedAlgorithms +ssh-rsa-cert-v01@openssh.com\n"), std::string::npos);
   }
+}
+
+TEST(SourceLabelTest, NoCredentialFromTheUrl) {
+  IssuerConfig issuer;
+  issuer.type = IssuerType::kVault;
+  issuer.url = "https://user:s3cr@t@vault.example:8200/v1/ssh/public_key?token=abc#frag";
+  EXPECT_EQ(SourceLabel(issuer), "the vault issuer https://vault.example:8200/v1/ssh/public_key");
+  issuer.url = "https://vault.example/v1/a@b";  // an '@' in the path is not userinfo
+  EXPECT_EQ(SourceLabel(issuer), "the vault issuer https://vault.example/v1/a@b");
+  issuer.type = IssuerType::kFile;
+  issuer.url = "/srv/ca@keys.pub";
+  EXPECT_EQ(SourceLabel(issuer), "the file issuer /srv/ca@keys.pub");
 }
 
 TEST(FailureOutcomeTest, SaysWhenARollbackLeftFilesChanged) {

@@ -22,10 +22,10 @@ std::string Errno(const std::string& what, const std::string& path) {
   return what + " " + path + ": " + std::strerror(errno);
 }
 
-}  // namespace
-
-core::Result<std::optional<std::string>> ReadWholeFile(const std::string& path, size_t max_size) {
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+// ReadOpening reads |path| opened with |extra_flags| added.
+core::Result<std::optional<std::string>> ReadOpening(const std::string& path, size_t max_size,
+                                                  int extra_flags) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | extra_flags));
   if (!fd.valid()) {
     if (errno == ENOENT) return std::optional<std::string>();
     return Fail(Errc::kIo, Errno("open", path));
@@ -34,6 +34,32 @@ core::Result<std::optional<std::string>> ReadWholeFile(const std::string& path, 
   core::Status read = core::ReadBounded(fd.get(), max_size, 0, &data);
   if (!read) return Fail(read.error().code, path + ": " + read.error().detail);
   return std::optional<std::string>(std::move(data));
+}
+
+}  // namespace
+
+core::Result<std::optional<std::string>> ReadWholeFile(const std::string& path, size_t max_size) {
+  return ReadOpening(path, max_size, O_NOFOLLOW);
+}
+
+core::Result<std::optional<std::string>> ReadFollowingLinks(const std::string& path,
+                                                            size_t max_size) {
+  return ReadOpening(path, max_size, 0);
+}
+
+core::Status RefuseSymlink(const std::string& path) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return core::Ok();
+    return Fail(Errc::kIo, Errno("stat", path));
+  }
+  if (S_ISLNK(st.st_mode)) {
+    return Fail(Errc::kIo, path +
+                               " is a symbolic link: cafetch replaces this file by renaming a new "
+                               "one over it and will not replace a link; make it a regular file "
+                               "or configure its real path");
+  }
+  return core::Ok();
 }
 
 core::Result<FileBackup> BackUpFile(const std::string& path) {

@@ -53,9 +53,21 @@ core::Result<FileBackup> ReplaceKeepingPrevious(const std::string& path, std::st
                                                 const FileMode& mode);
 
 // ReadWholeFile returns the contents of |path| (at most |max_size| bytes),
-// nullopt if it does not exist, or kIo / kTooLarge.
+// nullopt if it does not exist, or kIo / kTooLarge. A symbolic link is not
+// followed (kIo, ELOOP): for files cafetch itself replaces or owns.
 core::Result<std::optional<std::string>> ReadWholeFile(const std::string& path,
                                                        size_t max_size = 16 * 1024 * 1024);
+
+// ReadFollowingLinks is ReadWholeFile for files cafetch only reads, as
+// sshd does (an admin's drop-in, a main sshd_config it never writes): a
+// symbolic link is followed; a dangling one is nullopt, like a missing file.
+core::Result<std::optional<std::string>> ReadFollowingLinks(const std::string& path,
+                                                            size_t max_size = 16 * 1024 * 1024);
+
+// RefuseSymlink returns kIo, saying |path| is a symbolic link cafetch will
+// not replace and what to do, when |path| is one; Ok otherwise (missing
+// included), or kIo when it cannot be told.
+core::Status RefuseSymlink(const std::string& path);
 
 }  // namespace certgate::cafetch
 

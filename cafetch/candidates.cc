@@ -192,6 +192,19 @@ core::Result<std::unique_ptr<CandidateDir>> CandidateDir::Create(const std::stri
                              ": removed by another cafetch each time");
 }
 
+core::Result<std::unique_ptr<CandidateDir>> CandidateDir::CreateTemporary(
+    const std::string& tmp_dir) {
+  std::string path = tmp_dir + "/" + kCandidatePrefix + std::string(kRandomChars, 'X');
+  if (mkdtemp(path.data()) == nullptr) return Fail(Errc::kIo, Errno("mkdtemp", path));
+  UniqueFd fd(open(path.c_str(), kDirFlags));
+  if (!fd.valid()) {
+    const std::string err = Errno("open", path);
+    rmdir(path.c_str());
+    return Fail(Errc::kIo, err);
+  }
+  return std::unique_ptr<CandidateDir>(new CandidateDir(std::move(path), std::move(fd)));
+}
+
 CandidateDir::~CandidateDir() {
   for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
     if (unlink(it->c_str()) != 0) rmdir(it->c_str());

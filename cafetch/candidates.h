@@ -44,6 +44,12 @@ class CandidateDir {
   // RemoveStaleCandidates in a concurrent round leaves it alone (a
   // --dry-run checks a candidate without the state_dir lock). Errors: kIo.
   static core::Result<std::unique_ptr<CandidateDir>> Create(const std::string& state_dir);
+  // CreateTemporary makes a fresh private directory (mkdtemp, 0700) named
+  // kCandidatePrefix + six characters in |tmp_dir| (absolute; "/tmp" by
+  // default), for a --dry-run, which must create nothing in state_dir.
+  // Errors: kIo.
+  static core::Result<std::unique_ptr<CandidateDir>> CreateTemporary(
+      const std::string& tmp_dir = "/tmp");
   ~CandidateDir();
   CandidateDir(const CandidateDir&) = delete;
   CandidateDir& operator=(const CandidateDir&) = delete;

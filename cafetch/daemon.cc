@@ -4,6 +4,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -142,7 +143,9 @@ int RunDaemon(const DaemonOptions& options, core::LogSink* log) {
     Notify("STATUS=" + status.substr(0, 200) + "; next round in " + core::FormatDuration(delay));
 
     // Sleep, pinging the watchdog, until the delay passes or a signal comes.
-    auto wake = std::chrono::steady_clock::now() + std::chrono::seconds(delay);
+    const auto round_end = std::chrono::steady_clock::now();
+    const bool failed = failures > 0;
+    auto wake = round_end + std::chrono::seconds(delay);
     bool rerun = false;
     while (!rerun) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -161,8 +164,12 @@ int RunDaemon(const DaemonOptions& options, core::LogSink* log) {
         Log(log, Priority::kInfo, "daemon", "cafetch daemon stopping");
         return 0;
       }
-      // SIGHUP: re-read the configuration and run a round at once.
-      Notify("RELOADING=1");
+      // SIGHUP: re-read the configuration at once; run a round at once
+      // unless the last one failed.
+      struct timespec mono {};
+      clock_gettime(CLOCK_MONOTONIC, &mono);
+      Notify(ReloadingNotification(static_cast<uint64_t>(mono.tv_sec) * 1000000u +
+                                   static_cast<uint64_t>(mono.tv_nsec) / 1000u));
       std::optional<Config> fresh = Load(options, log);
       if (fresh) {
         config = std::move(fresh);
@@ -172,9 +179,20 @@ int RunDaemon(const DaemonOptions& options, core::LogSink* log) {
         Log(log, Priority::kErr, "config", "configuration not re-read: keeping the old one");
       }
       Notify("READY=1");
-      rerun = true;
+      if (!failed) {
+        rerun = true;
+      } else {
+        // After a failed round the next one is never sooner than 30 s
+        // (the backoff floor), SIGHUP or not: the new configuration is
+        // used from then on.
+        wake = std::min(wake, round_end + std::chrono::seconds(kMinIntervalSeconds));
+      }
     }
   }
+}
+
+std::string ReloadingNotification(uint64_t monotonic_usec) {
+  return "RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_usec);
 }
 
 }  // namespace certgate::cafetch

@@ -38,6 +38,11 @@ struct DaemonOptions {
 // on SIGHUP is logged and the old one kept).
 int RunDaemon(const DaemonOptions& options, core::LogSink* log);
 
+// ReloadingNotification returns the sd_notify text sent on SIGHUP:
+// "RELOADING=1" with "MONOTONIC_USEC=" |monotonic_usec| (CLOCK_MONOTONIC
+// in microseconds), which systemd 253+ expects for Type=notify-reload.
+std::string ReloadingNotification(uint64_t monotonic_usec);
+
 }  // namespace certgate::cafetch
 
 #endif  // CERTGATE_CAFETCH_DAEMON_H_

@@ -42,5 +42,9 @@ TEST(DaemonTest, BackoffDoublesWithJitterAndNeverUnder30s) {
   }
 }
 
+TEST(DaemonTest, ReloadingCarriesMonotonicUsec) {
+  EXPECT_EQ(ReloadingNotification(1234567), "RELOADING=1\nMONOTONIC_USEC=1234567");
+}
+
 }  // namespace
 }  // namespace certgate::cafetch

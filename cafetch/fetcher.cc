@@ -132,21 +132,6 @@ void GlobalInit() {
 
 bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
-// Redact returns |url| without userinfo, query or fragment, for messages.
-std::string Redact(std::string_view url) {
-  size_t cut = url.find_first_of("?#");
-  std::string_view base = url.substr(0, cut);
-  size_t scheme = base.find("://");
-  size_t at = base.find('@');
-  if (scheme != std::string_view::npos && at != std::string_view::npos) {
-    size_t host_end = base.find('/', scheme + 3);
-    if (host_end == std::string_view::npos || at < host_end) {
-      return std::string(base.substr(0, scheme + 3)) + std::string(base.substr(at + 1));
-    }
-  }
-  return std::string(base);
-}
-
 Result<std::string> PinList(const std::vector<std::string>& pins) {
   std::string out;
   for (const std::string& pin : pins) {
@@ -170,6 +155,21 @@ Result<FetchResponse> FetchLocal(const std::string& url) {
 }
 
 }  // namespace
+
+std::string Redact(std::string_view url) {
+  size_t cut = url.find_first_of("?#");
+  std::string_view base = url.substr(0, cut);
+  size_t scheme = base.find("://");
+  if (scheme == std::string_view::npos) return std::string(base);
+  size_t host_end = base.find('/', scheme + 3);
+  if (host_end == std::string_view::npos) host_end = base.size();
+  // The last '@' of the authority ends the userinfo (a password may hold
+  // an unencoded '@').
+  std::string_view authority = base.substr(scheme + 3, host_end - scheme - 3);
+  size_t at = authority.rfind('@');
+  if (at == std::string_view::npos) return std::string(base);
+  return std::string(base.substr(0, scheme + 3)) + std::string(base.substr(scheme + 3 + at + 1));
+}
 
 Secret::~Secret() {
   if (!value_.empty()) OPENSSL_cleanse(value_.data(), value_.size());

@@ -111,6 +111,10 @@ core::Result<FetchResponse> FetchIssuerAnswer(const IssuerConfig& issuer,
 // unconditionally with |issuer|'s TLS settings and timeout; no token is sent.
 core::Result<std::string> FetchSignature(const IssuerConfig& issuer, const std::string& url);
 
+// Redact returns |url| without userinfo ("user:password@"), query or
+// fragment: the form that may be shown in messages and files.
+std::string Redact(std::string_view url);
+
 // IsLocalUrl returns true for "file:///..." and absolute paths; LocalPath
 // returns the path part.
 bool IsLocalUrl(std::string_view url);

@@ -91,12 +91,12 @@ core::Result<std::string> UnitPath(sd_bus* bus, const std::string& unit) {
   return std::string(path);
 }
 
-core::Result<std::string> ActiveState(sd_bus* bus, const std::string& path) {
+core::Result<std::string> UnitProperty(sd_bus* bus, const std::string& path, const char* name) {
   BusError error;
   char* raw = nullptr;
-  int r = sd_bus_get_property_string(bus, kDest, path.c_str(), kUnitInterface, "ActiveState",
+  int r = sd_bus_get_property_string(bus, kDest, path.c_str(), kUnitInterface, name,
                                      error.get(), &raw);
-  if (r < 0) return Fail(Errc::kIo, "ActiveState of " + path + ": " + error.Text(r));
+  if (r < 0) return Fail(Errc::kIo, std::string(name) + " of " + path + ": " + error.Text(r));
   std::string state(raw);
   free(raw);  // NOLINT: sd-bus hands out malloc'd strings
   return state;
@@ -114,30 +114,40 @@ core::Result<std::string> ReloadUnit(sd_bus* bus, const std::string& unit) {
   return std::string(job);
 }
 
-// ReloadViaSystemd reloads the first loaded unit; kNotRunning when none is.
+// ReloadViaSystemd reloads the first unit of kSshdUnits whose LoadState
+// is "loaded" and whose ActiveState is "active" or "reloading"; a loaded
+// unit in any other state (inactive, failed, activating, deactivating) is
+// left alone (kInactive) when no unit is running; kNotRunning when none is
+// loaded.
 core::Result<ReloadOutcome> ReloadViaSystemd(const std::string& address) {
   core::Result<BusPtr> bus = OpenBus(address);
   if (!bus) return core::Unexpected{bus.error()};
+  std::optional<ReloadOutcome> idle;
   for (const std::string& unit : kSshdUnits) {
     core::Result<std::string> path = UnitPath(bus->get(), unit);
     if (!path) return core::Unexpected{path.error()};
     if (path->empty()) continue;
-    core::Result<std::string> state = ActiveState(bus->get(), *path);
+    core::Result<std::string> load = UnitProperty(bus->get(), *path, "LoadState");
+    if (!load) return core::Unexpected{load.error()};
+    if (*load != "loaded") continue;  // e.g. not-found: referenced, not installed
+    core::Result<std::string> state = UnitProperty(bus->get(), *path, "ActiveState");
     if (!state) return core::Unexpected{state.error()};
     ReloadOutcome outcome;
     outcome.unit = unit;
-    if (*state != "active") {
+    if (*state != "active" && *state != "reloading") {
       // Ubuntu's socket-activated ssh.service is inactive between
       // connections; ReloadUnit would fail, and each connection reads the
       // configuration anew anyway.
       outcome.how = ReloadHow::kInactive;
-      return outcome;
+      if (!idle) idle = outcome;
+      continue;
     }
     core::Result<std::string> job = ReloadUnit(bus->get(), unit);
     if (!job) return core::Unexpected{job.error()};
     outcome.how = ReloadHow::kSystemd;
     return outcome;
   }
+  if (idle) return *idle;
   ReloadOutcome none;
   none.how = ReloadHow::kNotRunning;
   return none;

@@ -58,9 +58,11 @@ struct ReloadOutcome {
 };
 
 // ReloadSshd reloads sshd per |request.mode|: systemd asks the Manager for
-// GetUnit of each of kSshdUnits and calls ReloadUnit(unit, "replace") on
-// the first loaded one if its ActiveState is "active" (an inactive one is
-// left alone); signal sends SIGHUP to the pid in pid_file; auto tries
+// GetUnit of each of kSshdUnits, skips one whose LoadState is not
+// "loaded", and calls ReloadUnit(unit, "replace") on the first loaded one
+// whose ActiveState is "active" or "reloading"; when no loaded unit is,
+// the first loaded one is left alone (kInactive: inactive, failed,
+// activating or deactivating); signal sends SIGHUP to the pid in pid_file; auto tries
 // systemd when it runs and falls back to the signal when neither unit is
 // loaded. Errors: kIo (bus, D-Bus call, kill, unreadable PidFile), kBadFormat
 // (PidFile contents, or its pid is not |sshd_binary|); in systemd mode, no

@@ -200,7 +200,8 @@ TEST(ReloadTest, AnSshdThatDiesOnSighupIsReported) {
 struct FakeSystemd {
   std::mutex mu;
   std::vector<std::string> calls;
-  std::map<std::string, std::string> active_state;  // loaded unit -> ActiveState
+  std::map<std::string, std::string> active_state;  // known unit -> ActiveState
+  std::map<std::string, std::string> load_state;    // known unit -> LoadState ("loaded" if absent)
 
   static std::string PathOf(const std::string& unit) {
     std::string p = "/org/freedesktop/systemd1/unit/";
@@ -236,9 +237,13 @@ struct FakeSystemd {
       self->calls.push_back("Get " + path + " " + iface + "." + prop);
       for (const auto& [unit, state] : self->active_state) {
         if (PathOf(unit) != path) continue;
+        std::string value = state;
+        if (std::string(prop) == "LoadState") {
+          value = self->load_state.count(unit) ? self->load_state[unit] : "loaded";
+        }
         sd_bus_message* reply = nullptr;
         if (sd_bus_message_new_method_return(m, &reply) < 0) return -ENOMEM;
-        int r = sd_bus_message_append(reply, "v", "s", state.c_str());
+        int r = sd_bus_message_append(reply, "v", "s", value.c_str());
         if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
         sd_bus_message_unref(reply);
         return r < 0 ? r : 1;
@@ -326,8 +331,35 @@ TEST(ReloadTest, SystemdReloadsTheLoadedActiveUnit) {
   EXPECT_EQ(Calls(&bus.fake),
             (std::vector<std::string>{
                 "GetUnit ssh.service", "GetUnit sshd.service",
+                "Get /org/freedesktop/systemd1/unit/sshd_2eservice org.freedesktop.systemd1.Unit.LoadState",
                 "Get /org/freedesktop/systemd1/unit/sshd_2eservice org.freedesktop.systemd1.Unit.ActiveState",
                 "ReloadUnit sshd.service replace"}));
+}
+
+// ssh.service known but not-found (referenced only), sshd.service
+// reloading: the loaded one is reloaded.
+TEST(ReloadTest, SystemdSkipsAnUnloadedUnitAndReloadsAReloadingOne) {
+  if (access("/usr/bin/dbus-daemon", X_OK) != 0) GTEST_SKIP() << "no dbus-daemon";
+  PrivateBus bus;
+  ASSERT_TRUE(bus.ready());
+  {
+    std::lock_guard<std::mutex> lock(bus.fake.mu);
+    bus.fake.active_state["ssh.service"] = "inactive";
+    bus.fake.load_state["ssh.service"] = "not-found";
+    bus.fake.active_state["sshd.service"] = "reloading";
+  }
+  ReloadRequest request;
+  request.mode = ReloadMode::kAuto;
+  request.bus_address = bus.address();
+  request.systemd_running = true;
+  request.pid_file = "/nonexistent/pid";
+  auto r = ReloadSshd(request);
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(r->how, ReloadHow::kSystemd);
+  EXPECT_EQ(r->unit, "sshd.service");
+  auto calls = Calls(&bus.fake);
+  ASSERT_FALSE(calls.empty());
+  EXPECT_EQ(calls.back(), "ReloadUnit sshd.service replace");
 }
 
 TEST(ReloadTest, SystemdLeavesAnInactiveUnitAlone) {

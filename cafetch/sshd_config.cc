@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <optional>
 #include <system_error>
 
 namespace certgate::cafetch {
@@ -28,24 +29,64 @@ std::string_view Trim(std::string_view s) {
   return s.substr(b, e - b + 1);
 }
 
-// Arguments returns the blank-separated words after the keyword (sshd also
-// allows quotes; Include paths with blanks are not ours to match).
-std::vector<std::string_view> Arguments(std::string_view line) {
+// Arguments returns the arguments after the keyword the way sshd (8.7+,
+// misc.c argv_split) splits them: words separated by blanks; '"' or '\''
+// quote a word (or part of one) that may hold blanks; a backslash makes
+// the next quote, backslash or (outside quotes) blank literal; a word that
+// starts with '#' ends the line. A quote left open makes the line invalid
+// for sshd: nullopt.
+std::optional<std::vector<std::string>> Arguments(std::string_view line) {
   line = Trim(line);
   size_t end = line.find_first_of(" \t=");
-  std::vector<std::string_view> args;
+  std::vector<std::string> args;
   if (end == std::string_view::npos) return args;
   line.remove_prefix(end);
-  while (!line.empty()) {
-    size_t b = line.find_first_not_of(" \t=");
-    if (b == std::string_view::npos) break;
-    line.remove_prefix(b);
-    size_t e = line.find_first_of(" \t");
-    args.push_back(line.substr(0, e));
-    if (e == std::string_view::npos) break;
-    line.remove_prefix(e);
+  // The keyword ends at blanks and at most one '='.
+  size_t b = line.find_first_not_of(" \t");
+  line.remove_prefix(b == std::string_view::npos ? line.size() : b);
+  if (!line.empty() && line.front() == '=') line.remove_prefix(1);
+  size_t i = 0;
+  while (i < line.size()) {
+    if (line[i] == ' ' || line[i] == '\t') {
+      ++i;
+      continue;
+    }
+    if (line[i] == '#') break;
+    std::string arg;
+    char quote = 0;
+    for (; i < line.size(); ++i) {
+      const char c = line[i];
+      if (c == '\\' && i + 1 < line.size() &&
+          (line[i + 1] == '\'' || line[i + 1] == '"' || line[i + 1] == '\\' ||
+           (quote == 0 && (line[i + 1] == ' ' || line[i + 1] == '\t')))) {
+        arg += line[++i];
+      } else if (quote == 0 && (c == ' ' || c == '\t')) {
+        break;
+      } else if (quote == 0 && (c == '"' || c == '\'')) {
+        quote = c;
+      } else if (quote != 0 && c == quote) {
+        quote = 0;
+      } else {
+        arg += c;
+      }
+    }
+    if (quote != 0) return std::nullopt;
+    args.push_back(std::move(arg));
   }
   return args;
+}
+
+// Quoted returns |arg| as one word sshd splits back to |arg|.
+std::string Quoted(std::string_view arg) {
+  if (!arg.empty() && arg.find_first_of(" \t\"'\\#") == std::string_view::npos) {
+    return std::string(arg);
+  }
+  std::string out = "\"";
+  for (char c : arg) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
 }
 
 bool IsBegin(std::string_view line) { return Trim(line) == kBlockBegin; }
@@ -82,7 +123,9 @@ bool IncludesDropInDirectory(std::string_view text, std::string_view config_dir)
     std::string kw = Keyword(line);
     if (kw == "match") return false;
     if (kw != "include") continue;
-    for (std::string_view arg : Arguments(line)) {
+    std::optional<std::vector<std::string>> args = Arguments(line);
+    if (!args) continue;
+    for (const std::string& arg : *args) {
       if (NamesDropInDirectory(arg, config_dir)) return true;
     }
   }
@@ -97,19 +140,19 @@ std::string RedirectDropInInclude(std::string_view text, std::string_view config
     std::string kw = Keyword(line);
     if (kw == "match") before_match = false;
     bool ours = false;
-    std::vector<std::string_view> args;
+    std::vector<std::string> args;
     if (before_match && kw == "include") {
-      args = Arguments(line);
-      for (std::string_view arg : args) ours = ours || NamesDropInDirectory(arg, config_dir);
+      args = Arguments(line).value_or(std::vector<std::string>{});
+      for (const std::string& arg : args) ours = ours || NamesDropInDirectory(arg, config_dir);
     }
     if (!ours) {
       out.append(line);
       continue;
     }
     out += "Include";
-    for (std::string_view arg : args) {
+    for (const std::string& arg : args) {
       out += ' ';
-      out.append(NamesDropInDirectory(arg, config_dir) ? glob : arg);
+      out += NamesDropInDirectory(arg, config_dir) ? Quoted(glob) : Quoted(arg);
     }
     out += '\n';
   }
@@ -140,10 +183,34 @@ core::Result<std::string> RewriteMainConfig(std::string_view text, std::string_v
   if (begin != lines.size() && end == lines.size()) {
     return core::Fail(core::Errc::kBadFormat, "\"# BEGIN certgate\" without its END line");
   }
-  // Everything but our old block, byte for byte.
+  std::string block = std::string(kBlockBegin) + "\n" + std::string(body);
+  if (!block.empty() && block.back() != '\n') block += '\n';
+  block += std::string(kBlockEnd) + "\n";
+  const bool have_block = begin != lines.size();
+  size_t first_match = lines.size();
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (have_block && i >= begin && i <= end) continue;
+    if (Keyword(lines[i]) == "match") {
+      first_match = i;
+      break;
+    }
+  }
+  std::string out;
+  if (have_block && begin < first_match) {
+    // The block is already where it must be: replace it in place. Moving it
+    // would put an admin's line written after it ahead of ours (the first
+    // value wins in sshd) and change the file on every run.
+    for (size_t i = 0; i < begin; ++i) out.append(lines[i]);
+    out += block;
+    for (size_t i = end + 1; i < lines.size(); ++i) out.append(lines[i]);
+    return out;
+  }
+  // Missing, or after the first Match (where it would apply to that Match
+  // only): everything but the old block, byte for byte, with the block
+  // before the first Match line.
   std::vector<std::string_view> kept;
   for (size_t i = 0; i < lines.size(); ++i) {
-    if (begin != lines.size() && i >= begin && i <= end) continue;
+    if (have_block && i >= begin && i <= end) continue;
     kept.push_back(lines[i]);
   }
   size_t at = kept.size();
@@ -153,10 +220,6 @@ core::Result<std::string> RewriteMainConfig(std::string_view text, std::string_v
       break;
     }
   }
-  std::string block = std::string(kBlockBegin) + "\n" + std::string(body);
-  if (!block.empty() && block.back() != '\n') block += '\n';
-  block += std::string(kBlockEnd) + "\n";
-  std::string out;
   for (size_t i = 0; i < at; ++i) out.append(kept[i]);
   if (!out.empty() && out.back() != '\n') out.push_back('\n');
   out += block;

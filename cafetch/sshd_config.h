@@ -45,9 +45,10 @@ std::string RedirectDropInInclude(std::string_view text, std::string_view config
 std::string RenderDirectives(const std::vector<std::string>& lines);
 
 // RewriteMainConfig returns |text| with cafetch's marked block holding
-// |body| placed just before the first Match line (at the end when there is
-// none), replacing any block already present; every byte outside the block
-// is kept. Idempotent: rewriting the result with the same body returns it
+// |body|. A block already before the first Match line is replaced where it
+// is (lines an admin wrote after it stay after it); a missing block, or one
+// after the first Match, is placed just before the first Match line (at the
+// end when there is none). Every byte outside the block is kept. Idempotent: rewriting the result with the same body returns it
 // unchanged. Fails with kBadFormat on a BEGIN without END, an END without
 // BEGIN, or two blocks (cafetch will not guess what an admin meant).
 core::Result<std::string> RewriteMainConfig(std::string_view text, std::string_view body);

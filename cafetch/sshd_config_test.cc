@@ -38,6 +38,30 @@ TEST(SshdConfigTest, DetectsDebianInclude) {
   EXPECT_FALSE(IncludesDropInDirectory("#Include /etc/ssh/sshd_config.d/*.conf\n", "/etc/ssh"));
 }
 
+// sshd (argv_split) accepts quoted arguments, so must we.
+TEST(SshdConfigTest, DetectsQuotedInclude) {
+  EXPECT_TRUE(IncludesDropInDirectory("Include \"/etc/ssh/sshd_config.d/*.conf\"\n", "/etc/ssh"));
+  EXPECT_TRUE(IncludesDropInDirectory("Include '/etc/ssh/sshd_config.d/*.conf'\n", "/etc/ssh"));
+  EXPECT_TRUE(IncludesDropInDirectory("Include=\"sshd_config.d/*.conf\"\n", "/etc/ssh"));
+  EXPECT_TRUE(IncludesDropInDirectory("Include /etc/ssh/\"sshd_config.d\"/*.conf\n", "/etc/ssh"));
+  EXPECT_TRUE(IncludesDropInDirectory("Include \"/srv/my ssh/sshd_config.d/*.conf\"\n",
+                                      "/srv/my ssh"));
+  EXPECT_TRUE(IncludesDropInDirectory("Include /srv/my\\ ssh/sshd_config.d/*.conf\n", "/srv/my ssh"));
+  EXPECT_TRUE(IncludesDropInDirectory("Include /etc/ssh/sshd_config.d/*.conf # Debian\n", "/etc/ssh"));
+  // A quote left open is a line sshd refuses: not ours.
+  EXPECT_FALSE(IncludesDropInDirectory("Include \"/etc/ssh/sshd_config.d/*.conf\n", "/etc/ssh"));
+  // "a b" is one argument, not two.
+  EXPECT_FALSE(IncludesDropInDirectory("Include \"/x sshd_config.d/*.conf\"\n", "/etc/ssh"));
+  EXPECT_FALSE(IncludesDropInDirectory("Include x # sshd_config.d/*.conf\n", "/etc/ssh"));
+}
+
+TEST(SshdConfigTest, RedirectDropInIncludeKeepsQuotedArguments) {
+  EXPECT_EQ(RedirectDropInInclude(
+                "Include \"/etc/ssh/my conf\" \"/etc/ssh/sshd_config.d/*.conf\"\nPort 22\n",
+                "/etc/ssh", "/tmp/c/sshd_config.d/*.conf"),
+            "Include \"/etc/ssh/my conf\" /tmp/c/sshd_config.d/*.conf\nPort 22\n");
+}
+
 TEST(SshdConfigTest, RedirectDropInIncludeRewritesOnlyThatInclude) {
   const std::string text =
       "# Include sshd_config.d/*.conf\n"
@@ -76,6 +100,34 @@ TEST(SshdConfigTest, BlockGoesBeforeFirstMatchAndKeepsEveryOtherByte) {
   ASSERT_TRUE(changed);
   EXPECT_EQ(changed->find("principals-cmd"), std::string::npos);
   EXPECT_EQ(changed->substr(0, before.size()), before);
+}
+
+TEST(SshdConfigTest, BlockBeforeFirstMatchIsUpdatedInPlace) {
+  // An admin's lines after our block (including a TrustedUserCAKeys that
+  // ours overrides, the first value winning) must stay after it.
+  const std::string head = "Port 22\n";
+  const std::string tail =
+      "TrustedUserCAKeys /etc/ssh/legacy_ca.pub\nPasswordAuthentication no\n"
+      "Match User backup\n  ForceCommand /bin/false\n";
+  const std::string text = head + "# BEGIN certgate\n" + RenderDirectives(kLines) +
+                           "# END certgate\n" + tail;
+  auto same = RewriteMainConfig(text, RenderDirectives(kLines));
+  ASSERT_TRUE(same) << same.error().detail;
+  EXPECT_EQ(*same, text);  // byte-identical: nothing to change
+  auto changed = RewriteMainConfig(text, RenderDirectives({"TrustedUserCAKeys /other"}));
+  ASSERT_TRUE(changed) << changed.error().detail;
+  EXPECT_EQ(*changed, head + "# BEGIN certgate\n" +
+                          RenderDirectives({"TrustedUserCAKeys /other"}) + "# END certgate\n" +
+                          tail);
+}
+
+TEST(SshdConfigTest, BlockAfterFirstMatchIsMovedBeforeIt) {
+  const std::string text =
+      "Port 22\nMatch User backup\n# BEGIN certgate\nX y\n# END certgate\n  ForceCommand x\n";
+  auto out = RewriteMainConfig(text, "X y\n");
+  ASSERT_TRUE(out) << out.error().detail;
+  EXPECT_EQ(*out,
+            "Port 22\n# BEGIN certgate\nX y\n# END certgate\nMatch User backup\n  ForceCommand x\n");
 }
 
 TEST(SshdConfigTest, NoMatchAppendsAtEnd) {

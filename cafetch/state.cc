@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -13,6 +14,7 @@
 
 #include "cafetch/atomic_file.h"
 #include "core/ssh_key.h"
+#include "core/wire_reader.h"
 
 namespace certgate::cafetch {
 namespace {
@@ -67,6 +69,9 @@ std::string SerializeState(const State& state) {
   if (!state.validators.last_modified.empty() && Printable(state.validators.last_modified)) {
     out += "last_modified " + state.validators.last_modified + "\n";
   }
+  if (!state.validators_for.empty() && Printable(state.validators_for)) {
+    out += "validators_for " + state.validators_for + "\n";
+  }
   for (const KeyHistory& k : state.keys) {
     out += "key " + std::to_string(k.first_seen) + " " + std::to_string(k.last_seen) + " " +
            (k.listed ? "1 " : "0 ") + core::FormatPublicKeyLine(k.key.key, k.key.comment) + "\n";
@@ -96,6 +101,8 @@ core::Result<State> ParseState(std::string_view text) {
       state.validators.etag = std::string(rest);
     } else if (word == "last_modified" && !rest.empty()) {
       state.validators.last_modified = std::string(rest);
+    } else if (word == "validators_for" && !rest.empty()) {
+      state.validators_for = std::string(rest);
     } else if (word == "key") {
       KeyHistory k;
       std::string_view listed;
@@ -137,10 +144,58 @@ core::Status SaveState(const std::string& state_dir, const State& state) {
                              FileMode{geteuid(), getegid(), 0644});
 }
 
+namespace {
+
+// AddField appends |value| with its length, so that no two field lists
+// serialise alike.
+void AddField(std::string* out, std::string_view value) {
+  *out += std::to_string(value.size());
+  *out += ':';
+  out->append(value);
+  *out += ';';
+}
+
+}  // namespace
+
+std::string TrustFingerprint(const Config& config) {
+  std::string data = "cafetch-trust-v1;";
+  AddField(&data, IssuerTypeName(config.issuer.type));
+  AddField(&data, config.issuer.url);
+  AddField(&data, config.issuer.name);
+  AddField(&data, config.issuer.tls.ca_file);
+  AddField(&data, std::to_string(config.issuer.tls.pin_sha256.size()));
+  for (const std::string& pin : config.issuer.tls.pin_sha256) AddField(&data, pin);
+  AddField(&data, config.issuer.token_file);
+  if (config.bundle_signature) {
+    AddField(&data, "bundle_signature");
+    AddField(&data, config.bundle_signature->url);
+    AddField(&data, std::to_string(config.bundle_signature->allowed_signers.size()));
+    for (const core::PublicKey& signer : config.bundle_signature->allowed_signers) {
+      AddField(&data, core::Sha256Fingerprint(signer.blob));
+    }
+  }
+  std::array<uint8_t, 32> digest{};
+  if (!core::Sha256Digest(core::AsBytes(data), &digest)) return "";
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (uint8_t b : digest) {
+    hex += kHex[b >> 4];
+    hex += kHex[b & 0xf];
+  }
+  return hex;
+}
+
+Validators ValidatorsToSend(const State& state, const Config& config) {
+  const std::string now = TrustFingerprint(config);
+  if (now.empty() || state.validators_for != now || ListedKeys(state).empty()) return Validators{};
+  return state.validators;
+}
+
 State AdvanceState(const State& old, const std::vector<CaKey>& listed, int64_t now,
                    uint64_t keep_retired_seconds) {
   State next;
   next.validators = old.validators;
+  next.validators_for = old.validators_for;
   for (const CaKey& key : listed) {
     KeyHistory k;
     k.key = key;

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cafetch/config.h"
 #include "cafetch/fetcher.h"
 #include "cafetch/issuers.h"
 #include "core/result.h"
@@ -34,13 +35,16 @@ struct KeyHistory {
 // State is the whole state file.
 struct State {
   Validators validators;
+  // validators_for: TrustFingerprint of the configuration the answer the
+  // validators came from was fetched and verified under (empty: unknown).
+  std::string validators_for;
   // keys: listed keys first in the issuer's order, then retired keys still
   // trusted, oldest retirement last.
   std::vector<KeyHistory> keys;
 };
 
 // SerializeState returns the text form: a header, "version 1", optional
-// "etag VALUE" and "last_modified VALUE" lines and one line per key,
+// "etag VALUE", "last_modified VALUE" and "validators_for HEX" lines and one line per key,
 // "key FIRST LAST LISTED keytype base64 [comment]".
 std::string SerializeState(const State& state);
 
@@ -64,9 +68,24 @@ core::Status SaveState(const std::string& state_dir, const State& state);
 // Recorded times never move back: a clock set back keeps a key's
 // first_seen and its later last_seen (so a key is never retired early
 // once the clock is right again), and a key last seen "in the future" is
-// kept. Validators are copied from |old|; the caller sets new ones.
+// kept. Validators (and validators_for) are copied from |old|; the caller
+// sets new ones.
 State AdvanceState(const State& old, const std::vector<CaKey>& listed, int64_t now,
                    uint64_t keep_retired_seconds);
+
+// TrustFingerprint returns the hex SHA-256 of everything in |config| that
+// decides which answer is fetched and what it must pass to be trusted:
+// issuer type, url, name, tls.ca_file, tls.pin_sha256, token_file,
+// bundle_signature url and allowed_signers.
+std::string TrustFingerprint(const Config& config);
+
+// ValidatorsToSend returns the validators of |state| to make the request
+// conditional, or empty ones (an unconditional request) when |state| lists
+// no key or its validators_for is not TrustFingerprint(|config|): a 304
+// reuses the keys of an answer verified under the configuration of that
+// time, so it must be that of now (a bundle_signature added, a signer
+// removed, another issuer: the answer is fetched and verified again).
+Validators ValidatorsToSend(const State& state, const Config& config);
 
 // ListedKeys returns the keys of |state| the issuer listed last time (what
 // a 304 Not Modified answer means).

@@ -29,6 +29,7 @@ TEST(StateTest, RoundTrip) {
   State s;
   s.validators.etag = "\"abc\"";
   s.validators.last_modified = "Sun, 22 Nov 2026 10:00:00 GMT";
+  s.validators_for = "00ff";
   s.keys.push_back({Key(dir, "old"), 100, 200, false});
   s.keys.push_back({Key(dir, "new"), 150, 300, true});
   std::string text = SerializeState(s);
@@ -36,6 +37,7 @@ TEST(StateTest, RoundTrip) {
   ASSERT_TRUE(back) << back.error().detail;
   EXPECT_EQ(back->validators.etag, s.validators.etag);
   EXPECT_EQ(back->validators.last_modified, s.validators.last_modified);
+  EXPECT_EQ(back->validators_for, "00ff");
   ASSERT_EQ(back->keys.size(), 2u);
   EXPECT_EQ(back->keys[0].key.key, s.keys[0].key.key);
   EXPECT_EQ(back->keys[0].key.comment, "old");
@@ -44,6 +46,58 @@ TEST(StateTest, RoundTrip) {
   EXPECT_FALSE(back->keys[0].listed);
   EXPECT_TRUE(back->keys[1].listed);
   EXPECT_EQ(SerializeState(*back), text);
+}
+
+// A 304 reuses the keys of the last verified answer, so the request is
+// conditional only when nothing that decides trust changed since.
+TEST(StateTest, ValidatorsAreSentOnlyUnderTheConfigTheyWereVerifiedUnder) {
+  TempDir dir;
+  Config config;
+  config.issuer.type = IssuerType::kUrl;
+  config.issuer.url = "https://issuer.example/ca.pub";
+  State s;
+  s.validators.etag = "\"v1\"";
+  s.keys.push_back({Key(dir, "ca"), 100, 200, true});
+  s.validators_for = TrustFingerprint(config);
+  ASSERT_EQ(s.validators_for.size(), 64u);
+  EXPECT_EQ(ValidatorsToSend(s, config).etag, "\"v1\"");
+
+  // A state file from before validators_for: unconditional.
+  State old = s;
+  old.validators_for.clear();
+  EXPECT_TRUE(ValidatorsToSend(old, config).etag.empty());
+  // No listed key: nothing to reuse.
+  State none = s;
+  none.keys[0].listed = false;
+  EXPECT_TRUE(ValidatorsToSend(none, config).etag.empty());
+
+  // bundle_signature added: the answer must be fetched and verified.
+  Config signed_config = config;
+  BundleSignatureConfig sig;
+  sig.url = "https://issuer.example/ca.sig";
+  sig.allowed_signers = {Key(dir, "signer").key, Key(dir, "other").key};
+  signed_config.bundle_signature = sig;
+  EXPECT_TRUE(ValidatorsToSend(s, signed_config).etag.empty());
+  State signed_state = s;
+  signed_state.validators_for = TrustFingerprint(signed_config);
+  EXPECT_EQ(ValidatorsToSend(signed_state, signed_config).etag, "\"v1\"");
+  // A signer removed, or another signature URL.
+  Config fewer = signed_config;
+  fewer.bundle_signature->allowed_signers.pop_back();
+  EXPECT_TRUE(ValidatorsToSend(signed_state, fewer).etag.empty());
+  Config moved = signed_config;
+  moved.bundle_signature->url = "https://issuer.example/other.sig";
+  EXPECT_TRUE(ValidatorsToSend(signed_state, moved).etag.empty());
+  // Another issuer URL, type or pin.
+  Config url = config;
+  url.issuer.url = "https://issuer.example/other.pub";
+  EXPECT_TRUE(ValidatorsToSend(s, url).etag.empty());
+  Config type = config;
+  type.issuer.type = IssuerType::kVault;
+  EXPECT_TRUE(ValidatorsToSend(s, type).etag.empty());
+  Config pinned = config;
+  pinned.issuer.tls.pin_sha256 = {"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="};
+  EXPECT_TRUE(ValidatorsToSend(s, pinned).etag.empty());
 }
 
 TEST(StateTest, RejectsDamage) {
