@@ -340,12 +340,12 @@ TEST_F(EvaluateTest, FailingRuleDoesNotStopLaterRule) {
 
 TEST_F(EvaluateTest, UnsafePrincipalsAreNeverGranted) {
   policy_.rules[0].principals = {"*"};
-  cert_.principals = {"a b", "x#y", "q\"", "c,d", "tab\there", "ctl\x01", "del\x7f", "fine"};
+  cert_.principals = {"a b", "x#y", "q\"", "c,d", "tab\there", "ctl\x01", "del\x7f", "back\\", "fine"};
   Decision d = Run();
   ASSERT_EQ(d.verdict, Verdict::kAllow);
   ASSERT_EQ(d.grants.size(), 1u);
   EXPECT_EQ(d.grants[0].principal, "fine");
-  EXPECT_EQ(d.unsafe_principals.size(), 7u);
+  EXPECT_EQ(d.unsafe_principals.size(), 8u);
   cert_.principals = {"a b"};
   EXPECT_EQ(Run().verdict, Verdict::kDeny);
 }

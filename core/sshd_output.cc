@@ -24,7 +24,9 @@ bool IsPrintablePrincipal(std::string_view principal) {
   if (principal.empty() || principal.size() > kMaxNameLength) return false;
   for (char c : principal) {
     unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f || c == ' ' || c == '#' || c == '"' || c == ',') return false;
+    if (u < 0x20 || u == 0x7f || c == ' ' || c == '#' || c == '"' || c == ',' || c == '\\') {
+      return false;
+    }
   }
   return true;
 }

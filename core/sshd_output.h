@@ -13,10 +13,13 @@
 namespace certgate::core {
 
 // IsPrintablePrincipal returns true if |principal| may be printed for sshd:
-// 1 to 1024 bytes, no space, tab, '#', '"', ',', control character (0x00-0x1f,
-// 0x7f). sshd reads a principals line up to '#' as text, takes the
-// principal after the last blank and everything before it as options;
-// inside principals="..." a comma separates names and a quote ends the value.
+// 1 to 1024 bytes, no space, tab, '#', '"', ',', '\\', control character
+// (0x00-0x1f, 0x7f). sshd reads a principals line up to '#' as text, takes
+// the principal after the last blank and everything before it as options;
+// inside principals="..." a comma separates names, a quote ends the value
+// and \" is a quote inside it (so a last principal ending in '\\' would
+// swallow the closing quote). Both helpers refuse the same set, so that
+// principals-cmd and keys-cmd make the same decision.
 bool IsPrintablePrincipal(std::string_view principal);
 
 // FormatPrincipalsOutput returns the AuthorizedPrincipalsCommand answer

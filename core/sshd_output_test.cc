@@ -14,7 +14,7 @@ TEST(SshdOutputTest, PrintablePrincipals) {
   EXPECT_TRUE(IsPrintablePrincipal(std::string(kMaxNameLength, 'a')));
   EXPECT_FALSE(IsPrintablePrincipal(std::string(kMaxNameLength + 1, 'a')));
   EXPECT_FALSE(IsPrintablePrincipal(""));
-  for (std::string bad : {"a b", "a\tb", "a#b", "a\"b", "a,b", "a\nb", "a\rb", "a\x7f"}) {
+  for (std::string bad : {"a b", "a\tb", "a#b", "a\"b", "a,b", "a\nb", "a\rb", "a\x7f", "a\\", "a\\b"}) {
     EXPECT_FALSE(IsPrintablePrincipal(bad)) << bad;
   }
   EXPECT_FALSE(IsPrintablePrincipal(std::string("a\0b", 3)));

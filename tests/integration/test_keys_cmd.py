@@ -167,6 +167,14 @@ class KeysLoginTest(h.SshdTestCase):
         self.assertLoginDenied(ALICE, self.cert(principals=["dev"]), reason=NOT_GRANTED)
         self.assertLoginOK(ALICE, self.cert(principals=["dev", "ops"]))
 
+    def test_principal_ending_in_backslash_is_never_printed(self):
+        # sshd reads \" inside principals="..." as an escaped quote: a last
+        # principal ending in \ would swallow the closing quote and the
+        # options after it. It is skipped; the other principal still logs in.
+        self.set_policy([rule([ALICE], ["a"], ["*"], options=["no-pty"])])
+        self.assertLoginOK(ALICE, self.cert(principals=["ops", "evil\\"]), "id -un",
+                           expect_out=ALICE)
+
     def test_empty_principals_denied(self):
         self.set_policy([rule([ALICE], ["a"], ["*"])])
         self.assertLoginDenied(ALICE, self.cert(principals=None), reason=r"principal")
