@@ -137,8 +137,22 @@ struct PlainKeyAnswer {
   size_t revoked = 0;              // lines left out: revoked by the KRL
 };
 
+// DescribeKeyLine is one user_keys line in words: options, key type,
+// fingerprint and comment (--explain prints fingerprints, not keys).
+std::string DescribeKeyLine(const AuthorizedKeysLine& line) {
+  std::string out;
+  for (const std::string& option : line.options) out += (out.empty() ? "" : ",") + EscapeForLog(option);
+  if (!out.empty()) out += " ";
+  out += std::string(line.key.TypeName()) + " " + Sha256Fingerprint(line.key.blob);
+  if (!line.comment.empty()) out += " " + EscapeForLog(line.comment);
+  return out;
+}
+
+// AnswerPlainKey answers keys-cmd for a plain key. With |explanation| set
+// (--explain) every rule is looked at and what each did is appended to it,
+// one line per rule and one per user_keys line of the rules that apply.
 PlainKeyAnswer AnswerPlainKey(const CompiledPolicy& policy, const std::string& user, const PublicKey& key,
-                              GroupResolver& groups) {
+                              GroupResolver& groups, std::string* explanation = nullptr) {
   PlainKeyAnswer a;
   Result<std::optional<Krl>> krl = MaybeLoadKrl(policy);
   if (!krl) {
@@ -150,19 +164,48 @@ PlainKeyAnswer AnswerPlainKey(const CompiledPolicy& policy, const std::string& u
     a.reason = "key is revoked by the KRL " + *policy.krl_path();
     return a;
   }
-  std::vector<std::string> errors;
-  for (const RuleView& rule : RulesForUser(policy, user, groups, &errors)) {
+  // say: one line of the explanation; nothing is formatted without one.
+  std::string rules_text;
+  auto say = [&](auto&&... parts) {
+    if (explanation != nullptr) (rules_text.append(parts), ...);
+  };
+  std::string failed_lookup;
+  for (const UserMatch& m : MatchUsers(policy, user, groups, explanation != nullptr)) {
+    if (m.kind == UserMatch::Kind::kGroupLookupFailed) {
+      if (failed_lookup.empty()) failed_lookup = m.error;
+      say("  ", EscapeForLog(m.rule.Label()), ": does not apply: group lookup failed: ",
+          EscapeForLog(m.error), "\n");
+      continue;
+    }
+    if (m.kind == UserMatch::Kind::kNotMatched) {
+      say("  ", EscapeForLog(m.rule.Label()), ": does not apply: login name ", EscapeForLog(user),
+          " not in users\n");
+      continue;
+    }
+    const auto lines = m.rule.user_keys();
+    if (lines.empty()) {
+      say("  ", EscapeForLog(m.rule.Label()), ": applies; no user_keys (it grants certificates only)\n");
+    } else {
+      say("  ", EscapeForLog(m.rule.Label()), ": applies; ", std::to_string(lines.size()),
+          lines.size() == 1 ? " user_keys line:\n" : " user_keys lines:\n");
+    }
     bool holds_key = false;
-    for (const AuthorizedKeysLine* line : rule.user_keys()) {
+    for (const AuthorizedKeysLine* line : lines) {
+      const bool this_key = line->key == key;
       if (krl_ptr != nullptr && krl_ptr->IsKeyRevoked(line->key)) {
         ++a.revoked;  // never print a revoked key
+        say("    ", DescribeKeyLine(*line), " (revoked by the KRL, not printed)\n");
         continue;
       }
+      say("    ", DescribeKeyLine(*line), this_key ? " (printed; this key)\n" : " (printed)\n");
       a.out += FormatAuthorizedKeysLine(*line);
       ++a.printed;
-      if (line->key == key) holds_key = true;
+      if (this_key) holds_key = true;
     }
-    if (holds_key) a.rules.push_back(rule.Label());
+    if (holds_key) a.rules.push_back(m.rule.Label());
+  }
+  if (explanation != nullptr) {
+    *explanation += "rules:\n" + (rules_text.empty() ? "  (the policy has no rules)\n" : rules_text);
   }
   a.summary = std::to_string(a.printed) + " user_keys line" + (a.printed == 1 ? "" : "s") +
               " printed for sshd to match";
@@ -172,7 +215,7 @@ PlainKeyAnswer AnswerPlainKey(const CompiledPolicy& policy, const std::string& u
     return a;
   }
   a.reason = "no user_keys line of a rule for " + EscapeForLog(user) + " holds this key (" + a.summary + ")";
-  if (!errors.empty()) a.reason += " (group lookup failed: " + EscapeForLog(errors.front()) + ")";
+  if (!failed_lookup.empty()) a.reason += " (group lookup failed: " + EscapeForLog(failed_lookup) + ")";
   return a;
 }
 
@@ -286,14 +329,17 @@ HelperOutput RunExplain(HelperKind kind, const HelperOptions& o, HelperEnv& env)
     result.out = "decision: DENY: " + o.explain_file + " does not hold a valid public key\n";
     return result;
   }
-  PlainKeyAnswer a = AnswerPlainKey(*loaded.policy, o.explain_user, *key, *env.groups);
   result.out = "plain key: " + std::string(key->TypeName()) + " " + Sha256Fingerprint(key->blob) +
                "\nlogin name: " + EscapeForLog(o.explain_user) + "\n";
+  PlainKeyAnswer a = AnswerPlainKey(*loaded.policy, o.explain_user, *key, *env.groups, &result.out);
   if (!a.allow) {
     result.out += "decision: DENY: " + a.reason + "\n";
     return result;
   }
-  result.out += "decision: ALLOW (break-glass user_keys)\nsshd would read:\n" + a.out;
+  std::string rules;
+  for (const std::string& r : a.rules) rules += (rules.empty() ? "" : ",") + EscapeForLog(r);
+  result.out += "decision: ALLOW: a user_keys line of " + rules + " holds this key (" + a.summary + ")\n";
+  result.out += "sshd would read:\n" + a.out;
   result.exit_code = 0;
   return result;
 }

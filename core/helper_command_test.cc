@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -329,6 +330,69 @@ TEST_F(HelperCommandTest, KeysCmdPlainKeyNeverPrintsARevokedKey) {
   EXPECT_EQ(gone.out, "");
   ASSERT_EQ(log_.records.size(), 1u);
   EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
+}
+
+// Fingerprint returns the SHA256 fingerprint ssh-keygen prints for |path|.pub.
+std::string Fingerprint(const std::string& path) {
+  auto r = ::certgate::testing::Run({"ssh-keygen", "-l", "-E", "sha256", "-f", path + ".pub"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream in(r.out);
+  std::string bits, fp;
+  in >> bits >> fp;
+  return fp;
+}
+
+TEST_F(HelperCommandTest, KeysCmdExplainsAPlainKeyRuleByRule) {
+  std::string a = MakeKey(dir_, "a", "ed25519"), b = MakeKey(dir_, "b", "ed25519");
+  std::string c = MakeKey(dir_, "c", "ed25519"), d = MakeKey(dir_, "d", "ed25519");
+  const std::string krl = dir_.Path("revoked.krl");
+  auto made = ::certgate::testing::Run({"ssh-keygen", "-q", "-k", "-f", krl, b + ".pub"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  WritePolicy(PlainKeyPolicy(ca_, a, b, c, d, "revoked:\n  krl: " + krl + "\n"));
+  auto explain = [&](const std::string& user, const std::string& key) {
+    Result<HelperOptions> o = ParseHelperArgs(
+        HelperKind::kKeys, {"--explain", "--user", user, "--policy", policy_path_, key + ".pub"});
+    EXPECT_TRUE(o);
+    return RunHelper(HelperKind::kKeys, *o, env_);
+  };
+
+  // Key c for alice: every rule in order, every line of the rules that
+  // apply marked, the revoked one said and not printed.
+  HelperOutput allow = explain("alice", c);
+  EXPECT_EQ(allow.exit_code, 0) << allow.out;
+  EXPECT_EQ(allow.out,
+            "plain key: ssh-ed25519 " + Fingerprint(c) + "\n"
+            "login name: alice\n"
+            "rules:\n"
+            "  breakglass: applies; 2 user_keys lines:\n"
+            "    restrict,pty ssh-ed25519 " + Fingerprint(a) + " a (printed)\n"
+            "    ssh-ed25519 " + Fingerprint(b) + " b (revoked by the KRL, not printed)\n"
+            "  bob: does not apply: login name alice not in users\n"
+            "  all: applies; 1 user_keys line:\n"
+            "    no-pty ssh-ed25519 " + Fingerprint(c) + " c (printed; this key)\n"
+            "decision: ALLOW: a user_keys line of all holds this key (2 user_keys lines printed for "
+            "sshd to match, 1 revoked by the KRL left out)\n"
+            "sshd would read:\n"
+            "restrict,pty " + KeyLine(a) + " a\nno-pty " + KeyLine(c) + " c\n");
+
+  // Key a for bob: the lines bob gets, none of them a; deny, exit 1.
+  HelperOutput deny = explain("bob", a);
+  EXPECT_EQ(deny.exit_code, 1);
+  EXPECT_NE(deny.out.find("  breakglass: does not apply: login name bob not in users\n"
+                          "  bob: applies; 1 user_keys line:\n"
+                          "    ssh-ed25519 " + Fingerprint(d) + " d (printed)\n"),
+            std::string::npos)
+      << deny.out;
+  EXPECT_NE(deny.out.find("decision: DENY: no user_keys line of a rule for bob holds this key "
+                          "(2 user_keys lines printed for sshd to match)\n"),
+            std::string::npos)
+      << deny.out;
+
+  // The revoked key: denied before any rule is read.
+  HelperOutput revoked = explain("alice", b);
+  EXPECT_EQ(revoked.exit_code, 1);
+  EXPECT_NE(revoked.out.find("decision: DENY: key is revoked by the KRL " + krl), std::string::npos)
+      << revoked.out;
 }
 
 }  // namespace

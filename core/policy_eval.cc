@@ -146,15 +146,38 @@ std::string TimeReason(const Certificate& cert, uint64_t now) {
 
 }  // namespace
 
+std::vector<UserMatch> MatchUsers(const CompiledPolicy& policy, const std::string& user,
+                                  GroupResolver& groups, bool every_rule) {
+  std::vector<UserMatch> matches;
+  std::vector<uint32_t> candidates;
+  if (!every_rule) candidates = CandidateRules(policy, user, &groups);
+  const size_t visits = every_rule ? policy.rule_count() : candidates.size();
+  for (size_t v = 0; v < visits; ++v) {
+    UserMatch m;
+    m.rule = policy.rule(every_rule ? v : candidates[v]);
+    switch (MatchUser(m.rule, user, groups, &m.error)) {
+      case RuleOutcome::Kind::kGranted:
+        m.kind = UserMatch::Kind::kMatched;
+        break;
+      case RuleOutcome::Kind::kGroupLookupFailed:
+        m.kind = UserMatch::Kind::kGroupLookupFailed;
+        break;
+      default:
+        if (!every_rule) continue;
+        m.kind = UserMatch::Kind::kNotMatched;
+        break;
+    }
+    matches.push_back(std::move(m));
+  }
+  return matches;
+}
+
 std::vector<RuleView> RulesForUser(const CompiledPolicy& policy, const std::string& user,
                                    GroupResolver& groups, std::vector<std::string>* errors) {
   std::vector<RuleView> rules;
-  for (uint32_t r : CandidateRules(policy, user, &groups)) {
-    const RuleView rule = policy.rule(r);
-    std::string error;
-    RuleOutcome::Kind kind = MatchUser(rule, user, groups, &error);
-    if (kind == RuleOutcome::Kind::kGranted) rules.push_back(rule);
-    if (kind == RuleOutcome::Kind::kGroupLookupFailed) errors->push_back(error);
+  for (UserMatch& m : MatchUsers(policy, user, groups, /*every_rule=*/false)) {
+    if (m.kind == UserMatch::Kind::kMatched) rules.push_back(m.rule);
+    if (m.kind == UserMatch::Kind::kGroupLookupFailed) errors->push_back(std::move(m.error));
   }
   return rules;
 }

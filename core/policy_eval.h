@@ -72,6 +72,21 @@ struct Decision {
 Decision Evaluate(const CompiledPolicy& policy, const Request& request, const Krl* krl,
                   GroupResolver& groups);
 
+// UserMatch is whether one rule's `users` and `groups` take in a login name.
+struct UserMatch {
+  enum class Kind { kMatched, kNotMatched, kGroupLookupFailed };
+  RuleView rule;
+  Kind kind = Kind::kNotMatched;
+  std::string error;  // kGroupLookupFailed: what failed
+};
+
+// MatchUsers returns, in policy order, every rule that matches |user| or
+// whose group lookup failed. With |every_rule| (--explain) it also returns
+// the rules that do not match; otherwise those are skipped through the
+// policy's user index.
+std::vector<UserMatch> MatchUsers(const CompiledPolicy& policy, const std::string& user,
+                                  GroupResolver& groups, bool every_rule);
+
 // RulesForUser returns the rules whose `users` match |user| (used by
 // keys-cmd for plain keys). Group lookup failures count as no match and
 // are appended to |errors|.

@@ -389,6 +389,16 @@ class KeysDirectTest(h.HelperBadInputCases, unittest.TestCase):
         r = self.helper("--explain", "--user", BOB, key + "-cert.pub", as_nobody=False)
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
 
+    def test_explain_plain_key(self):
+        r = self.helper("--explain", "--user", ALICE, self.plain + ".pub", as_nobody=False)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"(?m)^    restrict,pty ssh-ed25519 SHA256:\S+ oncall-breakglass "
+                                   r"\(printed; this key\)$")
+        self.assertIn("sshd would read:\n%s\n" % self.plain_line, r.stdout)
+        r = self.helper("--explain", "--user", BOB, self.plain + ".pub", as_nobody=False)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"does not apply: login name %s not in users" % BOB)
+
     def test_denial_logged_to_syslog(self):
         if not self.w.tap.available:
             self.skipTest("syslog capture unavailable: " + self.w.tap.why)
