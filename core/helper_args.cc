@@ -31,7 +31,8 @@ std::string HelperUsage(HelperKind kind) {
   const std::string name = HelperName(kind);
   const bool principals = kind == HelperKind::kPrincipals;
   std::string usage =
-      "Usage: " + name + " [--policy PATH] [--verbose] [--timeout SECONDS] [--socket PATH] USER KEYTYPE KEY\n"
+      "Usage: " + name + " [--policy PATH] [--verbose] [--timeout SECONDS] [--socket PATH]\n"
+      "       " + std::string(name.size(), ' ') + " [--snapshot PATH] USER KEYTYPE KEY\n"
       "       " + name + " --explain --user NAME [--policy PATH] [--at EPOCH] " +
       (principals ? "CERT-FILE\n" : "KEY-OR-CERT-FILE\n") +
       "       " + name + " --check [--policy PATH]\n"

@@ -100,6 +100,10 @@ TEST(HelperArgsTest, UsageMentionsEveryOption) {
                           "--check", "--compile", "--snapshot", "--help", "--version", "%u %t %k"}) {
     EXPECT_NE(usage.find(opt), std::string::npos) << opt;
   }
+  // The sshd synopsis names every option the sshd mode takes.
+  EXPECT_NE(usage.find("[--socket PATH]\n                [--snapshot PATH] USER KEYTYPE KEY\n"),
+            std::string::npos)
+      << usage;
 }
 
 }  // namespace
