@@ -180,15 +180,59 @@ bool FallbackPath(char* out) {
   return true;
 }
 
-void LogError(uint8_t kind, const char* message) {
-  openlog(KindName(kind), LOG_PID, LOG_AUTHPRIV);
-  syslog(LOG_ERR, "%s", message);
-  closelog();
+// LogText is one log record being put together in a fixed buffer (no
+// allocation). Its capacity holds the largest record the client writes:
+// every text is cut at kMaxEscapedInput bytes before it is escaped, as
+// core::EscapeForLog does, so nothing is ever truncated mid-field.
+constexpr size_t kMaxEscapedInput = 512;
+
+struct LogText {
+  char data[16384];
+  size_t len = 0;
+
+  void Raw(const char* s) {
+    while (*s != '\0' && len + 1 < sizeof data) data[len++] = *s++;
+    data[len] = '\0';
+  }
+  // Escaped appends |s| as core::EscapeForLog does: '\\' doubled, every
+  // byte outside 0x20..0x7e as \xNN, cut at kMaxEscapedInput bytes.
+  void Escaped(const char* s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    size_t n = 0;
+    for (; s[n] != '\0' && n < kMaxEscapedInput; ++n) {
+      const unsigned char c = static_cast<unsigned char>(s[n]);
+      char esc[5] = {static_cast<char>(c), '\0'};
+      if (c == '\\') {
+        esc[1] = '\\';
+        esc[2] = '\0';
+      } else if (c < 0x20 || c >= 0x7f) {
+        esc[0] = '\\';
+        esc[1] = 'x';
+        esc[2] = kHex[c >> 4];
+        esc[3] = kHex[c & 0xf];
+        esc[4] = '\0';
+      }
+      Raw(esc);
+    }
+    if (s[n] != '\0') Raw("...");
+  }
+};
+
+// In .bss, like the request and answer buffers: untouched unless a denial
+// is logged.
+LogText g_log_message;
+LogText g_log_record;
+
+// LogDenial logs a denial the client makes itself to the journal, with
+// the fields of the helpers' own records, or to syslog authpriv when there
+// is no journal; |user| may be null (not known yet).
+void LogDenial(uint8_t kind, const char* user, const char* reason) {
+  LogClientDenial("/run/systemd/journal/socket", kind, user, reason);
 }
 
 // RunInProcess execve()s `certgate-decide --run KIND ARGS...`, the full
 // helper; it returns only on failure (then: exit 1, nothing printed).
-int RunInProcess(uint8_t kind, size_t argc, const char* const* argv, char** envp) {
+int RunInProcess(uint8_t kind, const char* user, size_t argc, const char* const* argv, char** envp) {
   char path[PATH_MAX];
   char resolved[PATH_MAX];
   char why[PATH_MAX + 128];
@@ -209,14 +253,73 @@ int RunInProcess(uint8_t kind, size_t argc, const char* const* argv, char** envp
   }
   char message[sizeof why + 96];
   std::snprintf(message, sizeof message,
-                "deny: no certgate-decide service and no in-process helper: %s; reinstall certgate",
-                why);
-  LogError(kind, message);
-  std::fprintf(stderr, "%s: %s\n", KindName(kind), message);
+                "no certgate-decide service and no in-process helper: %s; reinstall certgate", why);
+  LogDenial(kind, user, message);
+  std::fprintf(stderr, "%s: deny: %s\n", KindName(kind), message);
   return 1;
 }
 
+// UsageError logs and says on stderr a usage error caught before the
+// helper runs, the way the helper reports its own (helper_main.cc): deny,
+// nothing granted.
+void UsageError(uint8_t kind, const char* detail) {
+  char message[256];
+  std::snprintf(message, sizeof message, "usage error, nothing granted: %s", detail);
+  LogDenial(kind, nullptr, message);
+  std::fprintf(stderr, "%s: %s\n", KindName(kind), detail);
+}
+
 }  // namespace
+
+void LogClientDenial(const char* journal_socket, uint8_t kind, const char* user, const char* reason) {
+  LogText& message = g_log_message;
+  LogText& record = g_log_record;
+  message.len = 0;
+  message.Raw("deny");
+  if (user != nullptr) {
+    message.Raw(" ");
+    message.Escaped(user);
+  }
+  message.Raw(": ");
+  message.Escaped(reason);
+
+  struct stat st {};
+  if (stat(journal_socket, &st) == 0 && S_ISSOCK(st.st_mode)) {
+    // The journal's native protocol: one datagram of FIELD=value lines
+    // (values hold no newline: they are escaped). Same fields as the
+    // helpers' records (core::SystemLogSink).
+    record.len = 0;
+    record.Raw("MESSAGE=");
+    record.Raw(message.data);
+    record.Raw("\nPRIORITY=3\nSYSLOG_FACILITY=10\nSYSLOG_IDENTIFIER=");
+    record.Raw(KindName(kind));
+    record.Raw("\nCERTGATE_PROGRAM=");
+    record.Raw(KindName(kind));
+    record.Raw("\nCERTGATE_DECISION=deny\n");
+    if (user != nullptr) {
+      record.Raw("CERTGATE_USER=");
+      record.Escaped(user);
+      record.Raw("\n");
+    }
+    record.Raw("CERTGATE_REASON=");
+    record.Escaped(reason);
+    record.Raw("\n");
+    struct sockaddr_un addr {};
+    addr.sun_family = AF_UNIX;
+    if (std::strlen(journal_socket) < sizeof addr.sun_path) {
+      std::strcpy(addr.sun_path, journal_socket);
+      Fd fd(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+      if (fd.get() >= 0 && sendto(fd.get(), record.data, record.len, MSG_NOSIGNAL,
+                                  reinterpret_cast<const struct sockaddr*>(&addr), sizeof addr) ==
+                               static_cast<ssize_t>(record.len)) {
+        return;
+      }
+    }
+  }
+  openlog(KindName(kind), LOG_PID, LOG_AUTHPRIV);
+  syslog(LOG_ERR, "%s", message.data);
+  closelog();
+}
 
 bool CheckTrustedPath(const char* path, uid_t other_owner, mode_t type, char* resolved,
                       uid_t* owner, char* why, size_t why_len) {
@@ -350,7 +453,7 @@ int ClientMain(uint8_t kind, int argc, char** argv, char** envp) {
   uint64_t timeout_ms = kDefaultTimeoutMs;
   bool in_process = false;
   if (argc < 1 || static_cast<size_t>(argc) > kMaxClientArgs) {
-    std::fprintf(stderr, "%s: too many arguments\n", KindName(kind));
+    UsageError(kind, "more than 1024 arguments");
     return 1;
   }
   // Forwarded arguments: everything but our own --socket. Options come
@@ -359,9 +462,16 @@ int ClientMain(uint8_t kind, int argc, char** argv, char** envp) {
   static const char* args[kMaxClientArgs];
   size_t n = 0;
   bool options = true;
+  const char* user = nullptr;  // the first positional argument: sshd's %u
+  bool admin = false;          // --explain, --check, --compile: no %u
   for (int i = 1; i < argc; ++i) {
     const char* a = argv[i];
     if (!options || std::strcmp(a, "--") == 0 || !StartsWith(a, "--")) {
+      if (options && std::strcmp(a, "--") == 0 && i + 1 < argc) {
+        if (user == nullptr) user = argv[i + 1];
+      } else if (user == nullptr) {
+        user = a;
+      }
       options = false;
       args[n++] = a;
       continue;
@@ -377,7 +487,7 @@ int ClientMain(uint8_t kind, int argc, char** argv, char** envp) {
     if (takes_value && value == nullptr && i + 1 < argc) value = argv[i + 1];
     if (is("--socket")) {
       if (value == nullptr || value[0] != '/') {
-        std::fprintf(stderr, "%s: --socket needs an absolute path\n", KindName(kind));
+        UsageError(kind, "--socket needs an absolute path");
         return 1;
       }
       socket_path = value;
@@ -388,11 +498,15 @@ int ClientMain(uint8_t kind, int argc, char** argv, char** envp) {
     if (is("--timeout") && value != nullptr) timeout_ms = ParseTimeoutMs(value);
     // --explain and --check read files as the person running them, from
     // their working directory, and --compile writes one: always in-process.
-    if (is("--explain") || is("--check") || is("--compile")) in_process = true;
+    if (is("--explain") || is("--check") || is("--compile")) {
+      in_process = true;
+      admin = true;
+    }
     args[n++] = a;
     if (takes_value && eq == nullptr && i + 1 < argc) args[n++] = argv[++i];
   }
-  if (in_process) return RunInProcess(kind, n, args, envp);
+  if (admin) user = nullptr;
+  if (in_process) return RunInProcess(kind, user, n, args, envp);
 
   char why[PATH_MAX + 128];
   AnswerView answer;
@@ -400,11 +514,11 @@ int ClientMain(uint8_t kind, int argc, char** argv, char** envp) {
                      why, sizeof why)) {
     case AskResult::kUnavailable:
     case AskResult::kDeclined:
-      return RunInProcess(kind, n, args, envp);
+      return RunInProcess(kind, user, n, args, envp);
     case AskResult::kFailed: {
       char message[sizeof why + 64];
-      std::snprintf(message, sizeof message, "deny: %s; nothing granted", why);
-      LogError(kind, message);
+      std::snprintf(message, sizeof message, "%s; nothing granted", why);
+      LogDenial(kind, user, message);
       return 1;
     }
     case AskResult::kAnswered:

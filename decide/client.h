@@ -46,6 +46,14 @@ AskResult AskService(const char* socket_path, uid_t trusted_uid, uint8_t kind, s
                      const char* const* argv, uint64_t timeout_ms, uint8_t* buf, size_t cap,
                      AnswerView* answer, char* why, size_t why_len);
 
+// LogClientDenial logs a denial the client decides itself (a usage error,
+// no helper to run, a service that did not answer): "deny USER: REASON"
+// with the fields CERTGATE_PROGRAM, CERTGATE_DECISION=deny, CERTGATE_USER
+// (when |user| is not null) and CERTGATE_REASON, sent in the journal's
+// native protocol to |journal_socket| when that is a socket, else to
+// syslog (authpriv, LOG_ERR). Texts are escaped as core::EscapeForLog does.
+void LogClientDenial(const char* journal_socket, uint8_t kind, const char* user, const char* reason);
+
 // ClientMain is the whole main() of principals-cmd (|kind| kKindPrincipals)
 // and keys-cmd. It returns the exit status to use, or execve()s the
 // in-process helper and does not return.

@@ -250,5 +250,71 @@ TEST(CheckTrustedPathTest, Rules) {
   }
 }
 
+// JournalSocket is a datagram socket bound in a temporary directory,
+// standing where systemd-journald's /run/systemd/journal/socket stands.
+class JournalSocketTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/certgate-journal-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/socket";
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un addr {};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path_.c_str(), sizeof addr.sun_path - 1);
+    ASSERT_EQ(bind(fd_, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
+  }
+  void TearDown() override {
+    if (fd_ >= 0) close(fd_);
+    std::filesystem::remove_all(dir_);
+  }
+  // Receive returns the next datagram, or "" if none is waiting.
+  std::string Receive() {
+    std::vector<char> buf(65536);
+    ssize_t n = recv(fd_, buf.data(), buf.size(), MSG_DONTWAIT);
+    return n > 0 ? std::string(buf.data(), static_cast<size_t>(n)) : std::string();
+  }
+
+  std::string dir_, path_;
+  int fd_ = -1;
+};
+
+TEST_F(JournalSocketTest, DenialCarriesTheHelpersFields) {
+  LogClientDenial(path_.c_str(), kKindKeys, "alice", "no complete answer from /run/x in time; nothing granted");
+  EXPECT_EQ(Receive(),
+            "MESSAGE=deny alice: no complete answer from /run/x in time; nothing granted\n"
+            "PRIORITY=3\n"
+            "SYSLOG_FACILITY=10\n"
+            "SYSLOG_IDENTIFIER=keys-cmd\n"
+            "CERTGATE_PROGRAM=keys-cmd\n"
+            "CERTGATE_DECISION=deny\n"
+            "CERTGATE_USER=alice\n"
+            "CERTGATE_REASON=no complete answer from /run/x in time; nothing granted\n");
+}
+
+TEST_F(JournalSocketTest, TextsAreEscapedAndCutAsTheHelpersDo) {
+  // A newline would end the field and start a forged one: escaped.
+  LogClientDenial(path_.c_str(), kKindPrincipals, "bob\nCERTGATE_DECISION=allow", "a\\b\x01\xc3\xa9");
+  const std::string got = Receive();
+  EXPECT_NE(got.find("MESSAGE=deny bob\\x0aCERTGATE_DECISION=allow: a\\\\b\\x01\\xc3\\xa9\n"), std::string::npos)
+      << got;
+  EXPECT_NE(got.find("\nCERTGATE_USER=bob\\x0aCERTGATE_DECISION=allow\n"), std::string::npos) << got;
+  EXPECT_EQ(got.find("\nCERTGATE_DECISION=allow"), std::string::npos) << got;
+  EXPECT_NE(got.find("\nCERTGATE_REASON=a\\\\b\\x01\\xc3\\xa9\n"), std::string::npos) << got;
+
+  // No user (a usage error): no CERTGATE_USER field. A text of any length
+  // is cut at 512 bytes, as EscapeForLog cuts it, and every field ends.
+  const std::string long_reason(100000, '\x01');
+  LogClientDenial(path_.c_str(), kKindPrincipals, nullptr, long_reason.c_str());
+  const std::string cut = Receive();
+  EXPECT_EQ(cut.rfind("MESSAGE=deny: \\x01", 0), 0u) << cut.substr(0, 64);
+  EXPECT_EQ(cut.find("CERTGATE_USER="), std::string::npos);
+  std::string escaped;
+  for (int i = 0; i < 512; ++i) escaped += "\\x01";
+  EXPECT_NE(cut.find("\nCERTGATE_REASON=" + escaped + "...\n"), std::string::npos);
+  EXPECT_EQ(cut.back(), '\n');
+}
+
 }  // namespace
 }  // namespace certgate::decide

@@ -892,6 +892,45 @@ class HelperBadInputCases:
         _, (t, k) = self.cert_args()
         self.assertNothing(self.helper("--frobnicate", self.login, t, k), 1)
 
+    def test_client_denials_are_logged(self):
+        """A denial the client decides before any helper runs (a usage error
+        it catches, a service that takes the request and never answers) is
+        logged like the helper's own: deny, login name, reason."""
+        if os.getuid() != 0:
+            self.skipTest("needs root (a root-owned socket directory under /run)")
+        if not self.w.tap.available:
+            self.skipTest("syslog capture unavailable: " + self.w.tap.why)
+        if os.path.exists("/run/systemd/journal/socket"):
+            self.skipTest("the helpers log to the journal here, not syslog")
+        _, (t, k) = self.cert_args()
+        mark = self.w.tap.mark()
+        self.assertNothing(run_helper(self.w.bin, ["--socket", "decide.sock", self.login, t, k]), 1)
+        time.sleep(0.1)
+        records = self.w.tap.since(mark)
+        self.assertEqual(len(records), 1, records)
+        self.assertRegex(records[0], r"^<83>.* \S+\[\d+\]: deny: usage error, nothing granted: "
+                                     r"--socket needs an absolute path$")
+
+        run_dir = tempfile.mkdtemp(prefix="certgate-hung-", dir="/run")
+        try:
+            os.chmod(run_dir, 0o755)
+            hung = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            path = os.path.join(run_dir, "decide.sock")
+            hung.bind(path)
+            os.chmod(path, 0o666)
+            hung.listen(4)  # connections queue; none is ever answered
+            mark = self.w.tap.mark()
+            r = run_helper(self.w.bin, ["--socket", path, "--timeout", "1", self.login, t, k])
+            self.assertNothing(r, 1)
+            time.sleep(0.1)
+            records = self.w.tap.since(mark)
+            self.assertEqual(len(records), 1, records)
+            self.assertRegex(records[0], r"^<83>.* \S+\[\d+\]: deny %s: no complete answer from %s in "
+                                         r"time; nothing granted$" % (re.escape(self.login), re.escape(path)))
+            hung.close()
+        finally:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
     def test_malformed_base64(self):
         for bad in ("%%%%", "AAAA!!!*", "AAA", "AAAA AAAA"):
             self.assertNothing(
