@@ -174,7 +174,7 @@ LoadResult LoadPolicy(const std::string& main_path, const LoadOptions& options) 
     for (const std::string& name : names) {
       const std::string path = fragments + "/" + name;
       std::optional<std::string> fragment = ReadPolicyFile(dir.get(), name, path, options, &result);
-      if (fragment) ParsePolicyText(*fragment, path, &result);
+      if (fragment) ParsePolicyText(*fragment, path, &result, PolicyFileRole::kFragment);
     }
   }
   FinishPolicy(&result);

@@ -148,8 +148,8 @@ struct MappingInfo {
 // with that node consumed; once |stopped_| is set every loop unwinds.
 class Parser {
  public:
-  Parser(std::string_view text, std::string_view file, LoadResult* result)
-      : reader_(text), file_(file), result_(result) {
+  Parser(std::string_view text, std::string_view file, LoadResult* result, PolicyFileRole role)
+      : reader_(text), file_(file), result_(result), role_(role) {
     if (!result_->policy) result_->policy.emplace();
     policy_ = &*result_->policy;
   }
@@ -204,6 +204,7 @@ class Parser {
   std::string file_;
   std::shared_ptr<const std::string> shared_file_;  // file_, for the rules' locations
   LoadResult* result_;
+  PolicyFileRole role_;
   Policy* policy_ = nullptr;
   bool stopped_ = false;
 };
@@ -397,7 +398,11 @@ void Parser::Run() {
   if (!Next()) return;  // STREAM-START
   if (!Next()) return;
   if (reader_.event().type == YAML_STREAM_END_EVENT) {
-    AddIssue(1, 1, "empty policy file; it must hold at least \"version: 1\"");
+    // An empty fragment is refused too: it may be one cut short by a
+    // failed copy, and the revocations it held would silently be gone.
+    AddIssue(1, 1, role_ == PolicyFileRole::kMain
+                       ? "empty policy file; it must hold at least \"version: 1\""
+                       : "empty policy fragment; remove it, or write at least \"version: 1\" in it");
     return;
   }
   if (!Next()) return;  // the root node
@@ -429,7 +434,7 @@ void Parser::Run() {
     }
   });
   if (stopped_) return;
-  if (info.is_mapping && !version_seen) {
+  if (info.is_mapping && !version_seen && role_ == PolicyFileRole::kMain) {
     AddIssue(root, "missing \"version: 1\" at the top of the file");
   }
   if (!Next()) return;  // DOCUMENT-END
@@ -965,8 +970,9 @@ std::string Issue::ToString() const {
   return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": " + message;
 }
 
-void ParsePolicyText(std::string_view text, std::string_view file_name, LoadResult* result) {
-  Parser parser(text, file_name, result);
+void ParsePolicyText(std::string_view text, std::string_view file_name, LoadResult* result,
+                     PolicyFileRole role) {
+  Parser parser(text, file_name, result, role);
   parser.Run();
 }
 

@@ -109,11 +109,15 @@ struct LoadedPolicy {
 // Policy is freed before it returns.
 LoadedPolicy LoadCompiledPolicy(const std::string& main_path, const LoadOptions& options);
 
+// PolicyFileRole: the main file must say "version: 1"; a policy.d
+// fragment may leave it out (if it says a version, it must be 1).
+enum class PolicyFileRole { kMain, kFragment };
+
 // ParsePolicyText parses one file's |text| (named |file_name| in issues)
 // into |result| as LoadPolicy does for each file, without file checks and
 // without the final cross-file validation. Exposed for tests and fuzzing.
 void ParsePolicyText(std::string_view text, std::string_view file_name,
-                     LoadResult* result);
+                     LoadResult* result, PolicyFileRole role = PolicyFileRole::kMain);
 
 // FinishPolicy performs the checks that need every file (rule authority
 // names resolved, at least one authority per rule) and clears

@@ -411,7 +411,8 @@ TEST(PolicyLoaderTest, LoadsMainAndFragmentsInByteOrder) {
   WriteFile(main + ".d/20-b.yaml", "version: 1\nrules:\n  - name: b\n    users: [a]\n    authorities: [stage]\n    principals: [x]\n");
   WriteFile(main + ".d/10-a.yaml", std::string("version: 1\nauthorities:\n  stage:\n    keys: [\"") + kKeyB +
                                        "\"]\nrules:\n  - name: a\n    users: [a]\n    authorities: [prod]\n    principals: [x]\n");
-  WriteFile(main + ".d/B-upper.yaml", "version: 1\nrules:\n  - name: upper\n    users: [a]\n    authorities: [prod]\n    principals: [x]\n");
+  // A fragment may leave out "version: 1" (the main file may not).
+  WriteFile(main + ".d/B-upper.yaml", "rules:\n  - name: upper\n    users: [a]\n    authorities: [prod]\n    principals: [x]\n");
   WriteFile(main + ".d/notes.txt", "not yaml at all: [");
   WriteFile(main + ".d/.hidden.yaml", "not yaml at all: [");
   WriteFile(main + ".d/x.yml", "not yaml at all: [");
@@ -432,6 +433,24 @@ TEST(PolicyLoaderTest, LoadsMainAndFragmentsInByteOrder) {
   EXPECT_EQ(p.rules[2].constraints, nullptr);
   EXPECT_EQ(p.rules[2].Own(), Constraints{});
   EXPECT_NE(p.rules[1].where.file.get(), p.rules[2].where.file.get());
+}
+
+TEST(PolicyLoaderTest, AFragmentThatSaysAVersionMustSayOne) {
+  TempDir dir;
+  const std::string main = dir.Path("policy.yaml");
+  WriteFile(main, Header());
+  ASSERT_EQ(mkdir((main + ".d").c_str(), 0755), 0);
+  WriteFile(main + ".d/a.yaml", "version: 2\nrules: []\n");
+  EXPECT_EQ(Issues(LoadPolicy(main, Mine())),
+            main + ".d/a.yaml:1:10: unsupported policy version 2; this certgate reads version 1\n");
+  WriteFile(main + ".d/a.yaml", "");
+  EXPECT_EQ(Issues(LoadPolicy(main, Mine())),
+            main + ".d/a.yaml:1:1: empty policy fragment; remove it, or write at least \"version: 1\" in it\n");
+  // The main file still needs it.
+  WriteFile(main + ".d/a.yaml", "rules: []\n");
+  ASSERT_TRUE(LoadPolicy(main, Mine()).policy.has_value());
+  WriteFile(main, "rules: []\n");
+  EXPECT_EQ(Issues(LoadPolicy(main, Mine())).rfind(main + ":1:1: missing \"version: 1\"", 0), 0u);
 }
 
 TEST(PolicyLoaderTest, FragmentDirectoryIsOptional) {
