@@ -234,6 +234,37 @@ TEST_F(HelperCommandTest, KeysCmdPlainKeyBreakGlass) {
   EXPECT_EQ(mismatch.out, "");
 }
 
+TEST_F(HelperCommandTest, ARuleWithUserKeysOnlyGrantsNoCertificate) {
+  std::string user_line = FirstLine(ReadFile(user_ + ".pub"));
+  std::string user_key = user_line.substr(0, user_line.rfind(' '));
+  WritePolicy(
+      "version: 1\n"
+      "authorities:\n"
+      "  prod:\n"
+      "    keys: [\"" + FirstLine(ReadFile(ca_ + ".pub")) + "\"]\n"
+      "rules:\n"
+      "  - name: breakglass\n"
+      "    users: [alice]\n"
+      "    authorities: [prod]\n"
+      "    user_keys: ['" + user_key + " oncall']\n");
+  HelperOutput plain =
+      Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", ::certgate::testing::PubBase64(user_ + ".pub")});
+  EXPECT_EQ(plain.out, user_key + " oncall\n");
+  ASSERT_EQ(log_.records.size(), 1u);
+  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "allow");
+
+  std::string cert = Cert(ca_, {"-n", "ops", "-V", "-5m:+5m"});
+  for (HelperKind kind : {HelperKind::kPrincipals, HelperKind::kKeys}) {
+    HelperOutput out = Sshd(kind, {"alice", kType, cert});
+    EXPECT_EQ(out.exit_code, 0);
+    EXPECT_EQ(out.out, "");
+    ASSERT_EQ(log_.records.size(), 1u);
+    EXPECT_EQ(log_.records[0].Field("CERTGATE_REASON"),
+              "no rule grants any principal of the certificate [breakglass: the rule has no principals "
+              "(user_keys only)]");
+  }
+}
+
 // Pub returns the base64 field of the public key made by MakeKey at |path|.
 std::string Pub(const std::string& path) { return ::certgate::testing::PubBase64(path + ".pub"); }
 

@@ -296,7 +296,9 @@ Decision Evaluate(const CompiledPolicy& policy, const Request& request, const Kr
     }
     if (outcome.principals.empty()) {
       outcome.kind = RuleOutcome::Kind::kNoPrincipalMatched;
-      outcome.reason = "no certificate principal matches principals " + Join(principals, ",");
+      outcome.reason = principals.empty()
+                           ? std::string("the rule has no principals (user_keys only)")
+                           : "no certificate principal matches principals " + Join(principals, ",");
     } else {
       outcome.kind = RuleOutcome::Kind::kGranted;
     }

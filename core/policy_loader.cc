@@ -952,7 +952,9 @@ void Parser::ParseRule() {
   if ((info.seen & (uint64_t{1} << kRuleAuthorities)) == 0) {
     AddIssue(at, "rule has no authorities; add authorities: [NAME] naming a top-level authority");
   }
-  if ((info.seen & (uint64_t{1} << kRulePrincipals)) == 0) {
+  // A break-glass rule may list user_keys only: it then grants no
+  // certificate principal.
+  if ((info.seen & (uint64_t{1} << kRulePrincipals)) == 0 && rule.user_keys.empty()) {
     AddIssue(at, "rule has no principals; add principals: [patterns], e.g. [\"{user}\"]");
   }
   ok = result_->issues.size() == issues_before;

@@ -285,6 +285,14 @@ TEST(PolicyLoaderTest, RuleMissingPieces) {
   ExpectIssue(Header() + "rules:\n  - users: [a]\n    authorities: [prod]\n", "p.yaml:6:5: rule has no principals");
   ExpectIssue(Header() + "rules:\n  - users: [a]\n    authorities: [prod]\n    principals: []\n",
               "p.yaml:8:17: principals is empty");
+  // A break-glass rule may hold user_keys only (it grants no certificate).
+  LoadResult keys_only = Parse(Header() + "rules:\n  - users: [a]\n    authorities: [prod]\n"
+                               "    user_keys: ['" + kKeyB + " oncall']\n");
+  ASSERT_TRUE(keys_only.policy) << Issues(keys_only);
+  EXPECT_TRUE(keys_only.policy->rules[0].principals.empty());
+  EXPECT_EQ(keys_only.policy->rules[0].user_keys.size(), 1u);
+  ExpectIssue(Header() + "rules:\n  - users: [a]\n    authorities: [prod]\n    user_keys: []\n",
+              "p.yaml:6:5: rule has no principals");
 }
 
 TEST(PolicyLoaderTest, AuthorityErrors) {
