@@ -461,6 +461,12 @@ TEST(PolicyLoaderTest, AFragmentThatSaysAVersionMustSayOne) {
   EXPECT_EQ(Issues(LoadPolicy(main, Mine())).rfind(main + ":1:1: missing \"version: 1\"", 0), 0u);
 }
 
+TEST(PolicyLoaderTest, FragmentDirectoryOfTheMainFile) {
+  EXPECT_EQ(FragmentDirectory("/srv/p.yaml"), "/srv/p.yaml.d");
+  // The default spelled out with --policy means what no --policy means.
+  EXPECT_EQ(FragmentDirectory(kDefaultPolicyPath), "/etc/certgate/policy.d");
+}
+
 TEST(PolicyLoaderTest, FragmentDirectoryIsOptional) {
   TempDir dir;
   WriteFile(dir.Path("p.yaml"), Header());
