@@ -311,20 +311,31 @@ std::vector<std::string> Calls(FakeSystemd* fake) {
   return fake->calls;
 }
 
+// SetUnit makes the fake systemd know |unit| as |active| (and |load|).
+void SetUnit(FakeSystemd* fake, const std::string& unit, const std::string& active,
+             const std::string& load = "") {
+  std::lock_guard<std::mutex> lock(fake->mu);
+  fake->active_state[unit] = active;
+  if (!load.empty()) fake->load_state[unit] = load;
+}
+
+// SystemdRequest is a reload request on |bus| with systemd running and no
+// PidFile to fall back to.
+ReloadRequest SystemdRequest(const PrivateBus& bus, ReloadMode mode) {
+  ReloadRequest request;
+  request.mode = mode;
+  request.bus_address = bus.address();
+  request.systemd_running = true;
+  request.pid_file = "/nonexistent/pid";
+  return request;
+}
+
 TEST(ReloadTest, SystemdReloadsTheLoadedActiveUnit) {
   if (access("/usr/bin/dbus-daemon", X_OK) != 0) GTEST_SKIP() << "no dbus-daemon";
   PrivateBus bus;
   ASSERT_TRUE(bus.ready());
-  {
-    std::lock_guard<std::mutex> lock(bus.fake.mu);
-    bus.fake.active_state["sshd.service"] = "active";  // RHEL naming: ssh.service not loaded
-  }
-  ReloadRequest request;
-  request.mode = ReloadMode::kAuto;
-  request.bus_address = bus.address();
-  request.systemd_running = true;
-  request.pid_file = "/nonexistent/pid";
-  auto r = ReloadSshd(request);
+  SetUnit(&bus.fake, "sshd.service", "active");  // RHEL naming: ssh.service not loaded
+  auto r = ReloadSshd(SystemdRequest(bus, ReloadMode::kAuto));
   ASSERT_TRUE(r) << r.error().detail;
   EXPECT_EQ(r->how, ReloadHow::kSystemd);
   EXPECT_EQ(r->unit, "sshd.service");
@@ -342,18 +353,9 @@ TEST(ReloadTest, SystemdSkipsAnUnloadedUnitAndReloadsAReloadingOne) {
   if (access("/usr/bin/dbus-daemon", X_OK) != 0) GTEST_SKIP() << "no dbus-daemon";
   PrivateBus bus;
   ASSERT_TRUE(bus.ready());
-  {
-    std::lock_guard<std::mutex> lock(bus.fake.mu);
-    bus.fake.active_state["ssh.service"] = "inactive";
-    bus.fake.load_state["ssh.service"] = "not-found";
-    bus.fake.active_state["sshd.service"] = "reloading";
-  }
-  ReloadRequest request;
-  request.mode = ReloadMode::kAuto;
-  request.bus_address = bus.address();
-  request.systemd_running = true;
-  request.pid_file = "/nonexistent/pid";
-  auto r = ReloadSshd(request);
+  SetUnit(&bus.fake, "ssh.service", "inactive", "not-found");
+  SetUnit(&bus.fake, "sshd.service", "reloading");
+  auto r = ReloadSshd(SystemdRequest(bus, ReloadMode::kAuto));
   ASSERT_TRUE(r) << r.error().detail;
   EXPECT_EQ(r->how, ReloadHow::kSystemd);
   EXPECT_EQ(r->unit, "sshd.service");
@@ -366,14 +368,8 @@ TEST(ReloadTest, SystemdLeavesAnInactiveUnitAlone) {
   if (access("/usr/bin/dbus-daemon", X_OK) != 0) GTEST_SKIP() << "no dbus-daemon";
   PrivateBus bus;
   ASSERT_TRUE(bus.ready());
-  {
-    std::lock_guard<std::mutex> lock(bus.fake.mu);
-    bus.fake.active_state["ssh.service"] = "inactive";  // socket-activated Ubuntu
-  }
-  ReloadRequest request;
-  request.mode = ReloadMode::kSystemd;
-  request.bus_address = bus.address();
-  auto r = ReloadSshd(request);
+  SetUnit(&bus.fake, "ssh.service", "inactive");  // socket-activated Ubuntu
+  auto r = ReloadSshd(SystemdRequest(bus, ReloadMode::kSystemd));
   ASSERT_TRUE(r) << r.error().detail;
   EXPECT_EQ(r->how, ReloadHow::kInactive);
   for (const std::string& call : Calls(&bus.fake)) {
@@ -385,11 +381,7 @@ TEST(ReloadTest, SystemdWithoutUnitFallsBackOrFails) {
   if (access("/usr/bin/dbus-daemon", X_OK) != 0) GTEST_SKIP() << "no dbus-daemon";
   PrivateBus bus;
   ASSERT_TRUE(bus.ready());
-  ReloadRequest request;
-  request.bus_address = bus.address();
-  request.systemd_running = true;
-  request.pid_file = "/nonexistent/pid";
-  request.mode = ReloadMode::kSystemd;
+  ReloadRequest request = SystemdRequest(bus, ReloadMode::kSystemd);
   auto strict = ReloadSshd(request);
   ASSERT_FALSE(strict);
   EXPECT_EQ(strict.error().code, core::Errc::kIo);
