@@ -7,6 +7,15 @@
 namespace certgate::core {
 namespace {
 
+// ZeroEd25519Key is an Ed25519 key of 32 zero bytes, as a CA key to print.
+PublicKey ZeroEd25519Key() {
+  PublicKey key;
+  key.type = KeyType::kEd25519;
+  key.blob = {0, 0, 0, 11, 's', 's', 'h', '-', 'e', 'd', '2', '5', '5', '1', '9', 0, 0, 0, 32};
+  key.blob.resize(key.blob.size() + 32, 0);
+  return key;
+}
+
 TEST(SshdOutputTest, PrintablePrincipals) {
   EXPECT_TRUE(IsPrintablePrincipal("ops"));
   EXPECT_TRUE(IsPrintablePrincipal("team-ops@example.com"));
@@ -31,15 +40,31 @@ TEST(SshdOutputTest, CertAuthorityLinesGroupByOptions) {
   auto compiled = certgate::testing::Compile(policy);
   std::vector<Grant> grants = {{"ops", compiled->rule(0)}, {"dev", compiled->rule(1)},
                                {"alice", compiled->rule(0)}};
-  PublicKey ca;
-  ca.type = KeyType::kEd25519;
-  // "ssh-ed25519" + 32 zero bytes, as a blob.
-  ca.blob = {0, 0, 0, 11, 's', 's', 'h', '-', 'e', 'd', '2', '5', '5', '1', '9', 0, 0, 0, 32};
-  ca.blob.resize(ca.blob.size() + 32, 0);
+  const PublicKey ca = ZeroEd25519Key();
   std::string key = FormatPublicKeyLine(ca);
   EXPECT_EQ(FormatCertAuthorityLines(grants, ca),
             "cert-authority,principals=\"ops,alice\" " + key + "\n" +
                 "cert-authority,principals=\"dev\",from=\"10.0.0.0/8\",no-pty " + key + "\n");
+}
+
+// sshd applies options left to right ("restrict,pty" allows a pty,
+// "pty,restrict" does not): the same options in another order are another
+// set, never merged into one line.
+TEST(SshdOutputTest, CertAuthorityLinesKeepOptionOrder) {
+  Policy policy;
+  Rule allows_pty;
+  allows_pty.number = 1;
+  allows_pty.options = {"restrict", "pty"};
+  Rule denies_pty;
+  denies_pty.number = 2;
+  denies_pty.options = {"pty", "restrict"};
+  policy.rules = {allows_pty, denies_pty};
+  auto compiled = certgate::testing::Compile(policy);
+  const PublicKey ca = ZeroEd25519Key();
+  std::string key = FormatPublicKeyLine(ca);
+  EXPECT_EQ(FormatCertAuthorityLines({{"ops", compiled->rule(0)}, {"dev", compiled->rule(1)}}, ca),
+            "cert-authority,principals=\"ops\",restrict,pty " + key + "\n" +
+                "cert-authority,principals=\"dev\",pty,restrict " + key + "\n");
 }
 
 }  // namespace
