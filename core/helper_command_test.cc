@@ -23,6 +23,24 @@ using ::certgate::testing::WriteFile;
 
 std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 
+// Pub returns the base64 field of the public key made by MakeKey at |path|.
+std::string Pub(const std::string& path) { return ::certgate::testing::PubBase64(path + ".pub"); }
+
+// KeyLine returns "ssh-ed25519 BASE64" of the key made by MakeKey at |path|.
+std::string KeyLine(const std::string& path) {
+  std::string line = FirstLine(ReadFile(path + ".pub"));
+  return line.substr(0, line.rfind(' '));
+}
+
+// ProdHead is a policy's head: version and one authority, prod, whose CA
+// is the key made by MakeKey at |ca|.
+std::string ProdHead(const std::string& ca) {
+  return "version: 1\n"
+         "authorities:\n"
+         "  prod:\n"
+         "    keys: [\"" + FirstLine(ReadFile(ca + ".pub")) + "\"]\n";
+}
+
 class HelperCommandTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -31,10 +49,7 @@ class HelperCommandTest : public ::testing::Test {
     user_ = MakeKey(dir_, "user", "ed25519");
     policy_path_ = dir_.Path("policy.yaml");
     WritePolicy(
-        "version: 1\n"
-        "authorities:\n"
-        "  prod:\n"
-        "    keys: [\"" + FirstLine(ReadFile(ca_ + ".pub")) + "\"]\n"
+        ProdHead(ca_) +
         "rules:\n"
         "  - name: ops\n"
         "    users: [alice]\n"
@@ -205,13 +220,9 @@ TEST_F(HelperCommandTest, KeysCmdCertificateLines) {
 }
 
 TEST_F(HelperCommandTest, KeysCmdPlainKeyBreakGlass) {
-  std::string user_line = FirstLine(ReadFile(user_ + ".pub"));
-  std::string user_key = user_line.substr(0, user_line.rfind(' '));
+  const std::string user_key = KeyLine(user_);
   WritePolicy(
-      "version: 1\n"
-      "authorities:\n"
-      "  prod:\n"
-      "    keys: [\"" + FirstLine(ReadFile(ca_ + ".pub")) + "\"]\n"
+      ProdHead(ca_) +
       "rules:\n"
       "  - users: [alice]\n"
       "    authorities: [prod]\n"
@@ -235,13 +246,9 @@ TEST_F(HelperCommandTest, KeysCmdPlainKeyBreakGlass) {
 }
 
 TEST_F(HelperCommandTest, ARuleWithUserKeysOnlyGrantsNoCertificate) {
-  std::string user_line = FirstLine(ReadFile(user_ + ".pub"));
-  std::string user_key = user_line.substr(0, user_line.rfind(' '));
+  const std::string user_key = KeyLine(user_);
   WritePolicy(
-      "version: 1\n"
-      "authorities:\n"
-      "  prod:\n"
-      "    keys: [\"" + FirstLine(ReadFile(ca_ + ".pub")) + "\"]\n"
+      ProdHead(ca_) +
       "rules:\n"
       "  - name: breakglass\n"
       "    users: [alice]\n"
@@ -265,24 +272,13 @@ TEST_F(HelperCommandTest, ARuleWithUserKeysOnlyGrantsNoCertificate) {
   }
 }
 
-// Pub returns the base64 field of the public key made by MakeKey at |path|.
-std::string Pub(const std::string& path) { return ::certgate::testing::PubBase64(path + ".pub"); }
-
-// KeyLine returns "ssh-ed25519 BASE64" of the key made by MakeKey at |path|.
-std::string KeyLine(const std::string& path) {
-  std::string line = FirstLine(ReadFile(path + ".pub"));
-  return line.substr(0, line.rfind(' '));
-}
 
 // PlainKeyPolicy is a policy with two user_keys lines (keys a and b) for
 // alice in one rule, one (key c) in a second rule for alice and one (key d)
 // for bob, with |extra| appended at the top level.
 std::string PlainKeyPolicy(const std::string& ca, const std::string& a, const std::string& b,
                            const std::string& c, const std::string& d, const std::string& extra = "") {
-  return "version: 1\n"
-         "authorities:\n"
-         "  prod:\n"
-         "    keys: [\"" + FirstLine(ReadFile(ca + ".pub")) + "\"]\n" + extra +
+  return ProdHead(ca) + extra +
          "rules:\n"
          "  - name: breakglass\n"
          "    users: [alice]\n"

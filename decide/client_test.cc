@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/testing.h"
+
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -255,10 +257,8 @@ TEST(CheckTrustedPathTest, Rules) {
 class JournalSocketTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/certgate-journal-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/socket";
+    ASSERT_FALSE(dir_.path().empty());
+    path_ = dir_.Path("socket");
     fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un addr {};
     addr.sun_family = AF_UNIX;
@@ -267,7 +267,6 @@ class JournalSocketTest : public ::testing::Test {
   }
   void TearDown() override {
     if (fd_ >= 0) close(fd_);
-    std::filesystem::remove_all(dir_);
   }
   // Receive returns the next datagram, or "" if none is waiting.
   std::string Receive() {
@@ -276,7 +275,8 @@ class JournalSocketTest : public ::testing::Test {
     return n > 0 ? std::string(buf.data(), static_cast<size_t>(n)) : std::string();
   }
 
-  std::string dir_, path_;
+  ::certgate::testing::TempDir dir_;
+  std::string path_;
   int fd_ = -1;
 };
 
