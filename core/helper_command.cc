@@ -171,22 +171,23 @@ PlainKeyAnswer AnswerPlainKey(const CompiledPolicy& policy, const std::string& u
   };
   std::string failed_lookup;
   for (const UserMatch& m : MatchUsers(policy, user, groups, explanation != nullptr)) {
+    const std::string label = explanation != nullptr ? "  " + EscapeForLog(m.rule.Label()) : "";
     if (m.kind == UserMatch::Kind::kGroupLookupFailed) {
       if (failed_lookup.empty()) failed_lookup = m.error;
-      say("  ", EscapeForLog(m.rule.Label()), ": does not apply: group lookup failed: ",
+      say(label, ": does not apply: group lookup failed: ",
           EscapeForLog(m.error), "\n");
       continue;
     }
     if (m.kind == UserMatch::Kind::kNotMatched) {
-      say("  ", EscapeForLog(m.rule.Label()), ": does not apply: login name ", EscapeForLog(user),
+      say(label, ": does not apply: login name ", EscapeForLog(user),
           " not in users\n");
       continue;
     }
     const auto lines = m.rule.user_keys();
     if (lines.empty()) {
-      say("  ", EscapeForLog(m.rule.Label()), ": applies; no user_keys (it grants certificates only)\n");
+      say(label, ": applies; no user_keys (it grants certificates only)\n");
     } else {
-      say("  ", EscapeForLog(m.rule.Label()), ": applies; ", std::to_string(lines.size()),
+      say(label, ": applies; ", std::to_string(lines.size()),
           lines.size() == 1 ? " user_keys line:\n" : " user_keys lines:\n");
     }
     bool holds_key = false;
