@@ -4,23 +4,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "cafetch/lines.h"
+
 namespace certgate::cafetch {
 namespace {
 
 constexpr size_t kContext = 3;
-
-// SplitLines returns the lines of |text|, each with its '\n' (the last may
-// lack it), so that "a" and "a\n" compare unequal as they do for diff(1).
-std::vector<std::string_view> SplitLines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    size_t len = nl == std::string_view::npos ? text.size() : nl + 1;
-    lines.push_back(text.substr(0, len));
-    text.remove_prefix(len);
-  }
-  return lines;
-}
 
 struct Op {
   char kind;  // ' ', '-', '+'
@@ -97,7 +86,7 @@ void AppendLine(char kind, std::string_view line, std::string* out) {
 std::string UnifiedDiff(std::string_view before, std::string_view after,
                         std::string_view old_name, std::string_view new_name) {
   if (before == after) return "";
-  const std::vector<std::string_view> a = SplitLines(before), b = SplitLines(after);
+  const std::vector<std::string_view> a = LinesWithEnds(before), b = LinesWithEnds(after);
   const std::vector<Op> ops = EditScript(a, b);
   std::string out = "--- " + std::string(old_name) + "\n+++ " + std::string(new_name) + "\n";
   size_t k = 0;

@@ -6,21 +6,10 @@
 #include <optional>
 #include <system_error>
 
+#include "cafetch/lines.h"
+
 namespace certgate::cafetch {
 namespace {
-
-// Lines splits |text| into lines that keep their '\n' (the last may lack
-// it), so joining them gives back every byte.
-std::vector<std::string_view> Lines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    size_t len = nl == std::string_view::npos ? text.size() : nl + 1;
-    lines.push_back(text.substr(0, len));
-    text.remove_prefix(len);
-  }
-  return lines;
-}
 
 std::string_view Trim(std::string_view s) {
   size_t b = s.find_first_not_of(" \t\r\n");
@@ -119,7 +108,7 @@ bool NamesDropInDirectory(std::string_view arg, std::string_view config_dir) {
 }  // namespace
 
 bool IncludesDropInDirectory(std::string_view text, std::string_view config_dir) {
-  for (std::string_view line : Lines(text)) {
+  for (std::string_view line : LinesWithEnds(text)) {
     std::string kw = Keyword(line);
     if (kw == "match") return false;
     if (kw != "include") continue;
@@ -136,7 +125,7 @@ std::string RedirectDropInInclude(std::string_view text, std::string_view config
                                   std::string_view glob) {
   std::string out;
   bool before_match = true;
-  for (std::string_view line : Lines(text)) {
+  for (std::string_view line : LinesWithEnds(text)) {
     std::string kw = Keyword(line);
     if (kw == "match") before_match = false;
     bool ours = false;
@@ -167,7 +156,7 @@ std::string RenderDirectives(const std::vector<std::string>& lines) {
 }
 
 core::Result<std::string> RewriteMainConfig(std::string_view text, std::string_view body) {
-  std::vector<std::string_view> lines = Lines(text);
+  std::vector<std::string_view> lines = LinesWithEnds(text);
   size_t begin = lines.size(), end = lines.size();
   for (size_t i = 0; i < lines.size(); ++i) {
     if (IsBegin(lines[i])) {
