@@ -5,22 +5,16 @@
 #include <memory>
 
 #include "core/sshd_output.h"
+#include "tests/policy_testing.h"
 #include "tests/testing.h"
 
 namespace certgate::core {
 namespace {
 
-// MutableConstraints gives a test |rule|'s own constraints to set (a copy:
-// rules may share theirs).
-Constraints& MutableConstraints(Rule& rule) {
-  auto own = std::make_shared<Constraints>(rule.Own());
-  rule.constraints = own;
-  return *own;
-}
-
 constexpr uint64_t kNow = 1'800'000'000;
 
 using certgate::testing::FakeKey;
+using certgate::testing::MutableConstraints;
 
 Certificate MakeCert() {
   Certificate c;

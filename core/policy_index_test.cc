@@ -16,19 +16,12 @@
 namespace certgate::core {
 namespace {
 
-// MutableConstraints gives a test |rule|'s own constraints to set (a copy:
-// rules may share theirs).
-Constraints& MutableConstraints(Rule& rule) {
-  auto own = std::make_shared<Constraints>(rule.Own());
-  rule.constraints = own;
-  return *own;
-}
-
 constexpr uint64_t kNow = 1'800'000'000;
 
 using certgate::testing::Compile;
 using certgate::testing::CompileDifference;
 using certgate::testing::FakeKey;
+using certgate::testing::MutableConstraints;
 
 const std::vector<std::string> kNames = {"alice", "bob", "carol", "dave", "root", "svc-1", "svc-2", "a*"};
 const std::vector<std::string> kPrincipals = {"ops", "dev", "alice", "bob", "root", "team-1", "svc-1"};

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -121,6 +122,12 @@ std::string CompileDifference(const core::Policy& policy, const CompiledPolicy& 
     if (!difference.empty()) return difference;
   }
   return IndexDifference(policy, compiled);
+}
+
+core::Constraints& MutableConstraints(core::Rule& rule) {
+  auto own = std::make_shared<core::Constraints>(rule.Own());
+  rule.constraints = own;
+  return *own;
 }
 
 }  // namespace certgate::testing

@@ -17,6 +17,10 @@ namespace certgate::testing {
 // else the first difference, in one line.
 std::string CompileDifference(const core::Policy& policy, const core::CompiledPolicy& compiled);
 
+// MutableConstraints gives a test |rule|'s own constraints to set (a copy:
+// rules may share theirs).
+core::Constraints& MutableConstraints(core::Rule& rule);
+
 }  // namespace certgate::testing
 
 #endif  // CERTGATE_TESTS_POLICY_TESTING_H_
