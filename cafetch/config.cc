@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -71,8 +72,24 @@ class Checker {
   bool Path(const YamlNode& node, std::string_view key, std::string* out) {
     std::string v;
     if (!Scalar(node, key, &v)) return false;
-    if (v.empty() || v.front() != '/' || v.find('\0') != std::string::npos || v.find('\n') != std::string::npos) {
+    const bool control = std::any_of(v.begin(), v.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+    if (v.empty() || v.front() != '/' || control) {
       Issue(node, std::string(key) + " must be an absolute path, not " + core::QuoteForIssue(v));
+      return false;
+    }
+    *out = v;
+    return true;
+  }
+
+  // SshdConfigPath is a Path that cafetch writes into sshd_config as a
+  // directive's one argument: sshd would split it at a blank and read
+  // quotes and backslashes as quoting, so none may appear in it.
+  bool SshdConfigPath(const YamlNode& node, std::string_view key, std::string* out) {
+    std::string v;
+    if (!Path(node, key, &v)) return false;
+    if (v.find_first_of(" \"'\\") != std::string::npos) {
+      Issue(node, std::string(key) + " is written into sshd_config, so it must not contain blanks, quotes or "
+                  "backslashes, not " + core::QuoteForIssue(v));
       return false;
     }
     *out = v;
@@ -351,7 +368,7 @@ class Checker {
                    } else if (key == "keep_retired") {
                      Duration(value, "keep_retired", &config->keep_retired_seconds);
                    } else if (key == "trusted_user_ca_keys") {
-                     Path(value, "trusted_user_ca_keys", &config->trusted_user_ca_keys);
+                     SshdConfigPath(value, "trusted_user_ca_keys", &config->trusted_user_ca_keys);
                    } else if (key == "state_dir") {
                      Path(value, "state_dir", &config->state_dir);
                    } else if (key == "sshd") {

@@ -117,6 +117,14 @@ TEST(ConfigTest, ErrorsPointAtTheProblem) {
        "c.yaml:5:30: sshd.manage_principals_command must be true or false (without quotes)"},
       {"issuer:\n  type: vault\n  url: https://x/\nstate_dir: var/lib\n",
        "c.yaml:4:12: state_dir must be an absolute path, not \"var/lib\""},
+      {"issuer:\n  type: vault\n  url: https://x/\nstate_dir: \"/var/lib\\tcertgate\"\n",
+       "c.yaml:4:12: state_dir must be an absolute path, not \"/var/lib?certgate\""},
+      {"issuer:\n  type: vault\n  url: https://x/\ntrusted_user_ca_keys: /etc/ssh/user ca keys\n",
+       "c.yaml:4:23: trusted_user_ca_keys is written into sshd_config, so it must not contain blanks, quotes or "
+       "backslashes, not \"/etc/ssh/user ca keys\""},
+      {"issuer:\n  type: vault\n  url: https://x/\ntrusted_user_ca_keys: '/etc/ssh/\"ca\"'\n",
+       "c.yaml:4:23: trusted_user_ca_keys is written into sshd_config, so it must not contain blanks, quotes or "
+       "backslashes, not \"/etc/ssh/\"ca\"\""},
       {"issuer: &a\n  type: vault\n", "c.yaml:1:9: anchors (&name) are not allowed; write the value out in full"},
       {"issuer:\n  type: !!str vault\n", "c.yaml:2:9: tags (!tag) are not allowed; remove \"tag:yaml.org,2002:str\""},
       {"issuer:\n  type: vault\n  url: https://x/\n  name: k\n",
