@@ -81,6 +81,11 @@ TEST(KeyOptionsTest, BadOptions) {
       "permitopen=\"db:65536\"",
       "permitopen=\":22\"",
       "permitopen=\"::1:22\"",
+      "permitopen=\"db host:22\"",
+      "permitopen=\"db\thost:22\"",
+      "permitopen=\"db,evil:22\"",
+      "permitopen=\"[db,evil]:22\"",
+      "command=\"a\x7f\"",
       "permitlisten=\"x\"",
       "tunnel=\"any\"",
       "tunnel=\"-1\"",
@@ -130,6 +135,14 @@ TEST(KeyOptionsTest, AuthorizedKeysLine) {
   Result<AuthorizedKeysLine> spaced = ParseAuthorizedKeysLine(std::string("  no-pty\t") + kEd25519);
   ASSERT_TRUE(spaced.has_value()) << spaced.error().detail;
   EXPECT_EQ(spaced->options, std::vector<std::string>{"no-pty"});
+
+  // \" inside a quoted value does not end it (sshkey_advance_past_options):
+  // the blank after it is still part of the options, and the key follows.
+  Result<AuthorizedKeysLine> escaped = ParseAuthorizedKeysLine(
+      std::string("command=\"say \\\" hi\\\"\",no-pty ") + kEd25519 + " c");
+  ASSERT_TRUE(escaped.has_value()) << escaped.error().detail;
+  EXPECT_EQ(escaped->options, (std::vector<std::string>{"command=\"say \\\" hi\\\"\"", "no-pty"}));
+  EXPECT_EQ(escaped->comment, "c");
 }
 
 TEST(KeyOptionsTest, AuthorizedKeysLineErrors) {
@@ -142,6 +155,7 @@ TEST(KeyOptionsTest, AuthorizedKeysLineErrors) {
       "cert-authority " + key,
       "bogus-option " + key,
       "command=\"unbalanced " + key,
+      "command=\"escaped end\\\" " + key,
       "restrict " + key.substr(0, key.size() - 4),
       "ssh-ed25519 !!notbase64",
       "ssh-ed25519-cert-v01@openssh.com AAAA",
