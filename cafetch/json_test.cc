@@ -44,11 +44,24 @@ TEST(JsonTest, RejectsBadStrings) {
   ASSERT_FALSE(control);
   EXPECT_EQ(control.error().code, Errc::kBadEncoding);
   for (std::string s : {std::string("\"\xc3\""), std::string("\"\xc0\xaf\""), std::string("\"\xed\xa0\x80\""),
-                        std::string("\"\xf5\x80\x80\x80\""), std::string("\"\xff\"")}) {
+                        std::string("\"\xf5\x80\x80\x80\""), std::string("\"\xff\""),
+                        // overlong 3- and 4-byte forms, above U+10FFFF, cut at the end of the input
+                        std::string("\"\xe0\x80\xaf\""), std::string("\"\xf0\x80\x80\xaf\""),
+                        std::string("\"\xf4\x90\x80\x80\""), std::string("\"\xe2\x82"),
+                        std::string("\"\xf0\x9f\x98")}) {
     auto v = ParseJson(s);
-    ASSERT_FALSE(v);
-    EXPECT_EQ(v.error().code, Errc::kBadEncoding);
+    ASSERT_FALSE(v) << s;
+    EXPECT_EQ(v.error().code, Errc::kBadEncoding) << s;
   }
+}
+
+TEST(JsonTest, KeepsValidUtf8AsItIs) {
+  // Raw UTF-8 of every length (not \u escapes), up to U+10FFFF.
+  const std::string text = "x\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf";
+  auto v = ParseJson("[\"" + text + "\"]");
+  ASSERT_TRUE(v) << v.error().detail;
+  ASSERT_EQ(v->items.size(), 1u);
+  EXPECT_EQ(v->items[0].text, text);
 }
 
 TEST(JsonTest, BoundsDepthAndSize) {
