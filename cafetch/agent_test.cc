@@ -391,6 +391,34 @@ TEST_F(AgentTest, AFailedReloadRestoresEverythingAndKeepsTheMark) {
   EXPECT_FALSE(*ReloadPending(config_.state_dir));
 }
 
+TEST_F(AgentTest, InstalledConfigThatFailsItsCheckIsRolledBack) {
+  // The candidate passes, but sshd rejects the installed file (as when
+  // something else changed the configuration in between): the wrapper runs
+  // the real sshd except for the installed main file.
+  WriteFile(config_.sshd.config, BaseConfig());
+  const std::string wrapper = dir_.Path("sshd-wrapper");
+  WriteFile(wrapper,
+            "#!/bin/sh\n"
+            "for a; do [ \"$a\" = '" + config_.sshd.config + "' ] && "
+            "{ echo 'injected: the installed file is refused' >&2; exit 255; }; done\n"
+            "exec " + std::string(kSshd) + " \"$@\"\n",
+            0755);
+  config_.sshd.binary = wrapper;
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("injected: the installed file is refused"), std::string::npos)
+      << r.error().detail;
+  EXPECT_NE(r.error().detail.find("previous files restored"), std::string::npos) << r.error().detail;
+  EXPECT_EQ(ReadFile(config_.sshd.config), BaseConfig());
+  EXPECT_EQ(access(config_.trusted_user_ca_keys.c_str(), F_OK), -1);
+  EXPECT_EQ(access(dir_.Path("state/cafetch.state").c_str(), F_OK), -1);  // restored: none
+
+  config_.sshd.binary = kSshd;
+  auto next = Run(1001);
+  ASSERT_TRUE(next) << next.error().detail;
+  EXPECT_EQ(next->changes.size(), 2u);
+}
+
 TEST_F(AgentTest, CandidatesAreCheckedInStateDirAndLeftoversRemovedByTheNextRound) {
   const std::string main = "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
   WriteFile(config_.sshd.config, main);
