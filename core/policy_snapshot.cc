@@ -570,10 +570,13 @@ OpenedSnapshot OpenSnapshot(const std::string& snapshot_path, const std::string&
   Result<DecodedSnapshot> decoded = DecodeSnapshot(bytes, mapping);
   if (!decoded) return Not(SnapshotState::kInvalid, snapshot_path + ": " + decoded.error().detail);
   const SnapshotOrigin& origin = decoded->origin;
-  if (origin.policy_path != policy_path || origin.check_permissions != options.check_permissions ||
-      origin.owner_uid != options.owner_uid) {
+  if (origin.policy_path != policy_path) {
     return Not(SnapshotState::kOtherPolicy,
                snapshot_path + " was compiled from " + origin.policy_path + ", not " + policy_path);
+  }
+  if (origin.check_permissions != options.check_permissions || origin.owner_uid != options.owner_uid) {
+    return Not(SnapshotState::kOtherPolicy,
+               snapshot_path + " was compiled with other file permission checks than this run's");
   }
   if (origin.version != CERTGATE_VERSION) {
     return Not(SnapshotState::kStale,

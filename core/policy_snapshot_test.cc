@@ -341,7 +341,17 @@ TEST_F(SnapshotFilesTest, NotUsedForAnotherPolicyOrOtherOptions) {
   EXPECT_EQ(OpenSnapshot(snapshot_, dir_.Path("etc/other.yaml"), options_, -1).state, SnapshotState::kOtherPolicy);
   LoadOptions lax = options_;
   lax.check_permissions = false;
-  EXPECT_EQ(OpenSnapshot(snapshot_, policy_, lax, -1).state, SnapshotState::kOtherPolicy);
+  OpenedSnapshot o = OpenSnapshot(snapshot_, policy_, lax, -1);
+  EXPECT_EQ(o.state, SnapshotState::kOtherPolicy);
+  EXPECT_NE(o.why.find("other file permission checks"), std::string::npos) << o.why;
+  if (getuid() != 0) return;  // giving the files to another owner needs root
+  LoadOptions other_owner = options_;
+  other_owner.owner_uid = options_.owner_uid + 1;
+  ASSERT_EQ(chown(snapshot_.c_str(), other_owner.owner_uid, 0), 0);
+  ASSERT_EQ(chown(dir_.Path("cache").c_str(), other_owner.owner_uid, 0), 0);
+  o = OpenSnapshot(snapshot_, policy_, other_owner, -1);
+  EXPECT_EQ(o.state, SnapshotState::kOtherPolicy) << o.why;
+  EXPECT_NE(o.why.find("other file permission checks"), std::string::npos) << o.why;
 }
 
 TEST_F(SnapshotFilesTest, UntrustedOwnerOrModeIsNotUsed) {
