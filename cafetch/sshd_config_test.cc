@@ -53,6 +53,24 @@ TEST(SshdConfigTest, DetectsQuotedInclude) {
   // "a b" is one argument, not two.
   EXPECT_FALSE(IncludesDropInDirectory("Include \"/x sshd_config.d/*.conf\"\n", "/etc/ssh"));
   EXPECT_FALSE(IncludesDropInDirectory("Include x # sshd_config.d/*.conf\n", "/etc/ssh"));
+  // sshd's escapes: \' \" \\ anywhere, a backslashed blank outside quotes.
+  EXPECT_TRUE(IncludesDropInDirectory("Include '/srv/it\\'s/sshd_config.d/*.conf'\n", "/srv/it's"));
+  EXPECT_TRUE(IncludesDropInDirectory("Include /srv/a\\\"b/sshd_config.d/*.conf\n", "/srv/a\"b"));
+  EXPECT_TRUE(IncludesDropInDirectory("Include /srv/a\\\\b/sshd_config.d/*.conf\n", "/srv/a\\b"));
+  EXPECT_FALSE(IncludesDropInDirectory("Include /etc/ssh/sshd_config.d/\\*.conf\n", "/etc/ssh"));
+  EXPECT_FALSE(IncludesDropInDirectory("Include\n", "/etc/ssh"));
+}
+
+// Only that directory's sshd_config.d/*.conf is ours: names of the same
+// length that differ in one place are someone else's.
+TEST(SshdConfigTest, LookalikeIncludesAreNotTheDropInDirectory) {
+  for (const char* line : {"Include /etc/ssX/sshd_config.d/*.conf\n", "Include /etc/sshXsshd_config.d/*.conf\n",
+                           "Include /etc/ssh/sshd_config.d/*.cong\n", "Include /etc/ssh/sshd_config.x/*.conf\n",
+                           "Include /etc/ssh/sshd_config.d/*.conf.bak\n",
+                           "Include Sshd_config.d/*.conf\n"}) {
+    EXPECT_FALSE(IncludesDropInDirectory(line, "/etc/ssh")) << line;
+    EXPECT_EQ(RedirectDropInInclude(line, "/etc/ssh", "/tmp/c/sshd_config.d/*.conf"), line);
+  }
 }
 
 TEST(SshdConfigTest, RedirectDropInIncludeKeepsQuotedArguments) {
@@ -60,6 +78,9 @@ TEST(SshdConfigTest, RedirectDropInIncludeKeepsQuotedArguments) {
                 "Include \"/etc/ssh/my conf\" \"/etc/ssh/sshd_config.d/*.conf\"\nPort 22\n",
                 "/etc/ssh", "/tmp/c/sshd_config.d/*.conf"),
             "Include \"/etc/ssh/my conf\" /tmp/c/sshd_config.d/*.conf\nPort 22\n");
+  // The other arguments are written back so that sshd reads them as before.
+  EXPECT_EQ(RedirectDropInInclude("Include sshd_config.d/*.conf /srv/a\\\"b\\\\c.conf\n", "/etc/ssh", "/tmp/c/*.conf"),
+            "Include /tmp/c/*.conf \"/srv/a\\\"b\\\\c.conf\"\n");
 }
 
 TEST(SshdConfigTest, RedirectDropInIncludeRewritesOnlyThatInclude) {
@@ -144,6 +165,7 @@ TEST(SshdConfigTest, BrokenMarkersAreRefused) {
   EXPECT_FALSE(RewriteMainConfig("Port 22\n# END certgate\n", "X y\n"));
   EXPECT_FALSE(RewriteMainConfig(
       "# BEGIN certgate\n# END certgate\n# BEGIN certgate\n# END certgate\n", "X y\n"));
+  EXPECT_FALSE(RewriteMainConfig("# BEGIN certgate\nPort 22\n# END certgate\n# END certgate\n", "X y\n"));
 }
 
 TEST(SshdConfigTest, RealSshdAcceptsAndAppliesTheBlock) {
