@@ -125,6 +125,31 @@ TEST(SignatureTest, EcdsaP256) {
   other.PutString("ecdsa-sha2-nistp384");
   other.PutString(rs);
   EXPECT_EQ(VerifySignature(key, other.data(), data).error().code, Errc::kTypeMismatch);
+  // r or s zero (an empty mpint), or longer than any curve order (66 bytes).
+  const std::vector<uint8_t> one(1, 1), longest(66, 0x7f), too_long(67, 0x7f);
+  for (const auto& [r, s_value] : {std::pair{std::vector<uint8_t>{}, one}, std::pair{one, std::vector<uint8_t>{}},
+                                   std::pair{too_long, one}, std::pair{one, too_long}}) {
+    WireWriter inner;
+    inner.PutString(r);
+    inner.PutString(s_value);
+    WireWriter range;
+    range.PutString("ecdsa-sha2-nistp256");
+    range.PutString(inner.data());
+    Result<SignatureInfo> v = VerifySignature(key, range.data(), data);
+    ASSERT_FALSE(v.has_value());
+    EXPECT_EQ(v.error().code, Errc::kBadSignature);
+    EXPECT_NE(v.error().detail.find("out of range"), std::string::npos) << v.error().detail;
+  }
+  // 66 bytes is in range, and simply does not verify.
+  WireWriter inner;
+  inner.PutString(longest);
+  inner.PutString(longest);
+  WireWriter in_range;
+  in_range.PutString("ecdsa-sha2-nistp256");
+  in_range.PutString(inner.data());
+  Result<SignatureInfo> v = VerifySignature(key, in_range.data(), data);
+  ASSERT_FALSE(v.has_value());
+  EXPECT_EQ(v.error().detail.find("out of range"), std::string::npos) << v.error().detail;
 }
 
 TEST(SignatureTest, RsaAlgorithmsAndShortSignature) {
@@ -265,6 +290,17 @@ TEST(SignatureTest, SkEd25519) {
   direct.PutU8(1);
   direct.PutU32(9);
   EXPECT_EQ(VerifySignature(key, direct.data(), data).error().code, Errc::kBadSignature);
+  // The inner signature must be 64 bytes, like plain Ed25519.
+  for (size_t len : {size_t{0}, size_t{63}, size_t{65}}) {
+    WireWriter sized;
+    sized.PutString("sk-ssh-ed25519@openssh.com");
+    sized.PutString(std::vector<uint8_t>(len, 1));
+    sized.PutU8(1);
+    sized.PutU32(9);
+    Result<SignatureInfo> v = VerifySignature(key, sized.data(), data);
+    ASSERT_FALSE(v.has_value()) << len;
+    EXPECT_EQ(v.error().code, Errc::kBadFormat) << len;
+  }
 }
 
 // ---------------------------------------------------------------------------
