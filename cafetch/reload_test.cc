@@ -13,6 +13,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <climits>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -135,6 +137,15 @@ TEST(ReloadTest, NeverSignalsAProcessThatIsNotSshd) {
   auto none = ReloadSshd(request);
   ASSERT_TRUE(none);
   EXPECT_EQ(none->how, ReloadHow::kNotRunning);
+  request.pid_file = dir.Path("stale");
+  pid_t gone = fork();
+  ASSERT_GE(gone, 0);
+  if (gone == 0) _exit(0);
+  ASSERT_EQ(waitpid(gone, nullptr, 0), gone);
+  WriteFile(request.pid_file, std::to_string(gone) + "\n");
+  auto stale = ReloadSshd(request);
+  ASSERT_TRUE(stale) << stale.error().detail;
+  EXPECT_EQ(stale->how, ReloadHow::kNotRunning);
   request.mode = ReloadMode::kNone;
   auto disabled = ReloadSshd(request);
   ASSERT_TRUE(disabled);
@@ -193,6 +204,35 @@ TEST(ReloadTest, AnSshdThatDiesOnSighupIsReported) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, core::Errc::kIo);
   EXPECT_NE(r.error().detail.find("exited after SIGHUP"), std::string::npos) << r.error().detail;
+}
+
+TEST(ReloadTest, AnSshdWhoseBinaryWasUpgradedIsStillReloaded) {
+  if (!SshdUsable()) GTEST_SKIP() << "needs root and " << kSshd;
+  TempDir dir;
+  // A package upgrade renames a new binary over the running one: the
+  // running sshd's /proc/PID/exe then reads "PATH (deleted)".
+  const std::string binary = dir.Path("sshd");
+  std::filesystem::copy_file(kSshd, binary);
+  const std::string host = MakeKey(dir, "host", "ed25519");
+  const uint16_t port = FreePort();
+  WriteFile(dir.Path("sshd_config"), "ListenAddress 127.0.0.1\nPort " + std::to_string(port) +
+                                         "\nHostKey " + host + "\nPidFile " + dir.Path("sshd.pid") +
+                                         "\nUsePAM no\n");
+  Background sshd({binary, "-D", "-E", dir.Path("sshd.log"), "-f", dir.Path("sshd_config")});
+  ASSERT_NE(Banner(port), "");
+  for (int i = 0; i < 100 && access(dir.Path("sshd.pid").c_str(), F_OK) != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::filesystem::copy_file(kSshd, binary + ".new");
+  ASSERT_EQ(rename((binary + ".new").c_str(), binary.c_str()), 0);
+  char exe[PATH_MAX] = {};
+  ASSERT_GT(readlink(("/proc/" + std::to_string(sshd.pid()) + "/exe").c_str(), exe, sizeof exe - 1), 0);
+  ASSERT_EQ(std::string(exe), binary + " (deleted)");
+  auto r = SignalSshd(dir.Path("sshd.pid"), binary);
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(*r, sshd.pid());
+  EXPECT_NE(Banner(port, 1), "");
+  EXPECT_EQ(waitpid(sshd.pid(), nullptr, WNOHANG), 0);  // still running
 }
 
 // FakeSystemd stands in for systemd's Manager on a private bus: GetUnit,
