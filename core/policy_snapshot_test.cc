@@ -376,6 +376,21 @@ TEST_F(SnapshotFilesTest, UntrustedOwnerOrModeIsNotUsed) {
   EXPECT_EQ(OpenSnapshot(dir_.Path("cache/link"), policy_, options_, -1).state, SnapshotState::kInvalid);
 }
 
+TEST_F(SnapshotFilesTest, NotAFileOrAnImpossibleSizeIsInvalid) {
+  ASSERT_EQ(mkdir(snapshot_.c_str(), 0755), 0);
+  OpenedSnapshot o = Open();
+  EXPECT_EQ(o.state, SnapshotState::kInvalid);
+  EXPECT_NE(o.why.find("is not a regular file"), std::string::npos) << o.why;
+  ASSERT_EQ(rmdir(snapshot_.c_str()), 0);
+  ASSERT_TRUE(Write());
+  ASSERT_EQ(truncate(snapshot_.c_str(), 8), 0);
+  o = Open();
+  EXPECT_EQ(o.state, SnapshotState::kInvalid);
+  EXPECT_NE(o.why.find("has an impossible size (8 bytes)"), std::string::npos) << o.why;
+  ASSERT_EQ(truncate(snapshot_.c_str(), 0), 0);
+  EXPECT_EQ(Open().state, SnapshotState::kInvalid);
+}
+
 TEST_F(SnapshotFilesTest, AnotherVersionOrARacyCompileIsStale) {
   LoadedPolicy yaml = LoadCompiledPolicy(policy_, options_);
   ASSERT_TRUE(yaml.policy);
@@ -474,6 +489,11 @@ TEST_F(SnapshotFilesTest, RefusesTheDirectoriesItStamps) {
   ASSERT_FALSE(w);
   EXPECT_EQ(w.error().code, Errc::kUsage);
   EXPECT_NE(w.error().detail.find("must not be in the policy's directories"), std::string::npos);
+  ASSERT_EQ(mkdir(dir_.Path("etc/policy.yaml.d").c_str(), 0755), 0);
+  Result<CompiledSnapshot> fragments =
+      WriteSnapshot(policy_, dir_.Path("etc/policy.yaml.d/policy.snapshot"), options_, -1);
+  ASSERT_FALSE(fragments);
+  EXPECT_EQ(fragments.error().code, Errc::kUsage);
   Result<CompiledSnapshot> missing = WriteSnapshot(policy_, dir_.Path("nowhere/policy.snapshot"), options_, -1);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, Errc::kIo);
