@@ -197,8 +197,9 @@ class Parser {
   void ParseRule();
   void ParseConstraint(int key, std::string_view key_name, Constraints* c, bool in_defaults);
   void ParseExtensions(Constraints* c, bool in_defaults);
+  // |list_mark|, when given, is set to where the list starts.
   std::optional<std::vector<std::string>> ReadPatterns(std::string_view key, bool allow_negation,
-                                                       bool allow_user_token);
+                                                       bool allow_user_token, yaml_mark_t* list_mark = nullptr);
 
   YamlReader reader_;
   std::string file_;
@@ -604,10 +605,11 @@ void Parser::ParseRevoked() {
 
 // ReadPatterns reads a pattern list, reporting each bad element.
 std::optional<std::vector<std::string>> Parser::ReadPatterns(std::string_view key, bool allow_negation,
-                                                             bool allow_user_token) {
+                                                             bool allow_user_token, yaml_mark_t* list_mark) {
   std::vector<Item> items;
   yaml_mark_t mark;
   if (!ReadList(key, &items, &mark)) return std::nullopt;
+  if (list_mark != nullptr) *list_mark = mark;
   if (items.empty()) {
     AddIssue(mark, std::string(key) + " is empty; give at least one pattern");
     return std::nullopt;
@@ -898,10 +900,11 @@ void Parser::ParseRule() {
         return;
       }
       case kRulePrincipals: {
-        std::optional<std::vector<std::string>> p = ReadPatterns(key_name, true, true);
+        yaml_mark_t list_mark;
+        std::optional<std::vector<std::string>> p = ReadPatterns(key_name, true, true, &list_mark);
         if (!p) return;
         if (std::all_of(p->begin(), p->end(), [](const std::string& s) { return s[0] == '!'; })) {
-          AddIssue(Mark(), "principals holds only negated patterns, which grant nothing; add the principals to grant");
+          AddIssue(list_mark, "principals holds only negated patterns, which grant nothing; add the principals to grant");
           return;
         }
         rule.principals = std::move(*p);

@@ -258,6 +258,8 @@ TEST(PolicyLoaderTest, BadPatterns) {
 TEST(PolicyLoaderTest, OnlyNegatedPatterns) {
   ExpectIssue(Header() + "rules:\n  - users: [\"!root\"]\n    authorities: [prod]\n    principals: [x]\n",
               "p.yaml:6:12: users holds only negated patterns");
+  ExpectIssue(Header() + "rules:\n  - users: [root]\n    authorities: [prod]\n    principals: [\"!evil\", \"!*-admin\"]\n",
+              "p.yaml:8:17: principals holds only negated patterns, which grant nothing; add the principals to grant");
 }
 
 TEST(PolicyLoaderTest, BadDurations) {
