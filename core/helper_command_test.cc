@@ -243,6 +243,17 @@ TEST_F(HelperCommandTest, KeysCmdPlainKeyBreakGlass) {
   EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
   HelperOutput mismatch = Sshd(HelperKind::kKeys, {"alice", "ecdsa-sha2-nistp256", b64});
   EXPECT_EQ(mismatch.out, "");
+  // A key sshd could not have sent (cut short, or not base64): nothing
+  // printed, exit 0 (the policy was read), and the record says why.
+  for (const std::string& bad : {b64.substr(0, b64.size() - 8), std::string("!!!!")}) {
+    HelperOutput rejected = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", bad});
+    EXPECT_EQ(rejected.exit_code, 0) << bad;
+    EXPECT_EQ(rejected.out, "") << bad;
+    ASSERT_EQ(log_.records.size(), 1u) << bad;
+    EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
+    EXPECT_NE(log_.records[0].Field("CERTGATE_REASON").find("key rejected ("), std::string::npos)
+        << log_.records[0].Field("CERTGATE_REASON");
+  }
 }
 
 TEST_F(HelperCommandTest, ARuleWithUserKeysOnlyGrantsNoCertificate) {
