@@ -152,22 +152,34 @@ TEST(ReloadTest, NeverSignalsAProcessThatIsNotSshd) {
   EXPECT_EQ(disabled->how, ReloadHow::kDisabled);
 }
 
+// SshdConfig is a private sshd's configuration: loopback |port|, |host|
+// key, its PidFile sshd.pid in |dir|.
+std::string SshdConfig(const TempDir& dir, const std::string& host, uint16_t port) {
+  return "ListenAddress 127.0.0.1\nPort " + std::to_string(port) + "\nHostKey " + host + "\nPidFile " +
+         dir.Path("sshd.pid") + "\nUsePAM no\n";
+}
+
+// WaitForFile waits up to 2 s for |path| to exist (sshd writes its PidFile
+// after it listens).
+void WaitForFile(const std::string& path) {
+  for (int i = 0; i < 100 && access(path.c_str(), F_OK) != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 TEST(ReloadTest, SighupMakesARealSshdReadItsConfigAndKeepServing) {
   if (!SshdUsable()) GTEST_SKIP() << "needs root and " << kSshd;
   TempDir dir;
   const std::string host = MakeKey(dir, "host", "ed25519");
   const uint16_t port = FreePort();
   auto config = [&](const std::string& addendum) {
-    return "ListenAddress 127.0.0.1\nPort " + std::to_string(port) + "\nHostKey " + host +
-           "\nPidFile " + dir.Path("sshd.pid") + "\nUsePAM no\nVersionAddendum " + addendum + "\n";
+    return SshdConfig(dir, host, port) + "VersionAddendum " + addendum + "\n";
   };
   WriteFile(dir.Path("sshd_config"), config("before"));
   Background sshd({kSshd, "-D", "-E", dir.Path("sshd.log"), "-f", dir.Path("sshd_config")});
   std::string first = Banner(port);
   ASSERT_NE(first.find("before"), std::string::npos) << first;
-  for (int i = 0; i < 100 && access(dir.Path("sshd.pid").c_str(), F_OK) != 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  WaitForFile(dir.Path("sshd.pid"));
 
   WriteFile(dir.Path("sshd_config"), config("after"));
   ReloadRequest request;
@@ -189,14 +201,10 @@ TEST(ReloadTest, AnSshdThatDiesOnSighupIsReported) {
   TempDir dir;
   const std::string host = MakeKey(dir, "host", "ed25519");
   const uint16_t port = FreePort();
-  WriteFile(dir.Path("sshd_config"), "ListenAddress 127.0.0.1\nPort " + std::to_string(port) +
-                                         "\nHostKey " + host + "\nPidFile " + dir.Path("sshd.pid") +
-                                         "\nUsePAM no\n");
+  WriteFile(dir.Path("sshd_config"), SshdConfig(dir, host, port));
   Background sshd({kSshd, "-D", "-E", dir.Path("sshd.log"), "-f", dir.Path("sshd_config")});
   ASSERT_NE(Banner(port), "");
-  for (int i = 0; i < 100 && access(dir.Path("sshd.pid").c_str(), F_OK) != 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  WaitForFile(dir.Path("sshd.pid"));
   // What cafetch never does (it checks with sshd -t first): a SIGHUP over a
   // configuration sshd refuses. The SIGHUP kills sshd, and that is an error.
   WriteFile(dir.Path("sshd_config"), "NoSuchKeyword yes\n");
@@ -215,14 +223,10 @@ TEST(ReloadTest, AnSshdWhoseBinaryWasUpgradedIsStillReloaded) {
   std::filesystem::copy_file(kSshd, binary);
   const std::string host = MakeKey(dir, "host", "ed25519");
   const uint16_t port = FreePort();
-  WriteFile(dir.Path("sshd_config"), "ListenAddress 127.0.0.1\nPort " + std::to_string(port) +
-                                         "\nHostKey " + host + "\nPidFile " + dir.Path("sshd.pid") +
-                                         "\nUsePAM no\n");
+  WriteFile(dir.Path("sshd_config"), SshdConfig(dir, host, port));
   Background sshd({binary, "-D", "-E", dir.Path("sshd.log"), "-f", dir.Path("sshd_config")});
   ASSERT_NE(Banner(port), "");
-  for (int i = 0; i < 100 && access(dir.Path("sshd.pid").c_str(), F_OK) != 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  WaitForFile(dir.Path("sshd.pid"));
   std::filesystem::copy_file(kSshd, binary + ".new");
   ASSERT_EQ(rename((binary + ".new").c_str(), binary.c_str()), 0);
   char exe[PATH_MAX] = {};

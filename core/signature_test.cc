@@ -126,28 +126,25 @@ TEST(SignatureTest, EcdsaP256) {
   other.PutString(rs);
   EXPECT_EQ(VerifySignature(key, other.data(), data).error().code, Errc::kTypeMismatch);
   // r or s zero (an empty mpint), or longer than any curve order (66 bytes).
+  auto signature_of = [](const std::vector<uint8_t>& r_value, const std::vector<uint8_t>& s_value) {
+    WireWriter inner;
+    inner.PutString(r_value);
+    inner.PutString(s_value);
+    WireWriter sig;
+    sig.PutString("ecdsa-sha2-nistp256");
+    sig.PutString(inner.data());
+    return sig.Take();
+  };
   const std::vector<uint8_t> one(1, 1), longest(66, 0x7f), too_long(67, 0x7f);
   for (const auto& [r, s_value] : {std::pair{std::vector<uint8_t>{}, one}, std::pair{one, std::vector<uint8_t>{}},
                                    std::pair{too_long, one}, std::pair{one, too_long}}) {
-    WireWriter inner;
-    inner.PutString(r);
-    inner.PutString(s_value);
-    WireWriter range;
-    range.PutString("ecdsa-sha2-nistp256");
-    range.PutString(inner.data());
-    Result<SignatureInfo> v = VerifySignature(key, range.data(), data);
+    Result<SignatureInfo> v = VerifySignature(key, signature_of(r, s_value), data);
     ASSERT_FALSE(v.has_value());
     EXPECT_EQ(v.error().code, Errc::kBadSignature);
     EXPECT_NE(v.error().detail.find("out of range"), std::string::npos) << v.error().detail;
   }
   // 66 bytes is in range, and simply does not verify.
-  WireWriter inner;
-  inner.PutString(longest);
-  inner.PutString(longest);
-  WireWriter in_range;
-  in_range.PutString("ecdsa-sha2-nistp256");
-  in_range.PutString(inner.data());
-  Result<SignatureInfo> v = VerifySignature(key, in_range.data(), data);
+  Result<SignatureInfo> v = VerifySignature(key, signature_of(longest, longest), data);
   ASSERT_FALSE(v.has_value());
   EXPECT_EQ(v.error().detail.find("out of range"), std::string::npos) << v.error().detail;
 }
