@@ -157,6 +157,51 @@ TEST(ConfigTest, ErrorsPointAtTheProblem) {
   }
 }
 
+// Nesting: the root mapping is level 1, so a mapping |levels| deep puts
+// key kN on line N+1 at column 2N+1 ("issuer:\n  k1:\n    k2: ...").
+std::string NestedMappings(int levels) {
+  std::string text = "issuer:\n";
+  for (int i = 1; i < levels; ++i) {
+    text += std::string(static_cast<size_t>(2 * i), ' ') + "k" + std::to_string(i) + ":\n";
+  }
+  return text + std::string(static_cast<size_t>(2 * levels), ' ') + "leaf\n";
+}
+
+TEST(ConfigTest, NestedDeeperThanSixteenLevelsIsRefusedAtItsLine) {
+  // 16 levels: read, then refused by the grammar (not for its depth).
+  auto at_limit = ParseConfigText(NestedMappings(16), "c.yaml");
+  EXPECT_FALSE(at_limit.config);
+  ASSERT_FALSE(at_limit.issues.empty());
+  EXPECT_EQ(at_limit.issues[0].ToString(), "c.yaml:2:3: unknown key \"k1\" in issuer");
+  // 17 levels: the 17th mapping starts with key k16 on line 17.
+  auto deeper = ParseConfigText(NestedMappings(17), "c.yaml");
+  EXPECT_FALSE(deeper.config);
+  EXPECT_EQ(Issues(deeper), "c.yaml:17:33: nested too deeply\n");
+  // Flow lists count the same: issuer's value opens at column 9.
+  auto flow_at_limit = ParseConfigText("issuer: " + std::string(15, '[') + std::string(15, ']') + "\n", "c.yaml");
+  EXPECT_EQ(Issues(flow_at_limit), "c.yaml:1:9: issuer must be a mapping (key: value lines), not a list\n");
+  auto flow_deeper = ParseConfigText("issuer: " + std::string(16, '[') + std::string(16, ']') + "\n", "c.yaml");
+  EXPECT_EQ(Issues(flow_deeper), "c.yaml:1:24: nested too deeply\n");
+}
+
+// ListOfItems is "issuer:" followed by |items| list items, one per line:
+// 3 + |items| nodes (the root mapping, the key, the list and its items).
+std::string ListOfItems(size_t items) {
+  std::string text = "issuer:\n";
+  for (size_t i = 0; i < items; ++i) text += "- a\n";
+  return text;
+}
+
+TEST(ConfigTest, MoreThanTenThousandNodesIsRefusedAtTheNodeOverTheLimit) {
+  // 10,000 nodes: read, then refused by the grammar.
+  auto at_limit = ParseConfigText(ListOfItems(10000 - 3), "c.yaml");
+  EXPECT_EQ(Issues(at_limit), "c.yaml:2:1: issuer must be a mapping (key: value lines), not a list\n");
+  // Node 10,001 is the 9,998th item, on line 9,999.
+  auto over = ParseConfigText(ListOfItems(10000 - 2), "c.yaml");
+  EXPECT_FALSE(over.config);
+  EXPECT_EQ(Issues(over), "c.yaml:9999:3: config file too complex\n");
+}
+
 TEST(ConfigTest, UrlIssuerMayBeLocal) {
   auto r = ParseConfigText("issuer:\n  type: url\n  url: file:///etc/certgate/keys\n", "c.yaml");
   EXPECT_TRUE(r.config) << Issues(r);
