@@ -1,6 +1,7 @@
 #include "cafetch/config.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -251,6 +252,24 @@ TEST(ConfigTest, LoadChecksTheFile) {
   EXPECT_FALSE(LoadConfig(path, options).config);
   testing::WriteFile(dir.Path("big.yaml"), std::string(kMaxConfigFileSize + 1, '#'), 0644);
   EXPECT_FALSE(LoadConfig(dir.Path("big.yaml"), ConfigLoadOptions{false, 0}).config);
+}
+
+// A directory or a FIFO is refused at once: the open does not wait for a
+// writer, and nothing is read from it.
+TEST(ConfigTest, LoadRefusesWhatIsNotARegularFile) {
+  TempDir dir;
+  ConfigLoadOptions options;
+  options.owner_uid = getuid();
+  const std::string directory = dir.Path("cafetch.yaml.d");
+  ASSERT_EQ(mkdir(directory.c_str(), 0755), 0);
+  auto d = LoadConfig(directory, options);
+  EXPECT_FALSE(d.config);
+  EXPECT_EQ(Issues(d), directory + ":1:1: not a regular file\n");
+  const std::string fifo = dir.Path("fifo.yaml");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0644), 0);
+  auto f = LoadConfig(fifo, options);
+  EXPECT_FALSE(f.config);
+  EXPECT_EQ(Issues(f), fifo + ":1:1: not a regular file\n");
 }
 
 }  // namespace
