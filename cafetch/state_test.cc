@@ -1,6 +1,9 @@
 #include "cafetch/state.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -226,6 +229,33 @@ TEST(StateTest, LockIsExclusive) {
   EXPECT_NE(second.error().detail.find("another cafetch is running"), std::string::npos);
   first->Reset();
   EXPECT_TRUE(LockStateDir(dir.Path("state")));
+}
+
+// A lock file that is a symbolic link is not followed: neither the file it
+// names nor a missing target is opened, created or locked.
+TEST(StateTest, LockFileThatIsASymlinkIsRefused) {
+  TempDir dir;
+  const std::string state_dir = dir.Path("state");
+  ASSERT_EQ(mkdir(state_dir.c_str(), 0755), 0);
+  const std::string lock = state_dir + "/" + kLockFileName;
+  WriteFile(dir.Path("target"), "kept\n", 0644);
+  ASSERT_EQ(symlink(dir.Path("target").c_str(), lock.c_str()), 0);
+  auto to_file = LockStateDir(state_dir);
+  ASSERT_FALSE(to_file);
+  EXPECT_EQ(to_file.error().code, core::Errc::kIo);
+  EXPECT_NE(to_file.error().detail.find(lock), std::string::npos) << to_file.error().detail;
+  EXPECT_EQ(ReadFile(dir.Path("target")), "kept\n");
+  core::UniqueFd target(open(dir.Path("target").c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(target.valid());
+  EXPECT_EQ(flock(target.get(), LOCK_EX | LOCK_NB), 0);  // not held by the refused call
+
+  ASSERT_EQ(unlink(lock.c_str()), 0);
+  ASSERT_EQ(symlink(dir.Path("missing").c_str(), lock.c_str()), 0);
+  auto dangling = LockStateDir(state_dir);
+  ASSERT_FALSE(dangling);
+  EXPECT_EQ(dangling.error().code, core::Errc::kIo);
+  struct stat st {};
+  EXPECT_NE(lstat(dir.Path("missing").c_str(), &st), 0);  // not created through the link
 }
 
 }  // namespace
