@@ -140,6 +140,82 @@ TEST_F(IssuersTest, Teleport) {
   EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kTeleport, "cert-authority\n"));
 }
 
+// A control character anywhere in a key line, raw or decoded from a JSON
+// escape, refuses the whole answer; a tab is a blank and is allowed.
+TEST_F(IssuersTest, ControlCharactersInKeyLinesAreRefused) {
+  struct Case {
+    IssuerType type;
+    std::string body;
+    std::string detail;
+  };
+  const Case cases[] = {
+      {IssuerType::kUrl, ed1_ + "\n" + Bare(ed2_) + " ca\x7f" "2\n", "line 2: control character"},
+      {IssuerType::kFile, Bare(ed1_) + " a\rb\n", "line 1: control character"},
+      {IssuerType::kVault, R"({"data":{"public_key":")" + Bare(ed1_) + R"( ca\u0007"}})", "line 1: control character"},
+      {IssuerType::kStep, R"({"userKey":[")" + Field(ed1_, 1) + R"(\u0000"]})", "userKey entry 1: control character"},
+      {IssuerType::kStep, R"({"userKey":[")" + ed1_ + R"(\u001b[2J"]})", "userKey entry 1: control character"},
+      {IssuerType::kAkeyless, R"({"ssh":")" + Bare(rsa_) + R"( \u001b]0;x\u0007"})", "ssh: control character"},
+      // One array entry holding two lines is not split into two keys.
+      {IssuerType::kCyberark, R"([")" + ed1_ + R"(\n)" + ed2_ + R"("])", "array entry 1: control character"},
+      {IssuerType::kCyberark, R"({"keys":[")" + ed1_ + R"(\u007f"]})", "keys entry 1: control character"},
+      {IssuerType::kTeleport, "cert-authority " + Bare(ed1_) + " clustername=a\x01" "b\n",
+       "line 1: control character"},
+  };
+  for (const Case& c : cases) {
+    auto keys = ParseIssuerAnswer(c.type, c.body);
+    ASSERT_FALSE(keys) << c.body;
+    EXPECT_EQ(keys.error().code, Errc::kBadFormat) << c.body;
+    EXPECT_EQ(keys.error().detail, c.detail) << c.body;
+  }
+  auto tab = ParseIssuerAnswer(IssuerType::kUrl, Field(ed1_, 0) + "\t" + Field(ed1_, 1) + "\tca\tone\n");
+  ASSERT_TRUE(tab) << tab.error().detail;
+  EXPECT_EQ((*tab)[0].comment, "ca\tone");
+}
+
+// Teleport: "cert-authority " is stripped, a bare key line is taken as it
+// is, and any other prefix (options, known_hosts' @cert-authority) refuses
+// the whole answer.
+TEST_F(IssuersTest, TeleportLinesWithoutCertAuthority) {
+  auto mixed = ParseIssuerAnswer(IssuerType::kTeleport,
+                                 "cert-authority " + ed1_ + "\n" + ed2_ + "\ncert-authority\t" + Bare(rsa_) + "\n");
+  ASSERT_TRUE(mixed) << mixed.error().detail;
+  ASSERT_EQ(mixed->size(), 3u);
+  EXPECT_EQ(core::FormatPublicKeyLine((*mixed)[0].key, (*mixed)[0].comment), ed1_);
+  EXPECT_EQ(core::FormatPublicKeyLine((*mixed)[1].key, (*mixed)[1].comment), ed2_);
+  EXPECT_EQ(core::FormatPublicKeyLine((*mixed)[2].key), Bare(rsa_));
+
+  struct Case {
+    std::string line;
+    Errc code;
+    std::string detail;
+  };
+  const Case refused[] = {
+      {"@cert-authority *.tele.example.com " + Bare(ed1_), Errc::kUnsupportedType, "line 2: unknown key type on line"},
+      {"principals=\"alice\" " + Bare(ed1_), Errc::kUnsupportedType, "line 2: unknown key type on line"},
+      {"cert-authority-v2 " + Bare(ed1_), Errc::kBadFormat, "line 2: cert-authority with options or without a key"},
+      {"cert-authority ", Errc::kBadFormat, "line 2: empty key line"},
+  };
+  for (const Case& c : refused) {
+    auto keys = ParseIssuerAnswer(IssuerType::kTeleport, "cert-authority " + ed2_ + "\n" + c.line + "\n");
+    ASSERT_FALSE(keys) << c.line;
+    EXPECT_EQ(keys.error().code, c.code) << c.line;
+    EXPECT_EQ(keys.error().detail, c.detail) << c.line;
+  }
+}
+
+TEST_F(IssuersTest, CyberarkKeysThatAreNeitherListNorStringAreRefused) {
+  for (const char* name : {"publicKeys", "public_keys", "keys", "publicKey", "public_key", "key"}) {
+    for (const std::string& value : {std::string("7"), std::string("null"), std::string("true"),
+                                     R"({"key":")" + ed1_ + R"("})"}) {
+      const std::string body = std::string(R"({")") + name + R"(":)" + value + "}";
+      auto keys = ParseIssuerAnswer(IssuerType::kCyberark, body);
+      ASSERT_FALSE(keys) << body;
+      EXPECT_EQ(keys.error().code, Errc::kBadFormat) << body;
+      EXPECT_EQ(keys.error().detail, std::string("cyberark ") + name + " is neither a list nor a string") << body;
+    }
+  }
+}
+
 TEST_F(IssuersTest, CertificatesAreRejected) {
   const std::string user = testing::MakeKey(dir_, "user", "ed25519");
   const std::string cert = testing::SignCert(dir_.Path("ca1"), user + ".pub", "id", {"-n", "alice"});
