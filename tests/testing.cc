@@ -2,12 +2,16 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -50,6 +54,58 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+SmallFileSystem::SmallFileSystem(size_t bytes) {
+  const std::string options = "size=" + std::to_string(bytes) + ",mode=0755";
+  if (mount("tmpfs", dir_.path().c_str(), "tmpfs", 0, options.c_str()) != 0) {
+    why_not_ = "cannot mount a tmpfs on " + dir_.path() + " (needs CAP_SYS_ADMIN): " + std::strerror(errno);
+  }
+}
+
+SmallFileSystem::~SmallFileSystem() {
+  // MNT_DETACH: a descriptor a failed test left open does not keep it.
+  if (mounted()) umount2(dir_.path().c_str(), MNT_DETACH);
+}
+
+bool SmallFileSystem::Fill(const std::string& name, size_t keep_free) {
+  const std::string spacer = Path(".spacer");
+  if (keep_free > 0) WriteFile(spacer, std::string(keep_free, 's'));
+  const int fd = open(Path(name).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    ADD_FAILURE() << "create " << Path(name) << ": " << std::strerror(errno);
+    return false;
+  }
+  const std::string chunk(4096, 'f');
+  bool full = false;
+  for (;;) {
+    ssize_t n = write(fd, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      full = errno == ENOSPC;
+      break;
+    }
+  }
+  close(fd);
+  if (keep_free > 0) unlink(spacer.c_str());
+  EXPECT_TRUE(full) << "filling " << path() << " did not end in ENOSPC";
+  return full;
+}
+
+bool SmallFileSystem::MakeReadOnly() {
+  if (mount("tmpfs", dir_.path().c_str(), "tmpfs", MS_REMOUNT | MS_RDONLY, nullptr) == 0) return true;
+  ADD_FAILURE() << "remount " << path() << " read-only: " << std::strerror(errno);
+  return false;
+}
+
+std::vector<std::string> DirectoryEntries(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 CommandResult Run(const std::vector<std::string>& argv) {

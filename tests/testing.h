@@ -3,6 +3,7 @@
 #ifndef CERTGATE_TESTS_TESTING_H_
 #define CERTGATE_TESTS_TESTING_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,6 +30,38 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// SmallFileSystem is a tmpfs of |bytes| mounted on a fresh TempDir, to
+// see what a full (ENOSPC) or read-only file system does to a writer. It
+// is unmounted, and the directory removed, when the object is destroyed.
+// Mounting needs CAP_SYS_ADMIN: without it mounted() is false and why_not()
+// says why, for GTEST_SKIP().
+class SmallFileSystem {
+ public:
+  explicit SmallFileSystem(size_t bytes = 64 * 1024);
+  ~SmallFileSystem();
+  SmallFileSystem(const SmallFileSystem&) = delete;
+  SmallFileSystem& operator=(const SmallFileSystem&) = delete;
+  bool mounted() const { return why_not_.empty(); }
+  const std::string& why_not() const { return why_not_; }
+  const std::string& path() const { return dir_.path(); }
+  std::string Path(const std::string& name) const { return dir_.Path(name); }
+  // Fill writes the file |name| until the file system is full, leaving
+  // |keep_free| bytes (rounded up to whole pages) free. Returns true once a
+  // write failed with ENOSPC; a test fails otherwise.
+  bool Fill(const std::string& name = "filler", size_t keep_free = 0);
+  // MakeReadOnly remounts the file system read-only (EROFS for every
+  // change). Returns false, and a test fails, if it cannot.
+  bool MakeReadOnly();
+
+ private:
+  TempDir dir_;
+  std::string why_not_;
+};
+
+// DirectoryEntries returns the names in |dir| but "." and "..", sorted
+// (empty if it cannot be read).
+std::vector<std::string> DirectoryEntries(const std::string& dir);
 
 // CommandResult is what a finished child process left.
 struct CommandResult {
