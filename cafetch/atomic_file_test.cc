@@ -4,6 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "tests/testing.h"
@@ -144,6 +149,120 @@ TEST(AtomicFileTest, BackUpRefusesSymlinksAndDirectories) {
   auto missing = BackUpFile(dir.Path("none"));
   ASSERT_TRUE(missing);
   EXPECT_FALSE(missing->contents.has_value());
+}
+
+using ::certgate::testing::DirectoryEntries;
+using ::certgate::testing::SmallFileSystem;
+
+using Names = std::vector<std::string>;
+
+// What a full or read-only disk does to ReplaceKeepingPrevious and the
+// files it keeps: the installed file is never left half-written and no
+// temporary file stays behind.
+class ReplaceOnSmallDiskTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs_.mounted()) GTEST_SKIP() << fs_.why_not();
+    path_ = fs_.Path("keys");
+  }
+
+  void ExpectNoSpace(const core::Error& error) {
+    EXPECT_EQ(error.code, core::Errc::kIo);
+    EXPECT_NE(error.detail.find(std::strerror(ENOSPC)), std::string::npos) << error.detail;
+  }
+
+  SmallFileSystem fs_;
+  std::string path_;
+};
+
+// No room for the copy of the installed file: neither it nor the copy
+// kept from the round before changes.
+TEST_F(ReplaceOnSmallDiskTest, NoRoomForThePreviousCopyChangesNothing) {
+  const std::string installed(2 * 4096, 'i');
+  WriteFile(path_, installed, 0640);
+  WriteFile(path_ + kPreviousSuffix, "older\n", 0600);
+  ASSERT_TRUE(fs_.Fill());
+
+  auto replaced = ReplaceKeepingPrevious(path_, "new\n", Mine(0644));
+  ASSERT_FALSE(replaced);
+  ExpectNoSpace(replaced.error());
+  EXPECT_NE(replaced.error().detail.find(fs_.Path(".keys.previous.certgate-")), std::string::npos)
+      << replaced.error().detail;
+  EXPECT_EQ(ReadFile(path_), installed);
+  EXPECT_EQ(ReadFile(path_ + kPreviousSuffix), "older\n");
+  struct stat st;
+  ASSERT_EQ(stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  ASSERT_EQ(stat((path_ + kPreviousSuffix).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(DirectoryEntries(fs_.path()), (Names{"filler", "keys", "keys.previous"}));
+}
+
+// Room for the copy but not for the new file: the installed file stays.
+TEST_F(ReplaceOnSmallDiskTest, NoRoomForTheNewFileKeepsTheInstalledOne) {
+  WriteFile(path_, "installed\n", 0640);
+  ASSERT_TRUE(fs_.Fill("filler", 4096));
+
+  auto replaced = ReplaceKeepingPrevious(path_, std::string(3 * 4096, 'n'), Mine(0644));
+  ASSERT_FALSE(replaced);
+  ExpectNoSpace(replaced.error());
+  EXPECT_NE(replaced.error().detail.find(fs_.Path(".keys.certgate-")), std::string::npos)
+      << replaced.error().detail;
+  EXPECT_EQ(ReadFile(path_), "installed\n");
+  struct stat st;
+  ASSERT_EQ(stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  for (const std::string& name : DirectoryEntries(fs_.path())) {
+    EXPECT_EQ(name.find(".keys"), std::string::npos) << name << " left behind";
+  }
+}
+
+// A file created on a full disk is not there at all, nor its copy.
+TEST_F(ReplaceOnSmallDiskTest, NoRoomForANewFileCreatesNothing) {
+  ASSERT_TRUE(fs_.Fill());
+  auto replaced = ReplaceKeepingPrevious(path_, "new\n", Mine(0644));
+  ASSERT_FALSE(replaced);
+  ExpectNoSpace(replaced.error());
+  EXPECT_EQ(DirectoryEntries(fs_.path()), (Names{"filler"}));
+}
+
+// Putting back the old contents fails on a full disk: the file keeps what
+// it has, whole.
+TEST_F(ReplaceOnSmallDiskTest, RestoreWithoutRoomKeepsTheCurrentFile) {
+  WriteFile(path_, std::string(2 * 4096, 'o'), 0644);
+  auto replaced = ReplaceKeepingPrevious(path_, "new\n", Mine(0644));
+  ASSERT_TRUE(replaced) << replaced.error().detail;
+  ASSERT_TRUE(fs_.Fill());
+
+  core::Status restored = RestoreFile(*replaced);
+  ASSERT_FALSE(restored);
+  ExpectNoSpace(restored.error());
+  EXPECT_EQ(ReadFile(path_), "new\n");
+  EXPECT_EQ(DirectoryEntries(fs_.path()), (Names{"filler", "keys", "keys.previous"}));
+}
+
+// On a read-only disk nothing can be replaced, restored or removed; every
+// file stays and each failure says why.
+TEST_F(ReplaceOnSmallDiskTest, ReadOnlyDiskChangesNothing) {
+  WriteFile(path_, "installed\n");
+  WriteFile(path_ + kPreviousSuffix, "older\n");
+  ASSERT_TRUE(fs_.MakeReadOnly());
+  auto expect_read_only = [](const core::Error& error) {
+    EXPECT_EQ(error.code, core::Errc::kIo);
+    EXPECT_NE(error.detail.find(std::strerror(EROFS)), std::string::npos) << error.detail;
+  };
+  auto replaced = ReplaceKeepingPrevious(path_, "new\n", Mine(0644));
+  ASSERT_FALSE(replaced);
+  expect_read_only(replaced.error());
+  core::Status restored = RestoreFile(FileBackup{path_, "restored\n", Mine(0644)});
+  ASSERT_FALSE(restored);
+  expect_read_only(restored.error());
+  core::Status removed = RemoveFileDurably(path_);
+  ASSERT_FALSE(removed);
+  expect_read_only(removed.error());
+  EXPECT_NE(removed.error().detail.find("remove " + path_), std::string::npos) << removed.error().detail;
+  EXPECT_EQ(ReadFile(path_), "installed\n");
+  EXPECT_EQ(ReadFile(path_ + kPreviousSuffix), "older\n");
 }
 
 }  // namespace
