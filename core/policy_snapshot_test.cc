@@ -484,6 +484,32 @@ TEST_F(SnapshotFilesTest, CompilesAgainWhenAFileChangesWhileTheSnapshotIsWritten
   EXPECT_EQ(o.policy->rule_count(), 60u);
 }
 
+// An edit after every snapshot it writes: after five compiles it gives up
+// and says so. The snapshot of the last one is left, but its stamps show
+// the edit that followed it, so a helper never uses it.
+TEST_F(SnapshotFilesTest, GivesUpWhenTheFilesKeepChanging) {
+  int edits = 0;
+  std::function<void(const char*)> edit = [&](const char* to) {
+    ASSERT_EQ(std::string(to), snapshot_);
+    ++edits;
+    WritePolicy(PerUserPolicy(50 + edits));
+    g_after_rename = edit;
+  };
+  g_after_rename = edit;
+  Result<CompiledSnapshot> w = Write();
+  g_after_rename = nullptr;
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code, Errc::kPolicy);
+  EXPECT_EQ(w.error().detail, "the policy files of " + policy_ +
+                                  " kept changing while being compiled (5 tries); run --compile again when they "
+                                  "are written");
+  EXPECT_EQ(edits, 5);
+  OpenedSnapshot o = Open();
+  EXPECT_EQ(o.state, SnapshotState::kStale);
+  EXPECT_NE(o.why.find("policy.yaml changed since"), std::string::npos) << o.why;
+  EXPECT_EQ(certgate::testing::Run({"ls", "-A", dir_.Path("cache")}).out, "policy.snapshot\n");
+}
+
 TEST_F(SnapshotFilesTest, RefusesTheDirectoriesItStamps) {
   Result<CompiledSnapshot> w = WriteSnapshot(policy_, dir_.Path("etc/policy.snapshot"), options_, -1);
   ASSERT_FALSE(w);
