@@ -343,6 +343,11 @@ Result<FetchResponse> HttpsFetch(const HttpRequest& request) {
     response.status = FetchStatus::kNotModified;
     return response;
   }
+  if (status == 304) {
+    // Not a redirect: nothing to configure, the issuer answered a question
+    // that was not asked, and that says nothing about which keys hold.
+    return Fail(Errc::kIo, shown + ": HTTP 304 Not Modified to a request without validators");
+  }
   if (status >= 300 && status < 400) {
     return Fail(Errc::kIo, shown + ": HTTP " + std::to_string(status) +
                                " redirect; redirects are not followed, configure the final https:// URL");

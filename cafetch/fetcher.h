@@ -91,7 +91,8 @@ struct FetchResponse {
 // validators were sent, 304 (kNotModified). Every other outcome is an error
 // and nothing else: kUsage (URL not https), kIo (DNS, connect, TLS
 // verification or pin failure, HTTP status other than 200/304 including
-// every redirect, which is never followed), kTimeout (issuer.timeout, or
+// every redirect, which is never followed, and a 304 when no validators
+// were sent), kTimeout (issuer.timeout, or
 // slower than 1 byte/s for the low-speed window), kTooLarge (body over
 // |max_bytes|), kInternal (libcurl setup). The detail names the URL and the
 // reason, never a token.

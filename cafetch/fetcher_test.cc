@@ -109,6 +109,12 @@ class FetcherTest : public ::testing::Test {
     return config;
   }
   std::string Log() { return testing::ReadFile(dir_.Path("log")); }
+  // LastRequest returns the log's last line: the last request the server got.
+  std::string LastRequest() {
+    std::string log = Log();
+    if (!log.empty() && log.back() == '\n') log.pop_back();
+    return log.substr(log.rfind('\n') + 1);
+  }
 
   static TempDir* pki_;
   TempDir dir_;
@@ -161,7 +167,28 @@ TEST_F(FetcherTest, HttpErrorsAreErrors) {
   auto e404 = HttpsFetch(Request("missing"));
   ASSERT_FALSE(e404);
   EXPECT_NE(e404.error().detail.find("HTTP 404"), std::string::npos);
-  // 304 without a conditional request is not "not modified".
+}
+
+// 304 answers only a conditional request; to one without validators it
+// says nothing about which keys hold, so it is an error, not "keep the
+// last keys" (and not a redirect).
+TEST_F(FetcherTest, NotModifiedToAnUnconditionalRequestIsAnError) {
+  auto r = HttpsFetch(Request("_mode/not-modified/keys"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::kIo);
+  EXPECT_EQ(r.error().detail, server_->Url("_mode/not-modified/keys") +
+                                  ": HTTP 304 Not Modified to a request without validators");
+  EXPECT_EQ(LastRequest().find("If-"), std::string::npos) << LastRequest();
+
+  testing::WriteFile(dir_.Path("root/keys.mode"), "not-modified\n");
+  auto keys = FetchCaKeys(MakeConfig(IssuerType::kVault, "keys"), {});
+  ASSERT_FALSE(keys);
+  EXPECT_EQ(keys.error().code, Errc::kIo);
+  // With validators, the same answer means "not modified".
+  auto conditional = FetchCaKeys(MakeConfig(IssuerType::kVault, "keys"), Validators{"\"v1\"", ""});
+  ASSERT_TRUE(conditional) << conditional.error().detail;
+  EXPECT_TRUE(conditional->not_modified);
+  EXPECT_EQ(conditional->validators.etag, "\"v1\"");
 }
 
 TEST_F(FetcherTest, OversizedIsAborted) {

@@ -48,6 +48,7 @@ MODE
              (only in a PATH.mode file, not as /_mode/)
   redirect-http   302 to http://127.0.0.1:PORT/PATH
   redirect-https  302 to https://127.0.0.1:PORT/PATH
+  not-modified    304 Not Modified, whatever validators the request carries
 --log FILE appends one JSON object per request: method, path, headers, body.
 """
 import argparse
@@ -225,6 +226,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send(302, b"", [("Location", "http://127.0.0.1:%d/%s" % (port, path))])
         elif mode == "redirect-https":
             self.send(302, b"", [("Location", "https://127.0.0.1:%d/%s" % (port, path))])
+        elif mode == "not-modified":
+            self.send(304)
         else:
             self.send(400, b"unknown mode\n")
 
