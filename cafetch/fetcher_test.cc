@@ -191,6 +191,54 @@ TEST_F(FetcherTest, NotModifiedToAnUnconditionalRequestIsAnError) {
   EXPECT_EQ(conditional->validators.etag, "\"v1\"");
 }
 
+// An ETag / Last-Modified longer than 1024 bytes or holding a byte outside
+// printable ASCII is dropped, so the next request is not conditional on it;
+// the other validator, if fine, is kept.
+TEST_F(FetcherTest, ValidatorsThatAreTooLongOrNotPrintableAreNotKept) {
+  const std::string at_limit = "\"" + std::string(1022, 'e') + "\"";
+  testing::WriteFile(dir_.Path("root/keys.etag"), at_limit);
+  auto kept = HttpsFetch(Request("keys"));
+  ASSERT_TRUE(kept) << kept.error().detail;
+  EXPECT_EQ(kept->validators.etag, at_limit);
+
+  const std::string date = "Sun, 22 Nov 2026 10:00:00 GMT";
+  testing::WriteFile(dir_.Path("root/keys.last-modified"), date);
+  for (const std::string& etag : {"\"" + std::string(1023, 'e') + "\"", std::string("\"a\x01" "b\""),
+                                  std::string("\"a\x7f" "b\""), std::string("\"caf\xe9\""),
+                                  std::string("\"a\tb\"")}) {
+    testing::WriteFile(dir_.Path("root/keys.etag"), etag);
+    auto first = HttpsFetch(Request("keys"));
+    ASSERT_TRUE(first) << first.error().detail;
+    EXPECT_EQ(first->validators.etag, "") << etag;
+    EXPECT_EQ(first->validators.last_modified, date) << etag;
+    // The next request carries only the Last-Modified it kept.
+    HttpRequest next = Request("keys");
+    next.validators = first->validators;
+    ASSERT_TRUE(HttpsFetch(next));
+    EXPECT_EQ(LastRequest().find("If-None-Match"), std::string::npos) << LastRequest();
+    EXPECT_NE(LastRequest().find("\"If-Modified-Since\": \"" + date + "\""), std::string::npos) << LastRequest();
+  }
+
+  ASSERT_EQ(unlink(dir_.Path("root/keys.etag").c_str()), 0);
+  for (const std::string& modified : {date + std::string(1025 - date.size(), 'x'),
+                                      std::string("Sun, 22 Nov 2026\x1b[2J 10:00:00 GMT")}) {
+    testing::WriteFile(dir_.Path("root/keys.last-modified"), modified);
+    auto first = FetchCaKeys(MakeConfig(IssuerType::kUrl, "keys"), {});
+    ASSERT_TRUE(first) << first.error().detail;
+    EXPECT_EQ(first->validators.last_modified, "");
+    EXPECT_FALSE(first->validators.etag.empty());
+    // Neither bad validator is sent back: with no ETag kept either, the
+    // next request is unconditional and gets the whole answer again.
+    Validators etag_dropped = first->validators;
+    etag_dropped.etag.clear();
+    auto next = FetchCaKeys(MakeConfig(IssuerType::kUrl, "keys"), etag_dropped);
+    ASSERT_TRUE(next) << next.error().detail;
+    EXPECT_FALSE(next->not_modified);
+    EXPECT_EQ(next->keys.size(), 1u);
+    EXPECT_EQ(LastRequest().find("If-"), std::string::npos) << LastRequest();
+  }
+}
+
 TEST_F(FetcherTest, OversizedIsAborted) {
   auto r = HttpsFetch(Request("_mode/oversized/keys"));
   ASSERT_FALSE(r);

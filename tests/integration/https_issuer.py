@@ -31,6 +31,10 @@ Answers (GET or POST)
   /_mode/MODE/PATH   misbehave (MODE below) instead of serving PATH.
   ROOT/PATH.mode     if this file exists, its first word is the MODE used
                      for /PATH (lets a test change behaviour of one URL).
+  ROOT/PATH.etag, ROOT/PATH.last-modified
+                     if present, their exact bytes (read as Latin-1) are
+                     sent as the ETag / Last-Modified of /PATH instead of
+                     the computed ones (lets a test send odd validators).
 MODE
   500        HTTP 500 with a short body
   empty      200 with an empty body
@@ -300,6 +304,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             data = f.read()
         etag = '"' + hashlib.sha256(data).hexdigest() + '"'
         modified = email.utils.formatdate(os.stat(full).st_mtime, usegmt=True)
+        for suffix in (".etag", ".last-modified"):
+            if os.path.isfile(full + suffix):
+                with open(full + suffix, "rb") as f:
+                    value = f.read().decode("latin-1")
+                if suffix == ".etag":
+                    etag = value
+                else:
+                    modified = value
         headers = [("ETag", etag), ("Last-Modified", modified)]
         if self.headers.get("If-None-Match") == etag:
             return self.send(304, b"", headers)
