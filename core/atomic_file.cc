@@ -19,16 +19,20 @@ std::string Errno(const std::string& what, const std::string& path) {
   return what + " " + path + ": " + std::strerror(errno);
 }
 
-Status WriteAll(int fd, std::string_view data, const std::string& path) {
+// WriteAll writes all of |data| to |fd|; false with errno set if it cannot.
+bool WriteAll(int fd, std::string_view data) {
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = write(fd, data.data() + off, data.size() - off);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Fail(Errc::kIo, Errno("write", path));
-    if (n == 0) return Fail(Errc::kIo, "write " + path + ": no progress");
+    if (n < 0) return false;
+    if (n == 0) {
+      errno = EIO;  // no progress
+      return false;
+    }
     off += static_cast<size_t>(n);
   }
-  return Ok();
+  return true;
 }
 
 constexpr size_t kTempSuffixLength = 16;
@@ -77,28 +81,28 @@ Status WriteFileAtomically(const std::string& path, std::string_view contents,
   if (!dir_fd.valid()) return Fail(Errc::kIo, Errno("open directory", dir));
 
   const std::string temp = TempName(path);
+  // A failure before the rename names the file being replaced (the
+  // temporary is gone by the time anyone reads the message) and says that
+  // it was left as it was.
+  auto failed = [&](const char* what, int err) {
+    return Fail(Errc::kIo, std::string(what) + " " + path + " (its temporary " + BaseName(temp) +
+                               "): " + std::strerror(err) + "; " + path + " is unchanged");
+  };
   UniqueFd fd(open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                    mode.mode & 0777));
-  if (!fd.valid()) return Fail(Errc::kIo, Errno("create", temp));
-  auto fail = [&](Status st) {
-    fd.Reset();
+  // O_EXCL: on failure the name may be someone else's file, never unlinked.
+  if (!fd.valid()) return failed("create", errno);
+  auto fail = [&](const char* what) {
+    Status st = failed(what, errno);
     unlink(temp.c_str());
     return st;
   };
-  Status st = WriteAll(fd.get(), contents, temp);
-  if (!st) return fail(st);
-  if (fchown(fd.get(), mode.uid, mode.gid) != 0) return fail(Fail(Errc::kIo, Errno("chown", temp)));
-  if (fchmod(fd.get(), mode.mode & 07777) != 0) return fail(Fail(Errc::kIo, Errno("chmod", temp)));
-  if (fsync(fd.get()) != 0) return fail(Fail(Errc::kIo, Errno("fsync", temp)));
-  if (fd.Close() != 0) {
-    unlink(temp.c_str());
-    return Fail(Errc::kIo, Errno("close", temp));
-  }
-  if (rename(temp.c_str(), path.c_str()) != 0) {
-    Status err = Fail(Errc::kIo, Errno("rename over", path));
-    unlink(temp.c_str());
-    return err;
-  }
+  if (!WriteAll(fd.get(), contents)) return fail("write");
+  if (fchown(fd.get(), mode.uid, mode.gid) != 0) return fail("chown");
+  if (fchmod(fd.get(), mode.mode & 07777) != 0) return fail("chmod");
+  if (fsync(fd.get()) != 0) return fail("fsync");
+  if (fd.Close() != 0) return fail("close");
+  if (rename(temp.c_str(), path.c_str()) != 0) return fail("rename over");
   // The rename is durable only once the directory entry is on disk.
   if (fsync(dir_fd.get()) != 0) return Fail(Errc::kIo, Errno("fsync directory", dir));
   return Ok();

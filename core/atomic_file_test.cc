@@ -53,8 +53,9 @@ TEST_F(AtomicFileOnSmallDiskTest, FullDiskKeepsTheOldFile) {
   Status st = WriteFileAtomically(path, std::string(3 * 4096, 'n'), Mine(0644));
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, Errc::kIo);
-  EXPECT_NE(st.error().detail.find("write " + fs_.Path(".keys.certgate-")), std::string::npos)
-      << st.error().detail;
+  // The message names the file being replaced, not the removed temporary.
+  EXPECT_EQ(st.error().detail.find("write " + path + " (its temporary .keys.certgate-"), 0u) << st.error().detail;
+  EXPECT_NE(st.error().detail.find("; " + path + " is unchanged"), std::string::npos) << st.error().detail;
   EXPECT_NE(st.error().detail.find(std::strerror(ENOSPC)), std::string::npos) << st.error().detail;
   EXPECT_EQ(ReadFile(path), old);
   EXPECT_EQ(Inode(path), inode);
@@ -96,8 +97,7 @@ TEST_F(AtomicFileOnSmallDiskTest, ReadOnlyDiskKeepsTheOldFile) {
   Status st = WriteFileAtomically(path, "new\n", Mine(0644));
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, Errc::kIo);
-  EXPECT_NE(st.error().detail.find("create " + fs_.Path(".keys.certgate-")), std::string::npos)
-      << st.error().detail;
+  EXPECT_EQ(st.error().detail.find("create " + path + " (its temporary .keys.certgate-"), 0u) << st.error().detail;
   EXPECT_NE(st.error().detail.find(std::strerror(EROFS)), std::string::npos) << st.error().detail;
   EXPECT_EQ(ReadFile(path), "old\n");
   EXPECT_EQ(DirectoryEntries(fs_.path()), (Names{"keys"}));
@@ -126,7 +126,10 @@ TEST(AtomicFileTest, RenameFailureNamesThePathAndLeavesNoTemporary) {
   Status st = WriteFileAtomically(path, "new\n", Mine(0644));
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, Errc::kIo);
-  EXPECT_NE(st.error().detail.find("rename over " + path + ": " + std::strerror(EISDIR)), std::string::npos)
+  EXPECT_EQ(st.error().detail.find("rename over " + path + " (its temporary .keys.certgate-"), 0u)
+      << st.error().detail;
+  EXPECT_NE(st.error().detail.find(std::string("): ") + std::strerror(EISDIR) + "; " + path + " is unchanged"),
+            std::string::npos)
       << st.error().detail;
   EXPECT_EQ(DirectoryEntries(dir.path()), (Names{"keys"}));
   EXPECT_EQ(ReadFile(dir.Path("keys/inside")), "x");
