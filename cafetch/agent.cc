@@ -199,9 +199,11 @@ class Installed {
  public:
   explicit Installed(core::LogSink* log) : log_(log) {}
   core::Status Replace(const std::string& path, const std::string& text, const FileMode& mode) {
-    core::Result<FileBackup> backup = ReplaceKeepingPrevious(path, text, mode);
-    if (!backup) return core::Unexpected{backup.error()};
-    backups_.push_back(std::move(*backup));
+    core::Result<Replaced> replaced = ReplaceKeepingPrevious(path, text, mode);
+    if (!replaced) return core::Unexpected{replaced.error()};
+    // A rollback puts the file back, then the copy of it kept before.
+    backups_.push_back(std::move(replaced->previous));
+    backups_.push_back(std::move(replaced->file));
     return core::Ok();
   }
   // Keep adds the backup of a file the caller replaced itself.

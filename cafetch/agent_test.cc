@@ -396,6 +396,7 @@ TEST_F(AgentTest, InstalledConfigThatFailsItsCheckIsRolledBack) {
   // something else changed the configuration in between): the wrapper runs
   // the real sshd except for the installed main file.
   WriteFile(config_.sshd.config, BaseConfig());
+  WriteFile(config_.sshd.config + ".previous", "# the copy kept the round before\n", 0600);
   const std::string wrapper = dir_.Path("sshd-wrapper");
   WriteFile(wrapper,
             "#!/bin/sh\n"
@@ -410,7 +411,10 @@ TEST_F(AgentTest, InstalledConfigThatFailsItsCheckIsRolledBack) {
       << r.error().detail;
   EXPECT_NE(r.error().detail.find("previous files restored"), std::string::npos) << r.error().detail;
   EXPECT_EQ(ReadFile(config_.sshd.config), BaseConfig());
+  // The copies kept beside the files are as they were too.
+  EXPECT_EQ(ReadFile(config_.sshd.config + ".previous"), "# the copy kept the round before\n");
   EXPECT_EQ(access(config_.trusted_user_ca_keys.c_str(), F_OK), -1);
+  EXPECT_EQ(access((config_.trusted_user_ca_keys + ".previous").c_str(), F_OK), -1);
   EXPECT_EQ(access(dir_.Path("state/cafetch.state").c_str(), F_OK), -1);  // restored: none
 
   config_.sshd.binary = kSshd;

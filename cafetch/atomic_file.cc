@@ -97,17 +97,33 @@ core::Status RemoveFileDurably(const std::string& path) {
   return core::Ok();
 }
 
-core::Result<FileBackup> ReplaceKeepingPrevious(const std::string& path, std::string_view contents,
-                                                const FileMode& mode) {
+core::Result<Replaced> ReplaceKeepingPrevious(const std::string& path, std::string_view contents,
+                                              const FileMode& mode) {
+  Replaced replaced;
   core::Result<FileBackup> old = BackUpFile(path);
   if (!old) return core::Unexpected{old.error()};
-  if (old->contents.has_value()) {
-    core::Status saved = WriteFileAtomically(path + kPreviousSuffix, *old->contents, old->mode);
+  replaced.file = std::move(*old);
+  const std::string previous_path = path + kPreviousSuffix;
+  replaced.previous.path = previous_path;
+  if (replaced.file.contents.has_value()) {
+    core::Result<FileBackup> previous = BackUpFile(previous_path);
+    if (!previous) return core::Unexpected{previous.error()};
+    replaced.previous = std::move(*previous);
+    core::Status saved = WriteFileAtomically(previous_path, *replaced.file.contents, replaced.file.mode);
     if (!saved) return core::Unexpected{saved.error()};
   }
   core::Status written = WriteFileAtomically(path, contents, mode);
-  if (!written) return core::Unexpected{written.error()};
-  return old;
+  if (!written) {
+    // |path| is unchanged, so its copy must not have replaced the one kept
+    // from the round before.
+    std::string detail = written.error().detail;
+    if (replaced.file.contents.has_value()) {
+      core::Status put_back = RestoreFile(replaced.previous);
+      if (!put_back) detail += "; and could not put back " + previous_path + ": " + put_back.error().detail;
+    }
+    return Fail(written.error().code, detail);
+  }
+  return replaced;
 }
 
 }  // namespace certgate::cafetch

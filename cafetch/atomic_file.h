@@ -45,12 +45,20 @@ core::Status RemoveFileDurably(const std::string& path);
 // if it did not exist. Errors: kIo.
 core::Status RestoreFile(const FileBackup& backup);
 
+// Replaced is what ReplaceKeepingPrevious changed: the file and its
+// kPreviousSuffix copy, each as it was before (for RestoreFile).
+struct Replaced {
+  FileBackup file;
+  FileBackup previous;  // no contents: there was none (or |file| was new)
+};
+
 // ReplaceKeepingPrevious first saves the current contents of |path| (if it
 // exists) atomically as |path| + kPreviousSuffix, with its owner and mode,
-// then replaces |path| as WriteFileAtomically does. Returns the backup of
-// |path| as it was (for RestoreFile), or the first error.
-core::Result<FileBackup> ReplaceKeepingPrevious(const std::string& path, std::string_view contents,
-                                                const FileMode& mode);
+// then replaces |path| as WriteFileAtomically does. Returns both files as
+// they were, or the first error; when |path| cannot be replaced, the
+// kPreviousSuffix copy is put back as it was too, so nothing changed.
+core::Result<Replaced> ReplaceKeepingPrevious(const std::string& path, std::string_view contents,
+                                              const FileMode& mode);
 
 // ReadWholeFile returns the contents of |path| (at most |max_size| bytes),
 // nullopt if it does not exist, or kIo / kTooLarge. A symbolic link is not

@@ -115,28 +115,69 @@ TEST(AtomicFileTest, BackUpAndRestore) {
   TempDir dir;
   const std::string path = dir.Path("sshd_config");
   WriteFile(path, "old\n", 0640);
+  WriteFile(path + kPreviousSuffix, "older\n", 0600);
   auto replaced = ReplaceKeepingPrevious(path, "new\n", FileMode{getuid(), getgid(), 0644});
   ASSERT_TRUE(replaced) << replaced.error().detail;
-  ASSERT_TRUE(replaced->contents.has_value());
-  EXPECT_EQ(*replaced->contents, "old\n");
-  EXPECT_EQ(replaced->mode.mode, 0640u);
+  ASSERT_TRUE(replaced->file.contents.has_value());
+  EXPECT_EQ(*replaced->file.contents, "old\n");
+  EXPECT_EQ(replaced->file.mode.mode, 0640u);
+  ASSERT_TRUE(replaced->previous.contents.has_value());
+  EXPECT_EQ(*replaced->previous.contents, "older\n");
   EXPECT_EQ(ReadFile(path), "new\n");
+  EXPECT_EQ(ReadFile(path + kPreviousSuffix), "old\n");
   struct stat st;
   ASSERT_EQ(stat((path + kPreviousSuffix).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0640u);  // the copy keeps the old mode
-  ASSERT_TRUE(RestoreFile(*replaced));
+  ASSERT_TRUE(RestoreFile(replaced->file));
+  ASSERT_TRUE(RestoreFile(replaced->previous));
   EXPECT_EQ(ReadFile(path), "old\n");
   ASSERT_EQ(stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(ReadFile(path + kPreviousSuffix), "older\n");
+  ASSERT_EQ(stat((path + kPreviousSuffix).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
 
-  // A file that did not exist is removed again.
+  // A file that did not exist is removed again, and has no copy.
   const std::string fresh = dir.Path("drop-in.conf");
   auto created = ReplaceKeepingPrevious(fresh, "x\n", FileMode{getuid(), getgid(), 0644});
   ASSERT_TRUE(created);
-  EXPECT_FALSE(created->contents.has_value());
+  EXPECT_FALSE(created->file.contents.has_value());
+  EXPECT_FALSE(created->previous.contents.has_value());
   EXPECT_NE(access((fresh + kPreviousSuffix).c_str(), F_OK), 0);
-  ASSERT_TRUE(RestoreFile(*created));
+  ASSERT_TRUE(RestoreFile(created->file));
+  ASSERT_TRUE(RestoreFile(created->previous));
   EXPECT_NE(access(fresh.c_str(), F_OK), 0);
+}
+
+// The first replacement of a file has no copy from before to put back: a
+// rollback removes the copy it made.
+TEST(AtomicFileTest, RestoringTheFirstCopyRemovesIt) {
+  TempDir dir;
+  const std::string path = dir.Path("keys");
+  WriteFile(path, "old\n");
+  auto replaced = ReplaceKeepingPrevious(path, "new\n", Mine(0644));
+  ASSERT_TRUE(replaced) << replaced.error().detail;
+  EXPECT_FALSE(replaced->previous.contents.has_value());
+  EXPECT_EQ(ReadFile(path + kPreviousSuffix), "old\n");
+  ASSERT_TRUE(RestoreFile(replaced->file));
+  ASSERT_TRUE(RestoreFile(replaced->previous));
+  EXPECT_EQ(ReadFile(path), "old\n");
+  EXPECT_NE(access((path + kPreviousSuffix).c_str(), F_OK), 0);
+}
+
+// A copy kept beside the file that is a symbolic link is not replaced by
+// following it.
+TEST(AtomicFileTest, PreviousCopyThatIsALinkIsRefused) {
+  TempDir dir;
+  const std::string path = dir.Path("keys");
+  WriteFile(path, "old\n");
+  WriteFile(dir.Path("elsewhere"), "not ours\n");
+  ASSERT_EQ(symlink(dir.Path("elsewhere").c_str(), (path + kPreviousSuffix).c_str()), 0);
+  auto replaced = ReplaceKeepingPrevious(path, "new\n", Mine(0644));
+  ASSERT_FALSE(replaced);
+  EXPECT_NE(replaced.error().detail.find(path + kPreviousSuffix), std::string::npos) << replaced.error().detail;
+  EXPECT_EQ(ReadFile(path), "old\n");
+  EXPECT_EQ(ReadFile(dir.Path("elsewhere")), "not ours\n");
 }
 
 TEST(AtomicFileTest, BackUpRefusesSymlinksAndDirectories) {
@@ -198,9 +239,11 @@ TEST_F(ReplaceOnSmallDiskTest, NoRoomForThePreviousCopyChangesNothing) {
   EXPECT_EQ(DirectoryEntries(fs_.path()), (Names{"filler", "keys", "keys.previous"}));
 }
 
-// Room for the copy but not for the new file: the installed file stays.
+// Room for the copy but not for the new file: the installed file stays,
+// and so does the copy kept from the round before.
 TEST_F(ReplaceOnSmallDiskTest, NoRoomForTheNewFileKeepsTheInstalledOne) {
   WriteFile(path_, "installed\n", 0640);
+  WriteFile(path_ + kPreviousSuffix, "older\n", 0600);
   ASSERT_TRUE(fs_.Fill("filler", 4096));
 
   auto replaced = ReplaceKeepingPrevious(path_, std::string(3 * 4096, 'n'), Mine(0644));
@@ -211,9 +254,22 @@ TEST_F(ReplaceOnSmallDiskTest, NoRoomForTheNewFileKeepsTheInstalledOne) {
   struct stat st;
   ASSERT_EQ(stat(path_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0640u);
-  for (const std::string& name : DirectoryEntries(fs_.path())) {
-    EXPECT_EQ(name.find(".keys"), std::string::npos) << name << " left behind";
-  }
+  EXPECT_EQ(ReadFile(path_ + kPreviousSuffix), "older\n");
+  ASSERT_EQ(stat((path_ + kPreviousSuffix).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(DirectoryEntries(fs_.path()), (Names{"filler", "keys", "keys.previous"}));
+}
+
+// The same for a file replaced for the first time: no copy is left.
+TEST_F(ReplaceOnSmallDiskTest, NoRoomForTheNewFileLeavesNoFirstCopy) {
+  WriteFile(path_, "installed\n", 0640);
+  ASSERT_TRUE(fs_.Fill("filler", 4096));
+
+  auto replaced = ReplaceKeepingPrevious(path_, std::string(3 * 4096, 'n'), Mine(0644));
+  ASSERT_FALSE(replaced);
+  ExpectNoSpace(replaced.error());
+  EXPECT_EQ(ReadFile(path_), "installed\n");
+  EXPECT_EQ(DirectoryEntries(fs_.path()), (Names{"filler", "keys"}));
 }
 
 // A file created on a full disk is not there at all, nor its copy.
@@ -233,7 +289,7 @@ TEST_F(ReplaceOnSmallDiskTest, RestoreWithoutRoomKeepsTheCurrentFile) {
   ASSERT_TRUE(replaced) << replaced.error().detail;
   ASSERT_TRUE(fs_.Fill());
 
-  core::Status restored = RestoreFile(*replaced);
+  core::Status restored = RestoreFile(replaced->file);
   ASSERT_FALSE(restored);
   ExpectNoSpace(restored.error());
   EXPECT_EQ(ReadFile(path_), "new\n");
