@@ -202,7 +202,7 @@ class Installed {
     core::Result<Replaced> replaced = ReplaceKeepingPrevious(path, text, mode);
     if (!replaced) return core::Unexpected{replaced.error()};
     // A rollback puts the file back, then the copy of it kept before.
-    backups_.push_back(std::move(replaced->previous));
+    if (replaced->previous.has_value()) backups_.push_back(std::move(*replaced->previous));
     backups_.push_back(std::move(replaced->file));
     return core::Ok();
   }

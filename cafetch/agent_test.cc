@@ -397,6 +397,9 @@ TEST_F(AgentTest, InstalledConfigThatFailsItsCheckIsRolledBack) {
   // the real sshd except for the installed main file.
   WriteFile(config_.sshd.config, BaseConfig());
   WriteFile(config_.sshd.config + ".previous", "# the copy kept the round before\n", 0600);
+  // Left by an earlier file of that name: not the copy of the new file.
+  ASSERT_EQ(mkdir(dir_.Path("etc/certgate").c_str(), 0755), 0);
+  WriteFile(config_.trusted_user_ca_keys + ".previous", "# an earlier file's copy\n", 0600);
   const std::string wrapper = dir_.Path("sshd-wrapper");
   WriteFile(wrapper,
             "#!/bin/sh\n"
@@ -414,7 +417,7 @@ TEST_F(AgentTest, InstalledConfigThatFailsItsCheckIsRolledBack) {
   // The copies kept beside the files are as they were too.
   EXPECT_EQ(ReadFile(config_.sshd.config + ".previous"), "# the copy kept the round before\n");
   EXPECT_EQ(access(config_.trusted_user_ca_keys.c_str(), F_OK), -1);
-  EXPECT_EQ(access((config_.trusted_user_ca_keys + ".previous").c_str(), F_OK), -1);
+  EXPECT_EQ(ReadFile(config_.trusted_user_ca_keys + ".previous"), "# an earlier file's copy\n");
   EXPECT_EQ(access(dir_.Path("state/cafetch.state").c_str(), F_OK), -1);  // restored: none
 
   config_.sshd.binary = kSshd;

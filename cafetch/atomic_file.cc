@@ -104,7 +104,6 @@ core::Result<Replaced> ReplaceKeepingPrevious(const std::string& path, std::stri
   if (!old) return core::Unexpected{old.error()};
   replaced.file = std::move(*old);
   const std::string previous_path = path + kPreviousSuffix;
-  replaced.previous.path = previous_path;
   if (replaced.file.contents.has_value()) {
     core::Result<FileBackup> previous = BackUpFile(previous_path);
     if (!previous) return core::Unexpected{previous.error()};
@@ -117,8 +116,8 @@ core::Result<Replaced> ReplaceKeepingPrevious(const std::string& path, std::stri
     // |path| is unchanged, so its copy must not have replaced the one kept
     // from the round before.
     std::string detail = written.error().detail;
-    if (replaced.file.contents.has_value()) {
-      core::Status put_back = RestoreFile(replaced.previous);
+    if (replaced.previous.has_value()) {
+      core::Status put_back = RestoreFile(*replaced.previous);
       if (!put_back) detail += "; and could not put back " + previous_path + ": " + put_back.error().detail;
     }
     return Fail(written.error().code, detail);

@@ -49,7 +49,7 @@ core::Status RestoreFile(const FileBackup& backup);
 // kPreviousSuffix copy, each as it was before (for RestoreFile).
 struct Replaced {
   FileBackup file;
-  FileBackup previous;  // no contents: there was none (or |file| was new)
+  std::optional<FileBackup> previous;  // nullopt: |file| was new, its copy untouched
 };
 
 // ReplaceKeepingPrevious first saves the current contents of |path| (if it

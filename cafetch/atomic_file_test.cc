@@ -121,15 +121,16 @@ TEST(AtomicFileTest, BackUpAndRestore) {
   ASSERT_TRUE(replaced->file.contents.has_value());
   EXPECT_EQ(*replaced->file.contents, "old\n");
   EXPECT_EQ(replaced->file.mode.mode, 0640u);
-  ASSERT_TRUE(replaced->previous.contents.has_value());
-  EXPECT_EQ(*replaced->previous.contents, "older\n");
+  ASSERT_TRUE(replaced->previous.has_value());
+  ASSERT_TRUE(replaced->previous->contents.has_value());
+  EXPECT_EQ(*replaced->previous->contents, "older\n");
   EXPECT_EQ(ReadFile(path), "new\n");
   EXPECT_EQ(ReadFile(path + kPreviousSuffix), "old\n");
   struct stat st;
   ASSERT_EQ(stat((path + kPreviousSuffix).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0640u);  // the copy keeps the old mode
   ASSERT_TRUE(RestoreFile(replaced->file));
-  ASSERT_TRUE(RestoreFile(replaced->previous));
+  ASSERT_TRUE(RestoreFile(*replaced->previous));
   EXPECT_EQ(ReadFile(path), "old\n");
   ASSERT_EQ(stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0640u);
@@ -137,16 +138,18 @@ TEST(AtomicFileTest, BackUpAndRestore) {
   ASSERT_EQ(stat((path + kPreviousSuffix).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0600u);
 
-  // A file that did not exist is removed again, and has no copy.
+  // A file that did not exist is removed again; a copy an earlier file of
+  // that name left is not its copy, and stays as it is.
   const std::string fresh = dir.Path("drop-in.conf");
+  WriteFile(fresh + kPreviousSuffix, "an earlier drop-in\n", 0600);
   auto created = ReplaceKeepingPrevious(fresh, "x\n", FileMode{getuid(), getgid(), 0644});
   ASSERT_TRUE(created);
   EXPECT_FALSE(created->file.contents.has_value());
-  EXPECT_FALSE(created->previous.contents.has_value());
-  EXPECT_NE(access((fresh + kPreviousSuffix).c_str(), F_OK), 0);
+  EXPECT_FALSE(created->previous.has_value());
+  EXPECT_EQ(ReadFile(fresh + kPreviousSuffix), "an earlier drop-in\n");
   ASSERT_TRUE(RestoreFile(created->file));
-  ASSERT_TRUE(RestoreFile(created->previous));
   EXPECT_NE(access(fresh.c_str(), F_OK), 0);
+  EXPECT_EQ(ReadFile(fresh + kPreviousSuffix), "an earlier drop-in\n");
 }
 
 // The first replacement of a file has no copy from before to put back: a
@@ -157,10 +160,11 @@ TEST(AtomicFileTest, RestoringTheFirstCopyRemovesIt) {
   WriteFile(path, "old\n");
   auto replaced = ReplaceKeepingPrevious(path, "new\n", Mine(0644));
   ASSERT_TRUE(replaced) << replaced.error().detail;
-  EXPECT_FALSE(replaced->previous.contents.has_value());
+  ASSERT_TRUE(replaced->previous.has_value());
+  EXPECT_FALSE(replaced->previous->contents.has_value());
   EXPECT_EQ(ReadFile(path + kPreviousSuffix), "old\n");
   ASSERT_TRUE(RestoreFile(replaced->file));
-  ASSERT_TRUE(RestoreFile(replaced->previous));
+  ASSERT_TRUE(RestoreFile(*replaced->previous));
   EXPECT_EQ(ReadFile(path), "old\n");
   EXPECT_NE(access((path + kPreviousSuffix).c_str(), F_OK), 0);
 }
