@@ -304,14 +304,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             data = f.read()
         etag = '"' + hashlib.sha256(data).hexdigest() + '"'
         modified = email.utils.formatdate(os.stat(full).st_mtime, usegmt=True)
-        for suffix in (".etag", ".last-modified"):
-            if os.path.isfile(full + suffix):
-                with open(full + suffix, "rb") as f:
-                    value = f.read().decode("latin-1")
-                if suffix == ".etag":
-                    etag = value
-                else:
-                    modified = value
+        def given(suffix, computed):
+            if not os.path.isfile(full + suffix):
+                return computed
+            with open(full + suffix, "rb") as f:
+                return f.read().decode("latin-1")
+        etag = given(".etag", etag)
+        modified = given(".last-modified", modified)
         headers = [("ETag", etag), ("Last-Modified", modified)]
         if self.headers.get("If-None-Match") == etag:
             return self.send(304, b"", headers)
