@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <unordered_set>
 
+#include "core/utf8.h"
+
 namespace certgate::cafetch {
 namespace {
 
@@ -184,53 +186,12 @@ class Parser {
     return true;
   }
 
-  static void AppendUtf8(uint32_t cp, std::string* out) {
-    if (cp < 0x80) {
-      out->push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out->push_back(static_cast<char>(0xc0 | (cp >> 6)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    } else if (cp < 0x10000) {
-      out->push_back(static_cast<char>(0xe0 | (cp >> 12)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    } else {
-      out->push_back(static_cast<char>(0xf0 | (cp >> 18)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    }
-  }
-
   // ReadUtf8 copies one multi-byte UTF-8 sequence starting at pos_,
   // rejecting overlong forms, surrogates and values above U+10FFFF.
   bool ReadUtf8(std::string* out) {
-    const auto b0 = static_cast<unsigned char>(text_[pos_]);
-    size_t n = 0;
     uint32_t cp = 0;
-    uint32_t min = 0;
-    if (b0 >= 0xc2 && b0 <= 0xdf) {
-      n = 2;
-      cp = b0 & 0x1fu;
-      min = 0x80;
-    } else if (b0 >= 0xe0 && b0 <= 0xef) {
-      n = 3;
-      cp = b0 & 0x0fu;
-      min = 0x800;
-    } else if (b0 >= 0xf0 && b0 <= 0xf4) {
-      n = 4;
-      cp = b0 & 0x07u;
-      min = 0x10000;
-    } else {
-      return false;
-    }
-    if (text_.size() - pos_ < n) return false;
-    for (size_t i = 1; i < n; ++i) {
-      const auto b = static_cast<unsigned char>(text_[pos_ + i]);
-      if ((b & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (b & 0x3fu);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    const size_t n = core::DecodeUtf8(text_.substr(pos_), &cp);
+    if (n == 0) return false;
     out->append(text_.substr(pos_, n));
     pos_ += n;
     return true;
@@ -277,7 +238,7 @@ class Parser {
             }
             cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
           }
-          AppendUtf8(cp, out);
+          core::AppendUtf8(cp, out);
           break;
         }
         default:

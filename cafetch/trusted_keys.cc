@@ -1,15 +1,27 @@
 #include "cafetch/trusted_keys.h"
 
 #include "core/ssh_key.h"
+#include "core/utf8.h"
 
 namespace certgate::cafetch {
 namespace {
 
+// CleanComment keeps what a person can read of |comment| and shows as
+// itself: printable UTF-8 except '#'. Each other character (controls, C1
+// and bidirectional controls) and each byte of malformed UTF-8 becomes
+// one '_'.
 std::string CleanComment(std::string_view comment) {
   std::string out;
-  for (char c : comment) {
-    unsigned char u = static_cast<unsigned char>(c);
-    out.push_back(u < 0x20 || u >= 0x7f || c == '#' ? '_' : c);
+  while (!comment.empty()) {
+    uint32_t cp = 0;
+    const size_t n = core::DecodeUtf8(comment, &cp);
+    if (n == 0 || !core::IsShownSafely(cp) || cp == '#') {
+      out.push_back('_');
+      comment.remove_prefix(n == 0 ? 1 : n);
+      continue;
+    }
+    out.append(comment.substr(0, n));
+    comment.remove_prefix(n);
   }
   return out;
 }

@@ -14,8 +14,10 @@ namespace certgate::cafetch {
 
 // RenderTrustedKeys returns the file's text: a '#' header naming certgate
 // and |source|, then one bare `keytype base64 [comment]` line per key, in
-// the given order. Comments are reduced to printable ASCII without '#'
-// (sshd stops reading a line at neither, but a person reads the file).
+// the given order. A comment keeps its printable UTF-8 except '#'; each
+// '#', control (C0, DEL, C1, bidirectional) and byte of malformed UTF-8
+// becomes one '_' (sshd reads past all of them, but a person reads the
+// file).
 // Fails with kBadFormat if |keys| is empty: "trust nothing" is never a
 // result of a fetch.
 core::Result<std::string> RenderTrustedKeys(const std::vector<CaKey>& keys,

@@ -37,6 +37,33 @@ TEST(TrustedKeysTest, RenderThenCheckWithSshKeygen) {
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2);
 }
 
+// A comment keeps its printable UTF-8; what a terminal would act on or
+// cannot show (C1 controls such as CSI, bidirectional overrides, malformed
+// bytes) becomes '_', and sshd's own tools still read every line.
+TEST(TrustedKeysTest, CommentsKeepPrintableUtf8Only) {
+  TempDir dir;
+  std::vector<CaKey> keys = {
+      KeyFrom(MakeKey(dir, "a", "ed25519") + ".pub", "Z\xc3\xbcrich CA \xe2\x82\xac"),
+      KeyFrom(MakeKey(dir, "b", "ed25519") + ".pub", "csi\xc2\x9b" "2J nel\xc2\x85" "x"),
+      KeyFrom(MakeKey(dir, "c", "ed25519") + ".pub", "ab\xe2\x80\xae" "cd\xe2\x81\xa6" "ef"),
+      KeyFrom(MakeKey(dir, "d", "ed25519") + ".pub", "bad\xff\xc3(latin1 \xe9)\xe2\x82"),
+  };
+  auto text = RenderTrustedKeys(keys, "file:/srv/ca\xc2\x9b" "keys");
+  ASSERT_TRUE(text) << text.error().detail;
+  EXPECT_NE(text->find(" Z\xc3\xbcrich CA \xe2\x82\xac\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find(" csi_2J nel_x\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find(" ab_cd_ef\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find(" bad__(latin1 _)__\n"), std::string::npos) << *text;
+  EXPECT_NE(text->find("from file:/srv/ca_keys."), std::string::npos) << *text;
+  auto count = CheckTrustedKeys(*text);
+  ASSERT_TRUE(count) << count.error().detail;
+  EXPECT_EQ(*count, 4u);
+  ::certgate::testing::WriteFile(dir.Path("trusted"), *text);
+  auto r = ::certgate::testing::Run({"ssh-keygen", "-l", "-f", dir.Path("trusted")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 4);
+}
+
 TEST(TrustedKeysTest, EmptyIsNeverRendered) {
   auto text = RenderTrustedKeys({}, "x");
   ASSERT_FALSE(text);
