@@ -1,11 +1,14 @@
-// Fuzzes issuer answer parsing (and the JSON parser under it). The first
-// byte picks the issuer type; the rest is the answer body.
+// Fuzzes issuer answer parsing (and the JSON parser under it) and the
+// TrustedUserCAKeys file rendered from what it accepts. The first byte
+// picks the issuer type; the rest is the answer body.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "cafetch/issuers.h"
 #include "cafetch/json.h"
+#include "cafetch/trusted_keys.h"
+#include "core/utf8.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using certgate::cafetch::IssuerType;
@@ -24,6 +27,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& k : *keys) {
     auto again = certgate::core::ParsePublicKeyLine(certgate::core::FormatPublicKeyLine(k.key, k.comment));
     if (!again || !(again->key == k.key) || again->comment != k.comment) __builtin_trap();
+  }
+  // The rendered file holds every key, as lines sshd reads, and nothing a
+  // person's terminal would act on: valid UTF-8, no control after the
+  // header's end of line but each line's own.
+  auto text = certgate::cafetch::RenderTrustedKeys(*keys, body.substr(0, 64));
+  if (!text) __builtin_trap();
+  auto count = certgate::cafetch::CheckTrustedKeys(*text);
+  if (!count || *count != keys->size()) __builtin_trap();
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    uint32_t cp = 0;
+    const size_t n = certgate::core::DecodeUtf8(rest, &cp);
+    if (n == 0 || (cp != '\n' && !certgate::core::IsShownSafely(cp))) __builtin_trap();
+    rest.remove_prefix(n);
   }
   return 0;
 }
