@@ -17,11 +17,10 @@ std::string CleanComment(std::string_view comment) {
     const size_t n = core::DecodeUtf8(comment, &cp);
     if (n == 0 || !core::IsShownSafely(cp) || cp == '#') {
       out.push_back('_');
-      comment.remove_prefix(n == 0 ? 1 : n);
-      continue;
+    } else {
+      out.append(comment.substr(0, n));
     }
-    out.append(comment.substr(0, n));
-    comment.remove_prefix(n);
+    comment.remove_prefix(n == 0 ? 1 : n);
   }
   return out;
 }

@@ -19,6 +19,15 @@ CaKey KeyFrom(const std::string& pub_path, const std::string& comment) {
   return CaKey{parsed->key, comment};
 }
 
+// ExpectSshKeygenReads writes |text| as a file and expects `ssh-keygen -l`
+// to list |keys| keys of it.
+void ExpectSshKeygenReads(const TempDir& dir, const std::string& text, long keys) {
+  ::certgate::testing::WriteFile(dir.Path("trusted"), text);
+  auto r = ::certgate::testing::Run({"ssh-keygen", "-l", "-f", dir.Path("trusted")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), keys) << r.out;
+}
+
 TEST(TrustedKeysTest, RenderThenCheckWithSshKeygen) {
   TempDir dir;
   std::vector<CaKey> keys = {KeyFrom(MakeKey(dir, "a", "ed25519") + ".pub", "old ca #1"),
@@ -31,10 +40,7 @@ TEST(TrustedKeysTest, RenderThenCheckWithSshKeygen) {
   ASSERT_TRUE(count) << count.error().detail;
   EXPECT_EQ(*count, 2u);
   // ssh-keygen reads every key of the file too.
-  ::certgate::testing::WriteFile(dir.Path("trusted"), *text);
-  auto r = ::certgate::testing::Run({"ssh-keygen", "-l", "-f", dir.Path("trusted")});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2);
+  ExpectSshKeygenReads(dir, *text, 2);
 }
 
 // A comment keeps its printable UTF-8; what a terminal would act on or
@@ -58,10 +64,7 @@ TEST(TrustedKeysTest, CommentsKeepPrintableUtf8Only) {
   auto count = CheckTrustedKeys(*text);
   ASSERT_TRUE(count) << count.error().detail;
   EXPECT_EQ(*count, 4u);
-  ::certgate::testing::WriteFile(dir.Path("trusted"), *text);
-  auto r = ::certgate::testing::Run({"ssh-keygen", "-l", "-f", dir.Path("trusted")});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 4);
+  ExpectSshKeygenReads(dir, *text, 4);
 }
 
 TEST(TrustedKeysTest, EmptyIsNeverRendered) {
