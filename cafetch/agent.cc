@@ -41,13 +41,6 @@ void Log(core::LogSink* log, Priority priority, const std::string& event, const 
   log->Write(record);
 }
 
-core::Status MakeDirectory(const std::string& dir) {
-  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return Fail(Errc::kIo, "mkdir " + dir + ": " + std::strerror(errno));
-  }
-  return core::Ok();
-}
-
 std::string Fingerprint(const CaKey& key) { return core::Sha256Fingerprint(key.key.blob); }
 
 // KeysIn returns the keys a TrustedUserCAKeys text holds (unreadable lines
@@ -194,7 +187,8 @@ void RemoveLeftoverCandidates(const std::string& state_dir, core::LogSink* log) 
   }
 }
 
-// Installed keeps the backups of the files this round replaced.
+// Installed keeps what this round changed, to undo it: the backups of the
+// files it replaced, the directories it created and the reload mark it set.
 class Installed {
  public:
   explicit Installed(core::LogSink* log) : log_(log) {}
@@ -208,25 +202,70 @@ class Installed {
   }
   // Keep adds the backup of a file the caller replaced itself.
   void Keep(FileBackup backup) { backups_.push_back(std::move(backup)); }
-  // RollBack restores every replaced file, newest first, and returns |why|
-  // with what was done.
+  // MakeDirectory creates |dir| (0755) unless it exists; one it created is
+  // removed again by a rollback.
+  core::Status MakeDirectory(const std::string& dir) {
+    if (mkdir(dir.c_str(), 0755) == 0) {
+      created_dirs_.push_back(dir);
+    } else if (errno != EEXIST) {
+      return Fail(Errc::kIo, "mkdir " + dir + ": " + std::strerror(errno));
+    }
+    return core::Ok();
+  }
+  // MarkReloadPending sets the mark that makes the next round reload sshd
+  // if this one dies between the install and the reload. A rollback puts
+  // the mark back as it was, unless a reload was tried (ReloadTried): sshd
+  // may have read the new files before the old ones came back.
+  core::Status MarkReloadPending(const std::string& state_dir) {
+    core::Result<FileBackup> mark = BackUpFile(state_dir + "/" + kReloadPendingFileName);
+    if (!mark) return core::Unexpected{mark.error()};
+    core::Status marked = cafetch::MarkReloadPending(state_dir);
+    if (!marked) return marked;
+    mark_ = std::move(*mark);
+    return core::Ok();
+  }
+  void ReloadTried() { mark_.reset(); }
+  // RollBack restores every replaced file, newest first, removes the
+  // directories it created and returns |why| with what was done. The
+  // reload mark stays set when a file could not be restored: what is on
+  // disk then is not what sshd runs.
   core::Error RollBack(const core::Error& why) {
     std::string detail = why.detail + "; previous files restored";
+    bool all_restored = true;
     for (auto it = backups_.rbegin(); it != backups_.rend(); ++it) {
       core::Status st = RestoreFile(*it);
       if (!st) {
+        all_restored = false;
         detail += std::string("; ") + kRestoreFailed + it->path + " FAILED: " + st.error().detail;
         Log(log_, Priority::kErr, "restore_failed", "could not restore " + it->path + ": " +
                                                         st.error().detail);
       }
     }
+    if (all_restored && mark_.has_value()) {
+      core::Status st = RestoreFile(*mark_);
+      if (!st) {
+        // A mark left behind costs one more reload next round, nothing else.
+        Log(log_, Priority::kWarning, "reload_mark",
+            "cannot clear the reload mark: " + st.error().detail);
+      }
+    }
+    for (auto it = created_dirs_.rbegin(); it != created_dirs_.rend(); ++it) {
+      if (rmdir(it->c_str()) != 0) {
+        Log(log_, Priority::kWarning, "rollback",
+            "cannot remove the directory " + *it + " this round created: " + std::strerror(errno));
+      }
+    }
     backups_.clear();
+    created_dirs_.clear();
+    mark_.reset();
     return core::Error{why.code, detail};
   }
 
  private:
   core::LogSink* log_;
   std::vector<FileBackup> backups_;
+  std::vector<std::string> created_dirs_;
+  std::optional<FileBackup> mark_;  // the reload mark as it was before this round
 };
 
 }  // namespace
@@ -424,14 +463,14 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   if (!saved) return core::Unexpected{saved.error()};
   installed.Keep(std::move(*old_state));
   if (config_changed) {
-    core::Status marked = MarkReloadPending(config.state_dir);
+    core::Status marked = installed.MarkReloadPending(config.state_dir);
     if (!marked) return core::Unexpected{installed.RollBack(marked.error())};
   }
 
   // 5. Install, check the installed files, reload; any failure restores.
   const FileMode root_mode{geteuid(), getegid(), 0644};
   if (keys_changed) {
-    core::Status st = MakeDirectory(core::ParentDirectory(config.trusted_user_ca_keys));
+    core::Status st = installed.MakeDirectory(core::ParentDirectory(config.trusted_user_ca_keys));
     if (st) st = installed.Replace(config.trusted_user_ca_keys, *keys_text, root_mode);
     if (!st) return core::Unexpected{installed.RollBack(st.error())};
   }
@@ -439,7 +478,7 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
     FileMode mode = root_mode;
     core::Status st = core::Ok();
     if (drop_in) {
-      st = MakeDirectory(core::ParentDirectory(target));
+      st = installed.MakeDirectory(core::ParentDirectory(target));
     } else {
       // The main file keeps its owner and mode.
       struct stat sb;
@@ -458,6 +497,7 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
     if (!pid_file.empty() && pid_file != "none") request.pid_file = pid_file;
     request.bus_address = options.bus_address;
     request.systemd_running = options.systemd_running || !options.bus_address.empty();
+    installed.ReloadTried();
     core::Result<ReloadOutcome> reloaded = ReloadSshd(request);
     if (!reloaded) return core::Unexpected{installed.RollBack(reloaded.error())};
     outcome.reload = reloaded->Describe();

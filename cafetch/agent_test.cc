@@ -426,6 +426,64 @@ TEST_F(AgentTest, InstalledConfigThatFailsItsCheckIsRolledBack) {
   EXPECT_EQ(next->changes.size(), 2u);
 }
 
+// RejectInstalled makes the check of the installed |path| fail (the check of
+// the candidate, in state_dir, still runs the real sshd).
+void RejectInstalled(const TempDir& dir, const std::string& path, Config* config) {
+  const std::string wrapper = dir.Path("sshd-wrapper");
+  WriteFile(wrapper,
+            "#!/bin/sh\n"
+            "for a; do [ \"$a\" = '" + path + "' ] && "
+            "{ echo 'injected: the installed file is refused' >&2; exit 255; }; done\n"
+            "exec " + std::string(kSshd) + " \"$@\"\n",
+            0755);
+  config->sshd.binary = wrapper;
+}
+
+TEST_F(AgentTest, ARollbackBeforeTheReloadLeavesNoReloadMarkAndNoNewDirectory) {
+  // sshd_config and the keys were installed, their check failed before any
+  // reload was tried: sshd still runs what is on disk again, so the next
+  // round has nothing to finish.
+  const std::string main = "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
+  WriteFile(config_.sshd.config, main);
+  RejectInstalled(dir_, config_.sshd.config, &config_);
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("previous files restored"), std::string::npos) << r.error().detail;
+  EXPECT_FALSE(*ReloadPending(config_.state_dir));
+  // The drop-in directory and the keys directory it created are gone too.
+  struct stat st;
+  EXPECT_NE(lstat(dir_.Path("etc/sshd_config.d").c_str(), &st), 0);
+  EXPECT_NE(lstat(dir_.Path("etc/certgate").c_str(), &st), 0);
+  EXPECT_EQ(Snapshot(dir_.Path("etc")), (std::map<std::string, std::string>{{"sshd_config", main}}));
+
+  config_.sshd.binary = kSshd;
+  auto next = Run(1001);
+  ASSERT_TRUE(next) << next.error().detail;
+  EXPECT_EQ(next->changes.size(), 2u);  // the keys and the drop-in, no pending reload
+  for (const std::string& c : next->changes) EXPECT_EQ(c.find("pending"), std::string::npos) << c;
+}
+
+TEST_F(AgentTest, AKeysDirectoryThatCannotBeMadeLeavesNoReloadMark) {
+  // Only the last level of the keys directory is created.
+  config_.trusted_user_ca_keys = dir_.Path("etc/missing/certgate/trusted_user_ca_keys");
+  WriteFile(config_.sshd.config, BaseConfig());
+  const auto before = Watched();
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("mkdir " + dir_.Path("etc/missing/certgate")), std::string::npos)
+      << r.error().detail;
+  EXPECT_FALSE(*ReloadPending(config_.state_dir));
+  EXPECT_EQ(Watched(), before);
+}
+
+TEST_F(AgentTest, ARollbackKeepsAReloadMarkAnEarlierRoundLeft) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  ASSERT_TRUE(MarkReloadPending(config_.state_dir));  // an earlier round was killed
+  RejectInstalled(dir_, config_.sshd.config, &config_);
+  ASSERT_FALSE(Run());
+  EXPECT_TRUE(*ReloadPending(config_.state_dir));
+}
+
 TEST_F(AgentTest, CandidatesAreCheckedInStateDirAndLeftoversRemovedByTheNextRound) {
   const std::string main = "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
   WriteFile(config_.sshd.config, main);
