@@ -387,8 +387,13 @@ class Checker {
     if (config->interval_seconds < kMinIntervalSeconds) {
       Issue(*interval_node, "interval must be at least 30s");
     }
-    if (config->jitter_seconds > config->interval_seconds) {
-      Issue(*jitter_node, "jitter must not be longer than interval");
+    if (jitter_node == &root) {
+      // Unset: the default, but never more than a shorter interval.
+      config->jitter_seconds = std::min(config->jitter_seconds, config->interval_seconds);
+    } else if (config->jitter_seconds > config->interval_seconds) {
+      Issue(*jitter_node, "jitter must not be longer than interval (" +
+                              std::to_string(config->interval_seconds) +
+                              "s): shorten jitter or lengthen interval");
     }
   }
 

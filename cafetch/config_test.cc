@@ -25,6 +25,16 @@ constexpr char kMinimal[] = R"(issuer:
   url: https://vault.example.com:8200/v1/ssh-client-signer/public_key
 )";
 
+TEST(ConfigTest, DefaultJitterIsNeverLongerThanAShortInterval) {
+  auto r = ParseConfigText(std::string(kMinimal) + "interval: 30s\n", "c.yaml");
+  ASSERT_TRUE(r.config) << Issues(r);
+  EXPECT_EQ(r.config->interval_seconds, 30u);
+  EXPECT_EQ(r.config->jitter_seconds, 30u);
+  r = ParseConfigText(std::string(kMinimal) + "interval: 2m\n", "c.yaml");
+  ASSERT_TRUE(r.config) << Issues(r);
+  EXPECT_EQ(r.config->jitter_seconds, 60u);
+}
+
 TEST(ConfigTest, MinimalGetsDefaults) {
   auto r = ParseConfigText(kMinimal, "c.yaml");
   ASSERT_TRUE(r.config) << Issues(r);
@@ -139,7 +149,9 @@ TEST(ConfigTest, ErrorsPointAtTheProblem) {
        "c.yaml:5:17: issuer.tls.pin_sha256 entries are the base64 SHA-256 of the SubjectPublicKeyInfo (44 "
        "characters ending in '='); see cafetch.yaml(5)"},
       {"issuer:\n  type: vault\n  url: https://x/\n  timeout: 1h\n", "c.yaml:4:12: issuer.timeout must be from 1s to 5m"},
-      {"issuer:\n  type: vault\n  url: https://x/\njitter: 10m\n", "c.yaml:4:9: jitter must not be longer than interval"},
+      {"issuer:\n  type: vault\n  url: https://x/\njitter: 10m\n", "c.yaml:4:9: jitter must not be longer than interval (300s): shorten jitter or lengthen interval"},
+      {"issuer:\n  type: vault\n  url: https://x/\ninterval: 30s\njitter: 31s\n",
+       "c.yaml:5:9: jitter must not be longer than interval (30s): shorten jitter or lengthen interval"},
       {"issuer:\n  type: vault\n  url: https://x/\nbundle_signature:\n  url: https://x/sig\n",
        "c.yaml:5:3: bundle_signature needs allowed_signers"},
       {"issuer:\n  type: vault\n  url: https://x/\nbundle_signature:\n  url: https://x/sig\n  allowed_signers: [\"ssh-ed25519 AAAA\"]\n",
