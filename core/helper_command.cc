@@ -94,18 +94,17 @@ Result<std::optional<Krl>> MaybeLoadKrl(const CompiledPolicy& policy) {
   return std::optional<Krl>(std::move(*krl));
 }
 
-// DecideCertificate runs Evaluate with the KRL, or returns a denial.
+// DecideCertificate runs Evaluate with the KRL; a KRL that cannot be used
+// denies at the revocation step.
 Decision DecideCertificate(const CompiledPolicy& policy, const std::string& user, const Certificate& cert,
                            uint64_t now, GroupResolver& groups, bool every_rule) {
   Result<std::optional<Krl>> krl = MaybeLoadKrl(policy);
-  if (!krl) {
-    Decision d;
-    d.ca_fingerprint = Sha256Fingerprint(cert.signature_key.blob);
-    d.reason = krl.error().detail;
-    return d;
-  }
-  Request request{user, &cert, now, every_rule};
-  const Krl* krl_ptr = krl->has_value() ? &krl->value() : nullptr;
+  Request request{.user = user,
+                  .cert = &cert,
+                  .now = now,
+                  .every_rule = every_rule,
+                  .krl_unusable = krl ? "" : krl.error().detail};
+  const Krl* krl_ptr = krl && krl->has_value() ? &krl->value() : nullptr;
   return Evaluate(policy, request, krl_ptr, groups);
 }
 

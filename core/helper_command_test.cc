@@ -338,6 +338,44 @@ TEST_F(HelperCommandTest, KeysCmdPlainKeyPrintsEveryLineOfTheRules) {
   EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
 }
 
+TEST_F(HelperCommandTest, AnUnusableKrlDeniesAfterTheAuthorityAndTimeChecks) {
+  const std::string krl = dir_.Path("missing.krl");
+  WritePolicy(ProdHead(ca_) +
+              "revoked:\n"
+              "  krl: " + krl + "\n"
+              "rules:\n"
+              "  - name: ops\n"
+              "    users: [alice]\n"
+              "    authorities: [prod]\n"
+              "    principals: [ops]\n");
+  for (HelperKind kind : {HelperKind::kPrincipals, HelperKind::kKeys}) {
+    SCOPED_TRACE(kind == HelperKind::kPrincipals ? "principals-cmd" : "keys-cmd");
+    // A certificate that would be allowed: denied for the KRL, its
+    // authority named.
+    HelperOutput valid = Sshd(kind, {"alice", kType, Cert(ca_, {"-n", "ops", "-V", "-5m:+5m"})});
+    EXPECT_EQ(valid.exit_code, 0);
+    EXPECT_EQ(valid.out, "");
+    ASSERT_EQ(log_.records.size(), 1u);
+    EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
+    EXPECT_EQ(log_.records[0].Field("CERTGATE_AUTHORITY"), "prod");
+    EXPECT_NE(log_.records[0].message.find("KRL " + krl + " unusable, every certificate denied"),
+              std::string::npos)
+        << log_.records[0].message;
+
+    // What the steps before the KRL deny is reported as such.
+    HelperOutput foreign = Sshd(kind, {"alice", kType, Cert(other_ca_, {"-n", "ops", "-V", "-5m:+5m"})});
+    EXPECT_EQ(foreign.out, "");
+    ASSERT_EQ(log_.records.size(), 1u);
+    EXPECT_NE(log_.records[0].message.find("unknown CA"), std::string::npos) << log_.records[0].message;
+    HelperOutput expired = Sshd(kind, {"alice", kType, Cert(ca_, {"-n", "ops", "-V", "-2h:-1h"})});
+    EXPECT_EQ(expired.out, "");
+    ASSERT_EQ(log_.records.size(), 1u);
+    EXPECT_EQ(log_.records[0].Field("CERTGATE_AUTHORITY"), "prod");
+    EXPECT_NE(log_.records[0].message.find("certificate expired"), std::string::npos)
+        << log_.records[0].message;
+  }
+}
+
 TEST_F(HelperCommandTest, KeysCmdPlainKeyNeverPrintsARevokedKey) {
   std::string a = MakeKey(dir_, "a", "ed25519"), b = MakeKey(dir_, "b", "ed25519");
   std::string c = MakeKey(dir_, "c", "ed25519"), d = MakeKey(dir_, "d", "ed25519");

@@ -140,7 +140,8 @@ std::string TimeReason(const Certificate& cert, uint64_t now) {
            std::to_string(cert.valid_after - now) +
            "s in the future (check the clocks of the issuer and this host)";
   }
-  return "certificate expired " + std::to_string(now - cert.valid_before + 1) +
+  // It expired at valid_before (the first second it is not valid).
+  return "certificate expired " + std::to_string(now - cert.valid_before) +
          "s ago (valid_before " + std::to_string(cert.valid_before) + ")";
 }
 
@@ -215,6 +216,10 @@ Decision Evaluate(const CompiledPolicy& policy, const Request& request, const Kr
   if (!policy.revoked_key_ids().empty() &&
       MatchPatternList(cert.key_id, policy.revoked_key_ids()) == ListMatch::kMatch) {
     d.reason = "key id is revoked (revoked.key_ids)";
+    return d;
+  }
+  if (!request.krl_unusable.empty()) {
+    d.reason = request.krl_unusable;
     return d;
   }
   if (krl != nullptr && krl->IsCertificateRevoked(cert)) {

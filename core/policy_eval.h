@@ -49,6 +49,10 @@ struct Request {
   // match |user| is in Decision::rules; verdict, reason, grants and every
   // other outcome are the same.
   bool every_rule = false;
+  // krl_unusable: why the policy's KRL cannot be used ("": it can, or there
+  // is none). The revocation step then denies every certificate with it,
+  // after the steps before have named the authority or denied.
+  std::string krl_unusable{};
 };
 
 // Decision is the outcome. verdict is kDeny unless every check passed and
@@ -66,9 +70,10 @@ struct Decision {
 };
 
 // Evaluate decides |request| against |policy| in the order of
-// certgate-policy(5): signature algorithm acceptable for the authority,
-// authority known, time, revocation (authority serials, revoked key ids,
-// |krl| if not null), then each rule. |groups| answers `group:` entries.
+// certgate-policy(5): authority known, signature algorithm acceptable for
+// it, time, revocation (authority serials, revoked key ids,
+// request.krl_unusable, |krl| if not null), then each rule. |groups|
+// answers `group:` entries.
 Decision Evaluate(const CompiledPolicy& policy, const Request& request, const Krl* krl,
                   GroupResolver& groups);
 

@@ -207,8 +207,8 @@ TEST(PolicyIndexTest, SameDecisionsAsLinearEvaluation) {
       Certificate cert = Cert(rng);
       for (const std::string& user : users) {
         // every_rule walks every rule (linear); otherwise the index picks.
-        Decision a = Evaluate(*compiled, Request{user, &cert, kNow, true}, nullptr, groups);
-        Decision b = Evaluate(*compiled, Request{user, &cert, kNow, false}, nullptr, groups);
+        Decision a = Evaluate(*compiled, Request{.user = user, .cert = &cert, .now = kNow, .every_rule = true}, nullptr, groups);
+        Decision b = Evaluate(*compiled, Request{.user = user, .cert = &cert, .now = kNow, .every_rule = false}, nullptr, groups);
         ASSERT_EQ(a.verdict, b.verdict) << user;
         ASSERT_EQ(a.reason, b.reason) << user;
         ASSERT_EQ(a.grants.size(), b.grants.size()) << user;
