@@ -219,6 +219,34 @@ TEST_F(HelperCommandTest, KeysCmdCertificateLines) {
   EXPECT_EQ(out.out, "cert-authority,principals=\"ops\",no-pty " + ca_key + "\n");
 }
 
+TEST_F(HelperCommandTest, PrincipalsWithControlsOrMalformedUtf8AreNeverPrinted) {
+  WritePolicy(ProdHead(ca_) +
+              "rules:\n"
+              "  - users: [alice]\n"
+              "    authorities: [prod]\n"
+              "    principals: ['*']\n");
+  const std::string zurich = "z\xc3\xbc" "rich";
+  // A C1 control (U+009B CSI), a right-to-left override, Latin-1 bytes.
+  const std::string cert =
+      Cert(ca_, {"-n", zurich + ",csi\xc2\x9b" "1m,ops\xe2\x80\xae" "toor,l\xe4tin", "-V", "-5m:+5m"});
+  HelperOutput principals = Sshd(HelperKind::kPrincipals, {"alice", kType, cert});
+  EXPECT_EQ(principals.out, zurich + "\n");
+  ASSERT_EQ(log_.records.size(), 1u);
+  // The log shows them escaped.
+  EXPECT_NE(log_.records[0].message.find(
+                "; unsafe principal(s) never printed: csi\\xc2\\x9b1m,ops\\xe2\\x80\\xaetoor,l\\xe4tin"),
+            std::string::npos)
+      << log_.records[0].message;
+  HelperOutput keys = Sshd(HelperKind::kKeys, {"alice", kType, cert});
+  std::string ca_line = FirstLine(ReadFile(ca_ + ".pub"));
+  EXPECT_EQ(keys.out,
+            "cert-authority,principals=\"" + zurich + "\" " + ca_line.substr(0, ca_line.rfind(' ')) + "\n");
+
+  const std::string only_unsafe = Cert(ca_, {"-n", "csi\xc2\x9b" "1m", "-V", "-5m:+5m"});
+  EXPECT_EQ(Sshd(HelperKind::kPrincipals, {"alice", kType, only_unsafe}).out, "");
+  EXPECT_EQ(Sshd(HelperKind::kKeys, {"alice", kType, only_unsafe}).out, "");
+}
+
 TEST_F(HelperCommandTest, KeysCmdPlainKeyBreakGlass) {
   const std::string user_key = KeyLine(user_);
   WritePolicy(

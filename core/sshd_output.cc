@@ -1,8 +1,10 @@
 #include "core/sshd_output.h"
 
+#include <cstdint>
 #include <string>
 
 #include "core/certificate.h"
+#include "core/utf8.h"
 
 namespace certgate::core {
 namespace {
@@ -22,11 +24,14 @@ std::string JoinOptions(const Strings& options) {
 
 bool IsPrintablePrincipal(std::string_view principal) {
   if (principal.empty() || principal.size() > kMaxNameLength) return false;
-  for (char c : principal) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f || c == ' ' || c == '#' || c == '"' || c == ',' || c == '\\') {
+  while (!principal.empty()) {
+    uint32_t cp = 0;
+    const size_t len = DecodeUtf8(principal, &cp);
+    if (len == 0 || !IsShownSafely(cp) || cp == ' ' || cp == '#' || cp == '"' || cp == ',' ||
+        cp == '\\') {
       return false;
     }
+    principal.remove_prefix(len);
   }
   return true;
 }

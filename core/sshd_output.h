@@ -13,8 +13,10 @@
 namespace certgate::core {
 
 // IsPrintablePrincipal returns true if |principal| may be printed for sshd:
-// 1 to 1024 bytes, no space, tab, '#', '"', ',', '\\', control character
-// (0x00-0x1f, 0x7f). sshd reads a principals line up to '#' as text, takes
+// 1 to 1024 bytes of well-formed UTF-8, no space, tab, '#', '"', ',', '\\',
+// nor any character IsShownSafely refuses (C0 and C1 controls, DEL,
+// bidirectional controls, line and paragraph separators): the principal
+// also goes to the log and to the admin's terminal. sshd reads a principals line up to '#' as text, takes
 // the principal after the last blank and everything before it as options;
 // inside principals="..." a comma separates names, a quote ends the value
 // and \" is a quote inside it (so a last principal ending in '\\' would

@@ -29,6 +29,25 @@ TEST(SshdOutputTest, PrintablePrincipals) {
   EXPECT_FALSE(IsPrintablePrincipal(std::string("a\0b", 3)));
 }
 
+TEST(SshdOutputTest, PrintablePrincipalsAreWellFormedUtf8WithoutControls) {
+  EXPECT_TRUE(IsPrintablePrincipal("z\xc3\xbcrich"));           // zürich
+  EXPECT_TRUE(IsPrintablePrincipal("\xe9\x81\x8b\xe7\x94\xa8"));  // 運用
+  for (std::string bad : {
+           "a\xc2\x85" "b",       // U+0085 NEL, a C1 control
+           "a\xc2\x9b" "b",       // U+009B CSI
+           "ops\xe2\x80\xaeyek",  // U+202E right-to-left override
+           "a\xe2\x80\xa8" "b",   // U+2028 line separator
+           "a\xe2\x81\xa6" "b",   // U+2066 left-to-right isolate
+           "a\x85" "b",           // a lone continuation byte
+           "a\xc3",               // a cut-off sequence
+           "a\xc0\xaf" "b",       // an overlong '/'
+           "a\xed\xa0\x80" "b",   // a surrogate
+           "z\xfcrich",           // Latin-1, not UTF-8
+       }) {
+    EXPECT_FALSE(IsPrintablePrincipal(bad)) << ::testing::PrintToString(bad);
+  }
+}
+
 TEST(SshdOutputTest, CertAuthorityLinesGroupByOptions) {
   Policy policy;
   Rule plain;
