@@ -961,7 +961,12 @@ void Parser::ParseRule() {
     AddIssue(at, "rule has no principals; add principals: [patterns], e.g. [\"{user}\"]");
   }
   ok = result_->issues.size() == issues_before;
-  if (!ok) return;
+  if (!ok) {
+    if (!authority_names.empty()) {
+      result_->dropped_rule_authority_names.emplace_back(rule.where, std::move(authority_names));
+    }
+    return;
+  }
   if (own != Constraints{}) rule.constraints = std::make_shared<const Constraints>(std::move(own));
   policy_->rules.push_back(std::move(rule));
   policy_->rules.back().number = policy_->rules.size();
@@ -987,6 +992,7 @@ void FinishPolicy(LoadResult* result) {
       result->issues.push_back(Issue{SourceLocation{"policy", 1, 1}, "no policy file was read"});
     }
     result->rule_authority_names.clear();
+    result->dropped_rule_authority_names.clear();
     return;
   }
   Policy& policy = *result->policy;
@@ -1032,28 +1038,35 @@ void FinishPolicy(LoadResult* result) {
       }
     }
   }
+  // Find returns the index of the authority |name| names, or reports it.
+  auto find = [&](const RuleLocation& where, const PendingName& name) -> std::optional<size_t> {
+    auto it = by_name.find(name.name);
+    if (it != by_name.end()) return it->second;
+    std::string hint;
+    if (policy.authorities.size() <= 1000) {
+      std::vector<std::string_view> names;
+      for (const Authority& a : policy.authorities) names.push_back(a.name);
+      hint = Suggest(name.name, names);
+    }
+    if (hint.empty()) hint = "; define it under the top-level authorities";
+    (void)add(Issue{where.At(name.line, name.column),
+                    "unknown authority " + QuoteForIssue(name.name) + " in rule" + hint});
+    return std::nullopt;
+  };
   const size_t n = std::min(policy.rules.size(), result->rule_authority_names.size());
   for (size_t r = 0; r < n; ++r) {
     Rule& rule = policy.rules[r];
     for (const PendingName& name : result->rule_authority_names[r]) {
-      auto it = by_name.find(name.name);
-      if (it == by_name.end()) {
-        std::string hint;
-        if (policy.authorities.size() <= 1000) {
-          std::vector<std::string_view> names;
-          for (const Authority& a : policy.authorities) names.push_back(a.name);
-          hint = Suggest(name.name, names);
-        }
-        if (hint.empty()) hint = "; define it under the top-level authorities";
-        (void)add(Issue{rule.where.At(name.line, name.column),
-                        "unknown authority " + QuoteForIssue(name.name) + " in rule" + hint});
-        continue;
-      }
-      if (std::find(rule.authorities.begin(), rule.authorities.end(), it->second) == rule.authorities.end()) {
-        rule.authorities.push_back(it->second);
+      std::optional<size_t> index = find(rule.where, name);
+      if (index && std::find(rule.authorities.begin(), rule.authorities.end(), *index) == rule.authorities.end()) {
+        rule.authorities.push_back(*index);
       }
     }
   }
+  for (const auto& [where, names] : result->dropped_rule_authority_names) {
+    for (const PendingName& name : names) (void)find(where, name);
+  }
+  result->dropped_rule_authority_names.clear();
   for (size_t r = 0; r < policy.rules.size(); ++r) {
     if (policy.rules[r].authorities.empty() && result->issues.empty()) {
       result->issues.push_back(Issue{policy.rules[r].where.Source(), "rule has no authorities"});

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/compiled_policy.h"
@@ -62,6 +63,9 @@ struct LoadResult {
   // rule_authority_names runs parallel to policy->rules while files are
   // parsed; FinishPolicy resolves and clears it.
   std::vector<std::vector<PendingName>> rule_authority_names;
+  // dropped_rule_authority_names: the authority names of rules left out for
+  // other errors, so that FinishPolicy reports an unknown one there too.
+  std::vector<std::pair<RuleLocation, std::vector<PendingName>>> dropped_rule_authority_names;
   // list_items and bytes count what the files read so far hold, against
   // kMaxPolicyListItems and kMaxPolicyFileSize.
   size_t list_items = 0;

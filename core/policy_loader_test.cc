@@ -362,8 +362,11 @@ TEST(PolicyLoaderTest, CollectsSeveralIssues) {
   EXPECT_EQ(Issues(r),
             "p.yaml:9:19: bad duration \"5x\"; write a whole number with an optional unit s, m, h or d (e.g. 300, 5m, 1h, 2d)\n"
             "p.yaml:10:13: bad pattern \"\" in users: empty pattern\n"
-            "p.yaml:13:5: unknown key \"colour\" in rule\n");
-  // Resolution errors come from FinishPolicy once the rule itself is valid.
+            "p.yaml:13:5: unknown key \"colour\" in rule\n"
+            // The first rule is left out for its duration; its authority
+            // names are still checked, after everything is read.
+            "p.yaml:7:19: unknown authority \"nope\" in rule; define it under the top-level authorities\n");
+  // Resolution errors come from FinishPolicy, after the parse errors.
   LoadResult two = Parse(Header() + "rules:\n  - users: [a]\n    authorities: [nope, prod, nah]\n    principals: [x]\n");
   EXPECT_EQ(Issues(two),
             "p.yaml:7:19: unknown authority \"nope\" in rule; define it under the top-level authorities\n"
