@@ -102,6 +102,7 @@ TEST(CompiledPolicyTest, LoadCompiledPolicy) {
   certgate::testing::WriteFile(path, PerUserPolicy(5));
   LoadOptions options;
   options.owner_uid = static_cast<unsigned>(getuid());
+  options.trusted_root = certgate::testing::TempRoot();
   chmod(dir.path().c_str(), 0755);
   LoadedPolicy loaded = LoadCompiledPolicy(path, options);
   ASSERT_TRUE(loaded.policy) << (loaded.issues.empty() ? "" : loaded.issues.front().ToString());

@@ -19,6 +19,7 @@ using ::certgate::testing::MakeKey;
 using ::certgate::testing::ReadFile;
 using ::certgate::testing::SignCert;
 using ::certgate::testing::TempDir;
+using ::certgate::testing::TempRoot;
 using ::certgate::testing::WriteFile;
 
 std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
@@ -60,6 +61,7 @@ class HelperCommandTest : public ::testing::Test {
     env_.log = &log_;
     env_.groups = &groups_;
     env_.load.owner_uid = getuid();
+    env_.load.trusted_root = TempRoot();
   }
 
   void WritePolicy(const std::string& text) { WriteFile(policy_path_, text, 0644); }

@@ -15,6 +15,7 @@
 #include "core/atomic_file.h"
 #include "core/policy_loader.h"
 #include "core/read_file.h"
+#include "core/safe_directory.h"
 #include "core/unique_fd.h"
 
 namespace certgate::core {
@@ -31,20 +32,10 @@ void FileIssue(LoadResult* result, const std::string& path, std::string message)
 bool CheckOwnerAndMode(const struct stat& st, const std::string& path, const LoadOptions& options,
                        LoadResult* result) {
   if (!options.check_permissions) return true;
-  bool ok = true;
-  if (st.st_uid != options.owner_uid) {
-    std::string owner = options.owner_uid == 0 ? "root" : "uid " + std::to_string(options.owner_uid);
-    FileIssue(result, path,
-              "unsafe permissions: owned by uid " + std::to_string(st.st_uid) + ", not " + owner +
-                  "; run chown " + (options.owner_uid == 0 ? std::string("root") : std::to_string(options.owner_uid)) +
-                  " " + path);
-    ok = false;
-  }
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    FileIssue(result, path, "unsafe permissions: writable by group or others; run chmod go-w " + path);
-    ok = false;
-  }
-  return ok;
+  std::string problem = OwnerAndModeProblem(st, path, options.owner_uid, false);
+  if (problem.empty()) return true;
+  FileIssue(result, path, std::move(problem));
+  return false;
 }
 
 // TooLargeMessage says why |path| cannot be read within the policy's byte
@@ -123,23 +114,35 @@ bool IsFragmentName(std::string_view name) {
   return name.size() > 5 && name.front() != '.' && name.substr(name.size() - 5) == ".yaml";
 }
 
+namespace {
+
+// BaseName returns what follows the last '/' of |path|.
+std::string BaseName(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
 LoadResult LoadPolicy(const std::string& main_path, const LoadOptions& options) {
   LoadResult result;
   result.policy.emplace();
-  const std::string parent = ParentDirectory(main_path);
-  {
-    UniqueFd dir(open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir.get() < 0) {
-      FileIssue(&result, parent, "cannot open directory: " + ErrnoText(errno));
-    } else {
-      CheckDirectory(dir.get(), parent, options, &result);
-    }
+  // Every directory from / to the main file's is checked, and the files
+  // are opened relative to it: none of them can be swapped meanwhile.
+  UnsafeDirectory unsafe;
+  const UniqueFd parent(OpenSafeDirectory(
+      ParentDirectory(main_path), DirectoryRule{options.check_permissions, options.owner_uid, options.trusted_root},
+      &unsafe));
+  if (!parent.valid()) {
+    FileIssue(&result, unsafe.path, unsafe.message);
+    FinishPolicy(&result);
+    return result;
   }
-  std::optional<std::string> text = ReadPolicyFile(-1, main_path, main_path, options, &result);
+  std::optional<std::string> text = ReadPolicyFile(parent.get(), BaseName(main_path), main_path, options, &result);
   if (text) ParsePolicyText(*text, main_path, &result);
 
   const std::string fragments = FragmentDirectory(main_path);
-  UniqueFd dir(open(fragments.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  UniqueFd dir(openat(parent.get(), BaseName(fragments).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (dir.get() < 0) {
     const int error = errno;
     if (error != ENOENT) {

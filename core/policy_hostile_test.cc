@@ -22,6 +22,7 @@ namespace certgate::core {
 namespace {
 
 using certgate::testing::TempDir;
+using certgate::testing::TempRoot;
 using certgate::testing::WriteFile;
 
 constexpr char kKey[] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFOG6kY7Rf4UtCFvPwKgo/BztXck2xC4a2WyA34XtIwZ";
@@ -57,6 +58,7 @@ std::string FlowList(size_t n) {
 LoadOptions Mine() {
   LoadOptions o;
   o.owner_uid = static_cast<unsigned>(getuid());
+  o.trusted_root = TempRoot();
   return o;
 }
 

@@ -76,8 +76,13 @@ struct LoadResult {
 struct LoadOptions {
   // check_permissions: every file and directory must be owned by root
   // (uid 0, or |owner_uid| when set for tests) and not group/other-writable.
+  // Every directory above them up to / must be owned by root (or
+  // |owner_uid|), not writable by group or others, and not a symbolic link.
   bool check_permissions = true;
   unsigned owner_uid = 0;
+  // trusted_root: an absolute directory taken as safe with all above it
+  // (DirectoryRule); empty in production. Tests set $TMPDIR.
+  std::string trusted_root;
 };
 
 // FragmentDirectory returns where |main_path|'s fragments live:
@@ -97,7 +102,10 @@ bool IsFragmentName(std::string_view name);
 // checked with fstat (regular file, all together at most kMaxPolicyFileSize;
 // at most kMaxPolicyFragments fragments, not one is read beyond); the main
 // file's parent directory and the fragment directory get the same owner and
-// mode check. Missing fragment directory: fine. Missing main file: an issue.
+// mode check, and every directory above them is checked (OpenSafeDirectory:
+// no symbolic link, root-owned, not group/other-writable); the files are
+// opened relative to the checked directory. Missing fragment directory:
+// fine. Missing main file: an issue.
 // Every problem is an Issue (file problems at FILE:1:1); never throws.
 LoadResult LoadPolicy(const std::string& main_path, const LoadOptions& options);
 

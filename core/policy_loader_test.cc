@@ -20,6 +20,7 @@ using certgate::testing::MakeKey;
 using certgate::testing::ReadFile;
 using certgate::testing::SourceDir;
 using certgate::testing::TempDir;
+using certgate::testing::TempRoot;
 using certgate::testing::WriteFile;
 
 // Public test keys from OpenSSH's regress/unittests/sshkey/testdata.
@@ -413,6 +414,7 @@ TEST(PolicyLoaderTest, DefaultsSetTwiceAcrossTexts) {
 LoadOptions Mine() {
   LoadOptions o;
   o.owner_uid = static_cast<unsigned>(getuid());
+  o.trusted_root = TempRoot();
   return o;
 }
 
@@ -517,16 +519,74 @@ TEST(PolicyLoaderTest, PermissionChecks) {
   other.owner_uid = other.owner_uid + 1;
   LoadResult wrong_owner = LoadPolicy(main, other);
   EXPECT_FALSE(wrong_owner.policy.has_value());
-  ASSERT_FALSE(wrong_owner.issues.empty());
-  // The directory is checked first, then the file.
-  EXPECT_EQ(wrong_owner.issues.back().ToString().substr(0, main.size() + 40),
-            (main + ":1:1: unsafe permissions: owned by uid " + std::to_string(getuid())).substr(0, main.size() + 40));
+  // The directory is checked first; a file in a directory that fails is
+  // not read.
+  const std::string uid = std::to_string(getuid());
+  const std::string want = std::to_string(other.owner_uid);
+  EXPECT_EQ(Issues(wrong_owner), dir.path() + ":1:1: unsafe permissions: owned by uid " + uid + ", not uid " + want +
+                                     "; run chown " + want + " " + dir.path() + "\n");
 
-  LoadOptions unchecked;
+  LoadOptions unchecked = Mine();
   unchecked.check_permissions = false;
   unchecked.owner_uid = 12345;
   ASSERT_EQ(chmod(main.c_str(), 0666), 0);
   EXPECT_TRUE(LoadPolicy(main, unchecked).policy.has_value());
+}
+
+// Like sshd's StrictModes, every directory from / down to the policy's is
+// checked, and none may be a symbolic link (Mine() trusts only $TMPDIR and
+// what is above it).
+TEST(PolicyLoaderTest, EveryDirectoryAboveThePolicyIsChecked) {
+  TempDir dir;
+  const std::string above = dir.Path("above");
+  const std::string main = above + "/etc/policy.yaml";
+  ASSERT_EQ(mkdir(above.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((above + "/etc").c_str(), 0755), 0);
+  WriteFile(main, Header());
+  ASSERT_TRUE(LoadPolicy(main, Mine()).policy.has_value()) << Issues(LoadPolicy(main, Mine()));
+
+  ASSERT_EQ(chmod(above.c_str(), 0775), 0);
+  LoadResult group_writable = LoadPolicy(main, Mine());
+  EXPECT_FALSE(group_writable.policy.has_value());
+  EXPECT_EQ(Issues(group_writable),
+            above + ":1:1: unsafe permissions: writable by group or others; run chmod go-w " + above + "\n");
+  // The test's own directory is checked too: only what is above it is trusted.
+  ASSERT_EQ(chmod(above.c_str(), 0755), 0);
+  ASSERT_EQ(chmod(dir.path().c_str(), 0757), 0);
+  EXPECT_EQ(Issues(LoadPolicy(main, Mine())), dir.path() + ":1:1: unsafe permissions: writable by group or others; "
+                                                            "run chmod go-w " + dir.path() + "\n");
+  ASSERT_EQ(chmod(dir.path().c_str(), 0700), 0);
+
+  // A shared directory like /tmp: chmod go-w would be the wrong advice.
+  ASSERT_EQ(chmod(above.c_str(), 01777), 0);
+  EXPECT_EQ(Issues(LoadPolicy(main, Mine())),
+            above + ":1:1: unsafe permissions: writable by group or others (a shared directory like /tmp); "
+                    "move the files to a directory only root can write, such as /etc/certgate\n");
+  ASSERT_EQ(chmod(above.c_str(), 0755), 0);
+
+  // A link anywhere in the path is refused, and the message names the
+  // real directory.
+  const std::string link = dir.Path("link");
+  ASSERT_EQ(symlink(above.c_str(), link.c_str()), 0);
+  LoadResult linked = LoadPolicy(link + "/etc/policy.yaml", Mine());
+  EXPECT_FALSE(linked.policy.has_value());
+  EXPECT_EQ(Issues(linked), link + ":1:1: is a symbolic link to " + above +
+                                "; certgate does not follow links in the path of its files: name the real directory\n");
+  ASSERT_EQ(symlink((above + "/etc").c_str(), dir.Path("etc-link").c_str()), 0);
+  EXPECT_EQ(Issues(LoadPolicy(dir.Path("etc-link/policy.yaml"), Mine())).rfind(dir.Path("etc-link") + ":1:1: is a symbolic link", 0),
+            0u);
+
+  // A file where a directory should be, and a missing directory.
+  WriteFile(dir.Path("file"), "");
+  EXPECT_EQ(Issues(LoadPolicy(dir.Path("file/policy.yaml"), Mine())), dir.Path("file") + ":1:1: not a directory\n");
+  EXPECT_EQ(Issues(LoadPolicy(dir.Path("none/policy.yaml"), Mine())),
+            dir.Path("none") + ":1:1: cannot open directory: No such file or directory\n");
+
+  if (getuid() != 0) return;  // giving a directory away needs root
+  // Above the policy's own directory, root may own a directory too.
+  ASSERT_EQ(chown(above.c_str(), 12345, 0), 0);
+  EXPECT_EQ(Issues(LoadPolicy(main, Mine())),
+            above + ":1:1: unsafe permissions: owned by uid 12345, not root; run chown root " + above + "\n");
 }
 
 TEST(PolicyLoaderTest, UnsafeDirectories) {

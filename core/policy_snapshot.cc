@@ -15,6 +15,7 @@
 
 #include "core/atomic_file.h"
 #include "core/key_options.h"
+#include "core/safe_directory.h"
 #include "core/sshd_output.h"
 #include "core/unique_fd.h"
 #include "core/wire_reader.h"
@@ -536,7 +537,21 @@ OpenedSnapshot Not(SnapshotState state, std::string why) {
 
 OpenedSnapshot OpenSnapshot(const std::string& snapshot_path, const std::string& policy_path,
                             const LoadOptions& options, int64_t racy_seconds) {
-  UniqueFd fd(open(snapshot_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  // The snapshot's directories, and then the policy's, are checked as the
+  // YAML loader checks the policy's: a snapshot is never trusted where the
+  // files it stands for would not be.
+  const DirectoryRule rule{options.check_permissions, options.owner_uid, options.trusted_root};
+  UnsafeDirectory unsafe;
+  const UniqueFd dir(OpenSafeDirectory(ParentDirectory(snapshot_path), rule, &unsafe));
+  if (!dir.valid()) {
+    if (unsafe.error == ENOENT) {
+      return Not(SnapshotState::kAbsent, snapshot_path + " does not exist");
+    }
+    return Not(SnapshotState::kUntrusted, unsafe.path + ": " + unsafe.message);
+  }
+  const size_t slash = snapshot_path.rfind('/');
+  const std::string name = slash == std::string::npos ? snapshot_path : snapshot_path.substr(slash + 1);
+  UniqueFd fd(openat(dir.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
   if (!fd.valid()) {
     if (errno == ENOENT) return Not(SnapshotState::kAbsent, snapshot_path + " does not exist");
     return Not(SnapshotState::kInvalid, "cannot open " + snapshot_path + ": " + std::strerror(errno));
@@ -546,14 +561,6 @@ OpenedSnapshot OpenSnapshot(const std::string& snapshot_path, const std::string&
     return Not(SnapshotState::kInvalid, snapshot_path + " is not a regular file");
   }
   if (std::string why = Untrusted(st, snapshot_path, options); !why.empty()) {
-    return Not(SnapshotState::kUntrusted, why);
-  }
-  const std::string dir = ParentDirectory(snapshot_path);
-  struct stat dst {};
-  if (stat(dir.c_str(), &dst) != 0 || !S_ISDIR(dst.st_mode)) {
-    return Not(SnapshotState::kUntrusted, "cannot check directory " + dir);
-  }
-  if (std::string why = Untrusted(dst, dir, options); !why.empty()) {
     return Not(SnapshotState::kUntrusted, why);
   }
   if (st.st_size < static_cast<off_t>(sizeof(Header)) || static_cast<uint64_t>(st.st_size) > kMaxSnapshotSize) {
@@ -581,6 +588,9 @@ OpenedSnapshot OpenSnapshot(const std::string& snapshot_path, const std::string&
   if (origin.version != CERTGATE_VERSION) {
     return Not(SnapshotState::kStale,
                snapshot_path + " was written by certgate " + origin.version + ", this is " + CERTGATE_VERSION);
+  }
+  if (!OpenSafeDirectory(ParentDirectory(policy_path), rule, &unsafe).valid()) {
+    return Not(SnapshotState::kUntrusted, unsafe.path + ": " + unsafe.message);
   }
   if (Racy(origin.stamps, origin.stamped_at_ns, racy_seconds)) {
     return Not(SnapshotState::kStale, snapshot_path + " was compiled too soon after a policy file changed " +
@@ -625,6 +635,16 @@ Result<CompiledSnapshot> WriteSnapshot(const std::string& policy_path, const std
   if (!dir.empty() && (dir == RealPath(ParentDirectory(policy_path)) || dir == RealPath(FragmentDirectory(policy_path)))) {
     return Fail(Errc::kUsage, "the snapshot " + snapshot_path + " must not be in the policy's directories (" + dir +
                                   "); use the default " + kDefaultSnapshotPath);
+  }
+  // A snapshot in a directory the helpers would not trust is never used:
+  // say so now rather than have every login read the YAML.
+  UnsafeDirectory unsafe;
+  if (!OpenSafeDirectory(ParentDirectory(snapshot_path),
+                         DirectoryRule{options.check_permissions, options.owner_uid, options.trusted_root}, &unsafe)
+           .valid() &&
+      unsafe.error != ENOENT) {
+    return Fail(Errc::kUsage, "the helpers would not use a snapshot in " + ParentDirectory(snapshot_path) + ": " +
+                                  unsafe.path + ": " + unsafe.message);
   }
   // One compile at a time per directory (the path unit's and an admin's),
   // and, while it holds the lock, no temporary file of a compile that was

@@ -49,6 +49,7 @@ using certgate::testing::PerUserPolicy;
 using certgate::testing::ReadFile;
 using certgate::testing::SourceDir;
 using certgate::testing::TempDir;
+using certgate::testing::TempRoot;
 using certgate::testing::WriteFile;
 
 std::string ConstraintsPolicy() {
@@ -282,6 +283,7 @@ class SnapshotFilesTest : public ::testing::Test {
     policy_ = dir_.Path("etc/policy.yaml");
     snapshot_ = dir_.Path("cache/policy.snapshot");
     options_.owner_uid = static_cast<unsigned>(getuid());
+    options_.trusted_root = TempRoot();
     WritePolicy(PerUserPolicy(50));
   }
 
@@ -370,10 +372,42 @@ TEST_F(SnapshotFilesTest, UntrustedOwnerOrModeIsNotUsed) {
   // Compiled for that owner too, so that only the file's owner differs.
   o = OpenSnapshot(snapshot_, policy_, other_owner, -1);
   EXPECT_NE(o.state, SnapshotState::kUsed);
-  EXPECT_NE(o.why.find("is owned by uid"), std::string::npos) << o.why;
+  EXPECT_NE(o.why.find("owned by uid"), std::string::npos) << o.why;
   // A symbolic link is not followed.
   ASSERT_EQ(symlink(snapshot_.c_str(), dir_.Path("cache/link").c_str()), 0);
   EXPECT_EQ(OpenSnapshot(dir_.Path("cache/link"), policy_, options_, -1).state, SnapshotState::kInvalid);
+}
+
+// Every directory above the snapshot and above the policy is checked as
+// the YAML loader checks the policy's (options_ trusts only $TMPDIR).
+TEST_F(SnapshotFilesTest, NotUsedUnderAnUnsafeOrLinkedDirectory) {
+  ASSERT_TRUE(Write());
+  ASSERT_EQ(Open().state, SnapshotState::kUsed);
+  ASSERT_EQ(chmod(dir_.path().c_str(), 0775), 0);
+  OpenedSnapshot o = Open();
+  EXPECT_EQ(o.state, SnapshotState::kUntrusted);
+  EXPECT_EQ(o.why, dir_.path() + ": unsafe permissions: writable by group or others; run chmod go-w " + dir_.path());
+  // --compile says at once that the helpers would not use what it writes.
+  Result<CompiledSnapshot> refused = Write();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().detail, "the helpers would not use a snapshot in " + dir_.Path("cache") + ": " +
+                                        dir_.path() + ": unsafe permissions: writable by group or others; run chmod go-w " +
+                                        dir_.path());
+  ASSERT_EQ(chmod(dir_.path().c_str(), 0755), 0);
+
+  // Only the policy's directory is unsafe: the snapshot of it is not used.
+  ASSERT_EQ(chmod(dir_.Path("etc").c_str(), 0777), 0);
+  o = Open();
+  EXPECT_EQ(o.state, SnapshotState::kUntrusted);
+  EXPECT_EQ(o.why.rfind(dir_.Path("etc") + ": unsafe permissions: writable by group or others", 0), 0u) << o.why;
+  ASSERT_EQ(chmod(dir_.Path("etc").c_str(), 0755), 0);
+  EXPECT_EQ(Open().state, SnapshotState::kStale);  // a chmod of it is a change
+
+  // The snapshot named through a linked directory.
+  ASSERT_EQ(symlink(dir_.Path("cache").c_str(), dir_.Path("cache-link").c_str()), 0);
+  o = OpenSnapshot(dir_.Path("cache-link/policy.snapshot"), policy_, options_, -1);
+  EXPECT_EQ(o.state, SnapshotState::kUntrusted);
+  EXPECT_EQ(o.why.rfind(dir_.Path("cache-link") + ": is a symbolic link to " + dir_.Path("cache"), 0), 0u) << o.why;
 }
 
 TEST_F(SnapshotFilesTest, NotAFileOrAnImpossibleSizeIsInvalid) {

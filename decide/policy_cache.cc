@@ -4,15 +4,26 @@
 
 #include <utility>
 
+#include "core/atomic_file.h"
 #include "core/policy_snapshot.h"
+#include "core/safe_directory.h"
 
 namespace certgate::decide {
 
 PolicyCache::PolicyCache(std::string path, core::LoadOptions options, int64_t racy_seconds)
     : path_(std::move(path)), options_(options), racy_seconds_(racy_seconds) {}
 
+bool PolicyCache::PathIsSafe() const {
+  core::UnsafeDirectory unsafe;
+  return core::OpenSafeDirectory(
+             core::ParentDirectory(path_),
+             core::DirectoryRule{options_.check_permissions, options_.owner_uid, options_.trusted_root}, &unsafe)
+      .valid();
+}
+
 void PolicyCache::Load() {
   const int64_t start = core::RealtimeNs() / 1000000000;
+  path_safe_ = PathIsSafe();
   std::vector<core::FileStamp> before = core::TakeStamps(path_);
   result_ = core::LoadedPolicy{};  // free the old policy before building the new one
   core::OpenedSnapshot snapshot;
@@ -33,7 +44,7 @@ void PolicyCache::Load() {
 }
 
 PolicyCache::RefreshResult PolicyCache::Refresh() {
-  const bool same = loaded_ && core::TakeStamps(path_) == stamps_;
+  const bool same = loaded_ && core::TakeStamps(path_) == stamps_ && PathIsSafe() == path_safe_;
   if (same && !racy_) return RefreshResult::kCurrent;
   Load();
   return same ? RefreshResult::kRacyReload : RefreshResult::kReloaded;

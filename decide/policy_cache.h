@@ -60,6 +60,9 @@ class PolicyCache : public core::PolicySource {
 
  private:
   void Load();
+  // PathIsSafe returns true if every directory from / to the policy's
+  // passes the loader's check (core::OpenSafeDirectory).
+  bool PathIsSafe() const;
 
   std::string path_;
   std::string snapshot_path_;
@@ -68,6 +71,9 @@ class PolicyCache : public core::PolicySource {
   std::vector<core::FileStamp> stamps_;
   int64_t racy_seconds_;
   bool racy_ = true;
+  // path_safe_: PathIsSafe() at the last load. A chmod of a directory above
+  // the policy moves no stamp, so Refresh compares this too.
+  bool path_safe_ = false;
   bool loaded_ = false;
   bool from_snapshot_ = false;
   bool refresh_at_get_ = false;

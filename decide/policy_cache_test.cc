@@ -31,6 +31,7 @@ std::string PolicyText(const std::string& rule_user) {
 core::LoadOptions Options() {
   core::LoadOptions o;
   o.owner_uid = static_cast<unsigned>(getuid());
+  o.trusted_root = testing::TempRoot();
   return o;
 }
 
@@ -92,6 +93,28 @@ TEST_F(PolicyCacheTest, ReplaceByRenameReloads) {
   ASSERT_EQ(rename(dir_.Path("new.yaml.tmp").c_str(), path_.c_str()), 0);
   EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
   EXPECT_EQ(FirstUser(c), "carol");
+}
+
+// A directory above the policy made unsafe (or safe again) moves no stamp
+// of the policy's files: the cache sees it anyway, as a helper would.
+TEST_F(PolicyCacheTest, AnUnsafeDirectoryAboveThePolicyIsSeen) {
+  ASSERT_EQ(mkdir(dir_.Path("etc").c_str(), 0755), 0);
+  const std::string path = dir_.Path("etc/policy.yaml");
+  WriteFile(path, PolicyText("alice"));
+  PolicyCache c(path, Options(), /*racy_seconds=*/-1000);
+  ASSERT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  ASSERT_TRUE(c.current().policy) << Issues(c.current());
+  ASSERT_EQ(chmod(dir_.path().c_str(), 0775), 0);
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  EXPECT_FALSE(c.current().policy);
+  EXPECT_EQ(Issues(c.current()), dir_.path() + ":1:1: unsafe permissions: writable by group or others; run chmod go-w " +
+                                     dir_.path() + "\n");
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kCurrent);  // still unsafe, still denied
+  EXPECT_FALSE(c.current().policy);
+  ASSERT_EQ(chmod(dir_.path().c_str(), 0755), 0);
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  EXPECT_TRUE(c.current().policy) << Issues(c.current());
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kCurrent);
 }
 
 // A worker re-validates inside the request's run (under its --timeout): the change is seen at the first Get, not before, and once.

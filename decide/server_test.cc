@@ -61,7 +61,9 @@ class ServerTest : public ::testing::Test {
     pid_ = fork();
     ASSERT_GE(pid_, 0);
     if (pid_ == 0) {
-      PolicyCache cache(policy_, core::LoadOptions{});
+      core::LoadOptions options;
+      options.trusted_root = testing::TempRoot();
+      PolicyCache cache(policy_, options);
       (void)cache.Refresh();
       core::CaptureLogSink log;
       // Serves root and the user "daemon" (uid 1 on Debian) only.

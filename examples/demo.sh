@@ -16,7 +16,9 @@ if [ "$(id -u)" -ne 0 ]; then
   exec sudo "$0" "$@"
 fi
 
-dir=$(mktemp -d /tmp/certgate-demo-XXXXXX)
+# Not under /tmp: the policy and every directory above it must be root-owned
+# and not writable by others, as sshd's StrictModes has it.
+dir=$(mktemp -d /run/certgate-demo-XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 show() { printf '\n$ %s\n' "$*"; "$@" || printf '(exit status %s)\n' "$?"; }
 

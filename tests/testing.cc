@@ -42,9 +42,15 @@ std::string Slurp(int fd) {
 
 }  // namespace
 
-TempDir::TempDir() {
+std::string TempRoot() {
   const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/certgate-test-XXXXXX";
+  std::string root = base && *base ? base : "/tmp";
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  return root;
+}
+
+TempDir::TempDir() {
+  std::string tmpl = TempRoot() + "/certgate-test-XXXXXX";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
   if (mkdtemp(buf.data()) == nullptr) std::abort();

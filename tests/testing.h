@@ -15,6 +15,11 @@
 
 namespace certgate::testing {
 
+// TempRoot returns $TMPDIR (or /tmp), under which TempDir makes its
+// directories: what tests pass as LoadOptions::trusted_root, since /tmp is
+// writable by everyone and the policy loader would refuse a path under it.
+std::string TempRoot();
+
 // TempDir is a fresh directory under $TMPDIR, removed with its contents
 // when the object is destroyed.
 class TempDir {

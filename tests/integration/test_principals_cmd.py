@@ -481,6 +481,36 @@ class PrincipalsDirectTest(h.HelperBadInputCases, unittest.TestCase):
                                       ALICE, t, k])
         self.assertNothing(r, 1)
 
+    def test_unsafe_or_linked_directory_above_policy_denied(self):
+        # sshd's StrictModes: every directory up to / is checked, and no
+        # link is followed, whatever the policy file itself looks like.
+        above = os.path.join(self.w.ws.etc, "above")
+        os.makedirs(os.path.join(above, "etc"), mode=0o755)
+        os.chmod(above, 0o755)
+        policy = self.w.ws.write(os.path.join(above, "etc", "policy.yaml"),
+                                 base_policy(self.w, [rule([ALICE], ["ops"])]))
+        _, (t, k) = self.cert_args()
+        r = h.run_helper(self.w.bin, ["--policy", policy, ALICE, t, k])
+        self.assertEqual((r.returncode, r.stdout), (0, "ops\n"), r.stderr)
+        os.chmod(above, 0o775)
+        try:
+            self.assertNothing(h.run_helper(self.w.bin, ["--policy", policy, ALICE, t, k]), 1)
+            r = h.run_helper(self.w.bin, ["--check", "--policy", policy])
+            self.assertEqual((r.returncode, r.stdout),
+                             (1, "%s:1:1: unsafe permissions: writable by group or others; "
+                                 "run chmod go-w %s\n" % (above, above)), r.stderr)
+        finally:
+            os.chmod(above, 0o755)
+        link = os.path.join(self.w.ws.etc, "above-link")
+        os.symlink(above, link)
+        linked = os.path.join(link, "etc", "policy.yaml")
+        self.assertNothing(h.run_helper(self.w.bin, ["--policy", linked, ALICE, t, k]), 1)
+        r = h.run_helper(self.w.bin, ["--check", "--policy", linked])
+        self.assertEqual((r.returncode, r.stdout),
+                         (1, "%s:1:1: is a symbolic link to %s; certgate does not follow links in "
+                             "the path of its files: name the real directory\n" % (link, above)),
+                         r.stderr)
+
     def test_timeout_option_accepted(self):
         _, (t, k) = self.cert_args()
         r = self.helper("--timeout", "5", ALICE, t, k)

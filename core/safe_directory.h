@@ -1,0 +1,52 @@
+// Opening a directory the way sshd's StrictModes checks a path: every
+// directory from / down, none a symbolic link, none writable by others.
+#ifndef CERTGATE_CORE_SAFE_DIRECTORY_H_
+#define CERTGATE_CORE_SAFE_DIRECTORY_H_
+
+#include <sys/stat.h>
+
+#include <string>
+
+#include "core/unique_fd.h"
+
+namespace certgate::core {
+
+// DirectoryRule says who may own the directories OpenSafeDirectory walks.
+struct DirectoryRule {
+  // check: false opens the path without any check (tests of other things).
+  bool check = true;
+  // owner_uid: the directory itself must be owned by it (root in
+  // production); a directory above it may be owned by root or by it.
+  unsigned owner_uid = 0;
+  // trusted_root: an absolute directory taken as safe with everything above
+  // it: a path under it is walked from there. Empty (production): every
+  // directory from / is checked. Tests set $TMPDIR, which everyone may write.
+  std::string trusted_root;
+};
+
+// UnsafeDirectory names the first directory that failed and why, in words
+// that say what to do ("...; run chmod go-w /srv").
+struct UnsafeDirectory {
+  std::string path;
+  std::string message;
+  int error = 0;  // errno when a directory could not be opened
+};
+
+// OpenSafeDirectory opens |path| (absolute, or relative to the working
+// directory) one component at a time from /, with O_NOFOLLOW, and checks
+// each directory on the way: not a symbolic link, owned by root (or
+// |rule.owner_uid|), not writable by group or others — a sticky directory
+// like /tmp included, as sshd's StrictModes has it. There is no window
+// between check and use: the caller opens files relative to the returned
+// O_PATH descriptor. On failure the descriptor is invalid and |*unsafe| says
+// which directory and why.
+UniqueFd OpenSafeDirectory(const std::string& path, const DirectoryRule& rule, UnsafeDirectory* unsafe);
+
+// OwnerAndModeProblem applies the StrictModes rule to one file or
+// directory |path| with |st|, which must be owned by |owner_uid| (or, if
+// |root_too|, by root): empty if it passes, else the message.
+std::string OwnerAndModeProblem(const struct stat& st, const std::string& path, unsigned owner_uid, bool root_too);
+
+}  // namespace certgate::core
+
+#endif  // CERTGATE_CORE_SAFE_DIRECTORY_H_
