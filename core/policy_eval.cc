@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "core/duration.h"
 #include "core/pattern.h"
@@ -57,7 +57,8 @@ bool SubstituteUser(std::string_view pattern, const std::string& user, std::stri
   return true;
 }
 
-std::string Join(const StringList& items, std::string_view sep) {
+template <typename List>
+std::string Join(const List& items, std::string_view sep) {
   std::string out;
   for (std::string_view item : items) {
     if (!out.empty()) out.append(sep);
@@ -232,7 +233,8 @@ Decision Evaluate(const CompiledPolicy& policy, const Request& request, const Kr
   }
 
   const auto authority_index = static_cast<uint32_t>(d.authority - policy.authorities().data());
-  std::unordered_set<std::string> granted;
+  // granted: each principal a rule matched, and the first rule that did.
+  std::unordered_map<std::string, RuleView> granted;
   std::string pattern_buf;
   std::vector<std::string> patterns;
   std::vector<uint32_t> candidates;
@@ -288,12 +290,19 @@ Decision Evaluate(const CompiledPolicy& policy, const Request& request, const Kr
       d.rules.push_back(std::move(outcome));
       continue;
     }
+    // not_granted: why a principal this rule matched is not its grant.
+    std::vector<std::string> not_granted;
     for (const std::string& principal : cert.principals) {
       if (patterns.empty() || MatchPatternList(principal, patterns) != ListMatch::kMatch) continue;
-      if (granted.count(principal) > 0) continue;
-      granted.insert(principal);
-      if (!IsPrintablePrincipal(principal)) {
-        d.unsafe_principals.push_back(principal);
+      const auto [first, fresh] = granted.try_emplace(principal, rule);
+      const bool printable = IsPrintablePrincipal(principal);
+      if (!printable) {
+        if (fresh) d.unsafe_principals.push_back(principal);
+        not_granted.push_back(principal + " is never printed (it holds a character sshd would misread)");
+        continue;
+      }
+      if (!fresh) {
+        not_granted.push_back(principal + " already granted by an earlier rule (" + first->second.Label() + ")");
         continue;
       }
       outcome.principals.push_back(principal);
@@ -301,9 +310,13 @@ Decision Evaluate(const CompiledPolicy& policy, const Request& request, const Kr
     }
     if (outcome.principals.empty()) {
       outcome.kind = RuleOutcome::Kind::kNoPrincipalMatched;
-      outcome.reason = principals.empty()
-                           ? std::string("the rule has no principals (user_keys only)")
-                           : "no certificate principal matches principals " + Join(principals, ",");
+      if (principals.empty()) {
+        outcome.reason = "the rule has no principals (user_keys only)";
+      } else if (!not_granted.empty()) {
+        outcome.reason = Join(not_granted, "; ");
+      } else {
+        outcome.reason = "no certificate principal matches principals " + Join(principals, ",");
+      }
     } else {
       outcome.kind = RuleOutcome::Kind::kGranted;
     }

@@ -28,7 +28,8 @@ struct RuleOutcome {
     kUserNotMatched,       // login name not in `users` (or negated)
     kAuthorityNotListed,   // certificate's authority not in `authorities`
     kConstraintFailed,     // applied, but a constraint failed: |reason|
-    kNoPrincipalMatched,   // applied, constraints passed, nothing matched
+    kNoPrincipalMatched,   // applied, constraints passed, nothing granted: |reason|
+                           // (no match; or each match granted before, or unprintable)
     kGranted,              // granted |principals| (not already granted)
     kGroupLookupFailed,    // a group lookup failed: treated as not matched
   };

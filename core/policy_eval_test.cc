@@ -345,6 +345,41 @@ TEST_F(EvaluateTest, UnsafePrincipalsAreNeverGranted) {
   EXPECT_EQ(Run().verdict, Verdict::kDeny);
 }
 
+// A rule whose matching principals were all granted before (or can never
+// be printed) says so, not that nothing matched (--explain shows it).
+TEST_F(EvaluateTest, ARuleMatchingOnlyWhatWasGrantedSaysSo) {
+  Rule second = policy_.rules[0];
+  second.name = "second";
+  second.number = 2;
+  second.principals = {"ops", "{user}"};
+  Rule third = second;
+  third.name = "";
+  third.number = 3;
+  third.principals = {"ops", "alice"};
+  policy_.rules.push_back(second);
+  policy_.rules.push_back(third);
+  cert_.principals = {"ops", "alice", "a b"};
+  Request req{.user = "alice", .cert = &cert_, .now = kNow, .every_rule = true};
+  Decision d = Evaluate(Compiled(), req, nullptr, groups_);
+  ASSERT_EQ(d.verdict, Verdict::kAllow);
+  ASSERT_EQ(d.rules.size(), 3u);
+  EXPECT_EQ(d.rules[0].kind, RuleOutcome::Kind::kGranted);
+  EXPECT_EQ(d.rules[1].kind, RuleOutcome::Kind::kGranted);  // alice
+  EXPECT_EQ(d.rules[1].principals, std::vector<std::string>{"alice"});
+  EXPECT_EQ(d.rules[2].kind, RuleOutcome::Kind::kNoPrincipalMatched);
+  EXPECT_EQ(d.rules[2].reason,
+            "ops already granted by an earlier rule (ops); alice already granted by an earlier rule (second)");
+  // Nothing matched at all: as before.
+  policy_.rules[2].principals = {"web"};
+  d = Evaluate(Compiled(), req, nullptr, groups_);
+  EXPECT_EQ(d.rules[2].reason, "no certificate principal matches principals web");
+  // Only a principal sshd would misread matched.
+  policy_.rules[2].principals = {"a b"};
+  d = Evaluate(Compiled(), req, nullptr, groups_);
+  EXPECT_EQ(d.rules[2].reason, "a b is never printed (it holds a character sshd would misread)");
+  EXPECT_EQ(d.unsafe_principals, std::vector<std::string>{"a b"});
+}
+
 TEST_F(EvaluateTest, RulesForUser) {
   std::vector<std::string> errors;
   EXPECT_EQ(RulesForUser(Compiled(), "alice", groups_, &errors).size(), 1u);
