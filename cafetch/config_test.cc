@@ -35,6 +35,14 @@ TEST(ConfigTest, DefaultJitterIsNeverLongerThanAShortInterval) {
   EXPECT_EQ(r.config->jitter_seconds, 60u);
 }
 
+// YAML allows a byte order mark at the start; columns count without it.
+TEST(ConfigTest, AByteOrderMarkAtTheStartIsAllowed) {
+  auto r = ParseConfigText("\xef\xbb\xbf" + std::string(kMinimal), "c.yaml");
+  ASSERT_TRUE(r.config) << Issues(r);
+  r = ParseConfigText("\xef\xbb\xbf" "interval: 5s\n" + std::string(kMinimal), "c.yaml");
+  EXPECT_EQ(Issues(r).substr(0, 44), "c.yaml:1:11: interval must be at least 30s\n");
+}
+
 TEST(ConfigTest, MinimalGetsDefaults) {
   auto r = ParseConfigText(kMinimal, "c.yaml");
   ASSERT_TRUE(r.config) << Issues(r);

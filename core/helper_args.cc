@@ -1,5 +1,6 @@
 #include "core/helper_args.h"
 
+#include <algorithm>
 #include <charconv>
 #include <string>
 #include <string_view>
@@ -77,6 +78,29 @@ std::string HelperUsage(HelperKind kind) {
   return usage;
 }
 
+std::string LoginNameInArgs(const std::vector<std::string>& args) {
+  std::string user;
+  bool options = true;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    if (options && arg == "--") {
+      options = false;
+      continue;
+    }
+    if (!options || !arg.starts_with("--")) {
+      if (user.empty()) user = arg;
+      options = false;
+      continue;
+    }
+    const std::string_view name = arg.substr(0, arg.find('='));
+    if (name == "--explain" || name == "--check" || name == "--compile") return "";
+    const bool takes_value = name == "--policy" || name == "--snapshot" || name == "--timeout" ||
+                             name == "--user" || name == "--at" || name == "--socket";
+    if (takes_value && name.size() == arg.size()) ++i;
+  }
+  return user;
+}
+
 Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::string>& args) {
   (void)kind;
   HelperOptions o;
@@ -84,6 +108,7 @@ Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::st
   o.snapshot_path = kDefaultSnapshotPath;
   bool explain = false, check = false, compile = false, help = false, version = false;
   std::optional<uint64_t> timeout_seconds;
+  std::vector<std::string_view> given;  // options that took a value so far
   size_t i = 0;
   for (; i < args.size(); ++i) {
     std::string_view arg = args[i];
@@ -99,6 +124,12 @@ Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::st
       inline_value = std::string(arg.substr(eq + 1));
     }
     auto value = [&](std::string* out) -> Status {
+      // Which of two would be meant cannot be told (sshd_config keeps the
+      // first of a keyword, most commands the last): refuse.
+      if (std::find(given.begin(), given.end(), name) != given.end()) {
+        return Fail(Errc::kUsage, std::string(name) + " is given twice; give it once");
+      }
+      given.push_back(name);
       if (inline_value) {
         *out = *inline_value;
         return Ok();

@@ -50,6 +50,13 @@ struct HelperOptions {
 // a one-line reason for anything unknown, missing or extra.
 Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::string>& args);
 
+// LoginNameInArgs returns sshd's %u from |args| that may not parse: the
+// first positional argument, with the values of the options that take one
+// skipped as ParseHelperArgs (and the client's --socket) would; "" if there
+// is none or the run is --explain, --check or --compile. For the log of a
+// usage error only.
+std::string LoginNameInArgs(const std::vector<std::string>& args);
+
 // HelperName returns "principals-cmd" or "keys-cmd".
 const char* HelperName(HelperKind kind);
 

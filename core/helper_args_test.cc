@@ -55,11 +55,20 @@ TEST(HelperArgsTest, UsageErrors) {
            {"--compile=yes"},
            {"--help", "x"},
            {"", "b", "c"},
+           {"--policy", "/a", "--policy=/b", "a", "b", "c"},
+           {"--timeout", "5", "--timeout", "5", "a", "b", "c"},
+           {"--snapshot=/a", "--snapshot=/a", "a", "b", "c"},
+           {"--explain", "--user", "a", "--user", "b", "c.pub"},
+           {"--explain", "--user", "a", "--at", "1", "--at", "2", "c.pub"},
        }) {
     auto o = Parse(args);
     ASSERT_FALSE(o) << "accepted: " << ::testing::PrintToString(args);
     EXPECT_EQ(o.error().code, Errc::kUsage);
   }
+  EXPECT_EQ(Parse({"--policy", "/a", "--policy", "/a", "a", "b", "c"}).error().detail,
+            "--policy is given twice; give it once");
+  // A flag twice says the same thing twice.
+  EXPECT_TRUE(Parse({"--verbose", "--verbose", "a", "b", "c"}));
 }
 
 TEST(HelperArgsTest, OptionsAfterPositionalAreArguments) {
@@ -69,6 +78,21 @@ TEST(HelperArgsTest, OptionsAfterPositionalAreArguments) {
   ASSERT_TRUE(o);
   EXPECT_FALSE(o->verbose);
   EXPECT_EQ(o->key_type, "--verbose");
+}
+
+// The login name a usage error is logged with: sshd's %u, found in
+// arguments that do not parse.
+TEST(HelperArgsTest, LoginNameInArgsThatDoNotParse) {
+  EXPECT_EQ(LoginNameInArgs({"--timeout", "0", "alice", "t", "k"}), "alice");
+  EXPECT_EQ(LoginNameInArgs({"--timeout=0", "alice", "t"}), "alice");
+  EXPECT_EQ(LoginNameInArgs({"--policy", "/p", "--socket", "rel", "bob", "t", "k"}), "bob");
+  EXPECT_EQ(LoginNameInArgs({"--frobnicate", "--", "--carol", "t", "k"}), "--carol");
+  EXPECT_EQ(LoginNameInArgs({"--verbose", "dave", "--policy", "x"}), "dave");
+  EXPECT_EQ(LoginNameInArgs({"--timeout"}), "");
+  EXPECT_EQ(LoginNameInArgs({}), "");
+  // --explain names its user with --user; --check and --compile have none.
+  EXPECT_EQ(LoginNameInArgs({"--explain", "--user", "alice", "cert.pub"}), "");
+  EXPECT_EQ(LoginNameInArgs({"--check", "--bogus", "x"}), "");
 }
 
 TEST(HelperArgsTest, ExplainCheckAndCompile) {

@@ -257,6 +257,16 @@ HelperOutput RunCheck(const HelperOptions& o, HelperEnv& env) {
   HelperOutput result;
   const LoadedPolicy& loaded = GetPolicy(o.policy_path, env);
   if (loaded.policy) {
+    // The KRL is read at every login, not with the policy; one that cannot
+    // be read denies every certificate, so the check reports it too.
+    if (const std::optional<std::string>& krl_path = loaded.policy->krl_path()) {
+      if (Result<Krl> krl = LoadKrlFile(*krl_path); !krl) {
+        result.out = *krl_path + ":1:1: KRL named by revoked.krl is unusable, so every certificate would be denied: " +
+                     krl.error().detail + "; write it with ssh-keygen -k -f " + *krl_path +
+                     " (an empty KRL revokes nothing)\n";
+        return result;
+      }
+    }
     result.out = "ok\n";
     result.exit_code = 0;
     return result;

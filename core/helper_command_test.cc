@@ -171,6 +171,30 @@ TEST_F(HelperCommandTest, CheckPrintsOkOrIssues) {
   EXPECT_EQ(bad.out.rfind(policy_path_ + ":1:", 0), 0u) << bad.out;
 }
 
+// A KRL that every login would fail to read is a problem --check reports,
+// at the KRL; once ssh-keygen writes one, the check passes.
+TEST_F(HelperCommandTest, CheckReportsAnUnusableKrl) {
+  const std::string krl = dir_.Path("revoked.krl");
+  WritePolicy(ProdHead(ca_) + "revoked:\n  krl: " + krl + "\nrules: []\n");
+  Result<HelperOptions> o = ParseHelperArgs(HelperKind::kPrincipals, {"--check", "--policy", policy_path_});
+  ASSERT_TRUE(o);
+  HelperOutput missing = RunHelper(HelperKind::kPrincipals, *o, env_);
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.out, krl + ":1:1: KRL named by revoked.krl is unusable, so every certificate would be denied: " +
+                             krl + ": cannot open: No such file or directory; write it with ssh-keygen -k -f " +
+                             krl + " (an empty KRL revokes nothing)\n");
+  WriteFile(krl, "not a KRL");
+  HelperOutput garbage = RunHelper(HelperKind::kPrincipals, *o, env_);
+  EXPECT_EQ(garbage.exit_code, 1);
+  EXPECT_EQ(garbage.out.rfind(krl + ":1:1: KRL named by revoked.krl is unusable", 0), 0u) << garbage.out;
+  unlink(krl.c_str());
+  auto made = ::certgate::testing::Run({"ssh-keygen", "-q", "-k", "-f", krl});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  HelperOutput good = RunHelper(HelperKind::kPrincipals, *o, env_);
+  EXPECT_EQ(good.exit_code, 0);
+  EXPECT_EQ(good.out, "ok\n");
+}
+
 TEST_F(HelperCommandTest, ExplainAllowAndDeny) {
   Cert(ca_, {"-n", "ops", "-V", "-5m:+5m"});
   std::string cert_file = user_ + "-cert.pub";

@@ -186,7 +186,8 @@ class Parser {
   MappingInfo ForEachKey(const KeyTable<N>& table, std::string_view context, F&& on_value);
   bool ReadScalar(std::string_view key, std::string* out, yaml_mark_t* mark);
   bool ReadList(std::string_view key, std::vector<Item>* out, yaml_mark_t* mark);
-  bool ReadUnsigned(std::string_view key, uint64_t max, uint64_t* out);
+  // ReadUnsigned reads a plain decimal scalar from |min| to |max|.
+  bool ReadUnsigned(std::string_view key, uint64_t min, uint64_t max, uint64_t* out);
   bool CountListItem(std::string_view key, size_t in_list);
 
   void ParseAuthorities();
@@ -367,27 +368,31 @@ bool Parser::ReadList(std::string_view key, std::vector<Item>* out, yaml_mark_t*
   }
 }
 
-bool Parser::ReadUnsigned(std::string_view key, uint64_t max, uint64_t* out) {
+bool Parser::ReadUnsigned(std::string_view key, uint64_t min, uint64_t max, uint64_t* out) {
   if (reader_.event().type != YAML_SCALAR_EVENT || IsNull()) {
     WrongKind(key, "a number");
     return false;
   }
   std::string_view t = Text();
-  bool digits = !t.empty() && t.size() <= 20 && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
-  uint64_t n = 0;
-  if (digits) {
-    for (char c : t) {
-      uint64_t d = static_cast<uint64_t>(c - '0');
-      if (n > (max - d) / 10) {
-        digits = false;
-        break;
-      }
-      n = n * 10 + d;
-    }
-  }
+  const std::string range = std::string(key) + " must be a whole number from " + std::to_string(min) + " to " +
+                            std::to_string(max);
+  const bool digits = !t.empty() && std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (!digits || !IsPlain()) {
-    AddIssue(Mark(), std::string(key) + " must be a whole number from 0 to " + std::to_string(max) +
-                         " written without quotes, not " + QuoteForIssue(t));
+    AddIssue(Mark(), range + " written without quotes, not " + QuoteForIssue(t));
+    return false;
+  }
+  uint64_t n = 0;
+  bool in_range = true;
+  for (char c : t) {
+    const uint64_t d = static_cast<uint64_t>(c - '0');
+    if (n > (max - d) / 10) {
+      in_range = false;
+      break;
+    }
+    n = n * 10 + d;
+  }
+  if (!in_range || n < min) {
+    AddIssue(Mark(), range + ", not " + QuoteForIssue(t));
     return false;
   }
   *out = n;
@@ -528,7 +533,7 @@ void Parser::ParseAuthority(const std::string& name, const yaml_mark_t& name_mar
       case kAuthRevokedSerials: {
         if (reader_.event().type == YAML_SCALAR_EVENT && !IsNull()) {
           uint64_t serial = 0;
-          if (ReadUnsigned("a revoked serial", UINT64_MAX, &serial)) a.revoked_serials.push_back(serial);
+          if (ReadUnsigned("a revoked serial", 0, UINT64_MAX, &serial)) a.revoked_serials.push_back(serial);
           return;
         }
         if (reader_.event().type != YAML_SEQUENCE_START_EVENT) {
@@ -539,7 +544,7 @@ void Parser::ParseAuthority(const std::string& name, const yaml_mark_t& name_mar
           if (!Next() || reader_.event().type == YAML_SEQUENCE_END_EVENT) break;
           if (!CountListItem(key_name, n)) break;
           uint64_t serial = 0;
-          if (ReadUnsigned("a revoked serial", UINT64_MAX, &serial)) a.revoked_serials.push_back(serial);
+          if (ReadUnsigned("a revoked serial", 0, UINT64_MAX, &serial)) a.revoked_serials.push_back(serial);
         }
         std::sort(a.revoked_serials.begin(), a.revoked_serials.end());
         a.revoked_serials.erase(std::unique(a.revoked_serials.begin(), a.revoked_serials.end()),
@@ -780,12 +785,7 @@ void Parser::ParseConstraint(int key, std::string_view key_name, Constraints* c,
     case kRuleMinRsaBits: {
       const yaml_mark_t mark = Mark();
       uint64_t bits = 0;
-      if (!ReadUnsigned(key_name, kMaxRsaBits, &bits)) return;
-      if (bits < kMinRsaBits) {
-        AddIssue(mark, "min_rsa_bits must be between " + std::to_string(kMinRsaBits) + " and " +
-                           std::to_string(kMaxRsaBits));
-        return;
-      }
+      if (!ReadUnsigned(key_name, kMinRsaBits, kMaxRsaBits, &bits)) return;
       if (in_defaults && c->min_rsa_bits) {
         AddIssue(mark, "defaults min_rsa_bits is already set by an earlier file; set it in one file only");
         return;
@@ -862,6 +862,10 @@ void Parser::ParseRule() {
             std::string group(v.substr(6));
             std::string error = NameError(group);
             if (error.empty() && group.find_first_of(",:") != std::string::npos) error = "no , or : in a group name";
+            // No group database holds such a name: a pattern was meant.
+            if (error.empty() && group.find_first_of("*?") != std::string::npos) {
+              error = "a group name is not a pattern; name each group (group:NAME)";
+            }
             if (!error.empty()) {
               AddIssue(item.mark, "bad group in users " + QuoteForIssue(item.value) + ": " + error);
               continue;

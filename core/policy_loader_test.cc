@@ -62,6 +62,16 @@ void ExpectIssue(const std::string& text, const std::string& prefix) {
   EXPECT_EQ(r.issues[0].ToString().substr(0, prefix.size()), prefix) << Issues(r);
 }
 
+// YAML allows a byte order mark at the start of a file (editors on Windows
+// write one); columns on line 1 count as the editor shows them. Anywhere
+// else it is an error.
+TEST(PolicyLoaderTest, AByteOrderMarkAtTheStartIsAllowed) {
+  LoadResult r = Parse("\xef\xbb\xbf" "version: 1\nrules: []\n");
+  EXPECT_TRUE(r.policy.has_value()) << Issues(r);
+  ExpectIssue("\xef\xbb\xbf" "version: 2\n", "p.yaml:1:10: unsupported policy version 2");
+  ExpectIssue("version: 1\n\xef\xbb\xbf" "rules: []\n", "p.yaml:2:");
+}
+
 TEST(PolicyLoaderTest, FullPolicy) {
   std::string text = std::string(
                          "version: 1\n"
@@ -252,6 +262,9 @@ TEST(PolicyLoaderTest, BadPatterns) {
               "p.yaml:6:13: a group cannot be negated");
   ExpectIssue(Header() + "rules:\n  - users: [\"group:\"]\n    authorities: [prod]\n    principals: [x]\n",
               "p.yaml:6:13: bad group in users");
+  ExpectIssue(Header() + "rules:\n  - users: [\"group:dev*\"]\n    authorities: [prod]\n    principals: [x]\n",
+              "p.yaml:6:13: bad group in users \"group:dev*\": a group name is not a pattern; name each group "
+              "(group:NAME)");
   ExpectIssue(Header() + "revoked:\n  key_ids: [\"!x\"]\n", "p.yaml:6:13: bad pattern \"!x\" in revoked key_ids");
   ExpectIssue(Header() + "defaults:\n  key_id: [\"\"]\n", "p.yaml:6:12: bad pattern \"\" in key_id: empty pattern");
 }
@@ -329,8 +342,14 @@ TEST(PolicyLoaderTest, ConstraintErrors) {
               "p.yaml:9:17: unknown key type \"ssh-ed25519-cert-v01@openssh.com\"; write the plain key type ssh-ed25519");
   ExpectIssue(Header() + kRuleHead + "    key_types: [rsa-sha2-512]\n", "p.yaml:9:17: unknown key type \"rsa-sha2-512\"; RSA");
   ExpectIssue(Header() + kRuleHead + "    key_types: [ssh-dss]\n", "p.yaml:9:17: unknown key type \"ssh-dss\"; known types");
-  ExpectIssue(Header() + kRuleHead + "    min_rsa_bits: 512\n", "p.yaml:9:19: min_rsa_bits must be between 1024 and 16384");
-  ExpectIssue(Header() + kRuleHead + "    min_rsa_bits: \"3072\"\n", "p.yaml:9:19: min_rsa_bits must be a whole number");
+  ExpectIssue(Header() + kRuleHead + "    min_rsa_bits: 512\n",
+              "p.yaml:9:19: min_rsa_bits must be a whole number from 1024 to 16384, not \"512\"");
+  ExpectIssue(Header() + kRuleHead + "    min_rsa_bits: 16385\n",
+              "p.yaml:9:19: min_rsa_bits must be a whole number from 1024 to 16384, not \"16385\"");
+  ExpectIssue(Header() + kRuleHead + "    min_rsa_bits: 99999999999999999999999\n",
+              "p.yaml:9:19: min_rsa_bits must be a whole number from 1024 to 16384, not \"99999999999999999999999\"");
+  ExpectIssue(Header() + kRuleHead + "    min_rsa_bits: \"3072\"\n",
+              "p.yaml:9:19: min_rsa_bits must be a whole number from 1024 to 16384 written without quotes, not \"3072\"");
   ExpectIssue(Header() + kRuleHead + "    extensions:\n      require: [permit-pty]\n      forbid: [permit-pty]\n",
               "p.yaml:11:16: extension \"permit-pty\" is both required and forbidden");
   ExpectIssue(Header() + kRuleHead + "    extensions:\n      require: [\"permit-*\"]\n",

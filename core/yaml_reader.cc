@@ -22,10 +22,15 @@ std::string QuoteForIssue(std::string_view s) {
 }
 
 YamlReader::YamlReader(std::string_view text) : text_(text) {
+  // YAML allows a byte order mark at the start of the stream (editors on
+  // Windows write one); libyaml, told the encoding, would take it for
+  // content. Columns on line 1 then count as the editor shows them.
+  constexpr std::string_view kByteOrderMark = "\xef\xbb\xbf";
+  if (text_.starts_with(kByteOrderMark)) text_.remove_prefix(kByteOrderMark.size());
   initialized_ = yaml_parser_initialize(&parser_) != 0;
   if (initialized_) {
-    yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()),
-                                 text.size());
+    yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text_.data()),
+                                 text_.size());
     yaml_parser_set_encoding(&parser_, YAML_UTF8_ENCODING);
   }
 }

@@ -262,10 +262,10 @@ int RunInProcess(uint8_t kind, const char* user, size_t argc, const char* const*
 // UsageError logs and says on stderr a usage error caught before the
 // helper runs, the way the helper reports its own (helper_main.cc): deny,
 // nothing granted.
-void UsageError(uint8_t kind, const char* detail) {
+void UsageError(uint8_t kind, const char* user, const char* detail) {
   char message[256];
   std::snprintf(message, sizeof message, "usage error, nothing granted: %s", detail);
-  LogDenial(kind, nullptr, message);
+  LogDenial(kind, user, message);
   std::fprintf(stderr, "%s: %s\n", KindName(kind), detail);
 }
 
@@ -453,7 +453,7 @@ int ClientMain(uint8_t kind, int argc, char** argv, char** envp) {
   uint64_t timeout_ms = kDefaultTimeoutMs;
   bool in_process = false;
   if (argc < 1 || static_cast<size_t>(argc) > kMaxClientArgs) {
-    UsageError(kind, "more than 1024 arguments");
+    UsageError(kind, nullptr, "more than 1024 arguments");
     return 1;
   }
   // Forwarded arguments: everything but our own --socket. Options come
@@ -464,6 +464,8 @@ int ClientMain(uint8_t kind, int argc, char** argv, char** envp) {
   bool options = true;
   const char* user = nullptr;  // the first positional argument: sshd's %u
   bool admin = false;          // --explain, --check, --compile: no %u
+  const char* usage = nullptr;  // a --socket problem, reported once the login name is known
+  bool socket_given = false;
   for (int i = 1; i < argc; ++i) {
     const char* a = argv[i];
     if (!options || std::strcmp(a, "--") == 0 || !StartsWith(a, "--")) {
@@ -486,10 +488,12 @@ int ClientMain(uint8_t kind, int argc, char** argv, char** envp) {
                              is("--user") || is("--at");
     if (takes_value && value == nullptr && i + 1 < argc) value = argv[i + 1];
     if (is("--socket")) {
-      if (value == nullptr || value[0] != '/') {
-        UsageError(kind, "--socket needs an absolute path");
-        return 1;
+      if (socket_given) {
+        usage = "--socket is given twice; give it once";
+      } else if (value == nullptr || value[0] != '/') {
+        usage = "--socket needs an absolute path";
       }
+      socket_given = true;
       socket_path = value;
       if (eq == nullptr) ++i;
       continue;
@@ -506,6 +510,10 @@ int ClientMain(uint8_t kind, int argc, char** argv, char** envp) {
     if (takes_value && eq == nullptr && i + 1 < argc) args[n++] = argv[++i];
   }
   if (admin) user = nullptr;
+  if (usage != nullptr) {
+    UsageError(kind, user, usage);
+    return 1;
+  }
   if (in_process) return RunInProcess(kind, user, n, args, envp);
 
   char why[PATH_MAX + 128];

@@ -303,7 +303,7 @@ TEST_F(JournalSocketTest, TextsAreEscapedAndCutAsTheHelpersDo) {
   EXPECT_EQ(got.find("\nCERTGATE_DECISION=allow"), std::string::npos) << got;
   EXPECT_NE(got.find("\nCERTGATE_REASON=a\\\\b\\x01\\xc3\\xa9\n"), std::string::npos) << got;
 
-  // No user (a usage error): no CERTGATE_USER field. A text of any length
+  // No user (not known, as with too many arguments): no CERTGATE_USER field. A text of any length
   // is cut at 512 bytes, as EscapeForLog cuts it, and every field ends.
   const std::string long_reason(100000, '\x01');
   LogClientDenial(path_.c_str(), kKindPrincipals, nullptr, long_reason.c_str());

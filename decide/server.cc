@@ -287,7 +287,7 @@ bool ServeConnection(int conn, PolicyCache* cache, uint8_t* buf, size_t cap, Wor
   core::SystemLogSink log(core::HelperName(kind), verbose, &log_copy);
   HelperAnswer answer;
   if (!options) {
-    answer = UsageErrorAnswer(kind, options.error().detail, verbose, &log);
+    answer = UsageErrorAnswer(kind, args, options.error().detail, verbose, &log);
   } else {
     slot->timeout_ms.store(static_cast<int64_t>(options->timeout_ms), std::memory_order_relaxed);
     slot->deadline_ms.store(NowMs() + static_cast<int64_t>(options->timeout_ms), std::memory_order_relaxed);

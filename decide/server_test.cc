@@ -21,6 +21,7 @@
 #include "core/ssh_key.h"
 #include "decide/client.h"
 #include "decide/policy_cache.h"
+#include "helper-main/helper_main.h"
 #include "tests/testing.h"
 
 namespace certgate::decide {
@@ -278,6 +279,30 @@ TEST_F(ServerTest, OtherUsersCannotHoldTheChildren) {
   waitpid(holder, nullptr, 0);
   ASSERT_EQ(r.result, AskResult::kAnswered);
   EXPECT_EQ(r.code, 0) << r.err;
+}
+
+// A usage error is a logged denial, with the login name when sshd's %u can
+// be told from the arguments (principals-cmd(8)).
+TEST(UsageErrorAnswerTest, LogsTheLoginNameWhenKnown) {
+  core::CaptureLogSink log;
+  HelperAnswer a = UsageErrorAnswer(core::HelperKind::kPrincipals, {"--timeout", "0", "alice", "t", "k"},
+                                    "--timeout must be 1 to 3600 seconds", false, &log);
+  EXPECT_EQ(a.exit_code, 1);
+  EXPECT_EQ(a.out, "");
+  EXPECT_EQ(a.err, "principals-cmd: --timeout must be 1 to 3600 seconds\n");
+  ASSERT_EQ(log.records.size(), 1u);
+  EXPECT_EQ(log.records[0].message, "usage error, nothing granted: --timeout must be 1 to 3600 seconds");
+  std::vector<std::pair<std::string, std::string>> want = {
+      {"CERTGATE_PROGRAM", "principals-cmd"},
+      {"CERTGATE_DECISION", "deny"},
+      {"CERTGATE_USER", "alice"},
+      {"CERTGATE_REASON", "usage error, nothing granted: --timeout must be 1 to 3600 seconds"}};
+  EXPECT_EQ(log.records[0].fields, want);
+  log.records.clear();
+  (void)UsageErrorAnswer(core::HelperKind::kKeys, {"--frobnicate"}, "unknown option --frobnicate (see --help)",
+                         true, &log);
+  ASSERT_EQ(log.records.size(), 1u);
+  for (const auto& field : log.records[0].fields) EXPECT_NE(field.first, "CERTGATE_USER");
 }
 
 }  // namespace

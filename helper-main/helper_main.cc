@@ -82,14 +82,17 @@ bool WantsVerbose(const std::vector<std::string>& args) {
   return false;
 }
 
-HelperAnswer UsageErrorAnswer(core::HelperKind kind, const std::string& detail, bool verbose,
-                              core::LogSink* log) {
+HelperAnswer UsageErrorAnswer(core::HelperKind kind, const std::vector<std::string>& args,
+                              const std::string& detail, bool verbose, core::LogSink* log) {
   const char* program = core::HelperName(kind);
   core::LogRecord rec;
   rec.priority = core::Priority::kErr;
   rec.message = "usage error, nothing granted: " + core::EscapeForLog(detail);
   rec.fields.emplace_back("CERTGATE_PROGRAM", program);
   rec.fields.emplace_back("CERTGATE_DECISION", "deny");
+  if (const std::string user = core::LoginNameInArgs(args); !user.empty()) {
+    rec.fields.emplace_back("CERTGATE_USER", core::EscapeForLog(user));
+  }
   rec.fields.emplace_back("CERTGATE_REASON", rec.message);
   log->Write(rec);
   HelperAnswer answer;
@@ -133,7 +136,7 @@ int RunHelperMain(core::HelperKind kind, int argc, char** argv) {
   core::SystemLogSink log(program, verbose);
   core::Result<core::HelperOptions> options = core::ParseHelperArgs(kind, args);
   if (!options) {
-    HelperAnswer answer = UsageErrorAnswer(kind, options.error().detail, verbose, &log);
+    HelperAnswer answer = UsageErrorAnswer(kind, args, options.error().detail, verbose, &log);
     (void)WriteAll(STDERR_FILENO, answer.err);
     return answer.exit_code;
   }

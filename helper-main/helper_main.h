@@ -26,11 +26,12 @@ struct HelperAnswer {
 // ask for --verbose (records copied to stderr), as the options parser would.
 bool WantsVerbose(const std::vector<std::string>& args);
 
-// UsageErrorAnswer is a run whose arguments did not parse (|detail| says
-// why): one log record to |log| ("usage error, nothing granted") and, unless
-// --verbose already copies that record to stderr, the detail on stderr.
-HelperAnswer UsageErrorAnswer(core::HelperKind kind, const std::string& detail, bool verbose,
-                              core::LogSink* log);
+// UsageErrorAnswer is a run whose arguments |args| did not parse (|detail|
+// says why): one log record to |log| ("usage error, nothing granted", with
+// CERTGATE_USER when the login name can be told) and, unless --verbose
+// already copies that record to stderr, the detail on stderr.
+HelperAnswer UsageErrorAnswer(core::HelperKind kind, const std::vector<std::string>& args,
+                              const std::string& detail, bool verbose, core::LogSink* log);
 
 // DecideAnswer runs parsed |options| (core::RunHelper) with the time now,
 // NSS groups and |policies| (null: LoadPolicy), logging to |log|; |stage|

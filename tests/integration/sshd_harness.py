@@ -908,8 +908,8 @@ class HelperBadInputCases:
         time.sleep(0.1)
         records = self.w.tap.since(mark)
         self.assertEqual(len(records), 1, records)
-        self.assertRegex(records[0], r"^<83>.* \S+\[\d+\]: deny: usage error, nothing granted: "
-                                     r"--socket needs an absolute path$")
+        self.assertRegex(records[0], r"^<83>.* \S+\[\d+\]: deny %s: usage error, nothing granted: "
+                                     r"--socket needs an absolute path$" % re.escape(self.login))
 
         run_dir = tempfile.mkdtemp(prefix="certgate-hung-", dir="/run")
         try:
