@@ -76,8 +76,12 @@ std::string DescribeKeyChange(std::string_view old_text, const std::vector<CaKey
 
 bool ResolveSha1(const Config& config, const std::vector<CaKey>& trusted,
                  const SshdVersion& version, core::LogSink* log) {
+  // Only an RSA CA signs with SHA-1 ssh-rsa: without one trusted, nothing is
+  // needed, whatever the setting (cafetch.yaml(5)).
+  const bool any_rsa = std::any_of(trusted.begin(), trusted.end(),
+                                   [](const CaKey& k) { return k.key.type == core::KeyType::kRsa; });
   switch (config.sshd.accept_sha1_rsa) {
-    case AcceptSha1Rsa::kTrue: return true;
+    case AcceptSha1Rsa::kTrue: return any_rsa;
     case AcceptSha1Rsa::kFalse: return false;
     case AcceptSha1Rsa::kAuto: break;
   }

@@ -562,6 +562,11 @@ TEST_F(AgentTest, DryRunCreatesNoDirectory) {
 
 TEST_F(AgentTest, Sha1RsaLinesOnlyWhenAskedOrForAkeylessRsa) {
   WriteFile(config_.sshd.config, BaseConfig());
+  // Asked for, but no RSA CA is trusted: nothing is needed, nothing written.
+  WriteFile(dir_.Path("issuer.pub"), ca_a_);
+  config_.sshd.accept_sha1_rsa = AcceptSha1Rsa::kTrue;
+  ASSERT_TRUE(Run());
+  EXPECT_EQ(ReadFile(config_.sshd.config).find("ssh-rsa"), std::string::npos) << ReadFile(config_.sshd.config);
   WriteFile(dir_.Path("issuer.pub"), ca_rsa_);
   config_.sshd.accept_sha1_rsa = AcceptSha1Rsa::kAuto;  // file issuer: not known to use SHA-1
   ASSERT_TRUE(Run());

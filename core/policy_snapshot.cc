@@ -514,16 +514,12 @@ struct Mapping {
   }
 };
 
-// Trusted returns an empty string if |st| passes sshd's StrictModes rule
+// Untrusted returns an empty string if |st| passes sshd's StrictModes rule
 // under |options|, else what is wrong.
 std::string Untrusted(const struct stat& st, const std::string& path, const LoadOptions& options) {
   if (!options.check_permissions) return {};
-  if (st.st_uid != options.owner_uid) {
-    return path + " is owned by uid " + std::to_string(st.st_uid) + ", not " +
-           (options.owner_uid == 0 ? std::string("root") : "uid " + std::to_string(options.owner_uid));
-  }
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) return path + " is writable by group or others";
-  return {};
+  std::string problem = OwnerAndModeProblem(st, path, options.owner_uid, false);
+  return problem.empty() ? problem : path + ": " + problem;
 }
 
 OpenedSnapshot Not(SnapshotState state, std::string why) {
