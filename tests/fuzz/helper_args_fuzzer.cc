@@ -1,6 +1,7 @@
 // Fuzzes the helpers' argument handling: NUL-separated argv for both
 // principals-cmd and keys-cmd. A parse that succeeds in sshd mode must have
-// exactly the three positional arguments.
+// exactly the three positional arguments, and the login name a usage error
+// would be logged with (LoginNameInArgs) must be that same user.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -20,6 +21,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (auto kind : {certgate::core::HelperKind::kPrincipals, certgate::core::HelperKind::kKeys}) {
     auto o = certgate::core::ParseHelperArgs(kind, args);
     if (o && o->mode == certgate::core::HelperMode::kSshd && o->user.empty()) __builtin_trap();
+    if (o && o->mode == certgate::core::HelperMode::kSshd && certgate::core::LoginNameInArgs(args) != o->user) {
+      __builtin_trap();
+    }
   }
   return 0;
 }
