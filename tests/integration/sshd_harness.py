@@ -99,6 +99,10 @@ def run_helper(binary, args, input=None, env=None, as_nobody=True, timeout=30):
                user="nobody" if as_nobody else None)
 
 
+# run_helper without the arguments DecideMode.wrap_run_helper puts first.
+run_helper_unwrapped = run_helper
+
+
 def stop_process(proc, timeout=10):
     """SIGTERM |proc| if it still runs, SIGKILL it if it has not exited
     |timeout| seconds later; always reaps it."""
@@ -904,12 +908,20 @@ class HelperBadInputCases:
             self.skipTest("the helpers log to the journal here, not syslog")
         _, (t, k) = self.cert_args()
         mark = self.w.tap.mark()
-        self.assertNothing(run_helper(self.w.bin, ["--socket", "decide.sock", self.login, t, k]), 1)
+        self.assertNothing(run_helper_unwrapped(self.w.bin, ["--socket", "decide.sock", self.login, t, k]), 1)
         time.sleep(0.1)
         records = self.w.tap.since(mark)
         self.assertEqual(len(records), 1, records)
         self.assertRegex(records[0], r"^<83>.* \S+\[\d+\]: deny %s: usage error, nothing granted: "
                                      r"--socket needs an absolute path$" % re.escape(self.login))
+        mark = self.w.tap.mark()
+        self.assertNothing(run_helper_unwrapped(self.w.bin, ["--socket", "/run/a.sock", "--socket=/run/b.sock",
+                                                             self.login, t, k]), 1)
+        time.sleep(0.1)
+        records = self.w.tap.since(mark)
+        self.assertEqual(len(records), 1, records)
+        self.assertRegex(records[0], r"^<83>.* \S+\[\d+\]: deny %s: usage error, nothing granted: "
+                                     r"--socket is given twice; give it once$" % re.escape(self.login))
 
         run_dir = tempfile.mkdtemp(prefix="certgate-hung-", dir="/run")
         try:
@@ -920,7 +932,7 @@ class HelperBadInputCases:
             os.chmod(path, 0o666)
             hung.listen(4)  # connections queue; none is ever answered
             mark = self.w.tap.mark()
-            r = run_helper(self.w.bin, ["--socket", path, "--timeout", "1", self.login, t, k])
+            r = run_helper_unwrapped(self.w.bin, ["--socket", path, "--timeout", "1", self.login, t, k])
             self.assertNothing(r, 1)
             time.sleep(0.1)
             records = self.w.tap.since(mark)
