@@ -356,7 +356,9 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
 
   // 2. Work out the sshd_config lines and where they go.
   core::Result<SshdVersion> version = DetectSshdVersion(config.sshd.binary);
-  if (!version) return core::Unexpected{version.error()};
+  if (!version) {
+    return Fail(version.error().code, version.error().detail + "; set sshd.binary in cafetch.yaml to the sshd that runs");
+  }
   DirectivePlan plan;
   plan.trusted_user_ca_keys = config.trusted_user_ca_keys;
   plan.manage_principals_command = config.sshd.manage_principals_command;
@@ -371,7 +373,9 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   // be a link (renaming over it would replace the link, not its target).
   core::Result<std::optional<std::string>> main_text = ReadFollowingLinks(main_path);
   if (!main_text) return core::Unexpected{main_text.error()};
-  if (!main_text->has_value()) return Fail(Errc::kIo, main_path + " does not exist");
+  if (!main_text->has_value()) {
+    return Fail(Errc::kIo, main_path + " does not exist; set sshd.config in cafetch.yaml to sshd's main configuration file");
+  }
   const std::string config_dir = core::ParentDirectory(main_path);
   const bool drop_in = IncludesDropInDirectory(**main_text, config_dir);
   const std::string target = drop_in ? config_dir + "/sshd_config.d/" + kDropInName : main_path;

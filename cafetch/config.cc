@@ -164,7 +164,7 @@ class Checker {
     }
     Issue(at, std::string(key) + " must start with https://" +
                   (local_ok ? std::string(" (or be an absolute path / file:///path)") : std::string()) +
-                  ", not " + core::QuoteForIssue(url));
+                  ", not " + core::QuoteForIssue(Redact(url)));  // no password or token in the message
   }
 
   void Tls(const YamlNode& node, TlsConfig* tls) {
@@ -237,7 +237,7 @@ class Checker {
                  })) {
       return;
     }
-    if (!have_type) Issue(node, "issuer needs a type");
+    if (!have_type) Issue(node, "issuer needs a type: one of vault, step, akeyless, cyberark, teleport, url, file");
     if (path_node != nullptr) {
       // issuer.path: the file issuer's file, as an admin would name it.
       if (have_type && issuer->type != IssuerType::kFile) {
@@ -461,7 +461,9 @@ ConfigLoadResult LoadConfig(const std::string& path, const ConfigLoadOptions& op
   if (options.check_permissions) {
     if (st.st_uid != options.owner_uid) {
       return file_issue("unsafe permissions: owned by uid " + std::to_string(st.st_uid) + ", not " +
-                        (options.owner_uid == 0 ? std::string("root") : "uid " + std::to_string(options.owner_uid)));
+                        (options.owner_uid == 0 ? std::string("root") : "uid " + std::to_string(options.owner_uid)) +
+                        "; run chown " + (options.owner_uid == 0 ? std::string("root") : std::to_string(options.owner_uid)) +
+                        " " + path);
     }
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
       return file_issue("unsafe permissions: writable by group or others; run chmod go-w " + path);

@@ -128,6 +128,9 @@ TEST(ConfigTest, ErrorsPointAtTheProblem) {
       {"issuer:\n  type: hashicorp\n  url: https://x/\n",
        "c.yaml:2:9: issuer.type must be one of vault, step, akeyless, cyberark, teleport, url, file, not \"hashicorp\""},
       {"issuer:\n  type: vault\n  url: http://x/\n", "c.yaml:3:8: issuer.url must start with https://, not \"http://x/\""},
+      // Neither a password nor a token in the URL is repeated in the message.
+      {"issuer:\n  type: vault\n  url: http://admin:s3cr3t@vault.example/v1/ssh/public_key?token=hvs.SECRET\n",
+       "c.yaml:3:8: issuer.url must start with https://, not \"http://vault.example/v1/ssh/public_key\""},
       {"issuer: [1]\n", "c.yaml:1:9: issuer must be a mapping (key: value lines), not a list"},
       {"issuer:\n  type: vault\n  url: https://x/\ninterval: 10s\n", "c.yaml:4:11: interval must be at least 30s"},
       {"issuer:\n  type: vault\n  url: https://x/\nsshd:\n  reload: sometimes\n",

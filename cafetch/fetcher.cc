@@ -233,7 +233,7 @@ Result<Secret> ReadToken(const std::string& path) {
   if (!S_ISREG(st.st_mode)) return Fail(Errc::kIo, "token_file " + path + ": not a regular file");
   if (st.st_uid != 0 && st.st_uid != geteuid()) {
     return Fail(Errc::kUnsafePermissions, "token_file " + path + ": owned by uid " + std::to_string(st.st_uid) +
-                                              ", not root or this user");
+                                              ", not root or this user; run chown root " + path);
   }
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     return Fail(Errc::kUnsafePermissions, "token_file " + path + ": readable or writable by group or others; run chmod 0600 " + path);
@@ -332,6 +332,9 @@ Result<FetchResponse> HttpsFetch(const HttpRequest& request) {
   if (result != CURLE_OK) {
     std::string why = error_buffer[0] != '\0' ? std::string(error_buffer) : std::string(curl_easy_strerror(result));
     if (result == CURLE_OPERATION_TIMEDOUT) return Fail(Errc::kTimeout, shown + ": timed out: " + why);
+    if (result == CURLE_PEER_FAILED_VERIFICATION) {
+      return Fail(Errc::kIo, shown + ": " + why + "; name the CA of the issuer's certificate in issuer.tls.ca_file");
+    }
     return Fail(Errc::kIo, shown + ": " + why);
   }
   long status = 0;
@@ -352,6 +355,11 @@ Result<FetchResponse> HttpsFetch(const HttpRequest& request) {
     return Fail(Errc::kIo, shown + ": HTTP " + std::to_string(status) +
                                " redirect; redirects are not followed, configure the final https:// URL");
   }
+  if (status == 401 || status == 403) {
+    return Fail(Errc::kIo, shown + ": HTTP " + std::to_string(status) +
+                               "; check the token in issuer.token_file and what it may read");
+  }
+  if (status == 404) return Fail(Errc::kIo, shown + ": HTTP 404; check the path in issuer.url");
   if (status != 200) return Fail(Errc::kIo, shown + ": HTTP " + std::to_string(status));
   response.body = std::move(transfer.body);
   return response;

@@ -166,7 +166,8 @@ TEST_F(FetcherTest, HttpErrorsAreErrors) {
   EXPECT_NE(e500.error().detail.find("HTTP 500"), std::string::npos);
   auto e404 = HttpsFetch(Request("missing"));
   ASSERT_FALSE(e404);
-  EXPECT_NE(e404.error().detail.find("HTTP 404"), std::string::npos);
+  EXPECT_NE(e404.error().detail.find("HTTP 404; check the path in issuer.url"), std::string::npos)
+      << e404.error().detail;
 }
 
 // 304 answers only a conditional request; to one without validators it

@@ -64,9 +64,17 @@ int Fail(LogSink* log, const std::string& what) {
   return 1;
 }
 
+// UsageError says what is wrong with the command line in one line on
+// stderr and returns 2.
+int UsageError(const std::string& what) {
+  std::fprintf(stderr, "cafetch: %s (see cafetch --help)\n", what.c_str());
+  return 2;
+}
+
 int Main(int argc, char** argv) {
   Mode mode = Mode::kNone;
   bool verbose = false;
+  bool config_given = false;
   std::string config_path = certgate::cafetch::kDefaultConfigPath;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
@@ -79,10 +87,16 @@ int Main(int argc, char** argv) {
       return 0;
     } else if (arg == "--verbose" || arg == "-v") {
       verbose = true;
-    } else if (arg == "--config" && i + 1 < argc) {
-      config_path = argv[++i];
-    } else if (arg.substr(0, 9) == "--config=") {
-      config_path = std::string(arg.substr(9));
+    } else if (arg == "--config" || arg.substr(0, 9) == "--config=") {
+      if (config_given) return UsageError("--config is given twice; give it once");
+      config_given = true;
+      if (arg == "--config") {
+        if (i + 1 >= argc) return UsageError("--config needs a PATH");
+        config_path = argv[++i];
+      } else {
+        config_path = std::string(arg.substr(9));
+      }
+      if (config_path.empty()) return UsageError("--config needs a PATH");
     } else if (arg == "--once") {
       next = Mode::kOnce;
     } else if (arg == "--dry-run") {
@@ -90,22 +104,14 @@ int Main(int argc, char** argv) {
     } else if (arg == "--daemon") {
       next = Mode::kDaemon;
     } else {
-      std::fprintf(stderr, "cafetch: unknown or incomplete option '%s'\n%s",
-                   certgate::core::EscapeForLog(arg).c_str(), kUsage);
-      return 2;
+      return UsageError("unknown option '" + certgate::core::EscapeForLog(arg) + "'");
     }
     if (next != Mode::kNone) {
-      if (mode != Mode::kNone && mode != next) {
-        std::fprintf(stderr, "cafetch: choose one of --once, --dry-run, --daemon\n%s", kUsage);
-        return 2;
-      }
+      if (mode != Mode::kNone && mode != next) return UsageError("give only one of --once, --dry-run and --daemon");
       mode = next;
     }
   }
-  if (mode == Mode::kNone) {
-    std::fprintf(stderr, "cafetch: no mode given\n%s", kUsage);
-    return 2;
-  }
+  if (mode == Mode::kNone) return UsageError("give one of --once, --dry-run and --daemon");
 
   // Files cafetch writes are root's and world-readable; keep group/other
   // write off whatever umask we were started with.

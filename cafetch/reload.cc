@@ -60,7 +60,10 @@ core::Result<BusPtr> OpenBus(const std::string& address) {
   sd_bus* raw = nullptr;
   if (address.empty()) {
     int r = sd_bus_open_system(&raw);
-    if (r < 0) return Fail(Errc::kIo, "connect to the system bus: " + std::string(std::strerror(-r)));
+    if (r < 0) {
+      return Fail(Errc::kIo, "connect to the system bus: " + std::string(std::strerror(-r)) +
+                                 "; set sshd.reload: signal (or none) if systemd does not run sshd");
+    }
     return BusPtr(raw);
   }
   int r = sd_bus_new(&raw);
@@ -312,7 +315,8 @@ core::Result<ReloadOutcome> ReloadSshd(const ReloadRequest& request) {
     if (!via) return via;
     if (via->how != ReloadHow::kNotRunning) return via;
     if (request.mode == ReloadMode::kSystemd) {
-      return Fail(Errc::kIo, "systemd has neither ssh.service nor sshd.service loaded");
+      return Fail(Errc::kIo, "systemd has neither ssh.service nor sshd.service loaded; "
+                             "set sshd.reload: signal (or none) if systemd does not run sshd");
     }
   }
   core::Result<pid_t> pid = SignalSshd(request.pid_file, request.sshd_binary);

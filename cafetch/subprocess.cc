@@ -100,7 +100,7 @@ core::Result<ChildResult> RunChild(const std::vector<std::string>& argv, uint64_
 
   pid_t pid = -1;
   int rc = posix_spawn(&pid, argv[0].c_str(), spawn.actions(), spawn.attr(), args.data(), envp);
-  if (rc != 0) return Fail(Errc::kIo, "spawn " + argv[0] + ": " + std::strerror(rc));
+  if (rc != 0) return Fail(Errc::kIo, "cannot run " + argv[0] + ": " + std::strerror(rc));
   out_write.Reset();
   err_write.Reset();
 

@@ -51,15 +51,19 @@ std::string TooLargeMessage(const LoadResult& result) {
 // ReadPolicyFile opens |name| (relative to |dir_fd| if >= 0) without
 // following a symlink, checks it and returns its text, or nullopt after
 // adding an issue. A FIFO is opened non-blocking so it cannot hang us. The
-// file may use what the files read before left of kMaxPolicyFileSize.
+// file may use what the files read before left of kMaxPolicyFileSize. A
+// missing main file (|main|) gets advice.
 std::optional<std::string> ReadPolicyFile(int dir_fd, const std::string& name, const std::string& path,
-                                          const LoadOptions& options, LoadResult* result) {
+                                          const LoadOptions& options, LoadResult* result, bool main = false) {
   const int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
   UniqueFd fd(dir_fd >= 0 ? openat(dir_fd, name.c_str(), flags) : open(path.c_str(), flags));
   if (fd.get() < 0) {
     int error = errno;
     if (error == ELOOP) {
       FileIssue(result, path, "is a symbolic link; certgate does not follow links, name the real file");
+    } else if (error == ENOENT && main) {
+      FileIssue(result, path,
+                "cannot open: " + ErrnoText(error) + "; write the policy there (certgate-policy(5)) or name it with --policy");
     } else {
       FileIssue(result, path, "cannot open: " + ErrnoText(error));
     }
@@ -138,7 +142,8 @@ LoadResult LoadPolicy(const std::string& main_path, const LoadOptions& options) 
     FinishPolicy(&result);
     return result;
   }
-  std::optional<std::string> text = ReadPolicyFile(parent.get(), BaseName(main_path), main_path, options, &result);
+  std::optional<std::string> text =
+      ReadPolicyFile(parent.get(), BaseName(main_path), main_path, options, &result, /*main=*/true);
   if (text) ParsePolicyText(*text, main_path, &result);
 
   const std::string fragments = FragmentDirectory(main_path);

@@ -208,6 +208,12 @@ TEST(PolicyLoaderTest, AnchorsAliasesTags) {
   ExpectIssue(Header() + "revoked:\n  key_ids: *x\n", "p.yaml");  // libyaml: undefined alias
   ExpectIssue(Header() + "defaults:\n  max_lifetime: !!str 5m\n", "p.yaml:6:17: tags (!tag) are not allowed");
   ExpectIssue("--- !policy\nversion: 1\n", "p.yaml:1:5: tags (!tag) are not allowed");
+  // An exclusion written without quotes is a tag: the advice is to quote
+  // it, never to remove it (that would widen the list).
+  ExpectIssue(Header() + "rules:\n  - users:\n      - \"*\"\n      - !root\n",
+              "p.yaml:8:9: \"!root\" is read as a YAML tag, which is not allowed; to write the pattern \"!root\", quote it");
+  ExpectIssue(Header() + "rules:\n  - users: [!root x]\n",
+              "p.yaml:6:13: \"!root\" is read as a YAML tag, which is not allowed; to write the pattern \"!root x\", quote it");
 }
 
 TEST(PolicyLoaderTest, AliasIsRefused) {
@@ -242,6 +248,13 @@ TEST(PolicyLoaderTest, SyntaxError) {
   ExpectIssue("version: 1\nrules: [\n", "p.yaml:3:1: YAML syntax error");
   ExpectIssue("version: 1\n- x\n", "p.yaml:2:1: YAML syntax error");
   ExpectIssue("version: 1\nrules: \"open\n", "p.yaml:3:1: YAML syntax error");
+  // The usual causes are named.
+  ExpectIssue("version: 1\nrules:\n\t- users: [a]\n",
+              "p.yaml:3:1: YAML syntax error: found character that cannot start any token while scanning for the "
+              "next token; indent with spaces, not tabs");
+  ExpectIssue("version: 1\nrules:\n  - name: a: b\n",
+              "p.yaml:3:12: YAML syntax error: mapping values are not allowed in this context; quote a value that "
+              "holds \": \"");
 }
 
 TEST(PolicyLoaderTest, NotUtf8) {
@@ -517,7 +530,8 @@ TEST(PolicyLoaderTest, MissingMainFile) {
   LoadResult r = LoadPolicy(dir.Path("none.yaml"), Mine());
   EXPECT_FALSE(r.policy.has_value());
   ASSERT_FALSE(r.issues.empty());
-  EXPECT_EQ(r.issues[0].ToString(), dir.Path("none.yaml") + ":1:1: cannot open: No such file or directory");
+  EXPECT_EQ(r.issues[0].ToString(), dir.Path("none.yaml") + ":1:1: cannot open: No such file or directory; write the "
+                                                           "policy there (certgate-policy(5)) or name it with --policy");
 }
 
 TEST(PolicyLoaderTest, PermissionChecks) {

@@ -86,6 +86,13 @@ bool YamlReader::Next() {
     } else {
       error_.line = static_cast<int>(parser_.problem_mark.line) + 1;
       error_.column = static_cast<int>(parser_.problem_mark.column) + 1;
+      // The two mistakes behind most syntax errors, named where seen.
+      const size_t at = parser_.problem_mark.index;
+      if (at < text_.size() && text_[at] == '\t') {
+        error_.message += "; indent with spaces, not tabs";
+      } else if (parser_.problem != nullptr && std::strstr(parser_.problem, "mapping values are not allowed") != nullptr) {
+        error_.message += "; quote a value that holds \": \"";
+      }
     }
     return false;
   }
@@ -114,8 +121,19 @@ bool YamlReader::Next() {
   if (anchor != nullptr) {
     forbidden_ = "anchors (&name) are not allowed; write the value out in full";
   } else if (tag != nullptr) {
-    forbidden_ = "tags (!tag) are not allowed; remove " +
-                 QuoteForIssue(reinterpret_cast<const char*>(tag));
+    const std::string_view name(reinterpret_cast<const char*>(tag));
+    if (event_.type == YAML_SCALAR_EVENT && name.starts_with('!')) {
+      // `- !root` in a list of patterns: an exclusion written without
+      // quotes. Removing it, as for other tags, would widen the list.
+      std::string meant(name);
+      if (event_.data.scalar.length > 0) {
+        meant += " " + std::string(reinterpret_cast<const char*>(event_.data.scalar.value), event_.data.scalar.length);
+      }
+      forbidden_ = QuoteForIssue(name) + " is read as a YAML tag, which is not allowed; to write the pattern " +
+                   QuoteForIssue(meant) + ", quote it";
+    } else {
+      forbidden_ = "tags (!tag) are not allowed; remove " + QuoteForIssue(name);
+    }
   }
   return true;
 }

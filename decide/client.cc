@@ -36,8 +36,8 @@ uint8_t g_request[kMaxRequestSize];
 uint8_t g_answer[kMaxAnswerSize];
 const char* g_forward[kMaxClientArgs + 4];
 
-void Why(char* why, size_t len, const char* a, const char* b = "", const char* c = "") {
-  if (len > 0) std::snprintf(why, len, "%s%s%s", a, b, c);
+void Why(char* why, size_t len, const char* a, const char* b = "", const char* c = "", const char* d = "") {
+  if (len > 0) std::snprintf(why, len, "%s%s%s%s", a, b, c, d);
 }
 
 bool StartsWith(const char* s, const char* prefix) {
@@ -249,11 +249,11 @@ int RunInProcess(uint8_t kind, const char* user, size_t argc, const char* const*
     for (size_t i = 0; i < argc; ++i) g_forward[3 + i] = argv[i];
     g_forward[3 + argc] = nullptr;
     execve(resolved, const_cast<char* const*>(g_forward), envp);
-    Why(why, sizeof why, "cannot run ", resolved, std::strerror(errno));
+    Why(why, sizeof why, "cannot run ", resolved, ": ", std::strerror(errno));
   }
   char message[sizeof why + 96];
   std::snprintf(message, sizeof message,
-                "no certgate-decide service and no in-process helper: %s; reinstall certgate", why);
+                "no certgate-decide service and no in-process helper: %s; fix that, or reinstall certgate", why);
   LogDenial(kind, user, message);
   std::fprintf(stderr, "%s: deny: %s\n", KindName(kind), message);
   return 1;

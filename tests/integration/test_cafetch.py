@@ -446,6 +446,16 @@ class FailStaticTest(CafetchCase):
                            (["--once", "--daemon"], 2)):
             p = subprocess.run([BINARY] + args, capture_output=True, text=True, timeout=10)
             self.assertEqual(p.returncode, code, (args, p.stdout, p.stderr))
+        # A usage error is one line saying what is wrong.
+        for args, err in (([], "give one of --once, --dry-run and --daemon"),
+                          (["--bogus", "--once"], "unknown option '--bogus'"),
+                          (["--once", "--daemon"], "give only one of --once, --dry-run and --daemon"),
+                          (["--once", "--config"], "--config needs a PATH"),
+                          (["--once", "--config="], "--config needs a PATH"),
+                          (["--once", "--config", "/a", "--config=/b"], "--config is given twice; give it once")):
+            p = subprocess.run([BINARY] + args, capture_output=True, text=True, timeout=10)
+            self.assertEqual((p.returncode, p.stdout, p.stderr),
+                             (2, "", "cafetch: %s (see cafetch --help)\n" % err), args)
         p = subprocess.run([BINARY, "--config", "/nonexistent.yaml", "--once"],
                            capture_output=True, text=True, timeout=10)
         self.assertEqual(p.returncode, 1)
