@@ -261,9 +261,15 @@ HelperOutput RunCheck(const HelperOptions& o, HelperEnv& env) {
     // be read denies every certificate, so the check reports it too.
     if (const std::optional<std::string>& krl_path = loaded.policy->krl_path()) {
       if (Result<Krl> krl = LoadKrlFile(*krl_path); !krl) {
-        result.out = *krl_path + ":1:1: KRL named by revoked.krl is unusable, so every certificate would be denied: " +
-                     krl.error().detail + "; write it with ssh-keygen -k -f " + *krl_path +
-                     " (an empty KRL revokes nothing)\n";
+        std::string why = krl.error().detail;
+        if (why.starts_with(*krl_path + ": ")) why.erase(0, krl_path->size() + 2);
+        struct stat st {};
+        const bool missing = lstat(krl_path->c_str(), &st) != 0 && errno == ENOENT;
+        result.out = *krl_path + ":1:1: the KRL named by revoked.krl is unusable (" + why +
+                     "), so every certificate would be denied; " +
+                     (missing ? "create it with ssh-keygen -k -f " + *krl_path + " (an empty KRL revokes nothing)"
+                              : "write it again with ssh-keygen -k -f " + *krl_path + " and what it revokes") +
+                     "\n";
         return result;
       }
     }

@@ -450,6 +450,17 @@ void Parser::Run() {
   }
 }
 
+namespace {
+
+// KeyProblem says why a key line did not parse; a key cut short (a line
+// copied in part) names the field its base64 ends in.
+std::string KeyProblem(const Error& error) {
+  if (error.code == Errc::kTruncated) return "the key is cut short in its " + error.detail + " field";
+  return error.detail;
+}
+
+}  // namespace
+
 void Parser::ParseAuthorities() {
   if (reader_.event().type != YAML_MAPPING_START_EVENT) {
     WrongKind("authorities", "a mapping from authority names to their keys");
@@ -485,7 +496,12 @@ void Parser::ParseAuthorities() {
       stopped_ = true;
       return;
     }
+    const size_t before = policy_->authorities.size();
     ParseAuthority(name, mark);
+    if (policy_->authorities.size() == before) {
+      result_->left_out_authorities.emplace(name, SourceLocation{file_, static_cast<int>(mark.line) + 1,
+                                                                 static_cast<int>(mark.column) + 1});
+    }
   }
 }
 
@@ -521,7 +537,7 @@ void Parser::ParseAuthority(const std::string& name, const yaml_mark_t& name_mar
           }
           Result<AuthorizedKey> k = ParsePublicKeyLine(item.value);
           if (!k) {
-            AddIssue(item.mark, "not a public key in authorized_keys form (" + k.error().detail +
+            AddIssue(item.mark, "not a public key in authorized_keys form (" + KeyProblem(k.error()) +
                                     "); copy the CA's .pub line, or write its SHA256:... fingerprint");
             keys_ok = false;
             continue;
@@ -600,8 +616,8 @@ void Parser::ParseRevoked() {
       return;
     }
     if (policy_->krl_path) {
-      AddIssue(mark, "revoked krl is already set by an earlier file (" + *policy_->krl_path +
-                         "); set it in one file only");
+      AddIssue(mark, "revoked krl is already set to " + *policy_->krl_path +
+                         " by an earlier file; set it in one file only");
       return;
     }
     policy_->krl_path = path;
@@ -938,7 +954,7 @@ void Parser::ParseRule() {
         for (const Item& item : items) {
           Result<AuthorizedKeysLine> line = ParseAuthorizedKeysLine(item.value);
           if (!line) {
-            AddIssue(item.mark, "bad user key: " + line.error().detail +
+            AddIssue(item.mark, "bad user key: " + KeyProblem(line.error()) +
                                     "; write an authorized_keys line: [options] keytype base64 [comment]");
             continue;
           }
@@ -997,6 +1013,7 @@ void FinishPolicy(LoadResult* result) {
     }
     result->rule_authority_names.clear();
     result->dropped_rule_authority_names.clear();
+    result->left_out_authorities.clear();
     return;
   }
   Policy& policy = *result->policy;
@@ -1046,6 +1063,13 @@ void FinishPolicy(LoadResult* result) {
   auto find = [&](const RuleLocation& where, const PendingName& name) -> std::optional<size_t> {
     auto it = by_name.find(name.name);
     if (it != by_name.end()) return it->second;
+    if (auto left_out = result->left_out_authorities.find(name.name); left_out != result->left_out_authorities.end()) {
+      const SourceLocation& at = left_out->second;
+      (void)add(Issue{where.At(name.line, name.column),
+                      "authority " + QuoteForIssue(name.name) + " is left out for the errors reported at " + at.file +
+                          ":" + std::to_string(at.line) + "; fix those"});
+      return std::nullopt;
+    }
     std::string hint;
     if (policy.authorities.size() <= 1000) {
       std::vector<std::string_view> names;
@@ -1071,6 +1095,7 @@ void FinishPolicy(LoadResult* result) {
     for (const PendingName& name : names) (void)find(where, name);
   }
   result->dropped_rule_authority_names.clear();
+  result->left_out_authorities.clear();
   for (size_t r = 0; r < policy.rules.size(); ++r) {
     if (policy.rules[r].authorities.empty() && result->issues.empty()) {
       result->issues.push_back(Issue{policy.rules[r].where.Source(), "rule has no authorities"});

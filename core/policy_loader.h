@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -66,6 +67,9 @@ struct LoadResult {
   // dropped_rule_authority_names: the authority names of rules left out for
   // other errors, so that FinishPolicy reports an unknown one there too.
   std::vector<std::pair<RuleLocation, std::vector<PendingName>>> dropped_rule_authority_names;
+  // left_out_authorities: authorities dropped for their errors, and where
+  // they are, so that a rule naming one is not told it is unknown.
+  std::unordered_map<std::string, SourceLocation> left_out_authorities{};
   // list_items and bytes count what the files read so far hold, against
   // kMaxPolicyListItems and kMaxPolicyFileSize.
   size_t list_items = 0;

@@ -388,6 +388,20 @@ TEST(PolicyLoaderTest, OptionAndUserKeyErrors) {
   ExpectIssue(Header() + kRuleHead + "    user_keys: ['principals=\"x\" " + kKeyB + "']\n", "p.yaml:9:17: bad user key");
 }
 
+// A rule naming an authority left out for its own errors is told so, with
+// where those errors are, not that the authority is unknown.
+TEST(PolicyLoaderTest, ARuleNamingAnAuthorityWithErrorsSaysWhere) {
+  LoadResult r = Parse("version: 1\nauthorities:\n  corp:\n    keys: [\"ssh-ed25519 AAAA\"]\n"
+                       "rules:\n  - users: [a]\n    authorities: [corp]\n    principals: [x]\n");
+  EXPECT_EQ(Issues(r),
+            "p.yaml:4:12: not a public key in authorized_keys form (the key is cut short in its key type field); copy "
+            "the CA's .pub line, or write its SHA256:... fingerprint\n"
+            "p.yaml:7:19: authority \"corp\" is left out for the errors reported at p.yaml:3; fix those\n");
+  // A line copied in part names the field it ends in.
+  ExpectIssue("version: 1\nauthorities:\n  corp:\n    keys: [\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFOG6kY7Rf4UtCFv\"]\n",
+              "p.yaml:4:12: not a public key in authorized_keys form (the key is cut short in its ed25519 key field)");
+}
+
 TEST(PolicyLoaderTest, CollectsSeveralIssues) {
   LoadResult r = Parse(Header() + "rules:\n  - users: [a]\n    authorities: [nope]\n    principals: [x]\n"
                                   "    max_lifetime: 5x\n  - users: [\"\"]\n    authorities: [prod]\n"
@@ -439,7 +453,7 @@ TEST(PolicyLoaderTest, DefaultsSetTwiceAcrossTexts) {
   FinishPolicy(&r);
   EXPECT_EQ(Issues(r),
             "b.yaml:3:17: defaults max_lifetime is already set by an earlier file; set it in one file only\n"
-            "b.yaml:5:8: revoked krl is already set by an earlier file (/a); set it in one file only\n");
+            "b.yaml:5:8: revoked krl is already set to /a by an earlier file; set it in one file only\n");
 }
 
 // Files for LoadPolicy tests are owned by the test's own user.
