@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -32,11 +33,14 @@ void Log(core::LogSink* log, Priority priority, const std::string& event, const 
 
 void Notify(const std::string& text) { (void)sd_notify(0, text.c_str()); }
 
-std::optional<Config> Load(const DaemonOptions& options, core::LogSink* log) {
+// Load loads the configuration, or logs (and, if |to_stderr|, says on
+// stderr) each of its problems.
+std::optional<Config> Load(const DaemonOptions& options, core::LogSink* log, bool to_stderr = false) {
   ConfigLoadResult loaded = LoadConfig(options.config_path, options.load_options);
   if (!loaded.config) {
     for (const core::Issue& issue : loaded.issues) {
       Log(log, Priority::kErr, "config", "configuration: " + issue.ToString());
+      if (to_stderr) std::fprintf(stderr, "%s\n", issue.ToString().c_str());
     }
     return std::nullopt;
   }
@@ -106,7 +110,7 @@ int RunDaemon(const DaemonOptions& options, core::LogSink* log) {
     Log(log, Priority::kErr, "daemon", "cannot block signals");
     return 1;
   }
-  std::optional<Config> config = Load(options, log);
+  std::optional<Config> config = Load(options, log, options.start_errors_to_stderr);
   if (!config) return 1;
 
   uint64_t watchdog_usec = 0;

@@ -30,6 +30,10 @@ struct DaemonOptions {
   ConfigLoadOptions load_options;
   std::string bus_address;      // see RunOptions
   bool systemd_running = false;
+  // start_errors_to_stderr: a configuration that cannot be loaded at start
+  // is also said on stderr (a person started it; under systemd the log
+  // record already reaches the journal).
+  bool start_errors_to_stderr = false;
 };
 
 // RunDaemon loads the configuration, tells systemd READY=1 and loops until

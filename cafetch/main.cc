@@ -1,5 +1,6 @@
 // cafetch: keeps sshd's trusted user CA keys current. See cafetch(8).
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <cstdio>
@@ -127,6 +128,8 @@ int Main(int argc, char** argv) {
     options.config_path = config_path;
     options.bus_address = bus != nullptr ? bus : "";
     options.systemd_running = systemd_running;
+    // --verbose already copies every record to stderr.
+    options.start_errors_to_stderr = !verbose && isatty(STDERR_FILENO) == 1;
     return certgate::cafetch::RunDaemon(options, &log);
   }
 

@@ -22,6 +22,7 @@ Classes:
 
 import glob
 import os
+import pty
 import signal
 import socket
 import subprocess
@@ -459,6 +460,30 @@ class FailStaticTest(CafetchCase):
         p = subprocess.run([BINARY, "--config", "/nonexistent.yaml", "--once"],
                            capture_output=True, text=True, timeout=10)
         self.assertEqual(p.returncode, 1)
+        # --daemon started by a person (stderr a terminal) says why it did
+        # not start there too, not only in the log.
+        master, slave = pty.openpty()
+        try:
+            p = subprocess.run([BINARY, "--config", "/nonexistent.yaml", "--daemon"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=slave, timeout=10)
+            os.close(slave)
+            slave = None
+            said = b""
+            while True:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: the terminal's other side is closed
+                    break
+                if not chunk:
+                    break
+                said += chunk
+        finally:
+            if slave is not None:
+                os.close(slave)
+            os.close(master)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(said.decode().replace("\r\n", "\n"),
+                         "/nonexistent.yaml:1:1: cannot open: No such file or directory\n")
 
 
 @unittest.skipIf(SKIP, SKIP or "")
