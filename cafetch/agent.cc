@@ -161,8 +161,20 @@ core::Status CheckCandidate(const Config& config, const std::string& main_text,
   }
   if (st) st = dir.Write("sshd_config", candidate_main);
   if (st) {
+    st = CheckSshdConfig(config.sshd.binary, dir.path() + "/sshd_config");
+    // Most often it is the admin's own configuration that does not pass:
+    // then say so with its real path and line, not the candidate's.
+    if (!st) {
+      core::Status current = CheckSshdConfig(config.sshd.binary, config.sshd.config);
+      if (!current) {
+        return Fail(current.error().code, "the sshd configuration fails sshd -t already, before any change: " +
+                                              current.error().detail + "; fix it first");
+      }
+    }
+  }
+  if (st) {
     core::Result<EffectiveConfig> checked =
-        CheckConfig(config, dir.path() + "/sshd_config", wanted, true);
+        CheckConfig(config, dir.path() + "/sshd_config", wanted, false);
     if (!checked) st = core::Unexpected{checked.error()};
   }
   if (!st) return Fail(st.error().code, "candidate sshd_config: " + st.error().detail);

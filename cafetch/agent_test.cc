@@ -275,6 +275,27 @@ TEST_F(AgentTest, AdminsEarlierTrustedUserCAKeysIsReportedAndNothingChanges) {
   EXPECT_EQ(Watched(), before);
 }
 
+// An sshd_config that sshd -t refuses as it is: the message names the real
+// file and line (not the candidate's, whose lines cafetch's block moves),
+// without the CR of a CRLF line, and nothing changes.
+TEST_F(AgentTest, AnSshdConfigThatFailsAlreadyIsReportedAsItIs) {
+  WriteFile(config_.sshd.config, BaseConfig() + "BogusKeyword yes\r\n");
+  const auto before = Watched();
+  auto r = Run();
+  ASSERT_FALSE(r);
+  const std::string& detail = r.error().detail;
+  EXPECT_EQ(detail.rfind("the sshd configuration fails sshd -t already, before any change: sshd -t -f " +
+                             config_.sshd.config + " failed (",
+                         0),
+            0u)
+      << detail;
+  EXPECT_NE(detail.find(config_.sshd.config + ": line 6: Bad configuration option: BogusKeyword; fix it first"),
+            std::string::npos)
+      << detail;
+  EXPECT_EQ(detail.find("\\x0d"), std::string::npos) << detail;
+  EXPECT_EQ(Watched(), before);
+}
+
 TEST_F(AgentTest, AdminsLineBeforeTheIncludeIsFoundBeforeTheDropInIsInstalled) {
   // The admin's line before the Include wins over the drop-in: the
   // candidate check (the drop-ins copied beside a candidate main file)

@@ -24,6 +24,7 @@ std::string FirstLine(std::string_view text) {
   while (!text.empty()) {
     size_t nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
+    while (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // a CRLF file's line, quoted by sshd
     if (!line.empty()) return core::EscapeForLog(line);
     if (nl == std::string_view::npos) break;
     text.remove_prefix(nl + 1);
