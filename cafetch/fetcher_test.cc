@@ -318,8 +318,13 @@ TEST_F(FetcherTest, PinnedPublicKey) {
 
 TEST_F(FetcherTest, BadAnswersGiveNoKeys) {
   for (const char* mode : {"empty", "garbage"}) {
-    auto r = FetchCaKeys(MakeConfig(IssuerType::kUrl, std::string("_mode/") + mode + "/keys"), {});
+    const Config config = MakeConfig(IssuerType::kUrl, std::string("_mode/") + mode + "/keys");
+    auto r = FetchCaKeys(config, {});
     ASSERT_FALSE(r) << mode;
+    // Where the answer came from, and what to check.
+    EXPECT_EQ(r.error().detail.rfind("the url issuer's answer from " + config.issuer.url + ": ", 0), 0u)
+        << r.error().detail;
+    EXPECT_TRUE(r.error().detail.ends_with("; check issuer.url and issuer.type")) << r.error().detail;
   }
   auto ok = FetchCaKeys(MakeConfig(IssuerType::kVault, "keys"), {});
   ASSERT_TRUE(ok) << ok.error().detail;

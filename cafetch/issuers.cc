@@ -249,7 +249,13 @@ Result<FetchOutcome> FetchCaKeys(const Config& config, const Validators& previou
     }
   }
   Result<std::vector<CaKey>> keys = ParseIssuerAnswer(config.issuer.type, answer->body);
-  if (!keys) return Unexpected{keys.error()};
+  if (!keys) {
+    // An answer that does not parse is most often the wrong endpoint (an
+    // HTML page, another API): name where it came from.
+    return Fail(keys.error().code, "the " + std::string(IssuerTypeName(config.issuer.type)) + " issuer's answer from " +
+                                       Redact(config.issuer.url) + ": " + keys.error().detail +
+                                       "; check issuer.url and issuer.type");
+  }
   outcome.keys = std::move(*keys);
   outcome.validators = std::move(answer->validators);
   return outcome;
