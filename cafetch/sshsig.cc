@@ -6,6 +6,7 @@
 #include <array>
 
 #include "core/base64.h"
+#include "core/log.h"
 #include "core/signature.h"
 #include "core/wire_reader.h"
 
@@ -105,7 +106,9 @@ Result<core::PublicKey> VerifySshSig(std::string_view armored, std::span<const u
   Result<SshSig> sig = ParseArmoredSshSig(armored);
   if (!sig) return Unexpected{sig.error()};
   if (sig->signature_namespace != signature_namespace) {
-    return Fail(Errc::kBadSignature, "signature namespace is not " + std::string(signature_namespace));
+    return Fail(Errc::kBadSignature, "signature namespace is " + core::EscapeForLog(sig->signature_namespace) +
+                                         ", not " + std::string(signature_namespace) + "; sign with ssh-keygen -Y sign -n " +
+                                         std::string(signature_namespace));
   }
   bool allowed = false;
   for (const core::PublicKey& signer : allowed_signers) {

@@ -234,7 +234,8 @@ class BundleSignatureTest(FaultCase):
             ("signed by a key not in allowed_signers", lambda: self.sign(self.stranger),
              "bundle signature: signer SHA256:.* is not an allowed signer"),
             ("signed for another namespace", lambda: self.sign(self.signer, "file"),
-             "bundle signature: signature namespace is not certgate-ca-bundle"),
+             "bundle signature: signature namespace is file, not certgate-ca-bundle; "
+             "sign with ssh-keygen -Y sign -n certgate-ca-bundle"),
             ("bundle changed after signing",
              lambda: (self.serve(self.w.ca_new), self.sign(self.signer),
                       self.put(bundle, read(bundle) + read(self.w.ca_third + ".pub"))),
