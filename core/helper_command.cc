@@ -336,13 +336,19 @@ HelperOutput RunExplain(HelperKind kind, const HelperOptions& o, HelperEnv& env)
   }
   if (kind == HelperKind::kPrincipals) {
     result.out = "decision: DENY: " + o.explain_file + " holds a plain " + EscapeForLog(type) +
-                 " key, not a certificate\n";
+                 " key, not a certificate; give its -cert.pub file, or ask keys-cmd --explain about a plain key\n";
     return result;
   }
   Result<std::vector<uint8_t>> blob = Base64Decode(b64);
   Result<PublicKey> key = blob ? ParsePublicKeyBlob(*blob) : Result<PublicKey>(Unexpected{blob.error()});
-  if (!key || !SameKeyType(type, key->type)) {
-    result.out = "decision: DENY: " + o.explain_file + " does not hold a valid public key\n";
+  if (!key) {
+    result.out = "decision: DENY: " + o.explain_file + " does not hold a valid public key (" +
+                 EscapeForLog(key.error().detail) + ")\n";
+    return result;
+  }
+  if (!SameKeyType(type, key->type)) {
+    result.out = "decision: DENY: " + o.explain_file + " does not hold a valid public key (the line says " +
+                 EscapeForLog(type) + " but the key is " + std::string(key->TypeName()) + ")\n";
     return result;
   }
   result.out = "plain key: " + std::string(key->TypeName()) + " " + Sha256Fingerprint(key->blob) +

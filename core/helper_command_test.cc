@@ -526,6 +526,14 @@ TEST_F(HelperCommandTest, KeysCmdExplainsAPlainKeyRuleByRule) {
   EXPECT_EQ(revoked.exit_code, 1);
   EXPECT_NE(revoked.out.find("decision: DENY: key is revoked by the KRL " + krl), std::string::npos)
       << revoked.out;
+
+  // A key line that lies about its type says so.
+  const std::string line = ReadFile(a + ".pub");
+  WriteFile(dir_.Path("mis.pub"), "ssh-rsa" + line.substr(line.find(' ')));
+  HelperOutput mismatched = explain("alice", dir_.Path("mis"));
+  EXPECT_EQ(mismatched.exit_code, 1);
+  EXPECT_EQ(mismatched.out, "decision: DENY: " + dir_.Path("mis.pub") +
+                                " does not hold a valid public key (the line says ssh-rsa but the key is ssh-ed25519)\n");
 }
 
 }  // namespace
