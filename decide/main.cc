@@ -216,6 +216,7 @@ int main(int argc, char** argv) {
     certgate::core::LogRecord rec;
     rec.priority = cache.current().policy ? certgate::core::Priority::kInfo : certgate::core::Priority::kErr;
     rec.message = "serving; " + status;
+    if (!cache.current().policy) rec.message += "; fix it and check with principals-cmd --check";
     log.Write(rec);
   }
   // Type=notify: ready once the policy is loaded (TimeoutStartSec= bounds
