@@ -160,17 +160,25 @@ core::Result<std::string> RewriteMainConfig(std::string_view text, std::string_v
   size_t begin = lines.size(), end = lines.size();
   for (size_t i = 0; i < lines.size(); ++i) {
     if (IsBegin(lines[i])) {
-      if (begin != lines.size()) return core::Fail(core::Errc::kBadFormat, "two certgate blocks");
+      if (begin != lines.size()) {
+        return core::Fail(core::Errc::kBadFormat, "line " + std::to_string(i + 1) +
+                                                      ": a second certgate block (the first begins on line " +
+                                                      std::to_string(begin + 1) + "); delete one of them");
+      }
       begin = i;
     } else if (IsEnd(lines[i])) {
       if (begin == lines.size() || end != lines.size()) {
-        return core::Fail(core::Errc::kBadFormat, "\"# END certgate\" without its BEGIN line");
+        return core::Fail(core::Errc::kBadFormat, "line " + std::to_string(i + 1) +
+                                                      ": \"# END certgate\" without its BEGIN line; delete it");
       }
       end = i;
     }
   }
   if (begin != lines.size() && end == lines.size()) {
-    return core::Fail(core::Errc::kBadFormat, "\"# BEGIN certgate\" without its END line");
+    return core::Fail(core::Errc::kBadFormat,
+                      "line " + std::to_string(begin + 1) +
+                          ": \"# BEGIN certgate\" without its END line; delete the partial block, or end it with "
+                          "\"# END certgate\"");
   }
   std::string block = std::string(kBlockBegin) + "\n" + std::string(body);
   if (!block.empty() && block.back() != '\n') block += '\n';

@@ -166,6 +166,16 @@ TEST(SshdConfigTest, BrokenMarkersAreRefused) {
   EXPECT_FALSE(RewriteMainConfig(
       "# BEGIN certgate\n# END certgate\n# BEGIN certgate\n# END certgate\n", "X y\n"));
   EXPECT_FALSE(RewriteMainConfig("# BEGIN certgate\nPort 22\n# END certgate\n# END certgate\n", "X y\n"));
+  // Each says on which line, and what to do.
+  EXPECT_EQ(RewriteMainConfig("Port 22\n# BEGIN certgate\nPort 23\n", "X y\n").error().detail,
+            "line 2: \"# BEGIN certgate\" without its END line; delete the partial block, or end it with "
+            "\"# END certgate\"");
+  EXPECT_EQ(RewriteMainConfig("Port 22\n# END certgate\n", "X y\n").error().detail,
+            "line 2: \"# END certgate\" without its BEGIN line; delete it");
+  EXPECT_EQ(RewriteMainConfig("# BEGIN certgate\n# END certgate\n# BEGIN certgate\n# END certgate\n", "X y\n")
+                .error()
+                .detail,
+            "line 3: a second certgate block (the first begins on line 1); delete one of them");
 }
 
 TEST(SshdConfigTest, RealSshdAcceptsAndAppliesTheBlock) {
