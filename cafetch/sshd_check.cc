@@ -115,7 +115,8 @@ core::Status VerifyEffective(const EffectiveConfig& effective,
         std::string_view item = items.substr(0, comma);
         if (!ListContains(have, item)) {
           return Fail(Errc::kBadFormat, "sshd -T shows " + key + " without " + std::string(item) +
-                                            " (an earlier line in the configuration wins?)");
+                                            " (an earlier line in the configuration wins?); remove or change the "
+                                            "admin's own " + key + " line that comes first");
         }
         if (comma == std::string_view::npos) break;
         items.remove_prefix(comma + 1);
@@ -123,10 +124,11 @@ core::Status VerifyEffective(const EffectiveConfig& effective,
       continue;
     }
     if (have == d.value) continue;
-    std::string why = " (an earlier line in the configuration wins: the first value is used)";
+    std::string why = " (an earlier line in the configuration wins: the first value is used); remove the " + key +
+                      " line that comes before cafetch's, in sshd_config or an earlier drop-in";
     if (key == "authorizedprincipalscommand" && have == "none") {
       why = " (OpenSSH 9.2 drops AuthorizedPrincipalsCommand when an AuthorizedKeysCommand "
-            "comes before it)";
+            "comes before it); remove that AuthorizedKeysCommand line or set sshd.manage_principals_command: false";
     }
     return Fail(Errc::kBadFormat, "sshd -T shows " + key + " " +
                                       (have.empty() ? std::string("unset") : core::EscapeForLog(have)) +
