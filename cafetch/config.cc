@@ -17,6 +17,7 @@
 #include "core/base64.h"
 #include "core/duration.h"
 #include "core/read_file.h"
+#include "core/suggest.h"
 #include "core/unique_fd.h"
 #include "core/yaml_reader.h"
 
@@ -46,7 +47,8 @@ class Checker {
       bool found = false;
       for (std::string_view k : known) found = found || k == key.value;
       if (!found) {
-        Issue(key, "unknown key " + core::QuoteForIssue(key.value) + " in " + std::string(context));
+        Issue(key, "unknown key " + core::QuoteForIssue(key.value) + " in " + std::string(context) +
+                       core::Suggest(key.value, known));
         continue;
       }
       fn(key.value, value);

@@ -123,7 +123,9 @@ TEST(ConfigTest, ErrorsPointAtTheProblem) {
   const BadCase cases[] = {
       {"", "c.yaml:1:1: empty config file; it needs at least an issuer"},
       {"interval: 5m\n", "c.yaml:1:1: missing issuer: cafetch needs to know where the CA keys come from"},
-      {"issuer:\n  type: vault\n  url: https://x/\n  urll: https://y/\n", "c.yaml:4:3: unknown key \"urll\" in issuer"},
+      {"issuer:\n  type: vault\n  url: https://x/\n  urll: https://y/\n",
+       "c.yaml:4:3: unknown key \"urll\" in issuer; did you mean \"url\"?"},
+      {"issuer:\n  type: vault\n  url: https://x/\n  colour: red\n", "c.yaml:4:3: unknown key \"colour\" in issuer"},
       {"issuer:\n  type: vault\n  url: https://x/\n  type: step\n", "c.yaml:4:3: duplicate key \"type\"; keep only one"},
       {"issuer:\n  type: hashicorp\n  url: https://x/\n",
        "c.yaml:2:9: issuer.type must be one of vault, step, akeyless, cyberark, teleport, url, file, not \"hashicorp\""},

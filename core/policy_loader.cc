@@ -13,6 +13,7 @@
 #include "core/duration.h"
 #include "core/key_options.h"
 #include "core/pattern.h"
+#include "core/suggest.h"
 #include "core/yaml_reader.h"
 
 namespace certgate::core {
@@ -24,39 +25,6 @@ constexpr const char kTooManyProblems[] = "too many problems; stopping here";
 // the policy grammar itself is never deeper than five levels.
 constexpr int kMaxSkipDepth = 32;
 constexpr size_t kMaxNameLength = 256;
-
-// EditDistance is Levenshtein's distance, for "did you mean" hints on short
-// key names only.
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
-template <typename Names>
-std::string Suggest(std::string_view word, const Names& names) {
-  if (word.size() > 64) return "";
-  std::string_view best;
-  size_t best_distance = 3;
-  for (std::string_view name : names) {
-    size_t d = EditDistance(word, name);
-    if (d < best_distance) {
-      best = name;
-      best_distance = d;
-    }
-  }
-  if (best.empty()) return "";
-  return "; did you mean \"" + std::string(best) + "\"?";
-}
 
 // NameError checks a name used in logs (authority, rule, group, extension).
 std::string NameError(std::string_view name) {
