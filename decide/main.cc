@@ -72,13 +72,15 @@ int Usage(const std::string& message) {
 // ResolveClientUsers turns --client-user names into a filter; an unknown
 // user is a start-up error (reported on stderr), never "serve everyone".
 std::optional<certgate::decide::ClientFilter> ResolveClientUsers(
-    const std::vector<std::string>& names) {
+    const std::vector<std::string>& names, bool given) {
   std::vector<uid_t> uids;
   for (const std::string& name : names) {
     if (name == "any") return certgate::decide::ClientFilter::AnyUser();
     struct passwd* pw = getpwnam(name.c_str());
     if (pw == nullptr) {
-      Usage("--client-user " + name + ": no such user; name sshd's AuthorizedPrincipalsCommandUser");
+      Usage(given ? "--client-user " + name + ": no such user; name sshd's AuthorizedPrincipalsCommandUser"
+                  : "no user " + name + " (the default --client-user); create it, as the package does, or name "
+                    "sshd's AuthorizedPrincipalsCommandUser with --client-user");
       return std::nullopt;
     }
     uids.push_back(pw->pw_uid);
@@ -185,8 +187,9 @@ int main(int argc, char** argv) {
     }
   }
 
-  if (client_users.empty()) client_users.push_back(kDefaultClientUser);
-  std::optional<certgate::decide::ClientFilter> clients = ResolveClientUsers(client_users);
+  const bool client_users_given = !client_users.empty();
+  if (!client_users_given) client_users.push_back(kDefaultClientUser);
+  std::optional<certgate::decide::ClientFilter> clients = ResolveClientUsers(client_users, client_users_given);
   if (!clients) return 1;
 
   certgate::core::SystemLogSink log("certgate-decide", verbose);
