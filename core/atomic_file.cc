@@ -37,10 +37,6 @@ bool WriteAll(int fd, std::string_view data) {
 
 constexpr size_t kTempSuffixLength = 16;
 
-std::string BaseName(const std::string& path) {
-  return path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
-}
-
 // TempPrefix returns ".<base>.certgate-", the start of |path|'s temporary names.
 std::string TempPrefix(const std::string& path) { return "." + BaseName(path) + ".certgate-"; }
 
@@ -66,6 +62,11 @@ bool IsTempNameOf(std::string_view name, const std::string& prefix) {
 }
 
 }  // namespace
+
+std::string BaseName(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
 
 std::string ParentDirectory(const std::string& path) {
   size_t slash = path.rfind('/');

@@ -33,6 +33,9 @@ Status WriteFileAtomically(const std::string& path, std::string_view contents, c
 // for a file in the root): where a replacement is created and fsynced.
 std::string ParentDirectory(const std::string& path);
 
+// BaseName returns what follows the last '/' of |path| (all of it if none).
+std::string BaseName(const std::string& path);
+
 // RemoveStaleTemporaries removes the temporary files WriteFileAtomically
 // leaves beside |path| when it is killed before its rename (names
 // ".<base>.certgate-" and 16 hex digits, regular files only); call it only

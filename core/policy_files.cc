@@ -118,16 +118,6 @@ bool IsFragmentName(std::string_view name) {
   return name.size() > 5 && name.front() != '.' && name.substr(name.size() - 5) == ".yaml";
 }
 
-namespace {
-
-// BaseName returns what follows the last '/' of |path|.
-std::string BaseName(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-}  // namespace
-
 LoadResult LoadPolicy(const std::string& main_path, const LoadOptions& options) {
   LoadResult result;
   result.policy.emplace();

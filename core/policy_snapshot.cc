@@ -545,9 +545,7 @@ OpenedSnapshot OpenSnapshot(const std::string& snapshot_path, const std::string&
     }
     return Not(SnapshotState::kUntrusted, unsafe.path + ": " + unsafe.message);
   }
-  const size_t slash = snapshot_path.rfind('/');
-  const std::string name = slash == std::string::npos ? snapshot_path : snapshot_path.substr(slash + 1);
-  UniqueFd fd(openat(dir.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  UniqueFd fd(openat(dir.get(), BaseName(snapshot_path).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
   if (!fd.valid()) {
     if (errno == ENOENT) return Not(SnapshotState::kAbsent, snapshot_path + " does not exist");
     return Not(SnapshotState::kInvalid, "cannot open " + snapshot_path + ": " + std::strerror(errno));
