@@ -17,6 +17,7 @@
 #include "core/base64.h"
 #include "core/duration.h"
 #include "core/read_file.h"
+#include "core/safe_directory.h"
 #include "core/suggest.h"
 #include "core/unique_fd.h"
 #include "core/yaml_reader.h"
@@ -461,15 +462,9 @@ ConfigLoadResult LoadConfig(const std::string& path, const ConfigLoadOptions& op
   if (fstat(fd.get(), &st) != 0) return file_issue(std::string("cannot stat: ") + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) return file_issue("not a regular file");
   if (options.check_permissions) {
-    if (st.st_uid != options.owner_uid) {
-      return file_issue("unsafe permissions: owned by uid " + std::to_string(st.st_uid) + ", not " +
-                        (options.owner_uid == 0 ? std::string("root") : "uid " + std::to_string(options.owner_uid)) +
-                        "; run chown " + (options.owner_uid == 0 ? std::string("root") : std::to_string(options.owner_uid)) +
-                        " " + path);
-    }
-    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-      return file_issue("unsafe permissions: writable by group or others; run chmod go-w " + path);
-    }
+    // The policy loader's rule and words (sshd's StrictModes).
+    std::string problem = core::OwnerAndModeProblem(st, path, options.owner_uid, /*root_too=*/false);
+    if (!problem.empty()) return file_issue(std::move(problem));
   }
   if (st.st_size < 0 || static_cast<uint64_t>(st.st_size) > kMaxConfigFileSize) {
     return file_issue("config file larger than 256 KiB");

@@ -274,7 +274,11 @@ TEST(ConfigTest, LoadChecksTheFile) {
   EXPECT_FALSE(LoadConfig(dir.Path("link.yaml"), options).config);
   EXPECT_FALSE(LoadConfig(dir.Path("missing.yaml"), options).config);
   options.owner_uid = getuid() + 1;
-  EXPECT_FALSE(LoadConfig(path, options).config);
+  auto other_owner = LoadConfig(path, options);
+  EXPECT_FALSE(other_owner.config);
+  EXPECT_EQ(Issues(other_owner), path + ":1:1: unsafe permissions: owned by uid " + std::to_string(getuid()) +
+                                     ", not uid " + std::to_string(options.owner_uid) + "; run chown " +
+                                     std::to_string(options.owner_uid) + " " + path + "\n");
   testing::WriteFile(dir.Path("big.yaml"), std::string(kMaxConfigFileSize + 1, '#'), 0644);
   EXPECT_FALSE(LoadConfig(dir.Path("big.yaml"), ConfigLoadOptions{false, 0}).config);
 }
