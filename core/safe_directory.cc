@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
+#include <vector>
 
 namespace certgate::core {
 namespace {
@@ -61,14 +62,26 @@ UniqueFd OpenSafeDirectory(const std::string& path, const DirectoryRule& rule, U
     }
     absolute = std::string(cwd) + (absolute.empty() ? "" : "/" + absolute);
   }
-  // Every component but the last may also be owned by root.
-  auto check = [&](int fd, const std::string& at, bool last) {
+  std::string at = "/";
+  std::string_view rest(absolute);
+  const std::string& root = rule.trusted_root;
+  bool trusted = false;  // |at| is the trusted root: not checked
+  if (!root.empty() && (absolute == root || IsStrictlyAbove(root, absolute))) {
+    at = root;
+    rest.remove_prefix(root.size());
+    trusted = true;
+  }
+  std::vector<std::string> parts;
+  while (!rest.empty()) {
+    const size_t slash = rest.find('/');
+    std::string part(rest.substr(0, slash));
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    if (!part.empty() && part != ".") parts.push_back(std::move(part));
+  }
+  // Check applies the rule to the directory |at|, open as |fd| and seen as
+  // |st|; every directory but the last may also be owned by root.
+  auto check = [&](const struct stat& st, bool last) {
     if (!rule.check) return true;
-    struct stat st {};
-    if (fstat(fd, &st) != 0) {
-      *unsafe = {at, std::string("cannot stat: ") + std::strerror(errno)};
-      return false;
-    }
     if (!S_ISDIR(st.st_mode)) {
       *unsafe = {at, "not a directory"};
       return false;
@@ -81,33 +94,26 @@ UniqueFd OpenSafeDirectory(const std::string& path, const DirectoryRule& rule, U
     return true;
   };
 
-  std::string at = "/";
-  std::string_view rest(absolute);
-  const std::string& root = rule.trusted_root;
-  bool trusted = false;  // |at| is the trusted root: not checked
-  if (!root.empty() && (absolute == root || IsStrictlyAbove(root, absolute))) {
-    at = root;
-    rest.remove_prefix(root.size());
-    trusted = true;
-  }
   UniqueFd fd(open(at.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) {
     const int error = errno;
     *unsafe = {at, std::string("cannot open directory: ") + std::strerror(error), error};
     return UniqueFd();
   }
-  while (!rest.empty()) {
-    const size_t slash = rest.find('/');
-    const std::string part(rest.substr(0, slash));
-    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-    if (part.empty() || part == ".") continue;
-    if (!trusted && !check(fd.get(), at, false)) return UniqueFd();
-    trusted = false;
+  struct stat st {};
+  if (!trusted && rule.check) {
+    if (fstat(fd.get(), &st) != 0) {
+      *unsafe = {at, std::string("cannot stat: ") + std::strerror(errno)};
+      return UniqueFd();
+    }
+    if (!check(st, parts.empty())) return UniqueFd();
+  }
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const std::string& part = parts[i];
     at = (at == "/" ? "" : at) + "/" + part;
     UniqueFd next(openat(fd.get(), part.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!next.valid()) {
       const int error = errno;
-      struct stat st {};
       if (fstatat(fd.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
         *unsafe = {at, LinkMessage(at)};
       } else if (error == ENOTDIR) {
@@ -117,14 +123,19 @@ UniqueFd OpenSafeDirectory(const std::string& path, const DirectoryRule& rule, U
       }
       return UniqueFd();
     }
-    struct stat st {};
-    if (fstat(next.get(), &st) == 0 && S_ISLNK(st.st_mode)) {  // O_PATH may open the link itself
+    // One fstat per directory: for the link check (O_PATH may open the
+    // link itself) and for the rule.
+    if (fstat(next.get(), &st) != 0) {
+      *unsafe = {at, std::string("cannot stat: ") + std::strerror(errno)};
+      return UniqueFd();
+    }
+    if (S_ISLNK(st.st_mode)) {
       *unsafe = {at, LinkMessage(at)};
       return UniqueFd();
     }
+    if (!check(st, i + 1 == parts.size())) return UniqueFd();
     fd = std::move(next);
   }
-  if (!trusted && !check(fd.get(), at, true)) return UniqueFd();
   return fd;
 }
 
