@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "core/duration.h"
 #include "core/pattern.h"
@@ -57,8 +58,7 @@ bool SubstituteUser(std::string_view pattern, const std::string& user, std::stri
   return true;
 }
 
-template <typename List>
-std::string Join(const List& items, std::string_view sep) {
+std::string Join(const StringList& items, std::string_view sep) {
   std::string out;
   for (std::string_view item : items) {
     if (!out.empty()) out.append(sep);
@@ -290,19 +290,20 @@ Decision Evaluate(const CompiledPolicy& policy, const Request& request, const Kr
       d.rules.push_back(std::move(outcome));
       continue;
     }
-    // not_granted: why a principal this rule matched is not its grant.
-    std::vector<std::string> not_granted;
+    // not_granted: the principals this rule matched but does not grant,
+    // each with the earlier rule that did (none: it is unprintable). Put
+    // in words only if the rule grants nothing.
+    std::vector<std::pair<const std::string*, RuleView>> not_granted;
     for (const std::string& principal : cert.principals) {
       if (patterns.empty() || MatchPatternList(principal, patterns) != ListMatch::kMatch) continue;
       const auto [first, fresh] = granted.try_emplace(principal, rule);
-      const bool printable = IsPrintablePrincipal(principal);
-      if (!printable) {
+      if (!IsPrintablePrincipal(principal)) {
         if (fresh) d.unsafe_principals.push_back(principal);
-        not_granted.push_back(principal + " is never printed (it holds a character sshd would misread)");
+        not_granted.emplace_back(&principal, RuleView());
         continue;
       }
       if (!fresh) {
-        not_granted.push_back(principal + " already granted by an earlier rule (" + first->second.Label() + ")");
+        not_granted.emplace_back(&principal, first->second);
         continue;
       }
       outcome.principals.push_back(principal);
@@ -313,7 +314,12 @@ Decision Evaluate(const CompiledPolicy& policy, const Request& request, const Kr
       if (principals.empty()) {
         outcome.reason = "the rule has no principals (user_keys only)";
       } else if (!not_granted.empty()) {
-        outcome.reason = Join(not_granted, "; ");
+        for (const auto& [principal, earlier] : not_granted) {
+          if (!outcome.reason.empty()) outcome.reason += "; ";
+          outcome.reason += earlier.valid()
+                                ? *principal + " already granted by an earlier rule (" + earlier.Label() + ")"
+                                : *principal + " is never printed (it holds a character sshd would misread)";
+        }
       } else {
         outcome.reason = "no certificate principal matches principals " + Join(principals, ",");
       }
