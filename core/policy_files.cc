@@ -124,9 +124,7 @@ LoadResult LoadPolicy(const std::string& main_path, const LoadOptions& options) 
   // Every directory from / to the main file's is checked, and the files
   // are opened relative to it: none of them can be swapped meanwhile.
   UnsafeDirectory unsafe;
-  const UniqueFd parent(OpenSafeDirectory(
-      ParentDirectory(main_path), DirectoryRule{options.check_permissions, options.owner_uid, options.trusted_root},
-      &unsafe));
+  const UniqueFd parent(OpenSafeDirectory(ParentDirectory(main_path), DirectoryRuleFor(options), &unsafe));
   if (!parent.valid()) {
     FileIssue(&result, unsafe.path, unsafe.message);
     FinishPolicy(&result);

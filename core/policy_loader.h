@@ -12,6 +12,7 @@
 
 #include "core/compiled_policy.h"
 #include "core/policy.h"
+#include "core/safe_directory.h"
 
 namespace certgate::core {
 
@@ -88,6 +89,12 @@ struct LoadOptions {
   // (DirectoryRule); empty in production. Tests set $TMPDIR.
   std::string trusted_root;
 };
+
+// DirectoryRuleFor is the rule every directory above the policy (and the
+// snapshot) is held to under |options| (OpenSafeDirectory).
+inline DirectoryRule DirectoryRuleFor(const LoadOptions& options) {
+  return DirectoryRule{options.check_permissions, options.owner_uid, options.trusted_root};
+}
 
 // FragmentDirectory returns where |main_path|'s fragments live:
 // `/etc/certgate/policy.d` when |main_path| is kDefaultPolicyPath, else

@@ -536,7 +536,7 @@ OpenedSnapshot OpenSnapshot(const std::string& snapshot_path, const std::string&
   // The snapshot's directories, and then the policy's, are checked as the
   // YAML loader checks the policy's: a snapshot is never trusted where the
   // files it stands for would not be.
-  const DirectoryRule rule{options.check_permissions, options.owner_uid, options.trusted_root};
+  const DirectoryRule rule = DirectoryRuleFor(options);
   UnsafeDirectory unsafe;
   const UniqueFd dir(OpenSafeDirectory(ParentDirectory(snapshot_path), rule, &unsafe));
   if (!dir.valid()) {
@@ -633,9 +633,7 @@ Result<CompiledSnapshot> WriteSnapshot(const std::string& policy_path, const std
   // A snapshot in a directory the helpers would not trust is never used:
   // say so now rather than have every login read the YAML.
   UnsafeDirectory unsafe;
-  if (!OpenSafeDirectory(ParentDirectory(snapshot_path),
-                         DirectoryRule{options.check_permissions, options.owner_uid, options.trusted_root}, &unsafe)
-           .valid() &&
+  if (!OpenSafeDirectory(ParentDirectory(snapshot_path), DirectoryRuleFor(options), &unsafe).valid() &&
       unsafe.error != ENOENT) {
     return Fail(Errc::kUsage, "the helpers would not use a snapshot in " + ParentDirectory(snapshot_path) + ": " +
                                   unsafe.path + ": " + unsafe.message);

@@ -15,9 +15,7 @@ PolicyCache::PolicyCache(std::string path, core::LoadOptions options, int64_t ra
 
 bool PolicyCache::PathIsSafe() const {
   core::UnsafeDirectory unsafe;
-  return core::OpenSafeDirectory(
-             core::ParentDirectory(path_),
-             core::DirectoryRule{options_.check_permissions, options_.owner_uid, options_.trusted_root}, &unsafe)
+  return core::OpenSafeDirectory(core::ParentDirectory(path_), core::DirectoryRuleFor(options_), &unsafe)
       .valid();
 }
 
