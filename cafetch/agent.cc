@@ -103,7 +103,19 @@ bool ResolveSha1(const Config& config, const std::vector<CaKey>& trusted,
   return false;
 }
 
-// CheckInstalled runs sshd -t and -T on |config_path| and verifies |wanted|.
+// ReplaceAll returns |text| with every |from| replaced by |to|.
+std::string ReplaceAll(std::string_view text, std::string_view from, std::string_view to) {
+  std::string out;
+  for (size_t at = text.find(from); !from.empty() && at != std::string_view::npos; at = text.find(from)) {
+    out.append(text.substr(0, at)).append(to);
+    text.remove_prefix(at + from.size());
+  }
+  out.append(text);
+  return out;
+}
+
+// CheckConfig runs sshd -t (when |syntax|) and -T on |config_path| and
+// verifies |wanted|.
 core::Result<EffectiveConfig> CheckConfig(const Config& config, const std::string& config_path,
                                           const std::vector<Directive>& wanted, bool syntax) {
   if (syntax) {
@@ -170,6 +182,18 @@ core::Status CheckCandidate(const Config& config, const std::string& main_text,
         return Fail(current.error().code, "the sshd configuration fails sshd -t already, before any change: " +
                                               current.error().detail + "; fix it first");
       }
+      // It is what cafetch would write that sshd refuses: name the files
+      // and lines as they would be installed, not the candidate's copies.
+      const std::string config_dir = core::ParentDirectory(config.sshd.config);
+      std::string detail = ReplaceAll(st.error().detail, dir.path() + "/" + kCandidateDropInDir + "/",
+                                      config_dir + "/sshd_config.d/");
+      detail = ReplaceAll(detail, dir.path() + "/sshd_config", config.sshd.config);
+      return Fail(st.error().code,
+                  "the sshd configuration as cafetch would write it fails sshd -t (the current one passes; "
+                  "nothing was changed): " +
+                      detail +
+                      "; the lines cafetch writes follow the sshd settings in cafetch.yaml: check them against "
+                      "this sshd (" + config.sshd.binary + " -V)");
     }
   }
   if (st) {

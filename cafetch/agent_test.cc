@@ -296,6 +296,62 @@ TEST_F(AgentTest, AnSshdConfigThatFailsAlreadyIsReportedAsItIs) {
   EXPECT_EQ(Watched(), before);
 }
 
+// RefuseCandidate makes sshd -t refuse every candidate (the files in
+// state_dir/candidates) with sshd's message for a bad line in |file_in_dir|
+// (a path relative to the candidate directory); the current configuration
+// is checked by the real sshd.
+void RefuseCandidate(const TempDir& dir, const std::string& file_in_dir, Config* config) {
+  const std::string wrapper = dir.Path("sshd-wrapper");
+  WriteFile(wrapper,
+            "#!/bin/sh\n"
+            "f=; prev=; for a; do [ \"$prev\" = -f ] && f=$a; prev=$a; done\n"
+            "case \"$1:$f\" in -t:*/candidates/*/sshd_config)\n"
+            "  echo \"${f%/sshd_config}/" + file_in_dir + ": line 2: Bad configuration option: Injected\" >&2\n"
+            "  echo \"$f: terminating, 1 bad configuration options\" >&2; exit 255;;\n"
+            "esac\n"
+            "exec " + std::string(kSshd) + " \"$@\"\n",
+            0755);
+  config->sshd.binary = wrapper;
+}
+
+// The configuration passes as it is, but not with cafetch's lines: the
+// message names the files as they would be installed, not the candidate's
+// copies in state_dir, and nothing changes.
+TEST_F(AgentTest, ACandidateRefusedForCafetchsOwnLinesNamesTheRealFile) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  const auto before = Watched();
+  RefuseCandidate(dir_, "sshd_config", &config_);
+  auto r = Run();
+  ASSERT_FALSE(r);
+  const std::string& detail = r.error().detail;
+  EXPECT_NE(detail.find("as cafetch would write it fails sshd -t (the current one passes; nothing was changed)"),
+            std::string::npos)
+      << detail;
+  EXPECT_NE(detail.find(config_.sshd.config + ": line 2: Bad configuration option: Injected"), std::string::npos)
+      << detail;
+  EXPECT_NE(detail.find("check them against this sshd (" + config_.sshd.binary + " -V)"), std::string::npos)
+      << detail;
+  EXPECT_EQ(detail.find("/candidates/"), std::string::npos) << detail;
+  EXPECT_EQ(Watched(), before);
+}
+
+TEST_F(AgentTest, ACandidateDropInRefusedForCafetchsOwnLinesNamesTheRealDropIn) {
+  WriteFile(config_.sshd.config, "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig());
+  ASSERT_EQ(mkdir(dir_.Path("etc/sshd_config.d").c_str(), 0755), 0);
+  const auto before = Watched();
+  RefuseCandidate(dir_, "sshd_config.d/05-certgate.conf", &config_);
+  auto r = Run();
+  ASSERT_FALSE(r);
+  const std::string& detail = r.error().detail;
+  EXPECT_NE(detail.find(dir_.Path("etc/sshd_config.d/05-certgate.conf") +
+                        ": line 2: Bad configuration option: Injected"),
+            std::string::npos)
+      << detail;
+  EXPECT_EQ(detail.find("/candidates/"), std::string::npos) << detail;
+  EXPECT_EQ(access(dir_.Path("etc/sshd_config.d/05-certgate.conf").c_str(), F_OK), -1);
+  EXPECT_EQ(Watched(), before);
+}
+
 TEST_F(AgentTest, AdminsLineBeforeTheIncludeIsFoundBeforeTheDropInIsInstalled) {
   // The admin's line before the Include wins over the drop-in: the
   // candidate check (the drop-ins copied beside a candidate main file)
