@@ -20,6 +20,7 @@
 #include "cafetch/sshd_config.h"
 #include "cafetch/state.h"
 #include "cafetch/trusted_keys.h"
+#include "cafetch/trusted_paths.h"
 #include "core/ssh_key.h"
 #include "core/unique_fd.h"
 
@@ -329,6 +330,10 @@ std::string FailureOutcome(const core::Error& error) {
 
 core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options,
                                  core::LogSink* log) {
+  // Before anything is read from or written to them.
+  if (core::Status safe = CheckTrustedPaths(config, options.directories); !safe) {
+    return core::Unexpected{safe.error()};
+  }
   core::UniqueFd lock;
   if (!options.dry_run) {
     core::Result<core::UniqueFd> locked = LockStateDir(config.state_dir);

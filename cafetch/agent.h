@@ -15,6 +15,7 @@
 #include "cafetch/config.h"
 #include "core/log.h"
 #include "core/result.h"
+#include "core/safe_directory.h"
 
 namespace certgate::cafetch {
 
@@ -29,6 +30,9 @@ struct RunOptions {
   std::string bus_address;
   // systemd_running: try systemd first in sshd.reload: auto.
   bool systemd_running = false;
+  // directories: the rule for the directories and files cafetch reads
+  // trust from or writes it to (trusted_paths.h); tests set a trusted root.
+  core::DirectoryRule directories{};
 };
 
 // RunOutcome is a successful round.

@@ -75,6 +75,7 @@ class AgentTest : public ::testing::Test {
 
   core::Result<RunOutcome> Run(int64_t now = 1000, bool dry_run = false) {
     RunOptions options;
+    options.directories.trusted_root = certgate::testing::TempRoot();
     options.now = now;
     options.dry_run = dry_run;
     return RunOnce(config_, options, &log_);
@@ -294,6 +295,29 @@ TEST_F(AgentTest, AnSshdConfigThatFailsAlreadyIsReportedAsItIs) {
       << detail;
   EXPECT_EQ(detail.find("\\x0d"), std::string::npos) << detail;
   EXPECT_EQ(Watched(), before);
+}
+
+// The audit's case: a key put in the state file by another user would be
+// trusted as a retired key. A state directory others may write stops the
+// round before the state is read, and nothing changes.
+TEST_F(AgentTest, AStateDirectoryOthersMayWriteStopsTheRoundBeforeItIsRead) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  ASSERT_TRUE(Run());
+  const auto before = Watched();
+  ASSERT_EQ(chmod(config_.state_dir.c_str(), 0777), 0);
+  auto r = Run(1001);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, core::Errc::kUnsafePermissions);
+  EXPECT_EQ(r.error().detail.rfind("state_dir " + config_.state_dir +
+                                       ": another user could change which CA keys sshd trusts: directory " +
+                                       config_.state_dir + ": unsafe permissions: writable by group or others",
+                                   0),
+            0u)
+      << r.error().detail;
+  EXPECT_EQ(Watched(), before);
+  EXPECT_FALSE(Run(1001, /*dry_run=*/true));  // a dry run reads the state too
+  ASSERT_EQ(chmod(config_.state_dir.c_str(), 0755), 0);
+  EXPECT_TRUE(Run(1002));
 }
 
 // RefuseCandidate makes sshd -t refuse every candidate (the files in

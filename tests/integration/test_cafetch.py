@@ -386,6 +386,34 @@ class FailStaticTest(CafetchCase):
                 self.assertEqual(self.watched(), before)
         self.assertLoginOK(USER, self.w.user_new)
 
+    def test_a_state_file_others_may_write_is_never_trusted(self):
+        """A key another user adds to the state file would be trusted as a
+        retired one: with state_dir or the file writable by others the run
+        fails before reading it, names the directory or file, and changes
+        nothing; the added CA is never trusted."""
+        state = os.path.join(self.state_dir, "cafetch.state")
+        good = open(state).read()
+        self.addCleanup(os.chmod, self.state_dir, 0o755)
+        self.addCleanup(self.ws.write, state, good, 0o644)
+        self.ws.write(state, good + "key 1 4102444800 0 %s\n" % h.Keys.pub_line(self.w.ca_third), 0o644)
+        before = self.watched()
+        for how, where in (("directory", self.state_dir), ("file", state)):
+            with self.subTest(how=how):
+                if how == "directory":
+                    os.chmod(self.state_dir, 0o777)
+                else:
+                    os.chmod(self.state_dir, 0o755)
+                    os.chown(state, 65534, 65534)
+                for mode in ("--once", "--dry-run"):
+                    p = self.cafetch(mode)
+                    self.assertNotEqual(p.returncode, 0, p.stdout)
+                    self.assertIn("state_dir %s" % self.state_dir, p.stderr)
+                    self.assertIn("another user could change which CA keys sshd trusts", p.stderr)
+                    self.assertIn(where, p.stderr)
+                    self.assertEqual(self.watched(), before)
+                    self.assertNotIn(h.Keys.pub_line(self.w.ca_third).split()[1],
+                                     open(self.trusted).read())
+
     def test_dry_run_prints_the_diff_and_changes_nothing(self):
         self.serve(self.w.ca_new, self.w.ca_third)
         before = self.watched()

@@ -1,0 +1,86 @@
+#include "cafetch/trusted_paths.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <string>
+#include <string_view>
+
+#include "cafetch/fetcher.h"
+#include "cafetch/state.h"
+#include "core/atomic_file.h"
+
+namespace certgate::cafetch {
+namespace {
+
+using core::Errc;
+using core::Fail;
+
+// kWhy says why cafetch refuses: what it reads there decides which CA keys
+// sshd trusts.
+constexpr char kWhy[] = "another user could change which CA keys sshd trusts";
+
+// NearestExisting returns |path|, or its nearest ancestor that exists: the
+// directory a missing one would be created in.
+std::string NearestExisting(std::string path) {
+  struct stat st {};
+  while (path != "/" && path != "." && lstat(path.c_str(), &st) != 0 && errno == ENOENT) {
+    path = core::ParentDirectory(path);
+  }
+  return path;
+}
+
+// CheckFileIn checks the directory |dir| (or the one it would be made in)
+// and, when |name| is not empty and exists there, that file: |key| and
+// |path| name them in the error.
+core::Status CheckFileIn(std::string_view key, const std::string& path, const std::string& dir,
+                         const std::string& name, const core::DirectoryRule& rule) {
+  const std::string at = NearestExisting(dir);
+  core::UnsafeDirectory unsafe;
+  const core::UniqueFd fd(core::OpenSafeDirectory(at, rule, &unsafe));
+  if (!fd.valid()) {
+    return Fail(unsafe.error != 0 ? Errc::kIo : Errc::kUnsafePermissions,
+                std::string(key) + " " + path + ": " + kWhy + ": directory " + unsafe.path + ": " + unsafe.message);
+  }
+  if (name.empty() || !rule.check || at != dir) return core::Ok();
+  struct stat st {};
+  if (fstatat(fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return core::Ok();  // read (or made) later
+  if (S_ISLNK(st.st_mode)) {
+    return Fail(Errc::kUnsafePermissions,
+                std::string(key) + " " + path + ": is a symbolic link; cafetch does not follow links, name the real file");
+  }
+  const std::string file = (dir == "/" ? "" : dir) + "/" + name;
+  const std::string problem = core::OwnerAndModeProblem(st, file, rule.owner_uid, /*root_too=*/true);
+  if (!problem.empty()) {
+    return Fail(Errc::kUnsafePermissions, std::string(key) + " " + file + ": " + kWhy + ": " + problem);
+  }
+  return core::Ok();
+}
+
+core::Status CheckFile(std::string_view key, const std::string& path, const core::DirectoryRule& rule) {
+  return CheckFileIn(key, path, core::ParentDirectory(path), core::BaseName(path), rule);
+}
+
+}  // namespace
+
+core::Status CheckTrustedPaths(const Config& config, const core::DirectoryRule& rule) {
+  core::Status st = CheckFileIn("state_dir", config.state_dir, config.state_dir, kStateFileName, rule);
+  if (st) st = CheckFile("trusted_user_ca_keys", config.trusted_user_ca_keys, rule);
+  const IssuerConfig& issuer = config.issuer;
+  if (st && (issuer.type == IssuerType::kFile || IsLocalUrl(issuer.url))) {
+    st = CheckFile("issuer.url", LocalPath(issuer.url), rule);
+  }
+  if (st && config.bundle_signature && IsLocalUrl(config.bundle_signature->url)) {
+    st = CheckFile("bundle_signature.url", LocalPath(config.bundle_signature->url), rule);
+  }
+  if (st && !issuer.tls.ca_file.empty()) st = CheckFile("issuer.tls.ca_file", issuer.tls.ca_file, rule);
+  // The token file's own owner and mode (root, 0600) are checked where it
+  // is read (fetcher.h ReadToken); here, the directories above it.
+  if (st && !issuer.token_file.empty()) {
+    st = CheckFileIn("issuer.token_file", issuer.token_file, core::ParentDirectory(issuer.token_file), "", rule);
+  }
+  return st;
+}
+
+}  // namespace certgate::cafetch
