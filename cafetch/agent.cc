@@ -400,6 +400,11 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   if (!version) {
     return Fail(version.error().code, version.error().detail + "; set sshd.binary in cafetch.yaml to the sshd that runs");
   }
+  if (config.sshd.manage_principals_command) {
+    core::Status runnable = CheckPrincipalsCommand(options.principals_command_program,
+                                                   options.principals_command_user, options.directories);
+    if (!runnable) return core::Unexpected{runnable.error()};
+  }
   DirectivePlan plan;
   plan.trusted_user_ca_keys = config.trusted_user_ca_keys;
   plan.manage_principals_command = config.sshd.manage_principals_command;

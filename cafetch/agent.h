@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cafetch/config.h"
+#include "cafetch/sshd_config.h"
 #include "core/log.h"
 #include "core/result.h"
 #include "core/safe_directory.h"
@@ -33,6 +34,11 @@ struct RunOptions {
   // directories: the rule for the directories and files cafetch reads
   // trust from or writes it to (trusted_paths.h); tests set a trusted root.
   core::DirectoryRule directories{};
+  // principals_command_program and _user: with
+  // sshd.manage_principals_command, what sshd would run, checked as sshd
+  // checks it before anything is installed (tests name a stand-in).
+  std::string principals_command_program = kPrincipalsCommandProgram;
+  std::string principals_command_user = kPrincipalsCommandUser;
 };
 
 // RunOutcome is a successful round.

@@ -66,6 +66,7 @@ class AgentTest : public ::testing::Test {
     config_.sshd.binary = kSshd;
     config_.sshd.manage_principals_command = false;
     config_.sshd.reload = ReloadMode::kSignal;  // PidFile absent: nothing to reload
+    WriteFile(principals_cmd_, "#!/bin/sh\n", 0755);  // stands in for the installed helper
   }
 
   std::string BaseConfig() const {
@@ -76,6 +77,8 @@ class AgentTest : public ::testing::Test {
   core::Result<RunOutcome> Run(int64_t now = 1000, bool dry_run = false) {
     RunOptions options;
     options.directories.trusted_root = certgate::testing::TempRoot();
+    options.principals_command_program = principals_cmd_;
+    options.principals_command_user = principals_user_;
     options.now = now;
     options.dry_run = dry_run;
     return RunOnce(config_, options, &log_);
@@ -119,6 +122,10 @@ class AgentTest : public ::testing::Test {
   std::string host_, ca_a_, ca_b_, ca_rsa_;
   Config config_;
   core::CaptureLogSink log_;
+  // What sshd.manage_principals_command's check looks at, in place of
+  // /usr/libexec/certgate/principals-cmd and the certgate user.
+  std::string principals_cmd_ = dir_.Path("principals-cmd");
+  std::string principals_user_ = "root";
 };
 
 TEST_F(AgentTest, MainFileBlockIsInstalledCheckedAndIdempotent) {
@@ -166,6 +173,51 @@ TEST_F(AgentTest, DropInWhenTheMainFileIncludesIt) {
   auto again = Run(1001);
   ASSERT_TRUE(again);
   EXPECT_EQ(again->Summary(), "unchanged");
+}
+
+// The audit's case: an AuthorizedPrincipalsCommand that is not installed
+// (or whose user does not exist) would make sshd refuse every certificate
+// login. The round fails before anything is installed, dry run included,
+// and says what to install or set.
+TEST_F(AgentTest, APrincipalsCommandSshdCouldNotRunIsNeverInstalled) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  config_.sshd.manage_principals_command = true;
+  const auto before = Watched();
+  ASSERT_EQ(unlink(principals_cmd_.c_str()), 0);
+  for (bool dry_run : {false, true}) {
+    auto r = Run(1000, dry_run);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().detail,
+              "sshd.manage_principals_command: AuthorizedPrincipalsCommand " + principals_cmd_ +
+                  ": No such file or directory; sshd would refuse every certificate login: install certgate's "
+                  "helpers (the certgate package puts principals-cmd there); set "
+                  "sshd.manage_principals_command: false to manage those lines yourself");
+    EXPECT_EQ(Watched(), before);
+  }
+  WriteFile(principals_cmd_, "#!/bin/sh\n", 0644);
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find(": not an executable file;"), std::string::npos) << r.error().detail;
+  WriteFile(principals_cmd_, "#!/bin/sh\n", 0775);
+  r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("run chmod go-w " + principals_cmd_), std::string::npos) << r.error().detail;
+  WriteFile(principals_cmd_, "#!/bin/sh\n", 0755);
+  principals_user_ = "certgate-no-such-user";
+  r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("AuthorizedPrincipalsCommandUser certgate-no-such-user: no such user;"),
+            std::string::npos)
+      << r.error().detail;
+  EXPECT_EQ(Watched(), before);
+  principals_user_ = "root";
+  auto ok = Run();
+  ASSERT_TRUE(ok) << ok.error().detail;
+  // Not checked when cafetch does not write the command.
+  ASSERT_EQ(unlink(principals_cmd_.c_str()), 0);
+  config_.sshd.manage_principals_command = false;
+  auto without = Run(1001);
+  EXPECT_TRUE(without) << without.error().detail;
 }
 
 // Files cafetch only reads are read as sshd reads them, through symbolic

@@ -55,7 +55,9 @@ core::Result<std::string> RewriteMainConfig(std::string_view text, std::string_v
 
 // kPrincipalsCommand and kPrincipalsCommandUser are what cafetch writes
 // with sshd.manage_principals_command (fixed: the package installs the
-// helper there and creates the user).
+// helper there and creates the user); kPrincipalsCommandProgram is the
+// command's program.
+inline constexpr char kPrincipalsCommandProgram[] = "/usr/libexec/certgate/principals-cmd";
 inline constexpr char kPrincipalsCommand[] = "/usr/libexec/certgate/principals-cmd %u %t %k";
 inline constexpr char kPrincipalsCommandUser[] = "certgate";
 

@@ -1,9 +1,11 @@
 #include "cafetch/trusted_paths.h"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -81,6 +83,48 @@ core::Status CheckTrustedPaths(const Config& config, const core::DirectoryRule& 
     st = CheckFileIn("issuer.token_file", issuer.token_file, core::ParentDirectory(issuer.token_file), "", rule);
   }
   return st;
+}
+
+core::Status CheckPrincipalsCommand(const std::string& program, const std::string& user,
+                                    const core::DirectoryRule& rule) {
+  const std::string what = "sshd.manage_principals_command: AuthorizedPrincipalsCommand " + program;
+  const std::string remedy = "; set sshd.manage_principals_command: false to manage those lines yourself";
+  auto refused = [&](Errc code, const std::string& why, const std::string& fix) {
+    return Fail(code, what + ": " + why + "; sshd would refuse every certificate login: " + fix + remedy);
+  };
+  core::UnsafeDirectory unsafe;
+  const std::string dir = core::ParentDirectory(program);
+  const core::UniqueFd fd(core::OpenSafeDirectory(dir, rule, &unsafe));
+  if (!fd.valid()) {
+    if (unsafe.error == ENOENT) {
+      return refused(Errc::kBadFormat, "directory " + unsafe.path + " does not exist",
+                     "install certgate's helpers (the certgate package puts them in " + dir + ")");
+    }
+    return refused(unsafe.error != 0 ? Errc::kIo : Errc::kUnsafePermissions,
+                   "directory " + unsafe.path + ": " + unsafe.message, "fix the directory");
+  }
+  struct stat st {};
+  if (fstatat(fd.get(), core::BaseName(program).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    const int error = errno;
+    return refused(error == ENOENT ? Errc::kBadFormat : Errc::kIo, std::strerror(error),
+                   "install certgate's helpers (the certgate package puts principals-cmd there)");
+  }
+  if (S_ISLNK(st.st_mode)) {
+    return refused(Errc::kUnsafePermissions, "is a symbolic link", "install the program itself there");
+  }
+  if (!S_ISREG(st.st_mode) || (st.st_mode & S_IXUSR) == 0) {
+    return refused(Errc::kBadFormat, "not an executable file", "install certgate's helpers");
+  }
+  if (rule.check) {
+    const std::string problem = core::OwnerAndModeProblem(st, program, rule.owner_uid, /*root_too=*/true);
+    if (!problem.empty()) return refused(Errc::kUnsafePermissions, problem, "fix the file");
+  }
+  if (getpwnam(user.c_str()) == nullptr) {
+    return Fail(Errc::kBadFormat, "sshd.manage_principals_command: AuthorizedPrincipalsCommandUser " + user +
+                                      ": no such user; sshd would refuse every certificate login: create it "
+                                      "(the certgate package does, with systemd-sysusers)" + remedy);
+  }
+  return core::Ok();
 }
 
 }  // namespace certgate::cafetch

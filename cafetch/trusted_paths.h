@@ -1,6 +1,7 @@
 // The StrictModes rule for what cafetch reads trust from and writes trust
 // to: a file another user could write would let that user choose the CA
-// sshd trusts (a key added to the state file stays trusted as "retired").
+// sshd trusts (a key added to the state file stays trusted as "retired");
+// and sshd's own checks of the principals command cafetch writes.
 #ifndef CERTGATE_CAFETCH_TRUSTED_PATHS_H_
 #define CERTGATE_CAFETCH_TRUSTED_PATHS_H_
 
@@ -23,6 +24,16 @@ namespace certgate::cafetch {
 // kUnsafePermissions naming the config key, the path and what to do; kIo
 // when a directory cannot be opened.
 core::Status CheckTrustedPaths(const Config& config, const core::DirectoryRule& rule);
+
+// CheckPrincipalsCommand checks what sshd checks before it runs the
+// AuthorizedPrincipalsCommand cafetch would write, so that cafetch never
+// installs one sshd would refuse at every certificate login: |program| a
+// regular file, executable, owned by root and not writable by group or
+// others, in directories that pass |rule| (sshd: root-owned from /); and
+// |user| a user the system knows. Fails with kBadFormat (missing program or
+// user) or kUnsafePermissions, naming what is wrong and both remedies.
+core::Status CheckPrincipalsCommand(const std::string& program, const std::string& user,
+                                    const core::DirectoryRule& rule);
 
 }  // namespace certgate::cafetch
 
