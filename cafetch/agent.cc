@@ -115,6 +115,13 @@ std::string ReplaceAll(std::string_view text, std::string_view from, std::string
   return out;
 }
 
+// ChangedMeanwhile is the error for a file that changed between the
+// round's read of it and its install.
+core::Status ChangedMeanwhile(const std::string& path) {
+  return Fail(Errc::kIo, path + " was changed by someone else while cafetch ran (it differs from what the round "
+                                "read and checked); the round is undone and that change kept: run cafetch again");
+}
+
 // CheckConfig runs sshd -t (when |syntax|) and -T on |config_path| and
 // verifies |wanted|.
 core::Result<EffectiveConfig> CheckConfig(const Config& config, const std::string& config_path,
@@ -233,12 +240,19 @@ void RemoveLeftoverCandidates(const std::string& state_dir, core::LogSink* log) 
 class Installed {
  public:
   explicit Installed(core::LogSink* log) : log_(log) {}
-  core::Status Replace(const std::string& path, const std::string& text, const FileMode& mode) {
+  // Replace replaces |path| with |text|, keeping the previous version. With
+  // |read|, what the round read and checked: when the file replaced was
+  // not that any more (an admin or another tool changed it meanwhile),
+  // fails, and the rollback puts their version back.
+  core::Status Replace(const std::string& path, const std::string& text, const FileMode& mode,
+                       const std::optional<std::string>* read = nullptr) {
     core::Result<Replaced> replaced = ReplaceKeepingPrevious(path, text, mode);
     if (!replaced) return core::Unexpected{replaced.error()};
+    const bool changed_meanwhile = read != nullptr && replaced->file.contents != *read;
     // A rollback puts the file back, then the copy of it kept before.
     if (replaced->previous.has_value()) backups_.push_back(std::move(*replaced->previous));
     backups_.push_back(std::move(replaced->file));
+    if (changed_meanwhile) return ChangedMeanwhile(path);
     return core::Ok();
   }
   // Keep adds the backup of a file the caller replaced itself.
@@ -532,13 +546,19 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
     FileMode mode = root_mode;
     core::Status st = core::Ok();
     if (drop_in) {
-      st = installed.MakeDirectory(core::ParentDirectory(target));
+      // The drop-in is right only while the main file still includes it.
+      core::Result<std::optional<std::string>> main_now = ReadFollowingLinks(main_path);
+      if (!main_now) st = core::Unexpected{main_now.error()};
+      if (st && *main_now != *main_text) st = ChangedMeanwhile(main_path);
+      if (st) st = installed.MakeDirectory(core::ParentDirectory(target));
     } else {
       // The main file keeps its owner and mode.
       struct stat sb;
       if (stat(main_path.c_str(), &sb) == 0) mode = FileMode{sb.st_uid, sb.st_gid, sb.st_mode & 07777};
     }
-    if (st) st = installed.Replace(target, config_text, mode);
+    // sshd_config has no lock other tools take: a change made while the
+    // round ran is noticed (up to the moment of the rename) and kept.
+    if (st) st = installed.Replace(target, config_text, mode, &*target_old);
     if (!st) return core::Unexpected{installed.RollBack(st.error())};
     effective = CheckConfig(config, main_path, directives, true);
     if (!effective) return core::Unexpected{installed.RollBack(effective.error())};

@@ -372,6 +372,56 @@ TEST_F(AgentTest, AStateDirectoryOthersMayWriteStopsTheRoundBeforeItIsRead) {
   EXPECT_TRUE(Run(1002));
 }
 
+// EditDuringTheCheck makes sshd -t of each candidate append |line| to
+// |path| once, as an admin or another tool editing it while the round runs.
+void EditDuringTheCheck(const TempDir& dir, const std::string& path, const std::string& line, Config* config) {
+  const std::string wrapper = dir.Path("sshd-wrapper");
+  const std::string done = dir.Path("edited");
+  WriteFile(wrapper,
+            "#!/bin/sh\n"
+            "f=; prev=; for a; do [ \"$prev\" = -f ] && f=$a; prev=$a; done\n"
+            "case \"$1:$f\" in -t:*/candidates/*/sshd_config)\n"
+            "  [ -e '" + done + "' ] || { echo '" + line + "' >> '" + path + "'; : > '" + done + "'; };;\n"
+            "esac\n"
+            "exec " + std::string(kSshd) + " \"$@\"\n",
+            0755);
+  config->sshd.binary = wrapper;
+}
+
+// The audit's case: an edit of sshd_config made while the round ran was
+// lost (renamed over). Now the round is undone, the edit kept, and the
+// next round keeps it too.
+TEST_F(AgentTest, AnEditOfTheMainFileDuringTheRoundIsKept) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  EditDuringTheCheck(dir_, config_.sshd.config, "MaxAuthTries 3", &config_);
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().detail.rfind(config_.sshd.config + " was changed by someone else while cafetch ran", 0), 0u)
+      << r.error().detail;
+  EXPECT_NE(r.error().detail.find("the round is undone and that change kept: run cafetch again"), std::string::npos)
+      << r.error().detail;
+  EXPECT_EQ(ReadFile(config_.sshd.config), BaseConfig() + "MaxAuthTries 3\n");
+  EXPECT_EQ(access(config_.trusted_user_ca_keys.c_str(), F_OK), -1);  // rolled back too
+  auto next = Run(1001);
+  ASSERT_TRUE(next) << next.error().detail;
+  const std::string now = ReadFile(config_.sshd.config);
+  EXPECT_EQ(now.rfind(BaseConfig() + "MaxAuthTries 3\n", 0), 0u) << now;
+  EXPECT_NE(now.find("# BEGIN certgate"), std::string::npos) << now;
+}
+
+TEST_F(AgentTest, AnEditOfTheMainFileDuringADropInRoundStopsIt) {
+  const std::string main = "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
+  WriteFile(config_.sshd.config, main);
+  EditDuringTheCheck(dir_, config_.sshd.config, "MaxAuthTries 3", &config_);
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().detail.rfind(config_.sshd.config + " was changed by someone else while cafetch ran", 0), 0u)
+      << r.error().detail;
+  EXPECT_EQ(ReadFile(config_.sshd.config), main + "MaxAuthTries 3\n");
+  EXPECT_EQ(access(dir_.Path("etc/sshd_config.d/05-certgate.conf").c_str(), F_OK), -1);
+  EXPECT_TRUE(Run(1001));
+}
+
 // RefuseCandidate makes sshd -t refuse every candidate (the files in
 // state_dir/candidates) with sshd's message for a bad line in |file_in_dir|
 // (a path relative to the candidate directory); the current configuration
