@@ -75,23 +75,30 @@ std::string DescribeKeyChange(std::string_view old_text, const std::vector<CaKey
   return out.empty() ? "rewritten" : out;
 }
 
-bool ResolveSha1(const Config& config, const std::vector<CaKey>& trusted,
+// ResolveSha1 says whether sshd must accept SHA-1 ssh-rsa certificates for
+// the |trusted| keys (the keys of the round's state: listed and retired).
+bool ResolveSha1(const Config& config, const std::vector<KeyHistory>& trusted,
                  const SshdVersion& version, core::LogSink* log) {
   // Only an RSA CA signs with SHA-1 ssh-rsa: without one trusted, nothing is
   // needed, whatever the setting (cafetch.yaml(5)).
   const bool any_rsa = std::any_of(trusted.begin(), trusted.end(),
-                                   [](const CaKey& k) { return k.key.type == core::KeyType::kRsa; });
+                                   [](const KeyHistory& h) { return h.key.key.type == core::KeyType::kRsa; });
   switch (config.sshd.accept_sha1_rsa) {
     case AcceptSha1Rsa::kTrue: return any_rsa;
     case AcceptSha1Rsa::kFalse: return false;
     case AcceptSha1Rsa::kAuto: break;
   }
-  if (!IssuerSignsWithSha1(config.issuer.type)) return false;
-  for (const CaKey& k : trusted) {
-    if (k.key.type == core::KeyType::kRsa) {
+  // An RSA CA last listed by an issuer that signs with SHA-1: listed now,
+  // or retired and still trusted after a move to another issuer (its
+  // certificates keep working to their end).
+  for (const KeyHistory& h : trusted) {
+    const CaKey& k = h.key;
+    if (k.key.type == core::KeyType::kRsa && h.sha1_issuer) {
       Log(log, Priority::kNotice, "accept_sha1_rsa",
-          "accept_sha1_rsa auto: the " + std::string(IssuerTypeName(config.issuer.type)) +
-              " issuer signs certificates with SHA-1 ssh-rsa and trusts RSA CA " + Fingerprint(k) +
+          "accept_sha1_rsa auto: RSA CA " + Fingerprint(k) + " was " + (h.listed ? "" : "last ") + "listed by " +
+              (h.listed ? "the " + std::string(IssuerTypeName(config.issuer.type)) + " issuer"
+                        : std::string("an issuer")) +
+              ", which signs certificates with SHA-1 ssh-rsa" + (h.listed ? "" : " (retired, still trusted)") +
               (version.AtLeast(8, 2)
                    ? ": telling sshd to accept them"
                    : ": sshd " + std::to_string(version.major) + "." +
@@ -382,6 +389,9 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   std::vector<CaKey> listed = fetched->not_modified ? ListedKeys(*state) : fetched->keys;
   if (listed.empty()) return Fail(Errc::kBadFormat, "the issuer listed no CA key");
   State next = AdvanceState(*state, listed, options.now, config.keep_retired_seconds);
+  for (KeyHistory& k : next.keys) {
+    if (k.listed) k.sha1_issuer = IssuerSignsWithSha1(config.issuer.type);  // a retired key keeps its own
+  }
   if (!fetched->not_modified) {
     next.validators = fetched->validators;
     next.validators_for = TrustFingerprint(config);
@@ -422,7 +432,7 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   DirectivePlan plan;
   plan.trusted_user_ca_keys = config.trusted_user_ca_keys;
   plan.manage_principals_command = config.sshd.manage_principals_command;
-  plan.accept_sha1_rsa = ResolveSha1(config, trusted, *version, log);
+  plan.accept_sha1_rsa = ResolveSha1(config, next.keys, *version, log);
   plan.version = *version;
   const std::vector<Directive> directives = PlanDirectives(plan);
   const std::string body = RenderDirectives(DirectiveLines(directives));

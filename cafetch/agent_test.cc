@@ -790,6 +790,39 @@ TEST_F(AgentTest, Sha1RsaLinesOnlyWhenAskedOrForAkeylessRsa) {
   }
 }
 
+// The audit's case: an RSA CA last listed by Akeyless (which signs with
+// SHA-1) and retired by a move to another issuer stays trusted for
+// keep_retired; with accept_sha1_rsa: auto, sshd keeps accepting its SHA-1
+// certificates for that time, and not after.
+TEST_F(AgentTest, Sha1StaysAcceptedWhileARetiredAkeylessRsaCaIsTrusted) {
+  auto version = DetectSshdVersion(kSshd);
+  ASSERT_TRUE(version);
+  if (!version->AtLeast(8, 2)) GTEST_SKIP() << "sshd before 8.2 accepts SHA-1 without any line";
+  WriteFile(config_.sshd.config, BaseConfig());
+  config_.sshd.accept_sha1_rsa = AcceptSha1Rsa::kAuto;
+  State was;
+  auto rsa = core::ParsePublicKeyLine(ca_rsa_.substr(0, ca_rsa_.find('\n')));
+  ASSERT_TRUE(rsa);
+  was.keys.push_back({CaKey{rsa->key, rsa->comment}, 900, 990, false});
+  was.keys.back().sha1_issuer = true;
+  ASSERT_TRUE(SaveState(config_.state_dir, was));
+  auto r = Run(1000);  // the file issuer lists ca_a_ only
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_NE(ReadFile(config_.sshd.config).find("CASignatureAlgorithms +ssh-rsa\n"), std::string::npos)
+      << ReadFile(config_.sshd.config);
+  bool said = false;
+  for (const core::LogRecord& record : log_.records) {
+    said = said || record.message.find("was last listed by an issuer, which signs certificates with SHA-1 "
+                                       "ssh-rsa (retired, still trusted): telling sshd to accept them") !=
+                       std::string::npos;
+  }
+  EXPECT_TRUE(said);
+  // keep_retired (100 s) after it was last listed, the key and the lines go.
+  auto later = Run(1090);
+  ASSERT_TRUE(later) << later.error().detail;
+  EXPECT_EQ(ReadFile(config_.sshd.config).find("ssh-rsa"), std::string::npos) << ReadFile(config_.sshd.config);
+}
+
 TEST(SourceLabelTest, NoCredentialFromTheUrl) {
   IssuerConfig issuer;
   issuer.type = IssuerType::kVault;

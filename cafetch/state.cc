@@ -76,6 +76,9 @@ std::string SerializeState(const State& state) {
     out += "key " + std::to_string(k.first_seen) + " " + std::to_string(k.last_seen) + " " +
            (k.listed ? "1 " : "0 ") + core::FormatPublicKeyLine(k.key.key, k.key.comment) + "\n";
   }
+  for (const KeyHistory& k : state.keys) {
+    if (k.sha1_issuer) out += "sha1_issuer " + core::Sha256Fingerprint(k.key.key.blob) + "\n";
+  }
   return out;
 }
 
@@ -119,6 +122,13 @@ core::Result<State> ParseState(std::string_view text) {
         if (other.key.key == k.key.key) return Fail(Errc::kBadFormat, where + ": key listed twice");
       }
       state.keys.push_back(std::move(k));
+    } else if (word == "sha1_issuer") {
+      KeyHistory* found = nullptr;
+      for (KeyHistory& k : state.keys) {
+        if (core::Sha256Fingerprint(k.key.key.blob) == rest) found = &k;
+      }
+      if (found == nullptr) return Fail(Errc::kBadFormat, where + ": sha1_issuer names no key above it");
+      found->sha1_issuer = true;
     } else {
       return Fail(Errc::kBadFormat, where + ": unknown line");
     }

@@ -30,6 +30,11 @@ struct KeyHistory {
   int64_t first_seen = 0;  // unix seconds of the first answer listing it
   int64_t last_seen = 0;   // unix seconds of the last answer listing it
   bool listed = false;     // listed in the issuer's last answer
+  // sha1_issuer: the issuer that last listed it signs certificates with
+  // SHA-1 ssh-rsa (IssuerSignsWithSha1), so that accept_sha1_rsa: auto
+  // keeps sshd accepting them while a retired key is still trusted, after
+  // a move to another issuer.
+  bool sha1_issuer = false;
 };
 
 // State is the whole state file.
@@ -44,8 +49,10 @@ struct State {
 };
 
 // SerializeState returns the text form: a header, "version 1", optional
-// "etag VALUE", "last_modified VALUE" and "validators_for HEX" lines and one line per key,
-// "key FIRST LAST LISTED keytype base64 [comment]".
+// "etag VALUE", "last_modified VALUE" and "validators_for HEX" lines, one
+// line per key, "key FIRST LAST LISTED keytype base64 [comment]", then
+// "sha1_issuer SHA256:FINGERPRINT" for each key with sha1_issuer (none
+// without: a cafetch that knows no such line reads the file).
 std::string SerializeState(const State& state);
 
 // ParseState parses SerializeState's form. Anything else (unknown line,

@@ -51,6 +51,31 @@ TEST(StateTest, RoundTrip) {
   EXPECT_EQ(SerializeState(*back), text);
 }
 
+// A key last listed by an issuer that signs with SHA-1 keeps the mark in
+// its own line; without any, the file is as a cafetch without it writes.
+TEST(StateTest, Sha1IssuerMarkRoundTrips) {
+  TempDir dir;
+  State s;
+  s.keys.push_back({Key(dir, "plain"), 100, 200, true});
+  EXPECT_EQ(SerializeState(s).find("sha1_issuer"), std::string::npos);
+  s.keys.push_back({Key(dir, "akeyless"), 150, 300, false});
+  s.keys.back().sha1_issuer = true;
+  const std::string text = SerializeState(s);
+  EXPECT_NE(text.find("\nsha1_issuer " + core::Sha256Fingerprint(s.keys[1].key.key.blob) + "\n"),
+            std::string::npos)
+      << text;
+  auto back = ParseState(text);
+  ASSERT_TRUE(back) << back.error().detail;
+  ASSERT_EQ(back->keys.size(), 2u);
+  EXPECT_FALSE(back->keys[0].sha1_issuer);
+  EXPECT_TRUE(back->keys[1].sha1_issuer);
+  EXPECT_EQ(SerializeState(*back), text);
+  // A mark that names no key is damage.
+  auto r = ParseState("version 1\nsha1_issuer " + core::Sha256Fingerprint(s.keys[1].key.key.blob) + "\n");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("sha1_issuer names no key above it"), std::string::npos) << r.error().detail;
+}
+
 // A 304 reuses the keys of the last verified answer, so the request is
 // conditional only when nothing that decides trust changed since.
 TEST(StateTest, ValidatorsAreSentOnlyUnderTheConfigTheyWereVerifiedUnder) {
