@@ -449,6 +449,15 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   const std::string config_dir = core::ParentDirectory(main_path);
   const bool drop_in = IncludesDropInDirectory(**main_text, config_dir);
   const std::string target = drop_in ? config_dir + "/sshd_config.d/" + kDropInName : main_path;
+  if (const size_t block = drop_in ? BlockLine(**main_text) : 0; block != 0) {
+    // Left from before the main file included the drop-ins: cafetch never
+    // edits the main file then, but the old lines are still read by sshd.
+    Log(log, Priority::kWarning, "stale_block",
+        main_path + " line " + std::to_string(block) +
+            " still holds cafetch's block from before the drop-in layout; sshd still reads its lines beside " +
+            kDropInName + " (an earlier one wins): delete the lines from \"" + kBlockBegin + "\" to \"" +
+            kBlockEnd + "\"");
+  }
   for (const std::string& written : {target, config.trusted_user_ca_keys}) {
     core::Status not_link = RefuseSymlink(written);
     if (!not_link) return core::Unexpected{not_link.error()};

@@ -220,6 +220,34 @@ TEST_F(AgentTest, APrincipalsCommandSshdCouldNotRunIsNeverInstalled) {
   EXPECT_TRUE(without) << without.error().detail;
 }
 
+// The audit's case: the main file kept cafetch's block from before it
+// included the drop-ins (with SHA-1 lines, say). cafetch never edits the
+// main file in the drop-in layout, so it says where the block is, at every
+// round, and what to delete.
+TEST_F(AgentTest, AnOldBlockBesideTheDropInIsReported) {
+  const std::string main = "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig() +
+                           "# BEGIN certgate\nCASignatureAlgorithms +ssh-rsa\n# END certgate\n";
+  WriteFile(config_.sshd.config, main);
+  for (int64_t now : {1000, 1001}) {
+    log_.records.clear();
+    auto r = Run(now);
+    ASSERT_TRUE(r) << r.error().detail;
+    EXPECT_EQ(ReadFile(config_.sshd.config), main);  // never edited
+    int said = 0;
+    for (const core::LogRecord& record : log_.records) {
+      if (record.message.find("still holds cafetch's block") == std::string::npos) continue;
+      ++said;
+      EXPECT_EQ(record.priority, core::Priority::kWarning);
+      EXPECT_EQ(record.message,
+                config_.sshd.config +
+                    " line 7 still holds cafetch's block from before the drop-in layout; sshd still reads its "
+                    "lines beside 05-certgate.conf (an earlier one wins): delete the lines from \"# BEGIN "
+                    "certgate\" to \"# END certgate\"");
+    }
+    EXPECT_EQ(said, 1);
+  }
+}
+
 // Files cafetch only reads are read as sshd reads them, through symbolic
 // links; a file it replaces must not be one.
 TEST_F(AgentTest, SymlinkedFilesItOnlyReadsAreFollowed) {

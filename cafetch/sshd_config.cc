@@ -155,6 +155,14 @@ std::string RenderDirectives(const std::vector<std::string>& lines) {
   return out;
 }
 
+size_t BlockLine(std::string_view text) {
+  const std::vector<std::string_view> lines = LinesWithEnds(text);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (IsBegin(lines[i])) return i + 1;
+  }
+  return 0;
+}
+
 core::Result<std::string> RewriteMainConfig(std::string_view text, std::string_view body) {
   std::vector<std::string_view> lines = LinesWithEnds(text);
   size_t begin = lines.size(), end = lines.size();

@@ -53,6 +53,10 @@ std::string RenderDirectives(const std::vector<std::string>& lines);
 // BEGIN, or two blocks (cafetch will not guess what an admin meant).
 core::Result<std::string> RewriteMainConfig(std::string_view text, std::string_view body);
 
+// BlockLine returns the line number (from 1) of the first "# BEGIN
+// certgate" line in |text|, or 0 when there is none.
+size_t BlockLine(std::string_view text);
+
 // kPrincipalsCommand and kPrincipalsCommandUser are what cafetch writes
 // with sshd.manage_principals_command (fixed: the package installs the
 // helper there and creates the user); kPrincipalsCommandProgram is the
