@@ -71,7 +71,8 @@ std::string HelperUsage(HelperKind kind) {
       "                    an in-process decision maps it instead of reading the YAML\n"
       "                    when it is root-owned and every policy file is unchanged\n"
       "  --help, --version\n\n"
-      "Exit status: 0 an answer was printed (nothing printed means denied); 1 error.\n"
+      "Exit status: 0 the policy was read, whatever the decision (nothing printed means\n"
+      "denied); 1 usage error, unusable policy, timeout or output error, nothing printed.\n"
       "With --explain: 0 allowed, 1 denied. With --check and --compile: 0 valid (and\n"
       "written), 1 invalid or not written.\n"
       "See " + name + "(8) and certgate-policy(5).\n";

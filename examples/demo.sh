@@ -3,13 +3,15 @@
 # by ssh-keygen, a policy, and principals-cmd showing an allow and two denies,
 # the same from the compiled policy snapshot;
 # then cafetch making a private sshd_config trust that CA, checked by the
-# real sshd -t/-T (nothing outside a temporary directory is touched).
+# real sshd -t/-T (nothing outside a temporary directory in /run is touched,
+# but for sshd's own /run/sshd, which sshd -t needs).
 #   examples/demo.sh [BUILD-DIR]   (runs itself with sudo when not root)
 set -eu
 build=${1:-build}
+[ -d "$build" ] || { echo "demo: build first: cmake -S . -B $build -G Ninja && cmake --build $build" >&2; exit 1; }
 pcmd=$(cd "$build" && pwd)/principals-cmd/principals-cmd
 cafetch=$(cd "$build" && pwd)/cafetch/cafetch
-[ -x "$pcmd" ] || { echo "demo: build first: cmake -S . -B $build && cmake --build $build" >&2; exit 1; }
+[ -x "$pcmd" ] || { echo "demo: build first: cmake -S . -B $build -G Ninja && cmake --build $build" >&2; exit 1; }
 # Policy files must be owned by root, as sshd's own files are.
 if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null || { echo "demo: run as root: policy files must be owned by root" >&2; exit 1; }
