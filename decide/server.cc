@@ -35,6 +35,8 @@
 namespace certgate::decide {
 namespace {
 
+static_assert(kMaxAnswerOut >= core::kMaxSshdAnswer, "every answer a helper may give must fit the protocol");
+
 int64_t NowMs() {
   struct timespec ts {};
   clock_gettime(CLOCK_MONOTONIC, &ts);
