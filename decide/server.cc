@@ -489,6 +489,7 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
   uint64_t generation = 0;
   long worker_peak_rss_kib = 0;  // largest ru_maxrss of a reaped worker
   std::string last_issue;  // the unusable policy's first issue, as last logged
+  std::string last_ahead;  // the policy path last logged with a timestamp ahead of the clock
   // systemd's watchdog (WatchdogSec= of certgate-decide.service): pinged
   // from this loop only, four times per period, so that a parent stuck in a
   // reload (a hung file system) or anywhere else stops the pings and is
@@ -552,6 +553,17 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
           kill(pid, SIGTERM);
           w.retiring = true;
         }
+      }
+    }
+    if (refreshed != PolicyCache::RefreshResult::kCurrent && cache->ahead_path() != last_ahead) {
+      last_ahead = cache->ahead_path();
+      if (!last_ahead.empty()) {
+        log->Write(ServiceRecord(
+            core::Priority::kWarning,
+            "policy file " + core::EscapeForLog(last_ahead) + " has a timestamp " +
+                std::to_string(cache->ahead_ns() / 1000000000) +
+                " s ahead of the clock (touch -d, or a clock set back); it is trusted until the clock gets "
+                "there, then re-read once; touch it to set its time to now"));
       }
     }
     if (refreshed == PolicyCache::RefreshResult::kReloaded) {
