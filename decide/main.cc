@@ -90,23 +90,43 @@ std::optional<certgate::decide::ClientFilter> ResolveClientUsers(
 
 // BindSocket binds and listens on |path| (mode 0666: the sshd command user
 // connects; trust comes from the directory and the owner, see client.h).
+// A socket already there is replaced only if nothing listens on it (a
+// stale one: connect() is refused); a live one, or anything else, is an
+// error.
 int BindSocket(const std::string& path, certgate::core::LogSink* log) {
-  auto fail = [&](const std::string& what) {
+  auto fail = [&](const std::string& what, const char* todo = "check the directory or use --socket") {
     certgate::core::LogRecord rec;
     rec.priority = certgate::core::Priority::kErr;
-    rec.message = "cannot listen on " + path + ": " + what + "; check the directory or use --socket";
+    rec.message = "cannot listen on " + path + ": " + what + "; " + todo;
     log->Write(rec);
     return -1;
   };
   struct sockaddr_un addr {};
   addr.sun_family = AF_UNIX;
   if (path.empty() || path.front() != '/' || path.size() >= sizeof addr.sun_path) {
-    return fail("not an absolute path shorter than 108 bytes");
+    return fail("not an absolute path shorter than 108 bytes", "give --socket an absolute path");
   }
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   struct stat st {};
   if (lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) return fail("exists and is not a socket");
+    if (!S_ISSOCK(st.st_mode)) return fail("exists and is not a socket", "remove it or use another --socket");
+    // Is anything listening? Only a stale socket of an earlier run (the
+    // connection refused) may be replaced: unlinking a live one would
+    // strand the service behind it.
+    certgate::core::UniqueFd probe(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!probe.valid()) return fail(std::strerror(errno));
+    int rc;
+    do {
+      rc = connect(probe.get(), reinterpret_cast<const struct sockaddr*>(&addr), sizeof addr);
+    } while (rc != 0 && errno == EINTR);
+    if (rc == 0 || errno == EAGAIN) {
+      return fail("a process is listening on it (another certgate-decide?)",
+                  "stop that one first, or use another --socket");
+    }
+    if (errno != ECONNREFUSED) {
+      return fail(std::string("cannot tell whether a process listens on it: ") + std::strerror(errno),
+                  "remove it if it is stale, or use another --socket");
+    }
     unlink(path.c_str());  // a stale socket of an earlier run
   }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
