@@ -95,10 +95,8 @@ std::optional<certgate::decide::ClientFilter> ResolveClientUsers(
 // error.
 int BindSocket(const std::string& path, certgate::core::LogSink* log) {
   auto fail = [&](const std::string& what, const char* todo = "check the directory or use --socket") {
-    certgate::core::LogRecord rec;
-    rec.priority = certgate::core::Priority::kErr;
-    rec.message = "cannot listen on " + path + ": " + what + "; " + todo;
-    log->Write(rec);
+    log->Write(certgate::decide::ServiceRecord(certgate::core::Priority::kErr,
+                                               "cannot listen on " + path + ": " + what + "; " + todo));
     return -1;
   };
   struct sockaddr_un addr {};
@@ -218,10 +216,9 @@ int main(int argc, char** argv) {
   int listen_fd = -1;
   int n = sd_listen_fds(1);
   if (n > 1) {
-    certgate::core::LogRecord rec;
-    rec.priority = certgate::core::Priority::kErr;
-    rec.message = "got " + std::to_string(n) + " sockets from systemd, expected 1; fix certgate-decide.socket";
-    log.Write(rec);
+    log.Write(certgate::decide::ServiceRecord(
+        certgate::core::Priority::kErr,
+        "got " + std::to_string(n) + " sockets from systemd, expected 1; fix certgate-decide.socket"));
     return 1;
   }
   if (n == 1) {
@@ -235,13 +232,9 @@ int main(int argc, char** argv) {
   (void)cache.Refresh();  // load now, so the first login does not pay for it
   certgate::decide::WarmUpCrypto();
   const std::string status = certgate::decide::PolicyStatus(cache);
-  {
-    certgate::core::LogRecord rec;
-    rec.priority = cache.current().policy ? certgate::core::Priority::kInfo : certgate::core::Priority::kErr;
-    rec.message = "serving; " + status;
-    if (!cache.current().policy) rec.message += "; fix it and check with principals-cmd --check";
-    log.Write(rec);
-  }
+  log.Write(certgate::decide::ServiceRecord(
+      cache.current().policy ? certgate::core::Priority::kInfo : certgate::core::Priority::kErr,
+      "serving; " + status + (cache.current().policy ? "" : "; fix it and check with principals-cmd --check")));
   // Type=notify: ready once the policy is loaded (TimeoutStartSec= bounds
   // that first load; the socket queues logins meanwhile).
   (void)sd_notify(0, ("READY=1\nSTATUS=" + status).c_str());

@@ -79,14 +79,6 @@ bool SendDecline(int conn, int flags) {
   return size > 0 && SendAll(conn, decline, size, flags);
 }
 
-core::LogRecord ServiceRecord(core::Priority priority, std::string message) {
-  core::LogRecord rec;
-  rec.priority = priority;
-  rec.message = std::move(message);
-  rec.fields.emplace_back("CERTGATE_PROGRAM", "certgate-decide");
-  return rec;
-}
-
 // SignAndVerify makes a key of |type| and signs and verifies one message.
 void SignAndVerify(const char* type, const EVP_MD* md) {
   EVP_PKEY* raw = nullptr;
@@ -410,6 +402,14 @@ void WarmUpCrypto() {
   const unsigned char msg[] = "certgate";
   (void)EVP_Digest(msg, sizeof msg, digest, &len, EVP_sha512(), nullptr);
   (void)EVP_Digest(msg, sizeof msg, digest, &len, EVP_sha384(), nullptr);
+}
+
+core::LogRecord ServiceRecord(core::Priority priority, std::string message) {
+  core::LogRecord rec;
+  rec.priority = priority;
+  rec.message = std::move(message);
+  rec.fields.emplace_back("CERTGATE_PROGRAM", "certgate-decide");
+  return rec;
 }
 
 bool ClientFilter::Allows(uid_t uid) const {

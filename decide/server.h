@@ -68,6 +68,11 @@ class ClientFilter {
   std::vector<uid_t> uids_;
 };
 
+// ServiceRecord returns a log record of the service's own (not of a
+// decision) with |priority| and |message| and the field
+// CERTGATE_PROGRAM=certgate-decide, as certgate-decide(8) LOGGING says.
+core::LogRecord ServiceRecord(core::Priority priority, std::string message);
+
 // PolicyStatus describes |cache|'s current policy in one line, for the
 // start-up log record and systemd's STATUS= (systemctl status): its rule
 // count and whether it came from the snapshot, or that it is unusable and
