@@ -11,6 +11,7 @@
 #include <charconv>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -88,15 +89,44 @@ std::optional<certgate::decide::ClientFilter> ResolveClientUsers(
   return certgate::decide::ClientFilter::Only(std::move(uids));
 }
 
+// StderrIsJournal returns true if stderr is systemd's stream to the
+// journal ($JOURNAL_STREAM holds its "device:inode"): a record written to
+// the journal is then already there, and a copy on stderr would be a
+// second one.
+bool StderrIsJournal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  if (stream == nullptr) return false;
+  const std::string_view text(stream);
+  const size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return false;
+  unsigned long long dev = 0, ino = 0;
+  auto [dev_end, dev_ec] = std::from_chars(text.data(), text.data() + colon, dev);
+  auto [ino_end, ino_ec] = std::from_chars(text.data() + colon + 1, text.data() + text.size(), ino);
+  if (dev_ec != std::errc() || dev_end != text.data() + colon || ino_ec != std::errc() ||
+      ino_end != text.data() + text.size()) {
+    return false;
+  }
+  struct stat st {};
+  return fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+// StartupError logs |message|, the reason the service cannot start, and
+// says it on stderr too, unless --verbose already copies every record there
+// or stderr is the journal itself. Returns 1, the exit status.
+int StartupError(certgate::core::LogSink* log, bool verbose, const std::string& message) {
+  log->Write(certgate::decide::ServiceRecord(certgate::core::Priority::kErr, message));
+  if (!verbose && !StderrIsJournal()) std::fprintf(stderr, "certgate-decide: %s\n", message.c_str());
+  return 1;
+}
+
 // BindSocket binds and listens on |path| (mode 0666: the sshd command user
 // connects; trust comes from the directory and the owner, see client.h).
 // A socket already there is replaced only if nothing listens on it (a
 // stale one: connect() is refused); a live one, or anything else, is an
-// error.
-int BindSocket(const std::string& path, certgate::core::LogSink* log) {
+// error. Returns the socket, or -1 with |error| saying why.
+int BindSocket(const std::string& path, std::string* error) {
   auto fail = [&](const std::string& what, const char* todo = "check the directory or use --socket") {
-    log->Write(certgate::decide::ServiceRecord(certgate::core::Priority::kErr,
-                                               "cannot listen on " + path + ": " + what + "; " + todo));
+    *error = "cannot listen on " + path + ": " + what + "; " + todo;
     return -1;
   };
   struct sockaddr_un addr {};
@@ -212,20 +242,19 @@ int main(int argc, char** argv) {
 
   certgate::core::SystemLogSink log("certgate-decide", verbose);
   signal(SIGPIPE, SIG_IGN);
-  if (chdir("/") != 0) return 1;
+  if (chdir("/") != 0) return StartupError(&log, verbose, std::string("cannot change to /: ") + std::strerror(errno));
   int listen_fd = -1;
   int n = sd_listen_fds(1);
   if (n > 1) {
-    log.Write(certgate::decide::ServiceRecord(
-        certgate::core::Priority::kErr,
-        "got " + std::to_string(n) + " sockets from systemd, expected 1; fix certgate-decide.socket"));
-    return 1;
+    return StartupError(&log, verbose,
+                        "got " + std::to_string(n) + " sockets from systemd, expected 1; fix certgate-decide.socket");
   }
   if (n == 1) {
     listen_fd = SD_LISTEN_FDS_START;
   } else {
-    listen_fd = BindSocket(socket_path, &log);
-    if (listen_fd < 0) return 1;
+    std::string error;
+    listen_fd = BindSocket(socket_path, &error);
+    if (listen_fd < 0) return StartupError(&log, verbose, error);
   }
   certgate::decide::PolicyCache cache(policy, certgate::core::LoadOptions{});
   cache.UseSnapshot(snapshot);
