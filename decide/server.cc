@@ -43,22 +43,40 @@ int64_t NowMs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
+// ReadResult says how reading a request ended.
+enum class ReadResult { kRead, kTimedOut, kFailed };
+
 // ReadRequest reads until the client's shutdown(SHUT_WR) into |buf| (|cap|
-// bytes); false on error, timeout (SO_RCVTIMEO) or more than
-// kMaxRequestSize bytes.
-bool ReadRequest(int fd, uint8_t* buf, size_t cap, size_t* size) {
+// bytes), by |deadline_ms| (CLOCK_MONOTONIC) in all, however the client
+// spaces its bytes: kTimedOut past it, kFailed on an error or more than
+// kMaxRequestSize bytes; |*size| gets the bytes read either way.
+ReadResult ReadRequest(int fd, uint8_t* buf, size_t cap, size_t* size, int64_t deadline_ms) {
   size_t off = 0;
+  *size = 0;
   for (;;) {
-    ssize_t n = recv(fd, buf + off, cap - off, 0);
+    const int64_t left = deadline_ms - NowMs();
+    if (left <= 0) return ReadResult::kTimedOut;
+    struct pollfd p {fd, POLLIN, 0};
+    const int ready = poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1000)));
+    if (ready < 0 && errno != EINTR) return ReadResult::kFailed;
+    if (ready <= 0) continue;
+    ssize_t n = recv(fd, buf + off, cap - off, MSG_DONTWAIT);
     if (n == 0) break;
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return false;
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+    if (n < 0) return ReadResult::kFailed;
     off += static_cast<size_t>(n);
-    if (off > kMaxRequestSize || off == cap) return false;
+    *size = off;
+    if (off > kMaxRequestSize || off == cap) return ReadResult::kFailed;
   }
-  *size = off;
-  return true;
+  return ReadResult::kRead;
 }
+
+// RequestTimeoutRecord is the record of a connection whose client (|peer|)
+// did not send a complete request (|got| bytes of it) within
+// kRequestReadTimeoutSec: no decision was made, nothing is answered. |killed|
+// names the worker the parent had to kill for it (empty: the worker gave up
+// by itself).
+core::LogRecord RequestTimeoutRecord(const struct ucred& peer, size_t got, const std::string& killed);
 
 bool SendAll(int fd, const uint8_t* data, size_t size, int flags = 0) {
   size_t off = 0;
@@ -244,18 +262,25 @@ void OnWorkerTerm(int) { g_worker_stop = 1; }
 // --explain, --check and --compile are declined (the client then decides in-process,
 // as the caller, so that the service never reads other files for it). A
 // malformed request or a failed send sends nothing (the client then
-// denies). |slot| gets the request's kind, deadline (its --timeout) and
+// denies). The request must arrive by |slot|'s deadline (set on accept),
+// else it is logged to |service_log| (RequestTimeoutRecord) and nothing is
+// sent. |slot| gets the request's kind, deadline (its --timeout) and
 // stage; |signatures| remembers verified certificates, |groups| NSS group
-// answers (for a second). Returns false if the request was malformed or
-// the answer not sent.
-bool ServeConnection(int conn, PolicyCache* cache, uint8_t* buf, size_t cap, WorkerSlot* slot,
-                     core::SignatureMemo* signatures, core::GroupCache* groups) {
+// answers (for a second). |peer| is the client. Returns false if the
+// request was malformed, late or the answer not sent.
+bool ServeConnection(int conn, const struct ucred& peer, PolicyCache* cache, uint8_t* buf, size_t cap,
+                     WorkerSlot* slot, core::SignatureMemo* signatures, core::GroupCache* groups,
+                     core::LogSink* service_log) {
   struct timeval tv {kRequestReadTimeoutSec, 0};
-  setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   size_t size = 0;
   RequestView request;
-  if (!ReadRequest(conn, buf, cap, &size) || !ParseRequest(buf, size, &request)) return false;
+  const ReadResult read = ReadRequest(conn, buf, cap, &size, slot->deadline_ms.load(std::memory_order_relaxed));
+  if (read == ReadResult::kTimedOut) {
+    service_log->Write(RequestTimeoutRecord(peer, size, ""));
+    return false;
+  }
+  if (read != ReadResult::kRead || !ParseRequest(buf, size, &request)) return false;
   const core::HelperKind kind =
       request.kind == kKindKeys ? core::HelperKind::kKeys : core::HelperKind::kPrincipals;
   slot->kind.store(request.kind, std::memory_order_relaxed);
@@ -316,7 +341,8 @@ bool ServeConnection(int conn, PolicyCache* cache, uint8_t* buf, size_t cap, Wor
 // while waiting in accept(), so a request in progress is always finished.
 // Never returns.
 [[noreturn]] void RunWorker(int listen_fd, int wake_fd, pid_t parent, SharedState* shared,
-                            WorkerSlot* slot, PolicyCache* cache, const ClientFilter& clients) {
+                            WorkerSlot* slot, PolicyCache* cache, const ClientFilter& clients,
+                            core::LogSink* log) {
   signal(SIGUSR1, SIG_IGN);  // `systemctl kill -s USR1` reaches every process of the unit
   signal(SIGCHLD, SIG_DFL);
   struct sigaction sa {};
@@ -376,7 +402,7 @@ bool ServeConnection(int conn, PolicyCache* cache, uint8_t* buf, size_t cap, Wor
     // Running low on idle workers: wake the parent to fork more (a pipe
     // write; never blocks: the pipe is non-blocking and one byte suffices).
     if (CountIdle(*shared) < kMinIdleWorkers) (void)!write(wake_fd, "w", 1);
-    (void)ServeConnection(conn, cache, request.data(), request.size(), slot, &signatures, &groups);
+    (void)ServeConnection(conn, peer, cache, request.data(), request.size(), slot, &signatures, &groups, log);
     close(conn);
     shared->requests.fetch_add(1, std::memory_order_relaxed);
     ++served;
@@ -412,6 +438,24 @@ core::LogRecord ServiceRecord(core::Priority priority, std::string message) {
   return rec;
 }
 
+namespace {
+
+core::LogRecord RequestTimeoutRecord(const struct ucred& peer, size_t got, const std::string& killed) {
+  const std::string who = peer.pid > 0 ? "the client (pid " + std::to_string(peer.pid) + ", uid " +
+                                             std::to_string(peer.uid) + ")"
+                                       : "the client";
+  core::LogRecord rec = ServiceRecord(
+      core::Priority::kWarning,
+      "no request: " + who + " did not send a complete request within " + std::to_string(kRequestReadTimeoutSec) +
+          "s (" + (got == 0 ? std::string("nothing") : std::to_string(got) + " bytes") + " received" + killed +
+          "); no decision was made and nothing answered; a client must send its whole request at once "
+          "(principals-cmd and keys-cmd do)");
+  rec.fields.emplace_back("CERTGATE_REASON", "request-timeout");
+  return rec;
+}
+
+}  // namespace
+
 bool ClientFilter::Allows(uid_t uid) const {
   if (any_ || uid == 0) return true;
   return std::find(uids_.begin(), uids_.end(), uid) != uids_.end();
@@ -420,11 +464,10 @@ bool ClientFilter::Allows(uid_t uid) const {
 namespace {
 
 // OverdueMessage is the parent's log line for a worker killed past its
-// request's deadline: the in-process helper's watchdog line.
+// request's deadline (its --timeout, once the request was read): the
+// in-process helper's watchdog line.
 std::string OverdueMessage(const WorkerSlot& slot, int64_t overdue_ms, pid_t pid) {
-  const int64_t timeout_ms = slot.timeout_ms.load(std::memory_order_relaxed);
-  const std::string bound = timeout_ms > 0 ? std::to_string(timeout_ms / 1000) + "s (--timeout)"
-                                           : std::to_string(kRequestReadTimeoutSec) + "s (reading the request)";
+  const std::string bound = std::to_string(slot.timeout_ms.load(std::memory_order_relaxed) / 1000) + "s (--timeout)";
   const std::string late = " (worker " + std::to_string(pid) + " killed " + std::to_string(overdue_ms) +
                            " ms past the request's deadline)";
   if (slot.stage.load(std::memory_order_relaxed) == core::HelperStage::kLoadingPolicy) {
@@ -599,7 +642,16 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
       if (now >= kill_at) {
         kill(pid, SIGKILL);
         w.killed = true;
-        core::LogRecord rec = ServiceRecord(core::Priority::kErr, OverdueMessage(slot, now - kill_at + kKillGraceMs, pid));
+        const int64_t overdue_ms = now - kill_at + kKillGraceMs;
+        if (slot.timeout_ms.load(std::memory_order_relaxed) == 0) {
+          // Still reading the request: no decision was made (the worker
+          // gives up by itself at the deadline unless it is stuck).
+          struct ucred unknown {};
+          log->Write(RequestTimeoutRecord(unknown, 0, "; worker " + std::to_string(pid) + " killed " +
+                                                          std::to_string(overdue_ms) + " ms past that deadline"));
+          continue;
+        }
+        core::LogRecord rec = ServiceRecord(core::Priority::kErr, OverdueMessage(slot, overdue_ms, pid));
         rec.fields[0].second = core::HelperName(slot.kind.load() == kKindKeys ? core::HelperKind::kKeys
                                                                              : core::HelperKind::kPrincipals);
         rec.fields.emplace_back("CERTGATE_DECISION", "deny");
@@ -634,7 +686,7 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
       pid_t pid = fork();
       if (pid == 0) {
         wake_read.Reset();
-        RunWorker(listen_fd, wake_write.get(), self, shared, &slot, cache, clients);
+        RunWorker(listen_fd, wake_write.get(), self, shared, &slot, cache, clients, log);
       }
       if (pid < 0) {
         slot.state.store(kSlotFree, std::memory_order_release);

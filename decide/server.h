@@ -28,8 +28,9 @@ inline constexpr size_t kMaxIdleWorkers = 4;
 // parent forks a fresh one (bounds what a slow leak or heap fragmentation
 // could grow to).
 inline constexpr uint64_t kMaxRequestsPerWorker = 10000;
-// kRequestReadTimeoutSec bounds how long a worker waits for the request
-// bytes (a client sends them at once) and for sending the answer.
+// kRequestReadTimeoutSec bounds how long a worker waits for the whole
+// request from the connection on (a client sends it at once; a client that
+// has not is logged: no request, no decision) and for sending the answer.
 inline constexpr int kRequestReadTimeoutSec = 10;
 // kKillGraceMs: a worker still busy this long after its request's deadline
 // (the request's --timeout; the client has denied by then) is killed.
