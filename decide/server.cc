@@ -249,6 +249,9 @@ volatile sig_atomic_t g_report_stats = 0;
 void OnUsr1(int) { g_report_stats = 1; }
 // OnChld only interrupts the parent's poll() so that it reaps at once.
 void OnChld(int) {}
+// g_recheck is set by SIGHUP: say that the policy was re-checked.
+volatile sig_atomic_t g_recheck = 0;
+void OnHup(int) { g_recheck = 1; }
 // g_worker_stop is a worker's SIGTERM: retire after the current request.
 volatile sig_atomic_t g_worker_stop = 0;
 void OnWorkerTerm(int) { g_worker_stop = 1; }
@@ -344,6 +347,7 @@ bool ServeConnection(int conn, const struct ucred& peer, PolicyCache* cache, uin
                             WorkerSlot* slot, PolicyCache* cache, const ClientFilter& clients,
                             core::LogSink* log) {
   signal(SIGUSR1, SIG_IGN);  // `systemctl kill -s USR1` reaches every process of the unit
+  signal(SIGHUP, SIG_IGN);   // and so may SIGHUP: the parent answers it
   signal(SIGCHLD, SIG_DFL);
   struct sigaction sa {};
   sigemptyset(&sa.sa_mask);
@@ -513,6 +517,8 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
   sigemptyset(&sa.sa_mask);
   sa.sa_handler = OnUsr1;  // no SA_RESTART: poll() returns EINTR
   sigaction(SIGUSR1, &sa, nullptr);
+  sa.sa_handler = OnHup;
+  sigaction(SIGHUP, &sa, nullptr);
   sa.sa_handler = OnChld;
   sa.sa_flags = SA_NOCLDSTOP;
   sigaction(SIGCHLD, &sa, nullptr);
@@ -608,6 +614,14 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
                 " s ahead of the clock (touch -d, or a clock set back); it is trusted until the clock gets "
                 "there, then re-read once; touch it to set its time to now"));
       }
+    }
+    if (g_recheck != 0) {
+      // There is nothing to reload on request: the stamps were compared
+      // just now (Refresh above) and are compared again at every request.
+      g_recheck = 0;
+      log->Write(ServiceRecord(core::Priority::kInfo,
+                               "SIGHUP: policy re-checked now: " + PolicyStatus(*cache) +
+                                   "; no reload is needed: the policy is re-checked at every request"));
     }
     if (refreshed == PolicyCache::RefreshResult::kReloaded) {
       const core::LoadedPolicy& r = cache->current();

@@ -89,7 +89,8 @@ std::string PolicyStatus(const PolicyCache& cache);
 // lookup; its client has denied). Workers block in accept() (one wakes per
 // connection); a connection from a uid that |clients| does not allow is
 // declined at once, unread. SIGUSR1 logs the request count and memory
-// figures. Under systemd's watchdog (WATCHDOG_USEC) it pings from its loop
+// figures; SIGHUP re-checks the policy at once and logs its state (there is
+// nothing else to do: it is re-checked at every request). Under systemd's watchdog (WATCHDOG_USEC) it pings from its loop
 // four times per period, and it updates STATUS= at every reload. It
 // returns only on a fatal error (then 1).
 int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFilter& clients,

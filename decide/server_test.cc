@@ -298,6 +298,25 @@ TEST_F(ServerTest, AClientThatSendsNothingIsLogged) {
   EXPECT_EQ(log.find("took longer"), std::string::npos) << log;
 }
 
+// SIGHUP does not stop the service (systemd does not restart a service
+// that SIGHUP killed): it re-checks the policy and says so.
+TEST_F(ServerTest, SighupRechecksThePolicyAndKeepsServing) {
+  ASSERT_EQ(Ask({"alice", "ssh-ed25519-cert-v01@openssh.com", "AAAA"}).result, AskResult::kAnswered);  // serving
+  ASSERT_EQ(kill(pid_, SIGHUP), 0);
+  std::string log;
+  for (int i = 0; i < 100 && log.find("SIGHUP") == std::string::npos; ++i) {
+    usleep(20 * 1000);
+    log = Log();
+  }
+  EXPECT_NE(log.find("SIGHUP: policy re-checked now: policy " + policy_ +
+                     ": 1 rules; no reload is needed: the policy is re-checked at every request"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(waitpid(pid_, nullptr, WNOHANG), 0);
+  Reply r = Ask({"alice", "ssh-ed25519-cert-v01@openssh.com", "AAAA"});
+  EXPECT_EQ(r.result, AskResult::kAnswered);
+}
+
 TEST_F(ServerTest, ServesOnlyItsClientUsers) {
   EXPECT_EQ(AskAs("daemon"), static_cast<int>(AskResult::kAnswered));
   EXPECT_EQ(AskAs("nobody"), static_cast<int>(AskResult::kDeclined));
