@@ -252,6 +252,9 @@ void OnChld(int) {}
 // g_recheck is set by SIGHUP: say that the policy was re-checked.
 volatile sig_atomic_t g_recheck = 0;
 void OnHup(int) { g_recheck = 1; }
+// g_stop is set by SIGTERM or SIGINT to the parent: stop gracefully.
+volatile sig_atomic_t g_stop = 0;
+void OnStop(int) { g_stop = 1; }
 // g_worker_stop is a worker's SIGTERM: retire after the current request.
 volatile sig_atomic_t g_worker_stop = 0;
 void OnWorkerTerm(int) { g_worker_stop = 1; }
@@ -348,6 +351,7 @@ bool ServeConnection(int conn, const struct ucred& peer, PolicyCache* cache, uin
                             core::LogSink* log) {
   signal(SIGUSR1, SIG_IGN);  // `systemctl kill -s USR1` reaches every process of the unit
   signal(SIGHUP, SIG_IGN);   // and so may SIGHUP: the parent answers it
+  signal(SIGINT, SIG_IGN);   // the parent stops the workers (SIGTERM)
   signal(SIGCHLD, SIG_DFL);
   struct sigaction sa {};
   sigemptyset(&sa.sa_mask);
@@ -519,6 +523,9 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
   sigaction(SIGUSR1, &sa, nullptr);
   sa.sa_handler = OnHup;
   sigaction(SIGHUP, &sa, nullptr);
+  sa.sa_handler = OnStop;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
   sa.sa_handler = OnChld;
   sa.sa_flags = SA_NOCLDSTOP;
   sigaction(SIGCHLD, &sa, nullptr);
@@ -551,6 +558,7 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
     // main() has logged the state of the start-up load.
     last_issue = cache->current().issues.empty() ? "no policy" : cache->current().issues.front().ToString();
   }
+  bool stopping = false;
   for (;;) {
     for (;;) {
       int status = 0;
@@ -580,6 +588,33 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
     char drain[64];
     while (read(wake_read.get(), drain, sizeof drain) > 0) {
     }
+    // Stopping (systemctl stop or restart): fork no more, let every busy
+    // worker finish the request it serves (bounded by that request's
+    // deadline, below), and exit once all are gone. SIGTERM is sent again
+    // at every turn: it ends an idle worker's accept() (a worker between
+    // its check of the flag and accept() would miss the first one).
+    if (g_stop != 0 && !stopping) {
+      stopping = true;
+      size_t busy = 0;
+      for (const auto& [pid, w] : workers) {
+        if (shared->slots[w.slot].state.load(std::memory_order_acquire) == kSlotBusy) ++busy;
+      }
+      log->Write(ServiceRecord(core::Priority::kInfo,
+                               "stopping: " + std::to_string(busy) + " requests in progress are finished first "
+                               "(each within its --timeout), idle workers exit now"));
+      (void)sd_notify(0, "STOPPING=1");
+    }
+    if (stopping) {
+      if (workers.empty()) {
+        log->Write(ServiceRecord(core::Priority::kInfo, "stopped; " + std::to_string(shared->requests.load()) +
+                                                            " requests served"));
+        return 0;
+      }
+      for (auto& [pid, w] : workers) {
+        kill(pid, SIGTERM);
+        w.retiring = true;
+      }
+    }
     if (g_report_stats != 0) {
       g_report_stats = 0;
       log->Write(ServiceRecord(
@@ -594,7 +629,8 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
     // the older policy (SIGTERM: each finishes the request it serves).
     // A reload is logged when the files changed; an unusable policy once
     // per distinct first issue (a racy reload repeats it silently).
-    PolicyCache::RefreshResult refreshed = cache->Refresh();
+    PolicyCache::RefreshResult refreshed =
+        stopping ? PolicyCache::RefreshResult::kCurrent : cache->Refresh();
     if (refreshed != PolicyCache::RefreshResult::kCurrent) {
       ++generation;
       for (auto& [pid, w] : workers) {
@@ -615,7 +651,7 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
                 "there, then re-read once; touch it to set its time to now"));
       }
     }
-    if (g_recheck != 0) {
+    if (g_recheck != 0 && !stopping) {
       // There is nothing to reload on request: the stamps were compared
       // just now (Refresh above) and are compared again at every request.
       g_recheck = 0;
@@ -690,7 +726,7 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
     // Fork workers until kMinIdleWorkers of the current policy wait. A fork
     // copies the service's page tables (milliseconds at 100,000 rules); it
     // happens at start-up, after a reload, and when the idle ones run low.
-    while (idle_current < kMinIdleWorkers && workers.size() < max_children) {
+    while (!stopping && idle_current < kMinIdleWorkers && workers.size() < max_children) {
       size_t index = 0;
       while (index < kMaxWorkers && shared->slots[index].state.load() != kSlotFree) ++index;
       if (index >= kMaxWorkers) break;

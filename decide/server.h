@@ -91,8 +91,11 @@ std::string PolicyStatus(const PolicyCache& cache);
 // declined at once, unread. SIGUSR1 logs the request count and memory
 // figures; SIGHUP re-checks the policy at once and logs its state (there is
 // nothing else to do: it is re-checked at every request). Under systemd's watchdog (WATCHDOG_USEC) it pings from its loop
-// four times per period, and it updates STATUS= at every reload. It
-// returns only on a fatal error (then 1).
+// four times per period, and it updates STATUS= at every reload. SIGTERM
+// or SIGINT stops it gracefully: no more workers are forked, idle ones exit
+// at once, busy ones finish the request they serve (a worker past its
+// request's deadline is killed as ever) and then exit; it returns 0 once
+// every worker is gone. Otherwise it returns only on a fatal error (then 1).
 int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFilter& clients,
           core::LogSink* log);
 

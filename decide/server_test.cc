@@ -317,6 +317,47 @@ TEST_F(ServerTest, SighupRechecksThePolicyAndKeepsServing) {
   EXPECT_EQ(r.result, AskResult::kAnswered);
 }
 
+// Stopping the service (systemctl stop or restart: SIGTERM) lets a request
+// in progress finish and be answered; then the service exits 0.
+TEST_F(ServerTest, StopFinishesTheRequestInProgress) {
+  std::vector<const char*> args = {"--policy", policy_.c_str(), "alice", "ssh-ed25519-cert-v01@openssh.com",
+                                   "AAAA"};
+  std::vector<uint8_t> request(kMaxRequestSize);
+  const size_t size = EncodeRequest(kKindPrincipals, args.size(), args.data(), request.data(), request.size());
+  ASSERT_GT(size, 10u);
+  ASSERT_EQ(Ask({"alice", "ssh-ed25519-cert-v01@openssh.com", "AAAA"}).result, AskResult::kAnswered);  // serving
+  int fd = Connect();
+  ASSERT_GE(fd, 0);
+  // Half the request: a worker has accepted it and is reading it.
+  ASSERT_EQ(write(fd, request.data(), size / 2), static_cast<ssize_t>(size / 2));
+  usleep(200 * 1000);
+  ASSERT_EQ(kill(pid_, SIGTERM), 0);
+  usleep(300 * 1000);
+  EXPECT_EQ(waitpid(pid_, nullptr, WNOHANG), 0);  // still there: a request is in progress
+  ASSERT_EQ(write(fd, request.data() + size / 2, size - size / 2), static_cast<ssize_t>(size - size / 2));
+  shutdown(fd, SHUT_WR);
+  std::vector<uint8_t> answer(kMaxAnswerSize);
+  size_t got = 0;
+  for (;;) {
+    ssize_t n = read(fd, answer.data() + got, answer.size() - got);
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  close(fd);
+  AnswerView view;
+  ASSERT_TRUE(ParseAnswer(answer.data(), got, &view)) << got << " bytes";
+  EXPECT_FALSE(view.declined);
+  EXPECT_EQ(view.exit_code, 0);
+  int status = 0;
+  for (int i = 0; i < 300 && waitpid(pid_, &status, WNOHANG) == 0; ++i) usleep(10 * 1000);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  pid_ = -1;
+  const std::string log = Log();
+  EXPECT_NE(log.find("stopping: 1 requests in progress are finished first"), std::string::npos) << log;
+  EXPECT_NE(log.find("stopped; 2 requests served"), std::string::npos) << log;
+}
+
 TEST_F(ServerTest, ServesOnlyItsClientUsers) {
   EXPECT_EQ(AskAs("daemon"), static_cast<int>(AskResult::kAnswered));
   EXPECT_EQ(AskAs("nobody"), static_cast<int>(AskResult::kDeclined));
