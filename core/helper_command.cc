@@ -240,6 +240,14 @@ LogRecord PlainKeyRecord(const std::string& user, const PublicKey& key, const Pl
   return rec;
 }
 
+// AnswerTooLarge is the reason of a denial whose answer of |bytes| bytes
+// of |what| would be over kMaxSshdAnswer.
+std::string AnswerTooLarge(size_t bytes, const char* what) {
+  return "the answer for sshd would be " + std::to_string(bytes) + " bytes, over the limit of " +
+         std::to_string(kMaxSshdAnswer) + " bytes (4 MiB); nothing printed: give this user fewer or shorter " +
+         what + " (certgate-policy(5), LIMITS)";
+}
+
 // Answer formats the sshd answer of a decision for |kind|.
 std::string Answer(HelperKind kind, const Decision& d, const Certificate& cert) {
   if (d.verdict != Verdict::kAllow) return "";
@@ -395,6 +403,12 @@ HelperOutput RunSshd(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
       return result;
     }
     PlainKeyAnswer a = AnswerPlainKey(*loaded.policy, o.user, *key, *env.groups);
+    if (a.out.size() > kMaxSshdAnswer) {
+      a.allow = false;
+      a.rules.clear();
+      a.reason = AnswerTooLarge(a.out.size(), "user_keys lines");
+      a.out.clear();
+    }
     env.log->Write(PlainKeyRecord(o.user, *key, a));
     result.out = std::move(a.out);
     return result;
@@ -413,8 +427,14 @@ HelperOutput RunSshd(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
   }
   Decision d = DecideCertificate(*loaded.policy, o.user, *cert, env.now, *env.groups,
                                  /*every_rule=*/false);
+  std::string answer = Answer(kind, d, *cert);
+  if (answer.size() > kMaxSshdAnswer) {
+    d.verdict = Verdict::kDeny;
+    d.reason = AnswerTooLarge(answer.size(), kind == HelperKind::kPrincipals ? "principals" : "principals or authorities");
+    answer.clear();
+  }
   env.log->Write(DecisionRecord(program, o.user, &cert.value(), d));
-  result.out = Answer(kind, d, *cert);
+  result.out = std::move(answer);
   return result;
 }
 

@@ -4,6 +4,7 @@
 #define CERTGATE_CORE_HELPER_COMMAND_H_
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -67,6 +68,12 @@ struct HelperEnv {
   // (the service shares one among its workers; see SignatureMemo).
   SignatureMemo* signatures = nullptr;
 };
+
+// kMaxSshdAnswer bounds what one sshd-mode run prints (4 MiB: the
+// certgate-decide service carries no more, see decide/protocol.h). A run
+// whose answer would be larger denies with the limit in its log record and
+// prints nothing, in-process and through the service alike.
+inline constexpr size_t kMaxSshdAnswer = 4 * 1024 * 1024;
 
 // HelperOutput is what main() writes: |out| to stdout in one write, then
 // exits with |exit_code|. On exit_code != 0 in sshd mode |out| is empty.

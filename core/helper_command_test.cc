@@ -395,6 +395,29 @@ TEST_F(HelperCommandTest, KeysCmdPlainKeyPrintsEveryLineOfTheRules) {
   EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
 }
 
+// An answer over kMaxSshdAnswer is a denial with the limit in its one
+// record, and nothing is printed (the service could not carry it).
+TEST_F(HelperCommandTest, AnAnswerOverTheLimitIsDeniedAndNothingPrinted) {
+  const std::string user_key = KeyLine(user_);
+  const std::string comment(600, 'c');
+  std::string lines = "'" + user_key + " " + comment + "'";
+  for (int i = 0; i < 8000; ++i) lines += ", '" + user_key + " " + comment + "'";
+  WritePolicy(ProdHead(ca_) +
+              "rules:\n"
+              "  - name: many\n"
+              "    users: [alice]\n"
+              "    authorities: [prod]\n"
+              "    user_keys: [" + lines + "]\n");
+  HelperOutput out = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(user_)});
+  EXPECT_EQ(out.exit_code, 0);
+  EXPECT_EQ(out.out, "");
+  ASSERT_EQ(log_.records.size(), 1u);
+  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
+  EXPECT_NE(log_.records[0].Field("CERTGATE_REASON").find("over the limit of 4194304 bytes (4 MiB)"),
+            std::string::npos)
+      << log_.records[0].Field("CERTGATE_REASON");
+}
+
 TEST_F(HelperCommandTest, AnUnusableKrlDeniesAfterTheAuthorityAndTimeChecks) {
   const std::string krl = dir_.Path("missing.krl");
   WritePolicy(ProdHead(ca_) +

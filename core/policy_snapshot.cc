@@ -56,10 +56,13 @@ std::span<const uint8_t> BytesOf(std::span<const T> items) {
 
 size_t Align8(size_t n) { return (n + 7) & ~size_t{7}; }
 
-// Racy returns true if stamps taken at |stamped_at_ns| are too close to
-// their newest change to tell it from a later one (policy_stamps.h).
+// Racy returns true if stamps taken at |stamped_at_ns| cannot tell their
+// changes from a later one now (policy_stamps.h, CheckRaciness): a change
+// time near |stamped_at_ns|, or one that was ahead of the clock then and
+// that the clock has come near since.
 bool Racy(const std::vector<FileStamp>& stamps, int64_t stamped_at_ns, int64_t racy_seconds) {
-  return racy_seconds >= 0 && NewestChangeNs(stamps) >= stamped_at_ns - RacyWindowNs(stamps, racy_seconds);
+  const Raciness r = CheckRaciness(stamps, stamped_at_ns, racy_seconds);
+  return r.racy || RealtimeNs() >= r.racy_from_ns;
 }
 
 // --- Encoding ---------------------------------------------------------------

@@ -97,7 +97,9 @@ struct OpenedSnapshot {
 // OpenSnapshot maps |snapshot_path| read-only and returns its policy if it
 // may stand in for LoadCompiledPolicy(|policy_path|, |options|) now.
 // A snapshot whose stamps were taken within RacyWindowNs(stamps,
-// |racy_seconds|) of a change is never used. |racy_seconds| is
+// |racy_seconds|) of a change is never used, nor one holding a change time
+// that was ahead of the clock when it was compiled once the clock has come
+// within that window of it (CheckRaciness). |racy_seconds| is
 // kRacySeconds but for tests (negative: never racy).
 OpenedSnapshot OpenSnapshot(const std::string& snapshot_path, const std::string& policy_path,
                             const LoadOptions& options, int64_t racy_seconds = kRacySeconds);
@@ -123,7 +125,8 @@ struct CompiledSnapshot {
 // |snapshot_path| atomically (a temporary file in the same directory,
 // fsync, rename, fsync of the directory), mode 0644. If a policy file
 // changed within the racy window (RacyWindowNs: 100 ms, or 2 s on a file
-// system of whole seconds) it first waits that out; if the files change
+// system of whole seconds) it first waits that out (a time further ahead
+// of the clock is not waited for, see CheckRaciness); if the files change
 // while they are read or the snapshot is written it compiles them again
 // (5 tries). Fails with kIo (what, where, and errno), kUsage for a snapshot
 // in a directory the stamps cover, or kPolicy when the files keep changing.

@@ -96,9 +96,27 @@ int64_t RealtimeNs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-bool AnyRacy(const std::vector<FileStamp>& stamps, int64_t start_seconds, int64_t racy_seconds) {
-  // Whole seconds of the newest change: a stamp is racy if its second is.
-  return NewestChangeNs(stamps) / 1000000000 >= start_seconds - racy_seconds;
+Raciness CheckRaciness(const std::vector<FileStamp>& stamps, int64_t taken_ns, int64_t racy_seconds) {
+  Raciness r;
+  if (racy_seconds < 0) return r;
+  const int64_t window = RacyWindowNs(stamps, racy_seconds);
+  for (const FileStamp& s : stamps) {
+    if (s.error != 0) continue;
+    for (const int64_t t : {s.mtime_ns, s.ctime_ns}) {
+      if (t < taken_ns - window) continue;  // older than any change to come
+      if (t <= taken_ns + window) {
+        r.racy = true;
+        continue;
+      }
+      // Ahead of the clock: no change before the clock nears t gets it.
+      if (t - window < r.racy_from_ns) r.racy_from_ns = t - window;
+      if (t - taken_ns > r.ahead_ns) {
+        r.ahead_ns = t - taken_ns;
+        r.ahead_path = s.path;
+      }
+    }
+  }
+  return r;
 }
 
 }  // namespace certgate::core

@@ -59,9 +59,30 @@ int64_t NewestChangeNs(const std::vector<FileStamp>& stamps);
 // RealtimeNs is CLOCK_REALTIME in nanoseconds, the clock of the stamps.
 int64_t RealtimeNs();
 
-// AnyRacy returns true if any of |stamps| was modified or changed at or
-// after |start_seconds| - |racy_seconds| (CLOCK_REALTIME seconds).
-bool AnyRacy(const std::vector<FileStamp>& stamps, int64_t start_seconds, int64_t racy_seconds);
+// Raciness is what the change times of stamps taken at one time say
+// about a load (or snapshot) made from what they stamp.
+struct Raciness {
+  // racy: a change time within the racy window of the time the stamps were
+  // taken (before or after it): a later change may leave the same stamps,
+  // so the load is good for one request only.
+  bool racy = false;
+  // racy_from_ns: the stamps hold a change time further ahead of the
+  // clock than the window (a clock stepped back, touch -d). A later change
+  // gets the time of that change as its ctime, so it cannot repeat such a
+  // stamp until the clock nears it: the stamps are trusted until this time
+  // (CLOCK_REALTIME ns; the earliest such change time minus the window),
+  // when a load must be made again. INT64_MAX if there is none.
+  int64_t racy_from_ns = INT64_MAX;
+  // ahead_path: the path of the stamp with such a time ahead ("" if none),
+  // ahead_ns how far ahead of the time taken it is (for the log).
+  std::string ahead_path;
+  int64_t ahead_ns = 0;
+};
+
+// CheckRaciness returns the Raciness of |stamps| taken at |taken_ns|
+// (CLOCK_REALTIME ns) with the window RacyWindowNs(stamps, |racy_seconds|);
+// a negative |racy_seconds| (tests) is never racy.
+Raciness CheckRaciness(const std::vector<FileStamp>& stamps, int64_t taken_ns, int64_t racy_seconds);
 
 }  // namespace certgate::core
 

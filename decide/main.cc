@@ -11,6 +11,7 @@
 #include <charconv>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -88,25 +89,72 @@ std::optional<certgate::decide::ClientFilter> ResolveClientUsers(
   return certgate::decide::ClientFilter::Only(std::move(uids));
 }
 
+// StderrIsJournal returns true if stderr is systemd's stream to the
+// journal ($JOURNAL_STREAM holds its "device:inode"): a record written to
+// the journal is then already there, and a copy on stderr would be a
+// second one.
+bool StderrIsJournal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  if (stream == nullptr) return false;
+  const std::string_view text(stream);
+  const size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return false;
+  unsigned long long dev = 0, ino = 0;
+  auto [dev_end, dev_ec] = std::from_chars(text.data(), text.data() + colon, dev);
+  auto [ino_end, ino_ec] = std::from_chars(text.data() + colon + 1, text.data() + text.size(), ino);
+  if (dev_ec != std::errc() || dev_end != text.data() + colon || ino_ec != std::errc() ||
+      ino_end != text.data() + text.size()) {
+    return false;
+  }
+  struct stat st {};
+  return fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+// StartupError logs |message|, the reason the service cannot start, and
+// says it on stderr too, unless --verbose already copies every record there
+// or stderr is the journal itself. Returns 1, the exit status.
+int StartupError(certgate::core::LogSink* log, bool verbose, const std::string& message) {
+  log->Write(certgate::decide::ServiceRecord(certgate::core::Priority::kErr, message));
+  if (!verbose && !StderrIsJournal()) std::fprintf(stderr, "certgate-decide: %s\n", message.c_str());
+  return 1;
+}
+
 // BindSocket binds and listens on |path| (mode 0666: the sshd command user
 // connects; trust comes from the directory and the owner, see client.h).
-int BindSocket(const std::string& path, certgate::core::LogSink* log) {
-  auto fail = [&](const std::string& what) {
-    certgate::core::LogRecord rec;
-    rec.priority = certgate::core::Priority::kErr;
-    rec.message = "cannot listen on " + path + ": " + what + "; check the directory or use --socket";
-    log->Write(rec);
+// A socket already there is replaced only if nothing listens on it (a
+// stale one: connect() is refused); a live one, or anything else, is an
+// error. Returns the socket, or -1 with |error| saying why.
+int BindSocket(const std::string& path, std::string* error) {
+  auto fail = [&](const std::string& what, const char* todo = "check the directory or use --socket") {
+    *error = "cannot listen on " + path + ": " + what + "; " + todo;
     return -1;
   };
   struct sockaddr_un addr {};
   addr.sun_family = AF_UNIX;
   if (path.empty() || path.front() != '/' || path.size() >= sizeof addr.sun_path) {
-    return fail("not an absolute path shorter than 108 bytes");
+    return fail("not an absolute path shorter than 108 bytes", "give --socket an absolute path");
   }
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   struct stat st {};
   if (lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) return fail("exists and is not a socket");
+    if (!S_ISSOCK(st.st_mode)) return fail("exists and is not a socket", "remove it or use another --socket");
+    // Is anything listening? Only a stale socket of an earlier run (the
+    // connection refused) may be replaced: unlinking a live one would
+    // strand the service behind it.
+    certgate::core::UniqueFd probe(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!probe.valid()) return fail(std::strerror(errno));
+    int rc;
+    do {
+      rc = connect(probe.get(), reinterpret_cast<const struct sockaddr*>(&addr), sizeof addr);
+    } while (rc != 0 && errno == EINTR);
+    if (rc == 0 || errno == EAGAIN) {
+      return fail("a process is listening on it (another certgate-decide?)",
+                  "stop that one first, or use another --socket");
+    }
+    if (errno != ECONNREFUSED) {
+      return fail(std::string("cannot tell whether a process listens on it: ") + std::strerror(errno),
+                  "remove it if it is stale, or use another --socket");
+    }
     unlink(path.c_str());  // a stale socket of an earlier run
   }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -194,34 +242,28 @@ int main(int argc, char** argv) {
 
   certgate::core::SystemLogSink log("certgate-decide", verbose);
   signal(SIGPIPE, SIG_IGN);
-  if (chdir("/") != 0) return 1;
+  if (chdir("/") != 0) return StartupError(&log, verbose, std::string("cannot change to /: ") + std::strerror(errno));
   int listen_fd = -1;
   int n = sd_listen_fds(1);
   if (n > 1) {
-    certgate::core::LogRecord rec;
-    rec.priority = certgate::core::Priority::kErr;
-    rec.message = "got " + std::to_string(n) + " sockets from systemd, expected 1; fix certgate-decide.socket";
-    log.Write(rec);
-    return 1;
+    return StartupError(&log, verbose,
+                        "got " + std::to_string(n) + " sockets from systemd, expected 1; fix certgate-decide.socket");
   }
   if (n == 1) {
     listen_fd = SD_LISTEN_FDS_START;
   } else {
-    listen_fd = BindSocket(socket_path, &log);
-    if (listen_fd < 0) return 1;
+    std::string error;
+    listen_fd = BindSocket(socket_path, &error);
+    if (listen_fd < 0) return StartupError(&log, verbose, error);
   }
   certgate::decide::PolicyCache cache(policy, certgate::core::LoadOptions{});
   cache.UseSnapshot(snapshot);
   (void)cache.Refresh();  // load now, so the first login does not pay for it
   certgate::decide::WarmUpCrypto();
   const std::string status = certgate::decide::PolicyStatus(cache);
-  {
-    certgate::core::LogRecord rec;
-    rec.priority = cache.current().policy ? certgate::core::Priority::kInfo : certgate::core::Priority::kErr;
-    rec.message = "serving; " + status;
-    if (!cache.current().policy) rec.message += "; fix it and check with principals-cmd --check";
-    log.Write(rec);
-  }
+  log.Write(certgate::decide::ServiceRecord(
+      cache.current().policy ? certgate::core::Priority::kInfo : certgate::core::Priority::kErr,
+      "serving; " + status + (cache.current().policy ? "" : "; fix it and check with principals-cmd --check")));
   // Type=notify: ready once the policy is loaded (TimeoutStartSec= bounds
   // that first load; the socket queues logins meanwhile).
   (void)sd_notify(0, ("READY=1\nSTATUS=" + status).c_str());

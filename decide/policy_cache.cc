@@ -20,7 +20,7 @@ bool PolicyCache::PathIsSafe() const {
 }
 
 void PolicyCache::Load() {
-  const int64_t start = core::RealtimeNs() / 1000000000;
+  const int64_t start_ns = core::RealtimeNs();
   path_safe_ = PathIsSafe();
   std::vector<core::FileStamp> before = core::TakeStamps(path_);
   result_ = core::LoadedPolicy{};  // free the old policy before building the new one
@@ -31,8 +31,13 @@ void PolicyCache::Load() {
   std::vector<core::FileStamp> after = core::TakeStamps(path_);
   // A change while we read (before != after), or a timestamp so recent that
   // a later change could leave it equal, makes this load good for the
-  // current request only.
-  racy_ = before != after || core::AnyRacy(after, start, racy_seconds_);
+  // current request only. A timestamp well ahead of the clock cannot be
+  // repeated by a change until the clock nears it: good until then.
+  const core::Raciness r = core::CheckRaciness(after, start_ns, racy_seconds_);
+  racy_ = before != after || r.racy;
+  racy_from_ns_ = r.racy_from_ns;
+  ahead_path_ = r.ahead_path;
+  ahead_ns_ = r.ahead_ns;
   stamps_ = std::move(after);
   loaded_ = true;
   ++loads_;
@@ -43,7 +48,7 @@ void PolicyCache::Load() {
 
 PolicyCache::RefreshResult PolicyCache::Refresh() {
   const bool same = loaded_ && core::TakeStamps(path_) == stamps_ && PathIsSafe() == path_safe_;
-  if (same && !racy_) return RefreshResult::kCurrent;
+  if (same && !racy_ && core::RealtimeNs() < racy_from_ns_) return RefreshResult::kCurrent;
   Load();
   return same ? RefreshResult::kRacyReload : RefreshResult::kReloaded;
 }

@@ -29,8 +29,9 @@ class PolicyCache : public core::PolicySource {
   };
 
   // Refresh makes the cache current: it stats every stamped path and
-  // reloads if any stamp differs or the last load was racy. Call it before
-  // every request.
+  // reloads if any stamp differs or the last load was racy (a change time
+  // within core::RacyWindowNs of the load, or one ahead of the clock that
+  // the clock has come near since). Call it before every request.
   RefreshResult Refresh();
 
   // UseSnapshot makes every load try the policy snapshot at |snapshot_path|
@@ -55,6 +56,11 @@ class PolicyCache : public core::PolicySource {
   // current returns the cached result (as of the last Refresh).
   const core::LoadedPolicy& current() const { return result_; }
   const std::string& path() const { return path_; }
+  // ahead_path returns a policy path whose timestamp was ahead of the clock
+  // (by ahead_ns) at the last load (a clock stepped back, touch -d), or "".
+  // Such a load is trusted until the clock nears that time.
+  const std::string& ahead_path() const { return ahead_path_; }
+  int64_t ahead_ns() const { return ahead_ns_; }
   // loads counts the loads done, for tests and logs.
   uint64_t loads() const { return loads_; }
 
@@ -71,6 +77,11 @@ class PolicyCache : public core::PolicySource {
   std::vector<core::FileStamp> stamps_;
   int64_t racy_seconds_;
   bool racy_ = true;
+  // racy_from_ns_: CLOCK_REALTIME ns from which the last load is racy (a
+  // timestamp ahead of the clock that it nears), see core::Raciness.
+  int64_t racy_from_ns_ = INT64_MAX;
+  std::string ahead_path_;
+  int64_t ahead_ns_ = 0;
   // path_safe_: PathIsSafe() at the last load. A chmod of a directory above
   // the policy moves no stamp, so Refresh compares this too.
   bool path_safe_ = false;

@@ -223,6 +223,32 @@ TEST_F(PolicyCacheTest, RecentFilesAreRacyAndReloadedEachTime) {
   EXPECT_EQ(c.loads(), 2u);
 }
 
+// A timestamp well ahead of the clock (touch -d '+1 hour', a clock set
+// back) cannot be repeated by a later change, which gets the time now: the
+// load is not racy, and the policy is not read again at every request.
+TEST_F(PolicyCacheTest, ATimestampAheadOfTheClockIsNotRacy) {
+  const int64_t now = core::RealtimeNs();
+  struct timespec ahead[2] = {{static_cast<time_t>(now / 1000000000 + 3600), 0},
+                              {static_cast<time_t>(now / 1000000000 + 3600), 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, path_.c_str(), ahead, 0), 0);
+  // The ctime of that change is now: wait until it is out of the window.
+  const int64_t wait = core::RacyWindowNs(core::TakeStamps(path_)) + 100'000'000;
+  struct timespec ts {static_cast<time_t>(wait / 1000000000), static_cast<long>(wait % 1000000000)};
+  while (nanosleep(&ts, &ts) != 0) {
+  }
+  PolicyCache c(path_, Options());  // the real window
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kCurrent);
+  EXPECT_EQ(c.loads(), 1u);
+  EXPECT_EQ(c.ahead_path(), path_);
+  EXPECT_GT(c.ahead_ns(), int64_t{3500} * 1000000000);
+  // A change is seen as ever.
+  WriteFile(path_, PolicyText("bob"));
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  EXPECT_EQ(FirstUser(c), "bob");
+  EXPECT_EQ(c.ahead_path(), "");
+}
+
 // With a snapshot (principals-cmd --compile), a load maps it while it is
 // current and reads the YAML otherwise: the same policy either way.
 TEST_F(PolicyCacheTest, LoadsFromTheSnapshotWhileItIsCurrent) {

@@ -35,28 +35,48 @@
 namespace certgate::decide {
 namespace {
 
+static_assert(kMaxAnswerOut >= core::kMaxSshdAnswer, "every answer a helper may give must fit the protocol");
+
 int64_t NowMs() {
   struct timespec ts {};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
+// ReadResult says how reading a request ended.
+enum class ReadResult { kRead, kTimedOut, kFailed };
+
 // ReadRequest reads until the client's shutdown(SHUT_WR) into |buf| (|cap|
-// bytes); false on error, timeout (SO_RCVTIMEO) or more than
-// kMaxRequestSize bytes.
-bool ReadRequest(int fd, uint8_t* buf, size_t cap, size_t* size) {
+// bytes), by |deadline_ms| (CLOCK_MONOTONIC) in all, however the client
+// spaces its bytes: kTimedOut past it, kFailed on an error or more than
+// kMaxRequestSize bytes; |*size| gets the bytes read either way.
+ReadResult ReadRequest(int fd, uint8_t* buf, size_t cap, size_t* size, int64_t deadline_ms) {
   size_t off = 0;
+  *size = 0;
   for (;;) {
-    ssize_t n = recv(fd, buf + off, cap - off, 0);
+    const int64_t left = deadline_ms - NowMs();
+    if (left <= 0) return ReadResult::kTimedOut;
+    struct pollfd p {fd, POLLIN, 0};
+    const int ready = poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1000)));
+    if (ready < 0 && errno != EINTR) return ReadResult::kFailed;
+    if (ready <= 0) continue;
+    ssize_t n = recv(fd, buf + off, cap - off, MSG_DONTWAIT);
     if (n == 0) break;
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return false;
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+    if (n < 0) return ReadResult::kFailed;
     off += static_cast<size_t>(n);
-    if (off > kMaxRequestSize || off == cap) return false;
+    *size = off;
+    if (off > kMaxRequestSize || off == cap) return ReadResult::kFailed;
   }
-  *size = off;
-  return true;
+  return ReadResult::kRead;
 }
+
+// RequestTimeoutRecord is the record of a connection whose client (|peer|)
+// did not send a complete request (|got| bytes of it) within
+// kRequestReadTimeoutSec: no decision was made, nothing is answered. |killed|
+// names the worker the parent had to kill for it (empty: the worker gave up
+// by itself).
+core::LogRecord RequestTimeoutRecord(const struct ucred& peer, size_t got, const std::string& killed);
 
 bool SendAll(int fd, const uint8_t* data, size_t size, int flags = 0) {
   size_t off = 0;
@@ -75,14 +95,6 @@ bool SendDecline(int conn, int flags) {
   uint8_t decline[64];
   const size_t size = EncodeDecline(decline, sizeof decline);
   return size > 0 && SendAll(conn, decline, size, flags);
-}
-
-core::LogRecord ServiceRecord(core::Priority priority, std::string message) {
-  core::LogRecord rec;
-  rec.priority = priority;
-  rec.message = std::move(message);
-  rec.fields.emplace_back("CERTGATE_PROGRAM", "certgate-decide");
-  return rec;
 }
 
 // SignAndVerify makes a key of |type| and signs and verifies one message.
@@ -237,6 +249,12 @@ volatile sig_atomic_t g_report_stats = 0;
 void OnUsr1(int) { g_report_stats = 1; }
 // OnChld only interrupts the parent's poll() so that it reaps at once.
 void OnChld(int) {}
+// g_recheck is set by SIGHUP: say that the policy was re-checked.
+volatile sig_atomic_t g_recheck = 0;
+void OnHup(int) { g_recheck = 1; }
+// g_stop is set by SIGTERM or SIGINT to the parent: stop gracefully.
+volatile sig_atomic_t g_stop = 0;
+void OnStop(int) { g_stop = 1; }
 // g_worker_stop is a worker's SIGTERM: retire after the current request.
 volatile sig_atomic_t g_worker_stop = 0;
 void OnWorkerTerm(int) { g_worker_stop = 1; }
@@ -250,18 +268,25 @@ void OnWorkerTerm(int) { g_worker_stop = 1; }
 // --explain, --check and --compile are declined (the client then decides in-process,
 // as the caller, so that the service never reads other files for it). A
 // malformed request or a failed send sends nothing (the client then
-// denies). |slot| gets the request's kind, deadline (its --timeout) and
+// denies). The request must arrive by |slot|'s deadline (set on accept),
+// else it is logged to |service_log| (RequestTimeoutRecord) and nothing is
+// sent. |slot| gets the request's kind, deadline (its --timeout) and
 // stage; |signatures| remembers verified certificates, |groups| NSS group
-// answers (for a second). Returns false if the request was malformed or
-// the answer not sent.
-bool ServeConnection(int conn, PolicyCache* cache, uint8_t* buf, size_t cap, WorkerSlot* slot,
-                     core::SignatureMemo* signatures, core::GroupCache* groups) {
+// answers (for a second). |peer| is the client. Returns false if the
+// request was malformed, late or the answer not sent.
+bool ServeConnection(int conn, const struct ucred& peer, PolicyCache* cache, uint8_t* buf, size_t cap,
+                     WorkerSlot* slot, core::SignatureMemo* signatures, core::GroupCache* groups,
+                     core::LogSink* service_log) {
   struct timeval tv {kRequestReadTimeoutSec, 0};
-  setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(conn, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   size_t size = 0;
   RequestView request;
-  if (!ReadRequest(conn, buf, cap, &size) || !ParseRequest(buf, size, &request)) return false;
+  const ReadResult read = ReadRequest(conn, buf, cap, &size, slot->deadline_ms.load(std::memory_order_relaxed));
+  if (read == ReadResult::kTimedOut) {
+    service_log->Write(RequestTimeoutRecord(peer, size, ""));
+    return false;
+  }
+  if (read != ReadResult::kRead || !ParseRequest(buf, size, &request)) return false;
   const core::HelperKind kind =
       request.kind == kKindKeys ? core::HelperKind::kKeys : core::HelperKind::kPrincipals;
   slot->kind.store(request.kind, std::memory_order_relaxed);
@@ -322,8 +347,11 @@ bool ServeConnection(int conn, PolicyCache* cache, uint8_t* buf, size_t cap, Wor
 // while waiting in accept(), so a request in progress is always finished.
 // Never returns.
 [[noreturn]] void RunWorker(int listen_fd, int wake_fd, pid_t parent, SharedState* shared,
-                            WorkerSlot* slot, PolicyCache* cache, const ClientFilter& clients) {
+                            WorkerSlot* slot, PolicyCache* cache, const ClientFilter& clients,
+                            core::LogSink* log) {
   signal(SIGUSR1, SIG_IGN);  // `systemctl kill -s USR1` reaches every process of the unit
+  signal(SIGHUP, SIG_IGN);   // and so may SIGHUP: the parent answers it
+  signal(SIGINT, SIG_IGN);   // the parent stops the workers (SIGTERM)
   signal(SIGCHLD, SIG_DFL);
   struct sigaction sa {};
   sigemptyset(&sa.sa_mask);
@@ -382,7 +410,7 @@ bool ServeConnection(int conn, PolicyCache* cache, uint8_t* buf, size_t cap, Wor
     // Running low on idle workers: wake the parent to fork more (a pipe
     // write; never blocks: the pipe is non-blocking and one byte suffices).
     if (CountIdle(*shared) < kMinIdleWorkers) (void)!write(wake_fd, "w", 1);
-    (void)ServeConnection(conn, cache, request.data(), request.size(), slot, &signatures, &groups);
+    (void)ServeConnection(conn, peer, cache, request.data(), request.size(), slot, &signatures, &groups, log);
     close(conn);
     shared->requests.fetch_add(1, std::memory_order_relaxed);
     ++served;
@@ -410,6 +438,32 @@ void WarmUpCrypto() {
   (void)EVP_Digest(msg, sizeof msg, digest, &len, EVP_sha384(), nullptr);
 }
 
+core::LogRecord ServiceRecord(core::Priority priority, std::string message) {
+  core::LogRecord rec;
+  rec.priority = priority;
+  rec.message = std::move(message);
+  rec.fields.emplace_back("CERTGATE_PROGRAM", "certgate-decide");
+  return rec;
+}
+
+namespace {
+
+core::LogRecord RequestTimeoutRecord(const struct ucred& peer, size_t got, const std::string& killed) {
+  const std::string who = peer.pid > 0 ? "the client (pid " + std::to_string(peer.pid) + ", uid " +
+                                             std::to_string(peer.uid) + ")"
+                                       : "the client";
+  core::LogRecord rec = ServiceRecord(
+      core::Priority::kWarning,
+      "no request: " + who + " did not send a complete request within " + std::to_string(kRequestReadTimeoutSec) +
+          "s (" + (got == 0 ? std::string("nothing") : std::to_string(got) + " bytes") + " received" + killed +
+          "); no decision was made and nothing answered; a client must send its whole request at once "
+          "(principals-cmd and keys-cmd do)");
+  rec.fields.emplace_back("CERTGATE_REASON", "request-timeout");
+  return rec;
+}
+
+}  // namespace
+
 bool ClientFilter::Allows(uid_t uid) const {
   if (any_ || uid == 0) return true;
   return std::find(uids_.begin(), uids_.end(), uid) != uids_.end();
@@ -418,11 +472,10 @@ bool ClientFilter::Allows(uid_t uid) const {
 namespace {
 
 // OverdueMessage is the parent's log line for a worker killed past its
-// request's deadline: the in-process helper's watchdog line.
+// request's deadline (its --timeout, once the request was read): the
+// in-process helper's watchdog line.
 std::string OverdueMessage(const WorkerSlot& slot, int64_t overdue_ms, pid_t pid) {
-  const int64_t timeout_ms = slot.timeout_ms.load(std::memory_order_relaxed);
-  const std::string bound = timeout_ms > 0 ? std::to_string(timeout_ms / 1000) + "s (--timeout)"
-                                           : std::to_string(kRequestReadTimeoutSec) + "s (reading the request)";
+  const std::string bound = std::to_string(slot.timeout_ms.load(std::memory_order_relaxed) / 1000) + "s (--timeout)";
   const std::string late = " (worker " + std::to_string(pid) + " killed " + std::to_string(overdue_ms) +
                            " ms past the request's deadline)";
   if (slot.stage.load(std::memory_order_relaxed) == core::HelperStage::kLoadingPolicy) {
@@ -468,6 +521,11 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
   sigemptyset(&sa.sa_mask);
   sa.sa_handler = OnUsr1;  // no SA_RESTART: poll() returns EINTR
   sigaction(SIGUSR1, &sa, nullptr);
+  sa.sa_handler = OnHup;
+  sigaction(SIGHUP, &sa, nullptr);
+  sa.sa_handler = OnStop;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
   sa.sa_handler = OnChld;
   sa.sa_flags = SA_NOCLDSTOP;
   sigaction(SIGCHLD, &sa, nullptr);
@@ -487,6 +545,7 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
   uint64_t generation = 0;
   long worker_peak_rss_kib = 0;  // largest ru_maxrss of a reaped worker
   std::string last_issue;  // the unusable policy's first issue, as last logged
+  std::string last_ahead;  // the policy path last logged with a timestamp ahead of the clock
   // systemd's watchdog (WatchdogSec= of certgate-decide.service): pinged
   // from this loop only, four times per period, so that a parent stuck in a
   // reload (a hung file system) or anywhere else stops the pings and is
@@ -499,6 +558,7 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
     // main() has logged the state of the start-up load.
     last_issue = cache->current().issues.empty() ? "no policy" : cache->current().issues.front().ToString();
   }
+  bool stopping = false;
   for (;;) {
     for (;;) {
       int status = 0;
@@ -528,6 +588,33 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
     char drain[64];
     while (read(wake_read.get(), drain, sizeof drain) > 0) {
     }
+    // Stopping (systemctl stop or restart): fork no more, let every busy
+    // worker finish the request it serves (bounded by that request's
+    // deadline, below), and exit once all are gone. SIGTERM is sent again
+    // at every turn: it ends an idle worker's accept() (a worker between
+    // its check of the flag and accept() would miss the first one).
+    if (g_stop != 0 && !stopping) {
+      stopping = true;
+      size_t busy = 0;
+      for (const auto& [pid, w] : workers) {
+        if (shared->slots[w.slot].state.load(std::memory_order_acquire) == kSlotBusy) ++busy;
+      }
+      log->Write(ServiceRecord(core::Priority::kInfo,
+                               "stopping: " + std::to_string(busy) + " requests in progress are finished first "
+                               "(each within its --timeout), idle workers exit now"));
+      (void)sd_notify(0, "STOPPING=1");
+    }
+    if (stopping) {
+      if (workers.empty()) {
+        log->Write(ServiceRecord(core::Priority::kInfo, "stopped; " + std::to_string(shared->requests.load()) +
+                                                            " requests served"));
+        return 0;
+      }
+      for (auto& [pid, w] : workers) {
+        kill(pid, SIGTERM);
+        w.retiring = true;
+      }
+    }
     if (g_report_stats != 0) {
       g_report_stats = 0;
       log->Write(ServiceRecord(
@@ -542,7 +629,8 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
     // the older policy (SIGTERM: each finishes the request it serves).
     // A reload is logged when the files changed; an unusable policy once
     // per distinct first issue (a racy reload repeats it silently).
-    PolicyCache::RefreshResult refreshed = cache->Refresh();
+    PolicyCache::RefreshResult refreshed =
+        stopping ? PolicyCache::RefreshResult::kCurrent : cache->Refresh();
     if (refreshed != PolicyCache::RefreshResult::kCurrent) {
       ++generation;
       for (auto& [pid, w] : workers) {
@@ -551,6 +639,25 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
           w.retiring = true;
         }
       }
+    }
+    if (refreshed != PolicyCache::RefreshResult::kCurrent && cache->ahead_path() != last_ahead) {
+      last_ahead = cache->ahead_path();
+      if (!last_ahead.empty()) {
+        log->Write(ServiceRecord(
+            core::Priority::kWarning,
+            "policy file " + core::EscapeForLog(last_ahead) + " has a timestamp " +
+                std::to_string(cache->ahead_ns() / 1000000000) +
+                " s ahead of the clock (touch -d, or a clock set back); it is trusted until the clock gets "
+                "there, then re-read once; touch it to set its time to now"));
+      }
+    }
+    if (g_recheck != 0 && !stopping) {
+      // There is nothing to reload on request: the stamps were compared
+      // just now (Refresh above) and are compared again at every request.
+      g_recheck = 0;
+      log->Write(ServiceRecord(core::Priority::kInfo,
+                               "SIGHUP: policy re-checked now: " + PolicyStatus(*cache) +
+                                   "; no reload is needed: the policy is re-checked at every request"));
     }
     if (refreshed == PolicyCache::RefreshResult::kReloaded) {
       const core::LoadedPolicy& r = cache->current();
@@ -585,7 +692,16 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
       if (now >= kill_at) {
         kill(pid, SIGKILL);
         w.killed = true;
-        core::LogRecord rec = ServiceRecord(core::Priority::kErr, OverdueMessage(slot, now - kill_at + kKillGraceMs, pid));
+        const int64_t overdue_ms = now - kill_at + kKillGraceMs;
+        if (slot.timeout_ms.load(std::memory_order_relaxed) == 0) {
+          // Still reading the request: no decision was made (the worker
+          // gives up by itself at the deadline unless it is stuck).
+          struct ucred unknown {};
+          log->Write(RequestTimeoutRecord(unknown, 0, "; worker " + std::to_string(pid) + " killed " +
+                                                          std::to_string(overdue_ms) + " ms past that deadline"));
+          continue;
+        }
+        core::LogRecord rec = ServiceRecord(core::Priority::kErr, OverdueMessage(slot, overdue_ms, pid));
         rec.fields[0].second = core::HelperName(slot.kind.load() == kKindKeys ? core::HelperKind::kKeys
                                                                              : core::HelperKind::kPrincipals);
         rec.fields.emplace_back("CERTGATE_DECISION", "deny");
@@ -610,7 +726,7 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
     // Fork workers until kMinIdleWorkers of the current policy wait. A fork
     // copies the service's page tables (milliseconds at 100,000 rules); it
     // happens at start-up, after a reload, and when the idle ones run low.
-    while (idle_current < kMinIdleWorkers && workers.size() < max_children) {
+    while (!stopping && idle_current < kMinIdleWorkers && workers.size() < max_children) {
       size_t index = 0;
       while (index < kMaxWorkers && shared->slots[index].state.load() != kSlotFree) ++index;
       if (index >= kMaxWorkers) break;
@@ -620,7 +736,7 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
       pid_t pid = fork();
       if (pid == 0) {
         wake_read.Reset();
-        RunWorker(listen_fd, wake_write.get(), self, shared, &slot, cache, clients);
+        RunWorker(listen_fd, wake_write.get(), self, shared, &slot, cache, clients, log);
       }
       if (pid < 0) {
         slot.state.store(kSlotFree, std::memory_order_release);

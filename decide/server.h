@@ -28,8 +28,9 @@ inline constexpr size_t kMaxIdleWorkers = 4;
 // parent forks a fresh one (bounds what a slow leak or heap fragmentation
 // could grow to).
 inline constexpr uint64_t kMaxRequestsPerWorker = 10000;
-// kRequestReadTimeoutSec bounds how long a worker waits for the request
-// bytes (a client sends them at once) and for sending the answer.
+// kRequestReadTimeoutSec bounds how long a worker waits for the whole
+// request from the connection on (a client sends it at once; a client that
+// has not is logged: no request, no decision) and for sending the answer.
 inline constexpr int kRequestReadTimeoutSec = 10;
 // kKillGraceMs: a worker still busy this long after its request's deadline
 // (the request's --timeout; the client has denied by then) is killed.
@@ -68,6 +69,11 @@ class ClientFilter {
   std::vector<uid_t> uids_;
 };
 
+// ServiceRecord returns a log record of the service's own (not of a
+// decision) with |priority| and |message| and the field
+// CERTGATE_PROGRAM=certgate-decide, as certgate-decide(8) LOGGING says.
+core::LogRecord ServiceRecord(core::Priority priority, std::string message);
+
 // PolicyStatus describes |cache|'s current policy in one line, for the
 // start-up log record and systemd's STATUS= (systemctl status): its rule
 // count and whether it came from the snapshot, or that it is unusable and
@@ -83,9 +89,13 @@ std::string PolicyStatus(const PolicyCache& cache);
 // lookup; its client has denied). Workers block in accept() (one wakes per
 // connection); a connection from a uid that |clients| does not allow is
 // declined at once, unread. SIGUSR1 logs the request count and memory
-// figures. Under systemd's watchdog (WATCHDOG_USEC) it pings from its loop
-// four times per period, and it updates STATUS= at every reload. It
-// returns only on a fatal error (then 1).
+// figures; SIGHUP re-checks the policy at once and logs its state (there is
+// nothing else to do: it is re-checked at every request). Under systemd's watchdog (WATCHDOG_USEC) it pings from its loop
+// four times per period, and it updates STATUS= at every reload. SIGTERM
+// or SIGINT stops it gracefully: no more workers are forked, idle ones exit
+// at once, busy ones finish the request they serve (a worker past its
+// request's deadline is killed as ever) and then exit; it returns 0 once
+// every worker is gone. Otherwise it returns only on a fatal error (then 1).
 int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFilter& clients,
           core::LogSink* log);
 

@@ -1,5 +1,6 @@
 #include "decide/server.h"
 
+#include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -39,8 +40,29 @@ std::string PolicyText(bool valid) {
          (valid ? "" : "    bogus: 1\n");
 }
 
+// FileLogSink appends each record as one line, "MESSAGE | NAME=VALUE...",
+// to a file: the service's records, from its parent and its forked
+// workers alike, for the test to read.
+class FileLogSink : public core::LogSink {
+ public:
+  explicit FileLogSink(std::string path) : path_(std::move(path)) {}
+  void Write(const core::LogRecord& record) override {
+    std::string line = record.message + " |";
+    for (const auto& [name, value] : record.fields) line += " " + name + "=" + value;
+    line += "\n";
+    int fd = open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    (void)!write(fd, line.data(), line.size());
+    close(fd);
+  }
+
+ private:
+  std::string path_;
+};
+
 // A running service: Serve() in a child process on a socket in a
-// root-owned directory under /run, the policy beside it.
+// root-owned directory under /run, the policy beside it; its records go
+// to log_ (FileLogSink).
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -50,6 +72,7 @@ class ServerTest : public ::testing::Test {
     dir_ = tmpl;
     chmod(dir_.c_str(), 0755);
     policy_ = dir_ + "/policy.yaml";
+    log_ = dir_ + "/service.log";
     sock_ = dir_ + "/decide.sock";
     testing::WriteFile(policy_, PolicyText(true));
     int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -66,7 +89,7 @@ class ServerTest : public ::testing::Test {
       options.trusted_root = testing::TempRoot();
       PolicyCache cache(policy_, options);
       (void)cache.Refresh();
-      core::CaptureLogSink log;
+      FileLogSink log(log_);
       // Serves root and the user "daemon" (uid 1 on Debian) only.
       struct passwd* daemon_user = getpwnam("daemon");
       _exit(Serve(l, &cache, 4, ClientFilter::Only({daemon_user ? daemon_user->pw_uid : 1}), &log));
@@ -135,7 +158,14 @@ class ServerTest : public ::testing::Test {
     return WEXITSTATUS(status);
   }
 
-  std::string dir_, policy_, sock_;
+  // Log returns the service's records so far (FileLogSink).
+  std::string Log() const {
+    std::string text;
+    if (access(log_.c_str(), F_OK) == 0) text = testing::ReadFile(log_);
+    return text;
+  }
+
+  std::string dir_, policy_, sock_, log_;
   pid_t pid_ = -1;
   std::vector<uint8_t> buf_ = std::vector<uint8_t>(kMaxAnswerSize);
 };
@@ -243,6 +273,89 @@ TEST_F(ServerTest, MalformedRequestGetsNoAnswer) {
   char c;
   EXPECT_EQ(read(fd, &c, 1), 0);  // closed without a byte: the client denies
   close(fd);
+}
+
+// A client that connects and sends nothing is given up at
+// kRequestReadTimeoutSec, and that is logged as what it is: no request, so
+// no decision (not a decision that took too long).
+TEST_F(ServerTest, AClientThatSendsNothingIsLogged) {
+  int fd = Connect();
+  ASSERT_GE(fd, 0);
+  char c;
+  struct timeval tv {kRequestReadTimeoutSec + 3, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  EXPECT_EQ(read(fd, &c, 1), 0);  // closed without an answer
+  close(fd);
+  std::string log;
+  for (int i = 0; i < 50 && log.find("no request") == std::string::npos; ++i) {
+    usleep(20 * 1000);
+    log = Log();
+  }
+  EXPECT_NE(log.find("did not send a complete request within 10s (nothing received); no decision was made"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("CERTGATE_PROGRAM=certgate-decide CERTGATE_REASON=request-timeout"), std::string::npos) << log;
+  EXPECT_EQ(log.find("took longer"), std::string::npos) << log;
+}
+
+// SIGHUP does not stop the service (systemd does not restart a service
+// that SIGHUP killed): it re-checks the policy and says so.
+TEST_F(ServerTest, SighupRechecksThePolicyAndKeepsServing) {
+  ASSERT_EQ(Ask({"alice", "ssh-ed25519-cert-v01@openssh.com", "AAAA"}).result, AskResult::kAnswered);  // serving
+  ASSERT_EQ(kill(pid_, SIGHUP), 0);
+  std::string log;
+  for (int i = 0; i < 100 && log.find("SIGHUP") == std::string::npos; ++i) {
+    usleep(20 * 1000);
+    log = Log();
+  }
+  EXPECT_NE(log.find("SIGHUP: policy re-checked now: policy " + policy_ +
+                     ": 1 rules; no reload is needed: the policy is re-checked at every request"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(waitpid(pid_, nullptr, WNOHANG), 0);
+  Reply r = Ask({"alice", "ssh-ed25519-cert-v01@openssh.com", "AAAA"});
+  EXPECT_EQ(r.result, AskResult::kAnswered);
+}
+
+// Stopping the service (systemctl stop or restart: SIGTERM) lets a request
+// in progress finish and be answered; then the service exits 0.
+TEST_F(ServerTest, StopFinishesTheRequestInProgress) {
+  std::vector<const char*> args = {"--policy", policy_.c_str(), "alice", "ssh-ed25519-cert-v01@openssh.com",
+                                   "AAAA"};
+  std::vector<uint8_t> request(kMaxRequestSize);
+  const size_t size = EncodeRequest(kKindPrincipals, args.size(), args.data(), request.data(), request.size());
+  ASSERT_GT(size, 10u);
+  ASSERT_EQ(Ask({"alice", "ssh-ed25519-cert-v01@openssh.com", "AAAA"}).result, AskResult::kAnswered);  // serving
+  int fd = Connect();
+  ASSERT_GE(fd, 0);
+  // Half the request: a worker has accepted it and is reading it.
+  ASSERT_EQ(write(fd, request.data(), size / 2), static_cast<ssize_t>(size / 2));
+  usleep(200 * 1000);
+  ASSERT_EQ(kill(pid_, SIGTERM), 0);
+  usleep(300 * 1000);
+  EXPECT_EQ(waitpid(pid_, nullptr, WNOHANG), 0);  // still there: a request is in progress
+  ASSERT_EQ(write(fd, request.data() + size / 2, size - size / 2), static_cast<ssize_t>(size - size / 2));
+  shutdown(fd, SHUT_WR);
+  std::vector<uint8_t> answer(kMaxAnswerSize);
+  size_t got = 0;
+  for (;;) {
+    ssize_t n = read(fd, answer.data() + got, answer.size() - got);
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  close(fd);
+  AnswerView view;
+  ASSERT_TRUE(ParseAnswer(answer.data(), got, &view)) << got << " bytes";
+  EXPECT_FALSE(view.declined);
+  EXPECT_EQ(view.exit_code, 0);
+  int status = 0;
+  for (int i = 0; i < 300 && waitpid(pid_, &status, WNOHANG) == 0; ++i) usleep(10 * 1000);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  pid_ = -1;
+  const std::string log = Log();
+  EXPECT_NE(log.find("stopping: 1 requests in progress are finished first"), std::string::npos) << log;
+  EXPECT_NE(log.find("stopped; 2 requests served"), std::string::npos) << log;
 }
 
 TEST_F(ServerTest, ServesOnlyItsClientUsers) {
