@@ -245,7 +245,8 @@ Result<FetchOutcome> FetchCaKeys(const Config& config, const Validators& previou
     Result<core::PublicKey> signer = VerifySshSig(*sig, core::AsBytes(answer->body), kBundleNamespace,
                                                   config.bundle_signature->allowed_signers);
     if (!signer) {
-      return Fail(signer.error().code, "bundle signature: " + signer.error().detail);
+      return Fail(signer.error().code,
+                  "bundle signature " + Redact(config.bundle_signature->url) + ": " + signer.error().detail);
     }
   }
   Result<std::vector<CaKey>> keys = ParseIssuerAnswer(config.issuer.type, answer->body);
