@@ -44,6 +44,17 @@ bool ListContains(std::string_view list, std::string_view item) {
 
 constexpr uint64_t kSshdTimeoutMs = 30000;
 
+// ConfigName returns how a message names |d|'s keyword: as sshd_config(5)
+// spells it, with the old name of a renamed keyword too, so that a grep
+// of the admin's files finds either spelling.
+std::string ConfigName(const Directive& d) {
+  const std::string key = Lower(d.keyword);
+  if (key == "pubkeyacceptedalgorithms" || key == "pubkeyacceptedkeytypes") {
+    return "PubkeyAcceptedAlgorithms (or its old name PubkeyAcceptedKeyTypes)";
+  }
+  return d.keyword;
+}
+
 }  // namespace
 
 core::Result<SshdVersion> DetectSshdVersion(const std::string& binary) {
@@ -116,7 +127,7 @@ core::Status VerifyEffective(const EffectiveConfig& effective,
         if (!ListContains(have, item)) {
           return Fail(Errc::kBadFormat, "sshd -T shows " + key + " without " + std::string(item) +
                                             " (an earlier line in the configuration wins?); remove or change the "
-                                            "admin's own " + key + " line that comes first");
+                                            "admin's own " + ConfigName(d) + " line that comes first");
         }
         if (comma == std::string_view::npos) break;
         items.remove_prefix(comma + 1);
@@ -124,8 +135,8 @@ core::Status VerifyEffective(const EffectiveConfig& effective,
       continue;
     }
     if (have == d.value) continue;
-    std::string why = " (an earlier line in the configuration wins: the first value is used); remove the " + key +
-                      " line that comes before cafetch's, in sshd_config or an earlier drop-in";
+    std::string why = " (an earlier line in the configuration wins: the first value is used); remove the " +
+                      ConfigName(d) + " line that comes before cafetch's, in sshd_config or an earlier drop-in";
     if (key == "authorizedprincipalscommand" && have == "none") {
       why = " (OpenSSH 9.2 drops AuthorizedPrincipalsCommand when an AuthorizedKeysCommand "
             "comes before it); remove that AuthorizedKeysCommand line or set sshd.manage_principals_command: false";

@@ -47,8 +47,22 @@ TEST(SshdCheckTest, VerifyEffective) {
   auto other = VerifyEffective(e, {{"TrustedUserCAKeys", "/mine"}});
   ASSERT_FALSE(other);
   EXPECT_EQ(other.error().code, core::Errc::kBadFormat);
-  EXPECT_FALSE(VerifyEffective(e, {{"CASignatureAlgorithms", "+ssh-dss"}}));
-  EXPECT_FALSE(VerifyEffective(e, {{"PubkeyAcceptedAlgorithms", "+ssh-rsa"}}));  // whole items only
+  EXPECT_EQ(other.error().detail,
+            "sshd -T shows trustedusercakeys /etc/ssh/certgate/keys, not /mine (an earlier line in the configuration "
+            "wins: the first value is used); remove the TrustedUserCAKeys line that comes before cafetch's, in "
+            "sshd_config or an earlier drop-in");
+  auto casig = VerifyEffective(e, {{"CASignatureAlgorithms", "+ssh-dss"}});
+  ASSERT_FALSE(casig);
+  EXPECT_EQ(casig.error().detail,
+            "sshd -T shows casignaturealgorithms without ssh-dss (an earlier line in the configuration wins?); "
+            "remove or change the admin's own CASignatureAlgorithms line that comes first");
+  // sshd -T prints the new name; the admin's file may use the old one.
+  auto pubkey = VerifyEffective(e, {{"PubkeyAcceptedAlgorithms", "+ssh-rsa"}});  // whole items only
+  ASSERT_FALSE(pubkey);
+  EXPECT_EQ(pubkey.error().detail,
+            "sshd -T shows pubkeyacceptedalgorithms without ssh-rsa (an earlier line in the configuration wins?); "
+            "remove or change the admin's own PubkeyAcceptedAlgorithms (or its old name PubkeyAcceptedKeyTypes) "
+            "line that comes first");
   auto dropped = VerifyEffective(ParseEffectiveConfig("authorizedprincipalscommand none\n"),
                                  {{"AuthorizedPrincipalsCommand", kPrincipalsCommand}});
   ASSERT_FALSE(dropped);
