@@ -139,7 +139,7 @@ core::Result<EffectiveConfig> CheckConfig(const Config& config, const std::strin
   }
   core::Result<EffectiveConfig> effective = DumpEffectiveConfig(config.sshd.binary, config_path);
   if (!effective) return effective;
-  core::Status verified = VerifyEffective(*effective, wanted);
+  core::Status verified = VerifyEffective(*effective, wanted, ReadConfigLines(config_path));
   if (!verified) return core::Unexpected{verified.error()};
   return effective;
 }
@@ -187,6 +187,14 @@ core::Status CheckCandidate(const Config& config, const std::string& main_text,
         main_text, config_dir, dir.path() + "/" + kCandidateDropInDir + "/*.conf");
   }
   if (st) st = dir.Write("sshd_config", candidate_main);
+  // AsInstalled names the files and lines of a message as they would be
+  // installed, not the candidate's copies (the line numbers are the same).
+  auto as_installed = [&](const std::string& detail) {
+    const std::string config_dir = core::ParentDirectory(config.sshd.config);
+    std::string out = ReplaceAll(detail, dir.path() + "/" + kCandidateDropInDir + "/",
+                                 config_dir + "/sshd_config.d/");
+    return ReplaceAll(out, dir.path() + "/sshd_config", config.sshd.config);
+  };
   if (st) {
     st = CheckSshdConfig(config.sshd.binary, dir.path() + "/sshd_config");
     // Most often it is the admin's own configuration that does not pass:
@@ -197,16 +205,11 @@ core::Status CheckCandidate(const Config& config, const std::string& main_text,
         return Fail(current.error().code, "the sshd configuration fails sshd -t already, before any change: " +
                                               current.error().detail + "; fix it first");
       }
-      // It is what cafetch would write that sshd refuses: name the files
-      // and lines as they would be installed, not the candidate's copies.
-      const std::string config_dir = core::ParentDirectory(config.sshd.config);
-      std::string detail = ReplaceAll(st.error().detail, dir.path() + "/" + kCandidateDropInDir + "/",
-                                      config_dir + "/sshd_config.d/");
-      detail = ReplaceAll(detail, dir.path() + "/sshd_config", config.sshd.config);
+      // It is what cafetch would write that sshd refuses.
       return Fail(st.error().code,
                   "the sshd configuration as cafetch would write it fails sshd -t (the current one passes; "
                   "nothing was changed): " +
-                      detail +
+                      as_installed(st.error().detail) +
                       "; the lines cafetch writes follow the sshd settings in cafetch.yaml: check them against "
                       "this sshd (" + config.sshd.binary + " -V)");
     }
@@ -214,7 +217,8 @@ core::Status CheckCandidate(const Config& config, const std::string& main_text,
   if (st) {
     core::Result<EffectiveConfig> checked =
         CheckConfig(config, dir.path() + "/sshd_config", wanted, false);
-    if (!checked) st = core::Unexpected{checked.error()};
+    // An admin's line that wins is named where it is, not in the copy.
+    if (!checked) st = Fail(checked.error().code, as_installed(checked.error().detail));
   }
   if (!st) return Fail(st.error().code, "candidate sshd_config: " + st.error().detail);
   return core::Ok();

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 
 #include <gtest/gtest.h>
@@ -353,6 +354,13 @@ TEST_F(AgentTest, AdminsEarlierTrustedUserCAKeysIsReportedAndNothingChanges) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, core::Errc::kBadFormat);
   EXPECT_NE(r.error().detail.find("/etc/ssh/admin_ca"), std::string::npos) << r.error().detail;
+  // The admin's line is named where it is (the candidate's lines are those
+  // of the file as it would be installed: the block goes after it).
+  const std::string where =
+      config_.sshd.config + ":" + std::to_string(std::count(main.begin(), main.end(), '\n'));
+  EXPECT_NE(r.error().detail.find("the admin's line " + where + " comes before cafetch's and wins"),
+            std::string::npos)
+      << r.error().detail;
   EXPECT_EQ(Watched(), before);
 }
 
@@ -521,6 +529,8 @@ TEST_F(AgentTest, AdminsLineBeforeTheIncludeIsFoundBeforeTheDropInIsInstalled) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().detail.find("candidate sshd_config"), std::string::npos) << r.error().detail;
   EXPECT_NE(r.error().detail.find("/etc/ssh/admin_ca"), std::string::npos) << r.error().detail;
+  EXPECT_NE(r.error().detail.find("the admin's line " + config_.sshd.config + ":1 comes before"), std::string::npos)
+      << r.error().detail;
   EXPECT_EQ(Watched(), before);
 }
 
@@ -534,6 +544,11 @@ TEST_F(AgentTest, AnEarlierDropInThatWinsIsFoundBeforeAnythingIsInstalled) {
   auto r = Run();
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().detail.find("/etc/ssh/admin_ca"), std::string::npos) << r.error().detail;
+  // Named where it is installed, not as the candidate's copy in state_dir.
+  EXPECT_NE(r.error().detail.find("the admin's line " + dir_.Path("etc/sshd_config.d/01-admin.conf") +
+                                  ":1 comes before cafetch's"),
+            std::string::npos)
+      << r.error().detail;
   EXPECT_EQ(Watched(), before);
   // Without the admin's early file, ours (05-) beats the later one.
   ASSERT_EQ(unlink(dir_.Path("etc/sshd_config.d/01-admin.conf").c_str()), 0);

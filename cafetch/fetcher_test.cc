@@ -411,6 +411,19 @@ TEST_F(FetcherTest, BundleSignature) {
   auto bad = FetchCaKeys(config, {});
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, Errc::kBadSignature);
+  EXPECT_EQ(bad.error().detail,
+            "bundle signature " + server_->Url("keys.sig") +
+                ": signature does not verify (ed25519 signature): the answer changed after it was signed, or the "
+                "signature is for another answer; re-sign the current answer with ssh-keygen -Y sign -n "
+                "certgate-ca-bundle -f KEY ANSWER");
+  // The signature URL is named without its userinfo or query.
+  config.bundle_signature->url = "https://u:s3cret@" + server_->Url("keys.sig?token=s3cret").substr(8);
+  auto redacted = FetchCaKeys(config, {});
+  ASSERT_FALSE(redacted);
+  EXPECT_EQ(redacted.error().code, Errc::kBadSignature) << redacted.error().detail;
+  EXPECT_EQ(redacted.error().detail.find("s3cret"), std::string::npos) << redacted.error().detail;
+  EXPECT_EQ(redacted.error().detail.rfind("bundle signature " + server_->Url("keys.sig") + ": ", 0), 0u)
+      << redacted.error().detail;
   // A missing signature is an error too.
   config.bundle_signature->url = server_->Url("nothing.sig");
   EXPECT_FALSE(FetchCaKeys(config, {}));

@@ -20,6 +20,9 @@ using core::Unexpected;
 // Collector de-duplicates keys by blob and enforces kMaxCaKeys.
 class Collector {
  public:
+  // |type| is the issuer type the answer is parsed as (for messages).
+  explicit Collector(IssuerType type) : type_(type) {}
+  IssuerType type() const { return type_; }
   Status Add(core::PublicKey key, std::string comment) {
     for (const CaKey& existing : keys_) {
       if (existing.key == key) return core::Ok();
@@ -36,6 +39,7 @@ class Collector {
   }
 
  private:
+  IssuerType type_;
   std::vector<CaKey> keys_;
 };
 
@@ -55,10 +59,57 @@ Status WithContext(const Status& s, const std::string& where) {
   return Fail(s.error().code, where + ": " + s.error().detail);
 }
 
+// kDsaRefused is why an ssh-dss key is refused, and what to ask for.
+constexpr char kDsaRefused[] =
+    "ssh-dss (DSA) keys are not supported (OpenSSH disabled DSA in 7.0 and removed it in 9.8); ask the "
+    "issuer for an Ed25519, ECDSA or RSA CA key";
+
+// IsKeyTypeWord is true for a word sshd could read as a key line's type.
+bool IsKeyTypeWord(std::string_view word) {
+  return word == "ssh-dss" || core::KeyTypeFromName(word) || core::IsCertTypeName(word);
+}
+
+// WhyNotAKeyLine explains a line whose first word cannot start a CA key
+// line in terms the issuer's admin can act on, or returns "" to leave the
+// line to ParsePublicKeyLine: a DSA key, key options or a known_hosts
+// marker before the key type (sshd reads TrustedUserCAKeys lines without
+// options).
+std::string WhyNotAKeyLine(std::string_view line, IssuerType type) {
+  const size_t start = line.find_first_not_of(" \t");  // teleport's lines still hold the blank
+  if (start == std::string_view::npos) return "";
+  line.remove_prefix(start);
+  std::string_view first = line.substr(0, line.find_first_of(" \t"));
+  if (first == "ssh-dss") return kDsaRefused;
+  if (IsKeyTypeWord(first)) return "";
+  bool key_follows = false;
+  for (std::string_view rest = line.substr(first.size()); !rest.empty() && !key_follows;) {
+    size_t b = rest.find_first_not_of(" \t");
+    if (b == std::string_view::npos) break;
+    rest.remove_prefix(b);
+    std::string_view word = rest.substr(0, rest.find_first_of(" \t"));
+    key_follows = IsKeyTypeWord(word);
+    rest.remove_prefix(word.size());
+  }
+  if (!key_follows) return "";
+  if (first.front() == '@') {
+    return "a known_hosts line (@cert-authority or @revoked before the key type) is not a CA key line; "
+           "that is a host CA export: fetch the user CA key (for teleport, /webapi/auth/export?type=user)";
+  }
+  if (first == "cert-authority" && type != IssuerType::kTeleport) {
+    return "key options (cert-authority) are not allowed in a CA key answer; \"cert-authority keytype "
+           "base64\" is Teleport's export format: set issuer.type: teleport (cafetch then removes the "
+           "cert-authority prefix)";
+  }
+  return "key options before the key type are not allowed in a CA key answer (a line is `keytype base64 "
+         "[comment]`, as sshd reads TrustedUserCAKeys); ask the issuer for plain key lines";
+}
+
 // AddKeyLine parses one `keytype base64 [comment]` line (already known to
 // be neither blank nor a comment) into |out|.
 Status AddKeyLine(std::string_view line, const std::string& where, Collector* out) {
   if (HasControl(line)) return Fail(Errc::kBadFormat, where + ": control character");
+  std::string why = WhyNotAKeyLine(line, out->type());
+  if (!why.empty()) return Fail(Errc::kUnsupportedType, where + ": " + why);
   Result<core::AuthorizedKey> parsed = core::ParsePublicKeyLine(line);
   if (!parsed) return WithContext(Unexpected{parsed.error()}, where);
   return out->Add(std::move(parsed->key), std::move(parsed->comment));
@@ -69,6 +120,11 @@ Status AddBlob(std::string_view text, const std::string& where, Collector* out) 
   Result<std::vector<uint8_t>> blob = core::Base64Decode(text);
   if (!blob) return WithContext(Unexpected{blob.error()}, where);
   Result<core::PublicKey> key = core::ParsePublicKeyBlob(*blob);
+  // Every ssh-dss blob starts with the string "ssh-dss" (these base64
+  // characters): say why it is refused rather than "unknown key type".
+  if (!key && text.substr(0, 15) == "AAAAB3NzaC1kc3M") {
+    return Fail(Errc::kUnsupportedType, where + ": " + kDsaRefused);
+  }
   if (!key) return WithContext(Unexpected{key.error()}, where);
   return out->Add(std::move(*key), "");
 }
@@ -211,7 +267,7 @@ Status ParseCyberark(std::string_view body, Collector* out) {
 Result<std::vector<CaKey>> ParseIssuerAnswer(IssuerType type, std::string_view body) {
   if (body.size() > kMaxAnswerBytes) return Fail(Errc::kTooLarge, "answer larger than 1 MiB");
   if (body.find('\0') != std::string_view::npos) return Fail(Errc::kBadFormat, "answer contains a NUL byte");
-  Collector keys;
+  Collector keys(type);
   Status s;
   switch (type) {
     case IssuerType::kVault: s = ParseVault(body, &keys); break;
@@ -245,7 +301,8 @@ Result<FetchOutcome> FetchCaKeys(const Config& config, const Validators& previou
     Result<core::PublicKey> signer = VerifySshSig(*sig, core::AsBytes(answer->body), kBundleNamespace,
                                                   config.bundle_signature->allowed_signers);
     if (!signer) {
-      return Fail(signer.error().code, "bundle signature: " + signer.error().detail);
+      return Fail(signer.error().code,
+                  "bundle signature " + Redact(config.bundle_signature->url) + ": " + signer.error().detail);
     }
   }
   Result<std::vector<CaKey>> keys = ParseIssuerAnswer(config.issuer.type, answer->body);

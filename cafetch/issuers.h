@@ -40,8 +40,9 @@ struct CaKey {
 //   the `clustername=...` comment is kept;
 // - url, file: key lines.
 // Key lines: `keytype base64 [comment]`, blank lines and `#` lines ignored,
-// CRLF accepted. Any malformed entry, a certificate, an unsupported type, a
-// type differing from the blob's, a control character, or more than
+// CRLF accepted. Any malformed entry, a certificate, an unsupported type
+// (ssh-dss, named as DSA), options or a known_hosts marker before the type
+// (named as such), a type differing from the blob's, a control character, or more than
 // kMaxCaKeys keys rejects the whole answer (kBadFormat, kBadEncoding,
 // kUnsupportedType, kTypeMismatch, kTooLarge); no key at all is kBadFormat.
 // Duplicates (same blob) are dropped, the first comment kept; order is the

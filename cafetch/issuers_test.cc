@@ -13,6 +13,10 @@ namespace {
 using core::Errc;
 using testing::TempDir;
 
+const std::string kOptionsRefused =
+    "key options before the key type are not allowed in a CA key answer (a line is `keytype base64 [comment]`, as "
+    "sshd reads TrustedUserCAKeys); ask the issuer for plain key lines";
+
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;
@@ -190,8 +194,10 @@ TEST_F(IssuersTest, TeleportLinesWithoutCertAuthority) {
     std::string detail;
   };
   const Case refused[] = {
-      {"@cert-authority *.tele.example.com " + Bare(ed1_), Errc::kUnsupportedType, "line 2: unknown key type on line"},
-      {"principals=\"alice\" " + Bare(ed1_), Errc::kUnsupportedType, "line 2: unknown key type on line"},
+      {"@cert-authority *.tele.example.com " + Bare(ed1_), Errc::kUnsupportedType,
+       "line 2: a known_hosts line (@cert-authority or @revoked before the key type) is not a CA key line; that is "
+       "a host CA export: fetch the user CA key (for teleport, /webapi/auth/export?type=user)"},
+      {"principals=\"alice\" " + Bare(ed1_), Errc::kUnsupportedType, "line 2: " + kOptionsRefused},
       {"cert-authority-v2 " + Bare(ed1_), Errc::kBadFormat, "line 2: cert-authority with options or without a key"},
       {"cert-authority ", Errc::kBadFormat, "line 2: empty key line"},
   };
@@ -201,6 +207,45 @@ TEST_F(IssuersTest, TeleportLinesWithoutCertAuthority) {
     EXPECT_EQ(keys.error().code, c.code) << c.line;
     EXPECT_EQ(keys.error().detail, c.detail) << c.line;
   }
+}
+
+// A DSA key, or key options in front of the key type, say why they are
+// refused and what to ask for (was: "unknown key type on line").
+TEST_F(IssuersTest, DsaKeysAndKeyOptionsSayWhy) {
+  const std::string dsa_refused =
+      "ssh-dss (DSA) keys are not supported (OpenSSH disabled DSA in 7.0 and removed it in 9.8); ask the issuer "
+      "for an Ed25519, ECDSA or RSA CA key";
+  const std::string teleport_format =
+      "key options (cert-authority) are not allowed in a CA key answer; \"cert-authority keytype base64\" is "
+      "Teleport's export format: set issuer.type: teleport (cafetch then removes the cert-authority prefix)";
+  struct Case {
+    IssuerType type;
+    std::string body;
+    std::string detail;
+  };
+  const Case cases[] = {
+      {IssuerType::kUrl, ed1_ + "\nssh-dss AAAAB3NzaC1kc3MAAACBAP8= old-ca\n", "line 2: " + dsa_refused},
+      {IssuerType::kVault, "  ssh-dss AAAAB3NzaC1kc3MAAACBAP8=\n", "line 1: " + dsa_refused},
+      {IssuerType::kStep, R"({"userKey":["AAAAB3NzaC1kc3MAAACBAP8="]})", "userKey entry 1: " + dsa_refused},
+      {IssuerType::kAkeyless, R"({"ssh":"ssh-dss AAAAB3NzaC1kc3MAAACBAP8="})", "ssh: " + dsa_refused},
+      {IssuerType::kUrl, "cert-authority " + ed1_ + "\n", "line 1: " + teleport_format},
+      {IssuerType::kCyberark, R"({"keys":["cert-authority )" + Bare(ed1_) + R"("]})",
+       "keys entry 1: " + teleport_format},
+      {IssuerType::kFile, "principals=\"alice\" " + Bare(ed1_) + "\n", "line 1: " + kOptionsRefused},
+      {IssuerType::kUrl, "from=\"10.0.0.0/8\",no-pty " + ed1_ + "\n", "line 1: " + kOptionsRefused},
+      {IssuerType::kUrl, "cert-authority,principals=\"a b\" " + ed1_ + "\n", "line 1: " + kOptionsRefused},
+  };
+  for (const Case& c : cases) {
+    auto keys = ParseIssuerAnswer(c.type, c.body);
+    ASSERT_FALSE(keys) << c.body;
+    EXPECT_EQ(keys.error().code, Errc::kUnsupportedType) << c.body;
+    EXPECT_EQ(keys.error().detail, c.detail) << c.body;
+  }
+  // A word that is no key type, with no key type after it, is still just
+  // an unknown key type.
+  auto unknown = ParseIssuerAnswer(IssuerType::kUrl, "ssh-foo AAAA\n");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().detail, "line 1: unknown key type on line");
 }
 
 TEST_F(IssuersTest, CyberarkKeysThatAreNeitherListNorStringAreRefused) {

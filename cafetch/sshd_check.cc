@@ -1,8 +1,12 @@
 #include "cafetch/sshd_check.h"
 
+#include <glob.h>
+
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
+#include "cafetch/atomic_file.h"
 #include "cafetch/subprocess.h"
 #include "core/log.h"
 
@@ -43,6 +47,72 @@ bool ListContains(std::string_view list, std::string_view item) {
 }
 
 constexpr uint64_t kSshdTimeoutMs = 30000;
+
+// ConfigName returns how a message names |d|'s keyword: as sshd_config(5)
+// spells it, with the old name of a renamed keyword too, so that a grep
+// of the admin's files finds either spelling.
+std::string ConfigName(const Directive& d) {
+  const std::string key = Lower(d.keyword);
+  if (key == "pubkeyacceptedalgorithms" || key == "pubkeyacceptedkeytypes") {
+    return "PubkeyAcceptedAlgorithms (or its old name PubkeyAcceptedKeyTypes)";
+  }
+  return d.keyword;
+}
+
+// Joined returns |args| separated by single blanks, as sshd -T prints a
+// command.
+std::string Joined(const std::vector<std::string>& args) {
+  std::string out;
+  for (const std::string& a : args) out += (out.empty() ? "" : " ") + a;
+  return out;
+}
+
+// SameKeyword is true for a line of |d|'s keyword, by either name of a
+// renamed keyword.
+bool SameKeyword(const ConfigLine& line, const Directive& d) {
+  const std::string key = Lower(d.keyword);
+  auto renamed = [](std::string_view k) {
+    return k == "pubkeyacceptedalgorithms" || k == "pubkeyacceptedkeytypes";
+  };
+  return line.keyword == key || (renamed(line.keyword) && renamed(key));
+}
+
+// Located is where the admin's line that wins over |d| is, and whether it
+// comes after cafetch's own line.
+struct Located {
+  const ConfigLine* line = nullptr;
+  bool after_ours = false;
+};
+
+// LocateWinner finds, in |lines|, the line of |d|'s keyword that sshd -T's
+// |have| comes from: for AuthorizedPrincipalsCommand (OpenSSH 9.2 takes
+// the last value) the last line other than cafetch's whose command is
+// |have|, else the last other line; for every other keyword the first
+// line, unless it is cafetch's own.
+Located LocateWinner(const std::vector<ConfigLine>& lines, const Directive& d, const std::string& have) {
+  const std::vector<std::string> ours = Arguments(d.Line()).value_or(std::vector<std::string>{});
+  std::optional<size_t> ours_at;
+  std::vector<size_t> others;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (!SameKeyword(lines[i], d)) continue;
+    if (lines[i].args == ours) {
+      if (!ours_at) ours_at = i;
+    } else {
+      others.push_back(i);
+    }
+  }
+  std::optional<size_t> winner;
+  if (Lower(d.keyword) == "authorizedprincipalscommand") {
+    for (size_t i : others) {
+      if (Joined(lines[i].args) == have) winner = i;
+    }
+    if (!winner && !others.empty()) winner = others.back();
+  } else if (!others.empty() && (!ours_at || others.front() < *ours_at)) {
+    winner = others.front();
+  }
+  if (!winner) return {};
+  return Located{&lines[*winner], ours_at.has_value() && *winner > *ours_at};
+}
 
 }  // namespace
 
@@ -98,8 +168,27 @@ std::string EffectiveValue(const EffectiveConfig& effective, std::string_view ke
   return "";
 }
 
+std::vector<ConfigLine> ReadConfigLines(const std::string& main_path) {
+  core::Result<std::optional<std::string>> main_text = ReadFollowingLinks(main_path);
+  if (!main_text || !main_text->has_value()) return {};
+  IncludeExpander expand = [](const std::string& pattern) {
+    std::vector<ConfigFile> files;
+    glob_t found{};
+    if (glob(pattern.c_str(), 0, nullptr, &found) == 0) {
+      for (size_t i = 0; i < found.gl_pathc; ++i) {
+        core::Result<std::optional<std::string>> text = ReadFollowingLinks(found.gl_pathv[i]);
+        if (text && text->has_value()) files.push_back(ConfigFile{found.gl_pathv[i], std::move(**text)});
+      }
+    }
+    globfree(&found);
+    return files;
+  };
+  return ConfigLines(main_path, **main_text, expand);
+}
+
 core::Status VerifyEffective(const EffectiveConfig& effective,
-                             const std::vector<Directive>& wanted) {
+                             const std::vector<Directive>& wanted,
+                             const std::vector<ConfigLine>& lines) {
   for (const Directive& d : wanted) {
     std::string key = Lower(d.keyword);
     // sshd -T prints the current name of a renamed keyword.
@@ -114,9 +203,15 @@ core::Status VerifyEffective(const EffectiveConfig& effective,
         size_t comma = items.find(',');
         std::string_view item = items.substr(0, comma);
         if (!ListContains(have, item)) {
-          return Fail(Errc::kBadFormat, "sshd -T shows " + key + " without " + std::string(item) +
-                                            " (an earlier line in the configuration wins?); remove or change the "
-                                            "admin's own " + key + " line that comes first");
+          const std::string shows = "sshd -T shows " + key + " without " + std::string(item);
+          const Located at = LocateWinner(lines, d, have);
+          if (at.line != nullptr) {
+            return Fail(Errc::kBadFormat, shows + ": the admin's line " + core::EscapeForLog(at.line->Where()) +
+                                              " comes before cafetch's and wins (the first value is used); "
+                                              "remove or change that " + ConfigName(d) + " line");
+          }
+          return Fail(Errc::kBadFormat, shows + " (an earlier line in the configuration wins?); remove or change the "
+                                                "admin's own " + ConfigName(d) + " line that comes first");
         }
         if (comma == std::string_view::npos) break;
         items.remove_prefix(comma + 1);
@@ -124,11 +219,33 @@ core::Status VerifyEffective(const EffectiveConfig& effective,
       continue;
     }
     if (have == d.value) continue;
-    std::string why = " (an earlier line in the configuration wins: the first value is used); remove the " + key +
-                      " line that comes before cafetch's, in sshd_config or an earlier drop-in";
-    if (key == "authorizedprincipalscommand" && have == "none") {
-      why = " (OpenSSH 9.2 drops AuthorizedPrincipalsCommand when an AuthorizedKeysCommand "
-            "comes before it); remove that AuthorizedKeysCommand line or set sshd.manage_principals_command: false";
+    const bool principals_command = key == "authorizedprincipalscommand";
+    const Located at = LocateWinner(lines, d, have);
+    const std::string where = at.line != nullptr ? core::EscapeForLog(at.line->Where()) : "";
+    std::string why;
+    if (principals_command && have == "none" && at.line == nullptr) {
+      const ConfigLine* keys_command = nullptr;
+      for (const ConfigLine& line : lines) {
+        if (keys_command == nullptr && line.keyword == "authorizedkeyscommand") keys_command = &line;
+      }
+      why = " (OpenSSH 9.2 drops AuthorizedPrincipalsCommand when an AuthorizedKeysCommand comes before it" +
+            (keys_command != nullptr ? ": " + core::EscapeForLog(keys_command->Where()) : std::string()) +
+            "); remove that AuthorizedKeysCommand line or set sshd.manage_principals_command: false";
+    } else if (principals_command && at.line != nullptr) {
+      why = ": the admin's AuthorizedPrincipalsCommand line " + where + " wins (it comes " +
+            (at.after_ours ? "after" : "before") +
+            " cafetch's; OpenSSH 9.2 takes the last value of this keyword, not the first); remove that line or set "
+            "sshd.manage_principals_command: false";
+    } else if (principals_command) {
+      why = " (an admin's AuthorizedPrincipalsCommand line wins: one before cafetch's, or, on OpenSSH 9.2, which "
+            "takes the last value of this keyword, one after it); remove the admin's AuthorizedPrincipalsCommand "
+            "line, in sshd_config or a drop-in, or set sshd.manage_principals_command: false";
+    } else if (at.line != nullptr) {
+      why = ": the admin's line " + where +
+            " comes before cafetch's and wins (the first value is used); remove that " + ConfigName(d) + " line";
+    } else {
+      why = " (an earlier line in the configuration wins: the first value is used); remove the " + ConfigName(d) +
+            " line that comes before cafetch's, in sshd_config or an earlier drop-in";
     }
     return Fail(Errc::kBadFormat, "sshd -T shows " + key + " " +
                                       (have.empty() ? std::string("unset") : core::EscapeForLog(have)) +

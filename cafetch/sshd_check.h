@@ -46,14 +46,24 @@ core::Result<EffectiveConfig> DumpEffectiveConfig(const std::string& binary,
 // |effective|, or "" when absent.
 std::string EffectiveValue(const EffectiveConfig& effective, std::string_view keyword);
 
+// ReadConfigLines returns ConfigLines of the configuration whose main
+// file is |main_path|, read as sshd reads it: symbolic links followed,
+// each Include pattern expanded with glob(3). A file that cannot be read
+// is left out (the lines only locate an admin's line in a message).
+std::vector<ConfigLine> ReadConfigLines(const std::string& main_path);
+
 // VerifyEffective checks that each of |wanted| is in effect: a path or
 // command equal to what was written; a "+alg" list value containing alg.
 // Fails with kBadFormat naming the first directive that is not, e.g. an
-// admin's earlier TrustedUserCAKeys (the first value wins) or
-// AuthorizedPrincipalsCommand shown as `none` (OpenSSH 9.2 drops it after
-// an AuthorizedKeysCommand).
+// admin's earlier TrustedUserCAKeys (the first value wins), an
+// AuthorizedPrincipalsCommand in a later drop-in (OpenSSH 9.2 takes its
+// last value) or AuthorizedPrincipalsCommand shown as `none` (OpenSSH 9.2
+// drops it after an AuthorizedKeysCommand). |lines| (ConfigLines of the
+// configuration checked; may be empty) locate the admin's line that wins,
+// named as file:line in the message.
 core::Status VerifyEffective(const EffectiveConfig& effective,
-                             const std::vector<Directive>& wanted);
+                             const std::vector<Directive>& wanted,
+                             const std::vector<ConfigLine>& lines);
 
 }  // namespace certgate::cafetch
 

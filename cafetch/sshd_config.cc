@@ -18,12 +18,8 @@ std::string_view Trim(std::string_view s) {
   return s.substr(b, e - b + 1);
 }
 
-// Arguments returns the arguments after the keyword the way sshd (8.7+,
-// misc.c argv_split) splits them: words separated by blanks; '"' or '\''
-// quote a word (or part of one) that may hold blanks; a backslash makes
-// the next quote, backslash or (outside quotes) blank literal; a word that
-// starts with '#' ends the line. A quote left open makes the line invalid
-// for sshd: nullopt.
+}  // namespace
+
 std::optional<std::vector<std::string>> Arguments(std::string_view line) {
   line = Trim(line);
   size_t end = line.find_first_of(" \t=");
@@ -64,6 +60,8 @@ std::optional<std::vector<std::string>> Arguments(std::string_view line) {
   }
   return args;
 }
+
+namespace {
 
 // Quoted returns |arg| as one word sshd splits back to |arg|.
 std::string Quoted(std::string_view arg) {
@@ -106,6 +104,56 @@ bool NamesDropInDirectory(std::string_view arg, std::string_view config_dir) {
 }
 
 }  // namespace
+
+namespace {
+
+// LineCollector walks a configuration and its Include files for ConfigLines.
+class LineCollector {
+ public:
+  LineCollector(const IncludeExpander& expand, std::vector<ConfigLine>* out) : expand_(expand), out_(out) {}
+
+  void Collect(const std::string& path, std::string_view text, int depth) {
+    size_t number = 0;
+    for (std::string_view line : LinesWithEnds(text)) {
+      ++number;
+      std::string kw = Keyword(line);
+      if (kw.empty()) continue;
+      // What follows applies only to the connections the Match selects,
+      // up to the end of this file.
+      if (kw == "match") return;
+      std::optional<std::vector<std::string>> args = Arguments(line);
+      if (!args) continue;
+      if (kw != "include") {
+        out_->push_back(ConfigLine{path, number, std::move(kw), std::move(*args)});
+        continue;
+      }
+      if (depth >= kMaxIncludeDepth) continue;
+      for (const std::string& arg : *args) {
+        if (arg.empty()) continue;
+        // A relative Include resolves against /etc/ssh, whatever -f says.
+        const std::string pattern = arg.front() == '/' ? arg : "/etc/ssh/" + arg;
+        for (const ConfigFile& file : expand_(pattern)) {
+          if (++files_ > kMaxIncludedFiles) return;
+          Collect(file.path, file.text, depth + 1);
+        }
+      }
+    }
+  }
+
+ private:
+  const IncludeExpander& expand_;
+  std::vector<ConfigLine>* out_;
+  size_t files_ = 0;
+};
+
+}  // namespace
+
+std::vector<ConfigLine> ConfigLines(const std::string& main_path, std::string_view main_text,
+                                    const IncludeExpander& expand) {
+  std::vector<ConfigLine> out;
+  LineCollector(expand, &out).Collect(main_path, main_text, 0);
+  return out;
+}
 
 bool IncludesDropInDirectory(std::string_view text, std::string_view config_dir) {
   for (std::string_view line : LinesWithEnds(text)) {

@@ -5,6 +5,8 @@
 #ifndef CERTGATE_CAFETCH_SSHD_CONFIG_H_
 #define CERTGATE_CAFETCH_SSHD_CONFIG_H_
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +25,54 @@ inline constexpr char kDropInName[] = "05-certgate.conf";
 // Keyword returns the first token of an sshd_config line, lower-cased
 // (tokens end at a blank or '='), or "" for a blank or comment line.
 std::string Keyword(std::string_view line);
+
+// Arguments returns the arguments after the keyword of an sshd_config
+// line the way sshd (8.7+, misc.c argv_split) splits them: words separated
+// by blanks; '"' or '\'' quote a word (or part of one) that may hold
+// blanks; a backslash makes the next quote, backslash or (outside quotes)
+// blank literal; a word that starts with '#' ends the line. A quote left
+// open makes the line invalid for sshd: nullopt.
+std::optional<std::vector<std::string>> Arguments(std::string_view line);
+
+// ConfigLine is one keyword line of an sshd configuration: the |file| it
+// is in, its 1-based |line| number, its |keyword| (lower-cased, as
+// Keyword returns it) and |args| (as Arguments returns them).
+struct ConfigLine {
+  std::string file;
+  size_t line = 0;
+  std::string keyword;
+  std::vector<std::string> args;
+  // Where returns "file:line".
+  std::string Where() const { return file + ":" + std::to_string(line); }
+};
+
+// ConfigFile is a file an Include names: its path and its text.
+struct ConfigFile {
+  std::string path;
+  std::string text;
+};
+
+// IncludeExpander returns the files an absolute Include pattern names, in
+// the order sshd reads them (glob(3) order); none for a pattern that
+// matches nothing or files that cannot be read.
+using IncludeExpander = std::function<std::vector<ConfigFile>(const std::string& pattern)>;
+
+// kMaxIncludeDepth is sshd's limit on nested Include (servconf.c
+// SERVCONF_MAX_DEPTH); kMaxIncludedFiles bounds the files ConfigLines
+// reads in all (a file that includes itself through a glob).
+inline constexpr int kMaxIncludeDepth = 16;
+inline constexpr size_t kMaxIncludedFiles = 1024;
+
+// ConfigLines returns the keyword lines sshd reads for every connection
+// from the main file |main_path| (text |main_text|), in sshd's order: the
+// lines of each file up to its first Match line (a Match block in an
+// included file ends with that file), with the files each Include names
+// (|expand|; a relative pattern is resolved against /etc/ssh, as sshd
+// does) read in place of the Include line. Lines sshd could not split
+// (an open quote) are left out. It only locates lines for messages: it
+// never fails.
+std::vector<ConfigLine> ConfigLines(const std::string& main_path, std::string_view main_text,
+                                    const IncludeExpander& expand);
 
 // IncludesDropInDirectory returns true if |text| (a main sshd_config in
 // directory |config_dir|, e.g. "/etc/ssh") has, before its first Match

@@ -26,6 +26,37 @@ TEST(SshdConfigTest, Keyword) {
   EXPECT_EQ(Keyword("   "), "");
 }
 
+// ConfigLines reads the files in sshd's order: an Include's files in
+// place of its line, relative patterns under /etc/ssh, nothing from a
+// Match block (which, in an included file, ends with that file).
+TEST(SshdConfigTest, ConfigLinesFollowIncludesInSshdOrder) {
+  std::vector<std::string> asked;
+  IncludeExpander expand = [&](const std::string& pattern) {
+    asked.push_back(pattern);
+    if (pattern == "/etc/ssh/sshd_config.d/*.conf") {
+      return std::vector<ConfigFile>{{"/etc/ssh/sshd_config.d/01-a.conf", "Port 2222\nMatch User bob\nPort 1\n"},
+                                     {"/etc/ssh/sshd_config.d/02-b.conf", "  \n# c\nBanner=\"/etc/my banner\"\n"}};
+    }
+    if (pattern == "/srv/self.conf") return std::vector<ConfigFile>{{"/srv/self.conf", "Include /srv/self.conf\n"}};
+    return std::vector<ConfigFile>{};
+  };
+  const std::vector<ConfigLine> lines = ConfigLines(
+      "/srv/sshd_config",
+      "# main\nInclude sshd_config.d/*.conf /nothing/*.conf\nUsePAM yes\nBanner \"open\nInclude /srv/self.conf\n"
+      "Match User alice\nTrustedUserCAKeys /alice\n",
+      expand);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0].Where(), "/etc/ssh/sshd_config.d/01-a.conf:1");
+  EXPECT_EQ(lines[0].keyword, "port");
+  EXPECT_EQ(lines[0].args, std::vector<std::string>{"2222"});
+  EXPECT_EQ(lines[1].Where(), "/etc/ssh/sshd_config.d/02-b.conf:3");
+  EXPECT_EQ(lines[1].args, std::vector<std::string>{"/etc/my banner"});
+  EXPECT_EQ(lines[2].Where(), "/srv/sshd_config:3");
+  EXPECT_EQ(lines[2].keyword, "usepam");
+  // A file that includes itself stops at sshd's depth limit.
+  EXPECT_EQ(asked.size(), 2u + kMaxIncludeDepth);
+}
+
 TEST(SshdConfigTest, DetectsDebianInclude) {
   EXPECT_TRUE(IncludesDropInDirectory("Include /etc/ssh/sshd_config.d/*.conf\nPort 22\n", "/etc/ssh"));
   EXPECT_TRUE(IncludesDropInDirectory("include sshd_config.d/*.conf\n", "/etc/ssh"));

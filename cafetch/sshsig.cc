@@ -127,7 +127,18 @@ Result<core::PublicKey> VerifySshSig(std::string_view armored, std::span<const u
   w.PutString(std::string_view(sig->hash_algorithm));
   w.PutString(std::span<const uint8_t>(*hash));
   Result<core::SignatureInfo> info = core::VerifySignature(sig->key, sig->signature, w.data());
-  if (!info) return Fail(Errc::kBadSignature, "signature does not verify: " + info.error().detail);
+  if (!info) {
+    // A valid signature by an allowed signer over other bytes: most often
+    // the answer was changed (keys rotated) and not signed again.
+    const std::string sign = "re-sign the current answer with ssh-keygen -Y sign -n " +
+                             std::string(signature_namespace) + " -f KEY ANSWER";
+    return Fail(Errc::kBadSignature,
+                "signature does not verify (" + info.error().detail + "): " +
+                    (info.error().code == Errc::kBadSignature
+                         ? "the answer changed after it was signed, or the signature is for another answer; "
+                         : "the signature is damaged; ") +
+                    sign);
+  }
   if (core::IsSha1Rsa(*info)) return Fail(Errc::kBadSignature, "SHA-1 ssh-rsa signatures are not accepted");
   return std::move(sig->key);
 }

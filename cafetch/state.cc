@@ -143,7 +143,15 @@ core::Result<State> LoadState(const std::string& state_dir) {
   if (!text) return core::Unexpected{text.error()};
   if (!text->has_value()) return State{};
   core::Result<State> state = ParseState(**text);
-  if (!state) return Fail(state.error().code, path + ": " + state.error().detail);
+  if (!state) {
+    // Removing the file is always a way out; say what it costs (state.h:
+    // retired keys are remembered only here, as are the validators).
+    return Fail(state.error().code,
+                path + ": " + state.error().detail +
+                    "; fix that line or remove the file: the next round then trusts only the keys the issuer "
+                    "lists (retired keys still kept for keep_retired are dropped at once) and fetches the "
+                    "answer again without the saved ETag or Last-Modified");
+  }
   return state;
 }
 

@@ -168,6 +168,16 @@ TEST(StateTest, LoadMissingIsEmptyAndSaveLoads) {
   EXPECT_EQ(loaded->keys.size(), 1u);
   WriteFile(dir.Path("state/cafetch.state"), "garbage\n");
   EXPECT_FALSE(LoadState(dir.Path("state")));
+  // A damaged file says which line, and what removing the file costs.
+  WriteFile(dir.Path("state/cafetch.state"), "# cafetch\nversion 1\netag \"v1\"\nbogus line\n");
+  auto damaged = LoadState(dir.Path("state"));
+  ASSERT_FALSE(damaged);
+  EXPECT_EQ(damaged.error().code, core::Errc::kBadFormat);
+  EXPECT_EQ(damaged.error().detail,
+            dir.Path("state/cafetch.state") +
+                ": state file line 4: unknown line; fix that line or remove the file: the next round then trusts "
+                "only the keys the issuer lists (retired keys still kept for keep_retired are dropped at once) "
+                "and fetches the answer again without the saved ETag or Last-Modified");
 }
 
 TEST(StateTest, RotationKeepsRetiredKeyExactlyKeepRetired) {

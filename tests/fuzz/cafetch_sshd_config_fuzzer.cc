@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cafetch/diff.h"
 #include "cafetch/sshd_check.h"
@@ -15,9 +16,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   (void)certgate::cafetch::IncludesDropInDirectory(text, "/etc/ssh");
   (void)certgate::cafetch::ParseSshdVersion(text);
+  // The same text as sshd -T output and as the configuration's only file.
+  const std::vector<certgate::cafetch::ConfigLine> lines = certgate::cafetch::ConfigLines(
+      "/etc/ssh/sshd_config", text, [](const std::string&) { return std::vector<certgate::cafetch::ConfigFile>{}; });
   (void)certgate::cafetch::VerifyEffective(certgate::cafetch::ParseEffectiveConfig(text),
-                                           {{"TrustedUserCAKeys", "/x"},
-                                            {"CASignatureAlgorithms", "+ssh-rsa"}});
+                                           {{"AuthorizedPrincipalsCommand", "/x %u"},
+                                            {"TrustedUserCAKeys", "/x"},
+                                            {"CASignatureAlgorithms", "+ssh-rsa"}},
+                                           lines);
   const std::string body = certgate::cafetch::RenderDirectives({"TrustedUserCAKeys /x"});
   auto once = certgate::cafetch::RewriteMainConfig(text, body);
   if (!once) return 0;
