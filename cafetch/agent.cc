@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -120,6 +121,36 @@ std::string ReplaceAll(std::string_view text, std::string_view from, std::string
   }
   out.append(text);
   return out;
+}
+
+// WarnMatchOverrides logs each line inside a Match block of the
+// configuration at |main_path| that sets one of |directives| to another
+// value: for the connections that Match selects, sshd uses it instead of
+// cafetch's (sshd -T, run for root from loopback, does not show it).
+void WarnMatchOverrides(const std::string& main_path, const std::vector<Directive>& directives,
+                        core::LogSink* log) {
+  auto lower = [](std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+  };
+  auto same_keyword = [](const std::string& a, const std::string& b) {
+    auto name = [](const std::string& k) { return k == "pubkeyacceptedkeytypes" ? "pubkeyacceptedalgorithms" : k; };
+    return std::string(name(a)) == name(b);
+  };
+  for (const ConfigLine& line : ReadConfigLines(main_path, /*with_match=*/true)) {
+    if (line.match.empty()) continue;
+    for (const Directive& d : directives) {
+      if (!same_keyword(lower(d.keyword), line.keyword)) continue;
+      std::string value;
+      for (const std::string& arg : line.args) value += (value.empty() ? "" : " ") + arg;
+      if (value == d.value) continue;
+      Log(log, Priority::kWarning, "match_override",
+          line.Where() + ": " + d.keyword + " " + core::EscapeForLog(value) + " in the Match block of " +
+              line.match + " replaces cafetch's \"" + d.Line() +
+              "\" for the connections that Match selects; remove it or set it to the same value, unless those "
+              "connections are meant to differ");
+    }
+  }
 }
 
 // ChangedMeanwhile is the error for a file that changed between the
@@ -453,6 +484,7 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   const std::string config_dir = core::ParentDirectory(main_path);
   const bool drop_in = IncludesDropInDirectory(**main_text, config_dir);
   const std::string target = drop_in ? config_dir + "/sshd_config.d/" + kDropInName : main_path;
+  WarnMatchOverrides(main_path, directives, log);
   if (const size_t block = drop_in ? BlockLine(**main_text) : 0; block != 0) {
     // Left from before the main file included the drop-ins: cafetch never
     // edits the main file then, but the old lines are still read by sshd.

@@ -249,6 +249,28 @@ TEST_F(AgentTest, AnOldBlockBesideTheDropInIsReported) {
   }
 }
 
+// The audit's case: a Match block that sets TrustedUserCAKeys (or another
+// line cafetch writes) to something else overrides cafetch for the
+// connections it selects, which sshd -T for root does not show. Each round
+// says where; a Match line with cafetch's own value is no conflict.
+TEST_F(AgentTest, AMatchBlockThatOverridesCafetchsLinesIsReported) {
+  WriteFile(config_.sshd.config, BaseConfig() + "Match User alice\n  TrustedUserCAKeys /etc/ssh/alice_ca\n"
+                                                "Match User bob\n  TrustedUserCAKeys " +
+                                                    config_.trusted_user_ca_keys + "\n");
+  auto r = Run();
+  ASSERT_TRUE(r) << r.error().detail;
+  std::vector<std::string> said;
+  for (const core::LogRecord& record : log_.records) {
+    if (record.message.find("in the Match block") != std::string::npos) said.push_back(record.message);
+  }
+  ASSERT_EQ(said.size(), 1u);
+  EXPECT_EQ(said[0], config_.sshd.config + ":7: TrustedUserCAKeys /etc/ssh/alice_ca in the Match block of " +
+                         config_.sshd.config + ":6 replaces cafetch's \"TrustedUserCAKeys " +
+                         config_.trusted_user_ca_keys +
+                         "\" for the connections that Match selects; remove it or set it to the same value, "
+                         "unless those connections are meant to differ");
+}
+
 // Files cafetch only reads are read as sshd reads them, through symbolic
 // links; a file it replaces must not be one.
 TEST_F(AgentTest, SymlinkedFilesItOnlyReadsAreFollowed) {

@@ -168,7 +168,7 @@ std::string EffectiveValue(const EffectiveConfig& effective, std::string_view ke
   return "";
 }
 
-std::vector<ConfigLine> ReadConfigLines(const std::string& main_path) {
+std::vector<ConfigLine> ReadConfigLines(const std::string& main_path, bool with_match) {
   core::Result<std::optional<std::string>> main_text = ReadFollowingLinks(main_path);
   if (!main_text || !main_text->has_value()) return {};
   IncludeExpander expand = [](const std::string& pattern) {
@@ -183,7 +183,7 @@ std::vector<ConfigLine> ReadConfigLines(const std::string& main_path) {
     globfree(&found);
     return files;
   };
-  return ConfigLines(main_path, **main_text, expand);
+  return ConfigLines(main_path, **main_text, expand, with_match);
 }
 
 core::Status VerifyEffective(const EffectiveConfig& effective,

@@ -50,7 +50,8 @@ std::string EffectiveValue(const EffectiveConfig& effective, std::string_view ke
 // file is |main_path|, read as sshd reads it: symbolic links followed,
 // each Include pattern expanded with glob(3). A file that cannot be read
 // is left out (the lines only locate an admin's line in a message).
-std::vector<ConfigLine> ReadConfigLines(const std::string& main_path);
+// |with_match| as for ConfigLines.
+std::vector<ConfigLine> ReadConfigLines(const std::string& main_path, bool with_match = false);
 
 // VerifyEffective checks that each of |wanted| is in effect: a path or
 // command equal to what was written; a "+alg" list value containing alg.

@@ -110,23 +110,30 @@ namespace {
 // LineCollector walks a configuration and its Include files for ConfigLines.
 class LineCollector {
  public:
-  LineCollector(const IncludeExpander& expand, std::vector<ConfigLine>* out) : expand_(expand), out_(out) {}
+  LineCollector(const IncludeExpander& expand, bool with_match, std::vector<ConfigLine>* out)
+      : expand_(expand), with_match_(with_match), out_(out) {}
 
   void Collect(const std::string& path, std::string_view text, int depth) {
     size_t number = 0;
+    std::string match;  // Where() of the Match line we are under
     for (std::string_view line : LinesWithEnds(text)) {
       ++number;
       std::string kw = Keyword(line);
       if (kw.empty()) continue;
       // What follows applies only to the connections the Match selects,
       // up to the end of this file.
-      if (kw == "match") return;
+      if (kw == "match") {
+        if (!with_match_) return;
+        match = path + ":" + std::to_string(number);
+        continue;
+      }
       std::optional<std::vector<std::string>> args = Arguments(line);
       if (!args) continue;
       if (kw != "include") {
-        out_->push_back(ConfigLine{path, number, std::move(kw), std::move(*args)});
+        out_->push_back(ConfigLine{path, number, std::move(kw), std::move(*args), match});
         continue;
       }
+      if (!match.empty()) continue;
       if (depth >= kMaxIncludeDepth) continue;
       for (const std::string& arg : *args) {
         if (arg.empty()) continue;
@@ -142,6 +149,7 @@ class LineCollector {
 
  private:
   const IncludeExpander& expand_;
+  const bool with_match_;
   std::vector<ConfigLine>* out_;
   size_t files_ = 0;
 };
@@ -149,9 +157,9 @@ class LineCollector {
 }  // namespace
 
 std::vector<ConfigLine> ConfigLines(const std::string& main_path, std::string_view main_text,
-                                    const IncludeExpander& expand) {
+                                    const IncludeExpander& expand, bool with_match) {
   std::vector<ConfigLine> out;
-  LineCollector(expand, &out).Collect(main_path, main_text, 0);
+  LineCollector(expand, with_match, &out).Collect(main_path, main_text, 0);
   return out;
 }
 

@@ -42,6 +42,9 @@ struct ConfigLine {
   size_t line = 0;
   std::string keyword;
   std::vector<std::string> args;
+  // match: for a line inside a Match block (ConfigLines |with_match|), the
+  // Where() of its Match line; "" outside one.
+  std::string match = {};
   // Where returns "file:line".
   std::string Where() const { return file + ":" + std::to_string(line); }
 };
@@ -70,9 +73,11 @@ inline constexpr size_t kMaxIncludedFiles = 1024;
 // (|expand|; a relative pattern is resolved against /etc/ssh, as sshd
 // does) read in place of the Include line. Lines sshd could not split
 // (an open quote) are left out. It only locates lines for messages: it
-// never fails.
+// never fails. With |with_match|, the lines of the Match blocks follow
+// each file's lines too (their |match| set; an Include inside a Match
+// block is not followed).
 std::vector<ConfigLine> ConfigLines(const std::string& main_path, std::string_view main_text,
-                                    const IncludeExpander& expand);
+                                    const IncludeExpander& expand, bool with_match = false);
 
 // IncludesDropInDirectory returns true if |text| (a main sshd_config in
 // directory |config_dir|, e.g. "/etc/ssh") has, before its first Match

@@ -57,6 +57,31 @@ TEST(SshdConfigTest, ConfigLinesFollowIncludesInSshdOrder) {
   EXPECT_EQ(asked.size(), 2u + kMaxIncludeDepth);
 }
 
+// With Match lines: each file's Match blocks too, each line naming its
+// Match line; an Include inside a Match block is not followed.
+TEST(SshdConfigTest, ConfigLinesWithMatchNameTheirMatchLine) {
+  std::vector<std::string> asked;
+  IncludeExpander expand = [&](const std::string& pattern) {
+    asked.push_back(pattern);
+    return std::vector<ConfigFile>{{"/etc/ssh/sshd_config.d/01-a.conf", "Match User bob\nPort 1\n"}};
+  };
+  const std::vector<ConfigLine> lines = ConfigLines(
+      "/srv/sshd_config",
+      "Include /etc/ssh/sshd_config.d/*.conf\nUsePAM yes\nMatch User alice\n  TrustedUserCAKeys /alice\n"
+      "  Include /srv/other/*.conf\nMatch all\nBanner none\n",
+      expand, /*with_match=*/true);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0].Where(), "/etc/ssh/sshd_config.d/01-a.conf:2");
+  EXPECT_EQ(lines[0].match, "/etc/ssh/sshd_config.d/01-a.conf:1");
+  EXPECT_EQ(lines[1].Where(), "/srv/sshd_config:2");
+  EXPECT_EQ(lines[1].match, "");
+  EXPECT_EQ(lines[2].Where(), "/srv/sshd_config:4");
+  EXPECT_EQ(lines[2].keyword, "trustedusercakeys");
+  EXPECT_EQ(lines[2].match, "/srv/sshd_config:3");
+  EXPECT_EQ(lines[3].match, "/srv/sshd_config:6");
+  EXPECT_EQ(asked, std::vector<std::string>{"/etc/ssh/sshd_config.d/*.conf"});
+}
+
 TEST(SshdConfigTest, DetectsDebianInclude) {
   EXPECT_TRUE(IncludesDropInDirectory("Include /etc/ssh/sshd_config.d/*.conf\nPort 22\n", "/etc/ssh"));
   EXPECT_TRUE(IncludesDropInDirectory("include sshd_config.d/*.conf\n", "/etc/ssh"));

@@ -17,8 +17,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)certgate::cafetch::IncludesDropInDirectory(text, "/etc/ssh");
   (void)certgate::cafetch::ParseSshdVersion(text);
   // The same text as sshd -T output and as the configuration's only file.
-  const std::vector<certgate::cafetch::ConfigLine> lines = certgate::cafetch::ConfigLines(
-      "/etc/ssh/sshd_config", text, [](const std::string&) { return std::vector<certgate::cafetch::ConfigFile>{}; });
+  const certgate::cafetch::IncludeExpander none = [](const std::string&) {
+    return std::vector<certgate::cafetch::ConfigFile>{};
+  };
+  const std::vector<certgate::cafetch::ConfigLine> lines =
+      certgate::cafetch::ConfigLines("/etc/ssh/sshd_config", text, none);
+  // With the Match blocks: the same lines first, then only lines under a
+  // Match line, which comes before them.
+  const std::vector<certgate::cafetch::ConfigLine> all =
+      certgate::cafetch::ConfigLines("/etc/ssh/sshd_config", text, none, /*with_match=*/true);
+  if (all.size() < lines.size()) __builtin_trap();
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (i < lines.size() && (all[i].Where() != lines[i].Where() || !all[i].match.empty())) __builtin_trap();
+    if (i < lines.size()) continue;
+    const std::string prefix = "/etc/ssh/sshd_config:";
+    if (all[i].match.rfind(prefix, 0) != 0) __builtin_trap();
+    if (std::stoul(all[i].match.substr(prefix.size())) >= all[i].line) __builtin_trap();
+  }
   (void)certgate::cafetch::VerifyEffective(certgate::cafetch::ParseEffectiveConfig(text),
                                            {{"AuthorizedPrincipalsCommand", "/x %u"},
                                             {"TrustedUserCAKeys", "/x"},
