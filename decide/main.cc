@@ -54,7 +54,7 @@ constexpr char kUsage[] =
     "  --client-user NAME  serve requests from this user (sshd's Authorized*CommandUser;\n"
     "                      repeatable; default certgate) and root; other users' requests\n"
     "                      are declined (their client decides in-process). \"any\": everyone\n"
-    "  --max-children N    workers (idle or serving a request) at once (default 64)\n"
+    "  --max-children N    workers (idle or serving a request) at once, 1 to 4096 (default 64)\n"
     "  --verbose           also write the service's own log records to stderr\n"
     "  --run KIND ARGS...  run principals-cmd or keys-cmd in this process (what the\n"
     "                      clients execute when the service is not there)\n"
