@@ -430,20 +430,27 @@ TEST_F(AgentTest, AStateDirectoryOthersMayWriteStopsTheRoundBeforeItIsRead) {
   EXPECT_TRUE(Run(1002));
 }
 
-// EditDuringTheCheck makes sshd -t of each candidate append |line| to
-// |path| once, as an admin or another tool editing it while the round runs.
-void EditDuringTheCheck(const TempDir& dir, const std::string& path, const std::string& line, Config* config) {
+// OnCandidateCheck makes sshd -t of each candidate (the files in
+// state_dir/candidates; $f is its main file) run the shell |action| first;
+// every other run is the real sshd's.
+void OnCandidateCheck(const TempDir& dir, const std::string& action, Config* config) {
   const std::string wrapper = dir.Path("sshd-wrapper");
-  const std::string done = dir.Path("edited");
   WriteFile(wrapper,
             "#!/bin/sh\n"
             "f=; prev=; for a; do [ \"$prev\" = -f ] && f=$a; prev=$a; done\n"
-            "case \"$1:$f\" in -t:*/candidates/*/sshd_config)\n"
-            "  [ -e '" + done + "' ] || { echo '" + line + "' >> '" + path + "'; : > '" + done + "'; };;\n"
+            "case \"$1:$f\" in -t:*/candidates/*/sshd_config)\n" + action + ";;\n"
             "esac\n"
             "exec " + std::string(kSshd) + " \"$@\"\n",
             0755);
   config->sshd.binary = wrapper;
+}
+
+// EditDuringTheCheck makes sshd -t of each candidate append |line| to
+// |path| once, as an admin or another tool editing it while the round runs.
+void EditDuringTheCheck(const TempDir& dir, const std::string& path, const std::string& line, Config* config) {
+  const std::string done = dir.Path("edited");
+  OnCandidateCheck(dir, "  [ -e '" + done + "' ] || { echo '" + line + "' >> '" + path + "'; : > '" + done + "'; }",
+                   config);
 }
 
 // The audit's case: an edit of sshd_config made while the round ran was
@@ -485,17 +492,10 @@ TEST_F(AgentTest, AnEditOfTheMainFileDuringADropInRoundStopsIt) {
 // (a path relative to the candidate directory); the current configuration
 // is checked by the real sshd.
 void RefuseCandidate(const TempDir& dir, const std::string& file_in_dir, Config* config) {
-  const std::string wrapper = dir.Path("sshd-wrapper");
-  WriteFile(wrapper,
-            "#!/bin/sh\n"
-            "f=; prev=; for a; do [ \"$prev\" = -f ] && f=$a; prev=$a; done\n"
-            "case \"$1:$f\" in -t:*/candidates/*/sshd_config)\n"
-            "  echo \"${f%/sshd_config}/" + file_in_dir + ": line 2: Bad configuration option: Injected\" >&2\n"
-            "  echo \"$f: terminating, 1 bad configuration options\" >&2; exit 255;;\n"
-            "esac\n"
-            "exec " + std::string(kSshd) + " \"$@\"\n",
-            0755);
-  config->sshd.binary = wrapper;
+  OnCandidateCheck(dir,
+                   "  echo \"${f%/sshd_config}/" + file_in_dir + ": line 2: Bad configuration option: Injected\" >&2\n"
+                   "  echo \"$f: terminating, 1 bad configuration options\" >&2; exit 255",
+                   config);
 }
 
 // The configuration passes as it is, but not with cafetch's lines: the
