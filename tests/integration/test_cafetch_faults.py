@@ -232,14 +232,14 @@ class BundleSignatureTest(FaultCase):
         bundle = os.path.join(self.w.root, "keys")
         cases = (
             ("signed by a key not in allowed_signers", lambda: self.sign(self.stranger),
-             "bundle signature: signer SHA256:.* is not an allowed signer"),
+             r"bundle signature https://127\.0\.0\.1:\d+/keys\.sig: signer SHA256:.* is not an allowed signer"),
             ("signed for another namespace", lambda: self.sign(self.signer, "file"),
-             "bundle signature: signature namespace is file, not certgate-ca-bundle; "
+             r"bundle signature https://127\.0\.0\.1:\d+/keys\.sig: signature namespace is file, not certgate-ca-bundle; "
              "sign with ssh-keygen -Y sign -n certgate-ca-bundle"),
             ("bundle changed after signing",
              lambda: (self.serve(self.w.ca_new), self.sign(self.signer),
                       self.put(bundle, read(bundle) + read(self.w.ca_third + ".pub"))),
-             "bundle signature: signature does not verify"),
+             r"bundle signature https://127\.0\.0\.1:\d+/keys\.sig: signature does not verify"),
             ("no signature", lambda: self.put(bundle + ".sig", None), "keys.sig: HTTP 404"),
         )
         for what, make, cause in cases:
