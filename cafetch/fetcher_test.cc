@@ -326,6 +326,16 @@ TEST_F(FetcherTest, BadAnswersGiveNoKeys) {
         << r.error().detail;
     EXPECT_TRUE(r.error().detail.ends_with("; check issuer.url and issuer.type")) << r.error().detail;
   }
+  // A refusal that says what to do is not blurred by the generic advice.
+  testing::WriteFile(dir_.Path("root/dsa"), "ssh-dss AAAAB3NzaC1kc3MAAACBAP8= old-ca\n");
+  testing::WriteFile(dir_.Path("root/teleport"), "cert-authority " + key_line_);
+  for (const char* path : {"dsa", "teleport"}) {
+    auto r = FetchCaKeys(MakeConfig(IssuerType::kUrl, path), {});
+    ASSERT_FALSE(r) << path;
+    EXPECT_EQ(r.error().detail.rfind("the url issuer's answer from " + server_->Url(path) + ": line 1: ", 0), 0u)
+        << r.error().detail;
+    EXPECT_EQ(r.error().detail.find("check issuer.url"), std::string::npos) << r.error().detail;
+  }
   auto ok = FetchCaKeys(MakeConfig(IssuerType::kVault, "keys"), {});
   ASSERT_TRUE(ok) << ok.error().detail;
   ASSERT_EQ(ok->keys.size(), 1u);

@@ -59,10 +59,30 @@ Status WithContext(const Status& s, const std::string& where) {
   return Fail(s.error().code, where + ": " + s.error().detail);
 }
 
-// kDsaRefused is why an ssh-dss key is refused, and what to ask for.
+// Why a line or blob is refused, each ending with what to do about it.
 constexpr char kDsaRefused[] =
     "ssh-dss (DSA) keys are not supported (OpenSSH disabled DSA in 7.0 and removed it in 9.8); ask the "
     "issuer for an Ed25519, ECDSA or RSA CA key";
+constexpr char kKnownHostsLine[] =
+    "a known_hosts line (@cert-authority or @revoked before the key type) is not a CA key line; "
+    "that is a host CA export: fetch the user CA key (for teleport, /webapi/auth/export?type=user)";
+constexpr char kTeleportLine[] =
+    "key options (cert-authority) are not allowed in a CA key answer; \"cert-authority keytype "
+    "base64\" is Teleport's export format: set issuer.type: teleport (cafetch then removes the "
+    "cert-authority prefix)";
+constexpr char kKeyOptions[] =
+    "key options before the key type are not allowed in a CA key answer (a line is `keytype base64 "
+    "[comment]`, as sshd reads TrustedUserCAKeys); ask the issuer for plain key lines";
+
+// SaysWhatToDo is true for a parse error that already ends with its
+// remedy, which the generic "check issuer.url and issuer.type" would only
+// blur.
+bool SaysWhatToDo(std::string_view detail) {
+  for (std::string_view advice : {kDsaRefused, kKnownHostsLine, kTeleportLine, kKeyOptions}) {
+    if (detail.ends_with(advice)) return true;
+  }
+  return false;
+}
 
 // IsKeyTypeWord is true for a word sshd could read as a key line's type.
 bool IsKeyTypeWord(std::string_view word) {
@@ -91,17 +111,9 @@ std::string WhyNotAKeyLine(std::string_view line, IssuerType type) {
     rest.remove_prefix(word.size());
   }
   if (!key_follows) return "";
-  if (first.front() == '@') {
-    return "a known_hosts line (@cert-authority or @revoked before the key type) is not a CA key line; "
-           "that is a host CA export: fetch the user CA key (for teleport, /webapi/auth/export?type=user)";
-  }
-  if (first == "cert-authority" && type != IssuerType::kTeleport) {
-    return "key options (cert-authority) are not allowed in a CA key answer; \"cert-authority keytype "
-           "base64\" is Teleport's export format: set issuer.type: teleport (cafetch then removes the "
-           "cert-authority prefix)";
-  }
-  return "key options before the key type are not allowed in a CA key answer (a line is `keytype base64 "
-         "[comment]`, as sshd reads TrustedUserCAKeys); ask the issuer for plain key lines";
+  if (first.front() == '@') return kKnownHostsLine;
+  if (first == "cert-authority" && type != IssuerType::kTeleport) return kTeleportLine;
+  return kKeyOptions;
 }
 
 // AddKeyLine parses one `keytype base64 [comment]` line (already known to
@@ -309,9 +321,10 @@ Result<FetchOutcome> FetchCaKeys(const Config& config, const Validators& previou
   if (!keys) {
     // An answer that does not parse is most often the wrong endpoint (an
     // HTML page, another API): name where it came from.
+    const std::string& detail = keys.error().detail;
     return Fail(keys.error().code, "the " + std::string(IssuerTypeName(config.issuer.type)) + " issuer's answer from " +
-                                       Redact(config.issuer.url) + ": " + keys.error().detail +
-                                       "; check issuer.url and issuer.type");
+                                       Redact(config.issuer.url) + ": " + detail +
+                                       (SaysWhatToDo(detail) ? "" : "; check issuer.url and issuer.type"));
   }
   outcome.keys = std::move(*keys);
   outcome.validators = std::move(answer->validators);
