@@ -430,19 +430,33 @@ TEST_F(AgentTest, AStateDirectoryOthersMayWriteStopsTheRoundBeforeItIsRead) {
   EXPECT_TRUE(Run(1002));
 }
 
+// WrapSshd makes cafetch run the shell |script| before every sshd it runs,
+// with sshd's arguments in "$@"; the real sshd runs after it unless the
+// script exits.
+void WrapSshd(const TempDir& dir, const std::string& script, Config* config) {
+  const std::string wrapper = dir.Path("sshd-wrapper");
+  WriteFile(wrapper, "#!/bin/sh\n" + script + "exec " + std::string(kSshd) + " \"$@\"\n", 0755);
+  config->sshd.binary = wrapper;
+}
+
+// RejectInstalled makes the check of the installed |path| fail (the check of
+// the candidate, in state_dir, still runs the real sshd).
+void RejectInstalled(const TempDir& dir, const std::string& path, Config* config) {
+  WrapSshd(dir,
+           "for a; do [ \"$a\" = '" + path + "' ] && "
+           "{ echo 'injected: the installed file is refused' >&2; exit 255; }; done\n",
+           config);
+}
+
 // OnCandidateCheck makes sshd -t of each candidate (the files in
 // state_dir/candidates; $f is its main file) run the shell |action| first;
 // every other run is the real sshd's.
 void OnCandidateCheck(const TempDir& dir, const std::string& action, Config* config) {
-  const std::string wrapper = dir.Path("sshd-wrapper");
-  WriteFile(wrapper,
-            "#!/bin/sh\n"
-            "f=; prev=; for a; do [ \"$prev\" = -f ] && f=$a; prev=$a; done\n"
-            "case \"$1:$f\" in -t:*/candidates/*/sshd_config)\n" + action + ";;\n"
-            "esac\n"
-            "exec " + std::string(kSshd) + " \"$@\"\n",
-            0755);
-  config->sshd.binary = wrapper;
+  WrapSshd(dir,
+           "f=; prev=; for a; do [ \"$prev\" = -f ] && f=$a; prev=$a; done\n"
+           "case \"$1:$f\" in -t:*/candidates/*/sshd_config)\n" + action + ";;\n"
+           "esac\n",
+           config);
 }
 
 // EditDuringTheCheck makes sshd -t of each candidate append |line| to
@@ -668,14 +682,7 @@ TEST_F(AgentTest, InstalledConfigThatFailsItsCheckIsRolledBack) {
   // Left by an earlier file of that name: not the copy of the new file.
   ASSERT_EQ(mkdir(dir_.Path("etc/certgate").c_str(), 0755), 0);
   WriteFile(config_.trusted_user_ca_keys + ".previous", "# an earlier file's copy\n", 0600);
-  const std::string wrapper = dir_.Path("sshd-wrapper");
-  WriteFile(wrapper,
-            "#!/bin/sh\n"
-            "for a; do [ \"$a\" = '" + config_.sshd.config + "' ] && "
-            "{ echo 'injected: the installed file is refused' >&2; exit 255; }; done\n"
-            "exec " + std::string(kSshd) + " \"$@\"\n",
-            0755);
-  config_.sshd.binary = wrapper;
+  RejectInstalled(dir_, config_.sshd.config, &config_);
   auto r = Run();
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().detail.find("injected: the installed file is refused"), std::string::npos)
@@ -692,19 +699,6 @@ TEST_F(AgentTest, InstalledConfigThatFailsItsCheckIsRolledBack) {
   auto next = Run(1001);
   ASSERT_TRUE(next) << next.error().detail;
   EXPECT_EQ(next->changes.size(), 2u);
-}
-
-// RejectInstalled makes the check of the installed |path| fail (the check of
-// the candidate, in state_dir, still runs the real sshd).
-void RejectInstalled(const TempDir& dir, const std::string& path, Config* config) {
-  const std::string wrapper = dir.Path("sshd-wrapper");
-  WriteFile(wrapper,
-            "#!/bin/sh\n"
-            "for a; do [ \"$a\" = '" + path + "' ] && "
-            "{ echo 'injected: the installed file is refused' >&2; exit 255; }; done\n"
-            "exec " + std::string(kSshd) + " \"$@\"\n",
-            0755);
-  config->sshd.binary = wrapper;
 }
 
 TEST_F(AgentTest, ARollbackBeforeTheReloadLeavesNoReloadMarkAndNoNewDirectory) {
