@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/helper_value_options.h"
 #include "core/policy_loader.h"
 #include "core/policy_snapshot.h"
 
@@ -95,8 +96,7 @@ std::string LoginNameInArgs(const std::vector<std::string>& args) {
     }
     const std::string_view name = arg.substr(0, arg.find('='));
     if (name == "--explain" || name == "--check" || name == "--compile") return "";
-    const bool takes_value = name == "--policy" || name == "--snapshot" || name == "--timeout" ||
-                             name == "--user" || name == "--at" || name == "--socket";
+    const bool takes_value = std::ranges::find(kHelperValueOptions, name) != std::end(kHelperValueOptions);
     if (takes_value && name.size() == arg.size()) ++i;
   }
   return user;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/helper_value_options.h"
+
 namespace certgate::core {
 namespace {
 
@@ -78,6 +80,22 @@ TEST(HelperArgsTest, OptionsAfterPositionalAreArguments) {
   ASSERT_TRUE(o);
   EXPECT_FALSE(o->verbose);
   EXPECT_EQ(o->key_type, "--verbose");
+}
+
+// kHelperValueOptions, which the client and LoginNameInArgs skip values
+// by, is the parser's own list: each asks a value, the flags take none.
+TEST(HelperArgsTest, ValueOptionsAreTheParsersOwn) {
+  for (const char* option : kHelperValueOptions) {
+    if (std::string_view(option) == "--socket") continue;  // the client takes it out
+    auto o = Parse({option});
+    ASSERT_FALSE(o) << option;
+    EXPECT_EQ(o.error().detail, std::string(option) + " needs a value");
+  }
+  for (const char* flag : {"--verbose", "--explain", "--check", "--compile", "--help", "--version"}) {
+    auto o = Parse({std::string(flag) + "=x"});
+    ASSERT_FALSE(o) << flag;
+    EXPECT_EQ(o.error().detail, std::string(flag) + " takes no value");
+  }
 }
 
 // The login name a usage error is logged with: sshd's %u, found in

@@ -18,6 +18,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/helper_value_options.h"
+
 #ifndef CERTGATE_DECIDE_SOCKET
 #define CERTGATE_DECIDE_SOCKET "/run/certgate/decide.sock"
 #endif
@@ -484,8 +486,8 @@ int ClientMain(uint8_t kind, int argc, char** argv, char** envp) {
       return std::strlen(name) == name_len && std::strncmp(a, name, name_len) == 0;
     };
     const char* value = eq != nullptr ? eq + 1 : nullptr;
-    const bool takes_value = is("--socket") || is("--policy") || is("--snapshot") || is("--timeout") ||
-                             is("--user") || is("--at");
+    bool takes_value = false;
+    for (const char* option : core::kHelperValueOptions) takes_value = takes_value || is(option);
     if (takes_value && value == nullptr && i + 1 < argc) value = argv[i + 1];
     if (is("--socket")) {
       if (socket_given) {
