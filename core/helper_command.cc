@@ -431,6 +431,7 @@ HelperOutput RunSshd(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
   if (answer.size() > kMaxSshdAnswer) {
     d.verdict = Verdict::kDeny;
     d.reason = AnswerTooLarge(answer.size(), kind == HelperKind::kPrincipals ? "principals" : "principals or authorities");
+    d.grants.clear();  // a denial grants nothing, in the record too
     answer.clear();
   }
   env.log->Write(DecisionRecord(program, o.user, &cert.value(), d));

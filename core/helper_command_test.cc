@@ -418,6 +418,33 @@ TEST_F(HelperCommandTest, AnAnswerOverTheLimitIsDeniedAndNothingPrinted) {
       << log_.records[0].Field("CERTGATE_REASON");
 }
 
+// The same for a certificate: keys-cmd prints a cert-authority line per
+// set of options, and the denial names no granted principal.
+TEST_F(HelperCommandTest, ACertificateAnswerOverTheLimitIsDeniedWithNoPrincipalGranted) {
+  std::string rules = "rules:\n";
+  std::string principals;
+  const std::string command(60000, 'x');
+  for (int i = 0; i < 80; ++i) {
+    const std::string p = "p" + std::to_string(i);
+    principals += (i > 0 ? "," : "") + p;
+    rules += "  - name: r" + std::to_string(i) + "\n"
+             "    users: [alice]\n"
+             "    authorities: [prod]\n"
+             "    principals: [" + p + "]\n"
+             "    options: ['command=\"" + command + std::to_string(i) + "\"']\n";
+  }
+  WritePolicy(ProdHead(ca_) + rules);
+  HelperOutput out = Sshd(HelperKind::kKeys, {"alice", kType, Cert(ca_, {"-n", principals, "-V", "-5m:+5m"})});
+  EXPECT_EQ(out.exit_code, 0);
+  EXPECT_EQ(out.out, "");
+  ASSERT_EQ(log_.records.size(), 1u);
+  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
+  EXPECT_NE(log_.records[0].Field("CERTGATE_REASON").find("over the limit of 4194304 bytes (4 MiB)"),
+            std::string::npos)
+      << log_.records[0].Field("CERTGATE_REASON");
+  EXPECT_EQ(log_.records[0].Field("CERTGATE_PRINCIPALS"), "");
+}
+
 TEST_F(HelperCommandTest, AnUnusableKrlDeniesAfterTheAuthorityAndTimeChecks) {
   const std::string krl = dir_.Path("missing.krl");
   WritePolicy(ProdHead(ca_) +
