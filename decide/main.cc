@@ -186,6 +186,11 @@ int main(int argc, char** argv) {
     return certgate::HelperMain(k, argc - 2, argv + 2);
   }
 
+  // A reload (ExecReload= sends SIGHUP) may come before Serve() takes
+  // SIGHUP over, while the policy still loads: it must not kill the
+  // service. The policy is loaded after this anyway.
+  signal(SIGHUP, SIG_IGN);
+
   std::string policy = certgate::core::kDefaultPolicyPath;
   std::string socket_path = CERTGATE_DECIDE_SOCKET;
   std::string snapshot = certgate::core::kDefaultSnapshotPath;

@@ -22,6 +22,7 @@ the service, sshd and ssh.
 
 import os
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -256,6 +257,55 @@ class MisconfiguredActivationTest(unittest.TestCase):
             self.assertIsNone(service.notify.wait_for(r"READY=1", timeout=0.2))
         finally:
             service.stop()
+
+
+@unittest.skipIf(SKIP, SKIP)
+@unittest.skipIf(NO_BINARY, NO_BINARY)
+class StartingServiceTest(unittest.TestCase):
+
+    def test_sighup_while_starting_does_no_harm(self):
+        # A reload (ExecReload= sends SIGHUP) can come while the service
+        # still loads its policy: it must not kill it. A large policy makes
+        # the start-up long enough to be hit.
+        w = _World.get()
+        policy = os.path.join(w.ws.etc, "large.yaml")
+        rules = [{"users": ["user%d" % i], "authorities": ["prod"], "principals": ["p%d" % i]}
+                 for i in range(50000)]
+        rules.append({"users": [ALICE], "authorities": ["prod"], "principals": ["ops"]})
+        w.ws.write(policy, h.policy_yaml({
+            "version": 1,
+            "authorities": {"prod": {"keys": [h.Keys.pub_line(w.ca_prod) + " prod-ca"]}},
+            "rules": rules,
+        }))
+        service = ActivatedService(w, "hup", policy)
+        try:
+            # Before main() no program can take a signal over: wait until
+            # the service has (SIGHUP ignored or caught, in
+            # /proc/PID/status), which must be before it is ready.
+            hup_bit = 1 << (signal.SIGHUP - 1)
+            deadline = time.time() + 10
+            while time.time() < deadline and service.proc.poll() is None:
+                try:
+                    with open("/proc/%d/status" % service.proc.pid) as f:
+                        masks = dict(line.split(":\t", 1) for line in f if line.startswith("Sig"))
+                except OSError:
+                    break
+                if (int(masks["SigIgn"], 16) | int(masks["SigCgt"], 16)) & hup_bit:
+                    break
+                time.sleep(0.001)
+            self.assertIsNone(service.notify.wait_for(r"READY=1", timeout=0.05),
+                              "SIGHUP was left to its default action until the service was ready")
+            sent = 0
+            while service.proc.poll() is None and service.notify.wait_for(r"READY=1", timeout=0.01) is None:
+                os.kill(service.proc.pid, signal.SIGHUP)
+                sent += 1
+            self.assertIsNone(service.proc.poll(), "SIGHUP while starting stopped the service (%d sent); log:\n%s"
+                              % (sent, service.log_text()))
+            self.assertGreater(sent, 0)
+            self.assertIsNotNone(service.notify.wait_for(r"READY=1", timeout=0))
+        finally:
+            service.stop()
+
 
 
 def tearDownModule():
