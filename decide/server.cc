@@ -640,7 +640,9 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
         }
       }
     }
-    if (refreshed != PolicyCache::RefreshResult::kCurrent && cache->ahead_path() != last_ahead) {
+    // Compared at every turn: the load before Serve() may be the one that
+    // found it.
+    if (cache->ahead_path() != last_ahead) {
       last_ahead = cache->ahead_path();
       if (!last_ahead.empty()) {
         log->Write(ServiceRecord(

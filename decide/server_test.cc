@@ -75,6 +75,10 @@ class ServerTest : public ::testing::Test {
     log_ = dir_ + "/service.log";
     sock_ = dir_ + "/decide.sock";
     testing::WriteFile(policy_, PolicyText(true));
+    if (policy_ahead_) {  // touch -d '+1 hour'
+      struct timespec ahead[2] = {{time(nullptr) + 3600, 0}, {time(nullptr) + 3600, 0}};
+      ASSERT_EQ(utimensat(AT_FDCWD, policy_.c_str(), ahead, 0), 0);
+    }
     int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un addr {};
     addr.sun_family = AF_UNIX;
@@ -82,6 +86,9 @@ class ServerTest : public ::testing::Test {
     ASSERT_EQ(bind(l, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr), 0);
     ASSERT_EQ(chmod(sock_.c_str(), 0666), 0);  // as the socket unit makes it
     ASSERT_EQ(listen(l, 16), 0);
+    // As after a touch -d long ago: the change time is out of the racy
+    // window (kFineRacyNs) when the service loads the policy.
+    if (policy_ahead_) usleep(300 * 1000);
     pid_ = fork();
     ASSERT_GE(pid_, 0);
     if (pid_ == 0) {
@@ -165,6 +172,7 @@ class ServerTest : public ::testing::Test {
     return text;
   }
 
+  bool policy_ahead_ = false;  // SetUp dates the policy an hour ahead
   std::string dir_, policy_, sock_, log_;
   pid_t pid_ = -1;
   std::vector<uint8_t> buf_ = std::vector<uint8_t>(kMaxAnswerSize);
@@ -296,6 +304,32 @@ TEST_F(ServerTest, AClientThatSendsNothingIsLogged) {
       << log;
   EXPECT_NE(log.find("CERTGATE_PROGRAM=certgate-decide CERTGATE_REASON=request-timeout"), std::string::npos) << log;
   EXPECT_EQ(log.find("took longer"), std::string::npos) << log;
+}
+
+// A policy dated ahead of the clock when the service starts is logged
+// (once), as one that becomes so later is: the load before Serve() is the
+// one that finds it.
+class AheadServerTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    policy_ahead_ = true;
+    ServerTest::SetUp();
+  }
+};
+
+TEST_F(AheadServerTest, APolicyAheadOfTheClockAtStartIsLogged) {
+  ASSERT_EQ(Ask({"alice", "ssh-ed25519-cert-v01@openssh.com", "AAAA"}).result, AskResult::kAnswered);
+  const std::string warning = "policy file " + policy_ + " has a timestamp ";
+  std::string log;
+  for (int i = 0; i < 100 && log.find(warning) == std::string::npos; ++i) {
+    usleep(20 * 1000);
+    log = Log();
+  }
+  const size_t at = log.find(warning);
+  ASSERT_NE(at, std::string::npos) << log;
+  EXPECT_NE(log.find(" s ahead of the clock (touch -d, or a clock set back)", at), std::string::npos) << log;
+  ASSERT_EQ(Ask({"alice", "ssh-ed25519-cert-v01@openssh.com", "AAAA"}).result, AskResult::kAnswered);
+  EXPECT_EQ(Log().find(warning, at + 1), std::string::npos) << "logged twice:\n" << Log();
 }
 
 // SIGHUP does not stop the service (systemd does not restart a service
