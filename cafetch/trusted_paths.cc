@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -42,15 +43,26 @@ core::Status CheckFileIn(std::string_view key, const std::string& path, const st
   core::UnsafeDirectory unsafe;
   const core::UniqueFd fd(core::OpenSafeDirectory(at, rule, &unsafe));
   if (!fd.valid()) {
-    return Fail(unsafe.error != 0 ? Errc::kIo : Errc::kUnsafePermissions,
+    if (unsafe.error != 0) {  // not a risk: cafetch cannot get there at all
+      return Fail(Errc::kIo, std::string(key) + " " + path + ": directory " + unsafe.path + ": " + unsafe.message);
+    }
+    return Fail(Errc::kUnsafePermissions,
                 std::string(key) + " " + path + ": " + kWhy + ": directory " + unsafe.path + ": " + unsafe.message);
   }
   if (name.empty() || !rule.check || at != dir) return core::Ok();
   struct stat st {};
-  if (fstatat(fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return core::Ok();  // read (or made) later
+  if (fstatat(fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return core::Ok();  // made later, or its reader says it is missing
+    return Fail(Errc::kIo, std::string(key) + " " + path + ": " + std::strerror(errno));
+  }
   if (S_ISLNK(st.st_mode)) {
-    return Fail(Errc::kUnsafePermissions,
-                std::string(key) + " " + path + ": is a symbolic link; cafetch does not follow links, name the real file");
+    std::string to;
+    if (char* real = realpath(path.c_str(), nullptr)) {
+      to = std::string(" to ") + real;
+      free(real);
+    }
+    return Fail(Errc::kUnsafePermissions, std::string(key) + " " + path + ": is a symbolic link" + to +
+                                              "; cafetch does not follow links, name the real file");
   }
   const std::string file = (dir == "/" ? "" : dir) + "/" + name;
   const std::string problem = core::OwnerAndModeProblem(st, file, rule.owner_uid, /*root_too=*/true);

@@ -1,6 +1,7 @@
 #include "cafetch/trusted_paths.h"
 
 #include <sys/stat.h>
+#include <cstdlib>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -124,6 +125,30 @@ TEST_F(TrustedPathsTest, ALocalSignatureOthersMayWriteIsRefused) {
 TEST_F(TrustedPathsTest, ATlsCaFileInADirectoryOthersMayWriteIsRefused) {
   ASSERT_EQ(chmod(dir_.Path("tls").c_str(), 0775), 0);
   Refused("issuer.tls.ca_file", "run chmod go-w " + dir_.Path("tls"));
+}
+
+// A link is not followed (say, a distribution's CA bundle): the message
+// names the file to give instead.
+TEST_F(TrustedPathsTest, ALinkedTlsCaFileIsRefusedNamingTheRealFile) {
+  ASSERT_EQ(symlink(config_.issuer.tls.ca_file.c_str(), dir_.Path("tls/bundle.pem").c_str()), 0);
+  config_.issuer.tls.ca_file = dir_.Path("tls/bundle.pem");
+  char* real = realpath(dir_.Path("tls/bundle.pem").c_str(), nullptr);
+  ASSERT_NE(real, nullptr);
+  const std::string target = real;
+  free(real);
+  Refused("issuer.tls.ca_file", dir_.Path("tls/bundle.pem") + ": is a symbolic link to " + target +
+                                    "; cafetch does not follow links, name the real file");
+}
+
+// What cafetch cannot reach is an error, not called a risk.
+TEST_F(TrustedPathsTest, AStateDirectoryUnderAFileIsAnErrorNotARisk) {
+  config_.state_dir = dir_.Path("issuer/ca.pub/state");
+  core::Status st = CheckTrustedPaths(config_, rule_);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, core::Errc::kIo);
+  EXPECT_EQ(st.error().detail.find("another user could"), std::string::npos) << st.error().detail;
+  EXPECT_NE(st.error().detail.find("state_dir " + config_.state_dir + ": directory "), std::string::npos)
+      << st.error().detail;
 }
 
 TEST_F(TrustedPathsTest, ATokenFileInADirectoryOthersMayWriteIsRefused) {

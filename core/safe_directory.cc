@@ -103,7 +103,7 @@ UniqueFd OpenSafeDirectory(const std::string& path, const DirectoryRule& rule, U
   struct stat st {};
   if (!trusted && rule.check) {
     if (fstat(fd.get(), &st) != 0) {
-      *unsafe = {at, std::string("cannot stat: ") + std::strerror(errno)};
+      *unsafe = {at, std::string("cannot stat: ") + std::strerror(errno), errno};
       return UniqueFd();
     }
     if (!check(st, parts.empty())) return UniqueFd();
@@ -117,7 +117,7 @@ UniqueFd OpenSafeDirectory(const std::string& path, const DirectoryRule& rule, U
       if (fstatat(fd.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
         *unsafe = {at, LinkMessage(at)};
       } else if (error == ENOTDIR) {
-        *unsafe = {at, "not a directory"};
+        *unsafe = {at, "not a directory", error};
       } else {
         *unsafe = {at, std::string("cannot open directory: ") + std::strerror(error), error};
       }
@@ -126,7 +126,7 @@ UniqueFd OpenSafeDirectory(const std::string& path, const DirectoryRule& rule, U
     // One fstat per directory: for the link check (O_PATH may open the
     // link itself) and for the rule.
     if (fstat(next.get(), &st) != 0) {
-      *unsafe = {at, std::string("cannot stat: ") + std::strerror(errno)};
+      *unsafe = {at, std::string("cannot stat: ") + std::strerror(errno), errno};
       return UniqueFd();
     }
     if (S_ISLNK(st.st_mode)) {

@@ -29,7 +29,7 @@ struct DirectoryRule {
 struct UnsafeDirectory {
   std::string path;
   std::string message;
-  int error = 0;  // errno when a directory could not be opened
+  int error = 0;  // errno when a directory could not be opened (ENOTDIR: not one) or stat
 };
 
 // OpenSafeDirectory opens |path| (absolute, or relative to the working
