@@ -19,6 +19,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,11 +73,11 @@ ReadResult ReadRequest(int fd, uint8_t* buf, size_t cap, size_t* size, int64_t d
 }
 
 // RequestTimeoutRecord is the record of a connection whose client (|peer|)
-// did not send a complete request (|got| bytes of it) within
+// did not send a complete request (|got| bytes of it, if known) within
 // kRequestReadTimeoutSec: no decision was made, nothing is answered. |killed|
 // names the worker the parent had to kill for it (empty: the worker gave up
 // by itself).
-core::LogRecord RequestTimeoutRecord(const struct ucred& peer, size_t got, const std::string& killed);
+core::LogRecord RequestTimeoutRecord(const struct ucred& peer, std::optional<size_t> got, const std::string& killed);
 
 bool SendAll(int fd, const uint8_t* data, size_t size, int flags = 0) {
   size_t off = 0;
@@ -171,6 +172,7 @@ struct WorkerSlot {
   std::atomic<int32_t> kind;  // kKindPrincipals / kKindKeys of the request served
   std::atomic<int64_t> deadline_ms;  // CLOCK_MONOTONIC; when busy: the request's end
   std::atomic<int64_t> timeout_ms;   // the request's --timeout (0: not parsed yet)
+  std::atomic<int32_t> request_read;  // 1 once the whole request was read
   std::atomic<core::HelperStage> stage;  // how far the request got (for the timeout log)
 };
 
@@ -287,6 +289,7 @@ bool ServeConnection(int conn, const struct ucred& peer, PolicyCache* cache, uin
     return false;
   }
   if (read != ReadResult::kRead || !ParseRequest(buf, size, &request)) return false;
+  slot->request_read.store(1, std::memory_order_relaxed);
   const core::HelperKind kind =
       request.kind == kKindKeys ? core::HelperKind::kKeys : core::HelperKind::kPrincipals;
   slot->kind.store(request.kind, std::memory_order_relaxed);
@@ -405,6 +408,7 @@ bool ServeConnection(int conn, const struct ucred& peer, PolicyCache* cache, uin
     slot->stage.store(core::HelperStage::kStarting, std::memory_order_relaxed);
     slot->kind.store(kKindPrincipals, std::memory_order_relaxed);
     slot->timeout_ms.store(0, std::memory_order_relaxed);
+    slot->request_read.store(0, std::memory_order_relaxed);
     slot->deadline_ms.store(NowMs() + int64_t{kRequestReadTimeoutSec} * 1000, std::memory_order_relaxed);
     slot->state.store(kSlotBusy, std::memory_order_release);
     // Running low on idle workers: wake the parent to fork more (a pipe
@@ -448,14 +452,17 @@ core::LogRecord ServiceRecord(core::Priority priority, std::string message) {
 
 namespace {
 
-core::LogRecord RequestTimeoutRecord(const struct ucred& peer, size_t got, const std::string& killed) {
+core::LogRecord RequestTimeoutRecord(const struct ucred& peer, std::optional<size_t> got, const std::string& killed) {
   const std::string who = peer.pid > 0 ? "the client (pid " + std::to_string(peer.pid) + ", uid " +
                                              std::to_string(peer.uid) + ")"
                                        : "the client";
   core::LogRecord rec = ServiceRecord(
       core::Priority::kWarning,
       "no request: " + who + " did not send a complete request within " + std::to_string(kRequestReadTimeoutSec) +
-          "s (" + (got == 0 ? std::string("nothing") : std::to_string(got) + " bytes") + " received" + killed +
+          "s (" +
+          (!got ? std::string("how much was received is not known")
+                : (*got == 0 ? std::string("nothing") : std::to_string(*got) + " bytes") + " received") +
+          killed +
           "); no decision was made and nothing answered; a client must send its whole request at once "
           "(principals-cmd and keys-cmd do)");
   rec.fields.emplace_back("CERTGATE_REASON", "request-timeout");
@@ -695,12 +702,22 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
         kill(pid, SIGKILL);
         w.killed = true;
         const int64_t overdue_ms = now - kill_at + kKillGraceMs;
-        if (slot.timeout_ms.load(std::memory_order_relaxed) == 0) {
+        const std::string killed =
+            "worker " + std::to_string(pid) + " killed " + std::to_string(overdue_ms) + " ms past";
+        if (slot.request_read.load(std::memory_order_relaxed) == 0) {
           // Still reading the request: no decision was made (the worker
           // gives up by itself at the deadline unless it is stuck).
           struct ucred unknown {};
-          log->Write(RequestTimeoutRecord(unknown, 0, "; worker " + std::to_string(pid) + " killed " +
-                                                          std::to_string(overdue_ms) + " ms past that deadline"));
+          log->Write(RequestTimeoutRecord(unknown, std::nullopt, "; " + killed + " that deadline"));
+          continue;
+        }
+        if (slot.timeout_ms.load(std::memory_order_relaxed) == 0) {
+          // Read, but answered without a decision (a usage error, or
+          // declined): stuck sending it or logging it.
+          log->Write(ServiceRecord(core::Priority::kErr,
+                                   "a request answered without a decision (a usage error, or declined) was not "
+                                   "answered within " + std::to_string(kRequestReadTimeoutSec) + "s (" + killed +
+                                       " it; a stalled journal or client?); the client denies"));
           continue;
         }
         core::LogRecord rec = ServiceRecord(core::Priority::kErr, OverdueMessage(slot, overdue_ms, pid));

@@ -332,6 +332,40 @@ TEST_F(AheadServerTest, APolicyAheadOfTheClockAtStartIsLogged) {
   EXPECT_EQ(Log().find(warning, at + 1), std::string::npos) << "logged twice:\n" << Log();
 }
 
+// A worker stuck while it reads the request (stopped here) is killed by
+// the service past the deadline, and logged as a request that did not
+// arrive, without claiming to know how much of it did.
+TEST_F(ServerTest, AWorkerStuckReadingIsKilledAndLogged) {
+  int fd = Connect();
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(send(fd, "x", 1, MSG_NOSIGNAL), 1);  // a worker has taken the connection
+  usleep(200 * 1000);
+  // Stop every worker (the service's children): the one reading stays busy.
+  const std::string children =
+      testing::ReadFile("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(pid_) + "/children");
+  std::vector<pid_t> workers;
+  for (size_t at = 0; at < children.size();) {
+    size_t end = children.find(' ', at);
+    if (end == std::string::npos) end = children.size();
+    if (end > at) workers.push_back(static_cast<pid_t>(std::stol(children.substr(at, end - at))));
+    at = end + 1;
+  }
+  ASSERT_FALSE(workers.empty());
+  for (pid_t w : workers) ASSERT_EQ(kill(w, SIGSTOP), 0);
+  std::string log;
+  for (int i = 0; i < 150 && log.find("killed") == std::string::npos; ++i) {
+    usleep(100 * 1000);
+    log = Log();
+  }
+  for (pid_t w : workers) kill(w, SIGCONT);
+  close(fd);
+  EXPECT_NE(log.find("did not send a complete request within 10s (how much was received is not known; worker "),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find(" ms past that deadline); no decision was made"), std::string::npos) << log;
+  EXPECT_EQ(log.find("nothing received"), std::string::npos) << log;
+}
+
 // SIGHUP does not stop the service (systemd does not restart a service
 // that SIGHUP killed): it re-checks the policy and says so.
 TEST_F(ServerTest, SighupRechecksThePolicyAndKeepsServing) {
