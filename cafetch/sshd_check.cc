@@ -87,7 +87,7 @@ struct Located {
 // LocateWinner finds, in |lines|, the line of |d|'s keyword that sshd -T's
 // |have| comes from: for AuthorizedPrincipalsCommand (OpenSSH 9.2 takes
 // the last value) the last line other than cafetch's whose command is
-// |have|, else the last other line; for every other keyword the first
+// |have|, else the last other line unless |have| is "none"; for every other keyword the first
 // line, unless it is cafetch's own.
 Located LocateWinner(const std::vector<ConfigLine>& lines, const Directive& d, const std::string& have) {
   const std::vector<std::string> ours = Arguments(d.Line()).value_or(std::vector<std::string>{});
@@ -106,7 +106,9 @@ Located LocateWinner(const std::vector<ConfigLine>& lines, const Directive& d, c
     for (size_t i : others) {
       if (Joined(lines[i].args) == have) winner = i;
     }
-    if (!winner && !others.empty()) winner = others.back();
+    // sshd -T may print a command other than as written (quoting): the
+    // last line then, but never for "none", which no admin's command is.
+    if (!winner && !others.empty() && have != "none") winner = others.back();
   } else if (!others.empty() && (!ours_at || others.front() < *ours_at)) {
     winner = others.front();
   }

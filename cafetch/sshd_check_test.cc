@@ -155,6 +155,15 @@ TEST(SshdCheckTest, VerifyEffectiveNamesTheAdminsLineThatWins) {
                 " (OpenSSH 9.2 drops AuthorizedPrincipalsCommand when an AuthorizedKeysCommand comes before it: "
                 "/etc/ssh/sshd_config:2); remove that AuthorizedKeysCommand line or set "
                 "sshd.manage_principals_command: false");
+  // Still so with an admin's principals command after cafetch's: sshd -T
+  // does not show it either, so it is not blamed.
+  auto dropped_too = VerifyEffective(
+      ParseEffectiveConfig("authorizedprincipalscommand none\n"), {ours[0]},
+      LinesOf("Port 22\nAuthorizedKeysCommand /bin/true\nInclude sshd_config.d/*.conf\n"
+              "AuthorizedPrincipalsCommand /usr/bin/true %u\n",
+              {{"/etc/ssh/sshd_config.d/05-certgate.conf", ours_text}}));
+  ASSERT_FALSE(dropped_too);
+  EXPECT_EQ(dropped_too.error().detail, dropped.error().detail);
 }
 
 TEST(SshdCheckTest, RealSshdVersion) {
