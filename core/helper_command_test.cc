@@ -79,6 +79,18 @@ class HelperCommandTest : public ::testing::Test {
     return RunHelper(kind, *o, env_);
   }
 
+  // An answer over the 4 MiB limit: nothing printed, one deny record
+  // naming the limit.
+  void ExpectDeniedOverTheLimit(const HelperOutput& out) {
+    EXPECT_EQ(out.exit_code, 0);
+    EXPECT_EQ(out.out, "");
+    ASSERT_EQ(log_.records.size(), 1u);
+    EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
+    EXPECT_NE(log_.records[0].Field("CERTGATE_REASON").find("over the limit of 4194304 bytes (4 MiB)"),
+              std::string::npos)
+        << log_.records[0].Field("CERTGATE_REASON");
+  }
+
   TempDir dir_;
   std::string ca_, other_ca_, user_, policy_path_;
   CaptureLogSink log_;
@@ -409,13 +421,7 @@ TEST_F(HelperCommandTest, AnAnswerOverTheLimitIsDeniedAndNothingPrinted) {
               "    authorities: [prod]\n"
               "    user_keys: [" + lines + "]\n");
   HelperOutput out = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(user_)});
-  EXPECT_EQ(out.exit_code, 0);
-  EXPECT_EQ(out.out, "");
-  ASSERT_EQ(log_.records.size(), 1u);
-  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
-  EXPECT_NE(log_.records[0].Field("CERTGATE_REASON").find("over the limit of 4194304 bytes (4 MiB)"),
-            std::string::npos)
-      << log_.records[0].Field("CERTGATE_REASON");
+  ASSERT_NO_FATAL_FAILURE(ExpectDeniedOverTheLimit(out));
 }
 
 // The same for a certificate: keys-cmd prints a cert-authority line per
@@ -435,13 +441,7 @@ TEST_F(HelperCommandTest, ACertificateAnswerOverTheLimitIsDeniedWithNoPrincipalG
   }
   WritePolicy(ProdHead(ca_) + rules);
   HelperOutput out = Sshd(HelperKind::kKeys, {"alice", kType, Cert(ca_, {"-n", principals, "-V", "-5m:+5m"})});
-  EXPECT_EQ(out.exit_code, 0);
-  EXPECT_EQ(out.out, "");
-  ASSERT_EQ(log_.records.size(), 1u);
-  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
-  EXPECT_NE(log_.records[0].Field("CERTGATE_REASON").find("over the limit of 4194304 bytes (4 MiB)"),
-            std::string::npos)
-      << log_.records[0].Field("CERTGATE_REASON");
+  ASSERT_NO_FATAL_FAILURE(ExpectDeniedOverTheLimit(out));
   EXPECT_EQ(log_.records[0].Field("CERTGATE_PRINCIPALS"), "");
 }
 
