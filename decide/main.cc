@@ -1,12 +1,15 @@
 // certgate-decide: the resident decision service behind principals-cmd and
 // keys-cmd, and (with --run) the in-process helper. See certgate-decide(8).
+#include <fcntl.h>
 #include <pwd.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <csignal>
@@ -123,7 +126,11 @@ int StartupError(certgate::core::LogSink* log, bool verbose, const std::string& 
 // connects; trust comes from the directory and the owner, see client.h).
 // A socket already there is replaced only if nothing listens on it (a
 // stale one: connect() is refused); a live one, or anything else, is an
-// error. Returns the socket, or -1 with |error| saying why.
+// error. The check and the replacement are made under an exclusive
+// flock(2) on the socket's directory: two services started on one path at
+// once would otherwise both take the stale socket for theirs, the later
+// unlinking the one the earlier had just bound. Returns the socket, or -1
+// with |error| saying why.
 int BindSocket(const std::string& path, std::string* error) {
   auto fail = [&](const std::string& what, const char* todo = "check the directory or use --socket") {
     *error = "cannot listen on " + path + ": " + what + "; " + todo;
@@ -135,6 +142,20 @@ int BindSocket(const std::string& path, std::string* error) {
     return fail("not an absolute path shorter than 108 bytes", "give --socket an absolute path");
   }
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const std::string dir = path.substr(0, std::max<size_t>(path.rfind('/'), 1));
+  certgate::core::UniqueFd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd.valid()) return fail(dir + ": " + std::strerror(errno));
+  // Held for microseconds by another starting service; a holder that
+  // keeps it is not waited for without end.
+  for (int waited_ms = 0; flock(dir_fd.get(), LOCK_EX | LOCK_NB) != 0; waited_ms += 10) {
+    if (errno == EINTR) continue;
+    if (errno != EWOULDBLOCK) return fail("cannot lock " + dir + ": " + std::strerror(errno));
+    if (waited_ms >= 10000) {
+      return fail("another process has held a lock on " + dir + " for 10 seconds",
+                  "find it with lslocks, or use another --socket");
+    }
+    usleep(10000);
+  }
   struct stat st {};
   if (lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) return fail("exists and is not a socket", "remove it or use another --socket");
@@ -151,11 +172,15 @@ int BindSocket(const std::string& path, std::string* error) {
       return fail("a process is listening on it (another certgate-decide?)",
                   "stop that one first, or use another --socket");
     }
-    if (errno != ECONNREFUSED) {
+    if (errno == ENOENT) {
+      // Removed since lstat() (not by a certgate-decide: they hold the
+      // lock): there is nothing to replace.
+    } else if (errno != ECONNREFUSED) {
       return fail(std::string("cannot tell whether a process listens on it: ") + std::strerror(errno),
                   "remove it if it is stale, or use another --socket");
+    } else {
+      unlink(path.c_str());  // a stale socket of an earlier run
     }
-    unlink(path.c_str());  // a stale socket of an earlier run
   }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail(std::strerror(errno));

@@ -18,12 +18,20 @@ the service, sshd and ssh.
                         the unusable policy's FILE:LINE:COLUMN issue),
                         WATCHDOG=1 pings sent only by the main process;
                         two sockets handed over is a start-up error
+  StartingServiceTest   a SIGHUP while the policy still loads does no harm
+  OwnSocketTest         without systemd, --socket bound by the service: a
+                        stale socket replaced, a live one or a file left
+                        alone, services started together over a stale
+                        socket leave exactly one serving, a lock held on
+                        the directory is given up after 10 seconds
 """
 
+import fcntl
 import os
 import re
 import signal
 import socket
+import stat
 import struct
 import subprocess
 import sys
@@ -305,6 +313,141 @@ class StartingServiceTest(unittest.TestCase):
             self.assertIsNotNone(service.notify.wait_for(r"READY=1", timeout=0))
         finally:
             service.stop()
+
+
+class OwnSocketService:
+    """certgate-decide started without systemd's socket: it binds --socket
+    itself (a stale socket of an earlier run is replaced, a live one or any
+    other file is not). Readiness comes on |notify|, shared by services
+    started together."""
+
+    def __init__(self, w, socket_path, policy, notify, name):
+        self.log = os.path.join(w.ws.root, name + ".log")
+        env = {"PATH": "/usr/bin:/bin", "NOTIFY_SOCKET": notify.path}
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                [w.decide_bin, "--socket", socket_path, "--policy", policy,
+                 "--client-user", h.COMMAND_USER, "--verbose"],
+                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd="/")
+
+    def log_text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+
+@unittest.skipIf(SKIP, SKIP)
+@unittest.skipIf(NO_BINARY, NO_BINARY)
+class OwnSocketTest(unittest.TestCase):
+
+    def setUp(self):
+        self.w = _World.get()
+        self.policy = os.path.join(self.w.ws.etc, "own.yaml")
+        self.w.ws.write(self.policy, policy_text(self.w))
+        self.path = os.path.join(self.w.run_dir, "own.sock")
+        self.notify = Notifications(os.path.join(self.w.run_dir, "own.notify"))
+        self.services = []
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        for s in self.services:
+            h.stop_process(s.proc)
+        self.notify.close()
+        for path in (self.path, self.notify.path):
+            if os.path.lexists(path):
+                os.unlink(path)
+
+    def start(self, n=1):
+        for _ in range(n):
+            self.services.append(OwnSocketService(self.w, self.path, self.policy, self.notify,
+                                                  "own%d" % len(self.services)))
+
+    def settle(self, timeout=10):
+        """Waits until every service has either exited or said READY=1;
+        returns the ones still running."""
+        deadline = time.time() + timeout
+        while True:
+            ready = {pid for pid, text in self.notify.got if "READY=1" in text}
+            running = [s for s in self.services if s.proc.poll() is None]
+            if all(s.proc.pid in ready for s in running):
+                return running
+            if time.time() > deadline:
+                self.fail("a service neither exited nor became ready in %ds" % timeout)
+            self.notify.drain(0.05)
+
+    def stale_socket(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(self.path)
+        s.close()  # the file stays, nothing listens: a crashed run's
+
+    def assert_served(self):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            c.connect(self.path)
+        finally:
+            c.close()
+
+    def test_a_stale_socket_is_replaced(self):
+        self.stale_socket()
+        self.start()
+        self.assertEqual(len(self.settle()), 1, self.services[0].log_text())
+        self.assert_served()
+
+    def test_a_socket_another_process_listens_on_is_left_to_it(self):
+        other = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        other.bind(self.path)
+        other.listen(1)
+        self.addCleanup(other.close)
+        inode = os.lstat(self.path).st_ino
+        self.start()
+        self.assertEqual(self.services[0].proc.wait(10), 1)
+        self.assertIn("cannot listen on %s: a process is listening on it (another certgate-decide?); "
+                      "stop that one first, or use another --socket" % self.path, self.services[0].log_text())
+        self.assertEqual(os.lstat(self.path).st_ino, inode)
+
+    def test_a_file_that_is_not_a_socket_is_left_alone(self):
+        with open(self.path, "w") as f:
+            f.write("not a socket\n")
+        self.start()
+        self.assertEqual(self.services[0].proc.wait(10), 1)
+        self.assertIn("cannot listen on %s: exists and is not a socket; remove it or use another --socket"
+                      % self.path, self.services[0].log_text())
+        with open(self.path) as f:
+            self.assertEqual(f.read(), "not a socket\n")
+
+    def test_a_lock_held_on_the_directory_is_not_waited_for_without_end(self):
+        fd = os.open(self.w.run_dir, os.O_RDONLY | os.O_DIRECTORY)
+        self.addCleanup(os.close, fd)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self.stale_socket()
+        self.start()
+        self.assertEqual(self.services[0].proc.wait(30), 1)
+        self.assertIn("cannot listen on %s: another process has held a lock on %s for 10 seconds; "
+                      "find it with lslocks, or use another --socket" % (self.path, self.w.run_dir),
+                      self.services[0].log_text())
+        self.assertTrue(stat.S_ISSOCK(os.lstat(self.path).st_mode))  # the stale socket, untouched
+
+    def test_services_started_together_over_a_stale_socket_leave_one_serving(self):
+        # Each sees the stale socket; were the check and the replacement not
+        # made under one lock, a later one could unlink the socket an earlier
+        # one just bound, and two would run, one of them unreachable.
+        for round_ in range(10):
+            self.stale_socket()
+            self.start(6)
+            running = self.settle()
+            logs = "\n".join(s.log_text() for s in self.services)
+            self.assertEqual(len(running), 1, "round %d: %d services running; logs:\n%s"
+                             % (round_, len(running), logs))
+            for s in self.services:
+                if s not in running:
+                    self.assertEqual(s.proc.returncode, 1, logs)
+                    self.assertIn("a process is listening on it", s.log_text())
+            self.assert_served()
+            for s in self.services:
+                h.stop_process(s.proc)
+            self.services = []
+            self.notify.got = []
+            if os.path.lexists(self.path):
+                os.unlink(self.path)
 
 
 
