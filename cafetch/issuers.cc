@@ -6,6 +6,7 @@
 #include "cafetch/json.h"
 #include "cafetch/sshsig.h"
 #include "core/base64.h"
+#include "core/key_options.h"
 #include "core/wire_reader.h"
 
 namespace certgate::cafetch {
@@ -89,30 +90,67 @@ bool IsKeyTypeWord(std::string_view word) {
   return word == "ssh-dss" || core::KeyTypeFromName(word) || core::IsCertTypeName(word);
 }
 
+// OptionListLength returns the length of the authorized_keys option list
+// |line| starts with (comma-separated `name` or `name="value"` with names
+// sshd knows, a value's quote escaped with a backslash, as sshd reads
+// them), or 0 if it starts with none: an HTML page, an error message or
+// another API's answer that names a key type is not taken for one.
+size_t OptionListLength(std::string_view line) {
+  size_t i = 0;
+  while (true) {
+    const size_t name = i;
+    while (i < line.size() && line[i] != '=' && line[i] != ',' && line[i] != ' ' && line[i] != '\t') ++i;
+    if (!core::IsKeyOptionName(line.substr(name, i - name))) return 0;
+    if (i < line.size() && line[i] == '=') {
+      if (++i >= line.size() || line[i] != '"') return 0;
+      for (++i; i < line.size() && line[i] != '"'; ++i) {
+        if (line[i] == '\\' && i + 1 < line.size()) ++i;
+      }
+      if (i >= line.size()) return 0;  // the value's quote is never closed
+      ++i;
+    }
+    if (i == line.size() || line[i] == ' ' || line[i] == '\t') return i;
+    if (line[i] != ',') return 0;
+    ++i;
+  }
+}
+
+// TakeWord removes |rest|'s first blank-separated word (and the blanks
+// before it) and returns it; "" if there is none.
+std::string_view TakeWord(std::string_view* rest) {
+  const size_t start = rest->find_first_not_of(" \t");
+  if (start == std::string_view::npos) {
+    *rest = {};
+    return {};
+  }
+  rest->remove_prefix(start);
+  const std::string_view word = rest->substr(0, rest->find_first_of(" \t"));
+  rest->remove_prefix(word.size());
+  return word;
+}
+
 // WhyNotAKeyLine explains a line whose first word cannot start a CA key
 // line in terms the issuer's admin can act on, or returns "" to leave the
-// line to ParsePublicKeyLine: a DSA key, key options or a known_hosts
-// marker before the key type (sshd reads TrustedUserCAKeys lines without
-// options).
+// line to ParsePublicKeyLine: a DSA key, a known_hosts marker (and its
+// host patterns) or key options before the key type (sshd reads
+// TrustedUserCAKeys lines without options).
 std::string WhyNotAKeyLine(std::string_view line, IssuerType type) {
   const size_t start = line.find_first_not_of(" \t");  // teleport's lines still hold the blank
   if (start == std::string_view::npos) return "";
   line.remove_prefix(start);
-  std::string_view first = line.substr(0, line.find_first_of(" \t"));
+  std::string_view rest = line;
+  const std::string_view first = TakeWord(&rest);
   if (first == "ssh-dss") return kDsaRefused;
   if (IsKeyTypeWord(first)) return "";
-  bool key_follows = false;
-  for (std::string_view rest = line.substr(first.size()); !rest.empty() && !key_follows;) {
-    size_t b = rest.find_first_not_of(" \t");
-    if (b == std::string_view::npos) break;
-    rest.remove_prefix(b);
-    std::string_view word = rest.substr(0, rest.find_first_of(" \t"));
-    key_follows = IsKeyTypeWord(word);
-    rest.remove_prefix(word.size());
+  if (first == "@cert-authority" || first == "@revoked") {
+    // "@marker patterns keytype base64": the key type comes third.
+    const bool has_patterns = !TakeWord(&rest).empty();
+    return has_patterns && IsKeyTypeWord(TakeWord(&rest)) ? kKnownHostsLine : "";
   }
-  if (!key_follows) return "";
-  if (first.front() == '@') return kKnownHostsLine;
-  if (first == "cert-authority" && type != IssuerType::kTeleport) return kTeleportLine;
+  const size_t options = OptionListLength(line);
+  std::string_view after_options = line.substr(options);
+  if (options == 0 || !IsKeyTypeWord(TakeWord(&after_options))) return "";
+  if (line.substr(0, options) == "cert-authority" && type != IssuerType::kTeleport) return kTeleportLine;
   return kKeyOptions;
 }
 

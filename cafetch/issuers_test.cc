@@ -242,10 +242,29 @@ TEST_F(IssuersTest, DsaKeysAndKeyOptionsSayWhy) {
     EXPECT_EQ(keys.error().detail, c.detail) << c.body;
   }
   // A word that is no key type, with no key type after it, is still just
-  // an unknown key type.
-  auto unknown = ParseIssuerAnswer(IssuerType::kUrl, "ssh-foo AAAA\n");
-  ASSERT_FALSE(unknown);
-  EXPECT_EQ(unknown.error().detail, "line 1: unknown key type on line");
+  // an unknown key type; so is text that names a key type but does not
+  // start with key options (an HTML page, an error message): calling it
+  // "key options" would send the admin the wrong way.
+  for (const std::string& body : {
+           std::string("ssh-foo AAAA\n"),
+           std::string("<p>Paste your ssh-ed25519 key here</p>\n"),
+           std::string("Error: the ssh-rsa key was not found\n"),
+           std::string("use ssh-ed25519 keys\n") + ed1_ + "\n",
+           "command=\"unclosed " + Bare(ed1_) + "\n",
+           "@cert-authority " + Bare(ed1_) + "\n",
+       }) {
+    auto unknown = ParseIssuerAnswer(IssuerType::kUrl, body);
+    ASSERT_FALSE(unknown) << body;
+    EXPECT_EQ(unknown.error().detail, "line 1: unknown key type on line") << body;
+  }
+  // Option values are read as sshd reads them: quoted, blanks and escaped
+  // quotes inside.
+  for (std::string_view options : {"command=\"echo a b\"", "command=\"say \\\"hi\\\" now\",no-pty",
+                                     "no-pty,no-agent-forwarding", "No-PTY"}) {
+    auto keys = ParseIssuerAnswer(IssuerType::kUrl, std::string(options) + " " + ed1_ + "\n");
+    ASSERT_FALSE(keys) << options;
+    EXPECT_EQ(keys.error().detail, "line 1: " + kOptionsRefused) << options;
+  }
 }
 
 TEST_F(IssuersTest, CyberarkKeysThatAreNeitherListNorStringAreRefused) {

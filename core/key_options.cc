@@ -38,6 +38,20 @@ bool IsDigits(std::string_view s) {
   return true;
 }
 
+}  // namespace
+
+bool IsKeyOptionName(std::string_view name) {
+  for (std::string_view known : kFlags) {
+    if (EqualsIgnoreCase(name, known)) return true;
+  }
+  for (std::string_view known : kValued) {
+    if (EqualsIgnoreCase(name, known)) return true;
+  }
+  return EqualsIgnoreCase(name, "cert-authority") || EqualsIgnoreCase(name, "principals");
+}
+
+namespace {
+
 // ParseNumber parses decimal digits up to |max|; false if not digits or over.
 bool ParseNumber(std::string_view s, uint64_t max, uint64_t* out) {
   if (!IsDigits(s) || s.size() > 19) return false;

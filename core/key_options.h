@@ -24,6 +24,11 @@ namespace certgate::core {
 // itself. Returns Ok or kBadFormat with a one-line reason.
 Status CheckKeyOption(std::string_view option);
 
+// IsKeyOptionName is true for a name sshd reads as an authorized_keys
+// option (a flag or a valued option above, cert-authority or principals),
+// compared case-insensitively as sshd does.
+bool IsKeyOptionName(std::string_view name);
+
 // CheckKeyOptionSet checks a whole list of already checked options as sshd
 // does: at most one command, from and tunnel each. Returns Ok or
 // kDuplicateOption.

@@ -102,6 +102,18 @@ TEST(KeyOptionsTest, BadOptions) {
   EXPECT_FALSE(nul.has_value());
 }
 
+// The names sshd reads as options, in any case; a word that merely looks
+// like one is not.
+TEST(KeyOptionsTest, OptionNames) {
+  for (std::string_view name : {"no-pty", "No-PTY", "restrict", "X11-forwarding", "command", "permitlisten",
+                                "cert-authority", "principals", "verify-required"}) {
+    EXPECT_TRUE(IsKeyOptionName(name)) << name;
+  }
+  for (std::string_view name : {"", "use", "no-pty2", "nopty", "command=", "<p>", "cert-authority-v2"}) {
+    EXPECT_FALSE(IsKeyOptionName(name)) << name;
+  }
+}
+
 TEST(KeyOptionsTest, Split) {
   Result<std::vector<std::string>> r = SplitKeyOptions("restrict,pty,command=\"a,b\",from=\"10.0.0.0/8,::1\"");
   ASSERT_TRUE(r.has_value()) << r.error().detail;
