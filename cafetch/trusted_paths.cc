@@ -36,35 +36,39 @@ std::string NearestExisting(std::string path) {
 
 // CheckFileIn checks the directory |dir| (or the one it would be made in)
 // and, when |name| is not empty and exists there, that file: |key| and
-// |path| name them in the error.
+// |path| name them in the error (|path| is |dir| for the state file, whose
+// name is cafetch's own).
 core::Status CheckFileIn(std::string_view key, const std::string& path, const std::string& dir,
                          const std::string& name, const core::DirectoryRule& rule) {
+  const std::string fix = "; fix it or set " + std::string(key) + " in cafetch.yaml to a path root can read";
   const std::string at = NearestExisting(dir);
   core::UnsafeDirectory unsafe;
   const core::UniqueFd fd(core::OpenSafeDirectory(at, rule, &unsafe));
   if (!fd.valid()) {
     if (unsafe.error != 0) {  // not a risk: cafetch cannot get there at all
-      return Fail(Errc::kIo, std::string(key) + " " + path + ": directory " + unsafe.path + ": " + unsafe.message);
+      return Fail(Errc::kIo,
+                  std::string(key) + " " + path + ": directory " + unsafe.path + ": " + unsafe.message + fix);
     }
     return Fail(Errc::kUnsafePermissions,
                 std::string(key) + " " + path + ": " + kWhy + ": directory " + unsafe.path + ": " + unsafe.message);
   }
   if (name.empty() || !rule.check || at != dir) return core::Ok();
+  const std::string file = (dir == "/" ? "" : dir) + "/" + name;
   struct stat st {};
   if (fstatat(fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     if (errno == ENOENT) return core::Ok();  // made later, or its reader says it is missing
-    return Fail(Errc::kIo, std::string(key) + " " + path + ": " + std::strerror(errno));
+    return Fail(Errc::kIo, std::string(key) + " " + file + ": " + std::strerror(errno) + fix);
   }
   if (S_ISLNK(st.st_mode)) {
     std::string to;
-    if (char* real = realpath(path.c_str(), nullptr)) {
+    if (char* real = realpath(file.c_str(), nullptr)) {
       to = std::string(" to ") + real;
       free(real);
     }
-    return Fail(Errc::kUnsafePermissions, std::string(key) + " " + path + ": is a symbolic link" + to +
-                                              "; cafetch does not follow links, name the real file");
+    return Fail(Errc::kUnsafePermissions,
+                std::string(key) + " " + file + ": is a symbolic link" + to + "; cafetch does not follow links, " +
+                    (file == path ? "name the real file" : "remove the link (cafetch writes " + name + " itself)"));
   }
-  const std::string file = (dir == "/" ? "" : dir) + "/" + name;
   const std::string problem = core::OwnerAndModeProblem(st, file, rule.owner_uid, /*root_too=*/true);
   if (!problem.empty()) {
     return Fail(Errc::kUnsafePermissions, std::string(key) + " " + file + ": " + kWhy + ": " + problem);

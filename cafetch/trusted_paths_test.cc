@@ -98,6 +98,20 @@ TEST_F(TrustedPathsTest, ALinkedStateDirectoryIsRefused) {
   Refused("state_dir", "is a symbolic link");
 }
 
+// The state file's name is cafetch's own: a link there is named, with
+// what it leads to, and the remedy is to remove it.
+TEST_F(TrustedPathsTest, ALinkedStateFileIsRefusedNamingIt) {
+  const std::string state = dir_.Path("state/cafetch.state");
+  ASSERT_EQ(rename(state.c_str(), dir_.Path("state/elsewhere").c_str()), 0);
+  ASSERT_EQ(symlink(dir_.Path("state/elsewhere").c_str(), state.c_str()), 0);
+  char* real = realpath(state.c_str(), nullptr);
+  ASSERT_NE(real, nullptr);
+  const std::string target = real;
+  free(real);
+  Refused("state_dir", state + ": is a symbolic link to " + target +
+                           "; cafetch does not follow links, remove the link (cafetch writes cafetch.state itself)");
+}
+
 TEST_F(TrustedPathsTest, AKeyFileOthersMayWriteIsRefused) {
   ASSERT_EQ(chmod(dir_.Path("keys/trusted_user_ca_keys").c_str(), 0666), 0);
   Refused("trusted_user_ca_keys", "run chmod go-w " + dir_.Path("keys/trusted_user_ca_keys"));
@@ -148,6 +162,8 @@ TEST_F(TrustedPathsTest, AStateDirectoryUnderAFileIsAnErrorNotARisk) {
   EXPECT_EQ(st.error().code, core::Errc::kIo);
   EXPECT_EQ(st.error().detail.find("another user could"), std::string::npos) << st.error().detail;
   EXPECT_NE(st.error().detail.find("state_dir " + config_.state_dir + ": directory "), std::string::npos)
+      << st.error().detail;
+  EXPECT_TRUE(st.error().detail.ends_with("; fix it or set state_dir in cafetch.yaml to a path root can read"))
       << st.error().detail;
 }
 
