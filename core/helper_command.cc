@@ -255,6 +255,27 @@ std::string Answer(HelperKind kind, const Decision& d, const Certificate& cert) 
   return FormatCertAuthorityLines(d.grants, cert.signature_key);
 }
 
+// LimitedAnswer is Answer(), unless it is over kMaxSshdAnswer: sshd is then
+// given nothing and |d| becomes a denial that grants nothing (in the
+// record and in --explain too).
+std::string LimitedAnswer(HelperKind kind, Decision& d, const Certificate& cert) {
+  std::string answer = Answer(kind, d, cert);
+  if (answer.size() <= kMaxSshdAnswer) return answer;
+  d.verdict = Verdict::kDeny;
+  d.reason = AnswerTooLarge(answer.size(), kind == HelperKind::kPrincipals ? "principals" : "principals or authorities");
+  d.grants.clear();
+  return "";
+}
+
+// LimitPlainKeyAnswer does the same for a plain key's user_keys lines.
+void LimitPlainKeyAnswer(PlainKeyAnswer& a) {
+  if (a.out.size() <= kMaxSshdAnswer) return;
+  a.allow = false;
+  a.rules.clear();
+  a.reason = AnswerTooLarge(a.out.size(), "user_keys lines");
+  a.out.clear();
+}
+
 bool SameKeyType(std::string_view offered, KeyType type) {
   if (type == KeyType::kRsa && (offered == "rsa-sha2-256" || offered == "rsa-sha2-512")) return true;
   std::optional<KeyType> t = KeyTypeFromName(offered);
@@ -335,9 +356,10 @@ HelperOutput RunExplain(HelperKind kind, const HelperOptions& o, HelperEnv& env)
     }
     Decision d = DecideCertificate(*loaded.policy, o.explain_user, *cert, now, *env.groups,
                                    /*every_rule=*/true);
+    const std::string answer = LimitedAnswer(kind, d, *cert);
     result.out = ExplainDecision(o.explain_user, *cert, d, now);
     if (d.verdict == Verdict::kAllow) {
-      result.out += "sshd would read:\n" + Answer(kind, d, *cert);
+      result.out += "sshd would read:\n" + answer;
       result.exit_code = 0;
     }
     return result;
@@ -362,6 +384,7 @@ HelperOutput RunExplain(HelperKind kind, const HelperOptions& o, HelperEnv& env)
   result.out = "plain key: " + std::string(key->TypeName()) + " " + Sha256Fingerprint(key->blob) +
                "\nlogin name: " + EscapeForLog(o.explain_user) + "\n";
   PlainKeyAnswer a = AnswerPlainKey(*loaded.policy, o.explain_user, *key, *env.groups, &result.out);
+  LimitPlainKeyAnswer(a);
   if (!a.allow) {
     result.out += "decision: DENY: " + a.reason + "\n";
     return result;
@@ -403,12 +426,7 @@ HelperOutput RunSshd(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
       return result;
     }
     PlainKeyAnswer a = AnswerPlainKey(*loaded.policy, o.user, *key, *env.groups);
-    if (a.out.size() > kMaxSshdAnswer) {
-      a.allow = false;
-      a.rules.clear();
-      a.reason = AnswerTooLarge(a.out.size(), "user_keys lines");
-      a.out.clear();
-    }
+    LimitPlainKeyAnswer(a);
     env.log->Write(PlainKeyRecord(o.user, *key, a));
     result.out = std::move(a.out);
     return result;
@@ -427,13 +445,7 @@ HelperOutput RunSshd(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
   }
   Decision d = DecideCertificate(*loaded.policy, o.user, *cert, env.now, *env.groups,
                                  /*every_rule=*/false);
-  std::string answer = Answer(kind, d, *cert);
-  if (answer.size() > kMaxSshdAnswer) {
-    d.verdict = Verdict::kDeny;
-    d.reason = AnswerTooLarge(answer.size(), kind == HelperKind::kPrincipals ? "principals" : "principals or authorities");
-    d.grants.clear();  // a denial grants nothing, in the record too
-    answer.clear();
-  }
+  std::string answer = LimitedAnswer(kind, d, *cert);
   env.log->Write(DecisionRecord(program, o.user, &cert.value(), d));
   result.out = std::move(answer);
   return result;

@@ -79,6 +79,18 @@ class HelperCommandTest : public ::testing::Test {
     return RunHelper(kind, *o, env_);
   }
 
+  // ExpectExplainedOverTheLimit checks that --explain of |file| for alice
+  // gives the same denial as the login, not "ALLOW" and the answer.
+  void ExpectExplainedOverTheLimit(HelperKind kind, const std::string& file) {
+    Result<HelperOptions> o = ParseHelperArgs(kind, {"--explain", "--user", "alice", "--policy", policy_path_, file});
+    ASSERT_TRUE(o);
+    HelperOutput explained = RunHelper(kind, *o, env_);
+    EXPECT_EQ(explained.exit_code, 1);
+    EXPECT_NE(explained.out.find("decision: DENY: the answer for sshd would be "), std::string::npos)
+        << explained.out.substr(0, 2000);
+    EXPECT_EQ(explained.out.find("sshd would read"), std::string::npos) << explained.out.substr(0, 2000);
+  }
+
   // An answer over the 4 MiB limit: nothing printed, one deny record
   // naming the limit.
   void ExpectDeniedOverTheLimit(const HelperOutput& out) {
@@ -408,7 +420,8 @@ TEST_F(HelperCommandTest, KeysCmdPlainKeyPrintsEveryLineOfTheRules) {
 }
 
 // An answer over kMaxSshdAnswer is a denial with the limit in its one
-// record, and nothing is printed (the service could not carry it).
+// record, and nothing is printed (the service could not carry it);
+// --explain says the same.
 TEST_F(HelperCommandTest, AnAnswerOverTheLimitIsDeniedAndNothingPrinted) {
   const std::string user_key = KeyLine(user_);
   const std::string comment(600, 'c');
@@ -422,6 +435,7 @@ TEST_F(HelperCommandTest, AnAnswerOverTheLimitIsDeniedAndNothingPrinted) {
               "    user_keys: [" + lines + "]\n");
   HelperOutput out = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(user_)});
   ASSERT_NO_FATAL_FAILURE(ExpectDeniedOverTheLimit(out));
+  ExpectExplainedOverTheLimit(HelperKind::kKeys, user_ + ".pub");
 }
 
 // The same for a certificate: keys-cmd prints a cert-authority line per
@@ -443,6 +457,7 @@ TEST_F(HelperCommandTest, ACertificateAnswerOverTheLimitIsDeniedWithNoPrincipalG
   HelperOutput out = Sshd(HelperKind::kKeys, {"alice", kType, Cert(ca_, {"-n", principals, "-V", "-5m:+5m"})});
   ASSERT_NO_FATAL_FAILURE(ExpectDeniedOverTheLimit(out));
   EXPECT_EQ(log_.records[0].Field("CERTGATE_PRINCIPALS"), "");
+  ExpectExplainedOverTheLimit(HelperKind::kKeys, user_ + "-cert.pub");
 }
 
 TEST_F(HelperCommandTest, AnUnusableKrlDeniesAfterTheAuthorityAndTimeChecks) {
