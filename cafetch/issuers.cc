@@ -104,7 +104,7 @@ size_t OptionListLength(std::string_view line) {
     if (i < line.size() && line[i] == '=') {
       if (++i >= line.size() || line[i] != '"') return 0;
       for (++i; i < line.size() && line[i] != '"'; ++i) {
-        if (line[i] == '\\' && i + 1 < line.size()) ++i;
+        if (line[i] == '\\' && i + 1 < line.size() && line[i + 1] == '"') ++i;  // sshd's only escape
       }
       if (i >= line.size()) return 0;  // the value's quote is never closed
       ++i;

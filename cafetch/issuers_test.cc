@@ -251,6 +251,7 @@ TEST_F(IssuersTest, DsaKeysAndKeyOptionsSayWhy) {
            std::string("Error: the ssh-rsa key was not found\n"),
            std::string("use ssh-ed25519 keys\n") + ed1_ + "\n",
            "command=\"unclosed " + Bare(ed1_) + "\n",
+           "command=\"x\\\\\",no-pty " + Bare(ed1_) + "\n",  // sshd: \" escapes that quote, never closed
            "@cert-authority " + Bare(ed1_) + "\n",
        }) {
     auto unknown = ParseIssuerAnswer(IssuerType::kUrl, body);

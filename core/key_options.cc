@@ -6,12 +6,14 @@
 namespace certgate::core {
 namespace {
 
-// kFlags are the options sshd's sshauthopt_parse accepts without a value.
-constexpr std::array<std::string_view, 14> kFlags = {
+// kFlags are the options sshd's sshauthopt_parse accepts without a value
+// (touch-required and verify-required are negatable too, though sshd(8)
+// lists only no-touch-required and verify-required).
+constexpr std::array<std::string_view, 15> kFlags = {
     "agent-forwarding", "no-agent-forwarding", "port-forwarding", "no-port-forwarding",
     "pty",              "no-pty",              "user-rc",         "no-user-rc",
     "x11-forwarding",   "no-x11-forwarding",   "restrict",        "no-touch-required",
-    "touch-required",   "verify-required",
+    "touch-required",   "verify-required",     "no-verify-required",
 };
 
 // kValued are the options that take name="value".

@@ -16,7 +16,7 @@ namespace certgate::core {
 // (agent-forwarding, no-agent-forwarding, port-forwarding,
 // no-port-forwarding, pty, no-pty, user-rc, no-user-rc, X11-forwarding,
 // no-X11-forwarding, restrict, no-touch-required, touch-required,
-// verify-required) or name="value" for command, environment, expiry-time,
+// verify-required, no-verify-required) or name="value" for command, environment, expiry-time,
 // from, permitopen, permitlisten, tunnel, with a value sshd accepts (quotes
 // balanced, only \" escapes, no newline or NUL; expiry-time a valid
 // YYYYMMDD[HHMM[SS]][Z]; from a non-empty pattern list; tunnel a number).

@@ -27,6 +27,7 @@ TEST(KeyOptionsTest, GoodOptions) {
       "no-touch-required",
       "touch-required",
       "verify-required",
+      "no-verify-required",  // sshd's opt_flag allows the no- form
       "command=\"/usr/bin/uptime\"",
       "command=\"\"",
       "command=\"echo \\\"hi\\\"\"",
@@ -106,7 +107,7 @@ TEST(KeyOptionsTest, BadOptions) {
 // like one is not.
 TEST(KeyOptionsTest, OptionNames) {
   for (std::string_view name : {"no-pty", "No-PTY", "restrict", "X11-forwarding", "command", "permitlisten",
-                                "cert-authority", "principals", "verify-required"}) {
+                                "cert-authority", "principals", "verify-required", "No-Verify-Required"}) {
     EXPECT_TRUE(IsKeyOptionName(name)) << name;
   }
   for (std::string_view name : {"", "use", "no-pty2", "nopty", "command=", "<p>", "cert-authority-v2"}) {
