@@ -2,6 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <iterator>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
 #include "core/helper_value_options.h"
 
 namespace certgate::core {
@@ -91,10 +98,29 @@ TEST(HelperArgsTest, ValueOptionsAreTheParsersOwn) {
     ASSERT_FALSE(o) << option;
     EXPECT_EQ(o.error().detail, std::string(option) + " needs a value");
   }
-  for (const char* flag : {"--verbose", "--explain", "--check", "--compile", "--help", "--version"}) {
-    auto o = Parse({std::string(flag) + "=x"});
+  const std::vector<std::string> flags = {"--verbose", "--explain", "--check", "--compile", "--help", "--version"};
+  for (const std::string& flag : flags) {
+    auto o = Parse({flag + "=x"});
     ASSERT_FALSE(o) << flag;
-    EXPECT_EQ(o.error().detail, std::string(flag) + " takes no value");
+    EXPECT_EQ(o.error().detail, flag + " takes no value");
+  }
+  // And the other way: every option --help names is in one of the two
+  // lists, so an option added with a value cannot be missing from
+  // kHelperValueOptions.
+  for (HelperKind kind : {HelperKind::kPrincipals, HelperKind::kKeys}) {
+    const std::string usage = HelperUsage(kind);
+    const std::regex option("--[a-z][a-z-]*");
+    std::set<std::string> named;
+    for (auto it = std::sregex_iterator(usage.begin(), usage.end(), option); it != std::sregex_iterator(); ++it) {
+      named.insert(it->str());
+    }
+    EXPECT_TRUE(named.count("--policy") && named.count("--verbose")) << usage;  // the words are found
+    for (const std::string& name : named) {
+      const bool takes_value = std::any_of(std::begin(kHelperValueOptions), std::end(kHelperValueOptions),
+                                           [&](const char* v) { return name == v; });
+      EXPECT_TRUE(takes_value || std::find(flags.begin(), flags.end(), name) != flags.end())
+          << name << " is in --help but in neither list";
+    }
   }
 }
 
