@@ -171,8 +171,13 @@ struct WorkerSlot {
   std::atomic<int32_t> state;
   std::atomic<int32_t> kind;  // kKindPrincipals / kKindKeys of the request served
   std::atomic<int64_t> deadline_ms;  // CLOCK_MONOTONIC; when busy: the request's end
+  // The worker stores request_read, then timeout_ms, with release; the
+  // parent loads timeout_ms, then request_read, with acquire: a --timeout
+  // seen means the request was read.
   std::atomic<int64_t> timeout_ms;   // the request's --timeout (0: not parsed yet)
   std::atomic<int32_t> request_read;  // 1 once the whole request was read
+  std::atomic<int32_t> peer_pid;      // the client, for the parent's records
+  std::atomic<uint32_t> peer_uid;
   std::atomic<core::HelperStage> stage;  // how far the request got (for the timeout log)
 };
 
@@ -289,7 +294,7 @@ bool ServeConnection(int conn, const struct ucred& peer, PolicyCache* cache, uin
     return false;
   }
   if (read != ReadResult::kRead || !ParseRequest(buf, size, &request)) return false;
-  slot->request_read.store(1, std::memory_order_relaxed);
+  slot->request_read.store(1, std::memory_order_release);
   const core::HelperKind kind =
       request.kind == kKindKeys ? core::HelperKind::kKeys : core::HelperKind::kPrincipals;
   slot->kind.store(request.kind, std::memory_order_relaxed);
@@ -317,7 +322,7 @@ bool ServeConnection(int conn, const struct ucred& peer, PolicyCache* cache, uin
   if (!options) {
     answer = UsageErrorAnswer(kind, args, options.error().detail, verbose, &log);
   } else {
-    slot->timeout_ms.store(static_cast<int64_t>(options->timeout_ms), std::memory_order_relaxed);
+    slot->timeout_ms.store(static_cast<int64_t>(options->timeout_ms), std::memory_order_release);
     slot->deadline_ms.store(NowMs() + static_cast<int64_t>(options->timeout_ms), std::memory_order_relaxed);
     // Never answer from a stale policy: the stamps are checked again at
     // the request, and a changed policy is reloaded here, within the
@@ -409,6 +414,8 @@ bool ServeConnection(int conn, const struct ucred& peer, PolicyCache* cache, uin
     slot->kind.store(kKindPrincipals, std::memory_order_relaxed);
     slot->timeout_ms.store(0, std::memory_order_relaxed);
     slot->request_read.store(0, std::memory_order_relaxed);
+    slot->peer_pid.store(peer.pid, std::memory_order_relaxed);
+    slot->peer_uid.store(peer.uid, std::memory_order_relaxed);
     slot->deadline_ms.store(NowMs() + int64_t{kRequestReadTimeoutSec} * 1000, std::memory_order_relaxed);
     slot->state.store(kSlotBusy, std::memory_order_release);
     // Running low on idle workers: wake the parent to fork more (a pipe
@@ -452,10 +459,14 @@ core::LogRecord ServiceRecord(core::Priority priority, std::string message) {
 
 namespace {
 
+// ClientName names |peer| in a record: "the client (pid P, uid U)".
+std::string ClientName(const struct ucred& peer) {
+  return peer.pid > 0 ? "the client (pid " + std::to_string(peer.pid) + ", uid " + std::to_string(peer.uid) + ")"
+                      : "the client";
+}
+
 core::LogRecord RequestTimeoutRecord(const struct ucred& peer, std::optional<size_t> got, const std::string& killed) {
-  const std::string who = peer.pid > 0 ? "the client (pid " + std::to_string(peer.pid) + ", uid " +
-                                             std::to_string(peer.uid) + ")"
-                                       : "the client";
+  const std::string who = ClientName(peer);
   core::LogRecord rec = ServiceRecord(
       core::Priority::kWarning,
       "no request: " + who + " did not send a complete request within " + std::to_string(kRequestReadTimeoutSec) +
@@ -704,20 +715,26 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
         const int64_t overdue_ms = now - kill_at + kKillGraceMs;
         const std::string killed =
             "worker " + std::to_string(pid) + " killed " + std::to_string(overdue_ms) + " ms past";
-        if (slot.request_read.load(std::memory_order_relaxed) == 0) {
+        struct ucred peer {};
+        peer.pid = slot.peer_pid.load(std::memory_order_relaxed);
+        peer.uid = slot.peer_uid.load(std::memory_order_relaxed);
+        const bool decided = slot.timeout_ms.load(std::memory_order_acquire) != 0;
+        if (!decided && slot.request_read.load(std::memory_order_acquire) == 0) {
           // Still reading the request: no decision was made (the worker
           // gives up by itself at the deadline unless it is stuck).
-          struct ucred unknown {};
-          log->Write(RequestTimeoutRecord(unknown, std::nullopt, "; " + killed + " that deadline"));
+          log->Write(RequestTimeoutRecord(peer, std::nullopt, "; " + killed + " that deadline"));
           continue;
         }
-        if (slot.timeout_ms.load(std::memory_order_relaxed) == 0) {
+        if (!decided) {
           // Read, but answered without a decision (a usage error, or
           // declined): stuck sending it or logging it.
-          log->Write(ServiceRecord(core::Priority::kErr,
-                                   "a request answered without a decision (a usage error, or declined) was not "
-                                   "answered within " + std::to_string(kRequestReadTimeoutSec) + "s (" + killed +
-                                       " it; a stalled journal or client?); the client denies"));
+          core::LogRecord rec = ServiceRecord(
+              core::Priority::kErr, "a request of " + ClientName(peer) +
+                                        " answered without a decision (a usage error, or declined) was not "
+                                        "answered within " + std::to_string(kRequestReadTimeoutSec) + "s (" +
+                                        killed + " it; a stalled journal or client?); the client denies");
+          rec.fields.emplace_back("CERTGATE_REASON", "answer-timeout");
+          log->Write(rec);
           continue;
         }
         core::LogRecord rec = ServiceRecord(core::Priority::kErr, OverdueMessage(slot, overdue_ms, pid));
