@@ -42,6 +42,13 @@ void Why(char* why, size_t len, const char* a, const char* b = "", const char* c
   if (len > 0) std::snprintf(why, len, "%s%s%s%s", a, b, c, d);
 }
 
+// OwnerName is "uid N", in a static buffer (the client allocates nothing).
+const char* OwnerName(uid_t uid) {
+  static char name[32];
+  std::snprintf(name, sizeof name, "uid %u", static_cast<unsigned>(uid));
+  return name;
+}
+
 bool StartsWith(const char* s, const char* prefix) {
   return std::strncmp(s, prefix, std::strlen(prefix)) == 0;
 }
@@ -232,6 +239,18 @@ void LogDenial(uint8_t kind, const char* user, const char* reason) {
   LogClientDenial("/run/systemd/journal/socket", kind, user, reason);
 }
 
+// FallbackOwner is the user besides root who may own the in-process
+// helper: with CERTGATE_DECIDE_PATH set, nobody; else (certgate-decide
+// beside this program) the owner of this very program. Whoever could
+// replace that certgate-decide could replace this program too, so a build
+// tree of one user runs for root (sudo) as it does for that user; installed,
+// both are root's.
+uid_t FallbackOwner() {
+  if (CERTGATE_DECIDE_PATH[0] != '\0') return 0;
+  struct stat st {};
+  return stat("/proc/self/exe", &st) == 0 ? st.st_uid : 0;
+}
+
 // RunInProcess execve()s `certgate-decide --run KIND ARGS...`, the full
 // helper; it returns only on failure (then: exit 1, nothing printed).
 int RunInProcess(uint8_t kind, const char* user, size_t argc, const char* const* argv, char** envp) {
@@ -241,8 +260,7 @@ int RunInProcess(uint8_t kind, const char* user, size_t argc, const char* const*
   uid_t owner = 0;
   if (!FallbackPath(path)) {
     Why(why, sizeof why, "cannot find certgate-decide beside this program (/proc not mounted?)");
-  } else if (!CheckTrustedPath(path, CERTGATE_DECIDE_PATH[0] == '\0' ? getuid() : 0, S_IFREG, resolved,
-                               &owner, why, sizeof why)) {
+  } else if (!CheckTrustedPath(path, FallbackOwner(), S_IFREG, resolved, &owner, why, sizeof why)) {
     // why already says what
   } else {
     g_forward[0] = resolved;
@@ -343,7 +361,8 @@ bool CheckTrustedPath(const char* path, uid_t other_owner, mode_t type, char* re
     return false;
   }
   if (st.st_uid != 0 && st.st_uid != other_owner) {
-    Why(why, why_len, resolved, ": not owned by root");
+    Why(why, why_len, resolved, other_owner == 0 ? ": not owned by root" : ": not owned by root or by ",
+        other_owner == 0 ? "" : OwnerName(other_owner));
     return false;
   }
   if (type == S_IFREG && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
@@ -368,7 +387,8 @@ bool CheckTrustedPath(const char* path, uid_t other_owner, mode_t type, char* re
       return false;
     }
     if (ds.st_uid != 0 && ds.st_uid != other_owner) {
-      Why(why, why_len, dir, ": directory not owned by root");
+      Why(why, why_len, dir, other_owner == 0 ? ": directory not owned by root" : ": directory not owned by root or by ",
+          other_owner == 0 ? "" : OwnerName(other_owner));
       return false;
     }
     if ((ds.st_mode & (S_IWGRP | S_IWOTH)) != 0) {

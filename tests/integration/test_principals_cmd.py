@@ -440,6 +440,29 @@ class PrincipalsDirectTest(h.HelperBadInputCases, unittest.TestCase):
         key = self.w.keys.user_with_cert(self.w.ca_prod, **kw)
         return key, h.Keys.cert_parts(key)
 
+    def test_a_build_tree_of_another_user_runs_for_root(self):
+        # A user builds, then runs the helpers with sudo (examples/demo.sh):
+        # the in-process certgate-decide beside the client is that user's,
+        # as the client itself is, and is trusted as much; one of a third
+        # user is not.
+        tree = os.path.join(self.w.ws.root, "usertree")
+        os.makedirs(tree, exist_ok=True)
+        os.chown(tree, 65534, 65534)
+        os.chmod(tree, 0o755)
+        client = os.path.join(tree, "principals-cmd")
+        decide = os.path.join(tree, "certgate-decide")
+        h.run(["install", "-m", "0755", "-o", "65534", "-g", "65534", BINARY, client])
+        h.run(["install", "-m", "0755", "-o", "65534", "-g", "65534",
+               os.path.join(os.path.dirname(os.path.realpath(BINARY)), "certgate-decide"), decide])
+        args = ["--socket", os.path.join(tree, "none.sock"), "--check", "--policy", self.policy]
+        r = h.run_helper_unwrapped(client, args, as_nobody=False)
+        self.assertEqual((r.returncode, r.stdout), (0, "ok\n"), r.stderr)
+        os.chown(decide, 1, 1)
+        r = h.run_helper_unwrapped(client, args, as_nobody=False)
+        self.assertEqual((r.returncode, r.stdout), (1, ""))
+        self.assertIn("no certgate-decide service and no in-process helper: %s: not owned by root or by uid 65534"
+                      % os.path.realpath(decide), r.stderr)
+
     def test_grant_exact_output(self):
         _, (t, k) = self.cert_args(principals=["ops", "dev", "web"])
         r = self.helper(ALICE, t, k)
