@@ -82,7 +82,11 @@ core::Status CheckFile(std::string_view key, const std::string& path, const core
 
 }  // namespace
 
-core::Status CheckTrustedPaths(const Config& config, const core::DirectoryRule& rule) {
+core::Status CheckTrustedPaths(const Config& config, const core::DirectoryRule& strict) {
+  // A root-owned directory in /tmp (a test's, mkdtemp) is as safe as one in
+  // /etc: nobody else can rename it away. Files directly in /tmp are not.
+  core::DirectoryRule rule = strict;
+  rule.sticky_above = true;
   core::Status st = CheckFileIn("state_dir", config.state_dir, config.state_dir, kStateFileName, rule);
   if (st) st = CheckFile("trusted_user_ca_keys", config.trusted_user_ca_keys, rule);
   const IssuerConfig& issuer = config.issuer;

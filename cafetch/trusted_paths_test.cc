@@ -87,9 +87,32 @@ TEST_F(TrustedPathsTest, AStateFileOfAnotherOwnerIsRefused) {
                        "run chown root " + dir_.Path("state/cafetch.state"));
 }
 
-TEST_F(TrustedPathsTest, ASharedStickyDirectoryAboveIsRefused) {
+// A root-owned directory in /tmp (mkdtemp's) is safe: in a sticky
+// directory nobody else may rename or remove what root owns.
+TEST_F(TrustedPathsTest, ARootOwnedDirectoryInASharedStickyOneIsAccepted) {
   ASSERT_EQ(chmod(dir_.path().c_str(), 01777), 0);
-  Refused("state_dir", "move the files to a directory only root can write");
+  core::Status st = CheckTrustedPaths(config_, rule_);
+  EXPECT_TRUE(st) << st.error().detail;
+}
+
+// But not the files themselves in it, nor a directory to be made there:
+// another user could have made that name first.
+TEST_F(TrustedPathsTest, FilesOrNewDirectoriesInASharedStickyDirectoryAreRefused) {
+  ASSERT_EQ(chmod(dir_.Path("keys").c_str(), 01777), 0);
+  Refused("trusted_user_ca_keys", "move the files to a directory only root can write");
+  ASSERT_EQ(chmod(dir_.Path("keys").c_str(), 0755), 0);
+  ASSERT_EQ(chmod(dir_.Path("state").c_str(), 01777), 0);
+  config_.state_dir = dir_.Path("state/new");
+  Refused("state_dir", "directory " + dir_.Path("state") + ": unsafe permissions: writable by group or others "
+                       "(a shared directory like /tmp)");
+}
+
+// A sticky directory others own does not count: its owner could swap what
+// is in it.
+TEST_F(TrustedPathsTest, ASharedStickyDirectoryOfAnotherOwnerAboveIsRefused) {
+  ASSERT_EQ(chmod(dir_.path().c_str(), 01777), 0);
+  ASSERT_EQ(chown(dir_.path().c_str(), kNobody, 0), 0);
+  Refused("state_dir", "owned by uid 65534");
 }
 
 TEST_F(TrustedPathsTest, ALinkedStateDirectoryIsRefused) {

@@ -86,6 +86,7 @@ UniqueFd OpenSafeDirectory(const std::string& path, const DirectoryRule& rule, U
       *unsafe = {at, "not a directory"};
       return false;
     }
+    if (rule.sticky_above && !last && st.st_uid == 0 && (st.st_mode & S_ISVTX) != 0) return true;
     std::string problem = OwnerAndModeProblem(st, at, rule.owner_uid, !last);
     if (!problem.empty()) {
       *unsafe = {at, std::move(problem)};

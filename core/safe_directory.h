@@ -22,6 +22,14 @@ struct DirectoryRule {
   // it: a path under it is walked from there. Empty (production): every
   // directory from / is checked. Tests set $TMPDIR, which everyone may write.
   std::string trusted_root;
+  // sticky_above: a sticky directory owned by root that others may write
+  // (/tmp) is accepted above the last directory of the path. In it only
+  // root may rename or remove what root owns, and each directory below it
+  // is checked in turn, so nobody else can swap the path. The last
+  // directory, where files are read or made, never may be one. sshd's
+  // StrictModes has no such exception (the policy and the helpers keep
+  // it); cafetch's own files use it (cafetch/trusted_paths.h).
+  bool sticky_above = false;
 };
 
 // UnsafeDirectory names the first directory that failed and why, in words
@@ -36,7 +44,8 @@ struct UnsafeDirectory {
 // directory) one component at a time from /, with O_NOFOLLOW, and checks
 // each directory on the way: not a symbolic link, owned by root (or
 // |rule.owner_uid|), not writable by group or others — a sticky directory
-// like /tmp included, as sshd's StrictModes has it. There is no window
+// like /tmp included, as sshd's StrictModes has it, unless
+// |rule.sticky_above| accepts it above the last directory. There is no window
 // between check and use: the caller opens files relative to the returned
 // O_PATH descriptor. On failure the descriptor is invalid and |*unsafe| says
 // which directory and why.
