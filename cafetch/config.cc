@@ -266,7 +266,6 @@ class Checker {
       CheckUrl(*url_node, "issuer.url", issuer->url, issuer->type == IssuerType::kUrl);
     }
     if (issuer->type == IssuerType::kAkeyless) {
-      if (!have_name) Issue(node, "an akeyless issuer needs name (the key name sent to get-rsa-public)");
       if (issuer->token_file.empty()) Issue(node, "an akeyless issuer needs token_file");
       for (char c : issuer->name) {
         if (c < 0x20 || c > 0x7e) {

@@ -114,6 +114,15 @@ sshd:
   EXPECT_TRUE(IssuerSignsWithSha1(c.issuer.type));
 }
 
+// The spec's issuer keys are enough for akeyless: name is optional.
+TEST(ConfigTest, AkeylessWithoutName) {
+  auto r = ParseConfigText("issuer:\n  type: akeyless\n  url: https://api.akeyless.io/get-rsa-public\n"
+                           "  token_file: /etc/certgate/issuer-token\n",
+                           "c.yaml");
+  ASSERT_TRUE(r.config) << Issues(r);
+  EXPECT_EQ(r.config->issuer.name, "");
+}
+
 struct BadCase {
   const char* text;
   const char* issue;  // the whole first issue, FILE:LINE:COLUMN: message
@@ -153,8 +162,6 @@ TEST(ConfigTest, ErrorsPointAtTheProblem) {
       {"issuer:\n  type: !!str vault\n", "c.yaml:2:9: tags (!tag) are not allowed; remove \"tag:yaml.org,2002:str\""},
       {"issuer:\n  type: vault\n  url: https://x/\n  name: k\n",
        "c.yaml:4:9: issuer.name is used only by an akeyless issuer"},
-      {"issuer:\n  type: akeyless\n  url: https://x/\n  token_file: /t\n",
-       "c.yaml:2:3: an akeyless issuer needs name (the key name sent to get-rsa-public)"},
       {"issuer:\n  type: cyberark\n  url: https://x/\n", "c.yaml:2:3: a cyberark issuer needs token_file"},
       {"issuer:\n  type: file\n  url: https://x/\n",
        "c.yaml:3:8: issuer.url of a file issuer must be an absolute path or file:///path"},

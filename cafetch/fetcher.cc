@@ -390,12 +390,17 @@ Result<FetchResponse> FetchIssuerAnswer(const IssuerConfig& issuer, const Valida
     case IssuerType::kAkeyless: {
       if (token.empty()) return Fail(Errc::kUsage, "akeyless needs issuer.token_file");
       // Both values are checked printable ASCII; only '"' and '\\' need escaping.
-      std::string json = "{\"name\":\"";
-      for (char ch : issuer.name) {
-        if (ch == '"' || ch == '\\') json += '\\';
-        json += ch;
+      // Without issuer.name (not in every config) only the token is sent.
+      std::string json = "{";
+      if (!issuer.name.empty()) {
+        json += "\"name\":\"";
+        for (char ch : issuer.name) {
+          if (ch == '"' || ch == '\\') json += '\\';
+          json += ch;
+        }
+        json += "\",";
       }
-      json += "\",\"token\":\"";
+      json += "\"token\":\"";
       for (char ch : token.value()) {
         if (ch == '"' || ch == '\\') json += '\\';
         json += ch;
@@ -417,7 +422,13 @@ Result<FetchResponse> FetchIssuerAnswer(const IssuerConfig& issuer, const Valida
       break;
   }
   if (!header.empty()) request.secret_headers.push_back(&header);
-  return HttpsFetch(request);
+  Result<FetchResponse> response = HttpsFetch(request);
+  if (!response && issuer.type == IssuerType::kAkeyless && issuer.name.empty() &&
+      response.error().detail.find(": HTTP 4") != std::string::npos) {
+    return Fail(response.error().code, response.error().detail +
+                                           "; Akeyless's get-rsa-public needs the key's name: set issuer.name");
+  }
+  return response;
 }
 
 Result<std::string> FetchSignature(const IssuerConfig& issuer, const std::string& url) {

@@ -365,6 +365,19 @@ TEST_F(FetcherTest, TokensAreSentAsEachIssuerExpects) {
   ASSERT_TRUE(r) << r.error().detail;
   EXPECT_NE(Log().find(R"("method": "POST")"), std::string::npos);
   EXPECT_NE(Log().find(R"(\"name\":\"/ssh/ca \\\"1\\\"\",\"token\":\"s.T0KEN-value\")"), std::string::npos) << Log();
+
+  // Without issuer.name (the spec's config has none): the token alone.
+  akeyless.issuer.name.clear();
+  auto unnamed = FetchCaKeys(akeyless, {});
+  ASSERT_TRUE(unnamed) << unnamed.error().detail;
+  EXPECT_NE(LastRequest().find(R"("body": "{\"token\":\"s.T0KEN-value\"}")"), std::string::npos) << LastRequest();
+  // An issuer that refuses such a request: the error says what to set.
+  akeyless.issuer.url = server_->Url("_mode/refused/akeyless");
+  auto refused = FetchCaKeys(akeyless, {});
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(refused.error().detail.ends_with(
+      ": HTTP 400; Akeyless's get-rsa-public needs the key's name: set issuer.name"))
+      << refused.error().detail;
 }
 
 TEST_F(FetcherTest, TokenFileRules) {
