@@ -387,7 +387,7 @@ class Checker {
       BundleSignature(*bundle_node, &*config->bundle_signature, local);
     }
     if (config->interval_seconds < kMinIntervalSeconds) {
-      Issue(*interval_node, "interval must be at least 30s");
+      Issue(*interval_node, "interval must be at least 1s");
     }
     if (jitter_node == &root) {
       // Unset: the default, but never more than a shorter interval.

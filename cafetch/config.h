@@ -20,8 +20,10 @@ namespace certgate::cafetch {
 inline constexpr const char kDefaultConfigPath[] = "/etc/certgate/cafetch.yaml";
 // kMaxConfigFileSize caps cafetch.yaml.
 inline constexpr size_t kMaxConfigFileSize = 256 * 1024;
-// kMinInterval is the shortest allowed `interval` (also the backoff floor).
-inline constexpr uint64_t kMinIntervalSeconds = 30;
+// kMinIntervalSeconds is the shortest allowed `interval` (tests use
+// seconds; a fleet keeps minutes). After a failure the daemon waits at
+// least kBackoffFloorSeconds (daemon.h) whatever the interval.
+inline constexpr uint64_t kMinIntervalSeconds = 1;
 // kMaxTimeoutSeconds bounds issuer.timeout.
 inline constexpr uint64_t kMaxTimeoutSeconds = 300;
 

@@ -89,7 +89,7 @@ uint64_t NextDelaySeconds(const Config& config, unsigned failures, uint64_t rand
     uint64_t jitter = config.jitter_seconds <= config.interval_seconds ? config.jitter_seconds
                                                                         : config.interval_seconds;
     uint64_t delay = config.interval_seconds - jitter + random % (2 * jitter + 1);
-    return delay < kBackoffFloorSeconds ? kBackoffFloorSeconds : delay;
+    return delay < kMinIntervalSeconds ? kMinIntervalSeconds : delay;
   }
   uint64_t base = kBackoffFloorSeconds;
   for (unsigned i = 1; i < failures && base < config.interval_seconds; ++i) base *= 2;
@@ -189,7 +189,7 @@ int RunDaemon(const DaemonOptions& options, core::LogSink* log) {
         // After a failed round the next one is never sooner than 30 s
         // (the backoff floor), SIGHUP or not: the new configuration is
         // used from then on.
-        wake = std::min(wake, round_end + std::chrono::seconds(kMinIntervalSeconds));
+        wake = std::min(wake, round_end + std::chrono::seconds(kBackoffFloorSeconds));
       }
     }
   }

@@ -18,7 +18,7 @@ inline constexpr uint64_t kBackoffFloorSeconds = 30;
 
 // NextDelaySeconds returns how long to wait before the next round. After a
 // success (|failures| == 0): interval - jitter + |random| % (2 * jitter + 1),
-// at least kBackoffFloorSeconds. After |failures| consecutive failures:
+// at least kMinIntervalSeconds. After |failures| consecutive failures:
 // b = min(interval, kBackoffFloorSeconds * 2^(failures - 1)), then
 // b + |random| % (b / 2 + 1): never under kBackoffFloorSeconds and never
 // much slower than the regular interval.

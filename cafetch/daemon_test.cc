@@ -17,9 +17,15 @@ TEST(DaemonTest, RegularDelayIsIntervalPlusMinusJitter) {
     EXPECT_GE(d, 240u);
     EXPECT_LE(d, 360u);
   }
-  c.interval_seconds = 30;
-  c.jitter_seconds = 30;
-  EXPECT_EQ(NextDelaySeconds(c, 0, 0), kBackoffFloorSeconds);  // never below 30 s
+  // A short interval (tests) is kept after a success; never 0.
+  c.interval_seconds = 2;
+  c.jitter_seconds = 0;
+  EXPECT_EQ(NextDelaySeconds(c, 0, 12345), 2u);
+  c.jitter_seconds = 2;
+  EXPECT_EQ(NextDelaySeconds(c, 0, 0), kMinIntervalSeconds);
+  // After a failure, 30 s at least, whatever the interval.
+  EXPECT_EQ(NextDelaySeconds(c, 1, 0), kBackoffFloorSeconds);
+  EXPECT_EQ(NextDelaySeconds(c, 4, 0), kBackoffFloorSeconds);
 }
 
 TEST(DaemonTest, BackoffDoublesWithJitterAndNeverUnder30s) {

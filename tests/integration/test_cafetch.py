@@ -568,5 +568,58 @@ class DaemonTest(CafetchCase):
             p.stderr.close()
 
 
+@unittest.skipIf(SKIP, SKIP or "")
+class DaemonIntervalTest(CafetchCase):
+    """--daemon with a short interval runs its rounds by itself: a key the
+    issuer starts listing is trusted within seconds, no signal needed."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.write_config(extra=["interval: 1s", "jitter: 0s"])
+
+    def test_a_new_key_is_picked_up_at_the_next_round(self):
+        self.serve(self.w.ca_new)
+        path = os.path.join(self.ws.root, "notify-interval.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(path)
+        sock.settimeout(10)
+        mark = self.sshd.log_size()
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "NOTIFY_SOCKET": path}
+        p = subprocess.Popen([BINARY, "--config", self.config, "--daemon"], env=env,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)
+        got = []
+
+        def wait_for(text, seconds=10):
+            deadline = time.time() + seconds
+            while time.time() < deadline:
+                if any(text in m for m in got):
+                    return True
+                try:
+                    got.append(sock.recv(4096).decode())
+                except socket.timeout:
+                    break
+            return any(text in m for m in got)
+
+        try:
+            self.assertTrue(wait_for("STATUS=changed: "), got)
+            self.assertTrue(wait_for("next round in 1s"), got)
+            self.wait_listening(mark)
+            self.assertLoginDenied(USER, self.w.user_old)
+            del got[:]
+            self.serve(self.w.ca_new, self.w.ca_old)
+            self.assertTrue(wait_for("STATUS=changed: %s (+SHA256:" % self.trusted), got)
+            self.assertLoginOK(USER, self.w.user_old)
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait(10), 0, p.stderr.read())
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            sock.close()
+            p.stderr.close()
+
+
 if __name__ == "__main__":
     h.run_main()
