@@ -166,9 +166,11 @@ class Parser {
   void ParseRule();
   void ParseConstraint(int key, std::string_view key_name, Constraints* c, bool in_defaults);
   void ParseExtensions(Constraints* c, bool in_defaults);
-  // |list_mark|, when given, is set to where the list starts.
+  // |list_mark|, when given, is set to where the list starts. An empty
+  // list is an error unless |allow_empty| (a list of what to refuse).
   std::optional<std::vector<std::string>> ReadPatterns(std::string_view key, bool allow_negation,
-                                                       bool allow_user_token, yaml_mark_t* list_mark = nullptr);
+                                                       bool allow_user_token, yaml_mark_t* list_mark = nullptr,
+                                                       bool allow_empty = false);
 
   YamlReader reader_;
   std::string file_;
@@ -568,7 +570,9 @@ void Parser::ParseDefaults() {
 void Parser::ParseRevoked() {
   ForEachKey(kRevokedKeys, "revoked", [&](int key, std::string_view key_name) {
     if (key == kRevokedKeyIds) {
-      std::optional<std::vector<std::string>> ids = ReadPatterns("revoked key_ids", false, false);
+      // Empty: nothing revoked by key id, as an empty revoked_serials.
+      std::optional<std::vector<std::string>> ids =
+          ReadPatterns("revoked key_ids", false, false, nullptr, /*allow_empty=*/true);
       if (ids) policy_->revoked_key_ids.insert(policy_->revoked_key_ids.end(), ids->begin(), ids->end());
       return;
     }
@@ -594,12 +598,13 @@ void Parser::ParseRevoked() {
 
 // ReadPatterns reads a pattern list, reporting each bad element.
 std::optional<std::vector<std::string>> Parser::ReadPatterns(std::string_view key, bool allow_negation,
-                                                             bool allow_user_token, yaml_mark_t* list_mark) {
+                                                             bool allow_user_token, yaml_mark_t* list_mark,
+                                                             bool allow_empty) {
   std::vector<Item> items;
   yaml_mark_t mark;
   if (!ReadList(key, &items, &mark)) return std::nullopt;
   if (list_mark != nullptr) *list_mark = mark;
-  if (items.empty()) {
+  if (items.empty() && !allow_empty) {
     AddIssue(mark, std::string(key) + " is empty; give at least one pattern");
     return std::nullopt;
   }

@@ -282,6 +282,16 @@ TEST(PolicyLoaderTest, BadPatterns) {
   ExpectIssue(Header() + "defaults:\n  key_id: [\"\"]\n", "p.yaml:6:12: bad pattern \"\" in key_id: empty pattern");
 }
 
+// Empty lists of what to revoke revoke nothing (key_ids as serials).
+TEST(PolicyLoaderTest, EmptyRevocationListsRevokeNothing) {
+  LoadResult r = Parse(Header() + "revoked:\n  key_ids: []\nrules:\n  - users: [a]\n    authorities: [prod]\n"
+                                  "    principals: [x]\n");
+  ASSERT_TRUE(r.policy.has_value()) << Issues(r);
+  EXPECT_TRUE(r.policy->revoked_key_ids.empty());
+  // A constraint list still may not be empty: it would match nothing.
+  ExpectIssue(Header() + "defaults:\n  key_id: []\n", "p.yaml:6:11: key_id is empty; give at least one pattern");
+}
+
 TEST(PolicyLoaderTest, OnlyNegatedPatterns) {
   ExpectIssue(Header() + "rules:\n  - users: [\"!root\"]\n    authorities: [prod]\n    principals: [x]\n",
               "p.yaml:6:12: users holds only negated patterns");
