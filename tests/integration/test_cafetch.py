@@ -514,6 +514,44 @@ class FailStaticTest(CafetchCase):
                          "/nonexistent.yaml:1:1: cannot open: No such file or directory\n")
 
 
+class NotifiedDaemon:
+    """cafetch --daemon as systemd runs it: a NOTIFY_SOCKET datagram socket
+    (and |env|, e.g. WATCHDOG_USEC) whose messages wait_for() reads."""
+
+    def __init__(self, case, name, env=()):
+        path = os.path.join(case.ws.root, name + ".sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.sock.settimeout(10)
+        full_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "NOTIFY_SOCKET": path}
+        full_env.update(env)
+        self.proc = subprocess.Popen([BINARY, "--config", case.config, "--daemon"], env=full_env,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.got = []
+
+    def wait_for(self, text, seconds=10):
+        """True once a message holding |text| came (since got was last
+        cleared), waiting up to |seconds|."""
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if any(text in m for m in self.got):
+                return True
+            try:
+                self.got.append(self.sock.recv(4096).decode())
+            except socket.timeout:
+                break
+        return any(text in m for m in self.got)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.sock.close()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+
 @unittest.skipIf(SKIP, SKIP or "")
 class DaemonTest(CafetchCase):
     """--daemon under a stand-in systemd: a NOTIFY_SOCKET datagram socket
@@ -522,50 +560,24 @@ class DaemonTest(CafetchCase):
 
     def test_notify_watchdog_sighup_sigterm(self):
         self.serve(self.w.ca_new)
-        path = os.path.join(self.ws.root, "notify.sock")
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(path)
-        sock.settimeout(10)
         mark = self.sshd.log_size()
-        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "NOTIFY_SOCKET": path,
-               "WATCHDOG_USEC": "400000"}
-        p = subprocess.Popen([BINARY, "--config", self.config, "--daemon"], env=env,
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-        got = []
-
-        def wait_for(text):
-            deadline = time.time() + 10
-            while time.time() < deadline:
-                if any(text in m for m in got):
-                    return True
-                try:
-                    got.append(sock.recv(4096).decode())
-                except socket.timeout:
-                    break
-            return any(text in m for m in got)
-
+        d = NotifiedDaemon(self, "notify", {"WATCHDOG_USEC": "400000"})
         try:
-            self.assertTrue(wait_for("READY=1"), got)
-            self.assertTrue(wait_for("STATUS=changed: "), got)
+            self.assertTrue(d.wait_for("READY=1"), d.got)
+            self.assertTrue(d.wait_for("STATUS=changed: "), d.got)
             self.wait_listening(mark)
             self.assertLoginOK(USER, self.w.user_new)
-            del got[:]
-            self.assertTrue(wait_for("WATCHDOG=1"), got)  # pinged while it sleeps
+            del d.got[:]
+            self.assertTrue(d.wait_for("WATCHDOG=1"), d.got)  # pinged while it sleeps
             # SIGHUP: config re-read and an immediate round (now unchanged).
             self.serve(self.w.ca_new, self.w.ca_third)
-            p.send_signal(signal.SIGHUP)
-            self.assertTrue(wait_for("STATUS=changed: %s (+SHA256:" % self.trusted), got)
-            p.send_signal(signal.SIGTERM)
-            self.assertEqual(p.wait(10), 0, p.stderr.read())
-            self.assertTrue(wait_for("STOPPING=1"), got)
+            d.proc.send_signal(signal.SIGHUP)
+            self.assertTrue(d.wait_for("STATUS=changed: %s (+SHA256:" % self.trusted), d.got)
+            d.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(d.proc.wait(10), 0, d.proc.stderr.read())
+            self.assertTrue(d.wait_for("STOPPING=1"), d.got)
         finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-            sock.close()
-            p.stdout.close()
-            p.stderr.close()
+            d.close()
 
 
 @unittest.skipIf(SKIP, SKIP or "")
@@ -580,46 +592,21 @@ class DaemonIntervalTest(CafetchCase):
 
     def test_a_new_key_is_picked_up_at_the_next_round(self):
         self.serve(self.w.ca_new)
-        path = os.path.join(self.ws.root, "notify-interval.sock")
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(path)
-        sock.settimeout(10)
         mark = self.sshd.log_size()
-        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "NOTIFY_SOCKET": path}
-        p = subprocess.Popen([BINARY, "--config", self.config, "--daemon"], env=env,
-                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
-        got = []
-
-        def wait_for(text, seconds=10):
-            deadline = time.time() + seconds
-            while time.time() < deadline:
-                if any(text in m for m in got):
-                    return True
-                try:
-                    got.append(sock.recv(4096).decode())
-                except socket.timeout:
-                    break
-            return any(text in m for m in got)
-
+        d = NotifiedDaemon(self, "notify-interval")
         try:
-            self.assertTrue(wait_for("STATUS=changed: "), got)
-            self.assertTrue(wait_for("next round in 1s"), got)
+            self.assertTrue(d.wait_for("STATUS=changed: "), d.got)
+            self.assertTrue(d.wait_for("next round in 1s"), d.got)
             self.wait_listening(mark)
             self.assertLoginDenied(USER, self.w.user_old)
-            del got[:]
+            del d.got[:]
             self.serve(self.w.ca_new, self.w.ca_old)
-            self.assertTrue(wait_for("STATUS=changed: %s (+SHA256:" % self.trusted), got)
+            self.assertTrue(d.wait_for("STATUS=changed: %s (+SHA256:" % self.trusted), d.got)
             self.assertLoginOK(USER, self.w.user_old)
-            p.send_signal(signal.SIGTERM)
-            self.assertEqual(p.wait(10), 0, p.stderr.read())
+            d.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(d.proc.wait(10), 0, d.proc.stderr.read())
         finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-            sock.close()
-            p.stderr.close()
-
+            d.close()
 
 if __name__ == "__main__":
     h.run_main()
