@@ -83,12 +83,15 @@ core::Status CheckFile(std::string_view key, const std::string& path, const core
 }  // namespace
 
 core::Status CheckTrustedPaths(const Config& config, const core::DirectoryRule& strict) {
-  // A root-owned directory in /tmp (a test's, mkdtemp) is as safe as one in
-  // /etc: nobody else can rename it away. Files directly in /tmp are not.
+  // What only cafetch reads may sit in a root-owned directory inside /tmp
+  // (a test's mkdtemp): nobody else can rename it away, and should /tmp be
+  // emptied (a reboot) and the name made again by another user, the next
+  // round refuses it. The key file is also read by sshd, at every login and
+  // without any check: it keeps the strict rule.
   core::DirectoryRule rule = strict;
   rule.sticky_above = true;
   core::Status st = CheckFileIn("state_dir", config.state_dir, config.state_dir, kStateFileName, rule);
-  if (st) st = CheckFile("trusted_user_ca_keys", config.trusted_user_ca_keys, rule);
+  if (st) st = CheckFile("trusted_user_ca_keys", config.trusted_user_ca_keys, strict);
   const IssuerConfig& issuer = config.issuer;
   if (st && (issuer.type == IssuerType::kFile || IsLocalUrl(issuer.url))) {
     st = CheckFile("issuer.url", LocalPath(issuer.url), rule);

@@ -13,10 +13,10 @@ namespace certgate::cafetch {
 
 // CheckTrustedPaths applies |rule| (core::OpenSafeDirectory: every
 // directory from / down root-owned, not writable by group or others, no
-// symbolic link; a root-owned sticky directory such as /tmp accepted above
-// the last one, core::DirectoryRule::sticky_above) to the directory of
-// each of these, or to its nearest existing ancestor when cafetch would
-// create it:
+// symbolic link; but for the key file, which sshd reads unchecked, a
+// root-owned sticky directory such as /tmp accepted above the last one,
+// core::DirectoryRule::sticky_above) to the directory of each of these, or
+// to its nearest existing ancestor when cafetch would create it:
 //   state_dir (its state file, lock and reload mark), trusted_user_ca_keys,
 //   a local issuer file (type file, or a file:/// or absolute url),
 //   a local bundle_signature.url, issuer.tls.ca_file, issuer.token_file;

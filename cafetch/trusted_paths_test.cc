@@ -89,8 +89,13 @@ TEST_F(TrustedPathsTest, AStateFileOfAnotherOwnerIsRefused) {
 
 // A root-owned directory in /tmp (mkdtemp's) is safe: in a sticky
 // directory nobody else may rename or remove what root owns.
-TEST_F(TrustedPathsTest, ARootOwnedDirectoryInASharedStickyOneIsAccepted) {
+TEST_F(TrustedPathsTest, ARootOwnedDirectoryInASharedStickyOneIsAcceptedButNotForTheKeyFile) {
   ASSERT_EQ(chmod(dir_.path().c_str(), 01777), 0);
+  // The key file is read by sshd with no check at all: were /tmp emptied
+  // and the directory made again by another user, sshd would trust what
+  // that user put there. It stays under the strict rule.
+  Refused("trusted_user_ca_keys", "(a shared directory like /tmp)");
+  config_.trusted_user_ca_keys = "/etc/ssh/trusted_user_ca_keys";
   core::Status st = CheckTrustedPaths(config_, rule_);
   EXPECT_TRUE(st) << st.error().detail;
 }
