@@ -9,7 +9,6 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <csignal>
@@ -127,10 +126,11 @@ int StartupError(certgate::core::LogSink* log, bool verbose, const std::string& 
 // A socket already there is replaced only if nothing listens on it (a
 // stale one: connect() is refused); a live one, or anything else, is an
 // error. The check and the replacement are made under an exclusive
-// flock(2) on the socket's directory: two services started on one path at
-// once would otherwise both take the stale socket for theirs, the later
-// unlinking the one the earlier had just bound. Returns the socket, or -1
-// with |error| saying why.
+// flock(2) on |path|.lock (root's, mode 0600: no other user can open it to
+// hold the lock): two services started on one path at once would
+// otherwise both take the stale socket for theirs, the later unlinking the
+// one the earlier had just bound. Returns the socket, or -1 with |error|
+// saying why.
 int BindSocket(const std::string& path, std::string* error) {
   auto fail = [&](const std::string& what, const char* todo = "check the directory or use --socket") {
     *error = "cannot listen on " + path + ": " + what + "; " + todo;
@@ -142,16 +142,17 @@ int BindSocket(const std::string& path, std::string* error) {
     return fail("not an absolute path shorter than 108 bytes", "give --socket an absolute path");
   }
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  const std::string dir = path.substr(0, std::max<size_t>(path.rfind('/'), 1));
-  certgate::core::UniqueFd dir_fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir_fd.valid()) return fail(dir + ": " + std::strerror(errno));
+  const std::string lock_path = path + ".lock";
+  certgate::core::UniqueFd lock(
+      open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600));
+  if (!lock.valid()) return fail(lock_path + ": " + std::strerror(errno));
   // Held for microseconds by another starting service; a holder that
   // keeps it is not waited for without end.
-  for (int waited_ms = 0; flock(dir_fd.get(), LOCK_EX | LOCK_NB) != 0; waited_ms += 10) {
+  for (int waited_ms = 0; flock(lock.get(), LOCK_EX | LOCK_NB) != 0; waited_ms += 10) {
     if (errno == EINTR) continue;
-    if (errno != EWOULDBLOCK) return fail("cannot lock " + dir + ": " + std::strerror(errno));
+    if (errno != EWOULDBLOCK) return fail("cannot lock " + lock_path + ": " + std::strerror(errno));
     if (waited_ms >= 10000) {
-      return fail("another process has held a lock on " + dir + " for 10 seconds",
+      return fail("another process has held " + lock_path + " locked for 10 seconds",
                   "find it with lslocks, or use another --socket");
     }
     usleep(10000);

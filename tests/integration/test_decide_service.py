@@ -23,7 +23,7 @@ the service, sshd and ssh.
                         stale socket replaced, a live one or a file left
                         alone, services started together over a stale
                         socket leave exactly one serving, a lock held on
-                        the directory is given up after 10 seconds
+                        PATH.lock (root's, 0600) is given up after 10 s
 """
 
 import fcntl
@@ -352,7 +352,7 @@ class OwnSocketTest(unittest.TestCase):
         for s in self.services:
             h.stop_process(s.proc)
         self.notify.close()
-        for path in (self.path, self.notify.path):
+        for path in (self.path, self.path + ".lock", self.notify.path):
             if os.path.lexists(path):
                 os.unlink(path)
 
@@ -414,17 +414,26 @@ class OwnSocketTest(unittest.TestCase):
         with open(self.path) as f:
             self.assertEqual(f.read(), "not a socket\n")
 
-    def test_a_lock_held_on_the_directory_is_not_waited_for_without_end(self):
-        fd = os.open(self.w.run_dir, os.O_RDONLY | os.O_DIRECTORY)
+    def test_a_lock_held_is_not_waited_for_without_end(self):
+        lock = self.path + ".lock"
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
         self.addCleanup(os.close, fd)
         fcntl.flock(fd, fcntl.LOCK_EX)
         self.stale_socket()
         self.start()
         self.assertEqual(self.services[0].proc.wait(30), 1)
-        self.assertIn("cannot listen on %s: another process has held a lock on %s for 10 seconds; "
-                      "find it with lslocks, or use another --socket" % (self.path, self.w.run_dir),
+        self.assertIn("cannot listen on %s: another process has held %s locked for 10 seconds; "
+                      "find it with lslocks, or use another --socket" % (self.path, lock),
                       self.services[0].log_text())
         self.assertTrue(stat.S_ISSOCK(os.lstat(self.path).st_mode))  # the stale socket, untouched
+
+    def test_the_lock_file_is_roots_alone(self):
+        # Nobody else can open it, so nobody else can hold the lock (the
+        # directory itself may be read by anyone).
+        self.start()
+        self.assertEqual(len(self.settle()), 1, self.services[0].log_text())
+        st = os.lstat(self.path + ".lock")
+        self.assertEqual((st.st_uid, stat.S_IMODE(st.st_mode)), (0, 0o600))
 
     def test_services_started_together_over_a_stale_socket_leave_one_serving(self):
         # Each sees the stale socket; were the check and the replacement not
