@@ -390,22 +390,22 @@ Result<FetchResponse> FetchIssuerAnswer(const IssuerConfig& issuer, const Valida
     case IssuerType::kAkeyless: {
       if (token.empty()) return Fail(Errc::kUsage, "akeyless needs issuer.token_file");
       // Both values are checked printable ASCII; only '"' and '\\' need escaping.
-      // Without issuer.name (not in every config) only the token is sent.
       std::string json = "{";
-      if (!issuer.name.empty()) {
-        json += "\"name\":\"";
-        for (char ch : issuer.name) {
+      auto member = [&json](const char* name, std::string_view value) {
+        json += std::string("\"") + name + "\":\"";
+        for (char ch : value) {
           if (ch == '"' || ch == '\\') json += '\\';
           json += ch;
         }
-        json += "\",";
+        json += '"';
+      };
+      // Without issuer.name (not in every config) only the token is sent.
+      if (!issuer.name.empty()) {
+        member("name", issuer.name);
+        json += ',';
       }
-      json += "\"token\":\"";
-      for (char ch : token.value()) {
-        if (ch == '"' || ch == '\\') json += '\\';
-        json += ch;
-      }
-      json += "\"}";
+      member("token", token.value());
+      json += '}';
       body = Secret(std::move(json));
       request.post_body = &body;
       break;

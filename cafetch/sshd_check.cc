@@ -87,8 +87,8 @@ struct Located {
 // LocateWinner finds, in |lines|, the line of |d|'s keyword that sshd -T's
 // |have| comes from: for AuthorizedPrincipalsCommand (OpenSSH 9.2 takes
 // the last value) the last line other than cafetch's whose command is
-// |have|, else the last other line unless |have| is "none"; for every other keyword the first
-// line, unless it is cafetch's own.
+// |have|, else the last other line unless |have| is "none"; for every
+// other keyword the first line, unless it is cafetch's own.
 Located LocateWinner(const std::vector<ConfigLine>& lines, const Directive& d, const std::string& have) {
   const std::vector<std::string> ours = Arguments(d.Line()).value_or(std::vector<std::string>{});
   std::optional<size_t> ours_at;

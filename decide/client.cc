@@ -360,9 +360,11 @@ bool CheckTrustedPath(const char* path, uid_t other_owner, mode_t type, char* re
     Why(why, why_len, resolved, type == S_IFSOCK ? ": not a socket" : ": not a regular file");
     return false;
   }
+  // Who may own it, as a wrong owner is told: root, or root or |other_owner|.
+  const char* or_by = other_owner == 0 ? "" : " or by ";
+  const char* other = other_owner == 0 ? "" : OwnerName(other_owner);
   if (st.st_uid != 0 && st.st_uid != other_owner) {
-    Why(why, why_len, resolved, other_owner == 0 ? ": not owned by root" : ": not owned by root or by ",
-        other_owner == 0 ? "" : OwnerName(other_owner));
+    Why(why, why_len, resolved, ": not owned by root", or_by, other);
     return false;
   }
   if (type == S_IFREG && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
@@ -387,8 +389,7 @@ bool CheckTrustedPath(const char* path, uid_t other_owner, mode_t type, char* re
       return false;
     }
     if (ds.st_uid != 0 && ds.st_uid != other_owner) {
-      Why(why, why_len, dir, other_owner == 0 ? ": directory not owned by root" : ": directory not owned by root or by ",
-          other_owner == 0 ? "" : OwnerName(other_owner));
+      Why(why, why_len, dir, ": directory not owned by root", or_by, other);
       return false;
     }
     if ((ds.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
