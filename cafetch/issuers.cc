@@ -91,28 +91,24 @@ bool IsKeyTypeWord(std::string_view word) {
 }
 
 // OptionListLength returns the length of the authorized_keys option list
-// |line| starts with (comma-separated `name` or `name="value"` with names
-// sshd knows, a value's quote escaped with a backslash, as sshd reads
-// them), or 0 if it starts with none: an HTML page, an error message or
-// another API's answer that names a key type is not taken for one.
+// |line| starts with (the options field as sshd reads it,
+// core::OptionsFieldLength and SplitOptionsField, each item `name` or
+// `name="value"` with a name sshd knows), or 0 if it starts with none: an
+// HTML page, an error message or another API's answer that names a key
+// type is not taken for one.
 size_t OptionListLength(std::string_view line) {
-  size_t i = 0;
-  while (true) {
-    const size_t name = i;
-    while (i < line.size() && line[i] != '=' && line[i] != ',' && line[i] != ' ' && line[i] != '\t') ++i;
-    if (!core::IsKeyOptionName(line.substr(name, i - name))) return 0;
-    if (i < line.size() && line[i] == '=') {
-      if (++i >= line.size() || line[i] != '"') return 0;
-      for (++i; i < line.size() && line[i] != '"'; ++i) {
-        if (line[i] == '\\' && i + 1 < line.size() && line[i + 1] == '"') ++i;  // sshd's only escape
-      }
-      if (i >= line.size()) return 0;  // the value's quote is never closed
-      ++i;
+  const size_t end = core::OptionsFieldLength(line);
+  if (end == std::string_view::npos) return 0;
+  core::Result<std::vector<std::string>> options = core::SplitOptionsField(line.substr(0, end));
+  if (!options) return 0;
+  for (std::string_view option : *options) {
+    const size_t eq = option.find('=');
+    if (!core::IsKeyOptionName(option.substr(0, eq))) return 0;
+    if (eq != std::string_view::npos && (option.size() < eq + 3 || option[eq + 1] != '"' || option.back() != '"')) {
+      return 0;  // a value is double-quoted, whole
     }
-    if (i == line.size() || line[i] == ' ' || line[i] == '\t') return i;
-    if (line[i] != ',') return 0;
-    ++i;
   }
+  return end;
 }
 
 // TakeWord removes |rest|'s first blank-separated word (and the blanks

@@ -268,7 +268,20 @@ Status CheckKeyOptionSet(const std::vector<std::string>& options) {
   return Ok();
 }
 
-Result<std::vector<std::string>> SplitKeyOptions(std::string_view text) {
+size_t OptionsFieldLength(std::string_view line) {
+  bool quoted = false;
+  size_t i = 0;
+  for (; i < line.size() && (quoted || (line[i] != ' ' && line[i] != '\t')); ++i) {
+    if (line[i] == '\\' && i + 1 < line.size() && line[i + 1] == '"') {
+      ++i;
+    } else if (line[i] == '"') {
+      quoted = !quoted;
+    }
+  }
+  return quoted ? std::string_view::npos : i;
+}
+
+Result<std::vector<std::string>> SplitOptionsField(std::string_view text) {
   std::vector<std::string> out;
   std::string current;
   bool quoted = false;
@@ -291,13 +304,19 @@ Result<std::vector<std::string>> SplitKeyOptions(std::string_view text) {
   if (quoted) return Fail(Errc::kBadFormat, "unbalanced double quote in options");
   if (current.empty()) return Fail(Errc::kBadFormat, text.empty() ? "empty options" : "empty option after the last comma");
   out.push_back(std::move(current));
-  for (const std::string& option : out) {
+  return out;
+}
+
+Result<std::vector<std::string>> SplitKeyOptions(std::string_view text) {
+  Result<std::vector<std::string>> split = SplitOptionsField(text);
+  if (!split) return split;
+  for (const std::string& option : *split) {
     Status s = CheckKeyOption(option);
     if (!s) return Unexpected{s.error()};
   }
-  Status set = CheckKeyOptionSet(out);
+  Status set = CheckKeyOptionSet(*split);
   if (!set) return Unexpected{set.error()};
-  return out;
+  return split;
 }
 
 Result<AuthorizedKeysLine> ParseAuthorizedKeysLine(std::string_view line) {
@@ -311,16 +330,8 @@ Result<AuthorizedKeysLine> ParseAuthorizedKeysLine(std::string_view line) {
   if (!KeyTypeFromName(first) && !IsCertTypeName(first)) {
     // Options come first: skip to the first blank outside quotes, exactly
     // like sshkey_advance_past_options.
-    bool quoted = false;
-    size_t i = 0;
-    for (; i < line.size() && (quoted || (line[i] != ' ' && line[i] != '\t')); ++i) {
-      if (line[i] == '\\' && i + 1 < line.size() && line[i + 1] == '"') {
-        ++i;
-      } else if (line[i] == '"') {
-        quoted = !quoted;
-      }
-    }
-    if (quoted) return Fail(Errc::kBadFormat, "unbalanced double quote in options");
+    const size_t i = OptionsFieldLength(line);
+    if (i == std::string_view::npos) return Fail(Errc::kBadFormat, "unbalanced double quote in options");
     Result<std::vector<std::string>> options = SplitKeyOptions(line.substr(0, i));
     if (!options) return Unexpected{options.error()};
     out.options = std::move(*options);

@@ -41,6 +41,17 @@ Status CheckKeyOptionSet(const std::vector<std::string>& options);
 // comment. Returns Ok or kBadFormat.
 Status CheckGrantOptions(const std::vector<std::string>& options);
 
+// OptionsFieldLength returns the length of the options field |line|
+// starts with: up to the first blank outside double quotes, as sshd's
+// sshkey_advance_past_options reads it (\" is the only escape). npos if a
+// quote is never closed.
+size_t OptionsFieldLength(std::string_view line);
+
+// SplitOptionsField splits an options field at the commas outside quotes
+// and checks nothing else: an empty item or an unbalanced quote is
+// kBadFormat.
+Result<std::vector<std::string>> SplitOptionsField(std::string_view text);
+
 // SplitKeyOptions splits an options field `a,b="x,y",c` at the commas that
 // are outside quotes and checks each with CheckKeyOption, then the list with
 // CheckKeyOptionSet. An empty item or an unbalanced quote is kBadFormat.
