@@ -352,15 +352,19 @@ Result<FetchResponse> HttpsFetch(const HttpRequest& request) {
     return Fail(Errc::kIo, shown + ": HTTP 304 Not Modified to a request without validators");
   }
   if (status >= 300 && status < 400) {
-    return Fail(Errc::kIo, shown + ": HTTP " + std::to_string(status) +
-                               " redirect; redirects are not followed, configure the final https:// URL");
+    return Fail(Errc::kIo, shown + ": HTTP " + std::to_string(status) + " redirect; redirects are not followed, "
+                               "configure the final https:// URL in " + request.url_setting);
   }
-  if (status == 401 || status == 403) {
-    return Fail(Errc::kIo, shown + ": HTTP " + std::to_string(status) +
-                               "; check the token in issuer.token_file and what it may read");
+  if (status != 200) {
+    std::string why = shown + ": HTTP " + std::to_string(status);
+    auto advise = [&why](const std::string& advice) {
+      if (!advice.empty()) why += "; " + advice;
+    };
+    if (status == 401 || status == 403) advise(request.access_advice);
+    if (status == 404) advise("check the path in " + request.url_setting);
+    if (status >= 400 && status < 500) advise(request.client_error_advice);
+    return Fail(Errc::kIo, std::move(why));
   }
-  if (status == 404) return Fail(Errc::kIo, shown + ": HTTP 404; check the path in issuer.url");
-  if (status != 200) return Fail(Errc::kIo, shown + ": HTTP " + std::to_string(status));
   response.body = std::move(transfer.body);
   return response;
 }
@@ -380,6 +384,8 @@ Result<FetchResponse> FetchIssuerAnswer(const IssuerConfig& issuer, const Valida
   request.validators = previous;
   request.tls = issuer.tls;
   request.timeout_ms = issuer.timeout_seconds * 1000;
+  request.access_advice = issuer.token_file.empty() ? "no token was sent: set issuer.token_file"
+                                                    : "check the token in issuer.token_file and what it may read";
 
   Secret header;
   Secret body;
@@ -399,10 +405,13 @@ Result<FetchResponse> FetchIssuerAnswer(const IssuerConfig& issuer, const Valida
         }
         json += '"';
       };
-      // Without issuer.name (not in every config) only the token is sent.
+      // Without issuer.name (not in every config) only the token is sent,
+      // and a refusal says to set it.
       if (!issuer.name.empty()) {
         member("name", issuer.name);
         json += ',';
+      } else {
+        request.client_error_advice = "Akeyless's get-rsa-public needs the key's name: set issuer.name";
       }
       member("token", token.value());
       json += '}';
@@ -422,13 +431,7 @@ Result<FetchResponse> FetchIssuerAnswer(const IssuerConfig& issuer, const Valida
       break;
   }
   if (!header.empty()) request.secret_headers.push_back(&header);
-  Result<FetchResponse> response = HttpsFetch(request);
-  if (!response && issuer.type == IssuerType::kAkeyless && issuer.name.empty() &&
-      response.error().detail.find(": HTTP 4") != std::string::npos) {
-    return Fail(response.error().code, response.error().detail +
-                                           "; Akeyless's get-rsa-public needs the key's name: set issuer.name");
-  }
-  return response;
+  return HttpsFetch(request);
 }
 
 Result<std::string> FetchSignature(const IssuerConfig& issuer, const std::string& url) {
@@ -437,6 +440,8 @@ Result<std::string> FetchSignature(const IssuerConfig& issuer, const std::string
   request.url = url;
   request.tls = issuer.tls;
   request.timeout_ms = issuer.timeout_seconds * 1000;
+  request.url_setting = "bundle_signature.url";
+  request.access_advice = "no token is sent for bundle_signature.url: serve the signature without one";
   Result<FetchResponse> response = HttpsFetch(request);
   if (!response) return Unexpected{response.error()};
   return std::move(response->body);

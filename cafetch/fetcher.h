@@ -75,6 +75,13 @@ struct HttpRequest {
   TlsConfig tls;
   uint64_t timeout_ms = 10000;
   size_t max_bytes = kMaxAnswerBytes;
+  // What an HTTP error status tells the admin to check, naming the
+  // settings this request came from: |url_setting| holds |url| (404),
+  // |access_advice| is said on 401/403 (empty: nothing), and
+  // |client_error_advice| on every 4xx (empty: nothing).
+  std::string url_setting = "issuer.url";
+  std::string access_advice;
+  std::string client_error_advice;
 };
 
 // FetchStatus tells a fresh answer from "same as last time".
@@ -95,7 +102,8 @@ struct FetchResponse {
 // were sent), kTimeout (issuer.timeout, or
 // slower than 1 byte/s for the low-speed window), kTooLarge (body over
 // |max_bytes|), kInternal (libcurl setup). The detail names the URL and the
-// reason, never a token.
+// reason, never a token; an HTTP error status ends with the request's
+// advice for it ("URL: HTTP 404; check the path in issuer.url").
 core::Result<FetchResponse> HttpsFetch(const HttpRequest& request);
 
 // FetchIssuerAnswer fetches the issuer's raw answer as |issuer.type| needs:

@@ -447,9 +447,56 @@ TEST_F(FetcherTest, BundleSignature) {
   EXPECT_EQ(redacted.error().detail.find("s3cret"), std::string::npos) << redacted.error().detail;
   EXPECT_EQ(redacted.error().detail.rfind("bundle signature " + server_->Url("keys.sig") + ": ", 0), 0u)
       << redacted.error().detail;
-  // A missing signature is an error too.
+  // A missing signature is an error too, and its advice names the
+  // signature's setting, not issuer.url; the signature is fetched without
+  // the issuer's token, so a refusal does not blame the token.
   config.bundle_signature->url = server_->Url("nothing.sig");
-  EXPECT_FALSE(FetchCaKeys(config, {}));
+  auto missing = FetchCaKeys(config, {});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().detail, server_->Url("nothing.sig") + ": HTTP 404; check the path in bundle_signature.url");
+  testing::WriteFile(dir_.Path("token"), "s.T0KEN-value\n", 0600);
+  config.issuer.token_file = dir_.Path("token");
+  config.bundle_signature->url = server_->Url("_mode/403/keys.sig");
+  auto refused = FetchCaKeys(config, {});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().detail, server_->Url("_mode/403/keys.sig") +
+                                        ": HTTP 403; no token is sent for bundle_signature.url: serve the "
+                                        "signature without one");
+}
+
+// 401 and 403 say what to do about the token: check the one sent, or set
+// one when none was.
+TEST_F(FetcherTest, AccessRefusalsNameTheToken) {
+  Config vault = MakeConfig(IssuerType::kVault, "_mode/401/keys");
+  auto without = FetchCaKeys(vault, {});
+  ASSERT_FALSE(without);
+  EXPECT_EQ(without.error().code, Errc::kIo);
+  EXPECT_EQ(without.error().detail,
+            server_->Url("_mode/401/keys") + ": HTTP 401; no token was sent: set issuer.token_file");
+  testing::WriteFile(dir_.Path("token"), "s.T0KEN-value\n", 0600);
+  vault.issuer.token_file = dir_.Path("token");
+  vault.issuer.url = server_->Url("_mode/403/keys");
+  auto with = FetchCaKeys(vault, {});
+  ASSERT_FALSE(with);
+  EXPECT_EQ(with.error().detail, server_->Url("_mode/403/keys") +
+                                     ": HTTP 403; check the token in issuer.token_file and what it may read");
+  // A 4xx other than these carries no token advice; a 5xx none at all.
+  vault.issuer.url = server_->Url("_mode/refused/keys");
+  auto bad_request = FetchCaKeys(vault, {});
+  ASSERT_FALSE(bad_request);
+  EXPECT_EQ(bad_request.error().detail, server_->Url("_mode/refused/keys") + ": HTTP 400");
+  // Akeyless without issuer.name: every 4xx also says to set it.
+  Config akeyless = MakeConfig(IssuerType::kAkeyless, "_mode/401/akeyless");
+  akeyless.issuer.token_file = dir_.Path("token");
+  auto unnamed = FetchCaKeys(akeyless, {});
+  ASSERT_FALSE(unnamed);
+  EXPECT_EQ(unnamed.error().detail, server_->Url("_mode/401/akeyless") +
+                                        ": HTTP 401; check the token in issuer.token_file and what it may read; "
+                                        "Akeyless's get-rsa-public needs the key's name: set issuer.name");
+  akeyless.issuer.url = server_->Url("_mode/500/akeyless");
+  auto server_error = FetchCaKeys(akeyless, {});
+  ASSERT_FALSE(server_error);
+  EXPECT_EQ(server_error.error().detail, server_->Url("_mode/500/akeyless") + ": HTTP 500");
 }
 
 }  // namespace

@@ -37,6 +37,7 @@ Answers (GET or POST)
                      the computed ones (lets a test send odd validators).
 MODE
   500        HTTP 500 with a short body
+  401, 403   HTTP 401 / 403 with a short body (credentials refused)
   empty      200 with an empty body
   garbage    200 with random bytes
   oversized  200 with 2 MiB of key-looking text
@@ -177,6 +178,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         port = self.server.server_address[1]
         if mode == "500":
             self.send(500, b"internal error\n")
+        elif mode in ("401", "403"):
+            self.send(int(mode), b"access denied\n")
         elif mode == "empty":
             self.send(200, b"", [("Content-Type", "text/plain")])
         elif mode == "garbage":
