@@ -1,5 +1,6 @@
 #include "core/log.h"
 
+#include <errno.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -16,6 +17,9 @@ namespace certgate::core {
 namespace {
 
 constexpr size_t kMaxEscapedInput = 512;
+// How often a journal send interrupted by a signal is tried again before
+// the record goes to syslog instead.
+constexpr int kMaxJournalRetries = 16;
 constexpr const char kJournalSocket[] = "/run/systemd/journal/socket";
 
 bool JournalAvailable() {
@@ -104,11 +108,17 @@ void SystemLogSink::Write(const LogRecord& record) {
       iov[i].iov_base = items[i].data();
       iov[i].iov_len = items[i].size();
     }
-    if (sd_journal_sendv(iov.data(), static_cast<int>(iov.size())) < 0) {
-      journal_ = false;  // fall through to syslog for this and later records
+    // A signal (the service's SIGCHLD, while journald is slow to read) is
+    // not a broken journal: send again. Any other failure sends this record
+    // to syslog; the next one tries the journal again (journald restarts).
+    int sent = sd_journal_sendv(iov.data(), static_cast<int>(iov.size()));
+    for (int retries = 0; sent == -EINTR && retries < kMaxJournalRetries; ++retries) {
+      sent = sd_journal_sendv(iov.data(), static_cast<int>(iov.size()));
     }
+    if (sent < 0) SyslogWrite(identifier_, priority, record.message);
+  } else {
+    SyslogWrite(identifier_, priority, record.message);
   }
-  if (!journal_) SyslogWrite(identifier_, priority, record.message);
   if (!also_stderr_) return;
   std::string line = identifier_ + ": " + record.message + "\n";
   if (stderr_copy_ != nullptr) {

@@ -34,7 +34,8 @@ class LogSink {
 // SystemLogSink writes to the journal when /run/systemd/journal/socket
 // exists (sd_journal_send silently drops records otherwise), else to
 // syslog with facility authpriv and |identifier| as the tag (one /dev/log
-// connection per process, kept open). With |also_stderr|
+// connection per process, kept open). A journal send interrupted by a
+// signal is made again; a record the journal refuses goes to syslog. With |also_stderr|
 // every record is also written to stderr as "identifier: message", or, when
 // |stderr_copy| is set, appended to it instead (the service sends a
 // request's stderr back to its client).

@@ -24,6 +24,9 @@ the service, sshd and ssh.
                         alone, services started together over a stale
                         socket leave exactly one serving, a lock held on
                         PATH.lock (root's, 0600) is given up after 10 s
+  StalledJournalTest    a worker stuck logging a usage error (journald
+                        stalled: a stand-in that does not read) is killed
+                        and logged with CERTGATE_REASON=answer-timeout
 """
 
 import fcntl
@@ -458,6 +461,159 @@ class OwnSocketTest(unittest.TestCase):
             if os.path.lexists(self.path):
                 os.unlink(self.path)
 
+
+
+class StalledJournal:
+    """A stand-in for journald's /run/systemd/journal/socket that reads only
+    when asked: between reads its queue can be filled, so that every record
+    sent to it blocks its sender, as a stalled journald does."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        os.makedirs(directory, mode=0o755, exist_ok=True)
+        self.path = os.path.join(directory, "socket")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.got = []
+
+    def fill(self):
+        """Queues filler datagrams until the queue is full (net.unix.
+        max_dgram_qlen): the next sender blocks."""
+        fillers = []
+        try:
+            while True:
+                f = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                fillers.append(f)
+                try:
+                    while True:
+                        f.sendto(b"FILLER=1\n", socket.MSG_DONTWAIT, self.path)
+                except BlockingIOError:
+                    pass
+                # A fresh sender refused at once: the receiver's queue is
+                # full, not just this sender's buffer.
+                probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                fillers.append(probe)
+                try:
+                    probe.sendto(b"FILLER=1\n", socket.MSG_DONTWAIT, self.path)
+                except BlockingIOError:
+                    return
+        finally:
+            for f in fillers:
+                f.close()
+
+    def drain(self, seconds):
+        """Reads every record that comes within |seconds|."""
+        deadline = time.time() + seconds
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                return
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                return
+            if not data.startswith(b"FILLER="):
+                self.got.append(data.decode("utf-8", "replace"))
+
+    def records_with(self, line):
+        return [r for r in self.got if line in r.split("\n")]
+
+    def close(self):
+        self.sock.close()
+
+
+@unittest.skipIf(SKIP, SKIP)
+@unittest.skipIf(NO_BINARY, NO_BINARY)
+@unittest.skipUnless(os.path.isdir("/run/systemd"), "no /run/systemd to mount the journal stand-in on")
+@unittest.skipUnless(subprocess.run(["unshare", "--mount", "true"], stderr=subprocess.DEVNULL).returncode == 0
+                     if not SKIP else True, "cannot make a mount namespace (unshare --mount)")
+class StalledJournalTest(unittest.TestCase):
+    """A worker stuck sending a usage error's record (journald stalled) is
+    killed 10 s after the request came, and the service logs it with
+    CERTGATE_REASON=answer-timeout and the client's ids. The service runs in
+    a mount namespace of its own where the stand-in stands at journald's
+    socket."""
+
+    def setUp(self):
+        self.w = _World.get()
+        self.policy = os.path.join(self.w.ws.etc, "stalled.yaml")
+        self.w.ws.write(self.policy, policy_text(self.w))
+        self.path = os.path.join(self.w.run_dir, "stalled.sock")
+        self.notify = Notifications(os.path.join(self.w.run_dir, "stalled.notify"))
+        self.journal = StalledJournal(os.path.join(self.w.run_dir, "journal"))
+        self.log = os.path.join(self.w.ws.root, "stalled.log")
+        self.proc = None
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        if self.proc is not None:
+            self.journal.drain(0.1)  # a service blocked in a send gets through to SIGTERM
+            h.stop_process(self.proc)
+        self.notify.close()
+        self.journal.close()
+        for path in (self.path, self.path + ".lock", self.notify.path, self.journal.path):
+            if os.path.lexists(path):
+                os.unlink(path)
+
+    def start(self):
+        # Bind the stand-in's directory over /run/systemd/journal, made in a
+        # tmpfs over /run/systemd where this host has no journald: only in
+        # the service's namespace, nothing changes outside it.
+        script = ('set -e; if [ ! -d /run/systemd/journal ]; then mount -t tmpfs -o mode=0755 cgtest /run/systemd; '
+                  'mkdir /run/systemd/journal; fi; mount --bind "$0" /run/systemd/journal; exec "$@"')
+        env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "NOTIFY_SOCKET": self.notify.path}
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script, self.journal.dir,
+                 self.w.decide_bin, "--socket", self.path, "--policy", self.policy,
+                 "--client-user", h.COMMAND_USER, "--verbose"],
+                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd="/")
+        ready = self.notify.wait_for("READY=1", timeout=15)
+        self.assertIsNotNone(ready, self.log_text())
+
+    def log_text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    def request(self, args):
+        body = b"".join(struct.pack(">I", len(a)) + a for a in args)
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(self.path)
+        c.sendall(b"CGQ1" + struct.pack(">BBH", 0, 0, len(args)) + body)
+        c.shutdown(socket.SHUT_WR)  # the request ends here, as the clients end theirs
+        return c
+
+    def test_a_worker_stuck_logging_a_usage_error_is_killed_and_logged(self):
+        self.start()
+        # The stand-in is journald for the service: its start-up record came.
+        self.journal.drain(1)
+        self.assertTrue(self.journal.records_with("CERTGATE_PROGRAM=certgate-decide"), self.journal.got)
+        self.journal.got = []
+        self.journal.fill()
+        c = self.request([b"--no-such-option"])
+        c.settimeout(30)
+        # Nothing: the worker, stuck, is killed and the connection closed (a
+        # worker that got its record through would answer the usage error).
+        answer = c.recv(4096)
+        c.close()
+        self.assertEqual(answer, b"")
+        self.journal.drain(5)
+        records = self.journal.records_with("CERTGATE_REASON=answer-timeout")
+        self.assertEqual(len(records), 1, "%s\nservice: %s" % (self.journal.got, self.log_text()))
+        fields = records[0].split("\n")
+        self.assertIn("CERTGATE_PROGRAM=certgate-decide", fields)
+        self.assertIn("PRIORITY=3", fields)
+        message = [f for f in fields if f.startswith("MESSAGE=")][0]
+        self.assertIn("pid %d, uid 0" % os.getpid(), message)
+        self.assertRegex(message, r"answered without a decision \(a usage error, or declined\) was not answered "
+                                  r"within 10s \(worker \d+ killed \d+ ms past it; a stalled journal or "
+                                  r"client\?\); the client denies$")
+        # The service goes on: the next request is answered (the usage error).
+        c = self.request([b"--no-such-option"])
+        c.settimeout(10)
+        self.assertTrue(c.recv(4096).startswith(b"CGA1"))
+        c.close()
 
 
 def tearDownModule():
