@@ -192,6 +192,7 @@ class Checker {
 
   void Issuer(const YamlNode& node, IssuerConfig* issuer) {
     bool have_type = false;
+    bool type_given = false;
     bool have_url = false;
     bool have_path = false;
     bool have_name = false;
@@ -202,6 +203,7 @@ class Checker {
     if (!Members(node, "issuer", {"type", "url", "path", "name", "tls", "token_file", "timeout"},
                  [&](std::string_view key, const YamlNode& value) {
                    if (key == "type") {
+                     type_given = true;  // a bad one is its own issue, not "needs a type"
                      std::string t;
                      if (!Scalar(value, "issuer.type", &t)) return;
                      std::optional<IssuerType> type = IssuerTypeFromName(t);
@@ -240,7 +242,7 @@ class Checker {
                  })) {
       return;
     }
-    if (!have_type) Issue(node, "issuer needs a type: one of vault, step, akeyless, cyberark, teleport, url, file");
+    if (!type_given) Issue(node, "issuer needs a type: one of vault, step, akeyless, cyberark, teleport, url, file");
     if (path_node != nullptr) {
       // issuer.path: the file issuer's file, as an admin would name it.
       if (have_type && issuer->type != IssuerType::kFile) {

@@ -190,6 +190,20 @@ TEST(ConfigTest, ErrorsPointAtTheProblem) {
   }
 }
 
+// A type that is given but wrong is one issue, not also "needs a type".
+TEST(ConfigTest, ABadIssuerTypeIsOneIssue) {
+  for (const char* text : {"issuer:\n  type: hashicorp\n  url: https://x/\n",
+                           "issuer:\n  type: [vault]\n  url: https://x/\n"}) {
+    auto r = ParseConfigText(text, "c.yaml");
+    EXPECT_FALSE(r.config);
+    EXPECT_EQ(r.issues.size(), 1u) << Issues(r);
+  }
+  auto missing = ParseConfigText("issuer:\n  url: https://x/\n", "c.yaml");
+  ASSERT_EQ(missing.issues.size(), 1u) << Issues(missing);
+  EXPECT_EQ(missing.issues[0].ToString(),
+            "c.yaml:2:3: issuer needs a type: one of vault, step, akeyless, cyberark, teleport, url, file");
+}
+
 // Nesting: the root mapping is level 1, so a mapping |levels| deep puts
 // key kN on line N+1 at column 2N+1 ("issuer:\n  k1:\n    k2: ...").
 std::string NestedMappings(int levels) {

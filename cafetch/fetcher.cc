@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <openssl/x509_vfy.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -265,6 +266,51 @@ Result<Secret> ReadToken(const std::string& path) {
   return Secret(std::string(text.data(), used));
 }
 
+namespace {
+
+// TransferFailureAdvice says what to check after |result| failed a
+// transfer on |c|: for a certificate that did not verify, which of its
+// checks failed (OpenSSL's verify result; a chain that verified failed
+// libcurl's own host name check). Empty when there is nothing to add.
+std::string TransferFailureAdvice(CURL* c, CURLcode result, const HttpRequest& request) {
+  switch (result) {
+    case CURLE_PEER_FAILED_VERIFICATION: {
+      // libcurl records OpenSSL's result only when the handshake's own
+      // chain check failed; otherwise it keeps its "not verified" mark,
+      // 1 (!X509_V_OK), and the failure was its host name check.
+      constexpr long kNotRecorded = 1;
+      long verify = X509_V_OK;
+      if (curl_easy_getinfo(c, CURLINFO_SSL_VERIFYRESULT, &verify) != CURLE_OK) verify = -1;
+      switch (verify) {
+        case X509_V_ERR_CERT_HAS_EXPIRED:
+          return "the issuer's TLS certificate has expired: renew it (or, if it has not, set this host's clock)";
+        case X509_V_ERR_CERT_NOT_YET_VALID:
+          return "the issuer's TLS certificate is not valid yet: check this host's clock";
+        case X509_V_OK:
+        case kNotRecorded:
+        case X509_V_ERR_HOSTNAME_MISMATCH:
+        case X509_V_ERR_IP_ADDRESS_MISMATCH:
+          return "the issuer's TLS certificate is not for the host named in " + request.url_setting +
+                 ": use a name it was issued for";
+        default:
+          return "name the CA of the issuer's certificate in issuer.tls.ca_file";
+      }
+    }
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+      return "the issuer's key is none of issuer.tls.pin_sha256: if the issuer changed its key, pin the new one "
+             "(cafetch.yaml(5) shows how to compute it)";
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+      return "check the host and port in " + request.url_setting + " and that the issuer is up";
+    case CURLE_OPERATION_TIMEDOUT:
+      return "check that the issuer is up, or raise issuer.timeout";
+    default:
+      return "";
+  }
+}
+
+}  // namespace
+
 Result<FetchResponse> HttpsFetch(const HttpRequest& request) {
   const std::string shown = Redact(request.url);
   if (!StartsWith(request.url, "https://")) return Fail(Errc::kUsage, shown + ": only https:// URLs are fetched");
@@ -331,10 +377,9 @@ Result<FetchResponse> HttpsFetch(const HttpRequest& request) {
   }
   if (result != CURLE_OK) {
     std::string why = error_buffer[0] != '\0' ? std::string(error_buffer) : std::string(curl_easy_strerror(result));
+    const std::string advice = TransferFailureAdvice(c, result, request);
+    if (!advice.empty()) why += "; " + advice;
     if (result == CURLE_OPERATION_TIMEDOUT) return Fail(Errc::kTimeout, shown + ": timed out: " + why);
-    if (result == CURLE_PEER_FAILED_VERIFICATION) {
-      return Fail(Errc::kIo, shown + ": " + why + "; name the CA of the issuer's certificate in issuer.tls.ca_file");
-    }
     return Fail(Errc::kIo, shown + ": " + why);
   }
   long status = 0;
@@ -363,6 +408,7 @@ Result<FetchResponse> HttpsFetch(const HttpRequest& request) {
     if (status == 401 || status == 403) advise(request.access_advice);
     if (status == 404) advise("check the path in " + request.url_setting);
     if (status >= 400 && status < 500) advise(request.client_error_advice);
+    if (status >= 500 && status < 600) advise("the issuer failed to answer: see its own logs");
     return Fail(Errc::kIo, std::move(why));
   }
   response.body = std::move(transfer.body);

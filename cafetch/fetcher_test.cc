@@ -289,8 +289,17 @@ TEST_F(FetcherTest, UntrustedCertificatesAreRefused) {
   HttpRequest other = Request("keys");
   other.tls.ca_file = Pki("other-ca.pem");
   EXPECT_FALSE(HttpsFetch(other));
-  // A server certificate from another CA, and one for another name.
-  for (const char* name : {"other", "wrongname"}) {
+  EXPECT_TRUE(r1.error().detail.ends_with("; name the CA of the issuer's certificate in issuer.tls.ca_file"))
+      << r1.error().detail;
+  // A server certificate from another CA, one for another name and an
+  // expired one: each says which check failed and what to do about it.
+  const std::pair<const char*, const char*> cases[] = {
+      {"other", "; name the CA of the issuer's certificate in issuer.tls.ca_file"},
+      {"wrongname", "; the issuer's TLS certificate is not for the host named in issuer.url: use a name it was "
+                    "issued for"},
+      {"expired", "; the issuer's TLS certificate has expired: renew it (or, if it has not, set this host's clock)"},
+  };
+  for (const auto& [name, advice] : cases) {
     IssuerServer wrong(dir_.Path("root"), Pki(std::string(name) + ".pem"), Pki(std::string(name) + ".key"),
                        dir_.Path("log2"));
     ASSERT_GT(wrong.port(), 0);
@@ -299,7 +308,30 @@ TEST_F(FetcherTest, UntrustedCertificatesAreRefused) {
     auto r = HttpsFetch(request);
     ASSERT_FALSE(r) << name;
     EXPECT_EQ(r.error().code, Errc::kIo);
+    EXPECT_TRUE(r.error().detail.ends_with(advice)) << name << ": " << r.error().detail;
   }
+}
+
+// A transfer that fails before any HTTP answer says where to look.
+TEST_F(FetcherTest, TransferFailuresSayWhatToCheck) {
+  HttpRequest refused = Request("keys");
+  refused.url = "https://127.0.0.1:1/keys";  // nothing listens on port 1
+  auto r = HttpsFetch(refused);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::kIo);
+  EXPECT_TRUE(r.error().detail.ends_with("; check the host and port in issuer.url and that the issuer is up"))
+      << r.error().detail;
+  HttpRequest stalled = Request("_mode/stall/keys");
+  stalled.timeout_ms = 1000;
+  auto t = HttpsFetch(stalled);
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().code, Errc::kTimeout);
+  EXPECT_TRUE(t.error().detail.ends_with("; check that the issuer is up, or raise issuer.timeout"))
+      << t.error().detail;
+  auto e500 = HttpsFetch(Request("_mode/500/keys"));
+  ASSERT_FALSE(e500);
+  EXPECT_EQ(e500.error().detail, server_->Url("_mode/500/keys") + ": HTTP 500; the issuer failed to answer: see its "
+                                                                   "own logs");
 }
 
 TEST_F(FetcherTest, PinnedPublicKey) {
@@ -314,6 +346,10 @@ TEST_F(FetcherTest, PinnedPublicKey) {
   auto refused = HttpsFetch(bad);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, Errc::kIo);
+  EXPECT_TRUE(refused.error().detail.ends_with(
+      "; the issuer's key is none of issuer.tls.pin_sha256: if the issuer changed its key, pin the new one "
+      "(cafetch.yaml(5) shows how to compute it)"))
+      << refused.error().detail;
 }
 
 TEST_F(FetcherTest, BadAnswersGiveNoKeys) {
@@ -480,7 +516,7 @@ TEST_F(FetcherTest, AccessRefusalsNameTheToken) {
   ASSERT_FALSE(with);
   EXPECT_EQ(with.error().detail, server_->Url("_mode/403/keys") +
                                      ": HTTP 403; check the token in issuer.token_file and what it may read");
-  // A 4xx other than these carries no token advice; a 5xx none at all.
+  // A 4xx other than these carries no token advice.
   vault.issuer.url = server_->Url("_mode/refused/keys");
   auto bad_request = FetchCaKeys(vault, {});
   ASSERT_FALSE(bad_request);
@@ -496,7 +532,8 @@ TEST_F(FetcherTest, AccessRefusalsNameTheToken) {
   akeyless.issuer.url = server_->Url("_mode/500/akeyless");
   auto server_error = FetchCaKeys(akeyless, {});
   ASSERT_FALSE(server_error);
-  EXPECT_EQ(server_error.error().detail, server_->Url("_mode/500/akeyless") + ": HTTP 500");
+  EXPECT_EQ(server_error.error().detail,
+            server_->Url("_mode/500/akeyless") + ": HTTP 500; the issuer failed to answer: see its own logs");
 }
 
 }  // namespace

@@ -177,6 +177,7 @@ Status AddBlob(std::string_view text, const std::string& where, Collector* out) 
 
 // AddLineOrBlob accepts a key line, or a bare blob when there is no blank.
 Status AddLineOrBlob(std::string_view text, const std::string& where, Collector* out) {
+  if (text.empty()) return Fail(Errc::kBadFormat, where + ": empty, no key");
   if (HasControl(text)) return Fail(Errc::kBadFormat, where + ": control character");
   if (text.find_first_of(" \t") == std::string_view::npos) return AddBlob(text, where, out);
   return AddKeyLine(text, where, out);

@@ -112,7 +112,9 @@ TEST_F(IssuersTest, Akeyless) {
   auto bare = ParseIssuerAnswer(IssuerType::kAkeyless, R"({"ssh":")" + Field(rsa_, 1) + R"("})");
   ASSERT_TRUE(bare) << bare.error().detail;
   EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kAkeyless, R"({"raw":"x"})"));
-  EXPECT_FALSE(ParseIssuerAnswer(IssuerType::kAkeyless, R"({"ssh":""})"));
+  auto empty = ParseIssuerAnswer(IssuerType::kAkeyless, R"({"raw":"x","ssh":"","pem":"p"})");
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().detail, "ssh: empty, no key");
 }
 
 TEST_F(IssuersTest, Cyberark) {

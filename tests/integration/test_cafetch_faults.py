@@ -145,7 +145,8 @@ class IssuerFaultTest(FaultCase):
         return p
 
     def test_issuer_down(self):
-        self.fails("Connection refused|Could not connect|Failed to connect", 5,
+        self.fails("(Connection refused|Could not connect|Failed to connect).*; check the host and port in "
+                   "issuer.url and that the issuer is up", 5,
                    port=h.free_port())
 
     def test_stalled_issuer_times_out(self):
@@ -173,14 +174,17 @@ class IssuerFaultTest(FaultCase):
                 self.fails(r"answer larger than \d+ bytes", 5)
 
     def test_tls_untrusted_certificate(self):
-        self.fails("SSL certificate problem: (unable to get local issuer|self.signed)", 5,
+        self.fails("SSL certificate problem: (unable to get local issuer|self.signed).*; name the CA of the "
+                   "issuer's certificate in issuer.tls.ca_file", 5,
                    port=self.w.issuer_port("other"))
 
     def test_tls_expired_certificate(self):
-        self.fails("certificate has expired", 5, port=self.w.issuer_port("expired"))
+        self.fails("certificate has expired.*; the issuer's TLS certificate has expired: renew it", 5,
+                   port=self.w.issuer_port("expired"))
 
     def test_tls_certificate_for_another_name(self):
-        self.fails("subject name|does not match|no alternative certificate", 5,
+        self.fails("(subject name|does not match|no alternative certificate).*; the issuer's TLS certificate is "
+                   "not for the host named in issuer.url", 5,
                    port=self.w.issuer_port("wrongname"))
 
     def test_control_the_same_issuer_works(self):
