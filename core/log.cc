@@ -27,12 +27,13 @@ bool JournalAvailable() {
   return stat(kJournalSocket, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-// WriteAll writes |data| to fd 2, ignoring errors: stderr is best effort
+// WriteStderr writes |data| to fd 2, ignoring errors: stderr is best effort
 // (it is /dev/null under sshd).
 void WriteStderr(const std::string& data) {
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = write(STDERR_FILENO, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;  // a signal, not a broken stderr
     if (n <= 0) return;
     off += static_cast<size_t>(n);
   }
