@@ -8,14 +8,23 @@
 namespace certgate::core {
 namespace {
 
-std::string Quote(std::string_view text) { return "\"" + EscapeForLog(text) + "\""; }
-
 template <typename Strings>
 std::string JoinEscaped(const Strings& items) {
   std::string out;
   for (std::string_view item : items) {
     if (!out.empty()) out.push_back(',');
     out.append(EscapeForLog(item));
+  }
+  return out;
+}
+
+// JoinQuoted lists certificate-controlled |items| (which may hold commas,
+// quotes or nothing at all) each in quotes: "a,b", "".
+std::string JoinQuoted(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out.append(", ");
+    out.append(QuoteForLog(item));
   }
   return out;
 }
@@ -79,10 +88,10 @@ LogRecord DecisionRecord(const char* program, const std::string& user, const Cer
   rec.fields.emplace_back("CERTGATE_USER", EscapeForLog(user));
   std::string subject;
   if (cert != nullptr) {
-    rec.fields.emplace_back("CERTGATE_KEY_ID", EscapeForLog(cert->key_id));
+    rec.fields.emplace_back("CERTGATE_KEY_ID", EscapeQuotesForLog(cert->key_id));
     rec.fields.emplace_back("CERTGATE_SERIAL", std::to_string(cert->serial));
     rec.fields.emplace_back("CERTGATE_CA_FP", d.ca_fingerprint);
-    subject = "key id " + Quote(cert->key_id) + " serial " + std::to_string(cert->serial) +
+    subject = "key id " + QuoteForLog(cert->key_id) + " serial " + std::to_string(cert->serial) +
               " CA " + (d.authority ? EscapeForLog(d.authority->name) + " " : "") +
               d.ca_fingerprint;
   }
@@ -93,7 +102,7 @@ LogRecord DecisionRecord(const char* program, const std::string& user, const Cer
   rec.fields.emplace_back("CERTGATE_PRINCIPALS", principals);
   std::string unsafe;
   if (!d.unsafe_principals.empty()) {
-    unsafe = "; unsafe principal(s) never printed: " + JoinEscaped(d.unsafe_principals);
+    unsafe = "; unsafe principal(s) never printed: " + JoinQuoted(d.unsafe_principals);
   }
   if (allow) {
     std::string rules = GrantingRules(d);
@@ -116,9 +125,9 @@ std::string DescribeCertificate(const Certificate& c) {
   out += "  type: " + c.type_name + " (user key " + std::string(c.key.TypeName());
   if (c.key.type == KeyType::kRsa) out += ", " + std::to_string(c.key.RsaBits()) + " bits";
   out += ", " + Sha256Fingerprint(c.key.blob) + ")\n";
-  out += "  key id: " + Quote(c.key_id) + "\n";
+  out += "  key id: " + QuoteForLog(c.key_id) + "\n";
   out += "  serial: " + std::to_string(c.serial) + "\n";
-  out += "  principals: " + (c.principals.empty() ? "(none)" : JoinEscaped(c.principals)) + "\n";
+  out += "  principals: " + (c.principals.empty() ? "(none)" : JoinQuoted(c.principals)) + "\n";
   out += "  valid: from " + FormatTime(c.valid_after) + " to " + FormatTime(c.valid_before);
   if (c.valid_before != UINT64_MAX && c.valid_before > c.valid_after) {
     out += " (lifetime " + FormatDuration(c.valid_before - c.valid_after) + ")";
@@ -129,7 +138,7 @@ std::string DescribeCertificate(const Certificate& c) {
   std::string crit;
   for (const auto& o : c.critical_options) {
     if (!crit.empty()) crit += ", ";
-    crit += EscapeForLog(o.name) + (o.is_flag ? "" : "=" + Quote(o.value));
+    crit += EscapeForLog(o.name) + (o.is_flag ? "" : "=" + QuoteForLog(o.value));
   }
   out += "  critical options: " + (crit.empty() ? "(none)" : crit) + "\n";
   std::string ext;
@@ -186,8 +195,8 @@ std::string ExplainDecision(const std::string& user, const Certificate& cert, co
     out += "\n";
   }
   for (const auto& p : d.unsafe_principals) {
-    out += "  note: principal \"" + EscapeForLog(p) +
-           "\" matched but is never printed (it holds a character sshd would misread)\n";
+    out += "  note: principal " + QuoteForLog(p) +
+           " matched but is never printed (it holds a character sshd would misread)\n";
   }
   if (d.verdict == Verdict::kAllow) {
     out += "decision: ALLOW " + EscapeForLog(user) + " as " + GrantedPrincipals(d) + "\n";

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -54,8 +55,20 @@ LogRecord DenyRecord(const char* program, const std::string& user, const std::st
   return DecisionRecord(program, user, cert, d);
 }
 
-// ReadSmallFile reads a key or certificate file for --explain.
-Result<std::string> ReadSmallFile(const std::string& path) {
+// CountNonBlankLines counts the lines of |text| holding more than blanks.
+size_t CountNonBlankLines(std::string_view text) {
+  size_t count = 0;
+  while (!text.empty()) {
+    const size_t end = std::min(text.find('\n'), text.size());
+    if (text.substr(0, end).find_first_not_of(" \t\r") != std::string_view::npos) ++count;
+    text.remove_prefix(std::min(end + 1, text.size()));
+  }
+  return count;
+}
+
+// ReadKeyFile reads a key or certificate file for --explain: one line (a
+// second one would be ignored, and it may be the one that was meant).
+Result<std::string> ReadKeyFile(const std::string& path) {
   UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return Fail(Errc::kIo, path + ": cannot open: " + std::strerror(errno));
   std::string data;
@@ -63,6 +76,10 @@ Result<std::string> ReadSmallFile(const std::string& path) {
   if (!read) {
     if (read.error().code == Errc::kTooLarge) return Fail(Errc::kTooLarge, path + ": larger than a key file can be");
     return Fail(Errc::kIo, path + ": " + read.error().detail);
+  }
+  if (const size_t lines = CountNonBlankLines(data); lines > 1) {
+    return Fail(Errc::kBadFormat, path + " holds " + std::to_string(lines) +
+                                      " lines; give one certificate (or key) per file, e.g. its -cert.pub file");
   }
   return data;
 }
@@ -341,7 +358,7 @@ HelperOutput RunExplain(HelperKind kind, const HelperOptions& o, HelperEnv& env)
     result.out += "decision: DENY: policy error\n";
     return result;
   }
-  Result<std::string> text = ReadSmallFile(o.explain_file);
+  Result<std::string> text = ReadKeyFile(o.explain_file);
   if (!text) {
     result.out = "decision: DENY: " + text.error().detail + "\n";
     return result;

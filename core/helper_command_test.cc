@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/decision_report.h"
 #include "tests/testing.h"
 
 namespace certgate::core {
@@ -245,6 +246,16 @@ TEST_F(HelperCommandTest, ExplainAllowAndDeny) {
   HelperOutput late = RunHelper(HelperKind::kPrincipals, *o, env_);
   EXPECT_EQ(late.exit_code, 1);
   EXPECT_NE(late.out.find("expired"), std::string::npos) << late.out;
+
+  // Two certificates in one file: not silently the first.
+  const std::string two = dir_.Path("two-cert.pub");
+  WriteFile(two, ReadFile(cert_file) + "\n" + ReadFile(cert_file));
+  o->explain_file = two;
+  o->explain_at.reset();
+  HelperOutput both = RunHelper(HelperKind::kPrincipals, *o, env_);
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_EQ(both.out, "decision: DENY: " + two +
+                          " holds 2 lines; give one certificate (or key) per file, e.g. its -cert.pub file\n");
 }
 
 TEST_F(HelperCommandTest, ExplainNamesTheFailingRule) {
@@ -272,6 +283,24 @@ TEST_F(HelperCommandTest, KeysCmdCertificateLines) {
   EXPECT_EQ(out.out, "cert-authority,principals=\"ops\",no-pty " + ca_key + "\n");
 }
 
+// Certificate-controlled key ids and skipped principals are quoted in the
+// record, so that "a,b" is one principal, "" an empty one, and a quote in a
+// key id cannot close it early; every record stays one line.
+TEST(DecisionRecordTest, KeyIdAndUnsafePrincipalsAreQuoted) {
+  Certificate cert;
+  cert.key_id = "evil\" serial 7 \"";
+  cert.serial = 1;
+  Decision d;
+  d.reason = "no rule grants any principal of the certificate";
+  d.ca_fingerprint = "SHA256:x";
+  d.unsafe_principals = {"a,b", "", "nl\nx"};
+  LogRecord rec = DecisionRecord("principals-cmd", "alice", &cert, d);
+  EXPECT_EQ(rec.message,
+            "deny alice: no rule grants any principal of the certificate (key id \"evil\\x22 serial 7 \\x22\" "
+            "serial 1 CA SHA256:x); unsafe principal(s) never printed: \"a,b\", \"\", \"nl\\x0ax\"");
+  EXPECT_EQ(rec.Field("CERTGATE_KEY_ID"), "evil\\x22 serial 7 \\x22");
+}
+
 TEST_F(HelperCommandTest, PrincipalsWithControlsOrMalformedUtf8AreNeverPrinted) {
   WritePolicy(ProdHead(ca_) +
               "rules:\n"
@@ -287,7 +316,7 @@ TEST_F(HelperCommandTest, PrincipalsWithControlsOrMalformedUtf8AreNeverPrinted) 
   ASSERT_EQ(log_.records.size(), 1u);
   // The log shows them escaped.
   EXPECT_NE(log_.records[0].message.find(
-                "; unsafe principal(s) never printed: csi\\xc2\\x9b1m,ops\\xe2\\x80\\xaetoor,l\\xe4tin"),
+                "; unsafe principal(s) never printed: \"csi\\xc2\\x9b1m\", \"ops\\xe2\\x80\\xaetoor\", \"l\\xe4tin\""),
             std::string::npos)
       << log_.records[0].message;
   HelperOutput keys = Sshd(HelperKind::kKeys, {"alice", kType, cert});

@@ -1,7 +1,16 @@
 #include "core/key_options.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstring>
+#include <memory>
+#include <optional>
 
 namespace certgate::core {
 namespace {
@@ -137,6 +146,73 @@ bool ValidExpiryTime(std::string_view value) {
   return true;
 }
 
+// NumericAddress is an address as getaddrinfo(AI_NUMERICHOST) reads it,
+// which is how sshd's addr_pton reads one: the same forms, the same libc.
+struct NumericAddress {
+  int family = AF_UNSPEC;
+  std::array<unsigned char, 16> bytes{};
+  size_t size = 0;  // 4 or 16
+};
+
+std::optional<NumericAddress> ParseNumericAddress(const std::string& text) {
+  addrinfo hints{};
+  hints.ai_flags = AI_NUMERICHOST;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(text.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) return std::nullopt;
+  const std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owned(found, &freeaddrinfo);
+  NumericAddress out;
+  out.family = found->ai_family;
+  if (found->ai_family == AF_INET && found->ai_addrlen >= sizeof(sockaddr_in)) {
+    out.size = 4;
+    std::memcpy(out.bytes.data(), &reinterpret_cast<const sockaddr_in*>(found->ai_addr)->sin_addr, out.size);
+  } else if (found->ai_family == AF_INET6 && found->ai_addrlen >= sizeof(sockaddr_in6)) {
+    out.size = 16;
+    std::memcpy(out.bytes.data(), &reinterpret_cast<const sockaddr_in6*>(found->ai_addr)->sin6_addr, out.size);
+  } else {
+    return std::nullopt;
+  }
+  return out;
+}
+
+// ParseMaskLength reads the text after '/' as sshd's addr_pton_cidr does
+// (digits only, the first one included, at most 128): nullopt where sshd
+// gives up on CIDR and matches the entry as a pattern instead.
+std::optional<uint64_t> ParseMaskLength(std::string_view text) {
+  uint64_t bits = 0;
+  if (!ParseNumber(text, 128, &bits)) return std::nullopt;
+  return bits;
+}
+
+// CidrProblem returns why sshd would refuse the from= entry |entry| (its
+// '!' removed), or "" if it would not. sshd's addr_match_list reads an
+// entry with a '/' as ADDRESS/BITS when it parses as one, and then refuses
+// the whole list (so the login) if BITS is too long for the address family
+// or the address has bits set after the first BITS; an entry that does not
+// parse is matched as a host name pattern.
+std::string CidrProblem(std::string_view entry) {
+  const size_t slash = entry.find('/');
+  if (slash == std::string_view::npos || entry.size() >= 64) return "";  // sshd: 64-byte buffer
+  const std::optional<uint64_t> bits = ParseMaskLength(entry.substr(slash + 1));
+  if (!bits) return "";
+  const std::optional<NumericAddress> address = ParseNumericAddress(std::string(entry.substr(0, slash)));
+  if (!address) return "";
+  const uint64_t max = address->size * 8;
+  if (*bits > max) {
+    return "mask /" + std::to_string(*bits) + " is longer than an " + (max == 32 ? "IPv4" : "IPv6") +
+           " address (" + std::to_string(max) + " bits)";
+  }
+  NumericAddress network = *address;
+  for (size_t i = 0; i < network.size; ++i) {
+    const uint64_t kept = *bits > i * 8 ? std::min<uint64_t>(*bits - i * 8, 8) : 0;
+    network.bytes[i] &= static_cast<unsigned char>(0xff00u >> kept);
+  }
+  if (network.bytes == address->bytes) return "";
+  char text[INET6_ADDRSTRLEN] = "";
+  inet_ntop(network.family, network.bytes.data(), text, sizeof text);
+  return "the address has bits set after the first " + std::to_string(*bits) + "; write the network, e.g. " +
+         text + "/" + std::to_string(*bits);
+}
+
 Status CheckValue(std::string_view name, const std::string& value) {
   const std::string n(name);
   if (name == "command") return Ok();
@@ -167,6 +243,10 @@ Status CheckValue(std::string_view name, const std::string& value) {
       if (item.empty() || item == "!") return Fail(Errc::kBadFormat, "from has an empty pattern");
       if (item.find_first_of(" \t") != std::string_view::npos) {
         return Fail(Errc::kBadFormat, "from patterns may not contain blanks");
+      }
+      if (std::string problem = CidrProblem(item.substr(item.front() == '!' ? 1 : 0)); !problem.empty()) {
+        return Fail(Errc::kBadFormat, "from entry \"" + std::string(item) + "\": " + problem +
+                                          " (sshd would refuse every login with this key)");
       }
       if (comma == std::string::npos) break;
       start = comma + 1;

@@ -19,7 +19,8 @@ namespace certgate::core {
 // verify-required, no-verify-required) or name="value" for command, environment, expiry-time,
 // from, permitopen, permitlisten, tunnel, with a value sshd accepts (quotes
 // balanced, only \" escapes, no newline or NUL; expiry-time a valid
-// YYYYMMDD[HHMM[SS]][Z]; from a non-empty pattern list; tunnel a number).
+// YYYYMMDD[HHMM[SS]][Z]; from a non-empty pattern list, no ADDRESS/BITS
+// entry sshd's addr_match_list refuses; tunnel a number).
 // `cert-authority` and `principals=` are refused: certgate writes those
 // itself. Returns Ok or kBadFormat with a one-line reason.
 Status CheckKeyOption(std::string_view option);

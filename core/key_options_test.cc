@@ -11,6 +11,23 @@ namespace {
 constexpr char kEd25519[] =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFOG6kY7Rf4UtCFvPwKgo/BztXck2xC4a2WyA34XtIwZ";
 
+// A CIDR entry sshd would refuse says why and what to write instead.
+TEST(KeyOptionsTest, FromCidrMessages) {
+  Status s = CheckKeyOption("from=\"127.0.0.1,10.0.0.0/33\"");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().detail,
+            "from entry \"10.0.0.0/33\": mask /33 is longer than an IPv4 address (32 bits) (sshd would refuse every "
+            "login with this key)");
+  s = CheckKeyOption("from=\"!10.1.2.3/16\"");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().detail,
+            "from entry \"!10.1.2.3/16\": the address has bits set after the first 16; write the network, e.g. "
+            "10.1.0.0/16 (sshd would refuse every login with this key)");
+  s = CheckKeyOption("from=\"2001:db8::1/33\"");
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().detail.find("e.g. 2001:db8::/33"), std::string::npos) << s.error().detail;
+}
+
 TEST(KeyOptionsTest, GoodOptions) {
   const char* cases[] = {
       "restrict",
@@ -39,6 +56,11 @@ TEST(KeyOptionsTest, GoodOptions) {
       "expiry-time=\"20270101120059Z\"",
       "from=\"10.0.0.0/8\"",
       "from=\"*.example.com,!bad.example.com,192.168.1.?\"",
+      // What sshd's addr_pton_cidr does not read as ADDRESS/BITS is a
+      // pattern, and so is accepted: a name, a mask over 128, a sign.
+      "from=\"10.0.0.0/32,!192.168.0.0/16,0.0.0.0/0,2001:db8::/32,::/0,::1/128\"",
+      "from=\"host/33,10.0.0.0/129,10.0.0.0/x,10.0.0.0/,10.0.0.0/8/8,10.0.0.1/-4\"",
+      "from=\"10.0.0.1/+8,10.0.0.1/-0,10.0.0.0/008,::1/129\"",
       "permitopen=\"db:5432\"",
       "permitopen=\"[::1]:22\"",
       "permitopen=\"*:*\"",
@@ -77,6 +99,12 @@ TEST(KeyOptionsTest, BadOptions) {
       "from=\"\"",
       "from=\"a,,b\"",
       "from=\"a b\"",
+      "from=\"10.0.0.0/33\"",
+      "from=\"!10.0.0.0/33\"",
+      "from=\"10.0.0.1/8\"",
+      "from=\"::1/127\"",
+      "from=\"2001:db8::1/32\"",
+      "from=\"10.1/16\"",  // inet_aton's 10.0.0.1, as getaddrinfo reads it
       "permitopen=\"db\"",
       "permitopen=\"db:0\"",
       "permitopen=\"db:65536\"",

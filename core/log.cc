@@ -64,7 +64,10 @@ std::string LogRecord::Field(std::string_view name) const {
   return "";
 }
 
-std::string EscapeForLog(std::string_view text) {
+namespace {
+
+// Escape is EscapeForLog, with '"' written as \x22 too if |quotes|.
+std::string Escape(std::string_view text, bool quotes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   size_t n = text.size() < kMaxEscapedInput ? text.size() : kMaxEscapedInput;
@@ -73,7 +76,7 @@ std::string EscapeForLog(std::string_view text) {
     unsigned char c = static_cast<unsigned char>(text[i]);
     if (c == '\\') {
       out.append("\\\\");
-    } else if (c < 0x20 || c >= 0x7f) {
+    } else if (c < 0x20 || c >= 0x7f || (quotes && c == '"')) {
       out.append("\\x");
       out.push_back(kHex[c >> 4]);
       out.push_back(kHex[c & 0xf]);
@@ -84,6 +87,14 @@ std::string EscapeForLog(std::string_view text) {
   if (text.size() > kMaxEscapedInput) out.append("...");
   return out;
 }
+
+}  // namespace
+
+std::string EscapeForLog(std::string_view text) { return Escape(text, false); }
+
+std::string EscapeQuotesForLog(std::string_view text) { return Escape(text, true); }
+
+std::string QuoteForLog(std::string_view text) { return "\"" + Escape(text, true) + "\""; }
 
 SystemLogSink::SystemLogSink(std::string identifier, bool also_stderr, std::string* stderr_copy)
     : identifier_(std::move(identifier)),

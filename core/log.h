@@ -65,6 +65,15 @@ class CaptureLogSink : public LogSink {
 // ("..." appended when cut).
 std::string EscapeForLog(std::string_view text);
 
+// EscapeQuotesForLog is EscapeForLog that also writes '"' as \x22: for
+// text a message shows between double quotes, and a field holding it.
+std::string EscapeQuotesForLog(std::string_view text);
+
+// QuoteForLog returns EscapeQuotesForLog(|text|) between double quotes
+// ("" for empty text), so that certificate-controlled text in a message
+// cannot be mistaken for two values or for the words around it.
+std::string QuoteForLog(std::string_view text);
+
 }  // namespace certgate::core
 
 #endif  // CERTGATE_CORE_LOG_H_

@@ -18,6 +18,16 @@ TEST(LogTest, EscapeForLog) {
   EXPECT_EQ(escaped.substr(512), "...");
 }
 
+// Quoted text cannot be split or joined: '"' is escaped, empty shows.
+TEST(LogTest, QuoteForLog) {
+  EXPECT_EQ(QuoteForLog("alice"), "\"alice\"");
+  EXPECT_EQ(QuoteForLog(""), "\"\"");
+  EXPECT_EQ(QuoteForLog("evil\" serial 1 \"x"), "\"evil\\x22 serial 1 \\x22x\"");
+  EXPECT_EQ(QuoteForLog("a,b\n\\"), "\"a,b\\x0a\\\\\"");
+  EXPECT_EQ(EscapeQuotesForLog("say \"hi\""), "say \\x22hi\\x22");
+  EXPECT_EQ(EscapeForLog("say \"hi\""), "say \"hi\"");
+}
+
 TEST(LogTest, CaptureAndField) {
   CaptureLogSink sink;
   LogRecord rec;

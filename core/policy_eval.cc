@@ -314,11 +314,22 @@ Decision Evaluate(const CompiledPolicy& policy, const Request& request, const Kr
       if (principals.empty()) {
         outcome.reason = "the rule has no principals (user_keys only)";
       } else if (!not_granted.empty()) {
+        // An unprintable principal is not named here: the reason is escaped
+        // as a whole, so it could not be told from the words around it. The
+        // decision lists it, quoted (unsafe_principals).
+        size_t unprintable = 0;
         for (const auto& [principal, earlier] : not_granted) {
+          if (!earlier.valid()) {
+            ++unprintable;
+            continue;
+          }
           if (!outcome.reason.empty()) outcome.reason += "; ";
-          outcome.reason += earlier.valid()
-                                ? *principal + " already granted by an earlier rule (" + earlier.Label() + ")"
-                                : *principal + " is never printed (it holds a character sshd would misread)";
+          outcome.reason += *principal + " already granted by an earlier rule (" + earlier.Label() + ")";
+        }
+        if (unprintable > 0) {
+          if (!outcome.reason.empty()) outcome.reason += "; ";
+          outcome.reason += std::to_string(unprintable) +
+                            " matched principal(s) never printed (they hold a character sshd would misread)";
         }
       } else {
         outcome.reason = "no certificate principal matches principals " + Join(principals, ",");

@@ -376,7 +376,7 @@ TEST_F(EvaluateTest, ARuleMatchingOnlyWhatWasGrantedSaysSo) {
   // Only a principal sshd would misread matched.
   policy_.rules[2].principals = {"a b"};
   d = Evaluate(Compiled(), req, nullptr, groups_);
-  EXPECT_EQ(d.rules[2].reason, "a b is never printed (it holds a character sshd would misread)");
+  EXPECT_EQ(d.rules[2].reason, "1 matched principal(s) never printed (they hold a character sshd would misread)");
   EXPECT_EQ(d.unsafe_principals, std::vector<std::string>{"a b"});
 }
 

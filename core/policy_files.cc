@@ -48,6 +48,42 @@ std::string TooLargeMessage(const LoadResult& result) {
          "; this file goes over it: merge or shrink the files";
 }
 
+// ReadAccessAdvice is what to do when the command user cannot open a
+// policy file or directory: sshd runs the helpers as that user.
+// |chmod_args| fixes it ("644 FILE").
+std::string ReadAccessAdvice(const std::string& chmod_args) {
+  return "; the AuthorizedPrincipalsCommandUser and AuthorizedKeysCommandUser must be able to read it, e.g. run chmod " +
+         chmod_args;
+}
+
+// MissingPolicyAdvice is what to do when the main file, or the directory
+// that should hold it, does not exist.
+std::string MissingPolicyAdvice(const std::string& main_path) {
+  return "; write the policy to " + main_path + " (certgate-policy(5)) or name it with --policy";
+}
+
+// FileKind names what a non-regular file is.
+std::string FileKind(const struct stat& st) {
+  if (S_ISDIR(st.st_mode)) return "a directory";
+  if (S_ISFIFO(st.st_mode)) return "a FIFO";
+  if (S_ISSOCK(st.st_mode)) return "a socket";
+  if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) return "a device";
+  return "not a regular file";
+}
+
+// NotRegularMessage says that |path| (seen as |st|) is not a regular file,
+// and what to do: name the file instead (the main file), or clear it out
+// of the fragment directory.
+std::string NotRegularMessage(const struct stat& st, const std::string& path, bool main) {
+  const std::string kind = FileKind(st);
+  const std::string is = kind.starts_with("not ") ? kind : "is " + kind + ", not a regular file";
+  if (main && S_ISDIR(st.st_mode)) {
+    return "is a directory, not the policy file; name the file, e.g. --policy " + path + "/policy.yaml";
+  }
+  if (main) return is + "; write the policy to a regular file and name that";
+  return is + "; the fragment directory may hold only regular *.yaml files: rename or remove it";
+}
+
 // ReadPolicyFile opens |name| (relative to |dir_fd| if >= 0) without
 // following a symlink, checks it and returns its text, or nullopt after
 // adding an issue. A FIFO is opened non-blocking so it cannot hang us. The
@@ -60,10 +96,11 @@ std::optional<std::string> ReadPolicyFile(int dir_fd, const std::string& name, c
   if (fd.get() < 0) {
     int error = errno;
     if (error == ELOOP) {
-      FileIssue(result, path, "is a symbolic link; certgate does not follow links, name the real file");
+      FileIssue(result, path, LinkMessage(path, "file"));
     } else if (error == ENOENT && main) {
-      FileIssue(result, path,
-                "cannot open: " + ErrnoText(error) + "; write the policy there (certgate-policy(5)) or name it with --policy");
+      FileIssue(result, path, "cannot open: " + ErrnoText(error) + MissingPolicyAdvice(path));
+    } else if (error == EACCES) {
+      FileIssue(result, path, "cannot open: " + ErrnoText(error) + ReadAccessAdvice("644 " + path));
     } else {
       FileIssue(result, path, "cannot open: " + ErrnoText(error));
     }
@@ -75,7 +112,7 @@ std::optional<std::string> ReadPolicyFile(int dir_fd, const std::string& name, c
     return std::nullopt;
   }
   if (!S_ISREG(st.st_mode)) {
-    FileIssue(result, path, "not a regular file");
+    FileIssue(result, path, NotRegularMessage(st, path, main));
     return std::nullopt;
   }
   if (!CheckOwnerAndMode(st, path, options, result)) return std::nullopt;
@@ -121,11 +158,21 @@ bool IsFragmentName(std::string_view name) {
 LoadResult LoadPolicy(const std::string& main_path, const LoadOptions& options) {
   LoadResult result;
   result.policy.emplace();
+  if (main_path.ends_with('/')) {
+    // Opening "" in the directory would say "No such file or directory".
+    FileIssue(&result, main_path,
+              "names a directory, not the policy file; name the file, e.g. --policy " + main_path + "policy.yaml");
+    FinishPolicy(&result);
+    return result;
+  }
   // Every directory from / to the main file's is checked, and the files
   // are opened relative to it: none of them can be swapped meanwhile.
   UnsafeDirectory unsafe;
   const UniqueFd parent(OpenSafeDirectory(ParentDirectory(main_path), DirectoryRuleFor(options), &unsafe));
   if (!parent.valid()) {
+    if (unsafe.error == ENOENT) unsafe.message += MissingPolicyAdvice(main_path);
+    // A directory cannot be opened when the one above it may not be searched.
+    if (unsafe.error == EACCES) unsafe.message += ReadAccessAdvice("755 " + ParentDirectory(unsafe.path));
     FileIssue(&result, unsafe.path, unsafe.message);
     FinishPolicy(&result);
     return result;
@@ -138,10 +185,15 @@ LoadResult LoadPolicy(const std::string& main_path, const LoadOptions& options) 
   UniqueFd dir(openat(parent.get(), BaseName(fragments).c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (dir.get() < 0) {
     const int error = errno;
+    struct stat st {};
     if (error != ENOENT) {
+      const bool link = fstatat(parent.get(), BaseName(fragments).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                        S_ISLNK(st.st_mode);
       FileIssue(&result, fragments,
-                error == ELOOP || error == ENOTDIR ? "is not a directory (links are not followed)"
-                                                   : "cannot open directory: " + ErrnoText(error));
+                link                ? LinkMessage(fragments, "directory")
+                : error == ENOTDIR ? "is not a directory; fragments go in a directory of *.yaml files: move it away"
+                : error == EACCES  ? "cannot open directory: " + ErrnoText(error) + ReadAccessAdvice("755 " + fragments)
+                                   : "cannot open directory: " + ErrnoText(error));
     }
   } else if (CheckDirectory(dir.get(), fragments, options, &result)) {
     std::vector<std::string> names;

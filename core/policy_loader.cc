@@ -63,6 +63,15 @@ struct KeyTable {
     }
     return -1;
   }
+  // Hint returns the advice for |key|, which is not in the table: the
+  // name it is likely a misspelling of, else every name.
+  std::string Hint(std::string_view key) const {
+    std::string hint = Suggest(key, names);
+    if (!hint.empty()) return hint;
+    hint = "; use one of: ";
+    for (size_t i = 0; i < N; ++i) hint += (i == 0 ? "" : ", ") + std::string(names[i]);
+    return hint;
+  }
 };
 
 enum TopKey { kTopVersion, kTopAuthorities, kTopDefaults, kTopRevoked, kTopRules };
@@ -164,6 +173,7 @@ class Parser {
   void ParseRevoked();
   void ParseRules();
   void ParseRule();
+  void ParseUserKeys(std::string_view key_name, Rule* rule);
   void ParseConstraint(int key, std::string_view key_name, Constraints* c, bool in_defaults);
   void ParseExtensions(Constraints* c, bool in_defaults);
   // |list_mark|, when given, is set to where the list starts. An empty
@@ -263,7 +273,7 @@ MappingInfo Parser::ForEachKey(const KeyTable<N>& table, std::string_view contex
     const int index = table.Find(key);
     if (!Next()) return info;
     if (index < 0) {
-      AddIssue(key_mark, "unknown key " + QuoteForIssue(key) + " in " + std::string(context) + Suggest(key, table.names));
+      AddIssue(key_mark, "unknown key " + QuoteForIssue(key) + " in " + std::string(context) + table.Hint(key));
       if (!SkipNode()) return info;
       continue;
     }
@@ -620,7 +630,7 @@ std::optional<std::vector<std::string>> Parser::ReadPatterns(std::string_view ke
       size_t brace = item.value.find_first_of("{}");
       while (brace != std::string::npos) {
         if (!allow_user_token || item.value.compare(brace, 6, "{user}") != 0) {
-          error = allow_user_token ? "the only placeholder is {user}" : "{ and } have no meaning here";
+          error = allow_user_token ? "the only placeholder is {user}" : "{user} is only for principals; remove the braces";
           break;
         }
         brace = item.value.find_first_of("{}", brace + 6);
@@ -670,7 +680,7 @@ void Parser::ParseExtensions(Constraints* c, bool in_defaults) {
   for (const Item& f : forbid) {
     for (const Item& r : require) {
       if (f.value == r.value) {
-        AddIssue(f.mark, "extension " + QuoteForIssue(f.value) + " is both required and forbidden");
+        AddIssue(f.mark, "extension " + QuoteForIssue(f.value) + " is both required and forbidden; remove it from require or from forbid");
         ok = false;
       }
     }
@@ -806,6 +816,23 @@ void Parser::ParseRules() {
   }
 }
 
+// ParseUserKeys appends the rule's user_keys lines to |rule|, reporting
+// each bad one.
+void Parser::ParseUserKeys(std::string_view key_name, Rule* rule) {
+  std::vector<Item> items;
+  yaml_mark_t mark;
+  if (!ReadList(key_name, &items, &mark)) return;
+  for (const Item& item : items) {
+    Result<AuthorizedKeysLine> line = ParseAuthorizedKeysLine(item.value);
+    if (!line) {
+      AddIssue(item.mark, "bad user key: " + KeyProblem(line.error()) +
+                              "; write an authorized_keys line: [options] keytype base64 [comment]");
+      continue;
+    }
+    rule->user_keys.push_back(std::move(*line));
+  }
+}
+
 void Parser::ParseRule() {
   Rule rule;
   Constraints own;  // the rule's constraints, stored only if it sets any
@@ -814,6 +841,7 @@ void Parser::ParseRule() {
   rule.where = RuleLocation{shared_file_, start.line, start.column};
   std::vector<PendingName> authority_names;
   bool ok = true;
+  bool user_keys_reported = false;  // an issue in user_keys already says what is wrong
   size_t issues_before = result_->issues.size();
   MappingInfo info = ForEachKey(kRuleKeys, "rule", [&](int key, std::string_view key_name) {
     switch (key) {
@@ -921,18 +949,9 @@ void Parser::ParseRule() {
         return;
       }
       case kRuleUserKeys: {
-        std::vector<Item> items;
-        yaml_mark_t mark;
-        if (!ReadList(key_name, &items, &mark)) return;
-        for (const Item& item : items) {
-          Result<AuthorizedKeysLine> line = ParseAuthorizedKeysLine(item.value);
-          if (!line) {
-            AddIssue(item.mark, "bad user key: " + KeyProblem(line.error()) +
-                                    "; write an authorized_keys line: [options] keytype base64 [comment]");
-            continue;
-          }
-          rule.user_keys.push_back(std::move(*line));
-        }
+        const size_t before = result_->issues.size();
+        ParseUserKeys(key_name, &rule);
+        user_keys_reported = result_->issues.size() > before;
         return;
       }
       default:
@@ -950,7 +969,7 @@ void Parser::ParseRule() {
   }
   // A break-glass rule may list user_keys only: it then grants no
   // certificate principal.
-  if ((info.seen & (uint64_t{1} << kRulePrincipals)) == 0 && rule.user_keys.empty()) {
+  if ((info.seen & (uint64_t{1} << kRulePrincipals)) == 0 && rule.user_keys.empty() && !user_keys_reported) {
     AddIssue(at, "rule has no principals; add principals: [patterns], e.g. [\"{user}\"]");
   }
   ok = result_->issues.size() == issues_before;

@@ -69,7 +69,12 @@ TEST(PolicyLoaderTest, AByteOrderMarkAtTheStartIsAllowed) {
   LoadResult r = Parse("\xef\xbb\xbf" "version: 1\nrules: []\n");
   EXPECT_TRUE(r.policy.has_value()) << Issues(r);
   ExpectIssue("\xef\xbb\xbf" "version: 2\n", "p.yaml:1:10: unsupported policy version 2");
-  ExpectIssue("version: 1\n\xef\xbb\xbf" "rules: []\n", "p.yaml:2:");
+  const std::string stray = "stray byte order mark (U+FEFF); only the first bytes of a file may be one: remove it";
+  EXPECT_EQ(FirstIssue("version: 1\n\xef\xbb\xbf" "rules: []\n"), "p.yaml:2:1: " + stray);
+  EXPECT_EQ(FirstIssue("version: 1\n\xef\xbb\xbf\n"), "p.yaml:2:1: " + stray);
+  EXPECT_EQ(FirstIssue("\xef\xbb\xbf\xef\xbb\xbf" "version: 1\n"), "p.yaml:1:1: " + stray);
+  // Inside a scalar: columns count characters (\xc3\xa9 is one).
+  EXPECT_EQ(FirstIssue("version: 1\nrules:\n  - users: [\xc3\xa9, \xef\xbb\xbf" "alice]\n"), "p.yaml:3:16: " + stray);
 }
 
 TEST(PolicyLoaderTest, FullPolicy) {
@@ -179,7 +184,13 @@ TEST(PolicyLoaderTest, UnknownKeyWithSuggestion) {
             "p.yaml:9:5: unknown key \"max_lifetme\" in rule; did you mean \"max_lifetime\"?");
   EXPECT_EQ(FirstIssue(Header() + "rulez: []\n"),
             "p.yaml:5:1: unknown key \"rulez\" in the policy file; did you mean \"rules\"?");
-  ExpectIssue(Header() + "wat: 1\n", "p.yaml:5:1: unknown key \"wat\" in the policy file");
+  // Without a near name, the advice lists the keys allowed there.
+  EXPECT_EQ(FirstIssue(Header() + "wat: 1\n"),
+            "p.yaml:5:1: unknown key \"wat\" in the policy file; use one of: version, authorities, defaults, "
+            "revoked, rules");
+  EXPECT_EQ(FirstIssue(Header() + kRuleHead + "    bogus: 1\n"),
+            "p.yaml:9:5: unknown key \"bogus\" in rule; use one of: max_lifetime, key_id, source_address, "
+            "extensions, key_types, min_rsa_bits, name, users, authorities, principals, options, user_keys");
   ExpectIssue("version: 1\nauthorities:\n  a:\n    key: [x]\n", "p.yaml:4:5: unknown key \"key\"");
   ExpectIssue(Header() + "defaults:\n  users: [x]\n", "p.yaml:6:3: unknown key \"users\" in defaults");
 }
@@ -245,9 +256,21 @@ TEST(PolicyLoaderTest, EmptyFile) {
 }
 
 TEST(PolicyLoaderTest, SyntaxError) {
-  ExpectIssue("version: 1\nrules: [\n", "p.yaml:3:1: YAML syntax error");
   ExpectIssue("version: 1\n- x\n", "p.yaml:2:1: YAML syntax error");
-  ExpectIssue("version: 1\nrules: \"open\n", "p.yaml:3:1: YAML syntax error");
+  // An unclosed quote or bracket is found only at the end of the file:
+  // the error points where it opened and says what to do.
+  EXPECT_EQ(FirstIssue("version: 1\nrules: \"open\n"),
+            "p.yaml:2:8: YAML syntax error: found unexpected end of stream while scanning a quoted scalar (at line 3, "
+            "column 1); the \" opened here is never closed: add the closing \"");
+  EXPECT_EQ(FirstIssue("version: 1\nkey: 'unterminated\n\n"),
+            "p.yaml:2:6: YAML syntax error: found unexpected end of stream while scanning a quoted scalar (at line 4, "
+            "column 1); the ' opened here is never closed: add the closing '");
+  EXPECT_EQ(FirstIssue("version: 1\nrules: [\n"),
+            "p.yaml:2:8: YAML syntax error: did not find expected node content while parsing a flow node (at line 3, "
+            "column 1); check the [ opened here: separate its items with , and close it with ]");
+  EXPECT_EQ(FirstIssue("version: 1\ndefaults: {max_lifetime: 1h\n"),
+            "p.yaml:2:11: YAML syntax error: did not find expected ',' or '}' while parsing a flow mapping (at line 3, "
+            "column 1); check the { opened here: separate its items with , and close it with }");
   // The usual causes are named.
   ExpectIssue("version: 1\nrules:\n\t- users: [a]\n",
               "p.yaml:3:1: YAML syntax error: found character that cannot start any token while scanning for the "
@@ -329,6 +352,12 @@ TEST(PolicyLoaderTest, RuleMissingPieces) {
                                "    user_keys: ['" + kKeyB + " oncall']\n");
   ASSERT_TRUE(keys_only.policy) << Issues(keys_only);
   EXPECT_TRUE(keys_only.policy->rules[0].principals.empty());
+  // A bad user key in such a rule is the only issue: the rule is not also
+  // told it has no principals.
+  LoadResult bad_key = Parse(Header() + "rules:\n  - users: [a]\n    authorities: [prod]\n"
+                             "    user_keys: ['ssh-ed25519 AAAA']\n");
+  ASSERT_EQ(bad_key.issues.size(), 1u) << Issues(bad_key);
+  EXPECT_EQ(bad_key.issues[0].ToString().substr(0, 29), "p.yaml:8:17: bad user key: th") << Issues(bad_key);
   EXPECT_EQ(keys_only.policy->rules[0].user_keys.size(), 1u);
   ExpectIssue(Header() + "rules:\n  - users: [a]\n    authorities: [prod]\n    user_keys: []\n",
               "p.yaml:6:5: rule has no principals");
@@ -373,8 +402,11 @@ TEST(PolicyLoaderTest, ConstraintErrors) {
               "p.yaml:9:19: min_rsa_bits must be a whole number from 1024 to 16384, not \"99999999999999999999999\"");
   ExpectIssue(Header() + kRuleHead + "    min_rsa_bits: \"3072\"\n",
               "p.yaml:9:19: min_rsa_bits must be a whole number from 1024 to 16384 written without quotes, not \"3072\"");
-  ExpectIssue(Header() + kRuleHead + "    extensions:\n      require: [permit-pty]\n      forbid: [permit-pty]\n",
-              "p.yaml:11:16: extension \"permit-pty\" is both required and forbidden");
+  EXPECT_EQ(FirstIssue(Header() + kRuleHead + "    extensions:\n      require: [permit-pty]\n      forbid: [permit-pty]\n"),
+              "p.yaml:11:16: extension \"permit-pty\" is both required and forbidden; remove it from require or from "
+              "forbid");
+  EXPECT_EQ(FirstIssue(Header() + kRuleHead + "    key_id: [\"{user}@example.com\"]\n"),
+            "p.yaml:9:14: bad pattern \"{user}@example.com\" in key_id: {user} is only for principals; remove the braces");
   ExpectIssue(Header() + kRuleHead + "    extensions:\n      require: [\"permit-*\"]\n",
               "p.yaml:10:17: bad extension name \"permit-*\"");
   ExpectIssue(Header() + kRuleHead + "    extensions:\n      allow: [x]\n", "p.yaml:10:7: unknown key \"allow\" in rule extensions");
@@ -388,6 +420,15 @@ TEST(PolicyLoaderTest, OptionAndUserKeyErrors) {
               "p.yaml:9:15: bad option \"cert-authority\": cert-authority is refused");
   ExpectIssue(Header() + kRuleHead + "    options: ['command=\"x']\n", "p.yaml:9:15: bad option");
   ExpectIssue(Header() + kRuleHead + "    options: [frobnicate]\n", "p.yaml:9:15: bad option \"frobnicate\": unknown option");
+  // '#' is refused in options (sshd cuts principals lines at it), not in
+  // user_keys options: sshd keeps it inside a quoted authorized_keys value.
+  LoadResult hash = Parse(Header() + kRuleHead + "    user_keys: ['command=\"a#b\" " + kKeyB + "']\n");
+  EXPECT_TRUE(hash.policy.has_value()) << Issues(hash);
+  // A CIDR sshd refuses at login (addr_match_list) is refused here too.
+  ExpectIssue(Header() + kRuleHead + "    options: ['from=\"10.0.0.0/33\"']\n",
+              "p.yaml:9:15: bad option \"from=\"10.0.0.0/33\"\": from entry \"10.0.0.0/33\": mask /33");
+  ExpectIssue(Header() + kRuleHead + "    user_keys: ['from=\"10.0.0.1/8\" " + kKeyB + "']\n",
+              "p.yaml:9:17: bad user key: from entry \"10.0.0.1/8\": the address has bits set");
   ExpectIssue(Header() + kRuleHead + "    options: ['command=\"a\"', 'command=\"b\"']\n",
               "p.yaml:9:14: bad options: more than one command option");
   // sshd cuts principals-cmd's lines at '#': the principal would be lost
@@ -419,7 +460,8 @@ TEST(PolicyLoaderTest, CollectsSeveralIssues) {
   EXPECT_EQ(Issues(r),
             "p.yaml:9:19: bad duration \"5x\"; write a whole number with an optional unit s, m, h or d (e.g. 300, 5m, 1h, 2d)\n"
             "p.yaml:10:13: bad pattern \"\" in users: empty pattern\n"
-            "p.yaml:13:5: unknown key \"colour\" in rule\n"
+            "p.yaml:13:5: unknown key \"colour\" in rule; use one of: max_lifetime, key_id, source_address, extensions, "
+            "key_types, min_rsa_bits, name, users, authorities, principals, options, user_keys\n"
             // The first rule is left out for its duration; its authority
             // names are still checked, after everything is read.
             "p.yaml:7:19: unknown authority \"nope\" in rule; define it under the top-level authorities\n");
@@ -555,7 +597,8 @@ TEST(PolicyLoaderTest, MissingMainFile) {
   EXPECT_FALSE(r.policy.has_value());
   ASSERT_FALSE(r.issues.empty());
   EXPECT_EQ(r.issues[0].ToString(), dir.Path("none.yaml") + ":1:1: cannot open: No such file or directory; write the "
-                                                           "policy there (certgate-policy(5)) or name it with --policy");
+                                                           "policy to " + dir.Path("none.yaml") +
+                                        " (certgate-policy(5)) or name it with --policy");
 }
 
 TEST(PolicyLoaderTest, PermissionChecks) {
@@ -637,7 +680,8 @@ TEST(PolicyLoaderTest, EveryDirectoryAboveThePolicyIsChecked) {
   WriteFile(dir.Path("file"), "");
   EXPECT_EQ(Issues(LoadPolicy(dir.Path("file/policy.yaml"), Mine())), dir.Path("file") + ":1:1: not a directory\n");
   EXPECT_EQ(Issues(LoadPolicy(dir.Path("none/policy.yaml"), Mine())),
-            dir.Path("none") + ":1:1: cannot open directory: No such file or directory\n");
+            dir.Path("none") + ":1:1: cannot open directory: No such file or directory; write the policy to " +
+                dir.Path("none") + "/policy.yaml (certgate-policy(5)) or name it with --policy\n");
 
   if (getuid() != 0) return;  // giving a directory away needs root
   // Above the policy's own directory, root may own a directory too.
@@ -674,19 +718,36 @@ TEST(PolicyLoaderTest, SymlinksAndSpecialFilesRefused) {
   WriteFile(real, Header());
   const std::string link = dir.Path("policy.yaml");
   ASSERT_EQ(symlink(real.c_str(), link.c_str()), 0);
+  // The error names where the link leads, as for a linked directory.
   EXPECT_EQ(Issues(LoadPolicy(link, Mine())),
-            link + ":1:1: is a symbolic link; certgate does not follow links, name the real file\n");
+            link + ":1:1: is a symbolic link to " + real +
+                "; certgate does not follow links in the path of its files: name the real file\n");
 
   ASSERT_EQ(symlink(dir.path().c_str(), (real + ".d").c_str()), 0);
-  EXPECT_EQ(Issues(LoadPolicy(real, Mine())), real + ".d:1:1: is not a directory (links are not followed)\n");
+  EXPECT_EQ(Issues(LoadPolicy(real, Mine())),
+            real + ".d:1:1: is a symbolic link to " + dir.path() +
+                "; certgate does not follow links in the path of its files: name the real directory\n");
+  ASSERT_EQ(unlink((real + ".d").c_str()), 0);
 
   const std::string fifo = dir.Path("fifo.yaml");
   ASSERT_EQ(mkfifo(fifo.c_str(), 0644), 0);
-  EXPECT_EQ(Issues(LoadPolicy(fifo, Mine())), fifo + ":1:1: not a regular file\n");
+  EXPECT_EQ(Issues(LoadPolicy(fifo, Mine())),
+            fifo + ":1:1: is a FIFO, not a regular file; write the policy to a regular file and name that\n");
   const std::string issues = Issues(LoadPolicy(dir.path(), Mine()));
-  const std::string tail = dir.path() + ":1:1: not a regular file\n";
+  const std::string tail = dir.path() + ":1:1: is a directory, not the policy file; name the file, e.g. --policy " +
+                           dir.path() + "/policy.yaml\n";
   ASSERT_GE(issues.size(), tail.size());
   EXPECT_EQ(issues.substr(issues.size() - tail.size()), tail);
+  EXPECT_EQ(Issues(LoadPolicy(dir.path() + "/", Mine())),
+            dir.path() + "/:1:1: names a directory, not the policy file; name the file, e.g. --policy " + dir.path() +
+                "/policy.yaml\n");
+
+  // In the fragment directory: what to do with an entry that is no file.
+  ASSERT_EQ(mkdir((real + ".d").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((real + ".d/sub.yaml").c_str(), 0755), 0);
+  EXPECT_EQ(Issues(LoadPolicy(real, Mine())),
+            real + ".d/sub.yaml:1:1: is a directory, not a regular file; the fragment directory may hold only "
+                   "regular *.yaml files: rename or remove it\n");
 }
 
 TEST(PolicyLoaderTest, FileTooLarge) {

@@ -21,17 +21,16 @@ bool IsStrictlyAbove(const std::string& dir, const std::string& path) {
   return dir == "/" || path[dir.size()] == '/';
 }
 
-// LinkMessage says that |path| is a symbolic link, and where it leads.
-std::string LinkMessage(const std::string& path) {
+}  // namespace
+
+std::string LinkMessage(const std::string& path, std::string_view what) {
   std::string message = "is a symbolic link";
   if (char* real = realpath(path.c_str(), nullptr)) {
     message += std::string(" to ") + real;
     free(real);
   }
-  return message + "; certgate does not follow links in the path of its files: name the real directory";
+  return message + "; certgate does not follow links in the path of its files: name the real " + std::string(what);
 }
-
-}  // namespace
 
 std::string OwnerAndModeProblem(const struct stat& st, const std::string& path, unsigned owner_uid, bool root_too) {
   if (st.st_uid != owner_uid && !(root_too && st.st_uid == 0)) {
@@ -116,7 +115,7 @@ UniqueFd OpenSafeDirectory(const std::string& path, const DirectoryRule& rule, U
     if (!next.valid()) {
       const int error = errno;
       if (fstatat(fd.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
-        *unsafe = {at, LinkMessage(at)};
+        *unsafe = {at, LinkMessage(at, "directory")};
       } else if (error == ENOTDIR) {
         *unsafe = {at, "not a directory", error};
       } else {
@@ -131,7 +130,7 @@ UniqueFd OpenSafeDirectory(const std::string& path, const DirectoryRule& rule, U
       return UniqueFd();
     }
     if (S_ISLNK(st.st_mode)) {
-      *unsafe = {at, LinkMessage(at)};
+      *unsafe = {at, LinkMessage(at, "directory")};
       return UniqueFd();
     }
     if (!check(st, i + 1 == parts.size())) return UniqueFd();

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <string>
+#include <string_view>
 
 #include "core/unique_fd.h"
 
@@ -50,6 +51,11 @@ struct UnsafeDirectory {
 // O_PATH descriptor. On failure the descriptor is invalid and |*unsafe| says
 // which directory and why.
 UniqueFd OpenSafeDirectory(const std::string& path, const DirectoryRule& rule, UnsafeDirectory* unsafe);
+
+// LinkMessage returns why the symbolic link |path| is refused, naming where
+// it leads when that resolves, and advising to name the real |what|
+// ("file", "directory") instead.
+std::string LinkMessage(const std::string& path, std::string_view what);
 
 // OwnerAndModeProblem applies the StrictModes rule to one file or
 // directory |path| with |st|, which must be owned by |owner_uid| (or, if

@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
+#include <string>
 
 namespace certgate::core {
 namespace {
+
+constexpr std::string_view kByteOrderMark = "\xef\xbb\xbf";
 
 bool IsContinuation(char c) { return (static_cast<unsigned char>(c) & 0xc0) == 0x80; }
 
@@ -25,8 +29,10 @@ YamlReader::YamlReader(std::string_view text) : text_(text) {
   // YAML allows a byte order mark at the start of the stream (editors on
   // Windows write one); libyaml, told the encoding, would take it for
   // content. Columns on line 1 then count as the editor shows them.
-  constexpr std::string_view kByteOrderMark = "\xef\xbb\xbf";
   if (text_.starts_with(kByteOrderMark)) text_.remove_prefix(kByteOrderMark.size());
+  // Anywhere else libyaml would skip one at the start of a line and keep
+  // one inside a scalar (a user "\ufeffalice" nobody can type): refuse it.
+  stray_bom_ = text_.find(kByteOrderMark);
   initialized_ = yaml_parser_initialize(&parser_) != 0;
   if (initialized_) {
     yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text_.data()),
@@ -38,6 +44,22 @@ YamlReader::YamlReader(std::string_view text) : text_(text) {
 YamlReader::~YamlReader() {
   if (have_event_) yaml_event_delete(&event_);
   if (initialized_) yaml_parser_delete(&parser_);
+}
+
+// SetPosition sets error_'s line and column to those of byte |offset|,
+// counting characters, not bytes.
+void YamlReader::SetPosition(size_t offset) {
+  const size_t end = std::min(offset, text_.size());
+  error_.line = 1;
+  error_.column = 1;
+  for (size_t i = 0; i < end; ++i) {
+    if (text_[i] == '\n') {
+      ++error_.line;
+      error_.column = 1;
+    } else if (!IsContinuation(text_[i])) {
+      ++error_.column;
+    }
+  }
 }
 
 // SetReaderError places a reader error (bad UTF-8, control characters),
@@ -52,18 +74,71 @@ void YamlReader::SetReaderError() {
     while (lead > 0 && IsContinuation(text_[lead])) --lead;
     if ((static_cast<unsigned char>(text_[lead]) & 0xc0) == 0xc0) end = lead;
   }
-  error_.line = 1;
-  error_.column = 1;
-  for (size_t i = 0; i < end; ++i) {
-    if (text_[i] == '\n') {
-      ++error_.line;
-      error_.column = 1;
-    } else if (!IsContinuation(text_[i])) {
-      ++error_.column;
-    }
-  }
+  SetPosition(end);
   if (parser_.problem != nullptr && std::strstr(parser_.problem, "UTF-8") != nullptr) {
     error_.message += "; the file must be UTF-8";
+  }
+}
+
+// TrackFlowCollections keeps where each open [ or { started, for errors.
+// A flow collection holds only flow collections, so while one is open
+// every end event closes the innermost.
+void YamlReader::TrackFlowCollections() {
+  switch (event_.type) {
+    case YAML_SEQUENCE_START_EVENT:
+      if (event_.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE) open_flows_.push_back({event_.start_mark, '['});
+      break;
+    case YAML_MAPPING_START_EVENT:
+      if (event_.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE) open_flows_.push_back({event_.start_mark, '{'});
+      break;
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+      if (!open_flows_.empty()) open_flows_.pop_back();
+      break;
+    default:
+      break;
+  }
+}
+
+// SetSyntaxError describes libyaml's error. An unclosed quote or bracket
+// is found only where the text runs out (often the end of the file), so
+// the error points at where it opened, and says where it was found.
+void YamlReader::SetSyntaxError() {
+  error_.message = "YAML syntax error: ";
+  error_.message += parser_.problem != nullptr ? parser_.problem : "unreadable input";
+  if (parser_.context != nullptr) error_.message += std::string(" ") + parser_.context;
+  if (parser_.error == YAML_READER_ERROR) {
+    SetReaderError();
+    return;
+  }
+  const yaml_mark_t& found = parser_.problem_mark;
+  const std::string_view context = parser_.context != nullptr ? parser_.context : "";
+  std::optional<yaml_mark_t> opened;
+  std::string advice;
+  if (context.find("quoted scalar") != std::string_view::npos && parser_.context_mark.index < text_.size()) {
+    opened = parser_.context_mark;
+    const std::string quote(1, text_[opened->index]);
+    advice = "; the " + quote + " opened here is never closed: add the closing " + quote;
+  } else if (context.find("flow") != std::string_view::npos && !open_flows_.empty()) {
+    opened = open_flows_.back().mark;
+    const char open = open_flows_.back().bracket;
+    advice = std::string("; check the ") + open + " opened here: separate its items with , and close it with " +
+             (open == '[' ? ']' : '}');
+  }
+  if (opened) {
+    error_.message += " (at line " + std::to_string(found.line + 1) + ", column " +
+                      std::to_string(found.column + 1) + ")" + advice;
+    error_.line = static_cast<int>(opened->line) + 1;
+    error_.column = static_cast<int>(opened->column) + 1;
+    return;
+  }
+  error_.line = static_cast<int>(found.line) + 1;
+  error_.column = static_cast<int>(found.column) + 1;
+  // The two mistakes behind most other syntax errors, named where seen.
+  if (found.index < text_.size() && text_[found.index] == '\t') {
+    error_.message += "; indent with spaces, not tabs";
+  } else if (parser_.problem != nullptr && std::strstr(parser_.problem, "mapping values are not allowed") != nullptr) {
+    error_.message += "; quote a value that holds \": \"";
   }
 }
 
@@ -77,26 +152,17 @@ bool YamlReader::Next() {
     error_ = YamlProblem{1, 1, "cannot start the YAML parser"};
     return false;
   }
+  if (stray_bom_ != std::string_view::npos) {
+    SetPosition(stray_bom_);
+    error_.message = "stray byte order mark (U+FEFF); only the first bytes of a file may be one: remove it";
+    return false;
+  }
   if (!yaml_parser_parse(&parser_, &event_)) {
-    error_.message = "YAML syntax error: ";
-    error_.message += parser_.problem != nullptr ? parser_.problem : "unreadable input";
-    if (parser_.context != nullptr) error_.message += std::string(" ") + parser_.context;
-    if (parser_.error == YAML_READER_ERROR) {
-      SetReaderError();
-    } else {
-      error_.line = static_cast<int>(parser_.problem_mark.line) + 1;
-      error_.column = static_cast<int>(parser_.problem_mark.column) + 1;
-      // The two mistakes behind most syntax errors, named where seen.
-      const size_t at = parser_.problem_mark.index;
-      if (at < text_.size() && text_[at] == '\t') {
-        error_.message += "; indent with spaces, not tabs";
-      } else if (parser_.problem != nullptr && std::strstr(parser_.problem, "mapping values are not allowed") != nullptr) {
-        error_.message += "; quote a value that holds \": \"";
-      }
-    }
+    SetSyntaxError();
     return false;
   }
   have_event_ = true;
+  TrackFlowCollections();
   const unsigned char* anchor = nullptr;
   const unsigned char* tag = nullptr;
   switch (event_.type) {

@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace certgate::core {
 
@@ -27,7 +28,8 @@ class YamlReader {
   YamlReader& operator=(const YamlReader&) = delete;
 
   // Next reads the next event and returns true, or returns false on a
-  // syntax or encoding error, described by error(); the reader is then
+  // syntax or encoding error (a byte order mark anywhere but at the very
+  // start included), described by error(); the reader is then
   // finished. After a true return, forbidden() is non-empty when the event
   // is an alias or carries an anchor or a tag, which certgate's files never
   // use: the caller reports it (and may go on reading).
@@ -44,14 +46,27 @@ class YamlReader {
   const std::string& forbidden() const { return forbidden_; }
 
  private:
+  // FlowStart is where an open flow collection began: its [ or {.
+  struct FlowStart {
+    yaml_mark_t mark;
+    char bracket;
+  };
+
+  void SetPosition(size_t offset);
   void SetReaderError();
+  void SetSyntaxError();
+  void TrackFlowCollections();
 
   std::string_view text_;
   yaml_parser_t parser_{};
   yaml_event_t event_{};
   bool initialized_ = false;
   bool have_event_ = false;
+  // stray_bom_: offset in text_ of a byte order mark after the start of the
+  // file (npos: none); Next fails on it before reading anything.
+  size_t stray_bom_ = std::string_view::npos;
   YamlProblem error_;
+  std::vector<FlowStart> open_flows_;  // innermost last
   std::string forbidden_;
 };
 

@@ -534,6 +534,33 @@ class PrincipalsDirectTest(h.HelperBadInputCases, unittest.TestCase):
                              "the path of its files: name the real directory\n" % (link, above)),
                          r.stderr)
 
+    def test_check_unreadable_directory_or_linked_policy_says_what_to_do(self):
+        # Root's 0600 policy, read by the command user (nobody).
+        secret = self.w.ws.write(os.path.join(self.w.ws.etc, "secret.yaml"),
+                                 base_policy(self.w, [rule([ALICE], ["ops"])]), mode=0o600)
+        r = h.run_helper(self.w.bin, ["--check", "--policy", secret])
+        self.assertEqual((r.returncode, r.stdout),
+                         (1, "%s:1:1: cannot open: Permission denied; the AuthorizedPrincipalsCommandUser and "
+                             "AuthorizedKeysCommandUser must be able to read it, e.g. run chmod 644 %s\n"
+                             % (secret, secret)), r.stderr)
+        # A directory given for the policy file, with or without its slash.
+        etc = self.w.ws.etc
+        for given, message in ((etc, "is a directory, not the policy file; name the file, e.g. --policy "
+                                     "%s/policy.yaml" % etc),
+                               (etc + "/", "names a directory, not the policy file; name the file, e.g. "
+                                           "--policy %s/policy.yaml" % etc)):
+            r = h.run_helper(self.w.bin, ["--check", "--policy", given])
+            self.assertEqual((r.returncode, r.stdout), (1, "%s:1:1: %s\n" % (given, message)), r.stderr)
+        # A linked policy file: the error names where the link leads.
+        link = os.path.join(etc, "linked-policy.yaml")
+        if not os.path.lexists(link):
+            os.symlink(self.policy, link)
+        r = h.run_helper(self.w.bin, ["--check", "--policy", link])
+        self.assertEqual((r.returncode, r.stdout),
+                         (1, "%s:1:1: is a symbolic link to %s; certgate does not follow links in the path "
+                             "of its files: name the real file\n" % (link, os.path.realpath(self.policy))),
+                         r.stderr)
+
     def test_timeout_option_accepted(self):
         _, (t, k) = self.cert_args()
         r = self.helper("--timeout", "5", ALICE, t, k)
