@@ -240,7 +240,7 @@ Status CheckValue(std::string_view name, const std::string& value) {
     for (;;) {
       size_t comma = value.find(',', start);
       std::string_view item = std::string_view(value).substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      if (item.empty() || item == "!") return Fail(Errc::kBadFormat, "from has an empty pattern");
+      if (item.empty() || item == "!") return Fail(Errc::kBadFormat, "from has an empty pattern; remove the empty entry");
       if (item.find_first_of(" \t") != std::string_view::npos) {
         return Fail(Errc::kBadFormat, "from patterns may not contain blanks");
       }

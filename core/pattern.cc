@@ -50,15 +50,15 @@ ListMatch MatchListItem(std::string_view s, std::string_view item) {
 }
 
 std::string PatternError(std::string_view pattern) {
-  if (pattern.empty()) return "empty pattern";
+  if (pattern.empty()) return "empty pattern; remove the empty item";
   if (pattern.size() > kMaxPatternLength) {
-    return "pattern longer than " + std::to_string(kMaxPatternLength) + " bytes";
+    return "pattern longer than " + std::to_string(kMaxPatternLength) + " bytes; shorten it (* matches any run)";
   }
   if (pattern == "!") return "\"!\" alone negates nothing; write !PATTERN";
   for (char c : pattern) {
     unsigned char u = static_cast<unsigned char>(c);
     if (c == ',') return "a pattern may not contain ','; write each pattern as its own list item";
-    if (u < 0x20 || u == 0x7f) return "a pattern may not contain control characters";
+    if (u < 0x20 || u == 0x7f) return "a pattern may not contain control characters; remove them";
   }
   return "";
 }

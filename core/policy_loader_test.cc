@@ -302,7 +302,7 @@ TEST(PolicyLoaderTest, BadPatterns) {
               "p.yaml:6:13: bad group in users \"group:dev*\": a group name is not a pattern; name each group "
               "(group:NAME)");
   ExpectIssue(Header() + "revoked:\n  key_ids: [\"!x\"]\n", "p.yaml:6:13: bad pattern \"!x\" in revoked key_ids");
-  ExpectIssue(Header() + "defaults:\n  key_id: [\"\"]\n", "p.yaml:6:12: bad pattern \"\" in key_id: empty pattern");
+  ExpectIssue(Header() + "defaults:\n  key_id: [\"\"]\n", "p.yaml:6:12: bad pattern \"\" in key_id: empty pattern; remove the empty item");
 }
 
 // Empty lists of what to revoke revoke nothing (key_ids as serials).
@@ -459,7 +459,7 @@ TEST(PolicyLoaderTest, CollectsSeveralIssues) {
                                   "    principals: [x]\n    colour: red\n");
   EXPECT_EQ(Issues(r),
             "p.yaml:9:19: bad duration \"5x\"; write a whole number with an optional unit s, m, h or d (e.g. 300, 5m, 1h, 2d)\n"
-            "p.yaml:10:13: bad pattern \"\" in users: empty pattern\n"
+            "p.yaml:10:13: bad pattern \"\" in users: empty pattern; remove the empty item\n"
             "p.yaml:13:5: unknown key \"colour\" in rule; use one of: max_lifetime, key_id, source_address, extensions, "
             "key_types, min_rsa_bits, name, users, authorities, principals, options, user_keys\n"
             // The first rule is left out for its duration; its authority
