@@ -16,14 +16,15 @@
 #include "core/helper_command.h"
 #include "core/log.h"
 #include "core/policy_loader.h"
+#include "tests/policy_text_testing.h"
 #include "tests/testing.h"
 
 namespace certgate::core {
 namespace {
 
 using certgate::testing::TempDir;
-using certgate::testing::TempRoot;
 using certgate::testing::WriteFile;
+using certgate::testing::policy_text::Mine;
 
 constexpr char kKey[] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFOG6kY7Rf4UtCFvPwKgo/BztXck2xC4a2WyA34XtIwZ";
 
@@ -53,13 +54,6 @@ std::string FlowList(size_t n) {
   std::string list = "[";
   for (size_t i = 0; i < n; ++i) list += i == 0 ? "a" : ",a";
   return list + "]";
-}
-
-LoadOptions Mine() {
-  LoadOptions o;
-  o.owner_uid = static_cast<unsigned>(getuid());
-  o.trusted_root = TempRoot();
-  return o;
 }
 
 TEST(PolicyHostileTest, DeepFlowNestingStopsAtTheLimit) {

@@ -6,49 +6,18 @@
 #include <string>
 
 #include "core/policy_loader.h"
+#include "tests/policy_text_testing.h"
 
 namespace certgate::core {
 namespace {
 
-// Public test keys from OpenSSH's regress/unittests/sshkey/testdata.
-constexpr char kKeyA[] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFOG6kY7Rf4UtCFvPwKgo/BztXck2xC4a2WyA34XtIwZ";
-constexpr char kKeyB[] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM9UrIuebd5kTSWbQh8zdTL0Cx0ZIG2jNygK3bVuVgEL";
-
-std::string Header() {
-  return std::string("version: 1\nauthorities:\n  prod:\n    keys: [\"") + kKeyA + "\"]\n";
-}
-
-// Parse runs ParsePolicyText and FinishPolicy on one text.
-LoadResult Parse(const std::string& text, const char* name = "p.yaml") {
-  LoadResult r;
-  ParsePolicyText(text, name, &r);
-  FinishPolicy(&r);
-  EXPECT_EQ(r.policy.has_value(), r.issues.empty());
-  return r;
-}
-
-// Issues returns every issue, one per line.
-std::string Issues(const LoadResult& r) {
-  std::string out;
-  for (const Issue& i : r.issues) out += i.ToString() + "\n";
-  return out;
-}
-
-// FirstIssue returns the first issue as text (or "" if none).
-std::string FirstIssue(const std::string& text) {
-  LoadResult r = Parse(text);
-  return r.issues.empty() ? "" : r.issues[0].ToString();
-}
-
-// ExpectIssue checks that |text| fails and its first issue starts with |prefix|.
-void ExpectIssue(const std::string& text, const std::string& prefix) {
-  LoadResult r = Parse(text);
-  ASSERT_FALSE(r.issues.empty()) << text;
-  EXPECT_FALSE(r.policy.has_value());
-  EXPECT_EQ(r.issues[0].ToString().substr(0, prefix.size()), prefix) << Issues(r);
-}
-
-constexpr char kRuleHead[] = "rules:\n  - users: [alice]\n    authorities: [prod]\n    principals: [ops]\n";
+using certgate::testing::policy_text::ExpectIssue;
+using certgate::testing::policy_text::FirstIssue;
+using certgate::testing::policy_text::Header;
+using certgate::testing::policy_text::Issues;
+using certgate::testing::policy_text::kKeyB;
+using certgate::testing::policy_text::kRuleHead;
+using certgate::testing::policy_text::Parse;
 
 TEST(PolicyRuleParserTest, BadPatterns) {
   ExpectIssue(Header() + "rules:\n  - users: [\"a,b\"]\n    authorities: [prod]\n    principals: [x]\n",
