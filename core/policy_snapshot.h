@@ -49,6 +49,8 @@ inline constexpr const char kDefaultSnapshotPath[] = "/var/cache/certgate/policy
 // kMaxSnapshotSize bounds the file a helper maps (a 100,000-rule policy
 // compiles to about 11 MB; the loader's limits keep any policy far below).
 inline constexpr size_t kMaxSnapshotSize = size_t{1} << 30;
+// kSnapshotHeaderSize is the size of the header: no smaller file is one.
+inline constexpr size_t kSnapshotHeaderSize = 120;
 
 // SnapshotOrigin is what a snapshot was compiled from.
 struct SnapshotOrigin {
