@@ -483,8 +483,7 @@ const LoadedPolicy& FreshPolicySource::Get(const std::string& path, const LoadOp
   } else if (snapshot.state != SnapshotState::kAbsent &&
              (snapshot.state != SnapshotState::kOtherPolicy || snapshot_given_)) {
     rec.priority = Priority::kNotice;
-    rec.message = "policy snapshot not used, reading " + EscapeForLog(path) + ": " + EscapeForLog(snapshot.why) +
-                  "; run principals-cmd --compile (or enable certgate-compile.path)";
+    rec.message = SnapshotNotUsedMessage(path, snapshot);
     log_->Write(rec);
   }
   return last_;

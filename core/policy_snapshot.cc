@@ -3,8 +3,15 @@
 // bytes before a decision can follow it. Files are policy_snapshot_file.cc's.
 #include "core/policy_snapshot.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
 #include <algorithm>
+#include <array>
+#include <cstddef>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <utility>
 
 #include "core/key_options.h"
@@ -15,7 +22,7 @@ namespace certgate::core {
 namespace {
 
 constexpr char kMagic[8] = {'c', 'e', 'r', 't', 'g', 'a', 't', 'e'};
-constexpr uint32_t kFormat = 1;
+constexpr uint32_t kFormat = 2;  // 2: the header carries a SHA-256 digest
 constexpr uint32_t kByteOrderMark = 0x01020304;
 constexpr uint32_t kByteOrderSwapped = 0x04030201;
 
@@ -34,8 +41,10 @@ struct Header {
   uint32_t byte_order;
   uint64_t file_size;
   SectionRef sections[kSectionCount];
+  uint8_t digest[32];  // SHA-256 of the file with these 32 bytes left out
 };
 static_assert(sizeof(Header) == kSnapshotHeaderSize, "the header's layout is the file format");
+constexpr size_t kDigestOffset = offsetof(Header, digest);
 static_assert(sizeof(UserIndexEntry) == 8 && sizeof(GenericRule) == 16, "layout is the file format");
 
 constexpr uint32_t kMaxKeyType = static_cast<uint32_t>(KeyType::kSkEd25519);
@@ -46,6 +55,22 @@ std::span<const uint8_t> BytesOf(std::span<const T> items) {
 }
 
 size_t Align8(size_t n) { return (n + 7) & ~size_t{7}; }
+
+// Digest returns the SHA-256 of |bytes| (at least a header) without the
+// header's digest field, or nothing if OpenSSL fails.
+std::optional<std::array<uint8_t, 32>> Digest(std::span<const uint8_t> bytes) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  std::array<uint8_t, 32> out{};
+  unsigned int len = 0;
+  const size_t after = kDigestOffset + out.size();
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), bytes.data(), kDigestOffset) != 1 ||
+      EVP_DigestUpdate(ctx.get(), bytes.data() + after, bytes.size() - after) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1 || len != out.size()) {
+    return std::nullopt;
+  }
+  return out;
+}
 
 // --- Encoding ---------------------------------------------------------------
 
@@ -147,7 +172,16 @@ std::vector<uint8_t> EncodeSnapshot(const CompiledPolicy& policy, const Snapshot
   for (size_t s = 0; s < kSectionCount; ++s) {
     if (!parts[s].empty()) std::memcpy(out.data() + header.sections[s].offset, parts[s].data(), parts[s].size());
   }
+  SealSnapshot(out);
   return out;
+}
+
+void SealSnapshot(std::span<uint8_t> bytes) {
+  if (bytes.size() < sizeof(Header)) return;
+  const std::optional<std::array<uint8_t, 32>> digest = Digest(bytes);
+  // Without a digest (OpenSSL failed) the field stays as it is: the file is
+  // then refused when read, never trusted unsealed.
+  if (digest) std::memcpy(bytes.data() + kDigestOffset, digest->data(), digest->size());
 }
 
 // SnapshotReader (a friend of CompiledPolicy) validates a snapshot and
@@ -180,6 +214,12 @@ class SnapshotReader {
       return Fail(h.file_size > bytes_.size() ? Errc::kTruncated : Errc::kTrailingData,
                   "file is " + std::to_string(bytes_.size()) + " bytes, its header says " +
                       std::to_string(h.file_size));
+    }
+    const std::optional<std::array<uint8_t, 32>> digest = Digest(bytes_);
+    if (!digest) return Fail(Errc::kInternal, "cannot compute the snapshot's SHA-256 digest");
+    if (CRYPTO_memcmp(digest->data(), h.digest, digest->size()) != 0) {
+      return Fail(Errc::kBadFormat, "its contents do not match its digest: damaged, or written over in place "
+                                    "after --compile wrote it");
     }
     std::span<const uint8_t> section[kSectionCount];
     for (size_t s = 0; s < kSectionCount; ++s) {

@@ -1,5 +1,6 @@
 // Policy snapshots: a compiled policy (compiled_policy.h) written to a file
 // by `principals-cmd --compile`, which the in-process helpers map read-only
+// (certgate-decide reads it into memory of its own)
 // instead of reading the YAML when certgate-decide is not running.
 //
 // A snapshot is only ever a faster way to get the answer the YAML gives. It
@@ -12,8 +13,9 @@
 // The file (native byte order; certgate never reads a snapshot written on
 // another machine, and says so if it meets one):
 //
-//   header   magic "certgate", format, byte-order mark, file size, and the
-//            offset and size of each section
+//   header   magic "certgate", format, byte-order mark, file size, the
+//            offset and size of each section, and the SHA-256 digest of the
+//            whole file but the digest itself
 //   meta     SSH wire encoding (wire_reader.h): what the snapshot was
 //            compiled from (version, policy path, load options, stamps)
 //            and the small parts of the policy (authorities, defaults,
@@ -21,7 +23,9 @@
 //   chars, string_ends, lists, rules, by_name
 //            the compiled policy's arrays, 8-byte aligned, used in place
 //
-// DecodeSnapshot checks every offset, id, list position and count before a
+// DecodeSnapshot first checks the digest, so a damaged file (a flipped bit,
+// bytes written over in place) is refused whole; then, as it would any
+// input, every offset, id, list position and count before a
 // decision can follow it: the file is untrusted input with a fuzz target
 // (tests/fuzz/snapshot_fuzzer.cc). It does not check that the user index
 // lists exactly the right rules: a decision matches every candidate the
@@ -50,7 +54,7 @@ inline constexpr const char kDefaultSnapshotPath[] = "/var/cache/certgate/policy
 // compiles to about 11 MB; the loader's limits keep any policy far below).
 inline constexpr size_t kMaxSnapshotSize = size_t{1} << 30;
 // kSnapshotHeaderSize is the size of the header: no smaller file is one.
-inline constexpr size_t kSnapshotHeaderSize = 120;
+inline constexpr size_t kSnapshotHeaderSize = 152;
 
 // SnapshotOrigin is what a snapshot was compiled from.
 struct SnapshotOrigin {
@@ -62,8 +66,13 @@ struct SnapshotOrigin {
   std::vector<FileStamp> stamps;
 };
 
-// EncodeSnapshot returns the bytes of a snapshot of |policy|.
+// EncodeSnapshot returns the bytes of a snapshot of |policy|, sealed.
 std::vector<uint8_t> EncodeSnapshot(const CompiledPolicy& policy, const SnapshotOrigin& origin);
+
+// SealSnapshot writes the digest of |bytes| into their header (nothing if
+// they are shorter than one): EncodeSnapshot's last step, and how tests and
+// the fuzz target make changed bytes reach the checks after the digest's.
+void SealSnapshot(std::span<uint8_t> bytes);
 
 // DecodedSnapshot is a validated snapshot.
 struct DecodedSnapshot {
@@ -96,15 +105,34 @@ struct OpenedSnapshot {
   std::string why;
 };
 
-// OpenSnapshot maps |snapshot_path| read-only and returns its policy if it
-// may stand in for LoadCompiledPolicy(|policy_path|, |options|) now.
+// SnapshotMemory is where an opened snapshot's bytes are held.
+enum class SnapshotMemory {
+  // The file's pages mapped read-only, shared with every process that maps
+  // them: for a process that decides once and exits (the in-process helper).
+  // Root writing over the file in place during that decision would change
+  // (or, truncating it, fault) what it reads after the checks.
+  kMapping,
+  // A copy in the process's own memory: for a process that keeps the policy
+  // (certgate-decide), so that nothing done to the file later reaches its
+  // decisions. Its workers share the copy.
+  kOwnCopy,
+};
+
+// OpenSnapshot reads |snapshot_path| (into |memory|) and returns its policy
+// if it may stand in for LoadCompiledPolicy(|policy_path|, |options|) now.
 // A snapshot whose stamps were taken within RacyWindowNs(stamps,
 // |racy_seconds|) of a change is never used, nor one holding a change time
 // that was ahead of the clock when it was compiled once the clock has come
 // within that window of it (CheckRaciness). |racy_seconds| is
 // kRacySeconds but for tests (negative: never racy).
 OpenedSnapshot OpenSnapshot(const std::string& snapshot_path, const std::string& policy_path,
-                            const LoadOptions& options, int64_t racy_seconds = kRacySeconds);
+                            const LoadOptions& options, int64_t racy_seconds = kRacySeconds,
+                            SnapshotMemory memory = SnapshotMemory::kMapping);
+
+// SnapshotNotUsedMessage says, in one line, that the snapshot |snapshot|
+// says was not used (any state but kUsed and kAbsent) and why, so that
+// |policy_path|'s YAML is read, and what to do about it.
+std::string SnapshotNotUsedMessage(const std::string& policy_path, const OpenedSnapshot& snapshot);
 
 // LoadPolicyOrSnapshot is LoadCompiledPolicy(|policy_path|, |options|), or
 // the policy of the snapshot at |snapshot_path| (empty: none) when
@@ -113,7 +141,8 @@ OpenedSnapshot OpenSnapshot(const std::string& snapshot_path, const std::string&
 // helper and certgate-decide load their policy this way.
 LoadedPolicy LoadPolicyOrSnapshot(const std::string& policy_path, const LoadOptions& options,
                                   const std::string& snapshot_path, OpenedSnapshot* opened,
-                                  int64_t racy_seconds = kRacySeconds);
+                                  int64_t racy_seconds = kRacySeconds,
+                                  SnapshotMemory memory = SnapshotMemory::kMapping);
 
 // CompiledSnapshot is what WriteSnapshot wrote, or the issues of a policy
 // that does not load (then nothing was written).

@@ -1,5 +1,5 @@
-// Snapshot files: opening one (OpenSnapshot: trusted, current, decoded in
-// place from a read-only mapping), writing one (WriteSnapshot, for
+// Snapshot files: opening one (OpenSnapshot: trusted, current, mapped or
+// read into memory of its own, and decoded in place), writing one (WriteSnapshot, for
 // --compile) and choosing between it and the YAML (LoadPolicyOrSnapshot).
 // The format itself is policy_snapshot.cc's.
 #include "core/policy_snapshot.h"
@@ -14,9 +14,12 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <span>
 #include <utility>
 
 #include "core/atomic_file.h"
+#include "core/log.h"
 #include "core/safe_directory.h"
 #include "core/unique_fd.h"
 
@@ -33,17 +36,46 @@ bool Racy(const std::vector<FileStamp>& stamps, int64_t stamped_at_ns, int64_t r
   return r.racy || RealtimeNs() >= r.racy_from_ns;
 }
 
-// Mapping is a read-only mapping of a whole file.
-struct Mapping {
+// SnapshotBytes holds a snapshot file's bytes in memory mapped for them,
+// page-aligned as the decoder needs (8).
+struct SnapshotBytes {
   void* address = MAP_FAILED;
   size_t size = 0;
-  Mapping() = default;
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
-  ~Mapping() {
+  SnapshotBytes() = default;
+  SnapshotBytes(const SnapshotBytes&) = delete;
+  SnapshotBytes& operator=(const SnapshotBytes&) = delete;
+  ~SnapshotBytes() {
     if (address != MAP_FAILED) munmap(address, size);
   }
+  std::span<const uint8_t> bytes() const { return {static_cast<const uint8_t*>(address), size}; }
 };
+
+// ReadSnapshotBytes gets the |size| (> 0) bytes of |fd|: the file's pages
+// mapped read-only (kMapping), or read into memory of this process
+// (kOwnCopy: populated in one call, then made read-only), or says why not.
+Result<std::shared_ptr<SnapshotBytes>> ReadSnapshotBytes(int fd, size_t size, SnapshotMemory memory) {
+  auto held = std::make_shared<SnapshotBytes>();
+  if (memory == SnapshotMemory::kMapping) {
+    held->address = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (held->address == MAP_FAILED) return Fail(Errc::kIo, std::string("cannot map: ") + std::strerror(errno));
+    held->size = size;
+    return held;
+  }
+  held->address = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (held->address == MAP_FAILED) return Fail(Errc::kIo, "no memory for " + std::to_string(size) + " bytes");
+  held->size = size;
+  uint8_t* out = static_cast<uint8_t*>(held->address);
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = pread(fd, out + done, size - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Fail(Errc::kIo, std::strerror(errno));
+    if (n == 0) return Fail(Errc::kTruncated, "it got shorter while it was read");
+    done += static_cast<size_t>(n);
+  }
+  if (mprotect(held->address, size, PROT_READ) != 0) return Fail(Errc::kIo, std::strerror(errno));
+  return held;
+}
 
 // Untrusted returns an empty string if |st| passes sshd's StrictModes rule
 // under |options|, else what is wrong.
@@ -63,7 +95,7 @@ OpenedSnapshot Not(SnapshotState state, std::string why) {
 }  // namespace
 
 OpenedSnapshot OpenSnapshot(const std::string& snapshot_path, const std::string& policy_path,
-                            const LoadOptions& options, int64_t racy_seconds) {
+                            const LoadOptions& options, int64_t racy_seconds, SnapshotMemory memory) {
   // The snapshot's directories, and then the policy's, are checked as the
   // YAML loader checks the policy's: a snapshot is never trusted where the
   // files it stands for would not be.
@@ -92,14 +124,9 @@ OpenedSnapshot OpenSnapshot(const std::string& snapshot_path, const std::string&
     return Not(SnapshotState::kInvalid, snapshot_path + " has an impossible size (" + std::to_string(st.st_size) +
                                             " bytes)");
   }
-  auto mapping = std::make_shared<Mapping>();
-  mapping->size = static_cast<size_t>(st.st_size);
-  mapping->address = mmap(nullptr, mapping->size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
-  if (mapping->address == MAP_FAILED) {
-    return Not(SnapshotState::kInvalid, "cannot map " + snapshot_path + ": " + std::strerror(errno));
-  }
-  std::span<const uint8_t> bytes(static_cast<const uint8_t*>(mapping->address), mapping->size);
-  Result<DecodedSnapshot> decoded = DecodeSnapshot(bytes, mapping);
+  Result<std::shared_ptr<SnapshotBytes>> held = ReadSnapshotBytes(fd.get(), static_cast<size_t>(st.st_size), memory);
+  if (!held) return Not(SnapshotState::kInvalid, "cannot read " + snapshot_path + ": " + held.error().detail);
+  Result<DecodedSnapshot> decoded = DecodeSnapshot((*held)->bytes(), *held);
   if (!decoded) return Not(SnapshotState::kInvalid, snapshot_path + ": " + decoded.error().detail);
   const SnapshotOrigin& origin = decoded->origin;
   if (origin.policy_path != policy_path) {
@@ -233,11 +260,32 @@ Result<CompiledSnapshot> WriteSnapshot(const std::string& policy_path, const std
                                  std::to_string(kTries) + " tries); run --compile again when they are written");
 }
 
+std::string SnapshotNotUsedMessage(const std::string& policy_path, const OpenedSnapshot& snapshot) {
+  std::string advice;
+  switch (snapshot.state) {
+    case SnapshotState::kUntrusted:
+      advice = "make it and every directory above it root's and not writable by group or others (then it is used "
+               "again, no compile needed)";
+      break;
+    case SnapshotState::kOtherPolicy:
+      advice = "run principals-cmd --compile with this --policy, or name another --snapshot";
+      break;
+    case SnapshotState::kUsed:
+    case SnapshotState::kAbsent:
+    case SnapshotState::kStale:
+    case SnapshotState::kInvalid:
+      advice = "run principals-cmd --compile (or enable certgate-compile.path)";
+      break;
+  }
+  return "policy snapshot not used, reading " + EscapeForLog(policy_path) + ": " + EscapeForLog(snapshot.why) +
+         "; " + advice;
+}
+
 LoadedPolicy LoadPolicyOrSnapshot(const std::string& policy_path, const LoadOptions& options,
                                   const std::string& snapshot_path, OpenedSnapshot* opened,
-                                  int64_t racy_seconds) {
+                                  int64_t racy_seconds, SnapshotMemory memory) {
   OpenedSnapshot snapshot;
-  if (!snapshot_path.empty()) snapshot = OpenSnapshot(snapshot_path, policy_path, options, racy_seconds);
+  if (!snapshot_path.empty()) snapshot = OpenSnapshot(snapshot_path, policy_path, options, racy_seconds, memory);
   LoadedPolicy out;
   if (snapshot.state == SnapshotState::kUsed) {
     out.policy = snapshot.policy;

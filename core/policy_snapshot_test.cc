@@ -76,6 +76,13 @@ struct Aligned {
   size_t size;
 };
 
+// Sealed holds |bytes| with their digest made to match, aligned: changed
+// bytes then reach the checks that come after the digest's.
+Aligned Sealed(std::vector<uint8_t> bytes) {
+  SealSnapshot(bytes);
+  return Aligned(bytes);
+}
+
 SnapshotOrigin SomeOrigin() {
   SnapshotOrigin o;
   o.version = CERTGATE_VERSION;
@@ -152,17 +159,39 @@ TEST(PolicySnapshotTest, EveryTruncationFails) {
     const uint64_t file_size = size;
     std::memcpy(bytes.data() + 16, &file_size, sizeof file_size);
     EXPECT_FALSE(DecodeSnapshot(Aligned(bytes).span(), nullptr)) << size;
+    EXPECT_FALSE(DecodeSnapshot(Sealed(bytes).span(), nullptr)) << size;
   }
 }
 
-TEST(PolicySnapshotTest, DamagedBytesFailOrStayInBounds) {
+// Any changed byte (a flipped bit on disk, a partial copy over the file)
+// is refused by the digest, whatever it would have decoded to.
+TEST(PolicySnapshotTest, EveryDamagedByteIsRefused) {
+  const std::vector<uint8_t> good = EncodeSnapshot(*Compile(Parse(ConstraintsPolicy())), SomeOrigin());
+  ASSERT_TRUE(DecodeSnapshot(Aligned(good).span(), nullptr));
+  for (size_t i = 0; i < good.size(); ++i) {
+    Aligned bad(good);
+    bad.mutable_span()[i] ^= 0x01;
+    Result<DecodedSnapshot> d = DecodeSnapshot(bad.span(), nullptr);
+    ASSERT_FALSE(d) << "byte " << i;
+    // Magic, format, byte order and size are checked first and say so
+    // (bytes 0-23); everything after them is the digest's.
+    if (i >= 24) {
+      EXPECT_NE(d.error().detail.find("do not match its digest"), std::string::npos) << d.error().detail;
+    }
+  }
+}
+
+// Behind the digest the decoder still takes the bytes as untrusted: with
+// the digest made to match, damage fails or stays in bounds.
+TEST(PolicySnapshotTest, SealedDamagedBytesFailOrStayInBounds) {
   const std::vector<uint8_t> good = EncodeSnapshot(*Compile(Parse(ConstraintsPolicy())), SomeOrigin());
   size_t decoded = 0;
   for (size_t i = 0; i < good.size(); ++i) {
     for (int flip : {0x01, 0x80, 0xff}) {
-      Aligned bad(good);
-      bad.mutable_span()[i] ^= static_cast<uint8_t>(flip);
-      Result<DecodedSnapshot> d = DecodeSnapshot(bad.span(), nullptr);
+      std::vector<uint8_t> bad = good;
+      bad[i] ^= static_cast<uint8_t>(flip);
+      Aligned sealed = Sealed(bad);
+      Result<DecodedSnapshot> d = DecodeSnapshot(sealed.span(), nullptr);
       if (!d) continue;
       ++decoded;
       (void)Walk(*d->policy);
@@ -215,7 +244,7 @@ TEST(PolicySnapshotTest, ChecksListsAndIndexOrder) {
   CompiledRule rule = records[0];
   rule.users = static_cast<uint32_t>(c->lists().size());
   std::memcpy(bad.data() + at, &rule, sizeof rule);
-  Aligned a(bad);
+  Aligned a = Sealed(bad);
   Result<DecodedSnapshot> d = DecodeSnapshot(a.span(), nullptr);
   ASSERT_FALSE(d);
   EXPECT_NE(d.error().detail.find("rule 1 names"), std::string::npos) << d.error().detail;
@@ -225,7 +254,7 @@ TEST(PolicySnapshotTest, ChecksListsAndIndexOrder) {
   std::swap_ranges(bad.begin() + static_cast<std::ptrdiff_t>(index),
                    bad.begin() + static_cast<std::ptrdiff_t>(index + sizeof(UserIndexEntry)),
                    bad.begin() + static_cast<std::ptrdiff_t>(index + sizeof(UserIndexEntry)));
-  Aligned b(bad);
+  Aligned b = Sealed(bad);
   d = DecodeSnapshot(b.span(), nullptr);
   ASSERT_FALSE(d);
   EXPECT_NE(d.error().detail.find("out of order"), std::string::npos) << d.error().detail;
@@ -244,8 +273,9 @@ TEST(PolicySnapshotTest, OptionsAreCheckedAsTheLoaderChecksThem) {
          it = std::search(it + 1, good.end(), option.begin(), option.end())) {
       std::vector<uint8_t> bad = good;
       bad[static_cast<size_t>(it - good.begin()) + 2] = '\n';  // "no\n..."
-      Result<DecodedSnapshot> d = DecodeSnapshot(Aligned(bad).span(), nullptr);
-      EXPECT_FALSE(d) << option;
+      Result<DecodedSnapshot> d = DecodeSnapshot(Sealed(bad).span(), nullptr);
+      ASSERT_FALSE(d) << option;
+      EXPECT_EQ(d.error().detail.find("digest"), std::string::npos) << d.error().detail;
       ++damaged;
     }
   }
@@ -338,6 +368,36 @@ TEST_F(SnapshotFilesTest, WrittenThenUsedUntilAFileChanges) {
   EXPECT_NE(o.why.find("/etc changed since"), std::string::npos) << o.why;  // its directory first
 }
 
+// A snapshot opened into the process's own memory (certgate-decide's): the
+// file written over in place (cp onto it) or truncated afterwards changes
+// nothing it decides, and crashes nothing (a mapping would have read the
+// new bytes, unchecked, or raised SIGBUS).
+TEST_F(SnapshotFilesTest, AnOpenedSnapshotIsAPrivateCopy) {
+  ASSERT_TRUE(Write());
+  OpenedSnapshot o = OpenSnapshot(snapshot_, policy_, options_, -1, SnapshotMemory::kOwnCopy);
+  ASSERT_EQ(o.state, SnapshotState::kUsed) << o.why;
+  const std::vector<std::string> users = o.policy->rule(49).users().ToVector();
+  std::string bytes = ReadFile(snapshot_);
+  for (char& c : bytes) c = static_cast<char>(c ^ 0x5a);
+  WriteFile(snapshot_, bytes);  // in place, same size
+  EXPECT_EQ(o.policy->rule(49).users().ToVector(), users);
+  ASSERT_EQ(truncate(snapshot_.c_str(), 0), 0);
+  EXPECT_EQ(o.policy->rule(49).users().ToVector(), users);
+  EXPECT_EQ(o.policy->rule_count(), 50u);
+}
+
+// A file damaged in place is refused by its digest; the YAML decides.
+TEST_F(SnapshotFilesTest, ADamagedFileIsRefused) {
+  ASSERT_TRUE(Write());
+  std::string bytes = ReadFile(snapshot_);
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x01);
+  WriteFile(snapshot_, bytes);
+  OpenedSnapshot o = Open();
+  EXPECT_EQ(o.state, SnapshotState::kInvalid);
+  EXPECT_EQ(o.why, snapshot_ + ": its contents do not match its digest: damaged, or written over in place after "
+                               "--compile wrote it");
+}
+
 TEST_F(SnapshotFilesTest, NotUsedForAnotherPolicyOrOtherOptions) {
   ASSERT_TRUE(Write());
   EXPECT_EQ(OpenSnapshot(snapshot_, dir_.Path("etc/other.yaml"), options_, -1).state, SnapshotState::kOtherPolicy);
@@ -365,6 +425,11 @@ TEST_F(SnapshotFilesTest, UntrustedOwnerOrModeIsNotUsed) {
   OpenedSnapshot o = Open();
   EXPECT_EQ(o.state, SnapshotState::kUntrusted);
   EXPECT_NE(o.why.find("writable by group or others"), std::string::npos) << o.why;
+  // The remedy is the mode, not another compile.
+  const std::string message = SnapshotNotUsedMessage(policy_, o);
+  EXPECT_TRUE(message.ends_with("; make it and every directory above it root's and not writable by group or "
+                                "others (then it is used again, no compile needed)"))
+      << message;
   chmod(dir_.Path("cache").c_str(), 0755);
   ASSERT_EQ(Open().state, SnapshotState::kUsed);
   LoadOptions other_owner = options_;

@@ -290,6 +290,7 @@ int main(int argc, char** argv) {
   certgate::decide::PolicyCache cache(policy, certgate::core::LoadOptions{});
   cache.UseSnapshot(snapshot);
   (void)cache.Refresh();  // load now, so the first login does not pay for it
+  certgate::decide::LogSnapshotNotUsed(cache, &log);
   certgate::decide::WarmUpCrypto();
   const std::string status = certgate::decide::PolicyStatus(cache);
   log.Write(certgate::decide::ServiceRecord(

@@ -26,8 +26,11 @@ void PolicyCache::Load() {
   result_ = core::LoadedPolicy{};  // free the old policy before building the new one
   core::OpenedSnapshot snapshot;
   result_ = core::LoadPolicyOrSnapshot(path_, options_, snapshot_path_, &snapshot,
-                                       racy_seconds_ < 0 ? -1 : core::kRacySeconds);
+                                       racy_seconds_ < 0 ? -1 : core::kRacySeconds, core::SnapshotMemory::kOwnCopy);
   from_snapshot_ = snapshot.state == core::SnapshotState::kUsed;
+  snapshot_not_used_ = from_snapshot_ || snapshot.state == core::SnapshotState::kAbsent
+                           ? std::string()
+                           : core::SnapshotNotUsedMessage(path_, snapshot);
   std::vector<core::FileStamp> after = core::TakeStamps(path_);
   // A change while we read (before != after), or a timestamp so recent that
   // a later change could leave it equal, makes this load good for the

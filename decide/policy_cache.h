@@ -1,5 +1,5 @@
 // The service's resident policy: loaded once with the full loader (or
-// mapped from a current policy snapshot, see UseSnapshot), handed
+// read from a current policy snapshot, see UseSnapshot), handed
 // to every request, and re-validated before every request by stat()ing
 // every file and directory the loader reads.
 #ifndef CERTGATE_DECIDE_POLICY_CACHE_H_
@@ -35,11 +35,16 @@ class PolicyCache : public core::PolicySource {
   RefreshResult Refresh();
 
   // UseSnapshot makes every load try the policy snapshot at |snapshot_path|
-  // first (policy_snapshot.h: mapped read-only when it is current), and
+  // first (policy_snapshot.h: read into the service's own memory when it
+  // is current), and
   // read the YAML only if it is not. Empty: always the YAML.
   void UseSnapshot(std::string snapshot_path) { snapshot_path_ = std::move(snapshot_path); }
   // from_snapshot says whether the current policy came from the snapshot.
   bool from_snapshot() const { return from_snapshot_; }
+  // snapshot_not_used is, after a load that read the YAML although a
+  // snapshot was there, why not and what to do (SnapshotNotUsedMessage);
+  // else empty.
+  const std::string& snapshot_not_used() const { return snapshot_not_used_; }
   const std::string& snapshot_path() const { return snapshot_path_; }
 
   // Get returns the cached result for the cached path and options (after a
@@ -87,6 +92,7 @@ class PolicyCache : public core::PolicySource {
   bool path_safe_ = false;
   bool loaded_ = false;
   bool from_snapshot_ = false;
+  std::string snapshot_not_used_;
   bool refresh_at_get_ = false;
   uint64_t loads_ = 0;
   core::FreshPolicySource other_;

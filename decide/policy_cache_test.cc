@@ -14,6 +14,7 @@
 namespace certgate::decide {
 namespace {
 
+using certgate::testing::ReadFile;
 using certgate::testing::TempDir;
 using certgate::testing::WriteFile;
 
@@ -249,7 +250,7 @@ TEST_F(PolicyCacheTest, ATimestampAheadOfTheClockIsNotRacy) {
   EXPECT_EQ(c.ahead_path(), "");
 }
 
-// With a snapshot (principals-cmd --compile), a load maps it while it is
+// With a snapshot (principals-cmd --compile), a load reads it while it is
 // current and reads the YAML otherwise: the same policy either way.
 TEST_F(PolicyCacheTest, LoadsFromTheSnapshotWhileItIsCurrent) {
   TempDir cache_dir;
@@ -276,12 +277,42 @@ TEST_F(PolicyCacheTest, LoadsFromTheSnapshotWhileItIsCurrent) {
   EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
   EXPECT_TRUE(c.from_snapshot());
   EXPECT_EQ(FirstUser(c), "bob");
-  // No snapshot (or none configured): the YAML.
+  EXPECT_EQ(c.snapshot_not_used(), "");
+  // No snapshot (or none configured): the YAML, and nothing to say.
   unlink(snapshot.c_str());
   WriteFile(path_, PolicyText("carol"));
   EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
   EXPECT_FALSE(c.from_snapshot());
+  EXPECT_EQ(c.snapshot_not_used(), "");
   EXPECT_EQ(FirstUser(c), "carol");
+}
+
+// The service keeps its own copy of the snapshot it loaded: root writing
+// over the file in place, or truncating it, reaches no decision (and
+// faults nothing); the next reload finds it damaged and reads the YAML.
+TEST_F(PolicyCacheTest, ASnapshotWrittenOverInPlaceLeavesTheLoadedPolicy) {
+  TempDir cache_dir;
+  chmod(cache_dir.path().c_str(), 0755);
+  const std::string snapshot = cache_dir.Path("policy.snapshot");
+  ASSERT_TRUE(core::WriteSnapshot(path_, snapshot, Options(), -1));
+  PolicyCache c = Cache();
+  c.UseSnapshot(snapshot);
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  ASSERT_TRUE(c.from_snapshot());
+  std::string bytes = ReadFile(snapshot);
+  for (char& ch : bytes) ch = static_cast<char>(ch ^ 0x5a);
+  WriteFile(snapshot, bytes);
+  EXPECT_EQ(FirstUser(c), "alice");
+  ASSERT_EQ(truncate(snapshot.c_str(), 0), 0);
+  EXPECT_EQ(FirstUser(c), "alice");
+  chmod(path_.c_str(), 0640);  // a change: reload
+  EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
+  EXPECT_FALSE(c.from_snapshot());
+  EXPECT_EQ(FirstUser(c), "alice");
+  // Why, for the service's log.
+  EXPECT_EQ(c.snapshot_not_used(), "policy snapshot not used, reading " + path_ + ": " + snapshot +
+                                       " has an impossible size (0 bytes); run principals-cmd --compile (or enable "
+                                       "certgate-compile.path)");
 }
 
 TEST_F(PolicyCacheTest, OtherPathsAreLoadedFresh) {

@@ -508,6 +508,12 @@ std::string OverdueMessage(const WorkerSlot& slot, int64_t overdue_ms, pid_t pid
 
 }  // namespace
 
+void LogSnapshotNotUsed(const PolicyCache& cache, core::LogSink* log) {
+  if (!cache.snapshot_not_used().empty()) {
+    log->Write(ServiceRecord(core::Priority::kNotice, cache.snapshot_not_used()));
+  }
+}
+
 std::string PolicyStatus(const PolicyCache& cache) {
   const core::LoadedPolicy& r = cache.current();
   if (!r.policy) {
@@ -680,6 +686,7 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
                                    "; no reload is needed: the policy is re-checked at every request"));
     }
     if (refreshed == PolicyCache::RefreshResult::kReloaded) {
+      LogSnapshotNotUsed(*cache, log);
       const core::LoadedPolicy& r = cache->current();
       if (r.policy) {
         last_issue.clear();

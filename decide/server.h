@@ -74,6 +74,10 @@ class ClientFilter {
 // CERTGATE_PROGRAM=certgate-decide, as certgate-decide(8) LOGGING says.
 core::LogRecord ServiceRecord(core::Priority priority, std::string message);
 
+// LogSnapshotNotUsed logs, at notice priority, why the last load of |cache|
+// read the YAML although a snapshot was there, if it did.
+void LogSnapshotNotUsed(const PolicyCache& cache, core::LogSink* log);
+
 // PolicyStatus describes |cache|'s current policy in one line, for the
 // start-up log record and systemd's STATUS= (systemctl status): its rule
 // count and whether it came from the snapshot, or that it is unusable and

@@ -45,9 +45,13 @@ constexpr size_t kNameBudget = size_t{1} << 20;
 // Decode copies |bytes| into a heap block of exactly their size, which
 // operator new aligns to 16 (DecodeSnapshot needs 8; libFuzzer's buffer
 // promises none), so that ASan also sees a read one byte past the end.
+// The copy is sealed first (its digest made to match): a digest mismatch
+// is one comparison, and what it guards, every check behind it, is what
+// is fuzzed.
 core::Result<core::DecodedSnapshot> Decode(std::span<const uint8_t> bytes) {
-  auto copy = std::make_shared<const std::vector<uint8_t>>(bytes.begin(), bytes.end());
+  auto copy = std::make_shared<std::vector<uint8_t>>(bytes.begin(), bytes.end());
   if (reinterpret_cast<uintptr_t>(copy->data()) % 8 != 0) __builtin_trap();
+  core::SealSnapshot(*copy);
   return core::DecodeSnapshot(std::span<const uint8_t>(*copy), copy);
 }
 
