@@ -70,7 +70,8 @@ std::string HelperUsage(HelperKind kind) {
       "                    certgate-compile.path does it whenever the policy changes)\n"
       "  --snapshot PATH   policy snapshot (default " + std::string(kDefaultSnapshotPath) + "):\n"
       "                    an in-process decision maps it instead of reading the YAML\n"
-      "                    when it is root-owned and every policy file is unchanged\n"
+      "                    when it is root-owned and every policy file is unchanged;\n"
+      "                    none: always the YAML\n"
       "  --help, --version\n\n"
       "Exit status: 0 the policy was read, whatever the decision (nothing printed means\n"
       "denied); 1 usage error, unusable policy, timeout or output error, nothing printed.\n"
@@ -152,7 +153,11 @@ Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::st
     } else if (name == "--snapshot") {
       st = value(&o.snapshot_path);
       o.snapshot_path_given = true;
-      if (st && o.snapshot_path.empty()) return Fail(Errc::kUsage, "--snapshot needs a path");
+      if (st && o.snapshot_path == "none") {
+        o.snapshot_path.clear();  // as certgate-decide's: always the YAML
+      } else if (st && (o.snapshot_path.empty() || o.snapshot_path.front() != '/')) {
+        return Fail(Errc::kUsage, "--snapshot needs an absolute path, or none");
+      }
     } else if (name == "--compile") {
       st = flag(&compile);
     } else if (name == "--verbose") {
@@ -213,6 +218,7 @@ Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::st
   }
   if (compile) {
     if (!positional.empty()) return Fail(Errc::kUsage, "--compile takes no positional arguments");
+    if (o.snapshot_path.empty()) return Fail(Errc::kUsage, "--compile needs a --snapshot path, not none");
     o.mode = HelperMode::kCompile;
     return o;
   }

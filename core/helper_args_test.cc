@@ -158,6 +158,18 @@ TEST(HelperArgsTest, ExplainCheckAndCompile) {
   ASSERT_TRUE(d);
   EXPECT_EQ(d->snapshot_path, "/var/cache/certgate/policy.snapshot");
   EXPECT_FALSE(d->snapshot_path_given);
+  // none: the YAML, as certgate-decide reads it; a relative path would
+  // depend on sshd's working directory.
+  auto none = Parse({"--snapshot", "none", "u", "t", "k"});
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->snapshot_path, "");
+  for (std::vector<std::string> args : {std::vector<std::string>{"--snapshot", "cache/p.snap", "u", "t", "k"},
+                                        std::vector<std::string>{"--compile", "--snapshot", "none"}}) {
+    auto bad = Parse(args);
+    ASSERT_FALSE(bad) << args[1];
+    EXPECT_EQ(bad.error().code, Errc::kUsage);
+  }
+  EXPECT_EQ(Parse({"--snapshot=rel", "u", "t", "k"}).error().detail, "--snapshot needs an absolute path, or none");
   EXPECT_EQ(Parse({"--help"})->mode, HelperMode::kHelp);
   EXPECT_EQ(Parse({"--version"})->mode, HelperMode::kVersion);
 }

@@ -459,6 +459,11 @@ AskResult AskService(const char* socket_path, uid_t trusted_uid, uint8_t kind, s
     Why(why, why_len, "no complete answer from ", resolved, " in time");
     return AskResult::kFailed;
   }
+  if (!parsed && size == 0) {
+    Why(why, why_len, "no answer from ", resolved,
+        ": it closed the connection (a service stopping, or a worker that died: see its log)");
+    return AskResult::kFailed;
+  }
   if (!parsed) {
     Why(why, why_len, "malformed answer from ", resolved);
     return AskResult::kFailed;

@@ -211,6 +211,10 @@ TEST_F(ClientTest, NoAnswerFails) {
   EXPECT_EQ(Ask(), AskResult::kFailed);
   t.join();
   close(l);
+  // Said as what it is, not as a malformed answer.
+  EXPECT_EQ(std::string(why_), "no answer from " + sock_ +
+                                   ": it closed the connection (a service stopping, or a worker that died: see "
+                                   "its log)");
 }
 
 TEST_F(ClientTest, OversizedAnswerFails) {
@@ -228,6 +232,7 @@ TEST_F(ClientTest, GarbageAnswerFails) {
   EXPECT_EQ(Ask(), AskResult::kFailed);
   t.join();
   close(l);
+  EXPECT_EQ(std::string(why_), "malformed answer from " + sock_);
 }
 
 TEST_F(ClientTest, SlowAnswerTimesOut) {

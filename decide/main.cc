@@ -245,7 +245,9 @@ int main(int argc, char** argv) {
         return Usage("--policy needs an absolute path");
       }
     } else if (a == "--snapshot") {
-      if (!value(&snapshot) || snapshot.empty()) return Usage("--snapshot needs a path or \"none\"");
+      if (!value(&snapshot) || snapshot.empty() || (snapshot != "none" && snapshot.front() != '/')) {
+        return Usage("--snapshot needs an absolute path, or none");
+      }
       if (snapshot == "none") snapshot.clear();
     } else if (a == "--socket") {
       if (!value(&socket_path)) return Usage("--socket needs a path");
