@@ -49,7 +49,7 @@ class SystemLogSink : public LogSink {
   std::string identifier_;
   bool also_stderr_;
   std::string* stderr_copy_;
-  bool journal_;
+  const bool journal_;  // decided once: a failed send is not a missing journal
 };
 
 // CaptureLogSink keeps records in memory (tests).

@@ -55,6 +55,13 @@ class PolicyCacheTest : public ::testing::Test {
   // Never racy: these tests change files within the same second on purpose
   // and must see each change through the stamps alone.
   PolicyCache Cache() { return PolicyCache(path_, Options(), /*racy_seconds=*/-1000); }
+  // CompileSnapshot writes the policy's snapshot into |dir| (made 0755, as
+  // a snapshot's directory must be) and sets |*snapshot| to its path.
+  bool CompileSnapshot(const TempDir& dir, std::string* snapshot) {
+    chmod(dir.path().c_str(), 0755);
+    *snapshot = dir.Path("policy.snapshot");
+    return static_cast<bool>(core::WriteSnapshot(path_, *snapshot, Options(), -1));
+  }
   std::string FirstUser(const PolicyCache& c) {
     return c.current().policy ? std::string(c.current().policy->rule(0).users()[0]) : "";
   }
@@ -254,9 +261,8 @@ TEST_F(PolicyCacheTest, ATimestampAheadOfTheClockIsNotRacy) {
 // current and reads the YAML otherwise: the same policy either way.
 TEST_F(PolicyCacheTest, LoadsFromTheSnapshotWhileItIsCurrent) {
   TempDir cache_dir;
-  chmod(cache_dir.path().c_str(), 0755);
-  const std::string snapshot = cache_dir.Path("policy.snapshot");
-  ASSERT_TRUE(core::WriteSnapshot(path_, snapshot, Options(), -1));
+  std::string snapshot;
+  ASSERT_TRUE(CompileSnapshot(cache_dir, &snapshot));
   PolicyCache c = Cache();
   c.UseSnapshot(snapshot);
   EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
@@ -292,9 +298,8 @@ TEST_F(PolicyCacheTest, LoadsFromTheSnapshotWhileItIsCurrent) {
 // faults nothing); the next reload finds it damaged and reads the YAML.
 TEST_F(PolicyCacheTest, ASnapshotWrittenOverInPlaceLeavesTheLoadedPolicy) {
   TempDir cache_dir;
-  chmod(cache_dir.path().c_str(), 0755);
-  const std::string snapshot = cache_dir.Path("policy.snapshot");
-  ASSERT_TRUE(core::WriteSnapshot(path_, snapshot, Options(), -1));
+  std::string snapshot;
+  ASSERT_TRUE(CompileSnapshot(cache_dir, &snapshot));
   PolicyCache c = Cache();
   c.UseSnapshot(snapshot);
   EXPECT_EQ(c.Refresh(), PolicyCache::RefreshResult::kReloaded);
