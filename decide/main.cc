@@ -26,6 +26,7 @@
 #include "core/unique_fd.h"
 #include "decide/policy_cache.h"
 #include "decide/server.h"
+#include "decide/service_args.h"
 #include "helper-main/helper_main.h"
 
 #ifndef CERTGATE_DECIDE_SOCKET
@@ -51,7 +52,7 @@ constexpr char kUsage[] =
     "  --snapshot PATH     load the policy from this snapshot (principals-cmd --compile)\n"
     "                      while it is current, else from the YAML (default\n"
     "                      /var/cache/certgate/policy.snapshot; \"none\": always the YAML)\n"
-    "  --socket PATH       socket to bind without socket activation\n"
+    "  --socket PATH       socket to bind without socket activation (absolute)\n"
     "                      (default " CERTGATE_DECIDE_SOCKET ")\n"
     "  --client-user NAME  serve requests from this user (sshd's Authorized*CommandUser;\n"
     "                      repeatable; default certgate) and root; other users' requests\n"
@@ -59,8 +60,11 @@ constexpr char kUsage[] =
     "  --max-children N    workers (idle or serving a request) at once, 1 to 4096 (default 64)\n"
     "  --verbose           also write the service's own log records to stderr\n"
     "  --run KIND ARGS...  run principals-cmd or keys-cmd in this process (what the\n"
-    "                      clients execute when the service is not there)\n"
+    "                      clients execute when the service is not there); must be\n"
+    "                      the first argument\n"
     "  --help, --version\n\n"
+    "A value may also follow its option after '='; options other than --client-user\n"
+    "may be given once.\n"
     "Exit status: 1 on a start-up error; the service itself runs until stopped.\n"
     "See certgate-decide(8).\n";
 
@@ -197,19 +201,22 @@ int BindSocket(const std::string& path, std::string* error) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::string_view(argv[1]) == "--run") {
-    if (argc < 3) return Usage("--run needs principals-cmd or keys-cmd");
-    std::string_view kind = argv[2];
-    certgate::core::HelperKind k;
-    if (kind == "principals-cmd") {
-      k = certgate::core::HelperKind::kPrincipals;
-    } else if (kind == "keys-cmd") {
-      k = certgate::core::HelperKind::kKeys;
-    } else {
-      return Usage("--run needs principals-cmd or keys-cmd, not " + std::string(kind));
-    }
-    // HelperMain ignores its argv[0]: argv + 2 starts at KIND.
-    return certgate::HelperMain(k, argc - 2, argv + 2);
+  const certgate::core::Result<certgate::decide::ServiceArgs> parsed =
+      certgate::decide::ParseServiceArgs(std::vector<std::string>(argv + 1, argv + argc));
+  if (!parsed) return Usage(parsed.error().detail);
+  const certgate::decide::ServiceArgs& args = *parsed;
+  switch (args.action) {
+    case certgate::decide::ServiceArgs::Action::kHelp:
+      std::fputs(kUsage, stdout);
+      return 0;
+    case certgate::decide::ServiceArgs::Action::kVersion:
+      std::printf("certgate-decide (certgate) %s\n", CERTGATE_VERSION);
+      return 0;
+    case certgate::decide::ServiceArgs::Action::kRun:
+      // HelperMain ignores its argv[0]: argv + 2 starts at KIND.
+      return certgate::HelperMain(args.run_kind, argc - 2, argv + 2);
+    case certgate::decide::ServiceArgs::Action::kServe:
+      break;
   }
 
   // A reload (ExecReload= sends SIGHUP) may come before Serve() takes
@@ -217,57 +224,9 @@ int main(int argc, char** argv) {
   // service. The policy is loaded after this anyway.
   signal(SIGHUP, SIG_IGN);
 
-  std::string policy = certgate::core::kDefaultPolicyPath;
-  std::string socket_path = CERTGATE_DECIDE_SOCKET;
-  std::string snapshot = certgate::core::kDefaultSnapshotPath;
-  size_t max_children = certgate::decide::kDefaultMaxChildren;
-  bool verbose = false;
-  std::vector<std::string> client_users;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    auto value = [&](std::string* out) {
-      if (i + 1 >= argc) return false;
-      *out = argv[++i];
-      return true;
-    };
-    if (a == "--help") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (a == "--version") {
-      std::printf("certgate-decide (certgate) %s\n", CERTGATE_VERSION);
-      return 0;
-    }
-    if (a == "--verbose") {
-      verbose = true;
-    } else if (a == "--policy") {
-      if (!value(&policy) || policy.empty() || policy.front() != '/') {
-        return Usage("--policy needs an absolute path");
-      }
-    } else if (a == "--snapshot") {
-      if (!value(&snapshot) || snapshot.empty() || (snapshot != "none" && snapshot.front() != '/')) {
-        return Usage("--snapshot needs an absolute path, or none");
-      }
-      if (snapshot == "none") snapshot.clear();
-    } else if (a == "--socket") {
-      if (!value(&socket_path)) return Usage("--socket needs a path");
-    } else if (a == "--client-user") {
-      std::string name;
-      if (!value(&name) || name.empty()) return Usage("--client-user needs a user name or \"any\"");
-      client_users.push_back(name);
-    } else if (a == "--max-children") {
-      std::string text;
-      if (!value(&text)) return Usage("--max-children needs a number");
-      auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), max_children);
-      if (ec != std::errc() || ptr != text.data() + text.size() || max_children == 0 ||
-          max_children > 4096) {
-        return Usage("--max-children must be 1 to 4096");
-      }
-    } else {
-      return Usage("unknown argument " + std::string(a));
-    }
-  }
-
+  const std::string socket_path = args.socket_path.empty() ? CERTGATE_DECIDE_SOCKET : args.socket_path;
+  const bool verbose = args.verbose;
+  std::vector<std::string> client_users = args.client_users;
   const bool client_users_given = !client_users.empty();
   if (!client_users_given) client_users.push_back(kDefaultClientUser);
   std::optional<certgate::decide::ClientFilter> clients = ResolveClientUsers(client_users, client_users_given);
@@ -289,8 +248,8 @@ int main(int argc, char** argv) {
     listen_fd = BindSocket(socket_path, &error);
     if (listen_fd < 0) return StartupError(&log, verbose, error);
   }
-  certgate::decide::PolicyCache cache(policy, certgate::core::LoadOptions{});
-  cache.UseSnapshot(snapshot);
+  certgate::decide::PolicyCache cache(args.policy, certgate::core::LoadOptions{});
+  cache.UseSnapshot(args.snapshot);
   (void)cache.Refresh();  // load now, so the first login does not pay for it
   certgate::decide::LogSnapshotNotUsed(cache, &log);
   certgate::decide::WarmUpCrypto();
@@ -301,5 +260,5 @@ int main(int argc, char** argv) {
   // Type=notify: ready once the policy is loaded (TimeoutStartSec= bounds
   // that first load; the socket queues logins meanwhile).
   (void)sd_notify(0, ("READY=1\nSTATUS=" + status).c_str());
-  return certgate::decide::Serve(listen_fd, &cache, max_children, *clients, &log);
+  return certgate::decide::Serve(listen_fd, &cache, args.max_children, *clients, &log);
 }
