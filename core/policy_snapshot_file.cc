@@ -181,6 +181,21 @@ std::string RealPath(const std::string& path) {
 
 Result<CompiledSnapshot> WriteSnapshot(const std::string& policy_path, const std::string& snapshot_path,
                                        const LoadOptions& options, int64_t racy_seconds) {
+  struct stat existing {};
+  if (lstat(snapshot_path.c_str(), &existing) == 0 && S_ISDIR(existing.st_mode)) {
+    return Fail(Errc::kUsage, snapshot_path + " is a directory; give --snapshot a file's path, such as " +
+                                  snapshot_path + (snapshot_path.ends_with('/') ? "" : "/") + "policy.snapshot");
+  }
+  // The file is owned by whoever writes it, and the helpers use only a
+  // snapshot |owner_uid| (root) owns: another user's compile would write
+  // one nobody uses, or (more likely) be refused its directory.
+  if (options.check_permissions && geteuid() != options.owner_uid) {
+    return Fail(Errc::kUsage, "the helpers use only a snapshot owned by " +
+                                  (options.owner_uid == 0 ? std::string("root")
+                                                          : "uid " + std::to_string(options.owner_uid)) +
+                                  ", and this runs as uid " + std::to_string(geteuid()) +
+                                  "; run --compile as root (sudo)");
+  }
   // Writing into a directory the stamps cover would change its stamp, and
   // the snapshot would be stale the moment it is written.
   const std::string dir = RealPath(ParentDirectory(snapshot_path));

@@ -648,6 +648,35 @@ TEST_F(SnapshotFilesTest, RefusesTheDirectoriesItStamps) {
   EXPECT_EQ(missing.error().code, Errc::kIo);
 }
 
+// A directory as the snapshot's path, and a compile by a user whose file
+// the helpers would not use, are refused before anything is loaded, with
+// what to do (the write's failure said to create the directory).
+TEST_F(SnapshotFilesTest, RefusesADirectoryAndAnotherOwner) {
+  Result<CompiledSnapshot> w = WriteSnapshot(policy_, dir_.Path("cache"), options_, -1);
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code, Errc::kUsage);
+  EXPECT_EQ(w.error().detail, dir_.Path("cache") + " is a directory; give --snapshot a file's path, such as " +
+                                  dir_.Path("cache") + "/policy.snapshot");
+  w = WriteSnapshot(policy_, dir_.Path("cache") + "/", options_, -1);
+  ASSERT_FALSE(w);
+  EXPECT_NE(w.error().detail.find("such as " + dir_.Path("cache") + "/policy.snapshot"), std::string::npos)
+      << w.error().detail;
+
+  LoadOptions other_owner = options_;
+  other_owner.owner_uid = static_cast<unsigned>(geteuid()) + 1;
+  w = WriteSnapshot(policy_, snapshot_, other_owner, -1);
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code, Errc::kUsage);
+  EXPECT_EQ(w.error().detail, "the helpers use only a snapshot owned by uid " + std::to_string(geteuid() + 1) +
+                                  ", and this runs as uid " + std::to_string(geteuid()) +
+                                  "; run --compile as root (sudo)");
+  EXPECT_EQ(Open().state, SnapshotState::kAbsent);  // nothing written
+  // Without the permission checks (some tests) anyone's snapshot is used,
+  // so anyone may write it.
+  other_owner.check_permissions = false;
+  EXPECT_TRUE(WriteSnapshot(policy_, snapshot_, other_owner, -1));
+}
+
 // A compile right after an edit (as certgate-compile.path starts it) waits
 // out the racy window, and the snapshot it writes is used.
 TEST_F(SnapshotFilesTest, WaitsOutARecentChange) {
