@@ -160,7 +160,9 @@ struct CompiledSnapshot {
 // of the clock is not waited for, see CheckRaciness); if the files change
 // while they are read or the snapshot is written it compiles them again
 // (5 tries). Fails with kIo (what, where, and errno), kUsage for a snapshot
-// in a directory the stamps cover, or kPolicy when the files keep changing.
+// path that is a directory or in a directory the stamps cover or that the
+// helpers would not trust, or when not run as |options.owner_uid| (the
+// helpers would not use the file), or kPolicy when the files keep changing.
 // |racy_seconds| as for OpenSnapshot.
 Result<CompiledSnapshot> WriteSnapshot(const std::string& policy_path, const std::string& snapshot_path,
                                        const LoadOptions& options, int64_t racy_seconds = kRacySeconds);
