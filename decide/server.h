@@ -20,6 +20,9 @@ namespace certgate::decide {
 // kDefaultMaxChildren bounds the workers at once (idle or serving); beyond
 // it new clients wait in the socket's backlog for a worker to be free.
 inline constexpr size_t kDefaultMaxChildren = 64;
+// kMaxMaxChildren is the largest --max-children (the shared state has a
+// slot for each worker).
+inline constexpr size_t kMaxMaxChildren = 4096;
 // The parent forks workers until kMinIdleWorkers wait for a connection; a
 // worker that finds kMaxIdleWorkers others idle after a request exits.
 inline constexpr size_t kMinIdleWorkers = 2;

@@ -18,8 +18,6 @@ using core::Status;
 
 namespace {
 
-constexpr size_t kMaxMaxChildren = 4096;
-
 Result<core::HelperKind> RunKind(const std::vector<std::string>& args) {
   if (args.size() < 2) return Fail(Errc::kUsage, "--run needs principals-cmd or keys-cmd");
   if (args[1] == "principals-cmd") return core::HelperKind::kPrincipals;
