@@ -226,7 +226,7 @@ void Parser::ParseAuthority(const std::string& name, const yaml_mark_t& name_mar
   });
   if (stopped_ || !info.is_mapping) return;
   if ((info.seen & (uint64_t{1} << kAuthKeys)) == 0) {
-    AddIssue(info.start, context + " has no keys; add keys: [the CA's public key line]");
+    DeferIssue(info.start, context + " has no keys; add keys: [the CA's public key line]");
     return;
   }
   if (keys_ok) policy_->authorities.push_back(std::move(a));

@@ -239,6 +239,39 @@ TEST(PolicyLoaderTest, SyntaxError) {
   ExpectIssue("version: 1\nrules:\n  - name: a: b\n",
               "p.yaml:3:12: YAML syntax error: mapping values are not allowed in this context; quote a value that "
               "holds \": \"");
+  // A line indented as nothing before it: where the collection it ends
+  // starts, and how its keys or entries line up.
+  EXPECT_EQ(FirstIssue("version: 1\nrules:\n  - name: a\n  users: [a]\n"),
+            "p.yaml:4:3: YAML syntax error: did not find expected '-' indicator while parsing a block collection; "
+            "line it up with the keys or \"- \" entries it belongs to; an entry of the list at line 3, column 3 "
+            "starts with \"- \" in that column");
+  EXPECT_EQ(FirstIssue("version: 1\nrules:\n  - name: a\n    users:\n      - a\n     - b\n"),
+            "p.yaml:6:6: YAML syntax error: did not find expected key while parsing a block mapping; line it up "
+            "with the keys or \"- \" entries it belongs to; a key of the mapping at line 3, column 5 starts in "
+            "that column");
+  EXPECT_EQ(FirstIssue("version: 1\nrules:\n  - name: a\n    users: - a\n"),
+            "p.yaml:4:12: YAML syntax error: block sequence entries are not allowed in this context; a \"- \" list "
+            "cannot start on its key's line: put its entries on the lines below, or write it as [a, b]");
+}
+
+// A key indented less than the rest of its mapping ends the mapping there
+// (libyaml), and the line is then a syntax error: the keys it "lacks" are
+// not reported, since the syntax error is where they are.
+TEST(PolicyLoaderTest, AMisindentedKeyIsOneSyntaxError) {
+  LoadResult r = Parse(Header() + "rules:\n  - name: a\n    users: [a]\n   authorities: [prod]\n"
+                                  "    principals: [x]\n");
+  EXPECT_EQ(Issues(r),
+            "p.yaml:8:4: YAML syntax error: did not find expected '-' indicator while parsing a block collection; "
+            "line it up with the keys or \"- \" entries it belongs to; an entry of the list at line 6, column 3 "
+            "starts with \"- \" in that column\n");
+  r = Parse("version: 1\nauthorities:\n  a:\n    allow_sha1: true\n   keys: [x]\n");
+  EXPECT_EQ(Issues(r).find("has no keys"), std::string::npos) << Issues(r);
+  // Keys that are missing while the YAML goes on are reported, as before.
+  r = Parse(Header() + "rules:\n  - name: a\n    users: [a]\n  - name: b\n    users: [b]\n"
+                       "    authorities: [prod]\n    principals: [x]\n");
+  EXPECT_EQ(Issues(r),
+            "p.yaml:6:5: rule has no authorities; add authorities: [NAME] naming a top-level authority\n"
+            "p.yaml:6:5: rule has no principals; add principals: [patterns], e.g. [\"{user}\"]\n");
 }
 
 TEST(PolicyLoaderTest, NotUtf8) {

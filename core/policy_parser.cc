@@ -55,11 +55,14 @@ void Parser::AddIssue(int line, int column, std::string message) {
 bool Parser::Next() {
   if (stopped_) return false;
   if (!reader_.Next()) {
+    deferred_.clear();
     const YamlProblem& e = reader_.error();
     AddIssue(e.line, e.column, e.message);
     stopped_ = true;
     return false;
   }
+  for (auto& [mark, message] : deferred_) AddIssue(mark, std::move(message));
+  deferred_.clear();
   if (!reader_.forbidden().empty()) AddIssue(Mark(), reader_.forbidden());
   return !stopped_;
 }

@@ -149,6 +149,14 @@ class Parser {
   void AddIssue(const yaml_mark_t& mark, std::string message) {
     AddIssue(static_cast<int>(mark.line) + 1, static_cast<int>(mark.column) + 1, std::move(message));
   }
+  // DeferIssue records a key found missing when its mapping ended; the
+  // next event read adds it (Next), a syntax error drops it. libyaml ends
+  // a mapping at a line indented less than its keys and only then finds
+  // that the line fits nowhere: the "missing" key is usually that line,
+  // and the syntax error at it says all there is to say.
+  void DeferIssue(const yaml_mark_t& mark, std::string message) {
+    deferred_.push_back({mark, std::move(message)});
+  }
   // Where returns |mark| as a 1-based location in this file.
   SourceLocation Where(const yaml_mark_t& mark) const {
     return SourceLocation{file_, static_cast<int>(mark.line) + 1, static_cast<int>(mark.column) + 1};
@@ -219,6 +227,7 @@ class Parser {
   PolicyFileRole role_;
   Policy* policy_ = nullptr;  // &*result_->policy
   bool stopped_ = false;      // set: every loop unwinds, no more issues
+  std::vector<std::pair<yaml_mark_t, std::string>> deferred_;  // DeferIssue's, not yet added
 };
 
 template <size_t N, typename F>

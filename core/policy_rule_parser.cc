@@ -344,17 +344,17 @@ void Parser::ParseRule() {
   if (stopped_ || !info.is_mapping) return;
   const yaml_mark_t& at = info.start;
   if ((info.seen & (uint64_t{1} << kRuleUsers)) == 0) {
-    AddIssue(at, "rule has no users; add users: [login patterns or group:NAME]");
+    DeferIssue(at, "rule has no users; add users: [login patterns or group:NAME]");
   }
   if ((info.seen & (uint64_t{1} << kRuleAuthorities)) == 0) {
-    AddIssue(at, "rule has no authorities; add authorities: [NAME] naming a top-level authority");
+    DeferIssue(at, "rule has no authorities; add authorities: [NAME] naming a top-level authority");
   }
   // A break-glass rule may list user_keys only: it then grants no
   // certificate principal.
   if ((info.seen & (uint64_t{1} << kRulePrincipals)) == 0 && rule.user_keys.empty() && !user_keys_reported) {
-    AddIssue(at, "rule has no principals; add principals: [patterns], e.g. [\"{user}\"]");
+    DeferIssue(at, "rule has no principals; add principals: [patterns], e.g. [\"{user}\"]");
   }
-  ok = result_->issues.size() == issues_before;
+  ok = result_->issues.size() == issues_before && deferred_.empty();
   if (!ok) {
     if (!authority_names.empty()) {
       result_->dropped_rule_authority_names.emplace_back(rule.where, std::move(authority_names));

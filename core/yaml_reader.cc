@@ -139,6 +139,19 @@ void YamlReader::SetSyntaxError() {
     error_.message += "; indent with spaces, not tabs";
   } else if (parser_.problem != nullptr && std::strstr(parser_.problem, "mapping values are not allowed") != nullptr) {
     error_.message += "; quote a value that holds \": \"";
+  } else if (context.starts_with("while parsing a block ") && parser_.context_mark.index < found.index) {
+    // A line indented as no key or entry before it: libyaml names the
+    // innermost collection still open.
+    const bool mapping = context == "while parsing a block mapping";
+    error_.message += std::string("; line it up with the keys or \"- \" entries it belongs to; ") +
+                      (mapping ? "a key of the mapping at line " : "an entry of the list at line ") +
+                      std::to_string(parser_.context_mark.line + 1) + ", column " +
+                      std::to_string(parser_.context_mark.column + 1) +
+                      (mapping ? " starts in that column" : " starts with \"- \" in that column");
+  } else if (parser_.problem != nullptr &&
+             std::strstr(parser_.problem, "block sequence entries are not allowed") != nullptr) {
+    error_.message += "; a \"- \" list cannot start on its key's line: put its entries on the lines below, or "
+                      "write it as [a, b]";
   }
 }
 
