@@ -18,6 +18,7 @@
 #include "core/policy_eval.h"
 #include "core/policy_snapshot.h"
 #include "core/read_file.h"
+#include "core/ssh_key.h"
 #include "core/sshd_output.h"
 #include "core/unique_fd.h"
 
@@ -55,20 +56,11 @@ LogRecord DenyRecord(const char* program, const std::string& user, const std::st
   return DecisionRecord(program, user, cert, d);
 }
 
-// CountNonBlankLines counts the lines of |text| holding more than blanks.
-size_t CountNonBlankLines(std::string_view text) {
-  size_t count = 0;
-  while (!text.empty()) {
-    const size_t end = std::min(text.find('\n'), text.size());
-    if (text.substr(0, end).find_first_not_of(" \t\r") != std::string_view::npos) ++count;
-    text.remove_prefix(std::min(end + 1, text.size()));
-  }
-  return count;
-}
-
-// ReadKeyFile reads a key or certificate file for --explain: one line (a
-// second one would be ignored, and it may be the one that was meant).
-Result<std::string> ReadKeyFile(const std::string& path) {
+// ReadKeyLine reads a key or certificate file for --explain and returns
+// its one line, with blank lines and '#' comments skipped as sshd skips
+// them in key files. A second key line is refused: it would be ignored,
+// and it may be the one that was meant.
+Result<std::string> ReadKeyLine(const std::string& path) {
   UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return Fail(Errc::kIo, path + ": cannot open: " + std::strerror(errno));
   std::string data;
@@ -77,15 +69,25 @@ Result<std::string> ReadKeyFile(const std::string& path) {
     if (read.error().code == Errc::kTooLarge) return Fail(Errc::kTooLarge, path + ": larger than a key file can be");
     return Fail(Errc::kIo, path + ": " + read.error().detail);
   }
-  if (const size_t lines = CountNonBlankLines(data); lines > 1) {
-    return Fail(Errc::kBadFormat, path + " holds " + std::to_string(lines) +
-                                      " lines; give one certificate (or key) per file, e.g. its -cert.pub file");
+  std::string_view rest = data, line;
+  size_t line_no = 0, lines = 0;
+  std::string first;
+  while (NextKeyFileLine(&rest, &line_no, &line)) {
+    if (++lines == 1) first = std::string(line);
   }
-  return data;
+  if (lines == 0) {
+    return Fail(Errc::kBadFormat, path + " holds no key line (only blank lines or # comments); give the "
+                                         "certificate's -cert.pub file");
+  }
+  if (lines > 1) {
+    return Fail(Errc::kBadFormat, path + " holds " + std::to_string(lines) +
+                                      " key lines; give one certificate (or key) per file, e.g. its -cert.pub file");
+  }
+  return first;
 }
 
-// KeyFileFields splits a .pub / -cert.pub file into its type and base64
-// fields. A file holding only base64 gets an empty type.
+// KeyFileFields splits the line of a .pub / -cert.pub file into its type
+// and base64 fields. A line holding only base64 gets an empty type.
 void KeyFileFields(const std::string& text, std::string* type, std::string* b64) {
   std::istringstream in(text);
   std::string first, second;
@@ -358,7 +360,7 @@ HelperOutput RunExplain(HelperKind kind, const HelperOptions& o, HelperEnv& env)
     result.out += "decision: DENY: policy error\n";
     return result;
   }
-  Result<std::string> text = ReadKeyFile(o.explain_file);
+  Result<std::string> text = ReadKeyLine(o.explain_file);
   if (!text) {
     result.out = "decision: DENY: " + text.error().detail + "\n";
     return result;

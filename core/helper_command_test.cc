@@ -255,7 +255,22 @@ TEST_F(HelperCommandTest, ExplainAllowAndDeny) {
   HelperOutput both = RunHelper(HelperKind::kPrincipals, *o, env_);
   EXPECT_EQ(both.exit_code, 1);
   EXPECT_EQ(both.out, "decision: DENY: " + two +
-                          " holds 2 lines; give one certificate (or key) per file, e.g. its -cert.pub file\n");
+                          " holds 2 key lines; give one certificate (or key) per file, e.g. its -cert.pub file\n");
+  // Blank lines and # comments are skipped, as sshd skips them in key files.
+  const std::string commented = dir_.Path("commented-cert.pub");
+  WriteFile(commented, "# alice's certificate, from the prod CA\n\n  " + ReadFile(cert_file) + "\n# end\n");
+  o->explain_file = commented;
+  HelperOutput with_comments = RunHelper(HelperKind::kPrincipals, *o, env_);
+  EXPECT_EQ(with_comments.exit_code, 0) << with_comments.out;
+  EXPECT_NE(with_comments.out.find("decision: ALLOW"), std::string::npos) << with_comments.out;
+  const std::string none = dir_.Path("comments-only.pub");
+  WriteFile(none, "# nothing here\n\n");
+  o->explain_file = none;
+  HelperOutput nothing = RunHelper(HelperKind::kPrincipals, *o, env_);
+  EXPECT_EQ(nothing.exit_code, 1);
+  EXPECT_EQ(nothing.out, "decision: DENY: " + none +
+                             " holds no key line (only blank lines or # comments); give the certificate's "
+                             "-cert.pub file\n");
 }
 
 TEST_F(HelperCommandTest, ExplainNamesTheFailingRule) {
