@@ -1,11 +1,8 @@
 // SSHSIG (PROTOCOL.sshsig) parsing and verification via core::VerifySignature.
 #include "cafetch/sshsig.h"
 
-#include <openssl/evp.h>
-
-#include <array>
-
 #include "core/base64.h"
+#include "core/digest.h"
 #include "core/log.h"
 #include "core/signature.h"
 #include "core/wire_reader.h"
@@ -54,15 +51,17 @@ bool ReadShortCString(core::WireReader* r, std::string* out) {
   return true;
 }
 
-// Digest returns SHA-256 or SHA-512 of |message|.
+// Digest returns SHA-256 (|algorithm| "sha256") or SHA-512 (anything else;
+// the parser allows only "sha512") of |message|, or kInternal.
 Result<std::vector<uint8_t>> Digest(std::string_view algorithm, std::span<const uint8_t> message) {
-  const EVP_MD* md = algorithm == "sha256" ? EVP_sha256() : EVP_sha512();
-  std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
-  unsigned int len = 0;
-  if (EVP_Digest(message.data(), message.size(), out.data(), &len, md, nullptr) != 1) {
-    return Fail(Errc::kInternal, "EVP_Digest failed");
+  if (algorithm == "sha256") {
+    Result<core::Sha256Digest> d = core::Sha256(message);
+    if (!d) return Unexpected{d.error()};
+    return std::vector<uint8_t>(d->begin(), d->end());
   }
-  return std::vector<uint8_t>(out.begin(), out.begin() + len);
+  Result<core::Sha512Digest> d = core::Sha512(message);
+  if (!d) return Unexpected{d.error()};
+  return std::vector<uint8_t>(d->begin(), d->end());
 }
 
 }  // namespace

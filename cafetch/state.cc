@@ -6,13 +6,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <system_error>
 
 #include "cafetch/atomic_file.h"
+#include "core/digest.h"
 #include "core/ssh_key.h"
 #include "core/wire_reader.h"
 
@@ -192,11 +192,11 @@ std::string TrustFingerprint(const Config& config) {
       AddField(&data, core::Sha256Fingerprint(signer.blob));
     }
   }
-  std::array<uint8_t, 32> digest{};
-  if (!core::Sha256Digest(core::AsBytes(data), &digest)) return "";
+  core::Result<core::Sha256Digest> digest = core::Sha256(core::AsBytes(data));
+  if (!digest) return "";
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
-  for (uint8_t b : digest) {
+  for (uint8_t b : *digest) {
     hex += kHex[b >> 4];
     hex += kHex[b & 0xf];
   }

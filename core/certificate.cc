@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "core/base64.h"
+#include "core/digest.h"
 #include "core/wire_reader.h"
 
 namespace certgate::core {
@@ -281,7 +282,14 @@ Result<Certificate> ParseCertificate(std::span<const uint8_t> blob, SignatureMem
   if (!ca) return Unexpected{ca.error()};
   cert.signature_key = std::move(*ca);
   SignatureMemo::Digest digest{};
-  if (memo != nullptr && !Sha256Digest(blob, &digest)) memo = nullptr;  // then verify as without
+  if (memo != nullptr) {
+    Result<Sha256Digest> d = Sha256(blob);
+    if (d) {
+      digest = *d;
+    } else {
+      memo = nullptr;  // then verify as without
+    }
+  }
   const bool known_good = memo != nullptr && memo->Contains(digest);
   Result<SignatureInfo> info = VerifySignature(cert.signature_key, signature, signed_part, known_good);
   if (!info) return Unexpected{info.error()};

@@ -4,14 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string_view>
 
 #include "core/base64.h"
+#include "core/digest.h"
 #include "core/read_file.h"
 #include "core/unique_fd.h"
 #include "core/wire_reader.h"
@@ -42,16 +41,16 @@ constexpr size_t kMaxBitmapBytes = 16384 / 8;
 
 using Blob = std::vector<uint8_t>;
 
-Blob Digest(const EVP_MD* md, std::span<const uint8_t> data) {
-  Blob out(static_cast<size_t>(EVP_MD_get_size(md)));
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1) out.clear();
-  out.resize(len);
-  return out;
-}
-
 bool Contains(const std::vector<Blob>& sorted, const Blob& item) {
   return std::binary_search(sorted.begin(), sorted.end(), item);
+}
+
+// ContainsDigest returns true if |digest| is in |sorted|, or could not be
+// computed: a key whose revocation cannot be checked is revoked (fail
+// closed, as sshd's ssh_krl_check_key fails on a fingerprint error).
+template <typename DigestT>
+bool ContainsDigest(const std::vector<Blob>& sorted, const Result<DigestT>& digest) {
+  return !digest || Contains(sorted, Blob(digest->begin(), digest->end()));
 }
 
 void SortUnique(std::vector<Blob>* v) {
@@ -312,8 +311,8 @@ Result<Krl> ParseTextList(std::string_view text) {
 
 bool Krl::IsKeyRevoked(const PublicKey& key) const {
   if (Contains(revoked_blobs, key.blob)) return true;
-  if (!revoked_sha1.empty() && Contains(revoked_sha1, Digest(EVP_sha1(), key.blob))) return true;
-  if (!revoked_sha256.empty() && Contains(revoked_sha256, Digest(EVP_sha256(), key.blob))) return true;
+  if (!revoked_sha1.empty() && ContainsDigest(revoked_sha1, Sha1(key.blob))) return true;
+  if (!revoked_sha256.empty() && ContainsDigest(revoked_sha256, Sha256(key.blob))) return true;
   return false;
 }
 

@@ -4,16 +4,15 @@
 #include "core/policy_snapshot.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstring>
 #include <memory>
-#include <optional>
 #include <utility>
 
+#include "core/digest.h"
 #include "core/key_options.h"
 #include "core/sshd_output.h"
 #include "core/wire_reader.h"
@@ -57,19 +56,12 @@ std::span<const uint8_t> BytesOf(std::span<const T> items) {
 size_t Align8(size_t n) { return (n + 7) & ~size_t{7}; }
 
 // Digest returns the SHA-256 of |bytes| (at least a header) without the
-// header's digest field, or nothing if OpenSSL fails.
-std::optional<std::array<uint8_t, 32>> Digest(std::span<const uint8_t> bytes) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  std::array<uint8_t, 32> out{};
-  unsigned int len = 0;
-  const size_t after = kDigestOffset + out.size();
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), bytes.data(), kDigestOffset) != 1 ||
-      EVP_DigestUpdate(ctx.get(), bytes.data() + after, bytes.size() - after) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1 || len != out.size()) {
-    return std::nullopt;
-  }
-  return out;
+// header's digest field, or kInternal if OpenSSL fails. The two ranges are
+// hashed in place: a snapshot can be megabytes.
+Result<Sha256Digest> Digest(std::span<const uint8_t> bytes) {
+  static_assert(sizeof(Header::digest) == std::tuple_size_v<Sha256Digest>);
+  const size_t after = kDigestOffset + sizeof(Header::digest);
+  return Sha256({bytes.first(kDigestOffset), bytes.subspan(after)});
 }
 
 // --- Encoding ---------------------------------------------------------------
@@ -178,7 +170,7 @@ std::vector<uint8_t> EncodeSnapshot(const CompiledPolicy& policy, const Snapshot
 
 void SealSnapshot(std::span<uint8_t> bytes) {
   if (bytes.size() < sizeof(Header)) return;
-  const std::optional<std::array<uint8_t, 32>> digest = Digest(bytes);
+  const Result<Sha256Digest> digest = Digest(bytes);
   // Without a digest (OpenSSL failed) the field stays as it is: the file is
   // then refused when read, never trusted unsealed.
   if (digest) std::memcpy(bytes.data() + kDigestOffset, digest->data(), digest->size());
@@ -215,7 +207,7 @@ class SnapshotReader {
                   "file is " + std::to_string(bytes_.size()) + " bytes, its header says " +
                       std::to_string(h.file_size));
     }
-    const std::optional<std::array<uint8_t, 32>> digest = Digest(bytes_);
+    const Result<Sha256Digest> digest = Digest(bytes_);
     if (!digest) return Fail(Errc::kInternal, "cannot compute the snapshot's SHA-256 digest");
     if (CRYPTO_memcmp(digest->data(), h.digest, digest->size()) != 0) {
       return Fail(Errc::kBadFormat, "its contents do not match its digest: damaged, or written over in place "

@@ -1,12 +1,12 @@
 #include "core/signature.h"
 
 #include <openssl/ecdsa.h>
-#include <openssl/sha.h>
 
 #include <array>
 #include <string_view>
 #include <vector>
 
+#include "core/digest.h"
 #include "core/openssl_ptr.h"
 #include "core/wire_reader.h"
 
@@ -34,13 +34,6 @@ const EVP_MD* EcdsaDigest(KeyType type) {
     default:
       return EVP_sha256();
   }
-}
-
-std::array<uint8_t, SHA256_DIGEST_LENGTH> Sha256(std::span<const uint8_t> data) {
-  std::array<uint8_t, SHA256_DIGEST_LENGTH> digest{};
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest.data(), &len, EVP_sha256(), nullptr);
-  return digest;
 }
 
 // EcdsaBlobToDer turns the SSH form `mpint r, mpint s` (which must be
@@ -127,14 +120,19 @@ Status VerifyEd25519(EVP_PKEY* pkey, WireReader* r, std::span<const uint8_t> dat
 }
 
 // SkSignedData is what a FIDO authenticator signs (PROTOCOL.u2f):
-// SHA256(application) || flags || counter || SHA256(message).
-std::vector<uint8_t> SkSignedData(const PublicKey& key, uint8_t flags, uint32_t counter,
-                                  std::span<const uint8_t> data) {
+// SHA256(application) || flags || counter || SHA256(message). kInternal if
+// OpenSSL cannot hash: then nothing is verified.
+Result<std::vector<uint8_t>> SkSignedData(const PublicKey& key, uint8_t flags, uint32_t counter,
+                                          std::span<const uint8_t> data) {
+  Result<Sha256Digest> application = Sha256(AsBytes(key.application));
+  if (!application) return Unexpected{application.error()};
+  Result<Sha256Digest> message = Sha256(data);
+  if (!message) return Unexpected{message.error()};
   WireWriter w;
-  w.PutBytes(Sha256(AsBytes(key.application)));
+  w.PutBytes(*application);
   w.PutU8(flags);
   w.PutU32(counter);
-  w.PutBytes(Sha256(data));
+  w.PutBytes(*message);
   return w.Take();
 }
 
@@ -146,17 +144,18 @@ Status VerifySk(EVP_PKEY* pkey, const PublicKey& key, WireReader* r, std::span<c
     return Fail(Errc::kTruncated, "sk flags and counter");
   }
   if (!r->empty()) return Fail(Errc::kTrailingData, "bytes after sk signature");
-  std::vector<uint8_t> signed_data = SkSignedData(key, info->sk_flags, info->sk_counter, data);
+  Result<std::vector<uint8_t>> signed_data = SkSignedData(key, info->sk_flags, info->sk_counter, data);
+  if (!signed_data) return Unexpected{signed_data.error()};
   bool ok = pkey == nullptr;
   if (key.type == KeyType::kSkEcdsaP256) {
     Result<std::vector<uint8_t>> der = EcdsaBlobToDer(inner);
     if (!der) return Unexpected{der.error()};
-    ok = ok || EvpVerify(pkey, EVP_sha256(), *der, signed_data);
+    ok = ok || EvpVerify(pkey, EVP_sha256(), *der, *signed_data);
   } else {
     if (inner.size() != kEd25519SignatureBytes) {
       return Fail(Errc::kBadFormat, "sk-ed25519 signature is not 64 bytes");
     }
-    ok = ok || EvpVerify(pkey, nullptr, inner, signed_data);
+    ok = ok || EvpVerify(pkey, nullptr, inner, *signed_data);
   }
   if (!ok) return Fail(Errc::kBadSignature, "sk signature");
   return Ok();

@@ -2,11 +2,11 @@
 
 #include <openssl/core_names.h>
 #include <openssl/obj_mac.h>
-#include <openssl/sha.h>
 
 #include <array>
 
 #include "core/base64.h"
+#include "core/digest.h"
 #include "core/openssl_ptr.h"
 
 namespace certgate::core {
@@ -405,16 +405,10 @@ bool NextKeyFileLine(std::string_view* text, size_t* line_no, std::string_view* 
   return false;
 }
 
-bool Sha256Digest(std::span<const uint8_t> data, std::array<uint8_t, 32>* out) {
-  unsigned int len = 0;
-  return EVP_Digest(data.data(), data.size(), out->data(), &len, EVP_sha256(), nullptr) == 1 &&
-         len == out->size();
-}
-
 std::string Sha256Fingerprint(std::span<const uint8_t> blob) {
-  std::array<uint8_t, 32> digest{};
-  if (!Sha256Digest(blob, &digest)) return "SHA256:?";  // matches no real fingerprint
-  return "SHA256:" + Base64EncodeUnpadded(digest);
+  Result<Sha256Digest> digest = Sha256(blob);
+  if (!digest) return "SHA256:?";  // matches no real fingerprint
+  return "SHA256:" + Base64EncodeUnpadded(*digest);
 }
 
 }  // namespace certgate::core

@@ -2,7 +2,6 @@
 #ifndef CERTGATE_CORE_SSH_KEY_H_
 #define CERTGATE_CORE_SSH_KEY_H_
 
-#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -107,10 +106,6 @@ bool NextKeyFileLine(std::string_view* text, size_t* line_no, std::string_view* 
 
 // FormatPublicKeyLine returns `keytype base64` (plus " comment" if not empty).
 std::string FormatPublicKeyLine(const PublicKey& key, std::string_view comment = {});
-
-// Sha256Digest puts the SHA-256 digest of |data| in |out|; false if
-// OpenSSL failed (then |out| must not be used).
-bool Sha256Digest(std::span<const uint8_t> data, std::array<uint8_t, 32>* out);
 
 // Sha256Fingerprint returns "SHA256:" and the unpadded base64 of the SHA-256
 // of |blob|, exactly as `ssh-keygen -l` prints it.
