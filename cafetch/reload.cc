@@ -281,6 +281,14 @@ core::Result<pid_t> SignalSshd(const std::string& pid_file, const std::string& s
   ssize_t n = readlink(proc.c_str(), exe, sizeof exe - 1);
   if (n < 0) {
     if (errno == ENOENT) return pid_t{0};  // stale PidFile: sshd is not running
+    if (errno == EACCES || errno == EPERM) {
+      // Root with fewer capabilities than sshd (a unit's
+      // CapabilityBoundingSet=) may not read another root process's exe.
+      return Fail(Errc::kIo, "readlink " + proc + ": " + std::strerror(errno) +
+                                 "; cafetch needs CAP_SYS_PTRACE to tell that pid " + std::to_string(*pid) +
+                                 " is sshd: add it to the unit's CapabilityBoundingSet=, or set "
+                                 "sshd.reload: systemd if systemd runs sshd");
+    }
     return Fail(Errc::kIo, "readlink " + proc + ": " + std::strerror(errno));
   }
   std::string running(exe, static_cast<size_t>(n));

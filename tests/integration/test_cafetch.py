@@ -14,6 +14,8 @@ the newest build*/cafetch/cafetch of the tree is used).
 Classes:
   RotationTest    old CA, then old+new, then new only: logins keep working at
                   every step, and the old CA stops only after keep_retired
+  UnitCapabilitiesTest  the SIGHUP reload works with no more capabilities
+                  than the systemd units' CapabilityBoundingSet=
   FailStaticTest  issuer errors and bad answers change nothing on disk and
                   exit non-zero; --dry-run changes nothing; candidate
                   directories a killed run left in state_dir/candidates are
@@ -23,6 +25,7 @@ Classes:
 import glob
 import os
 import pty
+import shutil
 import signal
 import socket
 import subprocess
@@ -276,6 +279,50 @@ class RotationTest(CafetchCase):
         # A copy of the previous key file is kept beside it.
         with open(self.trusted + ".previous") as f:
             self.assertIn(h.Keys.pub_line(w.ca_old).split()[1], f.read())
+
+
+def unit_capabilities():
+    """CapabilityBoundingSet= of packaging/systemd/cafetch.service, which
+    cafetch-once.service (the timer's) must repeat."""
+    sets = []
+    for name in ("cafetch.service", "cafetch-once.service"):
+        path = os.path.join(HERE, "..", "..", "packaging", "systemd", name)
+        with open(path) as f:
+            lines = [line for line in f if line.startswith("CapabilityBoundingSet=")]
+        assert len(lines) == 1, "%s: one CapabilityBoundingSet= line expected" % path
+        sets.append(lines[0].split("=", 1)[1].split())
+    assert sets[0] == sets[1], "cafetch.service and cafetch-once.service differ: %r %r" % tuple(sets)
+    return sets[0]
+
+
+@unittest.skipIf(SKIP, SKIP or "")
+@unittest.skipIf(not shutil.which("setpriv"), "setpriv (util-linux) not installed")
+class UnitCapabilitiesTest(CafetchCase):
+    """cafetch with only the capabilities its systemd units leave it still
+    reloads sshd by SIGHUP (sshd.reload: signal, or auto without an ssh
+    unit): telling that the PidFile's pid is sshd reads /proc/PID/exe and
+    /proc/PID/fd, which a process with fewer capabilities than sshd may do
+    only with CAP_SYS_PTRACE."""
+
+    def test_reload_by_signal_within_the_units_capabilities(self):
+        caps = unit_capabilities()
+        self.assertIn("CAP_SYS_PTRACE", caps)
+        bounding = "-all," + ",".join("+" + c[len("CAP_"):].lower() for c in caps)
+        self.serve(self.w.ca_old)
+        # Without CAP_SYS_PTRACE the round is undone, and the error says why.
+        before = self.watched()
+        p = self.cafetch("--once", prefix=["setpriv", "--bounding-set=" + bounding.replace(",+sys_ptrace", ""),
+                                           "--no-new-privs"])
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("cafetch needs CAP_SYS_PTRACE to tell that pid %d is sshd" % self.sshd.proc.pid, p.stderr)
+        self.assertEqual(self.watched(), before)
+        pid = self.sshd.proc.pid
+        mark = self.sshd.log_size()
+        p = self.cafetch("--once", prefix=["setpriv", "--bounding-set=" + bounding, "--no-new-privs"])
+        self.assertEqual(p.returncode, 0, "cafetch --once within %s failed: %s" % (" ".join(caps), p.stderr))
+        self.assertIn("sent SIGHUP to sshd (pid %d)" % pid, p.stdout)
+        self.wait_listening(mark)
+        self.assertLoginOK(USER, self.w.user_old)
 
 
 @unittest.skipIf(SKIP, SKIP or "")
