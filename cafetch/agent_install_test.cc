@@ -1,0 +1,441 @@
+// Tests of the install half of a cafetch round (agent_install.cc) through
+// RunOnce: the checks with sshd (sshd_config as it is, or a candidate copy
+// in state_dir/candidates) before anything is installed, edits made while
+// the round runs, rolling back a failed round, and the reload and its
+// mark. The plan is agent_test.cc's; the fixture is agent_testing.h's.
+#include "cafetch/agent.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "cafetch/agent_testing.h"
+#include "cafetch/sshd_check.h"
+#include "cafetch/state.h"
+#include "tests/testing.h"
+
+namespace certgate::cafetch {
+namespace {
+
+using ::certgate::testing::kSshd;
+using ::certgate::testing::ReadFile;
+using ::certgate::testing::TempDir;
+using ::certgate::testing::WriteFile;
+
+TEST_F(AgentTest, AdminsEarlierTrustedUserCAKeysIsReportedAndNothingChanges) {
+  const std::string main = BaseConfig() + "TrustedUserCAKeys /etc/ssh/admin_ca\n";
+  WriteFile(config_.sshd.config, main);
+  const auto before = Watched();
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, core::Errc::kBadFormat);
+  EXPECT_NE(r.error().detail.find("/etc/ssh/admin_ca"), std::string::npos) << r.error().detail;
+  // The admin's line is named where it is (the candidate's lines are those
+  // of the file as it would be installed: the block goes after it).
+  const std::string where =
+      config_.sshd.config + ":" + std::to_string(std::count(main.begin(), main.end(), '\n'));
+  EXPECT_NE(r.error().detail.find("the admin's line " + where + " comes before cafetch's and wins"),
+            std::string::npos)
+      << r.error().detail;
+  EXPECT_EQ(Watched(), before);
+}
+
+// An sshd_config that sshd -t refuses as it is: the message names the real
+// file and line (not the candidate's, whose lines cafetch's block moves),
+// without the CR of a CRLF line, and nothing changes.
+TEST_F(AgentTest, AnSshdConfigThatFailsAlreadyIsReportedAsItIs) {
+  WriteFile(config_.sshd.config, BaseConfig() + "BogusKeyword yes\r\n");
+  const auto before = Watched();
+  auto r = Run();
+  ASSERT_FALSE(r);
+  const std::string& detail = r.error().detail;
+  EXPECT_EQ(detail.rfind("the sshd configuration fails sshd -t already, before any change: sshd -t -f " +
+                             config_.sshd.config + " failed (",
+                         0),
+            0u)
+      << detail;
+  EXPECT_NE(detail.find(config_.sshd.config + ": line 6: Bad configuration option: BogusKeyword; fix it first"),
+            std::string::npos)
+      << detail;
+  EXPECT_EQ(detail.find("\\x0d"), std::string::npos) << detail;
+  EXPECT_EQ(Watched(), before);
+}
+
+// WrapSshd makes cafetch run the shell |script| before every sshd it runs,
+// with sshd's arguments in "$@"; the real sshd runs after it unless the
+// script exits.
+void WrapSshd(const TempDir& dir, const std::string& script, Config* config) {
+  const std::string wrapper = dir.Path("sshd-wrapper");
+  WriteFile(wrapper, "#!/bin/sh\n" + script + "exec " + std::string(kSshd) + " \"$@\"\n", 0755);
+  config->sshd.binary = wrapper;
+}
+
+// RejectInstalled makes the check of the installed |path| fail (the check of
+// the candidate, in state_dir, still runs the real sshd).
+void RejectInstalled(const TempDir& dir, const std::string& path, Config* config) {
+  WrapSshd(dir,
+           "for a; do [ \"$a\" = '" + path + "' ] && "
+           "{ echo 'injected: the installed file is refused' >&2; exit 255; }; done\n",
+           config);
+}
+
+// OnCandidateCheck makes sshd -t of each candidate (the files in
+// state_dir/candidates; $f is its main file) run the shell |action| first;
+// every other run is the real sshd's.
+void OnCandidateCheck(const TempDir& dir, const std::string& action, Config* config) {
+  WrapSshd(dir,
+           "f=; prev=; for a; do [ \"$prev\" = -f ] && f=$a; prev=$a; done\n"
+           "case \"$1:$f\" in -t:*/candidates/*/sshd_config)\n" + action + ";;\n"
+           "esac\n",
+           config);
+}
+
+// EditDuringTheCheck makes sshd -t of each candidate append |line| to
+// |path| once, as an admin or another tool editing it while the round runs.
+void EditDuringTheCheck(const TempDir& dir, const std::string& path, const std::string& line, Config* config) {
+  const std::string done = dir.Path("edited");
+  OnCandidateCheck(dir, "  [ -e '" + done + "' ] || { echo '" + line + "' >> '" + path + "'; : > '" + done + "'; }",
+                   config);
+}
+
+// The audit's case: an edit of sshd_config made while the round ran was
+// lost (renamed over). Now the round is undone, the edit kept, and the
+// next round keeps it too.
+TEST_F(AgentTest, AnEditOfTheMainFileDuringTheRoundIsKept) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  EditDuringTheCheck(dir_, config_.sshd.config, "MaxAuthTries 3", &config_);
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().detail.rfind(config_.sshd.config + " was changed by someone else while cafetch ran", 0), 0u)
+      << r.error().detail;
+  EXPECT_NE(r.error().detail.find("the round is undone and that change kept: run cafetch again"), std::string::npos)
+      << r.error().detail;
+  EXPECT_EQ(ReadFile(config_.sshd.config), BaseConfig() + "MaxAuthTries 3\n");
+  EXPECT_EQ(access(config_.trusted_user_ca_keys.c_str(), F_OK), -1);  // rolled back too
+  auto next = Run(1001);
+  ASSERT_TRUE(next) << next.error().detail;
+  const std::string now = ReadFile(config_.sshd.config);
+  EXPECT_EQ(now.rfind(BaseConfig() + "MaxAuthTries 3\n", 0), 0u) << now;
+  EXPECT_NE(now.find("# BEGIN certgate"), std::string::npos) << now;
+}
+
+TEST_F(AgentTest, AnEditOfTheMainFileDuringADropInRoundStopsIt) {
+  const std::string main = "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
+  WriteFile(config_.sshd.config, main);
+  EditDuringTheCheck(dir_, config_.sshd.config, "MaxAuthTries 3", &config_);
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().detail.rfind(config_.sshd.config + " was changed by someone else while cafetch ran", 0), 0u)
+      << r.error().detail;
+  EXPECT_EQ(ReadFile(config_.sshd.config), main + "MaxAuthTries 3\n");
+  EXPECT_EQ(access(dir_.Path("etc/sshd_config.d/05-certgate.conf").c_str(), F_OK), -1);
+  EXPECT_TRUE(Run(1001));
+}
+
+// RefuseCandidate makes sshd -t refuse every candidate (the files in
+// state_dir/candidates) with sshd's message for a bad line in |file_in_dir|
+// (a path relative to the candidate directory); the current configuration
+// is checked by the real sshd.
+void RefuseCandidate(const TempDir& dir, const std::string& file_in_dir, Config* config) {
+  OnCandidateCheck(dir,
+                   "  echo \"${f%/sshd_config}/" + file_in_dir + ": line 2: Bad configuration option: Injected\" >&2\n"
+                   "  echo \"$f: terminating, 1 bad configuration options\" >&2; exit 255",
+                   config);
+}
+
+// The configuration passes as it is, but not with cafetch's lines: the
+// message names the files as they would be installed, not the candidate's
+// copies in state_dir, and nothing changes.
+TEST_F(AgentTest, ACandidateRefusedForCafetchsOwnLinesNamesTheRealFile) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  const auto before = Watched();
+  RefuseCandidate(dir_, "sshd_config", &config_);
+  auto r = Run();
+  ASSERT_FALSE(r);
+  const std::string& detail = r.error().detail;
+  EXPECT_NE(detail.find("as cafetch would write it fails sshd -t (the current one passes; nothing was changed)"),
+            std::string::npos)
+      << detail;
+  EXPECT_NE(detail.find(config_.sshd.config + ": line 2: Bad configuration option: Injected"), std::string::npos)
+      << detail;
+  EXPECT_NE(detail.find("check them against this sshd (" + config_.sshd.binary + " -V)"), std::string::npos)
+      << detail;
+  EXPECT_EQ(detail.find("/candidates/"), std::string::npos) << detail;
+  EXPECT_EQ(Watched(), before);
+}
+
+TEST_F(AgentTest, ACandidateDropInRefusedForCafetchsOwnLinesNamesTheRealDropIn) {
+  WriteFile(config_.sshd.config, "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig());
+  ASSERT_EQ(mkdir(dir_.Path("etc/sshd_config.d").c_str(), 0755), 0);
+  const auto before = Watched();
+  RefuseCandidate(dir_, "sshd_config.d/05-certgate.conf", &config_);
+  auto r = Run();
+  ASSERT_FALSE(r);
+  const std::string& detail = r.error().detail;
+  EXPECT_NE(detail.find(dir_.Path("etc/sshd_config.d/05-certgate.conf") +
+                        ": line 2: Bad configuration option: Injected"),
+            std::string::npos)
+      << detail;
+  EXPECT_EQ(detail.find("/candidates/"), std::string::npos) << detail;
+  EXPECT_EQ(access(dir_.Path("etc/sshd_config.d/05-certgate.conf").c_str(), F_OK), -1);
+  EXPECT_EQ(Watched(), before);
+}
+
+TEST_F(AgentTest, AdminsLineBeforeTheIncludeIsFoundBeforeTheDropInIsInstalled) {
+  // The admin's line before the Include wins over the drop-in: the
+  // candidate check (the drop-ins copied beside a candidate main file)
+  // finds it before anything is written.
+  const std::string main = "TrustedUserCAKeys /etc/ssh/admin_ca\nInclude " +
+                           dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
+  WriteFile(config_.sshd.config, main);
+  mkdir(dir_.Path("etc/sshd_config.d").c_str(), 0755);
+  mkdir(dir_.Path("etc/certgate").c_str(), 0755);
+  WriteFile(config_.trusted_user_ca_keys, "# old\n" + ca_b_);
+  const auto before = Watched();
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("candidate sshd_config"), std::string::npos) << r.error().detail;
+  EXPECT_NE(r.error().detail.find("/etc/ssh/admin_ca"), std::string::npos) << r.error().detail;
+  EXPECT_NE(r.error().detail.find("the admin's line " + config_.sshd.config + ":1 comes before"), std::string::npos)
+      << r.error().detail;
+  EXPECT_EQ(Watched(), before);
+}
+
+TEST_F(AgentTest, AnEarlierDropInThatWinsIsFoundBeforeAnythingIsInstalled) {
+  const std::string main = "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
+  WriteFile(config_.sshd.config, main);
+  mkdir(dir_.Path("etc/sshd_config.d").c_str(), 0755);
+  WriteFile(dir_.Path("etc/sshd_config.d/01-admin.conf"), "TrustedUserCAKeys /etc/ssh/admin_ca\n");
+  WriteFile(dir_.Path("etc/sshd_config.d/50-later.conf"), "TrustedUserCAKeys /etc/ssh/later_ca\n");
+  const auto before = Watched();
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("/etc/ssh/admin_ca"), std::string::npos) << r.error().detail;
+  // Named where it is installed, not as the candidate's copy in state_dir.
+  EXPECT_NE(r.error().detail.find("the admin's line " + dir_.Path("etc/sshd_config.d/01-admin.conf") +
+                                  ":1 comes before cafetch's"),
+            std::string::npos)
+      << r.error().detail;
+  EXPECT_EQ(Watched(), before);
+  // Without the admin's early file, ours (05-) beats the later one.
+  ASSERT_EQ(unlink(dir_.Path("etc/sshd_config.d/01-admin.conf").c_str()), 0);
+  auto ok = Run();
+  ASSERT_TRUE(ok) << ok.error().detail;
+  EXPECT_EQ(Effective("trustedusercakeys"), config_.trusted_user_ca_keys);
+  EXPECT_EQ(ReadFile(dir_.Path("etc/sshd_config.d/50-later.conf")),
+            "TrustedUserCAKeys /etc/ssh/later_ca\n");
+}
+
+TEST_F(AgentTest, BrokenMainConfigIsNeverTouched) {
+  WriteFile(config_.sshd.config, BaseConfig() + "NoSuchKeyword yes\n");
+  const auto before = Watched();
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(Watched(), before);
+}
+
+TEST_F(AgentTest, AuthorizedKeysCommandBeforeOursIsDetectedOn92) {
+  auto version = DetectSshdVersion(kSshd);
+  ASSERT_TRUE(version);
+  if (version->major != 9 || version->minor != 2) GTEST_SKIP() << "OpenSSH 9.2 only";
+  WriteFile(config_.sshd.config, BaseConfig() + "AuthorizedKeysCommand /bin/true\n"
+                                                "AuthorizedKeysCommandUser nobody\n");
+  config_.sshd.manage_principals_command = true;
+  const auto before = Watched();
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("9.2"), std::string::npos) << r.error().detail;
+  EXPECT_EQ(Watched(), before);
+}
+
+TEST_F(AgentTest, AReloadLeftPendingIsSentByTheNextRound) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  ASSERT_TRUE(Run());
+  EXPECT_FALSE(*ReloadPending(config_.state_dir));  // cleared after the reload
+  const auto installed = Watched();
+  // A round killed after installing sshd_config, before the reload.
+  ASSERT_TRUE(MarkReloadPending(config_.state_dir));
+  auto r = Run(1001);
+  ASSERT_TRUE(r) << r.error().detail;
+  ASSERT_EQ(r->changes.size(), 1u);
+  EXPECT_EQ(r->changes[0], "sshd reload left pending by an interrupted run");
+  EXPECT_EQ(r->reload, "sshd is not running: nothing to reload");
+  EXPECT_FALSE(*ReloadPending(config_.state_dir));
+  auto again = Run(1002);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->Summary(), "unchanged");
+}
+
+TEST_F(AgentTest, AFailedReloadRestoresEverythingAndKeepsTheMark) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  WriteFile(dir_.Path("sshd.pid"), "not a pid\n");
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("previous files restored"), std::string::npos) << r.error().detail;
+  EXPECT_EQ(ReadFile(config_.sshd.config), BaseConfig());
+  EXPECT_EQ(access(config_.trusted_user_ca_keys.c_str(), F_OK), -1);
+  EXPECT_EQ(access(dir_.Path("state/cafetch.state").c_str(), F_OK), -1);  // restored: none
+  EXPECT_TRUE(*ReloadPending(config_.state_dir));
+  unlink(dir_.Path("sshd.pid").c_str());
+  auto next = Run(1001);
+  ASSERT_TRUE(next) << next.error().detail;
+  EXPECT_EQ(next->changes.size(), 2u);
+  EXPECT_FALSE(*ReloadPending(config_.state_dir));
+}
+
+TEST_F(AgentTest, InstalledConfigThatFailsItsCheckIsRolledBack) {
+  // The candidate passes, but sshd rejects the installed file (as when
+  // something else changed the configuration in between): the wrapper runs
+  // the real sshd except for the installed main file.
+  WriteFile(config_.sshd.config, BaseConfig());
+  WriteFile(config_.sshd.config + ".previous", "# the copy kept the round before\n", 0600);
+  // Left by an earlier file of that name: not the copy of the new file.
+  ASSERT_EQ(mkdir(dir_.Path("etc/certgate").c_str(), 0755), 0);
+  WriteFile(config_.trusted_user_ca_keys + ".previous", "# an earlier file's copy\n", 0600);
+  RejectInstalled(dir_, config_.sshd.config, &config_);
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("injected: the installed file is refused"), std::string::npos)
+      << r.error().detail;
+  EXPECT_NE(r.error().detail.find("previous files restored"), std::string::npos) << r.error().detail;
+  EXPECT_EQ(ReadFile(config_.sshd.config), BaseConfig());
+  // The copies kept beside the files are as they were too.
+  EXPECT_EQ(ReadFile(config_.sshd.config + ".previous"), "# the copy kept the round before\n");
+  EXPECT_EQ(access(config_.trusted_user_ca_keys.c_str(), F_OK), -1);
+  EXPECT_EQ(ReadFile(config_.trusted_user_ca_keys + ".previous"), "# an earlier file's copy\n");
+  EXPECT_EQ(access(dir_.Path("state/cafetch.state").c_str(), F_OK), -1);  // restored: none
+
+  config_.sshd.binary = kSshd;
+  auto next = Run(1001);
+  ASSERT_TRUE(next) << next.error().detail;
+  EXPECT_EQ(next->changes.size(), 2u);
+}
+
+TEST_F(AgentTest, ARollbackBeforeTheReloadLeavesNoReloadMarkAndNoNewDirectory) {
+  // sshd_config and the keys were installed, their check failed before any
+  // reload was tried: sshd still runs what is on disk again, so the next
+  // round has nothing to finish.
+  const std::string main = "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
+  WriteFile(config_.sshd.config, main);
+  RejectInstalled(dir_, config_.sshd.config, &config_);
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("previous files restored"), std::string::npos) << r.error().detail;
+  EXPECT_FALSE(*ReloadPending(config_.state_dir));
+  // The drop-in directory and the keys directory it created are gone too.
+  struct stat st;
+  EXPECT_NE(lstat(dir_.Path("etc/sshd_config.d").c_str(), &st), 0);
+  EXPECT_NE(lstat(dir_.Path("etc/certgate").c_str(), &st), 0);
+  EXPECT_EQ(Snapshot(dir_.Path("etc")), (std::map<std::string, std::string>{{"sshd_config", main}}));
+
+  config_.sshd.binary = kSshd;
+  auto next = Run(1001);
+  ASSERT_TRUE(next) << next.error().detail;
+  EXPECT_EQ(next->changes.size(), 2u);  // the keys and the drop-in, no pending reload
+  for (const std::string& c : next->changes) EXPECT_EQ(c.find("pending"), std::string::npos) << c;
+}
+
+TEST_F(AgentTest, AKeysDirectoryThatCannotBeMadeLeavesNoReloadMark) {
+  // Only the last level of the keys directory is created.
+  config_.trusted_user_ca_keys = dir_.Path("etc/missing/certgate/trusted_user_ca_keys");
+  WriteFile(config_.sshd.config, BaseConfig());
+  const auto before = Watched();
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("mkdir " + dir_.Path("etc/missing/certgate")), std::string::npos)
+      << r.error().detail;
+  EXPECT_FALSE(*ReloadPending(config_.state_dir));
+  EXPECT_EQ(Watched(), before);
+}
+
+TEST_F(AgentTest, ARollbackKeepsAReloadMarkAnEarlierRoundLeft) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  ASSERT_TRUE(MarkReloadPending(config_.state_dir));  // an earlier round was killed
+  RejectInstalled(dir_, config_.sshd.config, &config_);
+  ASSERT_FALSE(Run());
+  EXPECT_TRUE(*ReloadPending(config_.state_dir));
+}
+
+TEST_F(AgentTest, CandidatesAreCheckedInStateDirAndLeftoversRemovedByTheNextRound) {
+  const std::string main = "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
+  WriteFile(config_.sshd.config, main);
+  mkdir(dir_.Path("etc/sshd_config.d").c_str(), 0755);
+  WriteFile(dir_.Path("etc/sshd_config.d/50-admin.conf"), "PasswordAuthentication no\n");
+  auto first = Run();
+  ASSERT_TRUE(first) << first.error().detail;
+  const std::string candidates = config_.state_dir + "/candidates";
+  struct stat st;
+  ASSERT_EQ(lstat(candidates.c_str(), &st), 0);  // the check ran there
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  EXPECT_EQ(Snapshot(candidates), (std::map<std::string, std::string>{}));  // and cleaned up
+
+  // What a round killed during its candidate check leaves, and a symlink
+  // planted beside it.
+  const std::string left = candidates + "/cafetch-candidate-K1lled";
+  ASSERT_EQ(mkdir(left.c_str(), 0700), 0);
+  ASSERT_EQ(mkdir((left + "/sshd_config.d").c_str(), 0700), 0);
+  WriteFile(left + "/sshd_config", main, 0600);
+  WriteFile(left + "/sshd_config.d/05-certgate.conf", "TrustedUserCAKeys /x\n", 0600);
+  WriteFile(left + "/sshd_config.d/50-admin.conf", "PasswordAuthentication no\n", 0600);
+  WriteFile(left + "/sshd_config.d/.05-certgate.conf.certgate-0123456789abcdef", "half", 0600);
+  mkdir(dir_.Path("target").c_str(), 0755);
+  WriteFile(dir_.Path("target/keep"), "keep me\n");
+  ASSERT_EQ(symlink(dir_.Path("target").c_str(), (candidates + "/cafetch-candidate-Symlnk").c_str()), 0);
+  log_.records.clear();
+  auto next = Run(1001);
+  ASSERT_TRUE(next) << next.error().detail;
+  EXPECT_EQ(next->Summary(), "unchanged");
+  EXPECT_EQ(Snapshot(candidates), (std::map<std::string, std::string>{}));
+  EXPECT_EQ(Snapshot(dir_.Path("target")), (std::map<std::string, std::string>{{"keep", "keep me\n"}}));
+  int lines = 0;
+  for (const core::LogRecord& r : log_.records) {
+    if (r.message.find("candidate director") == std::string::npos) continue;
+    ++lines;
+    EXPECT_EQ(r.message, "removed 2 candidate directories an interrupted run left in " + candidates +
+                             ": cafetch-candidate-K1lled, cafetch-candidate-Symlnk");
+  }
+  EXPECT_EQ(lines, 1);
+
+  // A dry run takes no lock and removes nothing.
+  ASSERT_EQ(mkdir(left.c_str(), 0700), 0);
+  ASSERT_TRUE(Run(1002, true));
+  EXPECT_EQ(Snapshot(candidates), (std::map<std::string, std::string>{{"cafetch-candidate-K1lled/", ""}}));
+}
+
+// With sshd_config unchanged, --dry-run still makes --once's sshd -T check.
+TEST_F(AgentTest, DryRunFailsWhereOnceFailsWithTheConfigUnchanged) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  auto first = Run();
+  ASSERT_TRUE(first) << first.error().detail;
+  // An admin's TrustedUserCAKeys before our block wins in sshd.
+  WriteFile(config_.sshd.config, "TrustedUserCAKeys /etc/ssh/admin_ca\n" +
+                                     ReadFile(config_.sshd.config));
+  auto once = Run(1001);
+  ASSERT_FALSE(once);
+  auto dry = Run(1001, true);
+  ASSERT_FALSE(dry) << dry->Summary();
+  EXPECT_EQ(dry.error().detail, once.error().detail);
+}
+
+// --dry-run changes nothing: not even state_dir or its candidates
+// directory is created, though its candidate is checked with sshd -t.
+TEST_F(AgentTest, DryRunCreatesNoDirectory) {
+  const std::string main = "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
+  WriteFile(config_.sshd.config, main);
+  auto r = Run(1000, true);
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(r->changes.size(), 2u);
+  struct stat st;
+  EXPECT_NE(lstat(config_.state_dir.c_str(), &st), 0);
+  EXPECT_NE(lstat(dir_.Path("etc/sshd_config.d").c_str(), &st), 0);
+  EXPECT_EQ(Snapshot(dir_.Path("etc")), (std::map<std::string, std::string>{{"sshd_config", main}}));
+}
+
+}  // namespace
+}  // namespace certgate::cafetch

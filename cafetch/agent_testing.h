@@ -1,0 +1,144 @@
+// The fixture that agent_test.cc and agent_install_test.cc share: one
+// cafetch round (RunOnce) against a private sshd_config that the real sshd
+// checks. Header-only: cafetch/CMakeLists.txt puts every other .cc here
+// into certgate_cafetch.
+#ifndef CERTGATE_CAFETCH_AGENT_TESTING_H_
+#define CERTGATE_CAFETCH_AGENT_TESTING_H_
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "cafetch/agent.h"
+#include "cafetch/config.h"
+#include "cafetch/sshd_check.h"
+#include "core/log.h"
+#include "core/result.h"
+#include "tests/testing.h"
+
+namespace certgate::cafetch {
+
+// Snapshot returns every regular file under |dir| (relative path -> bytes;
+// a directory as "name/" -> ""), nothing when |dir| cannot be opened.
+inline std::map<std::string, std::string> Snapshot(const std::string& dir, const std::string& prefix = "") {
+  std::map<std::string, std::string> files;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return files;
+  while (struct dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    std::string path = dir + "/" + name;
+    struct stat st;
+    if (lstat(path.c_str(), &st) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      files[prefix + name + "/"] = "";
+      for (auto& [k, v] : Snapshot(path, prefix + name + "/")) files[k] = v;
+    } else {
+      files[prefix + name] = certgate::testing::ReadFile(path);
+    }
+  }
+  closedir(d);
+  return files;
+}
+
+// AgentTest is the fixture: a host key, CA keys, a file issuer and a
+// private sshd_config, all in one temporary directory; the real sshd checks
+// every candidate. Skips the test without root or sshd (SshdUsable).
+class AgentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!certgate::testing::SshdUsable()) GTEST_SKIP() << "needs root and " << certgate::testing::kSshd;
+    host_ = certgate::testing::MakeKey(dir_, "host", "ed25519");
+    ca_a_ = certgate::testing::ReadFile(certgate::testing::MakeKey(dir_, "ca_a", "ed25519") + ".pub");
+    ca_b_ = certgate::testing::ReadFile(certgate::testing::MakeKey(dir_, "ca_b", "ecdsa") + ".pub");
+    ca_rsa_ = certgate::testing::ReadFile(certgate::testing::MakeKey(dir_, "ca_rsa", "rsa", 2048) + ".pub");
+    mkdir(dir_.Path("etc").c_str(), 0755);
+    certgate::testing::WriteFile(dir_.Path("issuer.pub"), ca_a_);
+    config_.issuer.type = IssuerType::kFile;
+    config_.issuer.url = dir_.Path("issuer.pub");
+    config_.keep_retired_seconds = 100;
+    config_.trusted_user_ca_keys = dir_.Path("etc/certgate/trusted_user_ca_keys");
+    config_.state_dir = dir_.Path("state");
+    config_.sshd.config = dir_.Path("etc/sshd_config");
+    config_.sshd.binary = certgate::testing::kSshd;
+    config_.sshd.manage_principals_command = false;
+    config_.sshd.reload = ReloadMode::kSignal;  // PidFile absent: nothing to reload
+    certgate::testing::WriteFile(principals_cmd_, "#!/bin/sh\n", 0755);  // stands in for the installed helper
+  }
+
+  // BaseConfig returns a minimal sshd_config for the fixture's host key
+  // (its PidFile absent: no sshd to reload).
+  std::string BaseConfig() const {
+    return "ListenAddress 127.0.0.1\nPort 2299\nHostKey " + host_ + "\nPidFile " +
+           dir_.Path("sshd.pid") + "\nUsePAM no\n";
+  }
+
+  // Run returns RunOnce's result for config_ at |now| (a dry run with
+  // |dry_run|), logging to log_.
+  core::Result<RunOutcome> Run(int64_t now = 1000, bool dry_run = false) {
+    RunOptions options;
+    options.directories.trusted_root = certgate::testing::TempRoot();
+    options.principals_command_program = principals_cmd_;
+    options.principals_command_user = principals_user_;
+    options.now = now;
+    options.dry_run = dry_run;
+    return RunOnce(config_, options, &log_);
+  }
+
+  // Watched returns what cafetch may change: everything under etc/ and the
+  // state file (the lock file and state directory are not state).
+  std::map<std::string, std::string> Watched() const {
+    auto files = Snapshot(dir_.Path("etc"));
+    files["state file"] = certgate::testing::ReadFile(dir_.Path("state/cafetch.state"));
+    return files;
+  }
+
+  // Effective returns sshd -T's value of |keyword| for config_ ("" and a
+  // failed expectation when sshd -T fails).
+  std::string Effective(const std::string& keyword) {
+    auto e = DumpEffectiveConfig(certgate::testing::kSshd, config_.sshd.config);
+    EXPECT_TRUE(e) << e.error().detail;
+    return e ? EffectiveValue(*e, keyword) : "";
+  }
+
+  // TrustedBlobs returns the base64 fields of the installed key file.
+  std::vector<std::string> TrustedBlobs() {
+    std::vector<std::string> out;
+    std::string text = certgate::testing::ReadFile(config_.trusted_user_ca_keys);
+    size_t at = 0;
+    while (at < text.size()) {
+      size_t nl = text.find('\n', at);
+      std::string line = text.substr(at, nl - at);
+      at = nl == std::string::npos ? text.size() : nl + 1;
+      if (line.empty() || line[0] == '#') continue;
+      size_t sp = line.find(' ');
+      out.push_back(line.substr(sp + 1, line.find(' ', sp + 1) - sp - 1));
+    }
+    return out;
+  }
+  // Blob returns the base64 field of the public key line |pub|.
+  static std::string Blob(const std::string& pub) {
+    size_t sp = pub.find(' ');
+    return pub.substr(sp + 1, pub.find(' ', sp + 1) - sp - 1);
+  }
+
+  certgate::testing::TempDir dir_;
+  std::string host_, ca_a_, ca_b_, ca_rsa_;
+  Config config_;
+  core::CaptureLogSink log_;
+  // What sshd.manage_principals_command's check looks at, in place of
+  // /usr/libexec/certgate/principals-cmd and the certgate user.
+  std::string principals_cmd_ = dir_.Path("principals-cmd");
+  std::string principals_user_ = "root";
+};
+
+}  // namespace certgate::cafetch
+
+#endif  // CERTGATE_CAFETCH_AGENT_TESTING_H_
