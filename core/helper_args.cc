@@ -1,26 +1,22 @@
 #include "core/helper_args.h"
 
 #include <algorithm>
-#include <charconv>
 #include <string>
 #include <string_view>
 
 #include "core/helper_value_options.h"
+#include "core/option_reader.h"
 #include "core/policy_loader.h"
 #include "core/policy_snapshot.h"
 
 namespace certgate::core {
 namespace {
 
-Result<uint64_t> ParseUnsigned(std::string_view flag, std::string_view text) {
-  uint64_t v = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, v);
-  if (text.empty() || ec != std::errc() || ptr != end) {
-    return Fail(Errc::kUsage, std::string(flag) + " needs a whole number, not \"" +
-                                  std::string(text) + "\"");
-  }
-  return v;
+// Flag sets *out for a flag option, which takes no "=VALUE".
+Status Flag(const OptionReader& reader, bool* out) {
+  if (Status st = reader.Flag(); !st) return st;
+  *out = true;
+  return Ok();
 }
 
 }  // namespace
@@ -110,91 +106,51 @@ Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::st
   o.snapshot_path = kDefaultSnapshotPath;
   bool explain = false, check = false, compile = false, help = false, version = false;
   std::optional<uint64_t> timeout_seconds;
-  std::vector<std::string_view> given;  // options that took a value so far
-  size_t i = 0;
-  for (; i < args.size(); ++i) {
-    std::string_view arg = args[i];
-    if (arg == "--") {
-      ++i;
-      break;
-    }
-    if (arg.size() < 2 || arg.substr(0, 2) != "--") break;
-    std::string_view name = arg;
-    std::optional<std::string> inline_value;
-    if (size_t eq = arg.find('='); eq != std::string_view::npos) {
-      name = arg.substr(0, eq);
-      inline_value = std::string(arg.substr(eq + 1));
-    }
-    auto value = [&](std::string* out) -> Status {
-      // Which of two would be meant cannot be told (sshd_config keeps the
-      // first of a keyword, most commands the last): refuse.
-      if (std::find(given.begin(), given.end(), name) != given.end()) {
-        return Fail(Errc::kUsage, std::string(name) + " is given twice; give it once");
-      }
-      given.push_back(name);
-      if (inline_value) {
-        *out = *inline_value;
-        return Ok();
-      }
-      if (i + 1 >= args.size()) return Fail(Errc::kUsage, std::string(name) + " needs a value");
-      *out = args[++i];
-      return Ok();
-    };
-    auto flag = [&](bool* out) -> Status {
-      if (inline_value) return Fail(Errc::kUsage, std::string(name) + " takes no value");
-      *out = true;
-      return Ok();
-    };
+  OptionReader reader(args);
+  while (reader.Next()) {
+    const std::string_view name = reader.name();
     Status st;
     if (name == "--policy") {
-      st = value(&o.policy_path);
+      st = reader.Value(&o.policy_path, "a path");
       o.policy_path_given = true;
       if (st && o.policy_path.empty()) return Fail(Errc::kUsage, "--policy needs a path");
     } else if (name == "--snapshot") {
-      st = value(&o.snapshot_path);
+      st = reader.AbsolutePathValue(&o.snapshot_path, /*none_allowed=*/true);  // none: always the YAML
       o.snapshot_path_given = true;
-      if (st && o.snapshot_path == "none") {
-        o.snapshot_path.clear();  // as certgate-decide's: always the YAML
-      } else if (st && (o.snapshot_path.empty() || o.snapshot_path.front() != '/')) {
-        return Fail(Errc::kUsage, "--snapshot needs an absolute path, or none");
-      }
     } else if (name == "--compile") {
-      st = flag(&compile);
+      st = Flag(reader, &compile);
     } else if (name == "--verbose") {
-      st = flag(&o.verbose);
+      st = Flag(reader, &o.verbose);
     } else if (name == "--timeout") {
-      std::string text;
-      st = value(&text);
-      if (st) {
-        Result<uint64_t> t = ParseUnsigned("--timeout", text);
-        if (!t) return Unexpected{t.error()};
-        if (*t == 0 || *t > 3600) return Fail(Errc::kUsage, "--timeout must be 1 to 3600 seconds");
-        timeout_seconds = *t;
-      }
+      Result<uint64_t> t = reader.UnsignedValue(1, 3600, "seconds");
+      if (!t) return Unexpected{t.error()};
+      timeout_seconds = *t;
     } else if (name == "--explain") {
-      st = flag(&explain);
+      st = Flag(reader, &explain);
     } else if (name == "--check") {
-      st = flag(&check);
+      st = Flag(reader, &check);
     } else if (name == "--user") {
-      st = value(&o.explain_user);
+      st = reader.Value(&o.explain_user, "a login name");
       if (st && o.explain_user.empty()) return Fail(Errc::kUsage, "--user needs a login name");
     } else if (name == "--at") {
       std::string text;
-      st = value(&text);
+      st = reader.Value(&text, "a time in seconds since the epoch");
       if (st) {
         Result<uint64_t> t = ParseUnsigned("--at", text);
         if (!t) return Unexpected{t.error()};
         o.explain_at = *t;
       }
     } else if (name == "--help") {
-      st = flag(&help);
+      st = Flag(reader, &help);
     } else if (name == "--version") {
-      st = flag(&version);
+      st = Flag(reader, &version);
     } else {
       return Fail(Errc::kUsage, "unknown option " + std::string(name) + " (see --help)");
     }
     if (!st) return Unexpected{st.error()};
   }
+  size_t i = reader.position();
+  if (i < args.size() && args[i] == "--") ++i;
   std::vector<std::string> positional(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
   if (timeout_seconds) o.timeout_ms = *timeout_seconds * 1000;
 

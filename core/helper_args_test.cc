@@ -96,7 +96,7 @@ TEST(HelperArgsTest, ValueOptionsAreTheParsersOwn) {
     if (std::string_view(option) == "--socket") continue;  // the client takes it out
     auto o = Parse({option});
     ASSERT_FALSE(o) << option;
-    EXPECT_EQ(o.error().detail, std::string(option) + " needs a value");
+    EXPECT_TRUE(o.error().detail.starts_with(std::string(option) + " needs ")) << o.error().detail;
   }
   const std::vector<std::string> flags = {"--verbose", "--explain", "--check", "--compile", "--help", "--version"};
   for (const std::string& flag : flags) {

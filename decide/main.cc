@@ -201,6 +201,15 @@ int BindSocket(const std::string& path, std::string* error) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--run") == 0) {
+    // The in-process helper, on the login path when the service is down:
+    // what follows KIND is the helper's, so nothing else is parsed here.
+    const certgate::core::Result<certgate::core::HelperKind> kind =
+        certgate::decide::ParseRunKind(argc > 2 ? argv[2] : nullptr);
+    if (!kind) return Usage(kind.error().detail);
+    // HelperMain ignores its argv[0]: argv + 2 starts at KIND.
+    return certgate::HelperMain(*kind, argc - 2, argv + 2);
+  }
   const certgate::core::Result<certgate::decide::ServiceArgs> parsed =
       certgate::decide::ParseServiceArgs(std::vector<std::string>(argv + 1, argv + argc));
   if (!parsed) return Usage(parsed.error().detail);
@@ -212,8 +221,7 @@ int main(int argc, char** argv) {
     case certgate::decide::ServiceArgs::Action::kVersion:
       std::printf("certgate-decide (certgate) %s\n", CERTGATE_VERSION);
       return 0;
-    case certgate::decide::ServiceArgs::Action::kRun:
-      // HelperMain ignores its argv[0]: argv + 2 starts at KIND.
+    case certgate::decide::ServiceArgs::Action::kRun:  // handled above
       return certgate::HelperMain(args.run_kind, argc - 2, argv + 2);
     case certgate::decide::ServiceArgs::Action::kServe:
       break;

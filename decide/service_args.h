@@ -35,6 +35,11 @@ struct ServiceArgs {
 // be told, as for the helpers. Errors are Errc::kUsage with the reason.
 core::Result<ServiceArgs> ParseServiceArgs(const std::vector<std::string>& args);
 
+// ParseRunKind reads the word after --run (null: there is none). main()
+// checks "--run KIND" on argv with it before anything else: that is the
+// in-process fallback on the login path, which needs no other parsing.
+core::Result<core::HelperKind> ParseRunKind(const char* kind);
+
 }  // namespace certgate::decide
 
 #endif  // CERTGATE_DECIDE_SERVICE_ARGS_H_

@@ -71,9 +71,12 @@ TEST(ServiceArgsTest, BadValuesSayWhatIsWanted) {
   EXPECT_EQ(UsageError({"--socket="}), "--socket needs an absolute path");
   EXPECT_EQ(UsageError({"--client-user"}), "--client-user needs a user name or \"any\"");
   EXPECT_EQ(UsageError({"--client-user", ""}), "--client-user needs a user name or \"any\"");
-  EXPECT_EQ(UsageError({"--max-children"}), "--max-children needs a number, 1 to 4096");
-  for (const char* bad : {"0", "4097", "-1", "8x", "", " 8"}) {
+  EXPECT_EQ(UsageError({"--max-children"}), "--max-children needs a whole number, 1 to 4096");
+  for (const char* bad : {"0", "4097", "18446744073709551617"}) {
     EXPECT_EQ(UsageError({"--max-children", bad}), "--max-children must be 1 to 4096") << bad;
+  }
+  for (const std::string bad : {"-1", "8x", "", " 8"}) {
+    EXPECT_EQ(UsageError({"--max-children", bad}), "--max-children needs a whole number, not \"" + bad + "\"");
   }
   EXPECT_EQ(UsageError({"--verbose=yes"}), "--verbose takes no value");
   EXPECT_EQ(UsageError({"--help=1"}), "--help takes no value");
@@ -83,6 +86,7 @@ TEST(ServiceArgsTest, UnknownArgumentsAreRefused) {
   EXPECT_EQ(UsageError({"--polcy", "/p"}), "unknown argument --polcy");
   EXPECT_EQ(UsageError({"serve"}), "unknown argument serve");
   EXPECT_EQ(UsageError({"--policy=/p", "-v"}), "unknown argument -v");
+  EXPECT_EQ(UsageError({"--verbose", "--"}), "unknown argument --");
 }
 
 TEST(ServiceArgsTest, RunMustComeFirst) {
@@ -94,6 +98,12 @@ TEST(ServiceArgsTest, RunMustComeFirst) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->run_kind, core::HelperKind::kPrincipals);
 
+  // main() reads "--run KIND" off argv with ParseRunKind before anything
+  // else; ParseServiceArgs gives the same answer.
+  EXPECT_EQ(ParseRunKind(nullptr).error().detail, "--run needs principals-cmd or keys-cmd");
+  EXPECT_EQ(*ParseRunKind("keys-cmd"), core::HelperKind::kKeys);
+  EXPECT_EQ(*ParseRunKind("principals-cmd"), core::HelperKind::kPrincipals);
+  EXPECT_EQ(ParseRunKind("principals").error().detail, "--run needs principals-cmd or keys-cmd, not principals");
   EXPECT_EQ(UsageError({"--run"}), "--run needs principals-cmd or keys-cmd");
   EXPECT_EQ(UsageError({"--run", "sshd"}), "--run needs principals-cmd or keys-cmd, not sshd");
   EXPECT_EQ(UsageError({"--socket", "/run/x.sock", "--run", "keys-cmd"}),

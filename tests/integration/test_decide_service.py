@@ -24,6 +24,9 @@ the service, sshd and ssh.
                         alone, services started together over a stale
                         socket leave exactly one serving, a lock held on
                         PATH.lock (root's, 0600) is given up after 10 s
+  CommandLineTest       certgate-decide's own usage errors (exit 1, one line
+                        on stderr, nothing served); --run KIND runs that
+                        helper with the words after KIND as they are
   StalledJournalTest    a worker stuck logging a usage error (journald
                         stalled: a stand-in that does not read) is killed
                         and logged with CERTGATE_REASON=answer-timeout
@@ -268,6 +271,43 @@ class MisconfiguredActivationTest(unittest.TestCase):
             self.assertIsNone(service.notify.wait_for(r"READY=1", timeout=0.2))
         finally:
             service.stop()
+
+
+@unittest.skipIf(SKIP, SKIP)
+@unittest.skipIf(NO_BINARY, NO_BINARY)
+class CommandLineTest(unittest.TestCase):
+
+    def run_decide(self, *args):
+        return subprocess.run([_World.get().decide_bin] + list(args), capture_output=True, text=True, timeout=30)
+
+    def test_usage_errors_name_the_word_and_serve_nothing(self):
+        for args, why in (
+                (["--policy", "policy.yaml"], "--policy needs an absolute path"),
+                (["--socket=run.sock"], "--socket needs an absolute path"),
+                (["--max-children", "0"], "--max-children must be 1 to 4096"),
+                (["--max-children", "8x"], '--max-children needs a whole number, not "8x"'),
+                (["--policy", "/p.yaml", "--policy=/p.yaml"], "--policy is given twice; give it once"),
+                (["--verbose", "serve"], "unknown argument serve"),
+                (["--socket", "/run/x.sock", "--run", "keys-cmd"],
+                 "--run must come first: certgate-decide --run principals-cmd|keys-cmd [HELPER-ARGS...]"),
+                (["--run"], "--run needs principals-cmd or keys-cmd"),
+                (["--run", "sshd", "alice"], "--run needs principals-cmd or keys-cmd, not sshd")):
+            r = self.run_decide(*args)
+            self.assertEqual((r.returncode, r.stdout, r.stderr),
+                             (1, "", "certgate-decide: %s (see --help)\n" % why), args)
+
+    def test_run_hands_the_rest_to_the_helper(self):
+        # What follows KIND is the helper's, even words certgate-decide
+        # itself would refuse.
+        r = self.run_decide("--run", "keys-cmd", "--help")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.startswith("Usage: keys-cmd "), r.stdout)
+        r = self.run_decide("--run", "principals-cmd", "--version")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"^principals-cmd \(certgate\) ")
+        r = self.run_decide("--run", "principals-cmd", "--max-children", "0")
+        self.assertEqual((r.returncode, r.stdout), (1, ""), r.stderr)
+        self.assertIn("unknown option --max-children", r.stderr)
 
 
 @unittest.skipIf(SKIP, SKIP)
