@@ -51,17 +51,17 @@ bool ReadShortCString(core::WireReader* r, std::string* out) {
   return true;
 }
 
+// AsVector copies a fixed-size digest out of |d|, or passes its error on.
+template <typename FixedDigest>
+Result<std::vector<uint8_t>> AsVector(Result<FixedDigest> d) {
+  if (!d) return Unexpected{d.error()};
+  return std::vector<uint8_t>(d->begin(), d->end());
+}
+
 // Digest returns SHA-256 (|algorithm| "sha256") or SHA-512 (anything else;
 // the parser allows only "sha512") of |message|, or kInternal.
 Result<std::vector<uint8_t>> Digest(std::string_view algorithm, std::span<const uint8_t> message) {
-  if (algorithm == "sha256") {
-    Result<core::Sha256Digest> d = core::Sha256(message);
-    if (!d) return Unexpected{d.error()};
-    return std::vector<uint8_t>(d->begin(), d->end());
-  }
-  Result<core::Sha512Digest> d = core::Sha512(message);
-  if (!d) return Unexpected{d.error()};
-  return std::vector<uint8_t>(d->begin(), d->end());
+  return algorithm == "sha256" ? AsVector(core::Sha256(message)) : AsVector(core::Sha512(message));
 }
 
 }  // namespace
