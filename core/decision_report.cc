@@ -29,11 +29,16 @@ std::string JoinQuoted(const std::vector<std::string>& items) {
   return out;
 }
 
+// GrantedPrincipals lists the granted principals, escaped as every other
+// certificate text is: a granted principal holds no comma, space or control
+// character (those are never printed), but it may hold any other byte the
+// CA put in it, e.g. a fullwidth comma or an invisible U+200B that would
+// make the log line read as other principals than were granted.
 std::string GrantedPrincipals(const Decision& d) {
   std::string out;
   for (const Grant& g : d.grants) {
     if (!out.empty()) out.push_back(',');
-    out.append(g.principal);  // printable by construction
+    out.append(EscapeForLog(g.principal));
   }
   return out;
 }

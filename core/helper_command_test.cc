@@ -316,6 +316,26 @@ TEST(DecisionRecordTest, KeyIdAndUnsafePrincipalsAreQuoted) {
   EXPECT_EQ(rec.Field("CERTGATE_KEY_ID"), "evil\\x22 serial 7 \\x22");
 }
 
+// A granted principal can hold any byte but the few sshd would misread: a
+// fullwidth comma (U+FF0C) or an invisible U+200B must not make the record
+// read as other principals than were granted, in the record or --explain.
+TEST(DecisionRecordTest, GrantedPrincipalsAreEscaped) {
+  Certificate cert;
+  cert.key_id = "k";
+  cert.principals = {"ops\xef\xbc\x8croot", "zw\xe2\x80\x8b"};
+  Decision d;
+  d.verdict = Verdict::kAllow;
+  d.ca_fingerprint = "SHA256:x";
+  for (const std::string& p : cert.principals) d.grants.push_back(Grant{p, RuleView{}});
+  LogRecord rec = DecisionRecord("principals-cmd", "alice", &cert, d);
+  EXPECT_EQ(rec.Field("CERTGATE_PRINCIPALS"), "ops\\xef\\xbc\\x8croot,zw\\xe2\\x80\\x8b");
+  EXPECT_EQ(rec.message.find("allow alice: principals ops\\xef\\xbc\\x8croot,zw\\xe2\\x80\\x8b granted"), 0u)
+      << rec.message;
+  const std::string explain = ExplainDecision("alice", cert, d, 0);
+  EXPECT_NE(explain.find("decision: ALLOW alice as ops\\xef\\xbc\\x8croot,zw\\xe2\\x80\\x8b\n"), std::string::npos)
+      << explain;
+}
+
 TEST_F(HelperCommandTest, PrincipalsWithControlsOrMalformedUtf8AreNeverPrinted) {
   WritePolicy(ProdHead(ca_) +
               "rules:\n"
@@ -334,6 +354,11 @@ TEST_F(HelperCommandTest, PrincipalsWithControlsOrMalformedUtf8AreNeverPrinted) 
                 "; unsafe principal(s) never printed: \"csi\\xc2\\x9b1m\", \"ops\\xe2\\x80\\xaetoor\", \"l\\xe4tin\""),
             std::string::npos)
       << log_.records[0].message;
+  // So is the granted one: printed to sshd as it is, logged escaped.
+  EXPECT_NE(log_.records[0].message.find("allow alice: principals z\\xc3\\xbcrich granted by "),
+            std::string::npos)
+      << log_.records[0].message;
+  EXPECT_EQ(log_.records[0].Field("CERTGATE_PRINCIPALS"), "z\\xc3\\xbcrich");
   HelperOutput keys = Sshd(HelperKind::kKeys, {"alice", kType, cert});
   std::string ca_line = FirstLine(ReadFile(ca_ + ".pub"));
   EXPECT_EQ(keys.out,
