@@ -20,6 +20,10 @@ What a test gets:
               skipped]" as the last line; exit 0 / 1, or 77 when every test
               was skipped (ctest SKIP_RETURN_CODE).
 
+Beside it: policy_yaml.py (policy_yaml(), re-exported here), decide_mode.py
+(DecideMode: fallback, service or snapshot decisions) and helper_cases.py
+(HelperBadInputCases, shared by the two helpers' tests).
+
 Helper stderr: sshd (misc.c subprocess) points a command's stderr at
 /dev/null unless sshd itself logs to stderr (-d or -e); the daemons here run
 with -D -e and their stderr goes to a file, so `--verbose` output of the
@@ -41,6 +45,8 @@ import tempfile
 import threading
 import time
 import unittest
+
+from policy_yaml import policy_yaml  # noqa: F401  (h.policy_yaml)
 
 SSHD = "/usr/sbin/sshd"
 SSH = shutil.which("ssh") or "/usr/bin/ssh"
@@ -203,135 +209,6 @@ class Workspace:
 
     def cleanup(self):
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-# --------------------------------------------------------------------------
-# certgate-decide: the ways a client (principals-cmd, keys-cmd) decides
-
-MODES = ("fallback", "service", "snapshot")
-
-
-def parse_mode_arg():
-    """Takes `--mode fallback|service|snapshot` out of sys.argv (default fallback)."""
-    mode = "fallback"
-    if "--mode" in sys.argv:
-        i = sys.argv.index("--mode")
-        mode = sys.argv[i + 1] if i + 1 < len(sys.argv) else ""
-        del sys.argv[i:i + 2]
-    if mode not in MODES:
-        sys.exit("--mode must be one of %s" % ", ".join(MODES))
-    return mode
-
-
-class DecideMode:
-    """Installs certgate-decide beside the installed client (the build tree
-    keeps a copy beside each client) and, in mode "service", runs it on a
-    socket in the workspace with |policy| preloaded. In mode "fallback" the
-    client is pointed at a socket that does not exist, so it always runs the
-    helper in-process. Mode "snapshot" is "fallback" with a policy snapshot:
-    `--compile` (as root) after every write to the workspace, so that the
-    in-process helper maps the snapshot instead of reading the YAML
-    whenever the policy is valid and its files unchanged since; anything
-    else (a chmod by a test, an invalid policy) leaves it stale, and the
-    YAML decides. `args` goes before the client's own arguments.
-    prefix: argv the service is started under (it must exec its arguments,
-    as for Sshd); name: tells apart the sockets and logs of several."""
-
-    def __init__(self, ws, client_binary, mode, policy, prefix=(), name=None):
-        src = os.path.join(os.path.dirname(os.path.realpath(client_binary)), "certgate-decide")
-        self.decide = ws.install(src, "certgate-decide")
-        name = name or os.path.basename(client_binary)
-        self.mode = mode
-        run_dir = os.path.join(ws.root, "run")
-        os.makedirs(run_dir, mode=0o755, exist_ok=True)
-        os.chmod(run_dir, 0o755)
-        self.socket = os.path.join(run_dir, "decide-%s.sock" % name)
-        self.log = os.path.join(ws.root, "decide-%s.log" % name)
-        self.proc = None
-        self.args = ["--socket", self.socket]
-        self.policy = policy
-        self.snapshot = None
-        if mode == "snapshot":
-            cache = os.path.join(ws.root, "cache")
-            os.makedirs(cache, mode=0o755, exist_ok=True)
-            os.chmod(cache, 0o755)
-            self.snapshot = os.path.join(cache, "policy.snapshot")
-            self.args += ["--snapshot", self.snapshot]
-            self.compiles = 0
-            ws.after_write.append(lambda path: self.compile())
-            self.compile()
-        if mode == "service":
-            with open(self.log, "ab") as log:
-                self.proc = subprocess.Popen(
-                    list(prefix) + [self.decide, "--socket", self.socket, "--policy", policy,
-                                    "--client-user", COMMAND_USER, "--verbose"],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd="/")
-            deadline = time.time() + 10
-            while not os.path.exists(self.socket):
-                if self.proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("certgate-decide did not start; see " + self.log)
-                time.sleep(0.01)
-
-    def compile(self):
-        """`--compile` of the policy into the snapshot, if there is a policy
-        (an invalid one is reported, not compiled: the snapshot goes stale)."""
-        if not os.path.exists(self.policy):
-            return
-        p = subprocess.run([self.decide, "--run", "principals-cmd", "--compile", "--policy", self.policy,
-                            "--snapshot", self.snapshot], capture_output=True, text=True)
-        if p.returncode == 0:
-            self.compiles += 1
-
-    @staticmethod
-    def snapshot_reads(records):
-        """How many of the syslog |records| say a decision read the snapshot."""
-        return sum(1 for r in records if "read from its snapshot" in r)
-
-    def not_exercised(self, tap):
-        """Why the runs did not exercise what this mode names, or None: a
-        service that served nothing (the clients fell back), or snapshots
-        never compiled or never read (seen in |tap|, the syslog capture,
-        when it is available). Call it before the service is stopped."""
-        if self.mode == "service":
-            served = self.requests_served()
-            if not served:
-                return "--mode service: certgate-decide served %r requests" % served
-        if self.mode == "snapshot":
-            reads = self.snapshot_reads(tap.since(0)) if tap is not None else 0
-            sys.stderr.write("--mode snapshot: %d compiles, %d decisions read the snapshot\n"
-                             % (self.compiles, reads))
-            if not self.compiles:
-                return "--mode snapshot: no policy was compiled"
-            if tap is not None and tap.available and not reads:
-                return "--mode snapshot: no decision read the snapshot"
-        return None
-
-    def command(self, client):
-        """The client's command line prefix for sshd_config."""
-        return " ".join([client] + self.args)
-
-    def wrap_run_helper(self, client):
-        """Makes run_helper(client, args) pass our args first (also for the
-        shared HelperBadInputCases)."""
-        global run_helper
-        original = run_helper
-        prefix = list(self.args)
-
-        def wrapped(binary, args, **kw):
-            if binary == client:
-                args = prefix + list(args)
-            return original(binary, args, **kw)
-        run_helper = wrapped
-
-    def requests_served(self):
-        """How many requests the service served (its SIGUSR1 stats line);
-        None when not in service mode or it cannot tell."""
-        return None if self.proc is None else service_requests_served(self.proc, self.log)
-
-    def stop(self):
-        if self.proc is not None:
-            stop_process(self.proc)
-        self.proc = None
 
 
 # --------------------------------------------------------------------------
@@ -782,52 +659,6 @@ class SshdTestCase(unittest.TestCase):
 
 
 # --------------------------------------------------------------------------
-# Policy YAML (block style, as an administrator writes it)
-
-_PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/@]*$")
-
-
-def _scalar(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    s = str(v)
-    if _PLAIN.match(s) and s not in ("true", "false", "null", "yes", "no", "on", "off", "~"):
-        return s
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _emit(v, indent):
-    pad = " " * indent
-    out = []
-    if isinstance(v, dict):
-        for k, x in v.items():
-            if isinstance(x, (dict, list)) and x:
-                out.append("%s%s:" % (pad, k))
-                out += _emit(x, indent + 2)
-            elif isinstance(x, list):
-                out.append("%s%s: []" % (pad, k))
-            else:
-                out.append("%s%s: %s" % (pad, k, _scalar(x)))
-    elif isinstance(v, list):
-        for x in v:
-            if isinstance(x, dict):
-                sub = _emit(x, indent + 2)
-                sub[0] = pad + "- " + sub[0][indent + 2:]
-                out += sub
-            else:
-                out.append("%s- %s" % (pad, _scalar(x)))
-    return out
-
-
-def policy_yaml(doc):
-    """Block-style YAML for a policy given as nested dicts/lists (insertion
-    order kept). Strings that are not plain words are double-quoted."""
-    return "\n".join(_emit(doc, 0)) + "\n"
-
-
-# --------------------------------------------------------------------------
 # Running a module
 
 class _CountingResult(unittest.TextTestResult):
@@ -868,91 +699,3 @@ def run_main(module_name="__main__"):
     if result.testsRun and skipped == result.testsRun:
         sys.exit(77)
     sys.exit(0)
-
-
-class HelperBadInputCases:
-    """Bad-input cases both helpers must pass when run the way sshd runs
-    them: nothing on stdout, and exit 1 for usage errors or 0 (a denial)
-    for a bad certificate. Mixed into a unittest.TestCase that provides
-    helper(*args), cert_args() -> (key, (type, base64)) and login (a user)."""
-
-    def assertNothing(self, r, code):
-        self.assertEqual(r.stdout, "", "stdout must be empty; stderr: " + r.stderr)
-        self.assertEqual(r.returncode, code, r.stderr)
-
-    def test_help_and_version(self):
-        for flag in ("--help", "--version"):
-            r = run_helper(self.w.bin, [flag])
-            self.assertEqual(r.returncode, 0, flag + ": " + r.stderr)
-            self.assertTrue(r.stdout.strip(), flag + " prints something")
-
-    def test_missing_args(self):
-        self.assertNothing(self.helper(), 1)
-        self.assertNothing(self.helper(self.login), 1)
-        _, (t, k) = self.cert_args()
-        self.assertNothing(self.helper(self.login, t), 1)
-
-    def test_unknown_option(self):
-        _, (t, k) = self.cert_args()
-        self.assertNothing(self.helper("--frobnicate", self.login, t, k), 1)
-
-    def test_client_denials_are_logged(self):
-        """A denial the client decides before any helper runs (a usage error
-        it catches, a service that takes the request and never answers) is
-        logged like the helper's own: deny, login name, reason."""
-        if os.getuid() != 0:
-            self.skipTest("needs root (a root-owned socket directory under /run)")
-        if not self.w.tap.available:
-            self.skipTest("syslog capture unavailable: " + self.w.tap.why)
-        if os.path.exists("/run/systemd/journal/socket"):
-            self.skipTest("the helpers log to the journal here, not syslog")
-        _, (t, k) = self.cert_args()
-        mark = self.w.tap.mark()
-        self.assertNothing(run_helper_unwrapped(self.w.bin, ["--socket", "decide.sock", self.login, t, k]), 1)
-        time.sleep(0.1)
-        records = self.w.tap.since(mark)
-        self.assertEqual(len(records), 1, records)
-        self.assertRegex(records[0], r"^<83>.* \S+\[\d+\]: deny %s: usage error, nothing granted: "
-                                     r"--socket needs an absolute path$" % re.escape(self.login))
-        mark = self.w.tap.mark()
-        self.assertNothing(run_helper_unwrapped(self.w.bin, ["--socket", "/run/a.sock", "--socket=/run/b.sock",
-                                                             self.login, t, k]), 1)
-        time.sleep(0.1)
-        records = self.w.tap.since(mark)
-        self.assertEqual(len(records), 1, records)
-        self.assertRegex(records[0], r"^<83>.* \S+\[\d+\]: deny %s: usage error, nothing granted: "
-                                     r"--socket is given twice; give it once$" % re.escape(self.login))
-
-        run_dir = tempfile.mkdtemp(prefix="certgate-hung-", dir="/run")
-        try:
-            os.chmod(run_dir, 0o755)
-            hung = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            path = os.path.join(run_dir, "decide.sock")
-            hung.bind(path)
-            os.chmod(path, 0o666)
-            hung.listen(4)  # connections queue; none is ever answered
-            mark = self.w.tap.mark()
-            r = run_helper_unwrapped(self.w.bin, ["--socket", path, "--timeout", "1", self.login, t, k])
-            self.assertNothing(r, 1)
-            time.sleep(0.1)
-            records = self.w.tap.since(mark)
-            self.assertEqual(len(records), 1, records)
-            self.assertRegex(records[0], r"^<83>.* \S+\[\d+\]: deny %s: no complete answer from %s in "
-                                         r"time; nothing granted$" % (re.escape(self.login), re.escape(path)))
-            hung.close()
-        finally:
-            shutil.rmtree(run_dir, ignore_errors=True)
-
-    def test_malformed_base64(self):
-        for bad in ("%%%%", "AAAA!!!*", "AAA", "AAAA AAAA"):
-            self.assertNothing(
-                self.helper(self.login, "ssh-ed25519-cert-v01@openssh.com", bad), 0)
-
-    def test_truncated_cert(self):
-        _, (t, k) = self.cert_args()
-        self.assertNothing(self.helper(self.login, t, k[:len(k) // 2 // 4 * 4]), 0)
-
-    def test_type_mismatch(self):
-        _, (t, k) = self.cert_args()
-        for other in ("ssh-rsa-cert-v01@openssh.com", "ecdsa-sha2-nistp256-cert-v01@openssh.com"):
-            self.assertNothing(self.helper(self.login, other, k), 0)

@@ -25,6 +25,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import decide_mode  # noqa: E402
+import helper_cases  # noqa: E402
 import sshd_harness as h  # noqa: E402
 
 PREFIX = "cgk"  # users of this file (principals-cmd uses cgp)
@@ -35,7 +37,7 @@ BINARY = h.parse_binary_arg("--binary", "CERTGATE_KEYS_CMD")
 # in-process (certgate-decide --run); --mode service: a certgate-decide
 # service with the login policy preloaded answers. Every case must pass in
 # both modes: the decision is the same code either way.
-MODE = h.parse_mode_arg()
+MODE = decide_mode.parse_mode_arg()
 if not BINARY:
     here = os.path.dirname(os.path.abspath(__file__))
     found = sorted(glob.glob(os.path.join(here, "..", "..", "build*", "keys-cmd", "keys-cmd")),
@@ -62,7 +64,7 @@ class _World(h.World):
         cls.policy = os.path.join(cls.ws.etc, "policy.yaml")
         if not NO_BINARY:
             cls.bin = cls.ws.install(BINARY, "keys-cmd")
-            cls.decide = h.DecideMode(cls.ws, BINARY, MODE, cls.policy)
+            cls.decide = decide_mode.DecideMode(cls.ws, BINARY, MODE, cls.policy)
             cls.decide.wrap_run_helper(cls.bin)
             cls.cmd = cls.decide.command(cls.bin)
 
@@ -280,7 +282,7 @@ def corrupt_signature(b64):
 
 @unittest.skipIf(SKIP, SKIP)
 @unittest.skipIf(NO_BINARY, NO_BINARY)
-class KeysDirectTest(h.HelperBadInputCases, unittest.TestCase):
+class KeysDirectTest(helper_cases.HelperBadInputCases, unittest.TestCase):
     login = ALICE
 
     @classmethod

@@ -23,6 +23,8 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import decide_mode  # noqa: E402
+import helper_cases  # noqa: E402
 import sshd_harness as h  # noqa: E402
 
 PREFIX = "cgp"  # users and groups of this file (keys-cmd uses cgk)
@@ -34,7 +36,7 @@ BINARY = h.parse_binary_arg("--binary", "CERTGATE_PRINCIPALS_CMD")
 # in-process (certgate-decide --run); --mode service: a certgate-decide
 # service with the login policy preloaded answers. Every case must pass in
 # both modes: the decision is the same code either way.
-MODE = h.parse_mode_arg()
+MODE = decide_mode.parse_mode_arg()
 if not BINARY:
     here = os.path.dirname(os.path.abspath(__file__))
     found = sorted(glob.glob(os.path.join(here, "..", "..", "build*", "principals-cmd",
@@ -67,7 +69,7 @@ class _World(h.World):
         cls.policy = os.path.join(cls.ws.etc, "policy.yaml")
         if BINARY and not NO_BINARY:
             cls.bin = cls.ws.install(BINARY, "principals-cmd")
-            cls.decide = h.DecideMode(cls.ws, BINARY, MODE, cls.policy)
+            cls.decide = decide_mode.DecideMode(cls.ws, BINARY, MODE, cls.policy)
             cls.decide.wrap_run_helper(cls.bin)
             cls.cmd = cls.decide.command(cls.bin)
 
@@ -416,7 +418,7 @@ class PrincipalsLoginTest(h.SshdTestCase):
 
 @unittest.skipIf(SKIP, SKIP)
 @unittest.skipIf(NO_BINARY, NO_BINARY)
-class PrincipalsDirectTest(h.HelperBadInputCases, unittest.TestCase):
+class PrincipalsDirectTest(helper_cases.HelperBadInputCases, unittest.TestCase):
     """The binary run as sshd runs it: as nobody, env -i PATH USER LOGNAME
     HOME, cwd /, stdin empty."""
     login = ALICE

@@ -33,6 +33,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import decide_mode  # noqa: E402
 import sshd_harness as h  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -155,7 +156,7 @@ class StressTest(unittest.TestCase):
 
     def _run(self, mode):
         w = self.w
-        decide = h.DecideMode(w.ws, BINARY, mode, self.policy, name="stress-" + mode)
+        decide = decide_mode.DecideMode(w.ws, BINARY, mode, self.policy, name="stress-" + mode)
         sshd = None
         try:
             lines = [
@@ -350,7 +351,7 @@ class NssHangTest(h.SshdTestCase):
         ]))
 
     def _start(self, mode):
-        self.decide = h.DecideMode(self.w.ws, BINARY, mode, self.policy, prefix=self.prefix,
+        self.decide = decide_mode.DecideMode(self.w.ws, BINARY, mode, self.policy, prefix=self.prefix,
                                    name="nss-" + mode)
         self.sshd = h.Sshd(self.w.ws, [
             "AuthorizedKeysFile none",
@@ -484,7 +485,7 @@ class HostilePolicyTest(unittest.TestCase):
         cls.alice_rule = "  - {users: [%s], authorities: [prod], principals: [ops]}\n" % ALICE
         cls.served = os.path.join(cls.dir, "served.yaml")
         w.ws.write(cls.served, cls.head + "rules:\n" + cls.alice_rule)
-        cls.service = h.DecideMode(w.ws, BINARY, "service", cls.served, name="hostile")
+        cls.service = decide_mode.DecideMode(w.ws, BINARY, "service", cls.served, name="hostile")
         cls.fallback_socket = os.path.join(w.ws.root, "run", "no-such.sock")
         cls.measured = []
 

@@ -1,0 +1,100 @@
+"""HelperBadInputCases: the bad-input cases principals-cmd and keys-cmd
+must both pass when run the way sshd runs them (test_principals_cmd.py and
+test_keys_cmd.py mix them into their direct-run tests)."""
+
+import os
+import re
+import shutil
+import socket
+import tempfile
+import time
+
+import sshd_harness as h
+
+
+class HelperBadInputCases:
+    """Bad-input cases both helpers must pass when run the way sshd runs
+    them: nothing on stdout, and exit 1 for usage errors or 0 (a denial)
+    for a bad certificate. Mixed into a unittest.TestCase that provides
+    helper(*args), cert_args() -> (key, (type, base64)) and login (a user)."""
+
+    def assertNothing(self, r, code):
+        self.assertEqual(r.stdout, "", "stdout must be empty; stderr: " + r.stderr)
+        self.assertEqual(r.returncode, code, r.stderr)
+
+    def test_help_and_version(self):
+        for flag in ("--help", "--version"):
+            r = h.run_helper(self.w.bin, [flag])
+            self.assertEqual(r.returncode, 0, flag + ": " + r.stderr)
+            self.assertTrue(r.stdout.strip(), flag + " prints something")
+
+    def test_missing_args(self):
+        self.assertNothing(self.helper(), 1)
+        self.assertNothing(self.helper(self.login), 1)
+        _, (t, k) = self.cert_args()
+        self.assertNothing(self.helper(self.login, t), 1)
+
+    def test_unknown_option(self):
+        _, (t, k) = self.cert_args()
+        self.assertNothing(self.helper("--frobnicate", self.login, t, k), 1)
+
+    def test_client_denials_are_logged(self):
+        """A denial the client decides before any helper runs (a usage error
+        it catches, a service that takes the request and never answers) is
+        logged like the helper's own: deny, login name, reason."""
+        if os.getuid() != 0:
+            self.skipTest("needs root (a root-owned socket directory under /run)")
+        if not self.w.tap.available:
+            self.skipTest("syslog capture unavailable: " + self.w.tap.why)
+        if os.path.exists("/run/systemd/journal/socket"):
+            self.skipTest("the helpers log to the journal here, not syslog")
+        _, (t, k) = self.cert_args()
+        mark = self.w.tap.mark()
+        self.assertNothing(h.run_helper_unwrapped(self.w.bin, ["--socket", "decide.sock", self.login, t, k]), 1)
+        time.sleep(0.1)
+        records = self.w.tap.since(mark)
+        self.assertEqual(len(records), 1, records)
+        self.assertRegex(records[0], r"^<83>.* \S+\[\d+\]: deny %s: usage error, nothing granted: "
+                                     r"--socket needs an absolute path$" % re.escape(self.login))
+        mark = self.w.tap.mark()
+        self.assertNothing(h.run_helper_unwrapped(self.w.bin, ["--socket", "/run/a.sock", "--socket=/run/b.sock",
+                                                             self.login, t, k]), 1)
+        time.sleep(0.1)
+        records = self.w.tap.since(mark)
+        self.assertEqual(len(records), 1, records)
+        self.assertRegex(records[0], r"^<83>.* \S+\[\d+\]: deny %s: usage error, nothing granted: "
+                                     r"--socket is given twice; give it once$" % re.escape(self.login))
+
+        run_dir = tempfile.mkdtemp(prefix="certgate-hung-", dir="/run")
+        try:
+            os.chmod(run_dir, 0o755)
+            hung = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            path = os.path.join(run_dir, "decide.sock")
+            hung.bind(path)
+            os.chmod(path, 0o666)
+            hung.listen(4)  # connections queue; none is ever answered
+            mark = self.w.tap.mark()
+            r = h.run_helper_unwrapped(self.w.bin, ["--socket", path, "--timeout", "1", self.login, t, k])
+            self.assertNothing(r, 1)
+            time.sleep(0.1)
+            records = self.w.tap.since(mark)
+            self.assertEqual(len(records), 1, records)
+            self.assertRegex(records[0], r"^<83>.* \S+\[\d+\]: deny %s: no complete answer from %s in "
+                                         r"time; nothing granted$" % (re.escape(self.login), re.escape(path)))
+            hung.close()
+        finally:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+    def test_malformed_base64(self):
+        for bad in ("%%%%", "AAAA!!!*", "AAA", "AAAA AAAA"):
+            self.assertNothing(
+                self.helper(self.login, "ssh-ed25519-cert-v01@openssh.com", bad), 0)
+
+    def test_truncated_cert(self):
+        _, (t, k) = self.cert_args()
+        self.assertNothing(self.helper(self.login, t, k[:len(k) // 2 // 4 * 4]), 0)
+
+    def test_type_mismatch(self):
+        _, (t, k) = self.cert_args()
+        for other in ("ssh-rsa-cert-v01@openssh.com", "ecdsa-sha2-nistp256-cert-v01@openssh.com"):
+            self.assertNothing(self.helper(self.login, other, k), 0)
