@@ -15,6 +15,7 @@
 #include "cafetch/daemon.h"
 #include "cafetch/reload.h"
 #include "core/log.h"
+#include "core/standard_fds.h"
 
 namespace {
 
@@ -169,6 +170,9 @@ int Main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before anything is opened: a file cafetch writes must not get a closed
+  // fd 1 or 2 and receive what is printed or logged to stderr.
+  if (certgate::core::OpenStandardFds() < 0) return 1;
   try {
     return Main(argc, argv);
   } catch (...) {

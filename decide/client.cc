@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "core/helper_value_options.h"
+#include "core/standard_fds.h"
 
 #ifndef CERTGATE_DECIDE_SOCKET
 #define CERTGATE_DECIDE_SOCKET "/run/certgate/decide.sock"
@@ -477,6 +478,9 @@ AskResult AskService(const char* socket_path, uid_t trusted_uid, uint8_t kind, s
 }
 
 int ClientMain(uint8_t kind, int argc, char** argv, char** envp) {
+  // Before anything is opened: a closed stdout would be taken by the
+  // journal socket or the service's, and the answer sent there.
+  const int closed_fds = core::OpenStandardFds();
   const char* socket_path = CERTGATE_DECIDE_SOCKET;
   uint64_t timeout_ms = kDefaultTimeoutMs;
   bool in_process = false;
@@ -538,6 +542,17 @@ int ClientMain(uint8_t kind, int argc, char** argv, char** envp) {
     if (takes_value && eq == nullptr && i + 1 < argc) args[n++] = argv[++i];
   }
   if (admin) user = nullptr;
+  if (closed_fds < 0 || (closed_fds & core::kStdoutWasClosed) != 0) {
+    // An output error (exit 1, nothing printed), not a denial to pass on:
+    // sshd always gives a pipe, so whoever ran this is told, and logged.
+    const char* why = closed_fds < 0 ? "cannot open /dev/null for a closed standard descriptor"
+                                     : "started with stdout closed: no answer can be printed";
+    char message[128];
+    std::snprintf(message, sizeof message, "%s; nothing granted", why);
+    LogDenial(kind, user, message);
+    std::fprintf(stderr, "%s: %s\n", KindName(kind), why);
+    return 1;
+  }
   if (usage != nullptr) {
     UsageError(kind, user, usage);
     return 1;

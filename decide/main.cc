@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "core/policy_loader.h"
 #include "core/policy_snapshot.h"
+#include "core/standard_fds.h"
 #include "core/unique_fd.h"
 #include "decide/policy_cache.h"
 #include "decide/server.h"
@@ -210,6 +211,9 @@ int main(int argc, char** argv) {
     // HelperMain ignores its argv[0]: argv + 2 starts at KIND.
     return certgate::HelperMain(*kind, argc - 2, argv + 2);
   }
+  // HelperMain does this itself above (a closed stdout is its output
+  // error); for the service, no socket or file may become fd 0, 1 or 2.
+  if (certgate::core::OpenStandardFds() < 0) return 1;
   const certgate::core::Result<certgate::decide::ServiceArgs> parsed =
       certgate::decide::ParseServiceArgs(std::vector<std::string>(argv + 1, argv + argc));
   if (!parsed) return Usage(parsed.error().detail);

@@ -11,6 +11,7 @@
 
 #include "core/groups.h"
 #include "core/log.h"
+#include "core/standard_fds.h"
 #include "core/watchdog.h"
 
 namespace certgate {
@@ -61,15 +62,20 @@ void OnTimeout(core::HelperKind kind, const core::HelperOptions& o, core::Helper
   }
 }
 
-// LogInternalError writes the record of a run that failed for a reason of
-// its own (out of memory, a bug), which grants nothing.
-void LogInternalError(core::HelperKind kind, core::LogSink* log) {
+// LogRunError writes the record of a run that failed for a reason of its
+// own, which grants nothing: |message| says what.
+void LogRunError(core::HelperKind kind, core::LogSink* log, const std::string& message) {
   core::LogRecord rec;
   rec.priority = core::Priority::kErr;
-  rec.message = "internal error, nothing granted";
+  rec.message = message;
   rec.fields.emplace_back("CERTGATE_PROGRAM", core::HelperName(kind));
   rec.fields.emplace_back("CERTGATE_DECISION", "deny");
   log->Write(rec);
+}
+
+// LogInternalError: out of memory, a bug.
+void LogInternalError(core::HelperKind kind, core::LogSink* log) {
+  LogRunError(kind, log, "internal error, nothing granted");
 }
 
 }  // namespace
@@ -130,10 +136,22 @@ namespace {
 // RunHelperMain is HelperMain without its last-resort handler.
 int RunHelperMain(core::HelperKind kind, int argc, char** argv) {
   const char* program = core::HelperName(kind);
+  // First: the log's socket must not become a closed stdout.
+  const int closed_fds = core::OpenStandardFds();
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
   const bool verbose = WantsVerbose(args);
   core::SystemLogSink log(program, verbose);
+  if (closed_fds < 0 || (closed_fds & core::kStdoutWasClosed) != 0) {
+    const std::string why = closed_fds < 0 ? "cannot open /dev/null for a closed standard descriptor"
+                                           : "started with stdout closed: no answer can be printed";
+    // Logged as the client logs it (decide/client.cc): deny, login name.
+    const std::string user = core::LoginNameInArgs(args);
+    LogRunError(kind, &log, "deny" + (user.empty() ? "" : " " + core::EscapeForLog(user)) + ": " + why +
+                                "; nothing granted");
+    (void)WriteAll(STDERR_FILENO, std::string(program) + ": " + why + "\n");
+    return 1;
+  }
   core::Result<core::HelperOptions> options = core::ParseHelperArgs(kind, args);
   if (!options) {
     HelperAnswer answer = UsageErrorAnswer(kind, args, options.error().detail, verbose, &log);

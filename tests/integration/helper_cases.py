@@ -85,6 +85,31 @@ class HelperBadInputCases:
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)
 
+    def test_a_closed_stdout_is_an_output_error(self):
+        """Started with stdout closed (sshd always gives a pipe), neither the
+        client nor the in-process helper may let the first socket or file
+        it opens become fd 1 and send the answer there: exit 1, said on
+        stderr and logged."""
+        _, (t, k) = self.cert_args()
+        granted = self.helper(self.login, t, k)
+        self.assertEqual(granted.returncode, 0, granted.stderr)
+        self.assertNotEqual(granted.stdout, "", "the test needs a certificate that is granted")
+        journal = os.path.exists("/run/systemd/journal/socket")
+        kind = os.path.basename(self.w.bin)
+        decide = os.path.join(os.path.dirname(os.path.realpath(self.w.bin)), "certgate-decide")
+        for argv in ([self.w.bin, "--policy", self.policy, self.login, t, k],
+                     [decide, "--run", kind, "--policy", self.policy, self.login, t, k]):
+            mark = self.w.tap.mark()
+            r = h.run(argv, env=dict(h.SSHD_ENV), check=False, user="nobody", stdout_closed=True)
+            self.assertEqual(r.returncode, 1, argv)
+            self.assertEqual(r.stderr, "%s: started with stdout closed: no answer can be printed\n" % kind)
+            if self.w.tap.available and not journal:
+                time.sleep(0.1)
+                records = [x for x in self.w.tap.since(mark) if "stdout closed" in x]
+                self.assertEqual(len(records), 1, self.w.tap.since(mark))
+                self.assertRegex(records[0], r"^<83>.* %s\[\d+\]: deny .*started with stdout closed: no answer "
+                                             r"can be printed; nothing granted$" % re.escape(kind))
+
     def test_malformed_base64(self):
         for bad in ("%%%%", "AAAA!!!*", "AAA", "AAAA AAAA"):
             self.assertNothing(

@@ -77,17 +77,22 @@ def skip_reason():
     return None
 
 
-def run(argv, input=None, env=None, check=True, timeout=60, user=None):
-    """Runs argv; returns CompletedProcess with text stdout/stderr."""
+def run(argv, input=None, env=None, check=True, timeout=60, user=None, stdout_closed=False):
+    """Runs argv; returns CompletedProcess with text stdout/stderr. With
+    |stdout_closed| the program starts with fd 1 closed (stdout is "")."""
     kwargs = {}
-    if user is not None:
-        pw = pwd.getpwnam(user)
+    pw = pwd.getpwnam(user) if user is not None else None
 
-        def demote():
+    def prepare():
+        if stdout_closed:
+            os.close(1)
+        if pw is not None:
             os.setgroups([])
             os.setgid(pw.pw_gid)
             os.setuid(pw.pw_uid)
-        kwargs["preexec_fn"] = demote
+    if pw is not None or stdout_closed:
+        kwargs["preexec_fn"] = prepare
+    if pw is not None:
         kwargs["cwd"] = "/"
     proc = subprocess.run(argv, input=input, env=env, capture_output=True, text=True,
                           timeout=timeout, **kwargs)
@@ -97,12 +102,12 @@ def run(argv, input=None, env=None, check=True, timeout=60, user=None):
     return proc
 
 
-def run_helper(binary, args, input=None, env=None, as_nobody=True, timeout=30):
+def run_helper(binary, args, input=None, env=None, as_nobody=True, timeout=30, stdout_closed=False):
     """Runs a helper the way sshd does: env -i PATH=... USER=nobody, cwd /,
     stdin /dev/null, as nobody. Returns CompletedProcess."""
     return run([binary] + list(args), input=input if input is not None else "",
                env=dict(SSHD_ENV) if env is None else env, check=False, timeout=timeout,
-               user="nobody" if as_nobody else None)
+               user="nobody" if as_nobody else None, stdout_closed=stdout_closed)
 
 
 # run_helper without the arguments DecideMode.wrap_run_helper puts first.
