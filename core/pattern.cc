@@ -1,11 +1,24 @@
 #include "core/pattern.h"
 
 #include <cstddef>
+#include <cstdint>
+
+#include "core/utf8.h"
 
 namespace certgate::core {
 namespace {
 
 constexpr size_t kMaxPatternLength = 1024;
+
+// CharLength is the length of the character at |s[i]|: its UTF-8 sequence
+// when one starts there, else the one byte (a byte of no well-formed
+// sequence is a character of its own).
+size_t CharLength(std::string_view s, size_t i) {
+  if (static_cast<unsigned char>(s[i]) < 0x80) return 1;
+  uint32_t cp = 0;
+  const size_t n = DecodeUtf8(s.substr(i), &cp);
+  return n == 0 ? 1 : n;
+}
 
 }  // namespace
 
@@ -13,8 +26,14 @@ constexpr size_t kMaxPatternLength = 1024;
 // to remember the most recent star: if a later literal run fails, retrying
 // from an earlier star cannot help, because the later star can absorb
 // anything the earlier one could. So one backtrack point suffices, there is
-// no recursion, and each backtrack advances the star's anchor in |s| by one,
-// which bounds the work by O(|s| * |pattern|).
+// no recursion, and each backtrack advances the star's anchor in |s| by one
+// character, which bounds the work by O(|s| * |pattern|).
+//
+// A character is a UTF-8 sequence (policy.md: "? one character"; OpenSSH's
+// match.c counts bytes, so there "?" does not match "é"), or one byte that
+// starts none. Both '?' and the star's anchor move by whole characters;
+// literals compare bytes, which for a well-formed pattern only match at the
+// same character boundaries.
 bool MatchPattern(std::string_view s, std::string_view pattern) {
   size_t si = 0;
   size_t pi = 0;
@@ -28,7 +47,12 @@ bool MatchPattern(std::string_view s, std::string_view pattern) {
       star_si = si;
       continue;
     }
-    if (pi < pattern.size() && (pattern[pi] == '?' || pattern[pi] == s[si])) {
+    if (pi < pattern.size() && pattern[pi] == '?') {
+      ++pi;
+      si += CharLength(s, si);
+      continue;
+    }
+    if (pi < pattern.size() && pattern[pi] == s[si]) {
       ++pi;
       ++si;
       continue;
@@ -36,7 +60,8 @@ bool MatchPattern(std::string_view s, std::string_view pattern) {
     if (star_pi == std::string_view::npos) return false;
     // Let the last star absorb one more character and retry after it.
     pi = star_pi;
-    si = ++star_si;
+    star_si += CharLength(s, star_si);
+    si = star_si;
   }
   while (pi < pattern.size() && pattern[pi] == '*') ++pi;
   return pi == pattern.size();

@@ -1,5 +1,6 @@
 // OpenSSH pattern lists (match.c semantics): `*` any run of characters, `?`
 // exactly one, a leading `!` negates; case-sensitive; no regular expressions.
+// Unlike match.c, a character is a UTF-8 sequence (policy.md), not a byte.
 #ifndef CERTGATE_CORE_PATTERN_H_
 #define CERTGATE_CORE_PATTERN_H_
 
