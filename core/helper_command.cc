@@ -102,12 +102,13 @@ void KeyFileFields(const std::string& text, std::string* type, std::string* b64)
 }
 
 // MaybeLoadKrl loads the policy's KRL, if any. An unreadable KRL denies
-// every certificate, as sshd does for an unreadable RevokedKeys.
+// every certificate and plain key, as sshd does for an unreadable
+// RevokedKeys.
 Result<std::optional<Krl>> MaybeLoadKrl(const CompiledPolicy& policy) {
   if (!policy.krl_path()) return std::optional<Krl>();
   Result<Krl> krl = LoadKrlFile(*policy.krl_path());
   if (!krl) {
-    return Fail(krl.error().code, "KRL " + *policy.krl_path() + " unusable, every certificate denied: " +
+    return Fail(krl.error().code, "KRL " + *policy.krl_path() + " unusable, every key and certificate denied: " +
                                       krl.error().detail);
   }
   return std::optional<Krl>(std::move(*krl));
@@ -250,7 +251,7 @@ LogRecord PlainKeyRecord(const std::string& user, const PublicKey& key, const Pl
   rec.fields.emplace_back("CERTGATE_KEY_FP", fp);
   if (a.allow) {
     rec.fields.emplace_back("CERTGATE_RULE", rules);
-    rec.message = "allow " + EscapeForLog(user) + ": user key " + fp + " listed by rule " + rules + " (" +
+    rec.message = "allow " + EscapeForLog(user) + ": user key " + fp + " listed by " + rules + " (" +
                   a.summary + ")";
   } else {
     rec.fields.emplace_back("CERTGATE_REASON", a.reason);
@@ -286,13 +287,15 @@ std::string LimitedAnswer(HelperKind kind, Decision& d, const Certificate& cert)
   return "";
 }
 
-// LimitPlainKeyAnswer does the same for a plain key's user_keys lines.
-void LimitPlainKeyAnswer(PlainKeyAnswer& a) {
-  if (a.out.size() <= kMaxSshdAnswer) return;
+// LimitPlainKeyAnswer does the same for a plain key's user_keys lines;
+// true if it did.
+bool LimitPlainKeyAnswer(PlainKeyAnswer& a) {
+  if (a.out.size() <= kMaxSshdAnswer) return false;
   a.allow = false;
   a.rules.clear();
   a.reason = AnswerTooLarge(a.out.size(), "user_keys lines");
   a.out.clear();
+  return true;
 }
 
 bool SameKeyType(std::string_view offered, KeyType type) {
@@ -403,7 +406,9 @@ HelperOutput RunExplain(HelperKind kind, const HelperOptions& o, HelperEnv& env)
   result.out = "plain key: " + std::string(key->TypeName()) + " " + Sha256Fingerprint(key->blob) +
                "\nlogin name: " + EscapeForLog(o.explain_user) + "\n";
   PlainKeyAnswer a = AnswerPlainKey(*loaded.policy, o.explain_user, *key, *env.groups, &result.out);
-  LimitPlainKeyAnswer(a);
+  if (LimitPlainKeyAnswer(a)) {
+    result.out += "  (none of the lines marked printed is: together they are over sshd's limit)\n";
+  }
   if (!a.allow) {
     result.out += "decision: DENY: " + a.reason + "\n";
     return result;

@@ -505,6 +505,16 @@ TEST_F(HelperCommandTest, AnAnswerOverTheLimitIsDeniedAndNothingPrinted) {
   HelperOutput out = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(user_)});
   ASSERT_NO_FATAL_FAILURE(ExpectDeniedOverTheLimit(out));
   ExpectExplainedOverTheLimit(HelperKind::kKeys, user_ + ".pub");
+  // Each line of the explanation is marked printed as it is read; the
+  // explanation then says that none is, before its DENY.
+  Result<HelperOptions> o =
+      ParseHelperArgs(HelperKind::kKeys, {"--explain", "--user", "alice", "--policy", policy_path_, user_ + ".pub"});
+  ASSERT_TRUE(o);
+  const std::string explained = RunHelper(HelperKind::kKeys, *o, env_).out;
+  EXPECT_NE(explained.find("  (none of the lines marked printed is: together they are over sshd's limit)\n"
+                           "decision: DENY: the answer for sshd would be "),
+            std::string::npos)
+      << explained.substr(explained.size() - std::min<size_t>(explained.size(), 2000));
 }
 
 // The same for a certificate: keys-cmd prints a cert-authority line per
@@ -549,7 +559,7 @@ TEST_F(HelperCommandTest, AnUnusableKrlDeniesAfterTheAuthorityAndTimeChecks) {
     ASSERT_EQ(log_.records.size(), 1u);
     EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
     EXPECT_EQ(log_.records[0].Field("CERTGATE_AUTHORITY"), "prod");
-    EXPECT_NE(log_.records[0].message.find("KRL " + krl + " unusable, every certificate denied"),
+    EXPECT_NE(log_.records[0].message.find("KRL " + krl + " unusable, every key and certificate denied"),
               std::string::npos)
         << log_.records[0].message;
 

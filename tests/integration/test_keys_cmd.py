@@ -358,7 +358,7 @@ class KeysDirectTest(helper_cases.HelperBadInputCases, unittest.TestCase):
         t, k = h.Keys.pub_line(b).split()
         r = h.run_helper(self.w.bin, ["--policy", policy, "--verbose", ALICE, t, k])
         self.assertEqual((r.returncode, r.stdout), (0, lines[0] + "\n" + lines[1] + "\n"), r.stderr)
-        self.assertRegex(r.stderr, r"allow %s: user key SHA256:\S+ listed by rule" % ALICE)
+        self.assertRegex(r.stderr, r"allow %s: user key SHA256:\S+ listed by rule 1 \(" % ALICE)
 
     def test_plain_key_revoked_line_not_printed(self):
         a, b = (self.w.keys.make_key(n) for n in ("krl-a", "krl-b"))
