@@ -175,7 +175,7 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
   };
   std::map<pid_t, Worker> workers;
   uint64_t generation = 0;
-  long worker_peak_rss_kib = 0;  // largest ru_maxrss of a reaped worker
+  int64_t worker_peak_rss_kib = 0;  // largest ru_maxrss of a reaped worker
   std::string last_issue;  // the unusable policy's first issue, as last logged
   std::string last_ahead;  // the policy path last logged with a timestamp ahead of the clock
   // systemd's watchdog (WatchdogSec= of certgate-decide.service): pinged
@@ -197,7 +197,7 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
       struct rusage ru {};
       pid_t pid = wait4(-1, &status, WNOHANG, &ru);
       if (pid <= 0) break;
-      worker_peak_rss_kib = std::max(worker_peak_rss_kib, ru.ru_maxrss);
+      worker_peak_rss_kib = std::max<int64_t>(worker_peak_rss_kib, ru.ru_maxrss);
       auto it = workers.find(pid);
       if (it == workers.end()) continue;
       WorkerSlot& slot = shared->slots[it->second.slot];
@@ -249,10 +249,17 @@ int Serve(int listen_fd, PolicyCache* cache, size_t max_children, const ClientFi
     }
     if (g_report_stats != 0) {
       g_report_stats = 0;
+      // The largest worker: of those reaped (ru_maxrss) and those alive
+      // (their VmHWM), so that a service whose workers never exited says so.
+      int64_t largest_worker_kib = worker_peak_rss_kib;
+      for (const auto& [pid, w] : workers) {
+        const std::string status = "/proc/" + std::to_string(pid) + "/status";
+        largest_worker_kib = std::max(largest_worker_kib, SumProcKib(status.c_str(), {"VmHWM:"}));
+      }
       log->Write(ServiceRecord(
           core::Priority::kInfo,
           "stats: " + std::to_string(shared->requests.load()) + " requests; peak RSS " +
-              std::to_string(PeakRssKib()) + " KiB (service), " + std::to_string(worker_peak_rss_kib) +
+              std::to_string(PeakRssKib()) + " KiB (service), " + std::to_string(largest_worker_kib) +
               " KiB (largest worker), " + std::to_string(shared->peak_private_kib.load()) +
               " KiB (largest private memory of a worker); " + std::to_string(workers.size()) + " workers, " +
               std::to_string(CountIdle(*shared)) + " idle"));

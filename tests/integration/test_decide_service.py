@@ -23,7 +23,8 @@ the service, sshd and ssh.
                         stale socket replaced, a live one or a file left
                         alone, services started together over a stale
                         socket leave exactly one serving, a lock held on
-                        PATH.lock (root's, 0600) is given up after 10 s
+                        PATH.lock (root's, 0600) is given up after 10 s;
+                        SIGUSR1's stats count the workers that serve
   CommandLineTest       certgate-decide's own usage errors (exit 1, one line
                         on stderr, nothing served); --run KIND runs that
                         helper with the words after KIND as they are
@@ -434,6 +435,38 @@ class OwnSocketTest(unittest.TestCase):
         self.start()
         self.assertEqual(len(self.settle()), 1, self.services[0].log_text())
         self.assert_served()
+
+    def stats(self, service):
+        """The stats line SIGUSR1 makes |service| log (within 5 s), or None."""
+        size = os.path.getsize(service.log)
+        service.proc.send_signal(signal.SIGUSR1)
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            with open(service.log, errors="replace") as f:
+                f.seek(size)
+                m = re.search(r"stats: .*", f.read())
+            if m:
+                return m.group(0)
+            time.sleep(0.02)
+        return None
+
+    def test_stats_count_the_workers_that_serve(self):
+        # The largest worker's peak RSS is of the workers serving too, not
+        # only of those that exited: here none has, and it said 0 KiB.
+        self.start()
+        self.assertEqual(len(self.settle()), 1, self.services[0].log_text())
+        deadline = time.time() + 10
+        while True:
+            line = self.stats(self.services[0])
+            self.assertIsNotNone(line, self.services[0].log_text())
+            m = re.search(r"peak RSS (\d+) KiB \(service\), (\d+) KiB \(largest worker\), .*; (\d+) workers", line)
+            self.assertIsNotNone(m, line)
+            if int(m.group(3)) > 0 or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertGreater(int(m.group(3)), 0, line)
+        self.assertGreater(int(m.group(2)), 0, line)
+        self.assertGreater(int(m.group(1)), 0, line)
 
     def test_a_socket_another_process_listens_on_is_left_to_it(self):
         other = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
