@@ -103,7 +103,9 @@ bool ResolveSha1(const Config& config, const std::vector<KeyHistory>& trusted,
 // WarnMatchOverrides logs each line inside a Match block of the
 // configuration at |main_path| that sets one of |directives| to another
 // value: for the connections that Match selects, sshd uses it instead of
-// cafetch's (sshd -T, run for root from loopback, does not show it).
+// cafetch's. It is in force only for those connections, and may be meant,
+// so it does not fail the round; "Match all", which selects every
+// connection, does (VerifyEffective).
 void WarnMatchOverrides(const std::string& main_path, const std::vector<Directive>& directives,
                         core::LogSink* log) {
   auto lower = [](std::string s) {
@@ -115,7 +117,7 @@ void WarnMatchOverrides(const std::string& main_path, const std::vector<Directiv
     return std::string(name(a)) == name(b);
   };
   for (const ConfigLine& line : ReadConfigLines(main_path, /*with_match=*/true)) {
-    if (line.match.empty()) continue;
+    if (line.match.empty() || line.match_all) continue;
     for (const Directive& d : directives) {
       if (!same_keyword(lower(d.keyword), line.keyword)) continue;
       std::string value;
@@ -315,6 +317,7 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
       .keys_text = std::move(*keys_text),
       .keys_changed = keys_changed,
       .directives = directives,
+      .version = *version,
       .drop_in = drop_in,
       .main_text = std::move(**main_text),
       .target = target,

@@ -58,16 +58,23 @@ core::Status ChangedMeanwhile(const std::string& path) {
 }
 
 // CheckConfig runs sshd -t (when |syntax|) and -T on |config_path| and
-// verifies |wanted|.
+// verifies |wanted|: sshd -T shows what every connection gets (or, for
+// sshd 7.7 to 8.0, a root login from loopback; DumpScopeFor |version|),
+// and the Match blocks are read to tell a "Match all" that overrides
+// cafetch (an error) from one that selects some connections (a warning,
+// WarnMatchOverrides in agent.cc).
 core::Result<EffectiveConfig> CheckConfig(const Config& config, const std::string& config_path,
-                                          const std::vector<Directive>& wanted, bool syntax) {
+                                          const std::vector<Directive>& wanted, const SshdVersion& version,
+                                          bool syntax) {
   if (syntax) {
     core::Status st = CheckSshdConfig(config.sshd.binary, config_path);
     if (!st) return core::Unexpected{st.error()};
   }
-  core::Result<EffectiveConfig> effective = DumpEffectiveConfig(config.sshd.binary, config_path);
+  const DumpScope scope = DumpScopeFor(version);
+  core::Result<EffectiveConfig> effective = DumpEffectiveConfig(config.sshd.binary, config_path, scope);
   if (!effective) return effective;
-  core::Status verified = VerifyEffective(*effective, wanted, ReadConfigLines(config_path));
+  core::Status verified =
+      VerifyEffective(*effective, wanted, ReadConfigLines(config_path, /*with_match=*/true), scope);
   if (!verified) return core::Unexpected{verified.error()};
   return effective;
 }
@@ -81,7 +88,7 @@ core::Result<EffectiveConfig> CheckConfig(const Config& config, const std::strin
 // |wanted| in sshd -T.
 core::Status CheckCandidate(const Config& config, const std::string& main_text,
                             const std::optional<std::string>& drop_in_text,
-                            const std::vector<Directive>& wanted, bool dry_run) {
+                            const std::vector<Directive>& wanted, const SshdVersion& version, bool dry_run) {
   // A dry run changes nothing, not even state_dir: its candidate goes to a
   // private directory in /tmp.
   core::Result<std::unique_ptr<CandidateDir>> made =
@@ -144,7 +151,7 @@ core::Status CheckCandidate(const Config& config, const std::string& main_text,
   }
   if (st) {
     core::Result<EffectiveConfig> checked =
-        CheckConfig(config, dir.path() + "/sshd_config", wanted, false);
+        CheckConfig(config, dir.path() + "/sshd_config", wanted, version, false);
     // An admin's line that wins is named where it is, not in the copy.
     if (!checked) st = Fail(checked.error().code, as_installed(checked.error().detail));
   }
@@ -186,7 +193,7 @@ class Installed {
   }
   // MarkReloadPending sets the mark that makes the next round reload sshd
   // if this one dies between the install and the reload. A rollback puts
-  // the mark back as it was, unless a reload was tried (ReloadTried): sshd
+  // the mark back as it was, unless a reload was sent (ReloadTried): sshd
   // may have read the new files before the old ones came back.
   core::Status MarkReloadPending(const std::string& state_dir) {
     core::Result<FileBackup> mark = BackUpFile(state_dir + "/" + kReloadPendingFileName);
@@ -246,11 +253,11 @@ class Installed {
 core::Result<EffectiveConfig> CheckRound(const Config& config, const RoundPlan& round, bool dry_run) {
   if (!round.config_changed) {
     // A pending reload is sent only once sshd -t has passed.
-    return CheckConfig(config, config.sshd.config, round.directives, round.finish_reload);
+    return CheckConfig(config, config.sshd.config, round.directives, round.version, round.finish_reload);
   }
   core::Status checked = CheckCandidate(config, round.drop_in ? round.main_text : round.config_text,
                                         round.drop_in ? std::optional(round.config_text) : std::nullopt,
-                                        round.directives, dry_run);
+                                        round.directives, round.version, dry_run);
   if (!checked) return core::Unexpected{checked.error()};
   return EffectiveConfig{};
 }
@@ -319,7 +326,7 @@ core::Result<std::string> InstallRound(const Config& config, const RunOptions& o
     // round ran is noticed (up to the moment of the rename) and kept.
     if (st) st = installed.Replace(round.target, round.config_text, mode, &round.target_old);
     if (!st) return core::Unexpected{installed.RollBack(st.error())};
-    effective = CheckConfig(config, main_path, round.directives, true);
+    effective = CheckConfig(config, main_path, round.directives, round.version, true);
     if (!effective) return core::Unexpected{installed.RollBack(effective.error())};
   }
   if (round.config_changed || round.finish_reload) {
@@ -330,9 +337,16 @@ core::Result<std::string> InstallRound(const Config& config, const RunOptions& o
     if (!pid_file.empty() && pid_file != "none") request.pid_file = pid_file;
     request.bus_address = options.bus_address;
     request.systemd_running = options.systemd_running || !options.bus_address.empty();
-    installed.ReloadTried();
+    // Once a reload was sent, sshd may have read the new files: a rollback
+    // then leaves the mark, so that the next round reloads it again. A
+    // reload that failed before sending anything (no bus, a bad PidFile)
+    // left sshd as it was: the mark goes back to what it was.
+    request.before_send = [&installed] { installed.ReloadTried(); };
     core::Result<ReloadOutcome> reloaded = ReloadSshd(request);
     if (!reloaded) return core::Unexpected{installed.RollBack(reloaded.error())};
+    for (const ReloadWarning& warning : reloaded->warnings) {
+      Log(log, Priority::kWarning, warning.event, warning.message);
+    }
     reload = reloaded->Describe();
     Log(log, Priority::kInfo, "reload", reload);
     core::Status cleared = ClearReloadPending(config.state_dir);

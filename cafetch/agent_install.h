@@ -36,8 +36,10 @@ struct RoundPlan {
   // the file on disk.
   std::string keys_text;
   bool keys_changed = false;
-  // directives: the sshd_config lines cafetch manages.
+  // directives: the sshd_config lines cafetch manages; version: the
+  // installed sshd's (how sshd -T is asked, DumpScopeFor).
   std::vector<Directive> directives;
+  SshdVersion version;
   // drop_in: the main file includes sshd_config.d/*.conf, so the lines go
   // to our drop-in there; otherwise into cafetch's block in the main file.
   bool drop_in = false;

@@ -103,6 +103,96 @@ void EditDuringTheCheck(const TempDir& dir, const std::string& path, const std::
                    config);
 }
 
+// The audit's case: a Match block after cafetch's line that selects a root
+// login from loopback (what sshd -T -C was asked about) sets
+// TrustedUserCAKeys. It is in force only for the connections it selects:
+// a match_override warning, and the round goes on, key rotation included.
+TEST_F(AgentTest, AMatchBlockThatSelectsRootFromLoopbackDoesNotFailTheRound) {
+  const std::string drop_in_main = "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
+  int64_t now = 1000;
+  for (const bool drop_in : {false, true}) {
+    for (const char* criteria : {"User root", "Address 127.0.0.1", "Host localhost"}) {
+      SCOPED_TRACE(std::string(drop_in ? "drop-in, " : "block, ") + criteria);
+      WriteFile(config_.sshd.config, (drop_in ? drop_in_main : BaseConfig()) + "Match " + criteria +
+                                         "\n\tTrustedUserCAKeys /some/other/file\n");
+      log_.records.clear();
+      auto r = Run(now++);
+      ASSERT_TRUE(r) << r.error().detail;
+      EXPECT_EQ(TrustedBlobs(), std::vector<std::string>{Blob(ca_a_)});
+      EXPECT_EQ(Effective("trustedusercakeys"), config_.trusted_user_ca_keys);
+      const std::vector<std::string> said = Logged("match_override");
+      ASSERT_EQ(said.size(), 1u);
+      EXPECT_NE(said[0].find(": TrustedUserCAKeys /some/other/file in the Match block of " + config_.sshd.config),
+                std::string::npos)
+          << said[0];
+    }
+  }
+  // The key file still follows the issuer.
+  WriteFile(dir_.Path("issuer.pub"), ca_a_ + ca_b_);
+  auto rotated = Run(now++);
+  ASSERT_TRUE(rotated) << rotated.error().detail;
+  EXPECT_EQ(TrustedBlobs(), (std::vector<std::string>{Blob(ca_a_), Blob(ca_b_)}));
+}
+
+// "Match all" selects every connection: a line there that sets one of
+// cafetch's keywords to another value is a real conflict. The round fails,
+// names that line and its Match line, and changes nothing.
+TEST_F(AgentTest, AMatchAllBlockThatSetsCafetchsKeywordFailsTheRound) {
+  const std::string drop_in_main = "Include " + dir_.Path("etc/sshd_config.d/*.conf") + "\n" + BaseConfig();
+  for (const bool drop_in : {false, true}) {
+    SCOPED_TRACE(drop_in ? "drop-in" : "block");
+    WriteFile(config_.sshd.config,
+              (drop_in ? drop_in_main : BaseConfig()) + "Match all\n\tTrustedUserCAKeys /some/other/file\n");
+    const auto before = Watched();
+    log_.records.clear();
+    auto r = Run();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, core::Errc::kBadFormat);
+    // As installed: the block layout's block (4 lines) comes before it.
+    const int match_line = drop_in ? 7 : 10;
+    EXPECT_EQ(r.error().detail,
+              "candidate sshd_config: the admin's line " + config_.sshd.config + ":" +
+                  std::to_string(match_line + 1) + ", in the \"Match all\" block of " + config_.sshd.config + ":" +
+                  std::to_string(match_line) +
+                  ", sets TrustedUserCAKeys to /some/other/file for every connection, over cafetch's "
+                  "\"TrustedUserCAKeys " + config_.trusted_user_ca_keys +
+                  "\" (a Match block's values win over the lines before it); remove that line, or set it to "
+                  "cafetch's value");
+    EXPECT_EQ(Watched(), before);
+    EXPECT_TRUE(Logged("match_override").empty());
+  }
+}
+
+// sshd 7.7 to 8.0 refuse sshd -T without -C when a Match line has a
+// criterion (bz#2858): cafetch asks them about a root login from loopback,
+// and tells a Match block's value from an admin's global line itself.
+TEST_F(AgentTest, AnSshdThatNeedsDashCIsAskedAboutRootFromLoopback) {
+  WrapSshd(dir_,
+           "case \"$1\" in -V) echo 'OpenSSH_7.9p1 Debian-10+deb10u2, OpenSSL 1.1.1n  15 Mar 2022' >&2; exit 0;; "
+           "esac\n"
+           "if [ \"$1\" = -T ]; then\n"
+           "  c=; f=; prev=; for a; do [ \"$a\" = -C ] && c=1; [ \"$prev\" = -f ] && f=$a; prev=$a; done\n"
+           "  if [ -z \"$c\" ] && grep -qiE '^[[:space:]]*match[[:space:]]+(user|host|address)' \"$f\"; then\n"
+           "    echo \"'Match User' in configuration but 'user' not in connection test specification.\" >&2\n"
+           "    exit 255\n"
+           "  fi\n"
+           "fi\n",
+           &config_);
+  WriteFile(config_.sshd.config, BaseConfig() + "Match User root\n\tTrustedUserCAKeys /some/other/file\n");
+  auto r = Run();
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(TrustedBlobs(), std::vector<std::string>{Blob(ca_a_)});
+  EXPECT_EQ(Logged("match_override").size(), 1u);
+  // An admin's line before cafetch's still wins for every connection.
+  WriteFile(config_.sshd.config, BaseConfig() + "TrustedUserCAKeys /some/other/file\n" +
+                                     "Match User root\n\tTrustedUserCAKeys /some/other/file\n");
+  auto earlier = Run(1001);
+  ASSERT_FALSE(earlier);
+  EXPECT_NE(earlier.error().detail.find("the admin's line " + config_.sshd.config + ":6 comes before cafetch's"),
+            std::string::npos)
+      << earlier.error().detail;
+}
+
 // The audit's case: an edit of sshd_config made while the round ran was
 // lost (renamed over). Now the round is undone, the edit kept, and the
 // next round keeps it too.
@@ -271,7 +361,11 @@ TEST_F(AgentTest, AReloadLeftPendingIsSentByTheNextRound) {
   EXPECT_EQ(again->Summary(), "unchanged");
 }
 
-TEST_F(AgentTest, AFailedReloadRestoresEverythingAndKeepsTheMark) {
+// A reload that fails before anything was sent to sshd (here a PidFile
+// that cannot be read) left sshd running what it ran: every file is
+// restored and so is the mark (agent_reload_test.cc has a reload that was
+// sent, which keeps it).
+TEST_F(AgentTest, AReloadThatFailsBeforeSendingRestoresEverythingAndTheMark) {
   WriteFile(config_.sshd.config, BaseConfig());
   WriteFile(dir_.Path("sshd.pid"), "not a pid\n");
   auto r = Run();
@@ -280,7 +374,7 @@ TEST_F(AgentTest, AFailedReloadRestoresEverythingAndKeepsTheMark) {
   EXPECT_EQ(ReadFile(config_.sshd.config), BaseConfig());
   EXPECT_EQ(access(config_.trusted_user_ca_keys.c_str(), F_OK), -1);
   EXPECT_EQ(access(dir_.Path("state/cafetch.state").c_str(), F_OK), -1);  // restored: none
-  EXPECT_TRUE(*ReloadPending(config_.state_dir));
+  EXPECT_FALSE(*ReloadPending(config_.state_dir));
   unlink(dir_.Path("sshd.pid").c_str());
   auto next = Run(1001);
   ASSERT_TRUE(next) << next.error().detail;

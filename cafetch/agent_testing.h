@@ -1,6 +1,6 @@
-// The fixture that agent_test.cc and agent_install_test.cc share: one
-// cafetch round (RunOnce) against a private sshd_config that the real sshd
-// checks. Header-only: cafetch/CMakeLists.txt puts every other .cc here
+// The fixture that agent_test.cc, agent_install_test.cc and
+// agent_reload_test.cc share: one cafetch round (RunOnce) against a private
+// sshd_config that the real sshd checks. Header-only: cafetch/CMakeLists.txt puts every other .cc here
 // into certgate_cafetch.
 #ifndef CERTGATE_CAFETCH_AGENT_TESTING_H_
 #define CERTGATE_CAFETCH_AGENT_TESTING_H_
@@ -89,6 +89,7 @@ class AgentTest : public ::testing::Test {
     options.principals_command_user = principals_user_;
     options.now = now;
     options.dry_run = dry_run;
+    options.bus_address = bus_address_;
     return RunOnce(config_, options, &log_);
   }
 
@@ -129,10 +130,25 @@ class AgentTest : public ::testing::Test {
     return pub.substr(sp + 1, pub.find(' ', sp + 1) - sp - 1);
   }
 
+  // Logged returns the messages of log_'s records whose CERTGATE_EVENT is
+  // |event|.
+  std::vector<std::string> Logged(const std::string& event) const {
+    std::vector<std::string> out;
+    for (const core::LogRecord& record : log_.records) {
+      for (const auto& [name, value] : record.fields) {
+        if (name == "CERTGATE_EVENT" && value == event) out.push_back(record.message);
+      }
+    }
+    return out;
+  }
+
   certgate::testing::TempDir dir_;
   std::string host_, ca_a_, ca_b_, ca_rsa_;
   Config config_;
   core::CaptureLogSink log_;
+  // bus_address_: RunOptions::bus_address of Run (a D-Bus address also
+  // makes sshd.reload: auto try systemd first).
+  std::string bus_address_;
   // What sshd.manage_principals_command's check looks at, in place of
   // /usr/libexec/certgate/principals-cmd and the certgate user.
   std::string principals_cmd_ = dir_.Path("principals-cmd");

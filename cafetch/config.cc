@@ -200,6 +200,7 @@ class Checker {
     const YamlNode* path_node = nullptr;
     const YamlNode* url_node = &node;
     const YamlNode* name_node = &node;
+    const YamlNode* token_node = nullptr;
     if (!Members(node, "issuer", {"type", "url", "path", "name", "tls", "token_file", "timeout"},
                  [&](std::string_view key, const YamlNode& value) {
                    if (key == "type") {
@@ -229,6 +230,7 @@ class Checker {
                    } else if (key == "tls") {
                      Tls(value, &issuer->tls);
                    } else if (key == "token_file") {
+                     token_node = &value;
                      Path(value, "issuer.token_file", &issuer->token_file);
                    } else if (key == "timeout") {
                      uint64_t t = 0;
@@ -256,6 +258,7 @@ class Checker {
       if (!have_path) return;
       url_node = path_node;
       have_url = true;
+      issuer->url_key = "issuer.path";
     }
     if (!url_given && path_node == nullptr) {
       Issue(node, "issuer needs a url (or, for a file issuer, a path)");
@@ -280,6 +283,15 @@ class Checker {
     }
     if (issuer->type == IssuerType::kCyberark && issuer->token_file.empty()) {
       Issue(node, "a cyberark issuer needs token_file");
+    }
+    // A local answer is read from a file: no request carries the token, so
+    // a token_file there would be silently ignored (fetcher.cc).
+    if (token_node != nullptr && local_type) {
+      Issue(*token_node, "issuer.token_file is not used by a file issuer, which reads a local file and sends no "
+                         "token; remove it");
+    } else if (token_node != nullptr && issuer->type == IssuerType::kUrl && IsLocalUrl(issuer->url)) {
+      Issue(*token_node, "issuer.token_file is not used with a local issuer.url, which is read as a file and sends "
+                         "no token; remove it, or give an https:// url");
     }
   }
 

@@ -59,12 +59,17 @@ struct IssuerConfig {
   // url: "https://..." for every network type. For `file` an absolute path
   // (or "file:///abs/path"); `url` also accepts those two local forms.
   std::string url;
+  // url_key: the key that gave |url|, for messages: "issuer.url", or
+  // "issuer.path" (file issuers may say either).
+  std::string url_key = "issuer.url";
   // name: the Akeyless key name sent in the get-rsa-public body (issuer.name;
   // required for akeyless, rejected for every other type).
   std::string name;
   TlsConfig tls;
   // token_file: absolute path of the token (empty: none). Required for
-  // akeyless and cyberark. See fetcher.h ReadToken for its rules.
+  // akeyless and cyberark; refused for a local answer (file, or url with a
+  // local path), which no request carries. See fetcher.h ReadToken for its
+  // rules.
   std::string token_file;
   uint64_t timeout_seconds = 10;  // 1 .. kMaxTimeoutSeconds
 };

@@ -163,6 +163,16 @@ TEST(ConfigTest, ErrorsPointAtTheProblem) {
       {"issuer:\n  type: vault\n  url: https://x/\n  name: k\n",
        "c.yaml:4:9: issuer.name is used only by an akeyless issuer"},
       {"issuer:\n  type: cyberark\n  url: https://x/\n", "c.yaml:2:3: a cyberark issuer needs token_file"},
+      // A local answer sends no request: a token there would be ignored.
+      {"issuer:\n  type: file\n  path: /etc/certgate/ca.pub\n  token_file: /etc/certgate/issuer-token\n",
+       "c.yaml:4:15: issuer.token_file is not used by a file issuer, which reads a local file and sends no token; "
+       "remove it"},
+      {"issuer:\n  type: file\n  token_file: /etc/certgate/issuer-token\n  url: file:///etc/certgate/ca.pub\n",
+       "c.yaml:3:15: issuer.token_file is not used by a file issuer, which reads a local file and sends no token; "
+       "remove it"},
+      {"issuer:\n  type: url\n  url: /etc/certgate/ca.pub\n  token_file: /etc/certgate/issuer-token\n",
+       "c.yaml:4:15: issuer.token_file is not used with a local issuer.url, which is read as a file and sends no "
+       "token; remove it, or give an https:// url"},
       {"issuer:\n  type: file\n  url: https://x/\n",
        "c.yaml:3:8: issuer.url of a file issuer must be an absolute path or file:///path"},
       {"issuer:\n  type: vault\n  url: https://x/\n  tls:\n    pin_sha256: abc\n",
@@ -187,6 +197,19 @@ TEST(ConfigTest, ErrorsPointAtTheProblem) {
     if (c.issue != nullptr) {
       EXPECT_EQ(r.issues[0].ToString(), c.issue) << c.text;
     }
+  }
+}
+
+// token_file is accepted by every issuer that sends it (vault's
+// X-Vault-Token, akeyless's body, a bearer token for the others); the
+// local ones are ErrorsPointAtTheProblem's.
+TEST(ConfigTest, TokenFileForEveryIssuerThatSendsIt) {
+  for (const char* type : {"vault", "step", "akeyless", "cyberark", "teleport", "url"}) {
+    auto r = ParseConfigText(std::string("issuer:\n  type: ") + type +
+                                 "\n  url: https://issuer.example/x\n  token_file: /etc/certgate/issuer-token\n",
+                             "c.yaml");
+    ASSERT_TRUE(r.config) << type << ": " << Issues(r);
+    EXPECT_EQ(r.config->issuer.token_file, "/etc/certgate/issuer-token") << type;
   }
 }
 
@@ -260,6 +283,10 @@ TEST(ConfigTest, FileIssuerMayNameItsFileWithPath) {
   auto p = ParseConfigText("issuer:\n  type: file\n  path: /etc/certgate/keys\n", "c.yaml");
   ASSERT_TRUE(p.config) << Issues(p);
   EXPECT_EQ(p.config->issuer.url, "/etc/certgate/keys");
+  EXPECT_EQ(p.config->issuer.url_key, "issuer.path");  // what messages name
+  auto by_url = ParseConfigText("issuer:\n  type: file\n  url: /etc/certgate/keys\n", "c.yaml");
+  ASSERT_TRUE(by_url.config) << Issues(by_url);
+  EXPECT_EQ(by_url.config->issuer.url_key, "issuer.url");
   auto both = ParseConfigText(
       "issuer:\n  type: file\n  url: /etc/certgate/a\n  path: /etc/certgate/b\n", "c.yaml");
   EXPECT_FALSE(both.config);

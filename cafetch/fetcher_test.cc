@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "cafetch/issuers.h"
@@ -393,6 +394,23 @@ TEST_F(FetcherTest, TokensAreSentAsEachIssuerExpects) {
   ASSERT_TRUE(FetchCaKeys(cyberark, {}));
   EXPECT_NE(Log().find("\"Authorization\": \"Bearer s.T0KEN-value\""), std::string::npos) << Log();
 
+  // step, teleport and url send it as a bearer token when one is set
+  // (cafetch.yaml(5) token_file); only a local answer has no request to
+  // carry it, and the config refuses token_file there (config.cc).
+  const size_t blob_at = key_line_.find(' ') + 1;
+  const std::string blob = key_line_.substr(blob_at, key_line_.find(' ', blob_at) - blob_at);
+  testing::WriteFile(dir_.Path("root/step"), "{\"userKey\":[\"" + blob + "\"]}");
+  testing::WriteFile(dir_.Path("root/teleport"), "cert-authority " + key_line_);
+  for (const auto& [type, path] : {std::pair{IssuerType::kStep, "step"}, std::pair{IssuerType::kTeleport, "teleport"},
+                                   std::pair{IssuerType::kUrl, "keys"}}) {
+    Config bearer = MakeConfig(type, path);
+    bearer.issuer.token_file = dir_.Path("token");
+    auto sent = FetchCaKeys(bearer, {});
+    ASSERT_TRUE(sent) << path << ": " << sent.error().detail;
+    EXPECT_NE(LastRequest().find("\"Authorization\": \"Bearer s.T0KEN-value\""), std::string::npos)
+        << path << ": " << LastRequest();
+  }
+
   testing::WriteFile(dir_.Path("root/akeyless"), "{\"raw\":\"x\",\"ssh\":\"" + key_line_.substr(0, key_line_.size() - 1) + "\"}");
   Config akeyless = MakeConfig(IssuerType::kAkeyless, "akeyless");
   akeyless.issuer.token_file = dir_.Path("token");
@@ -447,6 +465,13 @@ TEST_F(FetcherTest, LocalFiles) {
   EXPECT_EQ(r->keys.size(), 1u);
   file.issuer.url = "file://" + dir_.Path("root/keys");
   EXPECT_TRUE(FetchCaKeys(file, {}));
+  // An answer that does not parse names the setting the config gave.
+  testing::WriteFile(dir_.Path("root/garbage"), "not a key\n");
+  file.issuer.url = dir_.Path("root/garbage");
+  file.issuer.url_key = "issuer.path";
+  auto garbage = FetchCaKeys(file, {});
+  ASSERT_FALSE(garbage);
+  EXPECT_TRUE(garbage.error().detail.ends_with("; check issuer.path and issuer.type")) << garbage.error().detail;
   testing::WriteFile(dir_.Path("huge"), std::string(kMaxAnswerBytes + 1, '#'));
   auto huge = ReadLocalFile(dir_.Path("huge"));
   ASSERT_FALSE(huge);

@@ -359,7 +359,7 @@ Result<FetchOutcome> FetchCaKeys(const Config& config, const Validators& previou
     const std::string& detail = keys.error().detail;
     return Fail(keys.error().code, "the " + std::string(IssuerTypeName(config.issuer.type)) + " issuer's answer from " +
                                        Redact(config.issuer.url) + ": " + detail +
-                                       (SaysWhatToDo(detail) ? "" : "; check issuer.url and issuer.type"));
+                                       (SaysWhatToDo(detail) ? "" : "; check " + config.issuer.url_key + " and issuer.type"));
   }
   outcome.keys = std::move(*keys);
   outcome.validators = std::move(answer->validators);

@@ -13,10 +13,12 @@
 #include <charconv>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <set>
 #include <system_error>
 
 #include "cafetch/atomic_file.h"
+#include "core/log.h"
 
 namespace certgate::cafetch {
 namespace {
@@ -56,14 +58,13 @@ class BusError {
   sd_bus_error error_{nullptr, nullptr, 0};  // SD_BUS_ERROR_NULL is a C compound literal
 };
 
+// OpenBus connects to the system bus, or to |address| when it is not "".
+// Fails with kIo saying which bus and why.
 core::Result<BusPtr> OpenBus(const std::string& address) {
   sd_bus* raw = nullptr;
   if (address.empty()) {
     int r = sd_bus_open_system(&raw);
-    if (r < 0) {
-      return Fail(Errc::kIo, "connect to the system bus: " + std::string(std::strerror(-r)) +
-                                 "; set sshd.reload: signal (or none) if systemd does not run sshd");
-    }
+    if (r < 0) return Fail(Errc::kIo, "connect to the system bus: " + std::string(std::strerror(-r)));
     return BusPtr(raw);
   }
   int r = sd_bus_new(&raw);
@@ -121,19 +122,17 @@ core::Result<std::string> ReloadUnit(sd_bus* bus, const std::string& unit) {
 // is "loaded" and whose ActiveState is "active" or "reloading"; a loaded
 // unit in any other state (inactive, failed, activating, deactivating) is
 // left alone (kInactive) when no unit is running; kNotRunning when none is
-// loaded.
-core::Result<ReloadOutcome> ReloadViaSystemd(const std::string& address) {
-  core::Result<BusPtr> bus = OpenBus(address);
-  if (!bus) return core::Unexpected{bus.error()};
+// loaded. |before_send| (may be empty) is called before ReloadUnit.
+core::Result<ReloadOutcome> ReloadViaSystemd(sd_bus* bus, const std::function<void()>& before_send) {
   std::optional<ReloadOutcome> idle;
   for (const std::string& unit : kSshdUnits) {
-    core::Result<std::string> path = UnitPath(bus->get(), unit);
+    core::Result<std::string> path = UnitPath(bus, unit);
     if (!path) return core::Unexpected{path.error()};
     if (path->empty()) continue;
-    core::Result<std::string> load = UnitProperty(bus->get(), *path, "LoadState");
+    core::Result<std::string> load = UnitProperty(bus, *path, "LoadState");
     if (!load) return core::Unexpected{load.error()};
     if (*load != "loaded") continue;  // e.g. not-found: referenced, not installed
-    core::Result<std::string> state = UnitProperty(bus->get(), *path, "ActiveState");
+    core::Result<std::string> state = UnitProperty(bus, *path, "ActiveState");
     if (!state) return core::Unexpected{state.error()};
     ReloadOutcome outcome;
     outcome.unit = unit;
@@ -145,7 +144,8 @@ core::Result<ReloadOutcome> ReloadViaSystemd(const std::string& address) {
       if (!idle) idle = outcome;
       continue;
     }
-    core::Result<std::string> job = ReloadUnit(bus->get(), unit);
+    if (before_send) before_send();
+    core::Result<std::string> job = ReloadUnit(bus, unit);
     if (!job) return core::Unexpected{job.error()};
     outcome.how = ReloadHow::kSystemd;
     return outcome;
@@ -272,15 +272,18 @@ core::Result<pid_t> ReadPidFile(const std::string& path) {
   return pid;
 }
 
-core::Result<pid_t> SignalSshd(const std::string& pid_file, const std::string& sshd_binary) {
+core::Result<ReloadOutcome> SignalSshd(const std::string& pid_file, const std::string& sshd_binary,
+                                       const std::function<void()>& before_send) {
+  ReloadOutcome outcome;
+  outcome.how = ReloadHow::kNotRunning;
   core::Result<pid_t> pid = ReadPidFile(pid_file);
-  if (!pid) return pid;
-  if (*pid == 0) return pid_t{0};
+  if (!pid) return core::Unexpected{pid.error()};
+  if (*pid == 0) return outcome;
   char exe[PATH_MAX];
   const std::string proc = "/proc/" + std::to_string(*pid) + "/exe";
   ssize_t n = readlink(proc.c_str(), exe, sizeof exe - 1);
   if (n < 0) {
-    if (errno == ENOENT) return pid_t{0};  // stale PidFile: sshd is not running
+    if (errno == ENOENT) return outcome;  // stale PidFile: sshd is not running
     if (errno == EACCES || errno == EPERM) {
       // Root with fewer capabilities than sshd (a unit's
       // CapabilityBoundingSet=) may not read another root process's exe.
@@ -301,37 +304,68 @@ core::Result<pid_t> SignalSshd(const std::string& pid_file, const std::string& s
   char resolved[PATH_MAX];
   std::string wanted = realpath(sshd_binary.c_str(), resolved) != nullptr ? resolved : sshd_binary;
   if (running != wanted) {
-    return Fail(Errc::kBadFormat, "PidFile " + pid_file + " names pid " + std::to_string(*pid) +
-                                      ", which runs " + running + ", not " + wanted);
+    auto base_name = [](const std::string& path) { return path.substr(path.rfind('/') + 1); };
+    if (base_name(running) == base_name(wanted)) {
+      // An sshd, but not the configured one: its PidFile is not stale, and
+      // cafetch will not guess which sshd is meant.
+      return Fail(Errc::kBadFormat, "PidFile " + pid_file + " names pid " + std::to_string(*pid) +
+                                        ", which runs " + running + ", not " + wanted);
+    }
+    // sshd stopped without removing its PidFile (a crash, a kill -9) and
+    // its pid went to another program: the usual stale PidFile. That
+    // process is never signalled.
+    outcome.warnings.push_back(
+        {"stale_pidfile", "PidFile " + pid_file + " is stale: its pid " + std::to_string(*pid) + " now runs " +
+                              core::EscapeForLog(running) + ", not " + wanted +
+                              "; that process was left alone, and sshd is not running: nothing to reload"});
+    return outcome;
   }
   const std::set<uint64_t> listening = ListeningSockets(*pid);
+  if (before_send) before_send();
   if (kill(*pid, SIGHUP) != 0) {
-    if (errno == ESRCH) return pid_t{0};
+    if (errno == ESRCH) return outcome;
     return Fail(Errc::kIo, "kill -HUP " + std::to_string(*pid) + ": " + std::strerror(errno));
   }
   core::Status back = WaitUntilListeningAgain(*pid, listening);
   if (!back) return core::Unexpected{back.error()};
-  return pid;
+  outcome.how = ReloadHow::kSignal;
+  outcome.pid = *pid;
+  return outcome;
 }
 
 core::Result<ReloadOutcome> ReloadSshd(const ReloadRequest& request) {
-  ReloadOutcome outcome;
-  if (request.mode == ReloadMode::kNone) return outcome;
+  if (request.mode == ReloadMode::kNone) return ReloadOutcome{};
+  std::vector<ReloadWarning> warnings;
   if (request.mode == ReloadMode::kSystemd ||
       (request.mode == ReloadMode::kAuto && request.systemd_running)) {
-    core::Result<ReloadOutcome> via = ReloadViaSystemd(request.bus_address);
-    if (!via) return via;
-    if (via->how != ReloadHow::kNotRunning) return via;
-    if (request.mode == ReloadMode::kSystemd) {
-      return Fail(Errc::kIo, "systemd has neither ssh.service nor sshd.service loaded; "
-                             "set sshd.reload: signal (or none) if systemd does not run sshd");
+    core::Result<BusPtr> bus = OpenBus(request.bus_address);
+    if (!bus && request.mode == ReloadMode::kSystemd) {
+      return Fail(bus.error().code, bus.error().detail +
+                                        "; set sshd.reload: signal (or none) if systemd does not run sshd");
+    }
+    if (!bus) {
+      // Nothing was asked of systemd. What its units' ExecReload does is
+      // the same SIGHUP to the same sshd, so auto sends it itself.
+      warnings.push_back({"reload_fallback",
+                          "cannot reach systemd to reload sshd (" + bus.error().detail +
+                              "): sending SIGHUP to the pid in sshd's PidFile instead, which is what the "
+                              "ExecReload of ssh.service and sshd.service does; set sshd.reload: signal to skip "
+                              "D-Bus, or systemd to make this an error"});
+    } else {
+      core::Result<ReloadOutcome> via = ReloadViaSystemd(bus->get(), request.before_send);
+      if (!via) return via;
+      if (via->how != ReloadHow::kNotRunning) return via;
+      if (request.mode == ReloadMode::kSystemd) {
+        return Fail(Errc::kIo, "systemd has neither ssh.service nor sshd.service loaded; "
+                               "set sshd.reload: signal (or none) if systemd does not run sshd");
+      }
     }
   }
-  core::Result<pid_t> pid = SignalSshd(request.pid_file, request.sshd_binary);
-  if (!pid) return core::Unexpected{pid.error()};
-  outcome.how = *pid == 0 ? ReloadHow::kNotRunning : ReloadHow::kSignal;
-  outcome.pid = *pid;
-  return outcome;
+  core::Result<ReloadOutcome> signalled = SignalSshd(request.pid_file, request.sshd_binary, request.before_send);
+  if (!signalled) return signalled;
+  warnings.insert(warnings.end(), signalled->warnings.begin(), signalled->warnings.end());
+  signalled->warnings = std::move(warnings);
+  return signalled;
 }
 
 }  // namespace certgate::cafetch

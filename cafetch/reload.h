@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,12 @@ struct ReloadRequest {
   // systemd_running: whether to try systemd in auto mode (normally: the
   // directory /run/systemd/system exists, or bus_address is set).
   bool systemd_running = false;
+  // before_send, if set, is called once just before the first request that
+  // may make sshd read its configuration (ReloadUnit, SIGHUP); a reload
+  // that fails before that (no bus, no loaded unit, a PidFile that cannot
+  // be read or names a process that is not sshd) never calls it, so the
+  // caller knows sshd still runs what it ran.
+  std::function<void()> before_send;
 };
 
 // ReloadHow says what ReloadSshd did.
@@ -48,11 +55,21 @@ enum class ReloadHow {
   kDisabled,     // sshd.reload: none
 };
 
+// ReloadWarning is something a successful ReloadSshd did otherwise than
+// asked, for the log: its CERTGATE_EVENT and its message.
+struct ReloadWarning {
+  std::string event;
+  std::string message;
+};
+
 // ReloadOutcome is the result of a successful ReloadSshd.
 struct ReloadOutcome {
   ReloadHow how = ReloadHow::kDisabled;
   std::string unit;
   pid_t pid = 0;
+  // warnings: "reload_fallback" (auto could not reach D-Bus and used the
+  // signal) and "stale_pidfile" (the PidFile's pid runs another program).
+  std::vector<ReloadWarning> warnings;
   // Describe returns a short phrase for logs, e.g. "reloaded ssh.service".
   std::string Describe() const;
 };
@@ -62,11 +79,13 @@ struct ReloadOutcome {
 // "loaded", and calls ReloadUnit(unit, "replace") on the first loaded one
 // whose ActiveState is "active" or "reloading"; when no loaded unit is,
 // the first loaded one is left alone (kInactive: inactive, failed,
-// activating or deactivating); signal sends SIGHUP to the pid in pid_file; auto tries
-// systemd when it runs and falls back to the signal when neither unit is
-// loaded. Errors: kIo (bus, D-Bus call, kill, unreadable PidFile), kBadFormat
-// (PidFile contents, or its pid is not |sshd_binary|); in systemd mode, no
-// loaded unit is kIo.
+// activating or deactivating); signal is SignalSshd; auto tries systemd
+// when it runs and falls back to the signal when neither unit is loaded or
+// the bus cannot be connected to (a "reload_fallback" warning: the units'
+// ExecReload is that same SIGHUP). Errors: kIo (D-Bus call, kill,
+// unreadable PidFile), kBadFormat (PidFile contents, or its pid runs
+// another sshd than |sshd_binary|); in systemd mode, no bus or no loaded
+// unit is kIo.
 core::Result<ReloadOutcome> ReloadSshd(const ReloadRequest& request);
 
 // ReadPidFile returns the pid in |path| (decimal, optional '\n', > 1), 0 if
@@ -74,12 +93,17 @@ core::Result<ReloadOutcome> ReloadSshd(const ReloadRequest& request);
 core::Result<pid_t> ReadPidFile(const std::string& path);
 
 // SignalSshd sends SIGHUP to the pid in |pid_file| if that process runs
-// |sshd_binary|, then waits (up to 10 s) until it listens again on fresh
-// sockets, so a login right after cafetch returns is not refused. Returns
-// the pid, 0 when there is no PidFile or no such process (sshd not
-// running), or an error as ReloadSshd; kIo also when sshd exits after the
-// SIGHUP or does not listen again.
-core::Result<pid_t> SignalSshd(const std::string& pid_file, const std::string& sshd_binary);
+// |sshd_binary| (calling |before_send| first, if set), then waits (up to
+// 10 s) until it listens again on fresh sockets, so a login right after
+// cafetch returns is not refused. Returns kSignal with the pid, or
+// kNotRunning when there is no PidFile or it is stale: no such process, or
+// one that runs a program not named like |sshd_binary| (its pid was reused
+// after sshd stopped: never signalled, and a "stale_pidfile" warning names
+// it). Errors as ReloadSshd: a process that runs an sshd other than
+// |sshd_binary| is kBadFormat; kIo also when sshd exits after the SIGHUP
+// or does not listen again.
+core::Result<ReloadOutcome> SignalSshd(const std::string& pid_file, const std::string& sshd_binary,
+                                       const std::function<void()>& before_send = nullptr);
 
 }  // namespace certgate::cafetch
 

@@ -121,15 +121,74 @@ TEST(ReloadTest, ReadPidFile) {
   }
 }
 
-TEST(ReloadTest, NeverSignalsAProcessThatIsNotSshd) {
+// Exe returns what /proc/PID/exe names for |pid|.
+std::string Exe(pid_t pid) {
+  char exe[PATH_MAX] = {};
+  ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), exe, sizeof exe - 1);
+  return n > 0 ? std::string(exe, static_cast<size_t>(n)) : "";
+}
+
+// The audit's case: sshd died without removing its PidFile and its pid now
+// runs another program. That is the usual stale PidFile: sshd is not
+// running, nothing to reload, and the other process is never signalled.
+TEST(ReloadTest, APidFileWhosePidRunsAnotherProgramIsStale) {
   TempDir dir;
-  Background sleeper({"/bin/sleep", "30"});
+  Background sleeper({"/bin/sleep", "30"});  // posix_spawn returns once it has exec'd
+  const std::string sleep_exe = Exe(sleeper.pid());
+  ASSERT_NE(sleep_exe.find("sleep"), std::string::npos) << sleep_exe;
   WriteFile(dir.Path("pid"), std::to_string(sleeper.pid()) + "\n");
-  auto r = SignalSshd(dir.Path("pid"), kSshd);
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, core::Errc::kBadFormat);
+  int sent = 0;
+  auto r = SignalSshd(dir.Path("pid"), kSshd, [&sent] { ++sent; });
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(r->how, ReloadHow::kNotRunning);
+  EXPECT_EQ(r->Describe(), "sshd is not running: nothing to reload");
+  EXPECT_EQ(sent, 0);
+  ASSERT_EQ(r->warnings.size(), 1u);
+  EXPECT_EQ(r->warnings[0].event, "stale_pidfile");
+  char resolved[PATH_MAX];
+  ASSERT_NE(realpath(kSshd, resolved), nullptr);
+  EXPECT_EQ(r->warnings[0].message,
+            "PidFile " + dir.Path("pid") + " is stale: its pid " + std::to_string(sleeper.pid()) + " now runs " +
+                sleep_exe + ", not " + resolved +
+                "; that process was left alone, and sshd is not running: nothing to reload");
   // The sleeper is still running (no SIGHUP reached it).
   EXPECT_EQ(waitpid(sleeper.pid(), nullptr, WNOHANG), 0);
+  // The same through ReloadSshd, the warning passed on.
+  ReloadRequest request;
+  request.mode = ReloadMode::kSignal;
+  request.pid_file = dir.Path("pid");
+  auto reloaded = ReloadSshd(request);
+  ASSERT_TRUE(reloaded) << reloaded.error().detail;
+  EXPECT_EQ(reloaded->how, ReloadHow::kNotRunning);
+  ASSERT_EQ(reloaded->warnings.size(), 1u);
+  EXPECT_EQ(reloaded->warnings[0].event, "stale_pidfile");
+  EXPECT_EQ(waitpid(sleeper.pid(), nullptr, WNOHANG), 0);
+}
+
+// A process that runs an sshd, but not sshd.binary, is not a stale PidFile:
+// an error, and it is never signalled.
+TEST(ReloadTest, NeverSignalsAnotherSshd) {
+  TempDir dir;
+  const std::string other = dir.Path("sshd");  // another program named sshd
+  std::filesystem::copy_file("/bin/sleep", other);
+  ASSERT_EQ(chmod(other.c_str(), 0755), 0);
+  Background sleeper({other, "30"});
+  ASSERT_EQ(Exe(sleeper.pid()), other);
+  WriteFile(dir.Path("pid"), std::to_string(sleeper.pid()) + "\n");
+  int sent = 0;
+  auto r = SignalSshd(dir.Path("pid"), kSshd, [&sent] { ++sent; });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, core::Errc::kBadFormat);
+  char resolved[PATH_MAX];
+  ASSERT_NE(realpath(kSshd, resolved), nullptr);
+  EXPECT_EQ(r.error().detail, "PidFile " + dir.Path("pid") + " names pid " + std::to_string(sleeper.pid()) +
+                                  ", which runs " + other + ", not " + resolved);
+  EXPECT_EQ(sent, 0);
+  EXPECT_EQ(waitpid(sleeper.pid(), nullptr, WNOHANG), 0);
+}
+
+TEST(ReloadTest, NoPidFileOrADeadPidIsNotRunning) {
+  TempDir dir;
   // No PidFile, or a stale one: nothing to reload, not an error.
   ReloadRequest request;
   request.mode = ReloadMode::kSignal;
@@ -137,6 +196,7 @@ TEST(ReloadTest, NeverSignalsAProcessThatIsNotSshd) {
   auto none = ReloadSshd(request);
   ASSERT_TRUE(none);
   EXPECT_EQ(none->how, ReloadHow::kNotRunning);
+  EXPECT_TRUE(none->warnings.empty());
   request.pid_file = dir.Path("stale");
   pid_t gone = fork();
   ASSERT_GE(gone, 0);
@@ -150,6 +210,13 @@ TEST(ReloadTest, NeverSignalsAProcessThatIsNotSshd) {
   auto disabled = ReloadSshd(request);
   ASSERT_TRUE(disabled);
   EXPECT_EQ(disabled->how, ReloadHow::kDisabled);
+  // A PidFile that cannot be read is an error, before anything is sent.
+  request.mode = ReloadMode::kSignal;
+  WriteFile(request.pid_file, "not a pid\n");
+  int sent = 0;
+  request.before_send = [&sent] { ++sent; };
+  EXPECT_FALSE(ReloadSshd(request));
+  EXPECT_EQ(sent, 0);
 }
 
 // SshdConfig is a private sshd's configuration: loopback |port|, |host|
@@ -186,13 +253,38 @@ TEST(ReloadTest, SighupMakesARealSshdReadItsConfigAndKeepServing) {
   request.mode = ReloadMode::kAuto;  // no systemd here: falls back to SIGHUP
   request.pid_file = dir.Path("sshd.pid");
   request.sshd_binary = kSshd;
+  int sent = 0;
+  request.before_send = [&sent] { ++sent; };
   auto r = ReloadSshd(request);
   ASSERT_TRUE(r) << r.error().detail;
   EXPECT_EQ(r->how, ReloadHow::kSignal);
   EXPECT_EQ(r->pid, sshd.pid());
+  EXPECT_TRUE(r->warnings.empty());
+  EXPECT_EQ(sent, 1);
   // ReloadSshd returned only once sshd listened again with the new
   // configuration: the very next connection sees it.
   EXPECT_NE(Banner(port, 1).find("after"), std::string::npos);
+  EXPECT_EQ(waitpid(sshd.pid(), nullptr, WNOHANG), 0);  // still running
+
+  // The audit's case: auto, systemd said to run, but its bus cannot be
+  // reached. The SIGHUP systemd's units would send is sent instead, and a
+  // warning says why.
+  WriteFile(dir.Path("sshd_config"), config("again"));
+  request.systemd_running = true;
+  request.bus_address = "unix:path=" + dir.Path("no-bus");
+  auto fallback = ReloadSshd(request);
+  ASSERT_TRUE(fallback) << fallback.error().detail;
+  EXPECT_EQ(fallback->how, ReloadHow::kSignal);
+  EXPECT_EQ(fallback->pid, sshd.pid());
+  EXPECT_EQ(sent, 2);
+  ASSERT_EQ(fallback->warnings.size(), 1u);
+  EXPECT_EQ(fallback->warnings[0].event, "reload_fallback");
+  EXPECT_EQ(fallback->warnings[0].message,
+            "cannot reach systemd to reload sshd (connect to D-Bus unix:path=" + dir.Path("no-bus") +
+                ": No such file or directory): sending SIGHUP to the pid in sshd's PidFile instead, which is what "
+                "the ExecReload of ssh.service and sshd.service does; set sshd.reload: signal to skip D-Bus, or "
+                "systemd to make this an error");
+  EXPECT_NE(Banner(port, 1).find("again"), std::string::npos);
   EXPECT_EQ(waitpid(sshd.pid(), nullptr, WNOHANG), 0);  // still running
 }
 
@@ -234,7 +326,9 @@ TEST(ReloadTest, AnSshdWhoseBinaryWasUpgradedIsStillReloaded) {
   ASSERT_EQ(std::string(exe), binary + " (deleted)");
   auto r = SignalSshd(dir.Path("sshd.pid"), binary);
   ASSERT_TRUE(r) << r.error().detail;
-  EXPECT_EQ(*r, sshd.pid());
+  EXPECT_EQ(r->how, ReloadHow::kSignal);
+  EXPECT_EQ(r->pid, sshd.pid());
+  EXPECT_TRUE(r->warnings.empty());
   EXPECT_NE(Banner(port, 1), "");
   EXPECT_EQ(waitpid(sshd.pid(), nullptr, WNOHANG), 0);  // still running
 }
@@ -246,6 +340,7 @@ struct FakeSystemd {
   std::vector<std::string> calls;
   std::map<std::string, std::string> active_state;  // known unit -> ActiveState
   std::map<std::string, std::string> load_state;    // known unit -> LoadState ("loaded" if absent)
+  bool reload_error = false;                        // ReloadUnit answers with an error
 
   static std::string PathOf(const std::string& unit) {
     std::string p = "/org/freedesktop/systemd1/unit/";
@@ -271,6 +366,10 @@ struct FakeSystemd {
       const char* mode = nullptr;
       if (sd_bus_message_read(m, "ss", &name, &mode) < 0) return -EINVAL;
       self->calls.push_back(std::string("ReloadUnit ") + name + " " + mode);
+      if (self->reload_error) {
+        return sd_bus_reply_method_errorf(m, "org.freedesktop.systemd1.JobTypeNotApplicable",
+                                          "Job type reload is not applicable for unit %s.", name);
+      }
       return sd_bus_reply_method_return(m, "o", "/org/freedesktop/systemd1/job/42");
     }
     if (sd_bus_message_is_method_call(m, "org.freedesktop.DBus.Properties", "Get")) {
@@ -433,9 +532,73 @@ TEST(ReloadTest, SystemdWithoutUnitFallsBackOrFails) {
   auto fallback = ReloadSshd(request);
   ASSERT_TRUE(fallback) << fallback.error().detail;
   EXPECT_EQ(fallback->how, ReloadHow::kNotRunning);
-  // An unreachable bus is an error, never a silent success.
+  EXPECT_TRUE(fallback->warnings.empty());
+}
+
+// A bus that cannot be connected to: sshd.reload: systemd fails, before
+// anything was sent; auto falls back to the signal, never silently.
+TEST(ReloadTest, AnUnreachableBusFailsSystemdAndAutoFallsBackToTheSignal) {
+  ReloadRequest request;
+  request.mode = ReloadMode::kSystemd;
   request.bus_address = "unix:path=/nonexistent/bus";
+  request.systemd_running = true;
+  request.pid_file = "/nonexistent/pid";
+  int sent = 0;
+  request.before_send = [&sent] { ++sent; };
+  auto strict = ReloadSshd(request);
+  ASSERT_FALSE(strict);
+  EXPECT_EQ(strict.error().code, core::Errc::kIo);
+  EXPECT_EQ(strict.error().detail,
+            "connect to D-Bus unix:path=/nonexistent/bus: No such file or directory; set sshd.reload: signal (or "
+            "none) if systemd does not run sshd");
+  EXPECT_EQ(sent, 0);
+  request.mode = ReloadMode::kAuto;
+  auto fallback = ReloadSshd(request);
+  ASSERT_TRUE(fallback) << fallback.error().detail;
+  EXPECT_EQ(fallback->how, ReloadHow::kNotRunning);  // no PidFile
+  ASSERT_EQ(fallback->warnings.size(), 1u);
+  EXPECT_EQ(fallback->warnings[0].event, "reload_fallback");
+  EXPECT_EQ(fallback->warnings[0].message.rfind(
+                "cannot reach systemd to reload sshd (connect to D-Bus unix:path=/nonexistent/bus: No such file or "
+                "directory): sending SIGHUP",
+                0),
+            0u)
+      << fallback->warnings[0].message;
+  EXPECT_EQ(sent, 0);
+  // A bad PidFile behind the fallback is still an error.
+  TempDir dir;
+  request.pid_file = dir.Path("pid");
+  WriteFile(request.pid_file, "not a pid\n");
   EXPECT_FALSE(ReloadSshd(request));
+  EXPECT_EQ(sent, 0);
+}
+
+// A ReloadUnit that fails was sent: before_send was called (the caller
+// keeps its reload mark); a lookup that fails was not.
+TEST(ReloadTest, BeforeSendIsCalledOnlyWhenAReloadIsAsked) {
+  if (access("/usr/bin/dbus-daemon", X_OK) != 0) GTEST_SKIP() << "no dbus-daemon";
+  PrivateBus bus;
+  ASSERT_TRUE(bus.ready());
+  SetUnit(&bus.fake, "ssh.service", "active");
+  {
+    std::lock_guard<std::mutex> lock(bus.fake.mu);
+    bus.fake.reload_error = true;
+  }
+  ReloadRequest request = SystemdRequest(bus, ReloadMode::kSystemd);
+  int sent = 0;
+  request.before_send = [&sent] { ++sent; };
+  auto failed = ReloadSshd(request);
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().detail.find("ReloadUnit ssh.service"), std::string::npos) << failed.error().detail;
+  EXPECT_EQ(sent, 1);
+  {
+    std::lock_guard<std::mutex> lock(bus.fake.mu);
+    bus.fake.reload_error = false;
+  }
+  auto ok = ReloadSshd(request);
+  ASSERT_TRUE(ok) << ok.error().detail;
+  EXPECT_EQ(ok->how, ReloadHow::kSystemd);
+  EXPECT_EQ(sent, 2);
 }
 
 }  // namespace

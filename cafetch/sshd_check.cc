@@ -77,11 +77,12 @@ bool SameKeyword(const ConfigLine& line, const Directive& d) {
   return line.keyword == key || (renamed(line.keyword) && renamed(key));
 }
 
-// Located is where the admin's line that wins over |d| is, and whether it
-// comes after cafetch's own line.
+// Located is where the admin's line that wins over |d| is, whether it
+// comes after cafetch's own line, and whether cafetch's line is there.
 struct Located {
   const ConfigLine* line = nullptr;
   bool after_ours = false;
+  bool ours_found = false;
 };
 
 // LocateWinner finds, in |lines|, the line of |d|'s keyword that sshd -T's
@@ -112,8 +113,60 @@ Located LocateWinner(const std::vector<ConfigLine>& lines, const Directive& d, c
   } else if (!others.empty() && (!ours_at || others.front() < *ours_at)) {
     winner = others.front();
   }
-  if (!winner) return {};
-  return Located{&lines[*winner], ours_at.has_value() && *winner > *ours_at};
+  if (!winner) return Located{nullptr, false, ours_at.has_value()};
+  return Located{&lines[*winner], ours_at.has_value() && *winner > *ours_at, ours_at.has_value()};
+}
+
+// ProvidesItems is true if the list |value| of an sshd_config line (a
+// plain list, or one that adds to the default with '+' or puts first with
+// '^') has every item of cafetch's "+item,..." |wanted|; a list that
+// removes ('-') is taken as not.
+bool ProvidesItems(std::string_view value, std::string_view wanted) {
+  if (!value.empty() && value.front() == '-') return false;
+  if (!value.empty() && (value.front() == '+' || value.front() == '^')) value.remove_prefix(1);
+  wanted.remove_prefix(1);
+  while (!wanted.empty()) {
+    size_t comma = wanted.find(',');
+    if (!ListContains(value, wanted.substr(0, comma))) return false;
+    if (comma == std::string_view::npos) break;
+    wanted.remove_prefix(comma + 1);
+  }
+  return true;
+}
+
+// SetsOtherValue is true if the sshd_config |line| (of |d|'s keyword) sets
+// a value other than cafetch's |d|.
+bool SetsOtherValue(const ConfigLine& line, const Directive& d) {
+  const std::string value = Joined(line.args);
+  if (!d.value.empty() && d.value[0] == '+') return !ProvidesItems(value, d.value);
+  return value != d.value;
+}
+
+// MatchAllConflict returns the first line of |lines| in a "Match all"
+// block that sets |d|'s keyword to another value, or nullptr.
+const ConfigLine* MatchAllConflict(const std::vector<ConfigLine>& lines, const Directive& d) {
+  for (const ConfigLine& line : lines) {
+    if (line.match_all && SameKeyword(line, d) && SetsOtherValue(line, d)) return &line;
+  }
+  return nullptr;
+}
+
+// FromMatchBlock is true if sshd -T's |have| for |d|, shown for a root
+// login from loopback, can come from a Match block of |lines| (one that
+// sets |d|'s keyword to |have|, or, for a "+item" directive, at all)
+// while cafetch's line comes first among the |global| lines (those
+// outside Match blocks).
+bool FromMatchBlock(const std::vector<ConfigLine>& lines, const std::vector<ConfigLine>& global,
+                    const Directive& d, const std::string& have) {
+  const bool list = !d.value.empty() && d.value[0] == '+';
+  bool found = false;
+  for (const ConfigLine& line : lines) {
+    if (line.match.empty() || line.match_all || !SameKeyword(line, d)) continue;
+    found = found || list || Joined(line.args) == have;
+  }
+  if (!found) return false;
+  const Located at = LocateWinner(global, d, have);
+  return at.ours_found && at.line == nullptr;
 }
 
 }  // namespace
@@ -151,10 +204,18 @@ EffectiveConfig ParseEffectiveConfig(std::string_view text) {
   return out;
 }
 
-core::Result<EffectiveConfig> DumpEffectiveConfig(const std::string& binary,
-                                                  const std::string& config) {
-  core::Result<ChildResult> r =
-      RunChild({binary, "-T", "-f", config, "-C", kConnectionSpec}, kSshdTimeoutMs);
+DumpScope DumpScopeFor(const SshdVersion& version) {
+  return version.AtLeast(7, 7) && !version.AtLeast(8, 1) ? DumpScope::kRootFromLoopback : DumpScope::kGlobal;
+}
+
+core::Result<EffectiveConfig> DumpEffectiveConfig(const std::string& binary, const std::string& config,
+                                                  DumpScope scope) {
+  std::vector<std::string> argv = {binary, "-T", "-f", config};
+  if (scope == DumpScope::kRootFromLoopback) {
+    argv.push_back("-C");
+    argv.push_back(kConnectionSpec);
+  }
+  core::Result<ChildResult> r = RunChild(argv, kSshdTimeoutMs);
   if (!r) return core::Unexpected{r.error()};
   if (!r->exited_cleanly) {
     return Fail(Errc::kBadFormat, "sshd -T -f " + config + " failed (" + r->Describe() +
@@ -190,8 +251,26 @@ std::vector<ConfigLine> ReadConfigLines(const std::string& main_path, bool with_
 
 core::Status VerifyEffective(const EffectiveConfig& effective,
                              const std::vector<Directive>& wanted,
-                             const std::vector<ConfigLine>& lines) {
+                             const std::vector<ConfigLine>& all_lines,
+                             DumpScope scope) {
+  // Only the lines outside Match blocks decide which line wins for every
+  // connection; a Match block's line is in force only for the connections
+  // it selects (WarnMatchOverrides, agent.cc), except "Match all".
+  std::vector<ConfigLine> lines;
+  for (const ConfigLine& line : all_lines) {
+    if (line.match.empty()) lines.push_back(line);
+  }
   for (const Directive& d : wanted) {
+    // sshd 7.7 and later show a Match all block's value in sshd -T, earlier
+    // ones do not: found in the lines, for every version alike.
+    if (const ConfigLine* all = MatchAllConflict(all_lines, d); all != nullptr) {
+      return Fail(Errc::kBadFormat,
+                  "the admin's line " + core::EscapeForLog(all->Where()) + ", in the \"Match all\" block of " +
+                      core::EscapeForLog(all->match) + ", sets " + ConfigName(d) + " to " +
+                      core::EscapeForLog(Joined(all->args)) + " for every connection, over cafetch's \"" +
+                      d.Line() + "\" (a Match block's values win over the lines before it); remove that line, "
+                      "or set it to cafetch's value");
+    }
     std::string key = Lower(d.keyword);
     // sshd -T prints the current name of a renamed keyword.
     if (key == "pubkeyacceptedkeytypes" && EffectiveValue(effective, key).empty()) {
@@ -205,6 +284,7 @@ core::Status VerifyEffective(const EffectiveConfig& effective,
         size_t comma = items.find(',');
         std::string_view item = items.substr(0, comma);
         if (!ListContains(have, item)) {
+          if (scope == DumpScope::kRootFromLoopback && FromMatchBlock(all_lines, lines, d, have)) break;
           const std::string shows = "sshd -T shows " + key + " without " + std::string(item);
           const Located at = LocateWinner(lines, d, have);
           if (at.line != nullptr) {
@@ -221,6 +301,7 @@ core::Status VerifyEffective(const EffectiveConfig& effective,
       continue;
     }
     if (have == d.value) continue;
+    if (scope == DumpScope::kRootFromLoopback && FromMatchBlock(all_lines, lines, d, have)) continue;
     const bool principals_command = key == "authorizedprincipalscommand";
     const Located at = LocateWinner(lines, d, have);
     const std::string where = at.line != nullptr ? core::EscapeForLog(at.line->Where()) : "";

@@ -14,10 +14,26 @@
 
 namespace certgate::cafetch {
 
-// kConnectionSpec is the -C argument for `sshd -T`: the values a root
-// login from loopback would get (a Match block for other users may differ;
-// cafetch writes its lines before the first Match).
+// kConnectionSpec is the -C argument for `sshd -T` in
+// DumpScope::kRootFromLoopback: the values a root login from loopback
+// would get.
 inline constexpr char kConnectionSpec[] = "user=root,host=localhost,addr=127.0.0.1";
+
+// DumpScope is which configuration `sshd -T` is asked to show.
+enum class DumpScope {
+  // kGlobal: `sshd -T` without -C: what every connection gets before a
+  // Match block that selects some connections has its say. sshd 7.7 and
+  // later apply "Match all" blocks to it; earlier ones do not.
+  kGlobal,
+  // kRootFromLoopback: `sshd -T -C kConnectionSpec`, the Match blocks that
+  // select a root login from loopback applied too.
+  kRootFromLoopback,
+};
+
+// DumpScopeFor returns kGlobal, except for sshd 7.7 to 8.0: those refuse
+// `sshd -T` without -C when a Match line has a criterion (User, Address,
+// ...; fixed in 8.1, bz#2858), so cafetch asks them for kRootFromLoopback.
+DumpScope DumpScopeFor(const SshdVersion& version);
 
 // DetectSshdVersion runs `BINARY -V` and parses its stderr (an sshd older
 // than -V prints the version in its usage message, so the exit status is
@@ -37,10 +53,11 @@ using EffectiveConfig = std::vector<std::pair<std::string, std::string>>;
 // (keywords lower-cased: their case may change in later releases).
 EffectiveConfig ParseEffectiveConfig(std::string_view text);
 
-// DumpEffectiveConfig runs `BINARY -T -f CONFIG -C kConnectionSpec` and
-// parses it. Fails with kBadFormat unless sshd exits 0.
-core::Result<EffectiveConfig> DumpEffectiveConfig(const std::string& binary,
-                                                  const std::string& config);
+// DumpEffectiveConfig runs `BINARY -T -f CONFIG` (with -C kConnectionSpec
+// for kRootFromLoopback) and parses it. Fails with kBadFormat unless sshd
+// exits 0.
+core::Result<EffectiveConfig> DumpEffectiveConfig(const std::string& binary, const std::string& config,
+                                                  DumpScope scope = DumpScope::kGlobal);
 
 // EffectiveValue returns the first value of |keyword| (lower case) in
 // |effective|, or "" when absent.
@@ -53,18 +70,26 @@ std::string EffectiveValue(const EffectiveConfig& effective, std::string_view ke
 // |with_match| as for ConfigLines.
 std::vector<ConfigLine> ReadConfigLines(const std::string& main_path, bool with_match = false);
 
-// VerifyEffective checks that each of |wanted| is in effect: a path or
-// command equal to what was written; a "+alg" list value containing alg.
-// Fails with kBadFormat naming the first directive that is not, e.g. an
-// admin's earlier TrustedUserCAKeys (the first value wins), an
-// AuthorizedPrincipalsCommand in a later drop-in (OpenSSH 9.2 takes its
-// last value) or AuthorizedPrincipalsCommand shown as `none` (OpenSSH 9.2
-// drops it after an AuthorizedKeysCommand). |lines| (ConfigLines of the
-// configuration checked; may be empty) locate the admin's line that wins,
-// named as file:line in the message.
+// VerifyEffective checks that each of |wanted| is in effect for every
+// connection: a path or command equal to what was written; a "+alg" list
+// value containing alg. |effective| is `sshd -T` output in |scope|; |lines|
+// (ConfigLines of the configuration checked, with or without its Match
+// blocks; may be empty) locate the admin's line that wins, named as
+// file:line in the message. Fails with kBadFormat naming the first
+// directive that is not in effect: a line in a "Match all" block of
+// |lines| that sets it to another value (it replaces cafetch's for every
+// connection, whatever sshd -T shows), or a value other than cafetch's in
+// |effective|, e.g. from an admin's earlier TrustedUserCAKeys (the first
+// value wins), an AuthorizedPrincipalsCommand in a later drop-in (OpenSSH
+// 9.2 takes its last value) or AuthorizedPrincipalsCommand shown as `none`
+// (OpenSSH 9.2 drops it after an AuthorizedKeysCommand). Any other Match
+// block is no failure: in kRootFromLoopback, a value that one of them
+// sets, with cafetch's line first among the lines outside Match blocks, is
+// taken as that block's (the caller warns about such blocks).
 core::Status VerifyEffective(const EffectiveConfig& effective,
                              const std::vector<Directive>& wanted,
-                             const std::vector<ConfigLine>& lines);
+                             const std::vector<ConfigLine>& lines,
+                             DumpScope scope = DumpScope::kGlobal);
 
 }  // namespace certgate::cafetch
 

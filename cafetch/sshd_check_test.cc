@@ -166,6 +166,121 @@ TEST(SshdCheckTest, VerifyEffectiveNamesTheAdminsLineThatWins) {
   EXPECT_EQ(dropped_too.error().detail, dropped.error().detail);
 }
 
+// A "Match all" block that sets one of cafetch's keywords to another value
+// replaces cafetch's for every connection: an error naming its line and
+// its Match line, whatever sshd -T shows (sshd before 7.7 does not show
+// it). One with cafetch's value, or a list that keeps cafetch's item, is
+// no conflict.
+TEST(SshdCheckTest, VerifyEffectiveRefusesAMatchAllThatOverridesCafetch) {
+  const std::vector<Directive> ours = {{"TrustedUserCAKeys", "/etc/ssh/certgate/keys"},
+                                       {"CASignatureAlgorithms", "+ssh-rsa"}};
+  auto lines_of = [](const std::string& text) {
+    return ConfigLines("/etc/ssh/sshd_config", text, [](const std::string&) { return std::vector<ConfigFile>{}; },
+                       /*with_match=*/true);
+  };
+  const std::string global = "TrustedUserCAKeys /etc/ssh/certgate/keys\nCASignatureAlgorithms +ssh-rsa\n";
+  const EffectiveConfig e = ParseEffectiveConfig(
+      "trustedusercakeys /etc/ssh/certgate/keys\ncasignaturealgorithms ssh-ed25519,ssh-rsa\n");
+  EXPECT_TRUE(VerifyEffective(e, ours, lines_of(global + "Match all\n  TrustedUserCAKeys /etc/ssh/certgate/keys\n"
+                                                          "  CASignatureAlgorithms ssh-ed25519,ssh-rsa\n")));
+  EXPECT_TRUE(VerifyEffective(e, ours, lines_of(global + "Match all\n  CASignatureAlgorithms +ssh-rsa\n")));
+  auto keys = VerifyEffective(e, ours, lines_of(global + "Match User bob\n  Banner none\nMatch all\n"
+                                                          "  TrustedUserCAKeys /some/other/file\n"));
+  ASSERT_FALSE(keys);
+  EXPECT_EQ(keys.error().code, core::Errc::kBadFormat);
+  EXPECT_EQ(keys.error().detail,
+            "the admin's line /etc/ssh/sshd_config:6, in the \"Match all\" block of /etc/ssh/sshd_config:5, sets "
+            "TrustedUserCAKeys to /some/other/file for every connection, over cafetch's \"TrustedUserCAKeys "
+            "/etc/ssh/certgate/keys\" (a Match block's values win over the lines before it); remove that line, or "
+            "set it to cafetch's value");
+  for (const char* list : {"ssh-ed25519", "-ssh-rsa", "^ssh-ed25519"}) {
+    auto casig = VerifyEffective(e, ours, lines_of(global + "Match all\n  CASignatureAlgorithms " + list + "\n"));
+    ASSERT_FALSE(casig) << list;
+    EXPECT_NE(casig.error().detail.find("sets CASignatureAlgorithms to " + std::string(list) + " for every"),
+              std::string::npos)
+        << casig.error().detail;
+  }
+}
+
+// A Match block for some connections is not what decides whether
+// cafetch's line is in force: sshd -T shows the global value, and the
+// admin's line named for an earlier global value is never one in a Match
+// block.
+TEST(SshdCheckTest, VerifyEffectiveLooksOnlyAtLinesOutsideMatchBlocks) {
+  const std::vector<Directive> ours = {{"TrustedUserCAKeys", "/etc/ssh/certgate/keys"}};
+  const std::vector<ConfigLine> lines = ConfigLines(
+      "/etc/ssh/sshd_config",
+      "Port 22\nTrustedUserCAKeys /etc/ssh/admin_ca\nTrustedUserCAKeys /etc/ssh/certgate/keys\n"
+      "Match User root\n  TrustedUserCAKeys /some/other/file\n",
+      [](const std::string&) { return std::vector<ConfigFile>{}; }, /*with_match=*/true);
+  EXPECT_TRUE(VerifyEffective(ParseEffectiveConfig("trustedusercakeys /etc/ssh/certgate/keys\n"), ours, lines));
+  auto earlier = VerifyEffective(ParseEffectiveConfig("trustedusercakeys /etc/ssh/admin_ca\n"), ours, lines);
+  ASSERT_FALSE(earlier);
+  EXPECT_EQ(earlier.error().detail,
+            "sshd -T shows trustedusercakeys /etc/ssh/admin_ca, not /etc/ssh/certgate/keys: the admin's line "
+            "/etc/ssh/sshd_config:2 comes before cafetch's and wins (the first value is used); remove that "
+            "TrustedUserCAKeys line");
+  // A Match block in a drop-in that sorts first comes before cafetch's
+  // line in the files, but is never the line that wins for everyone.
+  const std::vector<ConfigLine> drop_ins = ConfigLines(
+      "/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\n",
+      [](const std::string&) {
+        return std::vector<ConfigFile>{
+            {"/etc/ssh/sshd_config.d/01-admin.conf", "Match User root\n  TrustedUserCAKeys /some/other/file\n"},
+            {"/etc/ssh/sshd_config.d/05-certgate.conf", "TrustedUserCAKeys /etc/ssh/certgate/keys\n"}};
+      },
+      /*with_match=*/true);
+  ASSERT_EQ(drop_ins.size(), 2u);
+  auto unexplained = VerifyEffective(ParseEffectiveConfig("trustedusercakeys /some/other/file\n"), ours, drop_ins);
+  ASSERT_FALSE(unexplained);
+  EXPECT_EQ(unexplained.error().detail,
+            "sshd -T shows trustedusercakeys /some/other/file, not /etc/ssh/certgate/keys (an earlier line in the "
+            "configuration wins: the first value is used); remove the TrustedUserCAKeys line that comes before "
+            "cafetch's, in sshd_config or an earlier drop-in");
+}
+
+// sshd 7.7 to 8.0 are asked for a root login from loopback
+// (kRootFromLoopback): a value other than cafetch's that a Match block
+// sets, with cafetch's line first outside Match blocks, is that block's
+// (a warning, not a failure); an admin's earlier global line still fails.
+TEST(SshdCheckTest, VerifyEffectiveForRootFromLoopbackTellsAMatchBlocksValue) {
+  EXPECT_EQ(DumpScopeFor({7, 6}), DumpScope::kGlobal);
+  EXPECT_EQ(DumpScopeFor({7, 7}), DumpScope::kRootFromLoopback);
+  EXPECT_EQ(DumpScopeFor({8, 0}), DumpScope::kRootFromLoopback);
+  EXPECT_EQ(DumpScopeFor({8, 1}), DumpScope::kGlobal);
+  EXPECT_EQ(DumpScopeFor({9, 2}), DumpScope::kGlobal);
+  const std::vector<Directive> ours = {{"TrustedUserCAKeys", "/etc/ssh/certgate/keys"},
+                                       {"CASignatureAlgorithms", "+ssh-rsa"}};
+  auto lines_of = [](const std::string& text) {
+    return ConfigLines("/etc/ssh/sshd_config", text, [](const std::string&) { return std::vector<ConfigFile>{}; },
+                       /*with_match=*/true);
+  };
+  const std::string global = "TrustedUserCAKeys /etc/ssh/certgate/keys\nCASignatureAlgorithms +ssh-rsa\n";
+  const EffectiveConfig root = ParseEffectiveConfig(
+      "trustedusercakeys /some/other/file\ncasignaturealgorithms ssh-ed25519\n");
+  const std::vector<ConfigLine> matched = lines_of(global + "Match User root\n  TrustedUserCAKeys /some/other/file\n"
+                                                            "  CASignatureAlgorithms ssh-ed25519\n");
+  EXPECT_TRUE(VerifyEffective(root, ours, matched, DumpScope::kRootFromLoopback));
+  // In the global scope the same values are not cafetch's: they fail.
+  EXPECT_FALSE(VerifyEffective(root, ours, matched, DumpScope::kGlobal));
+  // A value no Match block sets is not explained by one.
+  EXPECT_FALSE(VerifyEffective(ParseEffectiveConfig("trustedusercakeys /elsewhere\n"), {ours[0]}, matched,
+                               DumpScope::kRootFromLoopback));
+  // An admin's line before cafetch's wins for everyone, Match block or not.
+  auto earlier = VerifyEffective(root, {ours[0]},
+                                 lines_of("TrustedUserCAKeys /some/other/file\n" + global +
+                                          "Match User root\n  TrustedUserCAKeys /some/other/file\n"),
+                                 DumpScope::kRootFromLoopback);
+  ASSERT_FALSE(earlier);
+  EXPECT_NE(earlier.error().detail.find("the admin's line /etc/ssh/sshd_config:1 comes before cafetch's"),
+            std::string::npos)
+      << earlier.error().detail;
+  // Without cafetch's line in the configuration, nothing is taken as a
+  // Match block's value.
+  EXPECT_FALSE(VerifyEffective(root, {ours[0]}, lines_of("Match User root\n  TrustedUserCAKeys /some/other/file\n"),
+                               DumpScope::kRootFromLoopback));
+}
+
 TEST(SshdCheckTest, RealSshdVersion) {
   if (access(kSshd, X_OK) != 0) GTEST_SKIP() << "no sshd";
   auto v = DetectSshdVersion(kSshd);
@@ -186,6 +301,44 @@ TEST(SshdCheckTest, RealSshdSyntaxCheck) {
   EXPECT_EQ(bad.error().code, core::Errc::kBadFormat);
   EXPECT_NE(bad.error().detail.find("TrustedUserCAKeyz"), std::string::npos) << bad.error().detail;
   EXPECT_FALSE(DumpEffectiveConfig(kSshd, dir.Path("bad")));
+}
+
+// The audit's case, against the real sshd: a Match block that selects a
+// root login from loopback sets TrustedUserCAKeys. sshd -T without -C
+// (kGlobal) shows cafetch's value, with -C the Match block's; a "Match
+// all" block is shown without -C too, and refused.
+TEST(SshdCheckTest, RealSshdGlobalScopeIgnoresMatchBlocksButMatchAll) {
+  if (!SshdUsable()) GTEST_SKIP() << "needs root and " << kSshd;
+  auto version = DetectSshdVersion(kSshd);
+  ASSERT_TRUE(version) << version.error().detail;
+  if (DumpScopeFor(*version) != DumpScope::kGlobal) GTEST_SKIP() << "sshd 7.7 to 8.0";
+  TempDir dir;
+  const std::string base = Base(dir);
+  const std::vector<Directive> wanted = {{"TrustedUserCAKeys", dir.Path("keys")}};
+  for (const char* criteria : {"User root", "Address 127.0.0.1", "Host localhost", "Group root"}) {
+    WriteFile(dir.Path("c"),
+              base + wanted[0].Line() + "\nMatch " + criteria + "\n\tTrustedUserCAKeys /some/other/file\n");
+    auto global = DumpEffectiveConfig(kSshd, dir.Path("c"));
+    ASSERT_TRUE(global) << global.error().detail;
+    EXPECT_EQ(EffectiveValue(*global, "trustedusercakeys"), dir.Path("keys")) << criteria;
+    EXPECT_TRUE(VerifyEffective(*global, wanted, ReadConfigLines(dir.Path("c"), true))) << criteria;
+    auto root = DumpEffectiveConfig(kSshd, dir.Path("c"), DumpScope::kRootFromLoopback);
+    ASSERT_TRUE(root) << root.error().detail;
+    EXPECT_EQ(EffectiveValue(*root, "trustedusercakeys"), "/some/other/file") << criteria;
+    EXPECT_TRUE(VerifyEffective(*root, wanted, ReadConfigLines(dir.Path("c"), true), DumpScope::kRootFromLoopback))
+        << criteria;
+  }
+  WriteFile(dir.Path("all"), base + wanted[0].Line() + "\nMatch all\n\tTrustedUserCAKeys /some/other/file\n");
+  auto all = DumpEffectiveConfig(kSshd, dir.Path("all"));
+  ASSERT_TRUE(all) << all.error().detail;
+  EXPECT_EQ(EffectiveValue(*all, "trustedusercakeys"), "/some/other/file");
+  auto refused = VerifyEffective(*all, wanted, ReadConfigLines(dir.Path("all"), true));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().detail.rfind("the admin's line " + dir.Path("all") + ":8, in the \"Match all\" block of " +
+                                             dir.Path("all") + ":7, sets TrustedUserCAKeys to /some/other/file",
+                                         0),
+            0u)
+      << refused.error().detail;
 }
 
 TEST(SshdCheckTest, RealSshdShowsAdminsEarlierValueAnd92Drop) {

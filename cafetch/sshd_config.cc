@@ -116,6 +116,7 @@ class LineCollector {
   void Collect(const std::string& path, std::string_view text, int depth) {
     size_t number = 0;
     std::string match;  // Where() of the Match line we are under
+    bool match_all = false;
     for (std::string_view line : LinesWithEnds(text)) {
       ++number;
       std::string kw = Keyword(line);
@@ -125,12 +126,17 @@ class LineCollector {
       if (kw == "match") {
         if (!with_match_) return;
         match = path + ":" + std::to_string(number);
+        // sshd takes "all" in any case, alone (a comment may follow).
+        const std::vector<std::string> criteria = Arguments(line).value_or(std::vector<std::string>{});
+        match_all = criteria.size() == 1 && criteria[0].size() == 3 &&
+                    std::equal(criteria[0].begin(), criteria[0].end(), "all",
+                               [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
         continue;
       }
       std::optional<std::vector<std::string>> args = Arguments(line);
       if (!args) continue;
       if (kw != "include") {
-        out_->push_back(ConfigLine{path, number, std::move(kw), std::move(*args), match});
+        out_->push_back(ConfigLine{path, number, std::move(kw), std::move(*args), match, match_all});
         continue;
       }
       if (!match.empty()) continue;

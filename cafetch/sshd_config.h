@@ -45,6 +45,9 @@ struct ConfigLine {
   // match: for a line inside a Match block (ConfigLines |with_match|), the
   // Where() of its Match line; "" outside one.
   std::string match = {};
+  // match_all: that Match line is "Match all", which selects every
+  // connection.
+  bool match_all = false;
   // Where returns "file:line".
   std::string Where() const { return file + ":" + std::to_string(line); }
 };
@@ -72,10 +75,11 @@ inline constexpr size_t kMaxIncludedFiles = 1024;
 // included file ends with that file), with the files each Include names
 // (|expand|; a relative pattern is resolved against /etc/ssh, as sshd
 // does) read in place of the Include line. Lines sshd could not split
-// (an open quote) are left out. It only locates lines for messages: it
-// never fails. With |with_match|, the lines of the Match blocks follow
-// each file's lines too (their |match| set; an Include inside a Match
-// block is not followed).
+// (an open quote) are left out. It locates lines for messages and finds
+// the Match blocks that set cafetch's keywords; it never fails. With
+// |with_match|, the lines of the Match blocks are in it too, in file order
+// (their |match| and |match_all| set; an Include inside a Match block is
+// not followed).
 std::vector<ConfigLine> ConfigLines(const std::string& main_path, std::string_view main_text,
                                     const IncludeExpander& expand, bool with_match = false);
 

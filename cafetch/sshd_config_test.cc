@@ -80,6 +80,25 @@ TEST(SshdConfigTest, ConfigLinesWithMatchNameTheirMatchLine) {
   EXPECT_EQ(lines[2].match, "/srv/sshd_config:3");
   EXPECT_EQ(lines[3].match, "/srv/sshd_config:6");
   EXPECT_EQ(asked, std::vector<std::string>{"/etc/ssh/sshd_config.d/*.conf"});
+  // Only the "Match all" block selects every connection.
+  for (size_t i = 0; i < 3; ++i) EXPECT_FALSE(lines[i].match_all) << i;
+  EXPECT_TRUE(lines[3].match_all);
+}
+
+// "all" is a Match criterion alone, in any case, a comment after it; as
+// the argument of another criterion it is a user or host name.
+TEST(SshdConfigTest, ConfigLinesKnowMatchAll) {
+  const std::vector<ConfigLine> lines = ConfigLines(
+      "/srv/sshd_config",
+      "Match ALL # every connection\n Banner a\nMatch User all\n Banner b\nMatch Host x User y\n Banner c\n"
+      "Match=all\n Banner d\n",
+      [](const std::string&) { return std::vector<ConfigFile>{}; }, /*with_match=*/true);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_TRUE(lines[0].match_all);
+  EXPECT_FALSE(lines[1].match_all);
+  EXPECT_FALSE(lines[2].match_all);
+  EXPECT_TRUE(lines[3].match_all);
+  EXPECT_EQ(lines[3].match, "/srv/sshd_config:7");
 }
 
 TEST(SshdConfigTest, DetectsDebianInclude) {

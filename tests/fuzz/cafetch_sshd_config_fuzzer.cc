@@ -28,17 +28,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       certgate::cafetch::ConfigLines("/etc/ssh/sshd_config", text, none, /*with_match=*/true);
   if (all.size() < lines.size()) __builtin_trap();
   for (size_t i = 0; i < all.size(); ++i) {
+    if (all[i].match_all && all[i].match.empty()) __builtin_trap();  // "Match all" is a Match line
     if (i < lines.size() && (all[i].Where() != lines[i].Where() || !all[i].match.empty())) __builtin_trap();
     if (i < lines.size()) continue;
     const std::string prefix = "/etc/ssh/sshd_config:";
     if (all[i].match.rfind(prefix, 0) != 0) __builtin_trap();
     if (std::stoul(all[i].match.substr(prefix.size())) >= all[i].line) __builtin_trap();
   }
-  (void)certgate::cafetch::VerifyEffective(certgate::cafetch::ParseEffectiveConfig(text),
-                                           {{"AuthorizedPrincipalsCommand", "/x %u"},
-                                            {"TrustedUserCAKeys", "/x"},
-                                            {"CASignatureAlgorithms", "+ssh-rsa"}},
-                                           lines);
+  const std::vector<certgate::cafetch::Directive> wanted = {{"AuthorizedPrincipalsCommand", "/x %u"},
+                                                            {"TrustedUserCAKeys", "/x"},
+                                                            {"CASignatureAlgorithms", "+ssh-rsa"}};
+  const certgate::cafetch::EffectiveConfig effective = certgate::cafetch::ParseEffectiveConfig(text);
+  (void)certgate::cafetch::VerifyEffective(effective, wanted, lines);
+  // With the Match blocks, in both scopes: a "Match all" line is looked
+  // at, and another Match block's value may be taken as that block's.
+  (void)certgate::cafetch::VerifyEffective(effective, wanted, all);
+  (void)certgate::cafetch::VerifyEffective(effective, wanted, all, certgate::cafetch::DumpScope::kRootFromLoopback);
   const std::string body = certgate::cafetch::RenderDirectives({"TrustedUserCAKeys /x"});
   auto once = certgate::cafetch::RewriteMainConfig(text, body);
   if (!once) return 0;

@@ -16,6 +16,10 @@ Classes:
                   every step, and the old CA stops only after keep_retired
   UnitCapabilitiesTest  the SIGHUP reload works with no more capabilities
                   than the systemd units' CapabilityBoundingSet=
+  MatchBlockTest, MatchBlockDropInTest  a Match block that sets
+                  TrustedUserCAKeys for some connections, root's from
+                  loopback included, is a warning and rotation goes on;
+                  Match all doing the same fails the round and names it
   FailStaticTest  issuer errors and bad answers change nothing on disk and
                   exit non-zero; --dry-run changes nothing; candidate
                   directories a killed run left in state_dir/candidates are
@@ -25,6 +29,7 @@ Classes:
 import glob
 import os
 import pty
+import re
 import shutil
 import signal
 import socket
@@ -153,7 +158,7 @@ class CafetchCase(h.SshdTestCase):
 
     @classmethod
     def write_config(cls, accept_sha1_rsa="false", port=None, timeout="5s",
-                     keep_retired="%ds" % KEEP_RETIRED, extra=()):
+                     keep_retired="%ds" % KEEP_RETIRED, extra=(), reload="signal"):
         """cafetch.yaml for this class; |extra| lines go before sshd:."""
         cls.ws.write(cls.config, "\n".join([
             "issuer:",
@@ -170,7 +175,7 @@ class CafetchCase(h.SshdTestCase):
             "  config: %s" % cls.sshd.config_path,
             "  binary: %s" % h.SSHD,
             "  manage_principals_command: false",
-            "  reload: signal",
+            "  reload: %s" % reload,
             "  accept_sha1_rsa: %s" % accept_sha1_rsa,
         ]) + "\n", 0o600)
 
@@ -369,6 +374,104 @@ class DropInTest(CafetchCase):
 
 
 @unittest.skipIf(SKIP, SKIP or "")
+class MatchBlockTest(CafetchCase):
+    """The audit's case: sshd_config ends with a Match block that sets
+    TrustedUserCAKeys to another file, for connections that include a root
+    login from loopback (Match User root, Address 127.0.0.1, Host
+    localhost). It is in force only for those connections: each round logs
+    a match_override warning, succeeds, and the key file keeps following
+    the issuer. A "Match all" block that does the same is in force for
+    every connection: the round fails, names its line and changes nothing.
+    This class has cafetch's block in the main file, MatchBlockDropInTest
+    the drop-in."""
+
+    drop_in = False
+    OTHER = "/some/other/file"
+
+    @classmethod
+    def extra_sshd_lines(cls, name):
+        lines = []
+        if cls.drop_in:
+            cls.drop_in_dir = os.path.join(cls.ws.sshd, name, "sshd_config.d")
+            lines.append("Include %s/*.conf" % cls.drop_in_dir)
+        return lines + ["Match User root", "\tTrustedUserCAKeys %s" % cls.OTHER]
+
+    def set_match(self, criteria):
+        """Makes sshd_config's Match line `Match CRITERIA`; returns its line
+        number."""
+        with open(self.sshd.config_path) as f:
+            lines = f.read().splitlines(True)
+        at = [i for i, line in enumerate(lines) if line.startswith("Match ")]
+        self.assertEqual(len(at), 1, lines)
+        lines[at[0]] = "Match %s\n" % criteria
+        self.ws.write(self.sshd.config_path, "".join(lines))
+        return at[0] + 1
+
+    def once_warned(self, expect_prefix):
+        """--once --verbose succeeds with a last line starting with
+        |expect_prefix| and logs the Match block's match_override."""
+        mark = self.sshd.log_size()
+        p = self.cafetch("--once", "--verbose")
+        self.assertEqual(p.returncode, 0, "cafetch --once failed: " + p.stderr)
+        self.assertTrue(p.stdout.strip().splitlines()[-1].startswith(expect_prefix), p.stdout)
+        if "SIGHUP" in p.stdout:
+            self.wait_listening(mark)
+        config = re.escape(self.sshd.config_path)
+        self.assertRegex(p.stderr, r"cafetch: %s:\d+: TrustedUserCAKeys %s in the Match block of %s:\d+ replaces "
+                         r"cafetch's \"TrustedUserCAKeys %s\" for the connections that Match selects" %
+                         (config, re.escape(self.OTHER), config, re.escape(self.trusted)))
+        return p
+
+    def test_a_match_block_warns_and_match_all_fails(self):
+        w = self.w
+        if self.drop_in:
+            os.makedirs(self.drop_in_dir, mode=0o755, exist_ok=True)
+        self.serve(w.ca_old)
+        p = self.once_warned("changed: ")
+        self.assertIn("sent SIGHUP to sshd (pid %d)" % self.sshd.proc.pid, p.stdout)
+        self.assertEqual(self.sshd.effective(USER)["trustedusercakeys"], self.trusted)
+        self.assertEqual(self.sshd.effective("root")["trustedusercakeys"], self.OTHER)
+        self.assertLoginOK(USER, w.user_old)
+
+        # Rotation goes on: the key file follows the issuer.
+        self.serve(w.ca_old, w.ca_new)
+        self.once_warned("changed: %s (+SHA256:" % self.trusted)
+        self.assertLoginOK(USER, w.user_new)
+
+        for criteria in ("Address 127.0.0.1", "Host localhost", "User root"):
+            with self.subTest(criteria=criteria):
+                self.set_match(criteria)
+                self.once_warned("")
+
+        # Match all: every connection, a real conflict. Named, nothing changed.
+        line = self.set_match("all")
+        try:
+            self.serve(w.ca_new, w.ca_third)
+            before = self.watched()
+            p = self.cafetch("--once")
+            self.assertNotEqual(p.returncode, 0, p.stdout)
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+            self.assertIn("the admin's line %s:%d, in the \"Match all\" block of %s:%d, sets TrustedUserCAKeys to %s "
+                          "for every connection, over cafetch's \"TrustedUserCAKeys %s\"" %
+                          (self.sshd.config_path, line + 1, self.sshd.config_path, line, self.OTHER,
+                           self.trusted), p.stderr)
+            self.assertTrue(p.stderr.strip().endswith("(nothing changed)"), p.stderr)
+            self.assertEqual(self.watched(), before)
+        finally:
+            self.set_match("User root")
+        self.assertEqual(self.sshd.proc.poll(), None, "sshd died")
+        self.assertLoginOK(USER, w.user_new)
+
+
+@unittest.skipIf(SKIP, SKIP or "")
+class MatchBlockDropInTest(MatchBlockTest):
+    """MatchBlockTest with `Include sshd_config.d/*.conf` first in the main
+    file: cafetch's lines in its drop-in."""
+
+    drop_in = True
+
+
+@unittest.skipIf(SKIP, SKIP or "")
 class Sha1RsaTest(CafetchCase):
     """An RSA CA that signs with SHA-1 ssh-rsa: OpenSSH 8.2+ refuses its
     certificates until cafetch writes what this sshd version needs
@@ -516,6 +619,35 @@ class FailStaticTest(CafetchCase):
             self.assertLoginOK(USER, self.w.user_new)
         finally:
             os.unlink(os.path.join(candidates, "notes"))
+
+    def test_token_file_where_no_request_carries_it_is_a_config_error(self):
+        """issuer.token_file for an issuer that reads a local file (file,
+        or url with a local path) would be ignored: the configuration is
+        refused at FILE:LINE:COLUMN, as issuer.name on a non-akeyless issuer
+        is, and nothing changes."""
+        token = os.path.join(self.ws.etc, "unused-token")
+        self.ws.write(token, "t0ken\n", 0o600)
+        keys = os.path.join(self.ws.etc, "local-keys.pub")
+        self.ws.write(keys, open(self.w.ca_new + ".pub").read())
+        config = os.path.join(self.ws.etc, "token-local.yaml")
+        before = self.watched()
+        for kind, url, message in (
+                ("file", keys, "issuer.token_file is not used by a file issuer, which reads a local file and "
+                               "sends no token; remove it"),
+                ("url", "file://" + keys, "issuer.token_file is not used with a local issuer.url, which is read "
+                                          "as a file and sends no token; remove it, or give an https:// url")):
+            with self.subTest(kind=kind):
+                self.ws.write(config, "issuer:\n  type: %s\n  url: %s\n  token_file: %s\n"
+                              "trusted_user_ca_keys: %s\nstate_dir: %s\nsshd:\n  config: %s\n  binary: %s\n"
+                              "  manage_principals_command: false\n  reload: signal\n" % (
+                                  kind, url, token, self.trusted, self.state_dir, self.sshd.config_path,
+                                  h.SSHD), 0o600)
+                for mode in ("--once", "--dry-run"):
+                    p = subprocess.run([BINARY, "--config", config, mode], stdin=subprocess.DEVNULL,
+                                       capture_output=True, text=True, timeout=60)
+                    self.assertEqual(p.returncode, 1, p.stdout)
+                    self.assertEqual(p.stderr.splitlines()[0], "%s:4:15: %s" % (config, message), p.stderr)
+                    self.assertEqual(self.watched(), before)
 
     def test_usage(self):
         for args, code in ((["--help"], 0), (["--version"], 0), ([], 2), (["--bogus"], 2),

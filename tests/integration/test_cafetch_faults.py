@@ -28,6 +28,10 @@ Classes:
   KillDropInTest   the same with sshd_config.d/05-certgate.conf
   DiskTest         target directory / state_dir on a full tmpfs and on a
                    read-only one (mount(8); unmounted in cleanups)
+  StalePidFileTest a PidFile whose pid now runs another program: sshd is not
+                   running, nothing to reload, that process left alone
+  BusFallbackTest  CERTGATE_SYSTEMD_BUS_ADDRESS with nothing there: reload
+                   systemd fails and leaves no reload mark, auto sends SIGHUP
   ConcurrentTest   four --once at the same time: one works, three are
                    refused at the lock at once
   ClockTest        libfaketime moves cafetch's clock back and forth around
@@ -640,6 +644,99 @@ class DiskTest(FaultCase):
         self.check("Read-only file system", before)
         h.run(["mount", "-o", "remount,rw", self.state_dir])
         self.once("changed: ")
+
+
+# --------------------------------------------------------------------------
+# Reload faults
+
+@unittest.skipIf(tc.SKIP, tc.SKIP or "")
+class StalePidFileTest(FaultCase):
+    """The audit's case: sshd's PidFile names a pid that now runs another
+    program (`setsid sleep 300`), as when sshd died and its pid was reused.
+    With reload: signal and a change that edits sshd_config, the round
+    succeeds: sshd is not running, nothing to reload; a warning says the
+    PidFile is stale and what its pid runs; that process is never
+    signalled."""
+
+    def test_a_pid_that_runs_another_program_is_a_stale_pidfile(self):
+        with open(self.sshd.pid_file) as f:
+            real = f.read()
+        sleeper = subprocess.Popen(["setsid", "sleep", "300"], stdin=subprocess.DEVNULL)
+        self.addCleanup(sleeper.wait)
+        self.addCleanup(sleeper.kill)
+        self.addCleanup(self.ws.write, self.sshd.pid_file, real)
+        self.ws.write(self.sshd.pid_file, "%d\n" % sleeper.pid)
+        deadline = time.time() + 5
+        while "sleep" not in os.readlink("/proc/%d/exe" % sleeper.pid) and time.time() < deadline:
+            time.sleep(0.01)  # until setsid has exec'd sleep
+        runs = os.readlink("/proc/%d/exe" % sleeper.pid)
+        self.serve(self.w.ca_new)  # this class's first round: the key file and sshd_config change
+        p = self.cafetch("--once", "--verbose")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.strip().splitlines()
+        self.assertEqual(lines[-2], "sshd is not running: nothing to reload", p.stdout)
+        self.assertTrue(lines[-1].startswith("changed: %s (+SHA256:" % self.trusted), p.stdout)
+        self.assertTrue(lines[-1].endswith("; %s" % self.sshd.config_path), p.stdout)
+        self.assertIn("cafetch: PidFile %s is stale: its pid %d now runs %s, not %s; that process was left alone, "
+                      "and sshd is not running: nothing to reload\n" % (
+                          self.sshd.pid_file, sleeper.pid, runs, os.path.realpath(h.SSHD)), p.stderr)
+        self.assertIsNone(sleeper.poll(), "the process behind the stale PidFile was signalled")
+        self.assertFalse(os.path.exists(os.path.join(self.state_dir, "reload-pending")))
+        with open(self.sshd.config_path) as f:
+            self.assertIn("TrustedUserCAKeys %s\n" % self.trusted, f.read())
+        # What was installed is what sshd needs: reloaded by hand, it logs in.
+        self.ws.write(self.sshd.pid_file, real)
+        mark = self.sshd.log_size()
+        os.kill(self.sshd.proc.pid, signal.SIGHUP)
+        self.wait_listening(mark)
+        self.assertLoginOK(USER, self.w.user_new)
+
+
+@unittest.skipIf(tc.SKIP, tc.SKIP or "")
+class BusFallbackTest(FaultCase):
+    """The audit's case: CERTGATE_SYSTEMD_BUS_ADDRESS set but nothing
+    listens there, and a change that edits sshd_config (an RSA CA with
+    accept_sha1_rsa). reload: systemd fails, restores every file and leaves
+    no reload-pending mark (nothing reached sshd); reload: auto sends the
+    SIGHUP that systemd's ExecReload would, says why, and succeeds."""
+
+    BUS = "unix:path=/nonexistent/certgate-test-bus"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.ca_rsa = cls.w.keys.make_key("bus-ca-rsa", "rsa", 2048)
+        cls.user_rsa = cls.w.keys.user_with_cert(cls.ca_rsa, "bus-u-sha1", principals=[USER], sig_alg="ssh-rsa")
+
+    def env(self):
+        return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "CERTGATE_SYSTEMD_BUS_ADDRESS": self.BUS}
+
+    def test_unreachable_bus(self):
+        pending = os.path.join(self.state_dir, "reload-pending")
+        self.serve(self.w.ca_new)
+        self.once("changed: ")
+        self.serve(self.w.ca_new, self.ca_rsa)
+
+        self.write_config(accept_sha1_rsa="true", reload="systemd")
+        before = self.watched()
+        p = self.cafetch("--once", env=self.env())
+        self.assertFailedCleanly(p, re.escape(
+            "connect to D-Bus %s: No such file or directory; set sshd.reload: signal (or none) if systemd does not "
+            "run sshd; previous files restored" % self.BUS), before)
+        self.assertFalse(os.path.exists(pending), "a reload that was never sent left reload-pending")
+
+        self.write_config(accept_sha1_rsa="true", reload="auto")
+        mark = self.sshd.log_size()
+        p = self.cafetch("--once", "--verbose", env=self.env())
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("sent SIGHUP to sshd (pid %d)" % self.sshd.proc.pid, p.stdout)
+        self.assertIn("cafetch: cannot reach systemd to reload sshd (connect to D-Bus %s: No such file or "
+                      "directory): sending SIGHUP to the pid in sshd's PidFile instead, which is what the ExecReload "
+                      "of ssh.service and sshd.service does; set sshd.reload: signal to skip D-Bus, or systemd to "
+                      "make this an error\n" % self.BUS, p.stderr)
+        self.wait_listening(mark)
+        self.assertFalse(os.path.exists(pending))
+        self.assertLoginOK(USER, self.user_rsa)  # needs the new sshd_config, so the reload
 
 
 # --------------------------------------------------------------------------
