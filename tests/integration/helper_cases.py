@@ -39,10 +39,13 @@ class HelperBadInputCases:
         self.assertNothing(self.helper("--frobnicate", self.login, t, k), 1)
 
     def own_records(self, mark):
-        """The syslog records since |mark| of this helper (not those of
-        other programs on the machine, such as a cafetch test's)."""
-        tag = re.compile(r"^<\d+>.* %s\[\d+\]: " % re.escape(os.path.basename(self.w.bin)))
-        return [r for r in self.w.tap.since(mark) if tag.match(r)]
+        """The syslog records since |mark| of this helper about this test's
+        login name: not those of other programs on the machine (a cafetch
+        test's), nor those of other runs of the helper (unit tests that run
+        at the same time log as principals-cmd too, about alice)."""
+        ours = re.compile(r"^<\d+>.* %s\[\d+\]: (allow|deny) %s: " % (
+            re.escape(os.path.basename(self.w.bin)), re.escape(self.login)))
+        return [r for r in self.w.tap.since(mark) if ours.match(r)]
 
     def test_client_denials_are_logged(self):
         """A denial the client decides before any helper runs (a usage error
