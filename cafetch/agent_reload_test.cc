@@ -28,6 +28,7 @@ namespace {
 
 using ::certgate::testing::kSshd;
 using ::certgate::testing::ReadFile;
+using ::certgate::testing::FreeLoopbackPort;
 using ::certgate::testing::WriteFile;
 
 // Child is a process started with posix_spawn, killed and reaped when
@@ -61,19 +62,6 @@ class Child {
  private:
   pid_t pid_ = -1;
 };
-
-// FreePort returns a TCP port on 127.0.0.1 that nothing listened on just now.
-uint16_t FreePort() {
-  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  close(s);
-  return ntohs(a.sin_port);
-}
 
 // The audit's case: PidFile names a pid that now runs another program (sshd
 // died, its pid was reused). That is a stale PidFile: sshd is not running,
@@ -151,7 +139,7 @@ TEST_F(AgentTest, AnUnreachableBusFailsSystemdReloadAndRestoresTheMark) {
 TEST_F(AgentTest, AReloadThatWasSentAndFailedKeepsTheMark) {
   // An sshd with its own configuration and the fixture's PidFile; its own
   // file is then made one it refuses, so the SIGHUP kills it.
-  const uint16_t port = FreePort();
+  const uint16_t port = FreeLoopbackPort();
   const std::string own = dir_.Path("running_sshd_config");
   WriteFile(own, "ListenAddress 127.0.0.1\nPort " + std::to_string(port) + "\nHostKey " + host_ + "\nPidFile " +
                      dir_.Path("sshd.pid") + "\nUsePAM no\n");

@@ -30,6 +30,7 @@ using ::certgate::testing::kSshd;
 using ::certgate::testing::SshdUsable;
 using ::certgate::testing::MakeKey;
 using ::certgate::testing::TempDir;
+using ::certgate::testing::FreeLoopbackPort;
 using ::certgate::testing::WriteFile;
 
 // Background is a child process killed (SIGTERM) and reaped when destroyed.
@@ -69,18 +70,6 @@ class Background {
  private:
   pid_t pid_ = -1;
 };
-
-uint16_t FreePort() {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  close(s);
-  return ntohs(a.sin_port);
-}
 
 // Banner connects to 127.0.0.1:|port| and returns sshd's first line, or ""
 // if nothing accepts within |attempts| tries about 20 ms apart.
@@ -238,7 +227,7 @@ TEST(ReloadTest, SighupMakesARealSshdReadItsConfigAndKeepServing) {
   if (!SshdUsable()) GTEST_SKIP() << "needs root and " << kSshd;
   TempDir dir;
   const std::string host = MakeKey(dir, "host", "ed25519");
-  const uint16_t port = FreePort();
+  const uint16_t port = FreeLoopbackPort();
   auto config = [&](const std::string& addendum) {
     return SshdConfig(dir, host, port) + "VersionAddendum " + addendum + "\n";
   };
@@ -292,7 +281,7 @@ TEST(ReloadTest, AnSshdThatDiesOnSighupIsReported) {
   if (!SshdUsable()) GTEST_SKIP() << "needs root and " << kSshd;
   TempDir dir;
   const std::string host = MakeKey(dir, "host", "ed25519");
-  const uint16_t port = FreePort();
+  const uint16_t port = FreeLoopbackPort();
   WriteFile(dir.Path("sshd_config"), SshdConfig(dir, host, port));
   Background sshd({kSshd, "-D", "-E", dir.Path("sshd.log"), "-f", dir.Path("sshd_config")});
   ASSERT_NE(Banner(port), "");
@@ -314,7 +303,7 @@ TEST(ReloadTest, AnSshdWhoseBinaryWasUpgradedIsStillReloaded) {
   const std::string binary = dir.Path("sshd");
   std::filesystem::copy_file(kSshd, binary);
   const std::string host = MakeKey(dir, "host", "ed25519");
-  const uint16_t port = FreePort();
+  const uint16_t port = FreeLoopbackPort();
   WriteFile(dir.Path("sshd_config"), SshdConfig(dir, host, port));
   Background sshd({binary, "-D", "-E", dir.Path("sshd.log"), "-f", dir.Path("sshd_config")});
   ASSERT_NE(Banner(port), "");

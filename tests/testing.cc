@@ -1,8 +1,11 @@
 #include "tests/testing.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <spawn.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -256,6 +259,21 @@ bool SshdUsable() {
   if (geteuid() != 0 || access(kSshd, X_OK) != 0) return false;
   mkdir("/run/sshd", 0755);
   return access("/run/sshd", F_OK) == 0;
+}
+
+uint16_t FreeLoopbackPort() {
+  const int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (s < 0 || bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    if (s >= 0) close(s);
+    return 0;
+  }
+  close(s);
+  return ntohs(a.sin_port);
 }
 
 std::string SharedTestData() {

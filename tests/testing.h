@@ -119,6 +119,9 @@ inline constexpr char kSshd[] = "/usr/sbin/sshd";
 // SshdUsable returns true when the real sshd can run here: as root, with
 // kSshd installed and /run/sshd present (created if missing).
 bool SshdUsable();
+// FreeLoopbackPort returns a TCP port on 127.0.0.1 that nothing listened on
+// just now (for a test's own sshd).
+uint16_t FreeLoopbackPort();
 
 // SourceDir returns the repository root (for tests/data and shared test vectors).
 std::string SourceDir();
