@@ -201,6 +201,7 @@ class Checker {
     const YamlNode* url_node = &node;
     const YamlNode* name_node = &node;
     const YamlNode* token_node = nullptr;
+    const YamlNode* tls_node = nullptr;
     if (!Members(node, "issuer", {"type", "url", "path", "name", "tls", "token_file", "timeout"},
                  [&](std::string_view key, const YamlNode& value) {
                    if (key == "type") {
@@ -228,6 +229,7 @@ class Checker {
                      name_node = &value;
                      have_name = Scalar(value, "issuer.name", &issuer->name);
                    } else if (key == "tls") {
+                     tls_node = &value;
                      Tls(value, &issuer->tls);
                    } else if (key == "token_file") {
                      token_node = &value;
@@ -292,6 +294,14 @@ class Checker {
     } else if (token_node != nullptr && issuer->type == IssuerType::kUrl && IsLocalUrl(issuer->url)) {
       Issue(*token_node, "issuer.token_file is not used with a local issuer.url, which is read as a file and sends "
                          "no token; remove it, or give an https:// url");
+    }
+    // Nor is TLS: a pin or CA file there would look like a check made.
+    if (tls_node != nullptr && local_type) {
+      Issue(*tls_node, "issuer.tls is not used by a file issuer, which reads a local file over no connection; "
+                       "remove it");
+    } else if (tls_node != nullptr && issuer->type == IssuerType::kUrl && IsLocalUrl(issuer->url)) {
+      Issue(*tls_node, "issuer.tls is not used with a local issuer.url, which is read as a file over no "
+                       "connection; remove it, or give an https:// url");
     }
   }
 

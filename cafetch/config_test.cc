@@ -173,6 +173,12 @@ TEST(ConfigTest, ErrorsPointAtTheProblem) {
       {"issuer:\n  type: url\n  url: /etc/certgate/ca.pub\n  token_file: /etc/certgate/issuer-token\n",
        "c.yaml:4:15: issuer.token_file is not used with a local issuer.url, which is read as a file and sends no "
        "token; remove it, or give an https:// url"},
+      // Nor does it make a TLS connection: a pin there would check nothing.
+      {"issuer:\n  type: file\n  path: /etc/certgate/ca.pub\n  tls:\n    ca_file: /etc/certgate/ca.pem\n",
+       "c.yaml:5:5: issuer.tls is not used by a file issuer, which reads a local file over no connection; remove it"},
+      {"issuer:\n  type: url\n  url: file:///etc/certgate/ca.pub\n  tls: {pin_sha256: []}\n",
+       "c.yaml:4:8: issuer.tls is not used with a local issuer.url, which is read as a file over no connection; "
+       "remove it, or give an https:// url"},
       {"issuer:\n  type: file\n  url: https://x/\n",
        "c.yaml:3:8: issuer.url of a file issuer must be an absolute path or file:///path"},
       {"issuer:\n  type: vault\n  url: https://x/\n  tls:\n    pin_sha256: abc\n",
