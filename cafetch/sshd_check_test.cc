@@ -339,6 +339,21 @@ TEST(SshdCheckTest, RealSshdGlobalScopeIgnoresMatchBlocksButMatchAll) {
                                          0),
             0u)
       << refused.error().detail;
+  // The same line in a file a "Match all" block includes: sshd reads it
+  // in that block, and the message names both.
+  WriteFile(dir.Path("inc.conf"), "TrustedUserCAKeys /some/other/file\n");
+  WriteFile(dir.Path("all-inc"), base + wanted[0].Line() + "\nMatch all\n\tInclude " + dir.Path("inc.conf") + "\n");
+  auto included = DumpEffectiveConfig(kSshd, dir.Path("all-inc"));
+  ASSERT_TRUE(included) << included.error().detail;
+  EXPECT_EQ(EffectiveValue(*included, "trustedusercakeys"), "/some/other/file");
+  auto refused_inc = VerifyEffective(*included, wanted, ReadConfigLines(dir.Path("all-inc"), true));
+  ASSERT_FALSE(refused_inc);
+  EXPECT_EQ(refused_inc.error().detail.rfind("the admin's line " + dir.Path("inc.conf") +
+                                                 ":1, in the \"Match all\" block of " + dir.Path("all-inc") +
+                                                 ":7, sets TrustedUserCAKeys to /some/other/file",
+                                             0),
+            0u)
+      << refused_inc.error().detail;
 }
 
 TEST(SshdCheckTest, RealSshdShowsAdminsEarlierValueAnd92Drop) {

@@ -113,10 +113,14 @@ class LineCollector {
   LineCollector(const IncludeExpander& expand, bool with_match, std::vector<ConfigLine>* out)
       : expand_(expand), with_match_(with_match), out_(out) {}
 
-  void Collect(const std::string& path, std::string_view text, int depth) {
+  // Collect reads |text|, the file at |path|. An included file starts in
+  // the Match block of the Include line that named it, as sshd reads it;
+  // its own Match lines last to its end.
+  void Collect(const std::string& path, std::string_view text, int depth, const std::string& outer_match = "",
+               bool outer_match_all = false) {
     size_t number = 0;
-    std::string match;  // Where() of the Match line we are under
-    bool match_all = false;
+    std::string match = outer_match;  // Where() of the Match line we are under
+    bool match_all = outer_match_all;
     for (std::string_view line : LinesWithEnds(text)) {
       ++number;
       std::string kw = Keyword(line);
@@ -139,7 +143,6 @@ class LineCollector {
         out_->push_back(ConfigLine{path, number, std::move(kw), std::move(*args), match, match_all});
         continue;
       }
-      if (!match.empty()) continue;
       if (depth >= kMaxIncludeDepth) continue;
       for (const std::string& arg : *args) {
         if (arg.empty()) continue;
@@ -147,7 +150,7 @@ class LineCollector {
         const std::string pattern = arg.front() == '/' ? arg : "/etc/ssh/" + arg;
         for (const ConfigFile& file : expand_(pattern)) {
           if (++files_ > kMaxIncludedFiles) return;
-          Collect(file.path, file.text, depth + 1);
+          Collect(file.path, file.text, depth + 1, match, match_all);
         }
       }
     }

@@ -78,8 +78,9 @@ inline constexpr size_t kMaxIncludedFiles = 1024;
 // (an open quote) are left out. It locates lines for messages and finds
 // the Match blocks that set cafetch's keywords; it never fails. With
 // |with_match|, the lines of the Match blocks are in it too, in file order
-// (their |match| and |match_all| set; an Include inside a Match block is
-// not followed).
+// (their |match| and |match_all| set). An Include inside a Match block is
+// followed too: as in sshd, the included lines are in that block until
+// the included file's own first Match line.
 std::vector<ConfigLine> ConfigLines(const std::string& main_path, std::string_view main_text,
                                     const IncludeExpander& expand, bool with_match = false);
 

@@ -58,11 +58,12 @@ TEST(SshdConfigTest, ConfigLinesFollowIncludesInSshdOrder) {
 }
 
 // With Match lines: each file's Match blocks too, each line naming its
-// Match line; an Include inside a Match block is not followed.
+// Match line.
 TEST(SshdConfigTest, ConfigLinesWithMatchNameTheirMatchLine) {
   std::vector<std::string> asked;
   IncludeExpander expand = [&](const std::string& pattern) {
     asked.push_back(pattern);
+    if (pattern != "/etc/ssh/sshd_config.d/*.conf") return std::vector<ConfigFile>{};
     return std::vector<ConfigFile>{{"/etc/ssh/sshd_config.d/01-a.conf", "Match User bob\nPort 1\n"}};
   };
   const std::vector<ConfigLine> lines = ConfigLines(
@@ -79,10 +80,45 @@ TEST(SshdConfigTest, ConfigLinesWithMatchNameTheirMatchLine) {
   EXPECT_EQ(lines[2].keyword, "trustedusercakeys");
   EXPECT_EQ(lines[2].match, "/srv/sshd_config:3");
   EXPECT_EQ(lines[3].match, "/srv/sshd_config:6");
-  EXPECT_EQ(asked, std::vector<std::string>{"/etc/ssh/sshd_config.d/*.conf"});
+  EXPECT_EQ(asked, (std::vector<std::string>{"/etc/ssh/sshd_config.d/*.conf", "/srv/other/*.conf"}));
   // Only the "Match all" block selects every connection.
   for (size_t i = 0; i < 3; ++i) EXPECT_FALSE(lines[i].match_all) << i;
   EXPECT_TRUE(lines[3].match_all);
+}
+
+// An Include inside a Match block is read as sshd reads it: the included
+// lines are in that block (servconf.c keeps the Match state across the
+// Include) until the included file's own Match line, which lasts to the
+// end of that file; after the Include the outer block goes on.
+TEST(SshdConfigTest, ConfigLinesFollowAnIncludeInsideAMatchBlock) {
+  IncludeExpander expand = [](const std::string& pattern) {
+    if (pattern == "/etc/ssh/all.d/*.conf") {
+      return std::vector<ConfigFile>{
+          {"/etc/ssh/all.d/a.conf", "TrustedUserCAKeys /a\nMatch User bob\nBanner /b\n"}};
+    }
+    if (pattern == "/etc/ssh/user.conf") return std::vector<ConfigFile>{{"/etc/ssh/user.conf", "Banner /u\n"}};
+    return std::vector<ConfigFile>{};
+  };
+  const std::vector<ConfigLine> lines = ConfigLines(
+      "/srv/sshd_config",
+      "Port 22\nMatch all\n  Include all.d/*.conf\n  MaxSessions 3\nMatch User alice\n  Include /etc/ssh/user.conf\n",
+      expand, /*with_match=*/true);
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[0].match, "");
+  EXPECT_EQ(lines[1].Where(), "/etc/ssh/all.d/a.conf:1");
+  EXPECT_EQ(lines[1].match, "/srv/sshd_config:2");
+  EXPECT_TRUE(lines[1].match_all);
+  EXPECT_EQ(lines[2].Where(), "/etc/ssh/all.d/a.conf:3");
+  EXPECT_EQ(lines[2].match, "/etc/ssh/all.d/a.conf:2");
+  EXPECT_FALSE(lines[2].match_all);
+  EXPECT_EQ(lines[3].Where(), "/srv/sshd_config:4");
+  EXPECT_EQ(lines[3].match, "/srv/sshd_config:2");
+  EXPECT_TRUE(lines[3].match_all);
+  EXPECT_EQ(lines[4].Where(), "/etc/ssh/user.conf:1");
+  EXPECT_EQ(lines[4].match, "/srv/sshd_config:5");
+  EXPECT_FALSE(lines[4].match_all);
+  // Without Match lines, nothing from inside a Match block.
+  EXPECT_EQ(ConfigLines("/srv/sshd_config", "Port 22\nMatch all\n  Include all.d/*.conf\n", expand).size(), 1u);
 }
 
 // "all" is a Match criterion alone, in any case, a comment after it; as
