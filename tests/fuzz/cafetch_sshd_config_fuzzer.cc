@@ -35,6 +35,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (all[i].match.rfind(prefix, 0) != 0) __builtin_trap();
     if (std::stoul(all[i].match.substr(prefix.size())) >= all[i].line) __builtin_trap();
   }
+  // Every Include names one file that sets a line, then has its own Match
+  // block: its first line is in the Include's block (or none), its last
+  // in its own Match block, which never reaches past the file.
+  const certgate::cafetch::IncludeExpander one = [](const std::string&) {
+    return std::vector<certgate::cafetch::ConfigFile>{
+        {"/etc/ssh/inc.conf", "TrustedUserCAKeys /i\nMatch User x\nBanner /j\n"}};
+  };
+  for (const certgate::cafetch::ConfigLine& line :
+       certgate::cafetch::ConfigLines("/etc/ssh/sshd_config", text, one, /*with_match=*/true)) {
+    if (line.file != "/etc/ssh/inc.conf") {
+      if (line.match.rfind("/etc/ssh/inc.conf", 0) == 0) __builtin_trap();
+      continue;
+    }
+    if (line.line == 1 && line.match.rfind("/etc/ssh/inc.conf", 0) == 0) __builtin_trap();
+    if (line.line == 3 && (line.match != "/etc/ssh/inc.conf:2" || line.match_all)) __builtin_trap();
+  }
   const std::vector<certgate::cafetch::Directive> wanted = {{"AuthorizedPrincipalsCommand", "/x %u"},
                                                             {"TrustedUserCAKeys", "/x"},
                                                             {"CASignatureAlgorithms", "+ssh-rsa"}};
