@@ -4,6 +4,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstring>
 
 #include "core/base64.h"
 #include "core/digest.h"
@@ -64,7 +65,7 @@ Status ReadOptionList(WireReader list, const char* section,
                       std::vector<std::pair<std::string_view, WireReader>>* out) {
   while (!list.empty()) {
     if (out->size() >= kMaxOptions) {
-      return Fail(Errc::kTooLarge, std::string("too many ") + section);
+      return Fail(Errc::kTooLarge, "more than " + std::to_string(kMaxOptions) + " " + section + "s");
     }
     std::string_view name;
     WireReader data;
@@ -143,18 +144,23 @@ Status ParseExtensions(WireReader list, Certificate* cert) {
   return Ok();
 }
 
-// ParseAddress accepts only the numeric forms inet_pton accepts
-// (getaddrinfo in OpenSSH also takes "10.1"-style IPv4; we do not).
+// ParseAddress accepts the numeric forms sshd's addr_pton accepts through
+// getaddrinfo(AI_NUMERICHOST): IPv6 as inet_pton reads it, IPv4 as
+// inet_aton reads it, so "127.1" and "0177.0.0.1" (octal) are 127.0.0.1
+// for us as for sshd. CheckCidr has already limited the characters to
+// hex digits, '.' and ':' (no "0x", no space, no scope id), so inet_aton
+// reads the whole text.
 bool ParseAddress(const std::string& text, std::array<uint8_t, 16>* bytes, unsigned* max_bits) {
-  if (inet_pton(AF_INET, text.c_str(), bytes->data()) == 1) {
-    *max_bits = 32;
-    return true;
-  }
-  if (inet_pton(AF_INET6, text.c_str(), bytes->data()) == 1) {
+  if (text.find(':') != std::string::npos) {
+    if (inet_pton(AF_INET6, text.c_str(), bytes->data()) != 1) return false;
     *max_bits = 128;
     return true;
   }
-  return false;
+  in_addr v4{};
+  if (inet_aton(text.c_str(), &v4) == 0) return false;
+  std::memcpy(bytes->data(), &v4.s_addr, 4);  // network byte order
+  *max_bits = 32;
+  return true;
 }
 
 Status CheckCidr(std::string_view entry) {

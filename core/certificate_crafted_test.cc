@@ -528,12 +528,17 @@ TEST_F(CertificateCraftedTest, ExtensionRules) {
   Draft over;
   over.extensions = Options(many);
   EXPECT_EQ(Code(over), Errc::kTooLarge);
+  EXPECT_EQ(ParseCertificate(over.Build(ca_)).error().detail, "more than " + std::to_string(kMaxOptions) + " extensions");
 }
 
 TEST(CertificateCidrTest, SourceAddressLists) {
   for (const char* good :
        {"10.0.0.0/8", "1.2.3.4", "1.2.3.4/32", "0.0.0.0/0", "::1", "::/0", "2001:db8::/32",
-        "10.0.0.0/8,192.168.0.0/16,fe80::/10", "2001:DB8::1/128", "10.0.0.0/08"}) {
+        "10.0.0.0/8,192.168.0.0/16,fe80::/10", "2001:DB8::1/128", "10.0.0.0/08",
+        // IPv4 as sshd reads it (getaddrinfo AI_NUMERICHOST, i.e. inet_aton):
+        // short forms and octal parts, which ssh-keygen -O source-address
+        // writes as given.
+        "127.1", "127.0.0.01", "0177.0.0.1", "10.1", "10", "4294967295", "10.0/8", "0.0/0"}) {
     EXPECT_TRUE(ParseCidrList(good).has_value()) << good;
   }
   for (const char* bad : {"",
@@ -553,8 +558,17 @@ TEST(CertificateCidrTest, SourceAddressLists) {
                           "!10.0.0.0/8",
                           " 10.0.0.0/8",
                           "10.0.0.0/8 ",
-                          "10.1",
                           "1.2.3.4.5",
+                          // inet_aton reads "10" as 0.0.0.10 and "010" as 8:
+                          // host bits set for /8 and /4, as sshd finds.
+                          "10/8",
+                          "010.0.0.0/4",
+                          "08.0.0.1",
+                          "4294967296",
+                          "127.1.",
+                          ".127.1",
+                          "127..1",
+                          "0x7f.1",
                           "fe80::1%eth0",
                           "10.0.0.0/-1",
                           "aaaa:aaaa:aaaa:aaaa:aaaa:aaaa:aaaa:aaaa:aaaa:aaaa:aaaa:aaaa/128"}) {

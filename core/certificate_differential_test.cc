@@ -206,7 +206,8 @@ const std::vector<StricterRule>& StricterRules() {
       {"duplicate-option", {Errc::kDuplicateOption}, HasDuplicateOption},
       // sshd checks source-address when it authenticates
       // (auth-options.c: addr_match_cidr_list(NULL, ...) == -1, "contents
-      // invalid"); we also refuse forms inet_pton does not take.
+      // invalid"). We read its addresses as sshd does (inet_aton forms);
+      // a random value is almost never one.
       {"source-address", {Errc::kBadFormat}, HasSourceAddress},
       // certgate's kMaxNameLength (1 KiB) for the key id, principals and
       // option names; OpenSSH has no limit below SSHBUF_SIZE_MAX.

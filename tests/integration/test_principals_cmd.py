@@ -310,6 +310,13 @@ class PrincipalsLoginTest(h.SshdTestCase):
         self.set_policy([rule([ALICE], source_address="required")])
         self.assertLoginOK(ALICE, self.cert(options=["source-address=127.0.0.1/32"]))
         self.assertLoginDenied(ALICE, self.cert(), reason=r"source.address")
+        # Addresses are read as sshd reads them: "127.1" and the octal
+        # "0177.0.0.1" are 127.0.0.1 (inet_aton), so the login works;
+        # "0177.0.0.2" is another host, and sshd itself refuses it.
+        self.assertLoginOK(ALICE, self.cert(options=["source-address=127.1,::1"]))
+        self.assertLoginOK(ALICE, self.cert(options=["source-address=0177.0.0.1"]))
+        self.assertLoginDenied(ALICE, self.cert(options=["source-address=0177.0.0.2"]),
+                               reason=r"permitted source address")
 
     def test_required_extension_missing(self):
         self.set_policy([rule([ALICE], extensions={"require": ["permit-pty"]})])
