@@ -267,9 +267,11 @@ Status CheckValue(std::string_view name, const std::string& value) {
     return Ok();
   }
   if (name == "tunnel") {
+    // misc.c a2tun: "any" in any case (SSH_TUNID_ANY), or a device number
+    // up to SSH_TUNID_MAX.
     uint64_t t = 0;
-    if (!ParseNumber(value, 0x7fffffffULL - 2, &t)) {
-      return Fail(Errc::kBadFormat, "tunnel needs a device number, e.g. tunnel=\"0\"");
+    if (!EqualsIgnoreCase(value, "any") && !ParseNumber(value, 0x7fffffffULL - 2, &t)) {
+      return Fail(Errc::kBadFormat, "tunnel needs a device number or any, e.g. tunnel=\"0\"");
     }
     return Ok();
   }
@@ -320,6 +322,14 @@ Status CheckKeyOption(std::string_view option) {
     return CheckValue(valued, *value);
   }
   return Fail(Errc::kBadFormat, "unknown option \"" + std::string(name) + "\"; see AUTHORIZED_KEYS FILE FORMAT in sshd(8)");
+}
+
+std::optional<std::string> ForcedCommand(std::string_view option) {
+  const size_t eq = option.find('=');
+  if (eq == std::string_view::npos || !EqualsIgnoreCase(option.substr(0, eq), "command")) return std::nullopt;
+  Result<std::string> value = Dequote("command", option.substr(eq + 1));
+  if (!value) return std::nullopt;
+  return std::move(*value);
 }
 
 Status CheckGrantOptions(const std::vector<std::string>& options) {

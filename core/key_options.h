@@ -3,6 +3,7 @@
 #ifndef CERTGATE_CORE_KEY_OPTIONS_H_
 #define CERTGATE_CORE_KEY_OPTIONS_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,10 +21,15 @@ namespace certgate::core {
 // from, permitopen, permitlisten, tunnel, with a value sshd accepts (quotes
 // balanced, only \" escapes, no newline or NUL; expiry-time a valid
 // YYYYMMDD[HHMM[SS]][Z]; from a non-empty pattern list, no ADDRESS/BITS
-// entry sshd's addr_match_list refuses; tunnel a number).
+// entry sshd's addr_match_list refuses; tunnel a number or "any").
 // `cert-authority` and `principals=` are refused: certgate writes those
 // itself. Returns Ok or kBadFormat with a one-line reason.
 Status CheckKeyOption(std::string_view option);
+
+// ForcedCommand returns the command |option| forces when it is
+// command="..." (the name in any case), dequoted as sshd reads it, else
+// nullopt. |option| is one option CheckKeyOption accepted.
+std::optional<std::string> ForcedCommand(std::string_view option);
 
 // IsKeyOptionName is true for a name sshd reads as an authorized_keys
 // option (a flag or a valued option above, cert-authority or principals),

@@ -68,6 +68,9 @@ TEST(KeyOptionsTest, GoodOptions) {
       "permitlisten=\"localhost:8080\"",
       "tunnel=\"0\"",
       "tunnel=\"42\"",
+      // a2tun: "any" in any case is SSH_TUNID_ANY.
+      "tunnel=\"any\"",
+      "tunnel=\"ANY\"",
   };
   for (const char* c : cases) {
     Status s = CheckKeyOption(c);
@@ -116,7 +119,8 @@ TEST(KeyOptionsTest, BadOptions) {
       "permitopen=\"[db,evil]:22\"",
       "command=\"a\x7f\"",
       "permitlisten=\"x\"",
-      "tunnel=\"any\"",
+      "tunnel=\"any:0\"",
+      "tunnel=\"anyx\"",
       "tunnel=\"-1\"",
       "tunnel=\"99999999999\"",
       "command=\"a\nb\"",

@@ -1,12 +1,14 @@
 #include "core/policy_eval.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 
 #include "core/duration.h"
+#include "core/key_options.h"
 #include "core/pattern.h"
 #include "core/policy_index.h"
 #include "core/sshd_output.h"
@@ -118,6 +120,22 @@ std::string CheckConstraints(const CompiledPolicy& policy, const CompiledConstra
       cert.key.RsaBits() < rsa_from.min_rsa_bits) {
     return "RSA key of " + std::to_string(cert.key.RsaBits()) + " bits is below min_rsa_bits " +
            std::to_string(rsa_from.min_rsa_bits);
+  }
+  return "";
+}
+
+// CommandConflict returns why the rule cannot grant a certificate that
+// forces |forced| when the rule's options force another command: sshd
+// refuses such a login ("forced command options do not match",
+// auth-options.c sshauthopt_merge), so the rule's line would only deny.
+// Empty if the rule forces no command or the same one.
+std::string CommandConflict(const RuleView& rule, const std::string& forced) {
+  for (std::string_view option : rule.options()) {
+    std::optional<std::string> command = ForcedCommand(option);
+    if (command && *command != forced) {
+      return "its command= option is not the certificate's force-command, and sshd refuses a login when the "
+             "two differ (make them equal, or drop command= from this rule)";
+    }
   }
   return "";
 }
@@ -265,6 +283,7 @@ Decision Evaluate(const CompiledPolicy& policy, const Request& request, const Kr
       continue;
     }
     std::string failure = CheckConstraints(policy, rule.constraints(), cert);
+    if (failure.empty() && cert.force_command) failure = CommandConflict(rule, *cert.force_command);
     if (!failure.empty()) {
       outcome.kind = RuleOutcome::Kind::kConstraintFailed;
       outcome.reason = std::move(failure);

@@ -333,6 +333,44 @@ TEST_F(EvaluateTest, FailingRuleDoesNotStopLaterRule) {
   EXPECT_EQ(d.grants[0].rule.index(), 1u);
 }
 
+// sshd refuses a login whose certificate forces one command and whose
+// principals line another (auth-options.c sshauthopt_merge): such a rule
+// grants nothing, and the next rule may grant. The same command, a rule
+// without command=, or a certificate without force-command are fine.
+TEST_F(EvaluateTest, ARuleWhoseCommandIsNotTheCertificatesForceCommandGrantsNothing) {
+  Rule forced = policy_.rules[0];
+  forced.name = "forced";
+  forced.options = {"no-pty", "COMMAND=\"/bin/echo \\\"restricted\\\"\""};
+  Rule plain = policy_.rules[0];
+  plain.name = "plain";
+  plain.options = {"no-pty"};
+  policy_.rules = {forced, plain};
+  Decision d = Run();  // no force-command
+  ASSERT_EQ(d.verdict, Verdict::kAllow);
+  EXPECT_EQ(d.grants[0].rule.name(), "forced");
+
+  cert_.force_command = "/bin/true";
+  d = Run();
+  ASSERT_EQ(d.verdict, Verdict::kAllow);
+  EXPECT_EQ(d.rules[0].kind, RuleOutcome::Kind::kConstraintFailed);
+  EXPECT_EQ(d.rules[0].reason,
+            "its command= option is not the certificate's force-command, and sshd refuses a login when the two "
+            "differ (make them equal, or drop command= from this rule)");
+  EXPECT_EQ(d.grants[0].rule.name(), "plain");
+
+  // The value as sshd dequotes it: \" is a quote.
+  cert_.force_command = "/bin/echo \"restricted\"";
+  d = Run();
+  ASSERT_EQ(d.verdict, Verdict::kAllow);
+  EXPECT_EQ(d.grants[0].rule.name(), "forced");
+
+  cert_.force_command = "/bin/true";
+  policy_.rules = {forced};
+  d = Run();
+  EXPECT_EQ(d.verdict, Verdict::kDeny);
+  EXPECT_TRUE(d.grants.empty());
+}
+
 TEST_F(EvaluateTest, UnsafePrincipalsAreNeverGranted) {
   policy_.rules[0].principals = {"*"};
   cert_.principals = {"a b", "x#y", "q\"", "c,d", "tab\there", "ctl\x01", "del\x7f", "back\\", "fine"};

@@ -245,6 +245,15 @@ class KeysLoginTest(h.SshdTestCase):
         self.set_policy([rule([ALICE], ["a"], options=['command="echo forced-by-keys"'])])
         self.assertLoginOK(ALICE, self.cert(), "id -un", expect_out="forced-by-keys")
 
+    def test_option_command_and_force_command_must_agree(self):
+        # As for principals-cmd: sshd refuses the cert-authority line of a
+        # rule whose command= is not the certificate's force-command.
+        forced = self.cert(options=["force-command=echo from-cert"])
+        self.set_policy([rule([ALICE], ["a"], options=['command="echo from-policy"'])])
+        self.assertLoginDenied(ALICE, forced, reason=r"not the certificate's force-command")
+        self.set_policy([rule([ALICE], ["a"], options=['command="echo from-policy"']), rule([ALICE], ["a"])])
+        self.assertLoginOK(ALICE, forced, "id -un", expect_out="from-cert")
+
     def test_breakglass_user_key(self):
         plain = self.w.keys.make_key("breakglass")
         other = self.w.keys.make_key("not-listed")

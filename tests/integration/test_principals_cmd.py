@@ -363,6 +363,23 @@ class PrincipalsLoginTest(h.SshdTestCase):
         self.set_policy([rule([ALICE], options=['command="echo forced-by-policy"'])])
         self.assertLoginOK(ALICE, self.cert(), "id -un", expect_out="forced-by-policy")
 
+    def test_option_command_and_force_command_must_agree(self):
+        """sshd refuses a login whose certificate forces one command and
+        whose principals line another: that rule grants nothing (and says
+        why), a later rule may grant, and the same command is fine."""
+        forced = self.cert(options=["force-command=echo from-cert"])
+        self.set_policy([rule([ALICE], options=['command="echo from-policy"'])])
+        self.assertLoginDenied(ALICE, forced, reason=r"not the certificate's force-command")
+        self.set_policy([rule([ALICE], options=['command="echo from-policy"']), rule([ALICE])])
+        self.assertLoginOK(ALICE, forced, "id -un", expect_out="from-cert")
+        self.set_policy([rule([ALICE], options=['command="echo from-cert"'])])
+        self.assertLoginOK(ALICE, forced, "id -un", expect_out="from-cert")
+
+    def test_option_tunnel_any(self):
+        # sshd reads tunnel="any" as any device (misc.c a2tun).
+        self.set_policy([rule([ALICE], options=['tunnel="any"'])])
+        self.assertLoginOK(ALICE, self.cert())
+
     def test_option_no_pty(self):
         self.set_policy([rule([ALICE], options=["no-pty"])])
         # Authentication succeeds; sshd then refuses the pty (the client
