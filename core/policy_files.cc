@@ -147,8 +147,17 @@ bool CheckDirectory(int fd, const std::string& path, const LoadOptions& options,
 
 }  // namespace
 
-std::string FragmentDirectory(const std::string& main_path) {
-  return main_path == kDefaultPolicyPath ? std::string("/etc/certgate/policy.d") : main_path + ".d";
+std::string FragmentDirectory(const std::string& main_path, const std::string& default_path) {
+  const std::string default_dir = ParentDirectory(default_path);
+  if (main_path == default_path) return default_dir + "/policy.d";
+  // The default spelled another way means what no --policy means too.
+  struct stat given {};
+  struct stat wanted {};
+  if (BaseName(main_path) == BaseName(default_path) && stat(ParentDirectory(main_path).c_str(), &given) == 0 &&
+      stat(default_dir.c_str(), &wanted) == 0 && given.st_dev == wanted.st_dev && given.st_ino == wanted.st_ino) {
+    return default_dir + "/policy.d";
+  }
+  return main_path + ".d";
 }
 
 bool IsFragmentName(std::string_view name) {

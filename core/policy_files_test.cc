@@ -77,6 +77,18 @@ TEST(PolicyFilesTest, FragmentDirectoryOfTheMainFile) {
   EXPECT_EQ(FragmentDirectory("/srv/p.yaml"), "/srv/p.yaml.d");
   // The default spelled out with --policy means what no --policy means.
   EXPECT_EQ(FragmentDirectory(kDefaultPolicyPath), "/etc/certgate/policy.d");
+  // However it is spelled: the same directory and file name.
+  TempDir dir;
+  ASSERT_EQ(mkdir(dir.Path("etc").c_str(), 0755), 0);
+  ASSERT_EQ(symlink(dir.Path("etc").c_str(), dir.Path("link").c_str()), 0);
+  const std::string wanted = dir.Path("etc/policy.yaml");
+  for (const std::string& spelled : {wanted, dir.Path("etc//policy.yaml"), dir.Path("etc/./policy.yaml"),
+                                     dir.Path("link/policy.yaml")}) {
+    EXPECT_EQ(FragmentDirectory(spelled, wanted), dir.Path("etc/policy.d")) << spelled;
+  }
+  EXPECT_EQ(FragmentDirectory(dir.Path("etc/other.yaml"), wanted), dir.Path("etc/other.yaml.d"));
+  EXPECT_EQ(FragmentDirectory(dir.Path("policy.yaml"), wanted), dir.Path("policy.yaml.d"));
+  EXPECT_EQ(FragmentDirectory(dir.Path("missing/policy.yaml"), wanted), dir.Path("missing/policy.yaml.d"));
 }
 
 TEST(PolicyFilesTest, FragmentDirectoryIsOptional) {

@@ -97,9 +97,12 @@ inline DirectoryRule DirectoryRuleFor(const LoadOptions& options) {
 }
 
 // FragmentDirectory returns where |main_path|'s fragments live:
-// `/etc/certgate/policy.d` when |main_path| is kDefaultPolicyPath, else
-// `<main_path>.d`.
-std::string FragmentDirectory(const std::string& main_path);
+// `policy.d` beside |default_path| (`/etc/certgate/policy.d`) when
+// |main_path| names |default_path|, however it is spelled (the same
+// directory, by device and inode, and the same file name: `--policy
+// /etc/certgate//policy.yaml` or `./policy.yaml` run in /etc/certgate),
+// else `<main_path>.d`.
+std::string FragmentDirectory(const std::string& main_path, const std::string& default_path = kDefaultPolicyPath);
 
 // IsFragmentName returns true for a directory entry LoadPolicy reads as a
 // fragment: `*.yaml`, not starting with '.'.
