@@ -243,12 +243,12 @@ TEST(PolicyLoaderTest, SyntaxError) {
   // starts, and how its keys or entries line up.
   EXPECT_EQ(FirstIssue("version: 1\nrules:\n  - name: a\n  users: [a]\n"),
             "p.yaml:4:3: YAML syntax error: did not find expected '-' indicator while parsing a block collection; "
-            "line it up with the keys or \"- \" entries it belongs to; an entry of the list at line 3, column 3 "
-            "starts with \"- \" in that column");
+            "line it up with the keys or \"- \" entries it belongs to: column 3 for an entry (\"- \") of the list at "
+            "line 3, or column 5 for a key of the mapping at line 3");
   EXPECT_EQ(FirstIssue("version: 1\nrules:\n  - name: a\n    users:\n      - a\n     - b\n"),
             "p.yaml:6:6: YAML syntax error: did not find expected key while parsing a block mapping; line it up "
-            "with the keys or \"- \" entries it belongs to; a key of the mapping at line 3, column 5 starts in "
-            "that column");
+            "with the keys or \"- \" entries it belongs to: column 5 for a key of the mapping at line 3, or column 7 "
+            "for an entry (\"- \") of the list at line 5");
   EXPECT_EQ(FirstIssue("version: 1\nrules:\n  - name: a\n    users: - a\n"),
             "p.yaml:4:12: YAML syntax error: block sequence entries are not allowed in this context; a \"- \" list "
             "cannot start on its key's line: put its entries on the lines below, or write it as [a, b]");
@@ -262,8 +262,16 @@ TEST(PolicyLoaderTest, AMisindentedKeyIsOneSyntaxError) {
                                   "    principals: [x]\n");
   EXPECT_EQ(Issues(r),
             "p.yaml:8:4: YAML syntax error: did not find expected '-' indicator while parsing a block collection; "
-            "line it up with the keys or \"- \" entries it belongs to; an entry of the list at line 6, column 3 "
-            "starts with \"- \" in that column\n");
+            "line it up with the keys or \"- \" entries it belongs to: column 3 for an entry (\"- \") of the list at "
+            "line 6, or column 5 for a key of the mapping at line 6\n");
+  // Under-indented past two levels: libyaml ends the rule and the list
+  // before the line fails; still one issue, naming every column it may
+  // be meant for.
+  r = Parse(Header() + "rules:\n  - users: [a]\n    authorities: [prod]\n principals: [x]\n");
+  EXPECT_EQ(Issues(r),
+            "p.yaml:8:2: YAML syntax error: did not find expected key while parsing a block mapping; line it up "
+            "with the keys or \"- \" entries it belongs to: column 1 for a key of the mapping at line 1, column 3 "
+            "for an entry (\"- \") of the list at line 6, or column 5 for a key of the mapping at line 6\n");
   r = Parse("version: 1\nauthorities:\n  a:\n    allow_sha1: true\n   keys: [x]\n");
   EXPECT_EQ(Issues(r).find("has no keys"), std::string::npos) << Issues(r);
   // Keys that are missing while the YAML goes on are reported, as before.

@@ -61,8 +61,13 @@ bool Parser::Next() {
     stopped_ = true;
     return false;
   }
-  for (auto& [mark, message] : deferred_) AddIssue(mark, std::move(message));
-  deferred_.clear();
+  // An end event may be one of several libyaml reads before the line that
+  // fits nowhere (a key under-indented past two levels): wait for another.
+  const yaml_event_type_t type = reader_.event().type;
+  if (type != YAML_MAPPING_END_EVENT && type != YAML_SEQUENCE_END_EVENT) {
+    for (auto& [mark, message] : deferred_) AddIssue(mark, std::move(message));
+    deferred_.clear();
+  }
   if (!reader_.forbidden().empty()) AddIssue(Mark(), reader_.forbidden());
   return !stopped_;
 }

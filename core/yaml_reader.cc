@@ -80,24 +80,45 @@ void YamlReader::SetReaderError() {
   }
 }
 
-// TrackFlowCollections keeps where each open [ or { started, for errors.
-// A flow collection holds only flow collections, so while one is open
-// every end event closes the innermost.
-void YamlReader::TrackFlowCollections() {
+// TrackCollections keeps where each open collection started, and which
+// block collections the end events just read closed, for errors.
+void YamlReader::TrackCollections() {
   switch (event_.type) {
     case YAML_SEQUENCE_START_EVENT:
-      if (event_.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE) open_flows_.push_back({event_.start_mark, '['});
+      just_closed_.clear();
+      open_.push_back({event_.start_mark, event_.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE ? '[' : '-'});
       break;
     case YAML_MAPPING_START_EVENT:
-      if (event_.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE) open_flows_.push_back({event_.start_mark, '{'});
+      just_closed_.clear();
+      open_.push_back({event_.start_mark, event_.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE ? '{' : ':'});
       break;
     case YAML_SEQUENCE_END_EVENT:
     case YAML_MAPPING_END_EVENT:
-      if (!open_flows_.empty()) open_flows_.pop_back();
+      if (open_.empty()) break;
+      if (open_.back().kind == '-' || open_.back().kind == ':') just_closed_.push_back(open_.back());
+      open_.pop_back();
       break;
     default:
+      just_closed_.clear();
       break;
   }
+}
+
+std::string YamlReader::IndentAdvice(const yaml_mark_t& context, bool mapping) const {
+  // The collection libyaml names (the innermost still open), then those
+  // just closed, outermost first; at most the three innermost of them.
+  std::vector<Collection> candidates = {{context, mapping ? ':' : '-'}};
+  const size_t closed = std::min<size_t>(just_closed_.size(), 3);
+  for (size_t i = closed; i > 0; --i) candidates.push_back(just_closed_[i - 1]);
+  std::string advice = "; line it up with the keys or \"- \" entries it belongs to: ";
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (i > 0) advice += i + 1 == candidates.size() ? ", or " : ", ";
+    const Collection& c = candidates[i];
+    advice += "column " + std::to_string(c.mark.column + 1) +
+              (c.kind == '-' ? " for an entry (\"- \") of the list at line " : " for a key of the mapping at line ") +
+              std::to_string(c.mark.line + 1);
+  }
+  return advice;
 }
 
 // SetSyntaxError describes libyaml's error. An unclosed quote or bracket
@@ -119,9 +140,11 @@ void YamlReader::SetSyntaxError() {
     opened = parser_.context_mark;
     const std::string quote(1, text_[opened->index]);
     advice = "; the " + quote + " opened here is never closed: add the closing " + quote;
-  } else if (context.find("flow") != std::string_view::npos && !open_flows_.empty()) {
-    opened = open_flows_.back().mark;
-    const char open = open_flows_.back().bracket;
+  } else if (const auto flow = std::find_if(open_.rbegin(), open_.rend(),
+                                            [](const Collection& c) { return c.kind == '[' || c.kind == '{'; });
+             context.find("flow") != std::string_view::npos && flow != open_.rend()) {
+    opened = flow->mark;
+    const char open = flow->kind;
     advice = std::string("; check the ") + open + " opened here: separate its items with , and close it with " +
              (open == '[' ? ']' : '}');
   }
@@ -141,13 +164,9 @@ void YamlReader::SetSyntaxError() {
     error_.message += "; quote a value that holds \": \"";
   } else if (context.starts_with("while parsing a block ") && parser_.context_mark.index < found.index) {
     // A line indented as no key or entry before it: libyaml names the
-    // innermost collection still open.
-    const bool mapping = context == "while parsing a block mapping";
-    error_.message += std::string("; line it up with the keys or \"- \" entries it belongs to; ") +
-                      (mapping ? "a key of the mapping at line " : "an entry of the list at line ") +
-                      std::to_string(parser_.context_mark.line + 1) + ", column " +
-                      std::to_string(parser_.context_mark.column + 1) +
-                      (mapping ? " starts in that column" : " starts with \"- \" in that column");
+    // innermost collection still open; the line may be meant for it or
+    // for one libyaml has just closed because of it.
+    error_.message += IndentAdvice(parser_.context_mark, context == "while parsing a block mapping");
   } else if (parser_.problem != nullptr &&
              std::strstr(parser_.problem, "block sequence entries are not allowed") != nullptr) {
     error_.message += "; a \"- \" list cannot start on its key's line: put its entries on the lines below, or "
@@ -175,7 +194,7 @@ bool YamlReader::Next() {
     return false;
   }
   have_event_ = true;
-  TrackFlowCollections();
+  TrackCollections();
   const unsigned char* anchor = nullptr;
   const unsigned char* tag = nullptr;
   switch (event_.type) {

@@ -46,16 +46,20 @@ class YamlReader {
   const std::string& forbidden() const { return forbidden_; }
 
  private:
-  // FlowStart is where an open flow collection began: its [ or {.
-  struct FlowStart {
+  // Collection is where an open collection began: kind '[' or '{' for a
+  // flow one (its bracket), '-' for a block list, ':' for a block mapping.
+  struct Collection {
     yaml_mark_t mark;
-    char bracket;
+    char kind;
   };
 
   void SetPosition(size_t offset);
   void SetReaderError();
   void SetSyntaxError();
-  void TrackFlowCollections();
+  // IndentAdvice says which columns a line that fits no open block
+  // collection could line up with, for SetSyntaxError.
+  std::string IndentAdvice(const yaml_mark_t& context, bool mapping) const;
+  void TrackCollections();
 
   std::string_view text_;
   yaml_parser_t parser_{};
@@ -66,7 +70,12 @@ class YamlReader {
   // file (npos: none); Next fails on it before reading anything.
   size_t stray_bom_ = std::string_view::npos;
   YamlProblem error_;
-  std::vector<FlowStart> open_flows_;  // innermost last
+  std::vector<Collection> open_;  // innermost last
+  // just_closed_: the block collections the end events read since the last
+  // other event closed, innermost first. libyaml closes them at a line
+  // indented less than their keys or entries, before it finds that the
+  // line fits nowhere: the line was most likely meant for one of them.
+  std::vector<Collection> just_closed_;
   std::string forbidden_;
 };
 
