@@ -236,6 +236,9 @@ Result<Certificate> ParseCertificate(std::span<const uint8_t> blob, SignatureMem
   std::optional<KeyType> type = KeyTypeFromCertName(type_name);
   // The rsa-sha2-*-cert names are algorithm names only, never in a blob.
   if (!type || CertTypeName(*type) != type_name) {
+    if (type_name == "ssh-dss-cert-v01@openssh.com") {
+      return Fail(Errc::kUnsupportedType, "DSA certificates are not supported (OpenSSH disabled DSA in 9.8)");
+    }
     return Fail(Errc::kUnsupportedType, "not a certificate type");
   }
   cert.type_name = std::string(type_name);

@@ -31,7 +31,8 @@ Result<uint64_t> ParseDuration(std::string_view text) {
   uint64_t n = 0;
   auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
   if (ec != std::errc() || ptr != digits.data() + digits.size() || n > kMaxDuration / unit) {
-    return Fail(Errc::kBadFormat, "duration \"" + std::string(text) + "\" is longer than 100 years");
+    return Fail(Errc::kBadFormat,
+                "duration \"" + std::string(text) + "\" is longer than 100 years (36500d); give a shorter one");
   }
   return n * unit;
 }

@@ -73,6 +73,9 @@ bool ParseNumber(std::string_view s, uint64_t max, uint64_t* out) {
   return true;
 }
 
+constexpr char kUnbalancedQuote[] =
+    "unbalanced double quote in options; close the value's quote, and write a quote inside it as \\\"";
+
 // Dequote reads a double-quoted value the way sshd's opt_dequote does: only
 // \" is an escape, and the closing quote must end the option.
 Result<std::string> Dequote(std::string_view name, std::string_view quoted) {
@@ -292,7 +295,9 @@ Status CheckKeyOption(std::string_view option) {
   if (option.empty()) return Fail(Errc::kBadFormat, "empty option");
   for (char c : option) {
     unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) return Fail(Errc::kBadFormat, "option contains a control character");
+    if (u < 0x20 || u == 0x7f) {
+      return Fail(Errc::kBadFormat, "option contains a control character (a tab, newline or other); remove it");
+    }
   }
   const size_t eq = option.find('=');
   const std::string_view name = option.substr(0, eq);
@@ -391,7 +396,7 @@ Result<std::vector<std::string>> SplitOptionsField(std::string_view text) {
     }
     current.push_back(c);
   }
-  if (quoted) return Fail(Errc::kBadFormat, "unbalanced double quote in options");
+  if (quoted) return Fail(Errc::kBadFormat, kUnbalancedQuote);
   if (current.empty()) return Fail(Errc::kBadFormat, text.empty() ? "empty options" : "empty option after the last comma");
   out.push_back(std::move(current));
   return out;
@@ -421,7 +426,7 @@ Result<AuthorizedKeysLine> ParseAuthorizedKeysLine(std::string_view line) {
     // Options come first: skip to the first blank outside quotes, exactly
     // like sshkey_advance_past_options.
     const size_t i = OptionsFieldLength(line);
-    if (i == std::string_view::npos) return Fail(Errc::kBadFormat, "unbalanced double quote in options");
+    if (i == std::string_view::npos) return Fail(Errc::kBadFormat, kUnbalancedQuote);
     Result<std::vector<std::string>> options = SplitKeyOptions(line.substr(0, i));
     if (!options) return Unexpected{options.error()};
     out.options = std::move(*options);

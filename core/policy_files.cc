@@ -43,7 +43,7 @@ bool CheckOwnerAndMode(const struct stat& st, const std::string& path, const Loa
 // the rest.
 std::string TooLargeMessage(const LoadResult& result) {
   const std::string limit = std::to_string(kMaxPolicyFileSize) + " bytes (64 MiB)";
-  if (result.bytes == 0) return "file is larger than " + limit;
+  if (result.bytes == 0) return "file is larger than " + limit + ", more than any policy may hold: shrink it";
   return "the policy files together are larger than " + limit +
          "; this file goes over it: merge or shrink the files";
 }

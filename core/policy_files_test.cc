@@ -275,7 +275,8 @@ TEST(PolicyFilesTest, FileTooLarge) {
   WriteFile(main, "version: 1\n");
   ASSERT_EQ(truncate(main.c_str(), static_cast<off_t>(kMaxPolicyFileSize + 1)), 0);
   EXPECT_EQ(Issues(LoadPolicy(main, Mine())),
-            main + ":1:1: file is larger than " + std::to_string(kMaxPolicyFileSize) + " bytes (64 MiB)\n");
+            main + ":1:1: file is larger than " + std::to_string(kMaxPolicyFileSize) +
+                " bytes (64 MiB), more than any policy may hold: shrink it\n");
 }
 
 }  // namespace

@@ -232,11 +232,43 @@ void Parser::ParseAuthority(const std::string& name, const yaml_mark_t& name_mar
   if (keys_ok) policy_->authorities.push_back(std::move(a));
 }
 
+namespace {
+
+// DefaultIsSet is whether |d| has the defaults key |key| (a RuleKey).
+bool DefaultIsSet(const Constraints& d, int key) {
+  switch (key) {
+    case kRuleMaxLifetime: return d.max_lifetime.has_value();
+    case kRuleKeyId: return d.key_id.has_value();
+    case kRuleSourceAddress: return d.source_address.has_value();
+    case kRuleExtensions: return d.require_extensions.has_value() || d.forbid_extensions.has_value();
+    case kRuleKeyTypes: return d.key_types.has_value();
+    case kRuleMinRsaBits: return d.min_rsa_bits.has_value();
+    default: return false;
+  }
+}
+
+}  // namespace
+
 void Parser::ParseDefaults() {
   Constraints& d = policy_->defaults;
   ForEachKey(kDefaultsKeys, "defaults", [&](int key, std::string_view key_name) {
+    const SourceLocation at = Where(Mark());
+    const bool was_set = DefaultIsSet(d, key);
     ParseConstraint(key, key_name, &d, true);
+    if (!was_set && DefaultIsSet(d, key)) result_->defaults_set_at.try_emplace("defaults " + std::string(key_name), at);
   });
+}
+
+std::string Parser::EarlierPlace(std::string_view key) const {
+  const auto it = result_->defaults_set_at.find(std::string(key));
+  if (it == result_->defaults_set_at.end()) return " by an earlier file";
+  return " at " + it->second.file + ":" + std::to_string(it->second.line) + ":" + std::to_string(it->second.column);
+}
+
+std::string Parser::DefaultSetEarlier(std::string_view key) const {
+  const bool plural = key == "extensions";
+  return "defaults " + std::string(key) + (plural ? " are" : " is") + " already set" +
+         EarlierPlace("defaults " + std::string(key)) + "; set " + (plural ? "them" : "it") + " in one file only";
 }
 
 void Parser::ParseRevoked() {
@@ -256,15 +288,16 @@ void Parser::ParseRevoked() {
       return;
     }
     if (std::any_of(path.begin(), path.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
-      AddIssue(mark, "krl path contains a control character");
+      AddIssue(mark, "krl path contains a control character; remove it");
       return;
     }
     if (policy_->krl_path) {
-      AddIssue(mark, "revoked krl is already set to " + *policy_->krl_path +
-                         " by an earlier file; set it in one file only");
+      AddIssue(mark, "revoked krl is already set to " + *policy_->krl_path + EarlierPlace("revoked krl") +
+                         "; set it in one file only");
       return;
     }
     policy_->krl_path = path;
+    result_->defaults_set_at.try_emplace("revoked krl", Where(mark));
   });
 }
 

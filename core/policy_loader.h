@@ -71,6 +71,10 @@ struct LoadResult {
   // left_out_authorities: authorities dropped for their errors, and where
   // they are, so that a rule naming one is not told it is unknown.
   std::unordered_map<std::string, SourceLocation> left_out_authorities{};
+  // defaults_set_at: where each key of `defaults` ("defaults max_lifetime")
+  // and "revoked krl" was set, so that a file that sets one again is told
+  // which file has it.
+  std::unordered_map<std::string, SourceLocation> defaults_set_at{};
   // list_items and bytes count what the files read so far hold, against
   // kMaxPolicyListItems and kMaxPolicyFileSize.
   size_t list_items = 0;

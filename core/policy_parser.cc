@@ -27,11 +27,13 @@ constexpr int kMaxSkipDepth = 32;
 }  // namespace
 
 std::string NameError(std::string_view name) {
-  if (name.empty()) return "empty name";
-  if (name.size() > kMaxPolicyNameLength) return "name longer than " + std::to_string(kMaxPolicyNameLength) + " bytes";
+  if (name.empty()) return "the name is empty; write one";
+  if (name.size() > kMaxPolicyNameLength) {
+    return "name longer than " + std::to_string(kMaxPolicyNameLength) + " bytes; shorten it";
+  }
   for (char c : name) {
     unsigned char u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u == 0x7f) return "a name may not contain blanks or control characters";
+    if (u <= 0x20 || u == 0x7f) return "a name may not contain blanks or control characters; remove them";
   }
   return "";
 }

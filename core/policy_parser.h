@@ -198,6 +198,12 @@ class Parser {
   void ParseAuthority(const std::string& name, const yaml_mark_t& name_mark);
   // ParseDefaults reads defaults into |policy_->defaults|.
   void ParseDefaults();
+  // EarlierPlace says where |key| ("defaults max_lifetime", "revoked
+  // krl") was set by an earlier file: " at FILE:LINE:COLUMN".
+  std::string EarlierPlace(std::string_view key) const;
+  // DefaultSetEarlier says that defaults |key| was set by an earlier file,
+  // and where.
+  std::string DefaultSetEarlier(std::string_view key) const;
   // ParseRevoked reads revoked: key_ids appended, krl set by one file.
   void ParseRevoked();
   // ParseRules reads the rules list, at most kMaxPolicyRules in all files.

@@ -88,7 +88,7 @@ void Parser::ParseConstraint(int key, std::string_view key_name, Constraints* c,
         return;
       }
       if (in_defaults && c->max_lifetime) {
-        AddIssue(mark, "defaults max_lifetime is already set by an earlier file; set it in one file only");
+        AddIssue(mark, DefaultSetEarlier("max_lifetime"));
         return;
       }
       c->max_lifetime = *d;
@@ -98,7 +98,7 @@ void Parser::ParseConstraint(int key, std::string_view key_name, Constraints* c,
       std::optional<std::vector<std::string>> patterns = ReadPatterns(key_name, true, false);
       if (!patterns) return;
       if (in_defaults && c->key_id) {
-        AddIssue(Mark(), "defaults key_id is already set by an earlier file; set it in one file only");
+        AddIssue(Mark(), DefaultSetEarlier("key_id"));
         return;
       }
       c->key_id = std::move(patterns);
@@ -113,7 +113,7 @@ void Parser::ParseConstraint(int key, std::string_view key_name, Constraints* c,
         return;
       }
       if (in_defaults && c->source_address) {
-        AddIssue(mark, "defaults source_address is already set by an earlier file; set it in one file only");
+        AddIssue(mark, DefaultSetEarlier("source_address"));
         return;
       }
       c->source_address =
@@ -122,7 +122,7 @@ void Parser::ParseConstraint(int key, std::string_view key_name, Constraints* c,
     }
     case kRuleExtensions: {
       if (in_defaults && (c->require_extensions || c->forbid_extensions)) {
-        AddIssue(Mark(), "defaults extensions are already set by an earlier file; set them in one file only");
+        AddIssue(Mark(), DefaultSetEarlier("extensions"));
         SkipNode();
         return;
       }
@@ -159,7 +159,7 @@ void Parser::ParseConstraint(int key, std::string_view key_name, Constraints* c,
       }
       if (!ok) return;
       if (in_defaults && c->key_types) {
-        AddIssue(mark, "defaults key_types is already set by an earlier file; set it in one file only");
+        AddIssue(mark, DefaultSetEarlier("key_types"));
         return;
       }
       c->key_types = std::move(types);
@@ -170,7 +170,7 @@ void Parser::ParseConstraint(int key, std::string_view key_name, Constraints* c,
       uint64_t bits = 0;
       if (!ReadUnsigned(key_name, kMinRsaBits, kMaxRsaBits, &bits)) return;
       if (in_defaults && c->min_rsa_bits) {
-        AddIssue(mark, "defaults min_rsa_bits is already set by an earlier file; set it in one file only");
+        AddIssue(mark, DefaultSetEarlier("min_rsa_bits"));
         return;
       }
       c->min_rsa_bits = static_cast<unsigned>(bits);
@@ -260,7 +260,9 @@ void Parser::ParseRule() {
           if (v.rfind("group:", 0) == 0) {
             std::string group(v.substr(6));
             std::string error = NameError(group);
-            if (error.empty() && group.find_first_of(",:") != std::string::npos) error = "no , or : in a group name";
+            if (error.empty() && group.find_first_of(",:") != std::string::npos) {
+              error = "no , or : in a group name; give each group its own entry, group:NAME";
+            }
             // No group database holds such a name: a pattern was meant.
             if (error.empty() && group.find_first_of("*?") != std::string::npos) {
               error = "a group name is not a pattern; name each group (group:NAME)";

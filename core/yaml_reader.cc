@@ -230,7 +230,14 @@ bool YamlReader::Next() {
       forbidden_ = QuoteForIssue(name) + " is read as a YAML tag, which is not allowed; to write the pattern " +
                    QuoteForIssue(meant) + ", quote it";
     } else {
-      forbidden_ = "tags (!tag) are not allowed; remove " + QuoteForIssue(name);
+      // As written (libyaml resolves "!!int" to "tag:yaml.org,2002:int"):
+      // the node's properties start where the event does.
+      std::string_view written = name;
+      const size_t at = event_.start_mark.index;
+      if (at < text_.size() && text_[at] == '!') {
+        written = text_.substr(at, text_.find_first_of(" \t\r\n", at) - at);
+      }
+      forbidden_ = "tags (!tag) are not allowed; remove " + QuoteForIssue(written);
     }
   }
   return true;
