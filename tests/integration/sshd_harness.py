@@ -318,6 +318,7 @@ class SyslogTap:
         self.why = ""
         self._records = []
         self._lock = threading.Lock()
+        self._barriers = 0
         self._sock = None
         self._stop = False
         if os.path.exists(path) or os.path.islink(path):
@@ -360,13 +361,35 @@ class SyslogTap:
             with self._lock:
                 self._records.append(data.decode("utf-8", "replace"))
 
+    BARRIER = "certgate-test-barrier"
+
     def mark(self):
+        """Where the records of what happens next start: after every record
+        sent before this call. A helper's datagram may still wait in the
+        socket when it has exited, so a barrier datagram is sent and waited
+        for (a datagram socket keeps the order of what is sent to it)."""
+        if self.available:
+            self._barriers += 1
+            token = "<191>%s %d %d" % (self.BARRIER, os.getpid(), self._barriers)
+            with self._lock:
+                before = len(self._records)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            try:
+                s.sendto(token.encode(), self.path)
+            finally:
+                s.close()
+            deadline = time.time() + 5
+            while time.time() < deadline:
+                with self._lock:
+                    if token in self._records[before:]:
+                        return len(self._records)
+                time.sleep(0.005)
         with self._lock:
             return len(self._records)
 
     def since(self, mark):
         with self._lock:
-            return self._records[mark:]
+            return [r for r in self._records[mark:] if self.BARRIER not in r]
 
     def close(self):
         if not self.available:
