@@ -121,8 +121,13 @@ core::Status ClearReloadPending(const std::string& state_dir);
 
 // LockStateDir creates |state_dir| if needed, opens state_dir/kLockFileName
 // and takes a non-blocking exclusive flock on it, held as long as the
-// returned descriptor is open. Fails with kIo ("another cafetch is
-// running") when the lock is held, or kIo when the file cannot be opened.
+// returned descriptor is open. The file is opened without following a
+// symbolic link and created 0600; it must be a regular file owned by the
+// effective user with no group or other permission (else anyone who can
+// open it could hold the lock and stop every round). Fails with kIo
+// ("another cafetch is running") when the lock is held, kUnsafePermissions
+// (naming the path, the problem and the fix) when the file is not such a
+// file, or kIo when it cannot be opened.
 core::Result<core::UniqueFd> LockStateDir(const std::string& state_dir);
 
 }  // namespace certgate::cafetch

@@ -293,6 +293,55 @@ TEST(StateTest, LockFileThatIsASymlinkIsRefused) {
   EXPECT_NE(lstat(dir.Path("missing").c_str(), &st), 0);  // not created through the link
 }
 
+// The audit's case: a lock file others may open (chmod 644, chown nobody)
+// lets any user flock it and stop every round with a message that blames
+// another cafetch. It is refused, saying where, what and how to fix it,
+// and a lock file cafetch creates is 0600.
+TEST(StateTest, ALockFileOthersCouldOpenIsRefused) {
+  TempDir dir;
+  const std::string state_dir = dir.Path("state");
+  const std::string lock = state_dir + "/" + kLockFileName;
+  {
+    auto created = LockStateDir(state_dir);
+    ASSERT_TRUE(created) << created.error().detail;
+  }
+  struct stat st {};
+  ASSERT_EQ(stat(lock.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+
+  ASSERT_EQ(chmod(lock.c_str(), 0644), 0);
+  auto loose = LockStateDir(state_dir);
+  ASSERT_FALSE(loose);
+  EXPECT_EQ(loose.error().code, core::Errc::kUnsafePermissions);
+  EXPECT_EQ(loose.error().detail,
+            "lock file " + lock +
+                ": mode 0644 lets group or others open it: another user could hold the lock and stop every "
+                "cafetch round; chown root:root and chmod 600 it, or remove it");
+  ASSERT_EQ(chmod(lock.c_str(), 0600), 0);
+  EXPECT_TRUE(LockStateDir(state_dir));
+
+  if (geteuid() == 0) {
+    ASSERT_EQ(chown(lock.c_str(), 65534, 65534), 0);
+    auto foreign = LockStateDir(state_dir);
+    ASSERT_FALSE(foreign);
+    EXPECT_EQ(foreign.error().code, core::Errc::kUnsafePermissions);
+    EXPECT_EQ(foreign.error().detail,
+              "lock file " + lock +
+                  ": owned by uid 65534, not 0: another user could hold the lock and stop every cafetch round; "
+                  "chown root:root and chmod 600 it, or remove it");
+    ASSERT_EQ(chown(lock.c_str(), 0, 0), 0);
+  }
+  // Not a regular file.
+  ASSERT_EQ(unlink(lock.c_str()), 0);
+  ASSERT_EQ(mkfifo(lock.c_str(), 0600), 0);
+  auto fifo = LockStateDir(state_dir);
+  ASSERT_FALSE(fifo);
+  EXPECT_EQ(fifo.error().code, core::Errc::kUnsafePermissions);
+  EXPECT_NE(fifo.error().detail.find(lock + ": not a regular file"), std::string::npos) << fifo.error().detail;
+  ASSERT_EQ(unlink(lock.c_str()), 0);
+  EXPECT_TRUE(LockStateDir(state_dir));  // removing it is a way out
+}
+
 }  // namespace
 }  // namespace certgate::cafetch
 
