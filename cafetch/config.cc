@@ -375,6 +375,7 @@ class Checker {
     bool have_issuer = false;
     const YamlNode* interval_node = &root;
     const YamlNode* jitter_node = &root;
+    bool interval_parsed = true;
     const YamlNode* bundle_node = nullptr;
     if (!Members(root, "the config file",
                  {"issuer", "bundle_signature", "interval", "jitter", "keep_retired", "trusted_user_ca_keys",
@@ -387,7 +388,7 @@ class Checker {
                      bundle_node = &value;
                    } else if (key == "interval") {
                      interval_node = &value;
-                     Duration(value, "interval", &config->interval_seconds);
+                     interval_parsed = Duration(value, "interval", &config->interval_seconds);
                    } else if (key == "jitter") {
                      jitter_node = &value;
                      Duration(value, "jitter", &config->jitter_seconds);
@@ -410,10 +411,14 @@ class Checker {
                          (config->issuer.type == IssuerType::kUrl && IsLocalUrl(config->issuer.url));
       BundleSignature(*bundle_node, &*config->bundle_signature, local);
     }
-    if (config->interval_seconds < kMinIntervalSeconds) {
-      Issue(*interval_node, "interval must be at least 1s");
-    }
-    if (jitter_node == &root) {
+    const bool interval_valid = interval_parsed && config->interval_seconds >= kMinIntervalSeconds;
+    if (interval_parsed && !interval_valid) Issue(*interval_node, "interval must be at least 1s");
+    // jitter is measured against a valid interval only: against one that
+    // must change anyway (0s, or the default left by a bad duration) its
+    // message would send the admin to the wrong line.
+    if (!interval_valid) {
+      // interval's own issue says what to fix.
+    } else if (jitter_node == &root) {
       // Unset: the default, but never more than a shorter interval.
       config->jitter_seconds = std::min(config->jitter_seconds, config->interval_seconds);
     } else if (config->jitter_seconds > config->interval_seconds) {

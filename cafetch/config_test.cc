@@ -35,6 +35,24 @@ TEST(ConfigTest, DefaultJitterIsNeverLongerThanAShortInterval) {
   EXPECT_EQ(r.config->jitter_seconds, 60u);
 }
 
+// The audit's case: an invalid interval is reported as itself, not as a
+// jitter "longer than interval (0s)" whose advice (shorten jitter) would
+// not fix the file; jitter is measured against a valid interval only.
+TEST(ConfigTest, AnInvalidIntervalIsReportedAsItselfNotAsJitter) {
+  auto r = ParseConfigText(std::string(kMinimal) + "interval: 0\njitter: 1s\n", "c.yaml");
+  EXPECT_FALSE(r.config);
+  EXPECT_EQ(Issues(r), "c.yaml:4:11: interval must be at least 1s\n");
+  r = ParseConfigText(std::string(kMinimal) + "jitter: 10m\ninterval: 5x\n", "c.yaml");
+  EXPECT_FALSE(r.config);
+  EXPECT_EQ(Issues(r).find("jitter"), std::string::npos) << Issues(r);
+  EXPECT_EQ(Issues(r).rfind("c.yaml:5:11: interval: bad duration \"5x\"", 0), 0u) << Issues(r);
+  // With a valid interval, a longer jitter is still reported.
+  r = ParseConfigText(std::string(kMinimal) + "interval: 1m\njitter: 2m\n", "c.yaml");
+  EXPECT_FALSE(r.config);
+  EXPECT_EQ(Issues(r),
+            "c.yaml:5:9: jitter must not be longer than interval (60s): shorten jitter or lengthen interval\n");
+}
+
 // YAML allows a byte order mark at the start; columns count without it.
 TEST(ConfigTest, AByteOrderMarkAtTheStartIsAllowed) {
   auto r = ParseConfigText("\xef\xbb\xbf" + std::string(kMinimal), "c.yaml");
