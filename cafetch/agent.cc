@@ -220,6 +220,9 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
     next.validators = fetched->validators;
     next.validators_for = TrustFingerprint(config);
   }
+  // A state the next round's LoadState would refuse would stop every
+  // round from now on: refuse it now, before anything is changed.
+  if (core::Status fits = CheckStateSize(next); !fits) return core::Unexpected{fits.error()};
   for (const KeyHistory& was : state->keys) {
     const KeyHistory* now_k = nullptr;
     for (const KeyHistory& k : next.keys) {

@@ -155,11 +155,35 @@ core::Result<State> LoadState(const std::string& state_dir) {
   return state;
 }
 
+namespace {
+
+core::Status StateTooLarge(const State& state, size_t bytes) {
+  size_t listed = 0;
+  for (const KeyHistory& k : state.keys) listed += k.listed ? 1 : 0;
+  return Fail(Errc::kTooLarge,
+              "the key history would be " + std::to_string(bytes) + " bytes for " +
+                  std::to_string(state.keys.size()) + " CA keys (" + std::to_string(listed) + " listed, " +
+                  std::to_string(state.keys.size() - listed) + " retired), over the state file's limit of " +
+                  std::to_string(kMaxStateFileSize) +
+                  " bytes; lower keep_retired so that retired keys go sooner, or ask why the issuer lists so "
+                  "many keys");
+}
+
+}  // namespace
+
+core::Status CheckStateSize(const State& state) {
+  const size_t bytes = SerializeState(state).size();
+  if (bytes > kMaxStateFileSize) return StateTooLarge(state, bytes);
+  return core::Ok();
+}
+
 core::Status SaveState(const std::string& state_dir, const State& state) {
+  // Never write what LoadState would refuse: the next round could not run.
+  const std::string text = SerializeState(state);
+  if (text.size() > kMaxStateFileSize) return StateTooLarge(state, text.size());
   core::Status made = MakeDir(state_dir);
   if (!made) return made;
-  return WriteFileAtomically(state_dir + "/" + kStateFileName, SerializeState(state),
-                             FileMode{geteuid(), getegid(), 0644});
+  return WriteFileAtomically(state_dir + "/" + kStateFileName, text, FileMode{geteuid(), getegid(), 0644});
 }
 
 namespace {

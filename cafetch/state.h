@@ -21,8 +21,12 @@ namespace certgate::cafetch {
 // kStateFileName and kLockFileName are the files cafetch keeps in state_dir.
 inline constexpr char kStateFileName[] = "cafetch.state";
 inline constexpr char kLockFileName[] = "lock";
-// kMaxStateFileSize caps the state file.
-inline constexpr size_t kMaxStateFileSize = 256 * 1024;
+// kMaxStateFileSize caps the state file, both when it is read (LoadState)
+// and when it is written (SaveState, and RunOnce before a round changes
+// anything): cafetch never writes a state it would then refuse. 1 MiB is
+// the issuer answer's bound (kMaxAnswerBytes): room for hundreds of the
+// largest keys sshd takes (16384-bit RSA, about 2.8 KB a line).
+inline constexpr size_t kMaxStateFileSize = 1024 * 1024;
 
 // KeyHistory is one CA key cafetch trusts or trusted.
 struct KeyHistory {
@@ -65,8 +69,14 @@ core::Result<State> ParseState(std::string_view text);
 core::Result<State> LoadState(const std::string& state_dir);
 
 // SaveState writes the state file atomically (root, 0644), creating
-// |state_dir| (0755) if needed. Errors: kIo.
+// |state_dir| (0755) if needed. Errors: kIo; kTooLarge (nothing written)
+// when SerializeState(|state|) is over kMaxStateFileSize.
 core::Status SaveState(const std::string& state_dir, const State& state);
+
+// CheckStateSize returns kTooLarge, saying how many keys and bytes, the
+// limit and what to do, when SerializeState(|state|) is over
+// kMaxStateFileSize (LoadState would refuse it); Ok otherwise.
+core::Status CheckStateSize(const State& state);
 
 // AdvanceState returns |old| updated with the issuer's answer |listed|
 // (its keys in order) received at |now|: listed keys get last_seen = now

@@ -180,6 +180,46 @@ TEST(StateTest, LoadMissingIsEmptyAndSaveLoads) {
                 "and fetches the answer again without the saved ETag or Last-Modified");
 }
 
+// LargeKey returns LargeRsaKeyLine(|index|) as a CaKey.
+CaKey LargeKey(uint32_t index) {
+  auto parsed = core::ParsePublicKeyLine(::certgate::testing::LargeRsaKeyLine(index));
+  EXPECT_TRUE(parsed) << parsed.error().detail;
+  return CaKey{parsed->key, parsed->comment};
+}
+
+// The audit's case: many large keys made SaveState write a file LoadState
+// then refused, every round after. Save and load share one limit: what is
+// over it is refused before anything is written, saying what to do.
+TEST(StateTest, SaveNeverWritesWhatLoadRefuses) {
+  TempDir dir;
+  const std::string state_dir = dir.Path("state");
+  State s;
+  while (SerializeState(s).size() <= kMaxStateFileSize) {
+    s.keys.push_back({LargeKey(static_cast<uint32_t>(s.keys.size())), 1, 2, s.keys.size() % 2 == 0});
+  }
+  const size_t bytes = SerializeState(s).size();
+  auto saved = SaveState(state_dir, s);
+  ASSERT_FALSE(saved);
+  EXPECT_EQ(saved.error().code, core::Errc::kTooLarge);
+  const size_t n = s.keys.size();
+  EXPECT_EQ(saved.error().detail,
+            "the key history would be " + std::to_string(bytes) + " bytes for " + std::to_string(n) +
+                " CA keys (" + std::to_string((n + 1) / 2) + " listed, " + std::to_string(n / 2) +
+                " retired), over the state file's limit of " + std::to_string(kMaxStateFileSize) +
+                " bytes; lower keep_retired so that retired keys go sooner, or ask why the issuer lists so many "
+                "keys");
+  struct stat st {};
+  EXPECT_NE(stat((state_dir + "/" + kStateFileName).c_str(), &st), 0);  // nothing written
+  EXPECT_EQ(CheckStateSize(s).error().detail, saved.error().detail);
+  // One key fewer fits, is written and loads again.
+  s.keys.pop_back();
+  ASSERT_TRUE(CheckStateSize(s));
+  ASSERT_TRUE(SaveState(state_dir, s));
+  auto loaded = LoadState(state_dir);
+  ASSERT_TRUE(loaded) << loaded.error().detail;
+  EXPECT_EQ(loaded->keys.size(), s.keys.size());
+}
+
 TEST(StateTest, RotationKeepsRetiredKeyExactlyKeepRetired) {
   TempDir dir;
   CaKey a = Key(dir, "a"), b = Key(dir, "b");

@@ -244,6 +244,30 @@ core::PublicKey FakeKey(uint8_t seed) {
   return k;
 }
 
+std::string LargeRsaKeyLine(uint32_t index) {
+  std::vector<uint8_t> blob;
+  auto put_string = [&blob](const std::vector<uint8_t>& bytes) {
+    const size_t n = bytes.size();
+    for (int shift = 24; shift >= 0; shift -= 8) blob.push_back(static_cast<uint8_t>((n >> shift) & 0xff));
+    blob.insert(blob.end(), bytes.begin(), bytes.end());
+  };
+  put_string({'s', 's', 'h', '-', 'r', 's', 'a'});
+  put_string({0x01, 0x00, 0x01});
+  // mpint n: a leading zero byte, then 2048 bytes with the top bit set.
+  std::vector<uint8_t> n = {0x00};
+  uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t{index} + 1);
+  for (int i = 0; i < 2048; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    n.push_back(static_cast<uint8_t>(x >> 24));
+  }
+  n[1] |= 0x80;
+  n.back() |= 0x01;
+  put_string(n);
+  return "ssh-rsa " + core::Base64Encode(blob) + " big-" + std::to_string(index);
+}
+
 std::shared_ptr<const core::CompiledPolicy> Compile(const core::Policy& policy) {
   core::Result<std::shared_ptr<const core::CompiledPolicy>> compiled = core::CompilePolicy(policy);
   if (!compiled) {

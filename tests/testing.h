@@ -110,6 +110,13 @@ void WriteSkPublicKey(const std::string& pub_path, const std::string& sk_pub_pat
 // blob: for evaluation tests where a key is only compared and hashed.
 core::PublicKey FakeKey(uint8_t seed);
 
+// LargeRsaKeyLine returns "ssh-rsa BASE64 big-INDEX": a public key line
+// with a 16384-bit modulus (the largest sshd takes, about 2.8 KB a line)
+// made of bytes derived from |index|, different for each index. It is not
+// a real key (no one holds its private half): for tests that only need
+// many large keys a parser accepts.
+std::string LargeRsaKeyLine(uint32_t index);
+
 // Compile returns CompilePolicy(|policy|); it aborts the test program if
 // that fails (test policies are far below the limits).
 std::shared_ptr<const core::CompiledPolicy> Compile(const core::Policy& policy);
