@@ -21,6 +21,7 @@
 #include "cafetch/trusted_keys.h"
 #include "cafetch/trusted_paths.h"
 #include "core/atomic_file.h"
+#include "core/decision_report.h"
 #include "core/ssh_key.h"
 #include "core/unique_fd.h"
 
@@ -132,6 +133,34 @@ void WarnMatchOverrides(const std::string& main_path, const std::vector<Directiv
   }
 }
 
+// Time renders unix seconds for a log message: "2026-12-07T12:00:00Z".
+std::string Time(int64_t t) { return t < 0 ? std::to_string(t) : core::FormatTime(static_cast<uint64_t>(t)); }
+
+// WarnClockBehind logs, when |now| is before a time recorded in |state|,
+// that the recorded times are kept (AdvanceState: a clock set back never
+// retires a key early), naming each key recorded ahead of the clock: a
+// time recorded while the clock was ahead keeps a retired key longer (at
+// most 2 x keep_retired after it is retired).
+void WarnClockBehind(const State& state, int64_t now, core::LogSink* log) {
+  int64_t latest = 0;
+  std::string ahead;
+  for (const KeyHistory& k : state.keys) {
+    std::string times;
+    auto note = [&](const char* what, int64_t t) {
+      latest = std::max(latest, t);
+      if (t > now) times += std::string(times.empty() ? " " : ", ") + what + " " + Time(t);
+    };
+    note("first seen", k.first_seen);
+    note("last seen", k.last_seen);
+    if (k.retired) note("retired", *k.retired);
+    if (!times.empty()) ahead += (ahead.empty() ? "" : "; ") + Fingerprint(k.key) + times;
+  }
+  if (ahead.empty()) return;
+  Log(log, Priority::kWarning, "clock_behind",
+      "the clock (" + Time(now) + ") is behind the key history (latest " + Time(latest) +
+          "): recorded times are kept; keys recorded ahead of the clock: " + ahead);
+}
+
 // RemoveLeftoverCandidates removes the candidate directories killed rounds
 // left in state_dir/candidates and logs it in one line (and what it could
 // not remove in another). Only with the lock held.
@@ -194,15 +223,7 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   core::Result<bool> reload_pending = ReloadPending(config.state_dir);
   if (!reload_pending) return core::Unexpected{reload_pending.error()};
 
-  int64_t latest = 0;
-  for (const KeyHistory& k : state->keys) latest = std::max(latest, k.last_seen);
-  if (options.now < latest) {
-    // AdvanceState keeps the recorded times (so no key is retired early);
-    // say why key history does not follow the clock.
-    Log(log, Priority::kWarning, "clock_behind",
-        "the clock (" + std::to_string(options.now) + ") is behind the key history (last seen at " +
-            std::to_string(latest) + "): recorded times are kept");
-  }
+  WarnClockBehind(*state, options.now, log);
 
   // 1. Fetch, verify and parse: any failure here changes nothing.
   // The request is conditional only when the last answer was verified
@@ -231,11 +252,14 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
     const std::string fp = Fingerprint(was.key);
     if (now_k == nullptr) {
       Log(log, Priority::kNotice, "key_dropped",
-          "CA key " + fp + " is no longer listed and keep_retired has passed: no longer trusted",
+          "CA key " + fp + " is no longer listed and keep_retired has passed since it was retired" +
+              (was.retired ? " at " + Time(*was.retired) : std::string()) + ": no longer trusted",
           {{"CERTGATE_CA_FP", fp}});
-    } else if (was.listed && !now_k->listed) {
+    } else if (was.listed && !now_k->listed && now_k->retired) {
       Log(log, Priority::kNotice, "key_retired",
-          "CA key " + fp + " is no longer listed by the issuer: still trusted for keep_retired",
+          "CA key " + fp + " is no longer listed by the issuer: still trusted until " +
+              Time(*now_k->retired + static_cast<int64_t>(config.keep_retired_seconds)) + " (keep_retired " +
+              std::to_string(config.keep_retired_seconds) + "s from " + Time(*now_k->retired) + ")",
           {{"CERTGATE_CA_FP", fp}});
     }
   }

@@ -31,6 +31,70 @@ std::string LargeKeys(uint32_t first, uint32_t count) {
   return out;
 }
 
+// Fp returns the SHA256 fingerprint of the public key line |pub|.
+std::string Fp(const std::string& pub) {
+  auto k = core::ParsePublicKeyLine(pub.substr(0, pub.find('\n')));
+  EXPECT_TRUE(k);
+  return k ? core::Sha256Fingerprint(k->key.blob) : "";
+}
+
+// The audit's lockout: after an issuer outage longer than keep_retired,
+// the first answer without the old key dropped it at once, and with it the
+// certificates it signed just before. keep_retired counts from that
+// answer, and key_retired says until when.
+TEST_F(AgentTest, AnOutageLongerThanKeepRetiredDoesNotDropARetiredKeyAtOnce) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  WriteFile(dir_.Path("issuer.pub"), ca_a_ + ca_b_);
+  ASSERT_TRUE(Run(1000));
+  WriteFile(dir_.Path("issuer.pub"), ca_b_);  // first answer after 5 x keep_retired
+  auto retired = Run(1500);
+  ASSERT_TRUE(retired) << retired.error().detail;
+  EXPECT_EQ(retired->Summary(), "unchanged");
+  EXPECT_EQ(TrustedBlobs(), (std::vector<std::string>{Blob(ca_a_), Blob(ca_b_)}));
+  EXPECT_EQ(Logged("key_retired"),
+            std::vector<std::string>{"CA key " + Fp(ca_a_) +
+                                     " is no longer listed by the issuer: still trusted until 1970-01-01T00:26:40Z "
+                                     "(keep_retired 100s from 1970-01-01T00:25:00Z)"});
+  EXPECT_TRUE(Logged("key_dropped").empty());
+  ASSERT_TRUE(Run(1599));
+  EXPECT_EQ(TrustedBlobs().size(), 2u);
+  ASSERT_TRUE(Run(1600));
+  EXPECT_EQ(TrustedBlobs(), std::vector<std::string>{Blob(ca_b_)});
+  EXPECT_EQ(Logged("key_dropped"),
+            std::vector<std::string>{"CA key " + Fp(ca_a_) +
+                                     " is no longer listed and keep_retired has passed since it was retired at "
+                                     "1970-01-01T00:25:00Z: no longer trusted"});
+}
+
+// The audit's case: one round with the clock far ahead (faketime
+// @4102444800) recorded last_seen in 2100, and the key retired later was
+// kept until then. It goes 2 x keep_retired after the round that retired
+// it at most, and clock_behind names the keys recorded ahead of the clock.
+TEST_F(AgentTest, ARoundWithTheClockFarAheadKeepsARetiredKeyAtMostTwiceKeepRetired) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  WriteFile(dir_.Path("issuer.pub"), ca_a_ + ca_b_);
+  ASSERT_TRUE(Run(4102444800));
+  ASSERT_TRUE(Run(2000));
+  const std::vector<std::string> behind = Logged("clock_behind");
+  ASSERT_EQ(behind.size(), 1u);
+  EXPECT_NE(behind[0].find("the clock (1970-01-01T00:33:20Z) is behind the key history (latest "
+                           "2100-01-01T00:00:00Z): recorded times are kept; keys recorded ahead of the clock: "),
+            std::string::npos)
+      << behind[0];
+  for (const std::string& pub : {ca_a_, ca_b_}) {
+    EXPECT_NE(behind[0].find(Fp(pub) + " first seen 2100-01-01T00:00:00Z, last seen 2100-01-01T00:00:00Z"),
+              std::string::npos)
+        << behind[0];
+  }
+  WriteFile(dir_.Path("issuer.pub"), ca_b_);
+  ASSERT_TRUE(Run(2010));
+  EXPECT_EQ(TrustedBlobs().size(), 2u);
+  ASSERT_TRUE(Run(2010 + 199));
+  EXPECT_EQ(TrustedBlobs().size(), 2u);
+  ASSERT_TRUE(Run(2010 + 200));
+  EXPECT_EQ(TrustedBlobs(), std::vector<std::string>{Blob(ca_b_)});
+}
+
 // The audit's case: rounds of many large keys (the issuer moving to a new
 // set again and again within keep_retired, the old ones retired) made a
 // state file every later round refused. The round that would write it

@@ -239,9 +239,9 @@ TEST_F(AgentTest, RotationKeepsTheOldKeyForKeepRetired) {
   EXPECT_EQ(retired->Summary(), "unchanged");
   // Same keys in the same order (oldest first): the file is not rewritten.
   EXPECT_EQ(TrustedBlobs(), (std::vector<std::string>{Blob(ca_a_), Blob(ca_b_)}));
-  ASSERT_TRUE(Run(1199));  // last seen at 1100: still trusted until 1200
+  ASSERT_TRUE(Run(1249));  // retired at 1150: still trusted until 1250
   EXPECT_EQ(TrustedBlobs().size(), 2u);
-  auto dropped = Run(1200);
+  auto dropped = Run(1250);
   ASSERT_TRUE(dropped);
   EXPECT_EQ(TrustedBlobs(), std::vector<std::string>{Blob(ca_b_)});
   EXPECT_NE(dropped->Summary().find("-SHA256:"), std::string::npos) << dropped->Summary();

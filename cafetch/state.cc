@@ -79,6 +79,11 @@ std::string SerializeState(const State& state) {
   for (const KeyHistory& k : state.keys) {
     if (k.sha1_issuer) out += "sha1_issuer " + core::Sha256Fingerprint(k.key.key.blob) + "\n";
   }
+  for (const KeyHistory& k : state.keys) {
+    if (!k.listed && k.retired.has_value()) {
+      out += "retired " + core::Sha256Fingerprint(k.key.key.blob) + " " + std::to_string(*k.retired) + "\n";
+    }
+  }
   return out;
 }
 
@@ -129,6 +134,18 @@ core::Result<State> ParseState(std::string_view text) {
       }
       if (found == nullptr) return Fail(Errc::kBadFormat, where + ": sha1_issuer names no key above it");
       found->sha1_issuer = true;
+    } else if (word == "retired") {
+      const std::string_view fp = NextWord(&rest);
+      int64_t when = 0;
+      if (!ParseInt(rest, &when)) return Fail(Errc::kBadFormat, where + ": bad retired time");
+      KeyHistory* found = nullptr;
+      for (KeyHistory& k : state.keys) {
+        if (core::Sha256Fingerprint(k.key.key.blob) == fp) found = &k;
+      }
+      if (found == nullptr) return Fail(Errc::kBadFormat, where + ": retired names no key above it");
+      if (found->listed) return Fail(Errc::kBadFormat, where + ": retired names a listed key");
+      if (found->retired.has_value()) return Fail(Errc::kBadFormat, where + ": key retired twice");
+      found->retired = when;
     } else {
       return Fail(Errc::kBadFormat, where + ": unknown line");
     }
@@ -254,15 +271,30 @@ State AdvanceState(const State& old, const std::vector<CaKey>& listed, int64_t n
     }
     next.keys.push_back(std::move(k));
   }
+  // The latest retired time a key can get this round: keep_retired's
+  // upper bound (a year and more can be configured) keeps it in range.
+  const uint64_t keep = std::min<uint64_t>(keep_retired_seconds, uint64_t{1} << 40);
+  const int64_t latest_retired = now + static_cast<int64_t>(keep);
   for (const KeyHistory& was : old.keys) {
     bool still_listed = false;
     for (const CaKey& key : listed) still_listed = still_listed || key.key == was.key.key;
     if (still_listed) continue;
-    // A clock set back leaves the key trusted until the clock passes it again.
-    int64_t age = now - was.last_seen;
-    if (age >= 0 && static_cast<uint64_t>(age) >= keep_retired_seconds) continue;
     KeyHistory k = was;
     k.listed = false;
+    if (was.listed) {
+      // The first answer without it: keep_retired counts from now, or from
+      // its last listing when that is later (a clock behind now never
+      // retires it early), but a last listing recorded while the clock was
+      // far ahead does not keep it for years.
+      k.retired = std::min(std::max(now, was.last_seen), latest_retired);
+    } else if (!was.retired.has_value()) {
+      // A state file from before retired times: last_seen was what
+      // keep_retired counted from; capped the same way.
+      k.retired = std::min(was.last_seen, latest_retired);
+    }
+    // A clock set back leaves the key trusted until the clock passes it again.
+    const int64_t age = now - *k.retired;
+    if (age >= 0 && static_cast<uint64_t>(age) >= keep_retired_seconds) continue;
     next.keys.push_back(std::move(k));
   }
   return next;

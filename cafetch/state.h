@@ -6,6 +6,7 @@
 #define CERTGATE_CAFETCH_STATE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,11 @@ struct KeyHistory {
   int64_t first_seen = 0;  // unix seconds of the first answer listing it
   int64_t last_seen = 0;   // unix seconds of the last answer listing it
   bool listed = false;     // listed in the issuer's last answer
+  // retired: for a key not listed, unix seconds from which keep_retired
+  // counts (AdvanceState: when cafetch first got an answer without it);
+  // none for a listed key. A state file from before retired lines gives a
+  // retired key none here, and AdvanceState then takes last_seen.
+  std::optional<int64_t> retired = std::nullopt;
   // sha1_issuer: the issuer that last listed it signs certificates with
   // SHA-1 ssh-rsa (IssuerSignsWithSha1), so that accept_sha1_rsa: auto
   // keeps sshd accepting them while a retired key is still trusted, after
@@ -55,13 +61,19 @@ struct State {
 // SerializeState returns the text form: a header, "version 1", optional
 // "etag VALUE", "last_modified VALUE" and "validators_for HEX" lines, one
 // line per key, "key FIRST LAST LISTED keytype base64 [comment]", then
-// "sha1_issuer SHA256:FINGERPRINT" for each key with sha1_issuer (none
-// without: a cafetch that knows no such line reads the file).
+// "sha1_issuer SHA256:FINGERPRINT" for each key with sha1_issuer, then
+// "retired SHA256:FINGERPRINT UNIXTIME" for each key not listed that has a
+// retired time (the extra lines keep the key lines as older cafetch
+// versions write them; such a version refuses the file, with a message
+// saying that removing it is the way out).
 std::string SerializeState(const State& state);
 
 // ParseState parses SerializeState's form. Anything else (unknown line,
 // bad number, a key sshd could not read, a control character) is
-// kBadFormat: a damaged state file is reported, never half-used.
+// kBadFormat: a damaged state file is reported, never half-used. A
+// retired line for a listed key, or one naming no key above it, is
+// damage; a key not listed without a retired line has none (an older
+// file).
 core::Result<State> ParseState(std::string_view text);
 
 // LoadState reads state_dir/kStateFileName; a missing file (first run) is
@@ -80,13 +92,20 @@ core::Status CheckStateSize(const State& state);
 
 // AdvanceState returns |old| updated with the issuer's answer |listed|
 // (its keys in order) received at |now|: listed keys get last_seen = now
-// (first_seen = now when new); keys no longer listed are kept, not listed,
-// while now - last_seen < |keep_retired_seconds|, and dropped after.
+// (first_seen = now when new) and no retired time. A key no longer listed
+// is kept, not listed, while now - retired < |keep_retired_seconds|, and
+// dropped after. Its retired time is set at the first answer without it:
+// max(now, last_seen), so that keep_retired counts from when the issuer
+// was seen to stop listing it (not from its last listing, which an issuer
+// outage or a host that was down can put long before), but never more
+// than now + keep_retired (a last_seen recorded while the clock was far
+// ahead keeps a key at most 2 x keep_retired after that round). A key
+// with none (an older state file) takes min(last_seen, now + keep_retired).
 // Recorded times never move back: a clock set back keeps a key's
-// first_seen and its later last_seen (so a key is never retired early
-// once the clock is right again), and a key last seen "in the future" is
-// kept. Validators (and validators_for) are copied from |old|; the caller
-// sets new ones.
+// first_seen, its later last_seen and its retired time (so a key is never
+// retired early once the clock is right again), and a key retired "in the
+// future" is kept. Validators (and validators_for) are copied from |old|;
+// the caller sets new ones.
 State AdvanceState(const State& old, const std::vector<CaKey>& listed, int64_t now,
                    uint64_t keep_retired_seconds);
 

@@ -5,6 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "cafetch/atomic_file.h"
@@ -227,6 +231,7 @@ TEST(StateTest, RotationKeepsRetiredKeyExactlyKeepRetired) {
   State s = AdvanceState(State{}, {a}, 1000, keep);
   ASSERT_EQ(s.keys.size(), 1u);
   EXPECT_EQ(s.keys[0].first_seen, 1000);
+  EXPECT_FALSE(s.keys[0].retired.has_value());
   s = AdvanceState(s, {a, b}, 1050, keep);  // issuer lists both
   ASSERT_EQ(TrustedKeys(s).size(), 2u);
   EXPECT_EQ(s.keys[0].first_seen, 1000);
@@ -237,17 +242,123 @@ TEST(StateTest, RotationKeepsRetiredKeyExactlyKeepRetired) {
   EXPECT_EQ(s.keys[0].key.key, b.key);  // listed first
   EXPECT_TRUE(s.keys[0].listed);
   EXPECT_FALSE(s.keys[1].listed);
+  EXPECT_EQ(s.keys[1].last_seen, 1050);
+  EXPECT_EQ(s.keys[1].retired, 1060);  // the first answer without it
   EXPECT_EQ(ListedKeys(s).size(), 1u);
-  // Still trusted one second before keep_retired has passed since last seen.
-  State before = AdvanceState(s, {b}, 1050 + 99, keep);
+  // Still trusted one second before keep_retired has passed since then.
+  State before = AdvanceState(s, {b}, 1060 + 99, keep);
   EXPECT_EQ(TrustedKeys(before).size(), 2u);
-  State at = AdvanceState(before, {b}, 1050 + 100, keep);
+  EXPECT_EQ(before.keys[1].retired, 1060);  // set once, not moved by later answers
+  State at = AdvanceState(before, {b}, 1060 + 100, keep);
   ASSERT_EQ(TrustedKeys(at).size(), 1u);
   EXPECT_EQ(TrustedKeys(at)[0].key, b.key);
-  // Listed again after retirement: trusted, with its old first_seen.
+  // Listed again after retirement: trusted, with its old first_seen and no
+  // retired time.
   State back = AdvanceState(before, {b, a}, 1200, keep);
   EXPECT_EQ(back.keys[1].first_seen, 1000);
   EXPECT_TRUE(back.keys[1].listed);
+  EXPECT_FALSE(back.keys[1].retired.has_value());
+  EXPECT_EQ(SerializeState(back).find("\nretired "), std::string::npos);
+}
+
+// The audit's lockout: after an issuer outage (or a host down) longer than
+// keep_retired, the first answer without a key dropped it at once,
+// although certificates it signed just before the issuer stopped listing
+// it were still valid. keep_retired counts from that first answer.
+TEST(StateTest, KeepRetiredCountsFromTheFirstAnswerWithoutTheKey) {
+  TempDir dir;
+  CaKey a = Key(dir, "a"), b = Key(dir, "b");
+  const uint64_t keep = 100;
+  State s = AdvanceState(State{}, {a, b}, 1000, keep);
+  // No answer for 5 x keep_retired, then one without a.
+  State after = AdvanceState(s, {b}, 1500, keep);
+  ASSERT_EQ(TrustedKeys(after).size(), 2u);
+  EXPECT_EQ(after.keys[1].retired, 1500);
+  EXPECT_EQ(TrustedKeys(AdvanceState(after, {b}, 1599, keep)).size(), 2u);
+  EXPECT_EQ(TrustedKeys(AdvanceState(after, {b}, 1600, keep)).size(), 1u);
+  // A clock behind at that round (by less than keep_retired) does not
+  // retire it early: it counts from its last listing then.
+  State behind = AdvanceState(AdvanceState(State{}, {a, b}, 5000, keep), {b}, 4950, keep);
+  EXPECT_EQ(behind.keys[1].retired, 5000);
+  EXPECT_EQ(TrustedKeys(AdvanceState(behind, {b}, 5099, keep)).size(), 2u);
+  EXPECT_EQ(TrustedKeys(AdvanceState(behind, {b}, 5100, keep)).size(), 1u);
+}
+
+// The audit's case: one round with the clock far ahead (2100) recorded
+// last_seen then; a later retirement kept the key until 2100. A retired
+// time is never set beyond now + keep_retired: the key goes at most
+// 2 x keep_retired after the round that retired it.
+TEST(StateTest, ALastSeenFarAheadKeepsARetiredKeyAtMostTwiceKeepRetired) {
+  TempDir dir;
+  CaKey a = Key(dir, "a"), b = Key(dir, "b");
+  const uint64_t keep = 100;
+  const int64_t year_2100 = 4102444800;
+  State s = AdvanceState(State{}, {a, b}, 1000, keep);
+  s = AdvanceState(s, {a, b}, year_2100, keep);  // the clock far ahead
+  EXPECT_EQ(s.keys[0].last_seen, year_2100);     // recorded times are not clamped
+  s = AdvanceState(s, {a, b}, 1010, keep);       // right again
+  EXPECT_EQ(s.keys[0].last_seen, year_2100);
+  State retired = AdvanceState(s, {b}, 2000, keep);
+  ASSERT_EQ(TrustedKeys(retired).size(), 2u);
+  EXPECT_EQ(retired.keys[1].retired, 2000 + 100);
+  EXPECT_EQ(TrustedKeys(AdvanceState(retired, {b}, 2000 + 199, keep)).size(), 2u);
+  EXPECT_EQ(TrustedKeys(AdvanceState(retired, {b}, 2000 + 200, keep)).size(), 1u);
+}
+
+// A state file from before retired lines: a retired key without one counts
+// from last_seen as it did, capped the same way.
+TEST(StateTest, AnOlderStateFileCountsFromLastSeen) {
+  TempDir dir;
+  CaKey a = Key(dir, "a"), b = Key(dir, "b");
+  const uint64_t keep = 100;
+  const std::string b_line = "key 100 1000 1 " + core::FormatPublicKeyLine(b.key, b.comment) + "\n";
+  auto old = ParseState("version 1\n" + b_line + "key 100 950 0 " + core::FormatPublicKeyLine(a.key, a.comment) +
+                        "\n");
+  ASSERT_TRUE(old) << old.error().detail;
+  ASSERT_EQ(old->keys.size(), 2u);
+  EXPECT_FALSE(old->keys[1].retired.has_value());
+  State s = AdvanceState(*old, {b}, 1000, keep);
+  EXPECT_EQ(s.keys[1].retired, 950);
+  EXPECT_EQ(TrustedKeys(AdvanceState(s, {b}, 1049, keep)).size(), 2u);
+  EXPECT_EQ(TrustedKeys(AdvanceState(s, {b}, 1050, keep)).size(), 1u);
+  // Last seen far ahead in an old file: capped at now + keep_retired.
+  auto ahead = ParseState("version 1\n" + b_line + "key 100 4102444800 0 " +
+                          core::FormatPublicKeyLine(a.key, a.comment) + "\n");
+  ASSERT_TRUE(ahead);
+  EXPECT_EQ(AdvanceState(*ahead, {b}, 1000, keep).keys[1].retired, 1100);
+}
+
+// The retired time has its own line, after the key lines, so that the key
+// lines are as older versions write them.
+TEST(StateTest, RetiredTimeRoundTripsAndDamageIsRefused) {
+  TempDir dir;
+  State s;
+  s.keys.push_back({Key(dir, "new"), 150, 300, true});
+  s.keys.push_back({Key(dir, "old"), 100, 200, false});
+  s.keys.back().retired = 250;
+  const std::string fp = core::Sha256Fingerprint(s.keys[1].key.key.blob);
+  const std::string text = SerializeState(s);
+  EXPECT_NE(text.find("\nretired " + fp + " 250\n"), std::string::npos) << text;
+  auto back = ParseState(text);
+  ASSERT_TRUE(back) << back.error().detail;
+  EXPECT_FALSE(back->keys[0].retired.has_value());
+  EXPECT_EQ(back->keys[1].retired, 250);
+  EXPECT_EQ(SerializeState(*back), text);
+  const std::string keys = text.substr(text.find("key "), text.find("retired ") - text.find("key "));
+  const std::string listed_fp = core::Sha256Fingerprint(s.keys[0].key.key.blob);
+  for (const auto& [bad, why] : std::vector<std::pair<std::string, std::string>>{
+           {"version 1\nretired " + fp + " 250\n" + keys, "retired names no key above it"},
+           {"version 1\n" + keys + "retired " + listed_fp + " 250\n", "retired names a listed key"},
+           {"version 1\n" + keys + "retired " + fp + " -1\n", "bad retired time"},
+           {"version 1\n" + keys + "retired " + fp + "\n", "bad retired time"},
+           {"version 1\n" + keys + "retired " + fp + " 1 2\n", "bad retired time"},
+           {"version 1\n" + keys + "retired " + fp + " 250\nretired " + fp + " 250\n", "key retired twice"},
+       }) {
+    auto r = ParseState(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, core::Errc::kBadFormat);
+    EXPECT_NE(r.error().detail.find(why), std::string::npos) << r.error().detail;
+  }
 }
 
 TEST(StateTest, ClockSetBackNeverMovesRecordedTimesBack) {
@@ -265,18 +376,21 @@ TEST(StateTest, ClockSetBackNeverMovesRecordedTimesBack) {
   EXPECT_EQ(back.keys[1].first_seen, 1000 * day + 10);
   EXPECT_EQ(back.keys[1].last_seen, 1000 * day + 10);
   EXPECT_TRUE(ParseState(SerializeState(back)));  // first_seen <= last_seen still
-  // Set right again, the issuer retires a: kept for keep_retired from when
-  // it was really last listed, not dropped because of the jump.
+  // Set right again, the issuer retires a: kept for keep_retired from that
+  // answer, not dropped because of the jump.
   State right = AdvanceState(back, {b}, 1000 * day + 20, keep);
   EXPECT_EQ(TrustedKeys(right).size(), 2u);
-  // Back again while a is retired: neither a nor the listed b goes.
+  EXPECT_EQ(right.keys[1].retired, 1000 * day + 20);
+  // Back again while a is retired: neither a nor the listed b goes, and
+  // the retired time stays.
   State again = AdvanceState(right, {b}, 998 * day, keep);
   ASSERT_EQ(TrustedKeys(again).size(), 2u);
+  EXPECT_EQ(again.keys[1].retired, 1000 * day + 20);
   EXPECT_EQ(ListedKeys(again).size(), 1u);
   EXPECT_EQ(ListedKeys(again)[0].key, b.key);
-  // keep_retired after a's last listing, a goes.
-  EXPECT_EQ(TrustedKeys(AdvanceState(again, {b}, 1000 * day + 10 + 99, keep)).size(), 2u);
-  EXPECT_EQ(TrustedKeys(AdvanceState(again, {b}, 1000 * day + 10 + 100, keep)).size(), 1u);
+  // keep_retired after a's retirement, a goes.
+  EXPECT_EQ(TrustedKeys(AdvanceState(again, {b}, 1000 * day + 20 + 99, keep)).size(), 2u);
+  EXPECT_EQ(TrustedKeys(AdvanceState(again, {b}, 1000 * day + 20 + 100, keep)).size(), 1u);
 }
 
 TEST(StateTest, ReloadMark) {
