@@ -133,6 +133,15 @@ void WarnMatchOverrides(const std::string& main_path, const std::vector<Directiv
   }
 }
 
+// KeyEvent is one key_retired, key_dropped or key_adopted record of a
+// round, for CERTGATE_CA_FP |fingerprint|.
+struct KeyEvent {
+  Priority priority;
+  std::string event;
+  std::string message;
+  std::string fingerprint;
+};
+
 // Time renders unix seconds for a log message: "2026-12-07T12:00:00Z".
 std::string Time(int64_t t) { return t < 0 ? std::to_string(t) : core::FormatTime(static_cast<uint64_t>(t)); }
 
@@ -244,6 +253,10 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   // A state the next round's LoadState would refuse would stop every
   // round from now on: refuse it now, before anything is changed.
   if (core::Status fits = CheckStateSize(next); !fits) return core::Unexpected{fits.error()};
+  // Key events are logged only once this round has committed its state
+  // (after InstallRound): a failed round, which changes nothing, or a dry
+  // run, whose diff shows them, would report changes that never happen.
+  std::vector<KeyEvent> key_events;
   for (const KeyHistory& was : state->keys) {
     const KeyHistory* now_k = nullptr;
     for (const KeyHistory& k : next.keys) {
@@ -251,16 +264,17 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
     }
     const std::string fp = Fingerprint(was.key);
     if (now_k == nullptr) {
-      Log(log, Priority::kNotice, "key_dropped",
-          "CA key " + fp + " is no longer listed and keep_retired has passed since it was retired" +
-              (was.retired ? " at " + Time(*was.retired) : std::string()) + ": no longer trusted",
-          {{"CERTGATE_CA_FP", fp}});
+      key_events.push_back({Priority::kNotice, "key_dropped",
+                            "CA key " + fp + " is no longer listed and keep_retired has passed since it was retired" +
+                                (was.retired ? " at " + Time(*was.retired) : std::string()) + ": no longer trusted",
+                            fp});
     } else if (was.listed && !now_k->listed && now_k->retired) {
-      Log(log, Priority::kNotice, "key_retired",
-          "CA key " + fp + " is no longer listed by the issuer: still trusted until " +
-              Time(*now_k->retired + static_cast<int64_t>(config.keep_retired_seconds)) + " (keep_retired " +
-              std::to_string(config.keep_retired_seconds) + "s from " + Time(*now_k->retired) + ")",
-          {{"CERTGATE_CA_FP", fp}});
+      key_events.push_back({Priority::kNotice, "key_retired",
+                            "CA key " + fp + " is no longer listed by the issuer: still trusted until " +
+                                Time(*now_k->retired + static_cast<int64_t>(config.keep_retired_seconds)) +
+                                " (keep_retired " + std::to_string(config.keep_retired_seconds) + "s from " +
+                                Time(*now_k->retired) + ")",
+                            fp});
     }
   }
   const std::vector<CaKey> trusted = TrustedKeys(next);
@@ -375,6 +389,7 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   core::Result<std::string> reload = InstallRound(config, options, round, log);
   if (!reload) return core::Unexpected{reload.error()};
   outcome.reload = std::move(*reload);
+  for (const KeyEvent& e : key_events) Log(log, e.priority, e.event, e.message, {{"CERTGATE_CA_FP", e.fingerprint}});
   if (!outcome.changes.empty()) {
     Log(log, Priority::kNotice, "changed", outcome.Summary(),
         {{"CERTGATE_TRUSTED_KEYS", std::to_string(trusted.size())}});

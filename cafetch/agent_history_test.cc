@@ -95,6 +95,41 @@ TEST_F(AgentTest, ARoundWithTheClockFarAheadKeepsARetiredKeyAtMostTwiceKeepRetir
   EXPECT_EQ(TrustedBlobs(), std::vector<std::string>{Blob(ca_b_)});
 }
 
+// The audit's case: --dry-run, and rounds that fail ("nothing changed"),
+// logged key_retired and key_dropped for changes that never happened, a
+// failing round every time. They are logged once, by the round that
+// commits them.
+TEST_F(AgentTest, KeyEventsAreLoggedOnlyByTheRoundThatCommitsThem) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  WriteFile(dir_.Path("issuer.pub"), ca_a_ + ca_b_);
+  ASSERT_TRUE(Run(1000));
+  WriteFile(dir_.Path("issuer.pub"), ca_b_);
+  auto dry = Run(1010, /*dry_run=*/true);
+  ASSERT_TRUE(dry) << dry.error().detail;
+  EXPECT_TRUE(Logged("key_retired").empty());
+  const std::string sshd = config_.sshd.binary;
+  config_.sshd.binary = dir_.Path("no-such-sshd");  // fails after the history is worked out
+  EXPECT_FALSE(Run(1010));
+  EXPECT_FALSE(Run(1020));
+  EXPECT_TRUE(Logged("key_retired").empty());
+  config_.sshd.binary = sshd;
+  ASSERT_TRUE(Run(1030));
+  ASSERT_EQ(Logged("key_retired").size(), 1u);
+  EXPECT_NE(Logged("key_retired")[0].find("until 1970-01-01T00:18:50Z"), std::string::npos)
+      << Logged("key_retired")[0];
+  ASSERT_TRUE(Run(1040));
+  EXPECT_EQ(Logged("key_retired").size(), 1u);  // once
+
+  EXPECT_TRUE(Run(1130, /*dry_run=*/true));
+  config_.sshd.binary = dir_.Path("no-such-sshd");
+  EXPECT_FALSE(Run(1130));
+  EXPECT_TRUE(Logged("key_dropped").empty());
+  config_.sshd.binary = sshd;
+  ASSERT_TRUE(Run(1130));
+  EXPECT_EQ(Logged("key_dropped").size(), 1u);
+  EXPECT_EQ(TrustedBlobs(), std::vector<std::string>{Blob(ca_b_)});
+}
+
 // The audit's case: rounds of many large keys (the issuer moving to a new
 // set again and again within keep_retired, the old ones retired) made a
 // state file every later round refused. The round that would write it
