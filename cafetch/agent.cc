@@ -34,15 +34,16 @@ using core::Priority;
 
 std::string Fingerprint(const CaKey& key) { return core::Sha256Fingerprint(key.key.blob); }
 
-// KeysIn returns the keys a TrustedUserCAKeys text holds (unreadable lines
-// are skipped: this only describes a change).
-std::vector<core::PublicKey> KeysIn(std::string_view text) {
-  std::vector<core::PublicKey> keys;
+// KeysIn returns the keys a TrustedUserCAKeys text holds, with their
+// comments (unreadable lines are skipped: this only describes a change or
+// finds keys to adopt; the file's own check is CheckTrustedKeys).
+std::vector<CaKey> KeysIn(std::string_view text) {
+  std::vector<CaKey> keys;
   size_t line_no = 0;
   std::string_view line;
   while (core::NextKeyFileLine(&text, &line_no, &line)) {
     core::Result<core::AuthorizedKey> k = core::ParsePublicKeyLine(line);
-    if (k) keys.push_back(std::move(k->key));
+    if (k) keys.push_back(CaKey{std::move(k->key), std::move(k->comment)});
   }
   return keys;
 }
@@ -50,17 +51,17 @@ std::vector<core::PublicKey> KeysIn(std::string_view text) {
 // DescribeKeyChange returns "+SHA256:… -SHA256:…" for the keys added and
 // removed, or "rewritten" when only comments differ.
 std::string DescribeKeyChange(std::string_view old_text, const std::vector<CaKey>& trusted) {
-  std::vector<core::PublicKey> old_keys = KeysIn(old_text);
+  std::vector<CaKey> old_keys = KeysIn(old_text);
   std::string out;
   for (const CaKey& k : trusted) {
     bool had = false;
-    for (const core::PublicKey& o : old_keys) had = had || o == k.key;
+    for (const CaKey& o : old_keys) had = had || o.key == k.key;
     if (!had) out += (out.empty() ? "+" : ", +") + Fingerprint(k);
   }
-  for (const core::PublicKey& o : old_keys) {
+  for (const CaKey& o : old_keys) {
     bool kept = false;
-    for (const CaKey& k : trusted) kept = kept || o == k.key;
-    if (!kept) out += (out.empty() ? "-" : ", -") + core::Sha256Fingerprint(o.blob);
+    for (const CaKey& k : trusted) kept = kept || o.key == k.key;
+    if (!kept) out += (out.empty() ? "-" : ", -") + Fingerprint(o);
   }
   return out.empty() ? "rewritten" : out;
 }
@@ -144,6 +145,53 @@ struct KeyEvent {
 
 // Time renders unix seconds for a log message: "2026-12-07T12:00:00Z".
 std::string Time(int64_t t) { return t < 0 ? std::to_string(t) : core::FormatTime(static_cast<uint64_t>(t)); }
+
+// AdoptInstalledKeys handles the keys of the installed key file |installed|
+// (at |path|) that the state |old| does not know and |next| does not hold:
+// the state was lost or removed, or state_dir changed. When cafetch wrote
+// the file (WrittenByCafetch), it trusted them, possibly as retired keys
+// still within keep_retired: each is added to |next| as retired now (kept
+// for keep_retired) with a key_adopted event. Any other file is the
+// admin's own from before cafetch: its keys are no longer trusted
+// (cafetch trusts exactly the issuer's keys), each with a key_dropped
+// event, as is every key when keep_retired is 0.
+void AdoptInstalledKeys(const std::string& path, const std::optional<std::string>& installed, const State& old,
+                        int64_t now, uint64_t keep_retired_seconds, State* next, std::vector<KeyEvent>* events) {
+  if (!installed.has_value()) return;
+  const bool ours = WrittenByCafetch(*installed);
+  for (const CaKey& key : KeysIn(*installed)) {
+    auto same = [&key](const KeyHistory& h) { return h.key.key == key.key; };
+    if (std::any_of(old.keys.begin(), old.keys.end(), same) ||
+        std::any_of(next->keys.begin(), next->keys.end(), same)) {
+      continue;
+    }
+    const std::string fp = Fingerprint(key);
+    if (!ours || keep_retired_seconds == 0) {
+      events->push_back({Priority::kNotice, "key_dropped",
+                         "CA key " + fp + " in " + path + " is not listed by the issuer and " +
+                             (ours ? std::string("keep_retired is 0") : "cafetch did not write that file") +
+                             ": no longer trusted (cafetch trusts the issuer's keys, and the keys it retired for "
+                             "keep_retired)",
+                         fp});
+      continue;
+    }
+    KeyHistory adopted;
+    adopted.key = key;
+    adopted.first_seen = now;
+    adopted.last_seen = now;
+    adopted.listed = false;
+    adopted.retired = now;
+    next->keys.push_back(std::move(adopted));
+    events->push_back({Priority::kWarning, "key_adopted",
+                       "CA key " + fp + " is in " + path +
+                           ", which cafetch wrote, but not in its state (the state file was lost or removed, or "
+                           "state_dir changed) and the issuer does not list it: kept as a retired key, still "
+                           "trusted until " +
+                           Time(now + static_cast<int64_t>(keep_retired_seconds)) + " (keep_retired " +
+                           std::to_string(keep_retired_seconds) + "s from now)",
+                       fp});
+  }
+}
 
 // WarnClockBehind logs, when |now| is before a time recorded in |state|,
 // that the recorded times are kept (AdvanceState: a clock set back never
@@ -250,9 +298,6 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
     next.validators = fetched->validators;
     next.validators_for = TrustFingerprint(config);
   }
-  // A state the next round's LoadState would refuse would stop every
-  // round from now on: refuse it now, before anything is changed.
-  if (core::Status fits = CheckStateSize(next); !fits) return core::Unexpected{fits.error()};
   // Key events are logged only once this round has committed its state
   // (after InstallRound): a failed round, which changes nothing, or a dry
   // run, whose diff shows them, would report changes that never happen.
@@ -277,6 +322,18 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
                             fp});
     }
   }
+  // The key file as installed: its keys the state does not know were
+  // trusted by a cafetch that had another state (AdoptInstalledKeys).
+  if (core::Status not_link = RefuseSymlink(config.trusted_user_ca_keys); !not_link) {
+    return core::Unexpected{not_link.error()};
+  }
+  core::Result<std::optional<std::string>> keys_old = ReadWholeFile(config.trusted_user_ca_keys);
+  if (!keys_old) return core::Unexpected{keys_old.error()};
+  AdoptInstalledKeys(config.trusted_user_ca_keys, *keys_old, *state, options.now, config.keep_retired_seconds,
+                     &next, &key_events);
+  // A state the next round's LoadState would refuse would stop every
+  // round from now on: refuse it now, before anything is changed.
+  if (core::Status fits = CheckStateSize(next); !fits) return core::Unexpected{fits.error()};
   const std::vector<CaKey> trusted = TrustedKeys(next);
   core::Result<std::string> keys_text = RenderTrustedKeys(trusted, SourceLabel(config.issuer));
   if (!keys_text) return core::Unexpected{keys_text.error()};
@@ -339,8 +396,6 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   core::Result<std::optional<std::string>> target_old =
       drop_in ? ReadWholeFile(target) : core::Result<std::optional<std::string>>(*main_text);
   if (!target_old) return core::Unexpected{target_old.error()};
-  core::Result<std::optional<std::string>> keys_old = ReadWholeFile(config.trusted_user_ca_keys);
-  if (!keys_old) return core::Unexpected{keys_old.error()};
 
   const bool keys_changed = *keys_old != std::optional<std::string>(*keys_text);
   const bool config_changed = *target_old != std::optional<std::string>(config_text);

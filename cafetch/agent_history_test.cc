@@ -95,6 +95,74 @@ TEST_F(AgentTest, ARoundWithTheClockFarAheadKeepsARetiredKeyAtMostTwiceKeepRetir
   EXPECT_EQ(TrustedBlobs(), std::vector<std::string>{Blob(ca_b_)});
 }
 
+// The audit's lockout: a lost or removed state file (or a new state_dir)
+// dropped the retired keys still within keep_retired at once, with no
+// key_dropped. The keys of cafetch's own key file that the state does not
+// know and the issuer does not list are adopted as retired now, kept for
+// keep_retired, and said so once (key_adopted).
+TEST_F(AgentTest, AfterTheStateIsLostCafetchsRetiredKeysStayForKeepRetired) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  WriteFile(dir_.Path("issuer.pub"), ca_a_ + ca_b_);
+  ASSERT_TRUE(Run(1000));
+  WriteFile(dir_.Path("issuer.pub"), ca_b_);
+  ASSERT_TRUE(Run(1010));  // a retired
+  ASSERT_EQ(unlink((config_.state_dir + "/cafetch.state").c_str()), 0);
+  auto dry = Run(1020, /*dry_run=*/true);
+  ASSERT_TRUE(dry) << dry.error().detail;
+  EXPECT_EQ(dry->diff.find("-ssh-ed25519"), std::string::npos) << dry->diff;
+  EXPECT_TRUE(Logged("key_adopted").empty());
+  auto adopted = Run(1020);
+  ASSERT_TRUE(adopted) << adopted.error().detail;
+  EXPECT_EQ(TrustedBlobs().size(), 2u);
+  EXPECT_EQ(Logged("key_adopted"),
+            std::vector<std::string>{"CA key " + Fp(ca_a_) + " is in " + config_.trusted_user_ca_keys +
+                                     ", which cafetch wrote, but not in its state (the state file was lost or "
+                                     "removed, or state_dir changed) and the issuer does not list it: kept as a "
+                                     "retired key, still trusted until 1970-01-01T00:18:40Z (keep_retired 100s "
+                                     "from now)"});
+  EXPECT_TRUE(Logged("key_dropped").empty());
+  auto state = LoadState(config_.state_dir);
+  ASSERT_TRUE(state);
+  ASSERT_EQ(state->keys.size(), 2u);
+  EXPECT_FALSE(state->keys[1].listed);
+  EXPECT_EQ(state->keys[1].retired, 1020);
+  ASSERT_TRUE(Run(1119));
+  EXPECT_EQ(TrustedBlobs().size(), 2u);
+  EXPECT_EQ(Logged("key_adopted").size(), 1u);  // once
+  ASSERT_TRUE(Run(1120));
+  EXPECT_EQ(TrustedBlobs(), std::vector<std::string>{Blob(ca_b_)});
+  EXPECT_EQ(Logged("key_dropped").size(), 1u);
+
+  // A new state_dir is the same case.
+  WriteFile(dir_.Path("issuer.pub"), ca_a_ + ca_b_);
+  ASSERT_TRUE(Run(1200));
+  WriteFile(dir_.Path("issuer.pub"), ca_a_);
+  ASSERT_TRUE(Run(1210));  // b retired
+  config_.state_dir = dir_.Path("state2");
+  ASSERT_TRUE(Run(1220));
+  EXPECT_EQ(TrustedBlobs().size(), 2u);
+  EXPECT_EQ(Logged("key_adopted").size(), 2u);
+}
+
+// A key file cafetch did not write (the admin's own, from before cafetch
+// took over) is replaced by the issuer's keys, as the spec has it, and
+// each key it no longer trusts is logged (key_dropped).
+TEST_F(AgentTest, AnAdminsOwnKeyFileIsReplacedAndItsKeysDroppedAreLogged) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  mkdir(dir_.Path("etc/certgate").c_str(), 0755);
+  WriteFile(config_.trusted_user_ca_keys, "# our CA\n" + ca_a_ + ca_b_);
+  WriteFile(dir_.Path("issuer.pub"), ca_b_);
+  auto r = Run(1000);
+  ASSERT_TRUE(r) << r.error().detail;
+  EXPECT_EQ(TrustedBlobs(), std::vector<std::string>{Blob(ca_b_)});
+  EXPECT_TRUE(Logged("key_adopted").empty());
+  EXPECT_EQ(Logged("key_dropped"),
+            std::vector<std::string>{"CA key " + Fp(ca_a_) + " in " + config_.trusted_user_ca_keys +
+                                     " is not listed by the issuer and cafetch did not write that file: no longer "
+                                     "trusted (cafetch trusts the issuer's keys, and the keys it retired for "
+                                     "keep_retired)"});
+}
+
 // The audit's case: --dry-run, and rounds that fail ("nothing changed"),
 // logged key_retired and key_dropped for changes that never happened, a
 // failing round every time. They are logged once, by the round that

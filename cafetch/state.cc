@@ -161,13 +161,14 @@ core::Result<State> LoadState(const std::string& state_dir) {
   if (!text->has_value()) return State{};
   core::Result<State> state = ParseState(**text);
   if (!state) {
-    // Removing the file is always a way out; say what it costs (state.h:
-    // retired keys are remembered only here, as are the validators).
+    // Removing the file is always a way out; say what it costs (the
+    // retired keys of cafetch's key file are adopted again, retired from
+    // that round: agent.cc AdoptInstalledKeys; the validators are lost).
     return Fail(state.error().code,
                 path + ": " + state.error().detail +
-                    "; fix that line or remove the file: the next round then trusts only the keys the issuer "
-                    "lists (retired keys still kept for keep_retired are dropped at once) and fetches the "
-                    "answer again without the saved ETag or Last-Modified");
+                    "; fix that line or remove the file: the next round then trusts the keys the issuer lists "
+                    "and keeps the other keys of the key file cafetch wrote as retired for keep_retired from "
+                    "then (key_adopted), and fetches the answer again without the saved ETag or Last-Modified");
   }
   return state;
 }

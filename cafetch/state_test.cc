@@ -180,8 +180,9 @@ TEST(StateTest, LoadMissingIsEmptyAndSaveLoads) {
   EXPECT_EQ(damaged.error().detail,
             dir.Path("state/cafetch.state") +
                 ": state file line 4: unknown line; fix that line or remove the file: the next round then trusts "
-                "only the keys the issuer lists (retired keys still kept for keep_retired are dropped at once) "
-                "and fetches the answer again without the saved ETag or Last-Modified");
+                "the keys the issuer lists and keeps the other keys of the key file cafetch wrote as retired for "
+                "keep_retired from then (key_adopted), and fetches the answer again without the saved ETag or "
+                "Last-Modified");
 }
 
 // LargeKey returns LargeRsaKeyLine(|index|) as a CaKey.

@@ -27,10 +27,12 @@ std::string CleanComment(std::string_view comment) {
 
 }  // namespace
 
+bool WrittenByCafetch(std::string_view text) { return text.starts_with(kTrustedKeysHeader); }
+
 core::Result<std::string> RenderTrustedKeys(const std::vector<CaKey>& keys,
                                             std::string_view source) {
   if (keys.empty()) return core::Fail(core::Errc::kBadFormat, "no CA keys to trust");
-  std::string text = "# Written by cafetch (certgate) from " + CleanComment(source) +
+  std::string text = std::string(kTrustedKeysHeader) + CleanComment(source) +
                      ". Do not edit: the next run replaces this file.\n";
   for (const CaKey& k : keys) {
     text += core::FormatPublicKeyLine(k.key, CleanComment(k.comment));

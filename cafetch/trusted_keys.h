@@ -12,6 +12,15 @@
 
 namespace certgate::cafetch {
 
+// kTrustedKeysHeader starts the first line of every key file cafetch
+// writes (RenderTrustedKeys).
+inline constexpr std::string_view kTrustedKeysHeader = "# Written by cafetch (certgate) from ";
+
+// WrittenByCafetch returns whether |text| starts with kTrustedKeysHeader:
+// a key file cafetch wrote, whose keys it trusted (not an admin's own file
+// from before cafetch took over).
+bool WrittenByCafetch(std::string_view text);
+
 // RenderTrustedKeys returns the file's text: a '#' header naming certgate
 // and |source|, then one bare `keytype base64 [comment]` line per key, in
 // the given order. A comment keeps its printable UTF-8 except '#'; each

@@ -89,5 +89,16 @@ TEST(TrustedKeysTest, LinesSshdCannotReadAreRefused) {
   EXPECT_FALSE(CheckTrustedKeys("# only a comment\n"));
 }
 
+// cafetch adopts the unknown keys of a key file only when it wrote it.
+TEST(TrustedKeysTest, WrittenByCafetchIsItsOwnHeader) {
+  core::PublicKey key = ::certgate::testing::FakeKey(1);
+  auto text = RenderTrustedKeys({CaKey{key, "c"}}, "the file issuer /x");
+  ASSERT_TRUE(text);
+  EXPECT_TRUE(WrittenByCafetch(*text));
+  EXPECT_FALSE(WrittenByCafetch("# our CA\n" + *text));
+  EXPECT_FALSE(WrittenByCafetch(text->substr(1)));
+  EXPECT_FALSE(WrittenByCafetch(""));
+}
+
 }  // namespace
 }  // namespace certgate::cafetch
