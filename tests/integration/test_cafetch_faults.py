@@ -29,6 +29,7 @@ Classes:
                    refused at the lock at once
   ClockTest        libfaketime moves cafetch's clock back and forth around
                    keep_retired
+  (OutageTest, LostStateTest: test_cafetch_rotation.py)
 """
 
 import glob
@@ -289,7 +290,10 @@ class DiskTest(FaultCase):
     or mounted read-only: the run fails at once and changes nothing."""
 
     def start(self, directory):
-        self.put(os.path.join(self.state_dir, "cafetch.state"), None)  # no history from other tests
+        # No history from other tests: neither the state nor the key file
+        # (whose keys cafetch would adopt as retired, as after a lost state).
+        self.put(os.path.join(self.state_dir, "cafetch.state"), None)
+        self.put(self.trusted, None)
         mount_tmpfs(self, directory)
         self.addCleanup(self.serve, self.w.ca_new)
         self.serve(self.w.ca_new)
