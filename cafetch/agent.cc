@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <optional>
 
 #include "cafetch/agent_install.h"
@@ -146,6 +147,17 @@ struct KeyEvent {
 // Time renders unix seconds for a log message: "2026-12-07T12:00:00Z".
 std::string Time(int64_t t) { return t < 0 ? std::to_string(t) : core::FormatTime(static_cast<uint64_t>(t)); }
 
+// Until returns |from| + |seconds| (when a retired key goes), saturated at
+// INT64_MAX: a retired time comes from the state file.
+int64_t Until(int64_t from, uint64_t seconds) {
+  int64_t out = 0;
+  if (seconds > static_cast<uint64_t>(INT64_MAX) ||
+      __builtin_add_overflow(from, static_cast<int64_t>(seconds), &out)) {
+    return INT64_MAX;
+  }
+  return out;
+}
+
 // AdoptInstalledKeys handles the keys of the installed key file |installed|
 // (at |path|) that the state |old| does not know and |next| does not hold:
 // the state was lost or removed, or state_dir changed. When cafetch wrote
@@ -187,7 +199,7 @@ void AdoptInstalledKeys(const std::string& path, const std::optional<std::string
                            ", which cafetch wrote, but not in its state (the state file was lost or removed, or "
                            "state_dir changed) and the issuer does not list it: kept as a retired key, still "
                            "trusted until " +
-                           Time(now + static_cast<int64_t>(keep_retired_seconds)) + " (keep_retired " +
+                           Time(Until(now, keep_retired_seconds)) + " (keep_retired " +
                            std::to_string(keep_retired_seconds) + "s from now)",
                        fp});
   }
@@ -316,7 +328,7 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
     } else if (was.listed && !now_k->listed && now_k->retired) {
       key_events.push_back({Priority::kNotice, "key_retired",
                             "CA key " + fp + " is no longer listed by the issuer: still trusted until " +
-                                Time(*now_k->retired + static_cast<int64_t>(config.keep_retired_seconds)) +
+                                Time(Until(*now_k->retired, config.keep_retired_seconds)) +
                                 " (keep_retired " + std::to_string(config.keep_retired_seconds) + "s from " +
                                 Time(*now_k->retired) + ")",
                             fp});

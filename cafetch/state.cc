@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <system_error>
 
@@ -272,10 +273,13 @@ State AdvanceState(const State& old, const std::vector<CaKey>& listed, int64_t n
     }
     next.keys.push_back(std::move(k));
   }
-  // The latest retired time a key can get this round: keep_retired's
-  // upper bound (a year and more can be configured) keeps it in range.
-  const uint64_t keep = std::min<uint64_t>(keep_retired_seconds, uint64_t{1} << 40);
-  const int64_t latest_retired = now + static_cast<int64_t>(keep);
+  // The latest retired time a key can get this round (saturated: a clock
+  // can be anything).
+  int64_t latest_retired = 0;
+  if (keep_retired_seconds > static_cast<uint64_t>(INT64_MAX) ||
+      __builtin_add_overflow(now, static_cast<int64_t>(keep_retired_seconds), &latest_retired)) {
+    latest_retired = INT64_MAX;
+  }
   for (const KeyHistory& was : old.keys) {
     bool still_listed = false;
     for (const CaKey& key : listed) still_listed = still_listed || key.key == was.key.key;
