@@ -144,6 +144,27 @@ TEST_F(AgentTest, AfterTheStateIsLostCafetchsRetiredKeysStayForKeepRetired) {
   EXPECT_EQ(Logged("key_adopted").size(), 2u);
 }
 
+// keep_retired 0 keeps no retired key, adopted ones included: the way to
+// stop trusting a retired key at once (a compromised CA key), whatever the
+// state knows. Each goes with key_dropped.
+TEST_F(AgentTest, KeepRetiredZeroDropsRetiredAndUnknownKeysAtOnce) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  WriteFile(dir_.Path("issuer.pub"), ca_a_ + ca_b_);
+  ASSERT_TRUE(Run(1000));
+  WriteFile(dir_.Path("issuer.pub"), ca_b_);
+  ASSERT_TRUE(Run(1010));
+  ASSERT_EQ(unlink((config_.state_dir + "/cafetch.state").c_str()), 0);
+  config_.keep_retired_seconds = 0;
+  ASSERT_TRUE(Run(1020));
+  EXPECT_EQ(TrustedBlobs(), std::vector<std::string>{Blob(ca_b_)});
+  EXPECT_TRUE(Logged("key_adopted").empty());
+  ASSERT_EQ(Logged("key_dropped").size(), 1u);
+  EXPECT_NE(Logged("key_dropped")[0].find(Fp(ca_a_) + " in " + config_.trusted_user_ca_keys +
+                                         " is not listed by the issuer and keep_retired is 0: no longer trusted"),
+            std::string::npos)
+      << Logged("key_dropped")[0];
+}
+
 // A key file cafetch did not write (the admin's own, from before cafetch
 // took over) is replaced by the issuer's keys, as the spec has it, and
 // each key it no longer trusts is logged (key_dropped).
