@@ -177,7 +177,7 @@ TEST(ConfigTest, ErrorsPointAtTheProblem) {
        "c.yaml:4:23: trusted_user_ca_keys is written into sshd_config, so it must not contain blanks, quotes or "
        "backslashes, not \"/etc/ssh/\"ca\"\""},
       {"issuer: &a\n  type: vault\n", "c.yaml:1:9: anchors (&name) are not allowed; write the value out in full"},
-      {"issuer:\n  type: !!str vault\n", "c.yaml:2:9: tags (!tag) are not allowed; remove \"tag:yaml.org,2002:str\""},
+      {"issuer:\n  type: !!str vault\n", "c.yaml:2:9: tags (!tag) are not allowed; remove \"!!str\""},
       {"issuer:\n  type: vault\n  url: https://x/\n  name: k\n",
        "c.yaml:4:9: issuer.name is used only by an akeyless issuer"},
       {"issuer:\n  type: cyberark\n  url: https://x/\n", "c.yaml:2:3: a cyberark issuer needs token_file"},
