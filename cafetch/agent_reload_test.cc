@@ -144,10 +144,15 @@ TEST_F(AgentTest, AReloadThatWasSentAndFailedKeepsTheMark) {
   WriteFile(own, "ListenAddress 127.0.0.1\nPort " + std::to_string(port) + "\nHostKey " + host_ + "\nPidFile " +
                      dir_.Path("sshd.pid") + "\nUsePAM no\n");
   Child sshd({kSshd, "-D", "-E", dir_.Path("sshd.log"), "-f", own});
-  for (int i = 0; i < 200 && access(dir_.Path("sshd.pid").c_str(), F_OK) != 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // it writes its PidFile once it listens
+  // It writes its PidFile once it listens: creates it, then writes the
+  // line, so wait for the whole line, not for the file.
+  std::string pid_line;
+  for (int i = 0; i < 200; ++i) {
+    pid_line = ReadFile(dir_.Path("sshd.pid"));  // empty while it does not exist
+    if (pid_line.ends_with('\n')) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  ASSERT_EQ(ReadFile(dir_.Path("sshd.pid")), std::to_string(sshd.pid()) + "\n");
+  ASSERT_EQ(pid_line, std::to_string(sshd.pid()) + "\n");
   WriteFile(own, "NoSuchKeyword yes\n");
   WriteFile(config_.sshd.config, BaseConfig());
   auto r = Run();
