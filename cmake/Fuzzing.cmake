@@ -1,6 +1,8 @@
 # CERTGATE_FUZZ=ON (clang): every target is built with ASan + UBSan and
 # libFuzzer's coverage instrumentation; certgate_fuzzer() links the fuzzer
-# driver into one harness.
+# driver into one harness. With CERTGATE_SANITIZE=ON too (as tests/run
+# builds them), the same build also makes the ASan+UBSan unit tests: they
+# run with the coverage instrumentation, which only counts.
 if(CERTGATE_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
     message(FATAL_ERROR "CERTGATE_FUZZ needs clang: -DCMAKE_CXX_COMPILER=clang++")
