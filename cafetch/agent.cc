@@ -166,9 +166,14 @@ int64_t Until(int64_t from, uint64_t seconds) {
 // for keep_retired) with a key_adopted event. Any other file is the
 // admin's own from before cafetch: its keys are no longer trusted
 // (cafetch trusts exactly the issuer's keys), each with a key_dropped
-// event, as is every key when keep_retired is 0.
+// event, as is every key when keep_retired is 0. With |sha1_installed|
+// (cafetch's installed sshd lines accept SHA-1 ssh-rsa signatures), an
+// adopted RSA key is marked sha1_issuer, so that accept_sha1_rsa: auto
+// keeps accepting them while it is kept: its certificates may be SHA-1
+// ones of an issuer that signs so (Akeyless) that the state had recorded.
 void AdoptInstalledKeys(const std::string& path, const std::optional<std::string>& installed, const State& old,
-                        int64_t now, uint64_t keep_retired_seconds, State* next, std::vector<KeyEvent>* events) {
+                        int64_t now, uint64_t keep_retired_seconds, bool sha1_installed, State* next,
+                        std::vector<KeyEvent>* events) {
   if (!installed.has_value()) return;
   const bool ours = WrittenByCafetch(*installed);
   for (const CaKey& key : KeysIn(*installed)) {
@@ -193,6 +198,8 @@ void AdoptInstalledKeys(const std::string& path, const std::optional<std::string
     adopted.last_seen = now;
     adopted.listed = false;
     adopted.retired = now;
+    adopted.sha1_issuer = sha1_installed && key.key.type == core::KeyType::kRsa;
+    const bool sha1 = adopted.sha1_issuer;
     next->keys.push_back(std::move(adopted));
     events->push_back({Priority::kWarning, "key_adopted",
                        "CA key " + fp + " is in " + path +
@@ -200,7 +207,10 @@ void AdoptInstalledKeys(const std::string& path, const std::optional<std::string
                            "state_dir changed) and the issuer does not list it: kept as a retired key, still "
                            "trusted until " +
                            Time(Until(now, keep_retired_seconds)) + " (keep_retired " +
-                           std::to_string(keep_retired_seconds) + "s from now)",
+                           std::to_string(keep_retired_seconds) + "s from now)" +
+                           (sha1 ? std::string(", and its SHA-1 ssh-rsa certificates stay accepted as the installed "
+                                               "sshd configuration accepts them")
+                                 : std::string()),
                        fp});
   }
 }
@@ -341,8 +351,30 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   }
   core::Result<std::optional<std::string>> keys_old = ReadWholeFile(config.trusted_user_ca_keys);
   if (!keys_old) return core::Unexpected{keys_old.error()};
+  // sshd's configuration as installed: where cafetch's lines go, and what
+  // they told sshd.
+  const std::string& main_path = config.sshd.config;
+  // The main file is read as sshd reads it (through a symbolic link); it
+  // is replaced only without the drop-in directory, and then it must not
+  // be a link (renaming over it would replace the link, not its target).
+  core::Result<std::optional<std::string>> main_text = ReadFollowingLinks(main_path);
+  if (!main_text) return core::Unexpected{main_text.error()};
+  if (!main_text->has_value()) {
+    return Fail(Errc::kIo, main_path + " does not exist; set sshd.config in cafetch.yaml to sshd's main configuration file");
+  }
+  const std::string config_dir = core::ParentDirectory(main_path);
+  const bool drop_in = IncludesDropInDirectory(**main_text, config_dir);
+  const std::string target = drop_in ? config_dir + "/sshd_config.d/" + kDropInName : main_path;
+  if (core::Status not_link = RefuseSymlink(target); !not_link) return core::Unexpected{not_link.error()};
+  core::Result<std::optional<std::string>> target_old =
+      drop_in ? ReadWholeFile(target) : core::Result<std::optional<std::string>>(*main_text);
+  if (!target_old) return core::Unexpected{target_old.error()};
+  // An adopted RSA key keeps the SHA-1 acceptance the installed lines gave
+  // it (the state that said which issuer signed with it is gone).
+  const bool sha1_installed = AcceptsSha1Rsa(target_old->value_or(""), drop_in) ||
+                              (drop_in && AcceptsSha1Rsa(**main_text, /*drop_in=*/false));
   AdoptInstalledKeys(config.trusted_user_ca_keys, *keys_old, *state, options.now, config.keep_retired_seconds,
-                     &next, &key_events);
+                     sha1_installed, &next, &key_events);
   // A state the next round's LoadState would refuse would stop every
   // round from now on: refuse it now, before anything is changed.
   if (core::Status fits = CheckStateSize(next); !fits) return core::Unexpected{fits.error()};
@@ -371,18 +403,6 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
   const std::vector<Directive> directives = PlanDirectives(plan);
   const std::string body = RenderDirectives(DirectiveLines(directives));
 
-  const std::string& main_path = config.sshd.config;
-  // The main file is read as sshd reads it (through a symbolic link); it
-  // is replaced only without the drop-in directory, and then it must not
-  // be a link (renaming over it would replace the link, not its target).
-  core::Result<std::optional<std::string>> main_text = ReadFollowingLinks(main_path);
-  if (!main_text) return core::Unexpected{main_text.error()};
-  if (!main_text->has_value()) {
-    return Fail(Errc::kIo, main_path + " does not exist; set sshd.config in cafetch.yaml to sshd's main configuration file");
-  }
-  const std::string config_dir = core::ParentDirectory(main_path);
-  const bool drop_in = IncludesDropInDirectory(**main_text, config_dir);
-  const std::string target = drop_in ? config_dir + "/sshd_config.d/" + kDropInName : main_path;
   WarnMatchOverrides(main_path, directives, log);
   if (const size_t block = drop_in ? BlockLine(**main_text) : 0; block != 0) {
     // Left from before the main file included the drop-ins: cafetch never
@@ -405,9 +425,6 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
     if (!rewritten) return Fail(rewritten.error().code, main_path + ": " + rewritten.error().detail);
     config_text = std::move(*rewritten);
   }
-  core::Result<std::optional<std::string>> target_old =
-      drop_in ? ReadWholeFile(target) : core::Result<std::optional<std::string>>(*main_text);
-  if (!target_old) return core::Unexpected{target_old.error()};
 
   const bool keys_changed = *keys_old != std::optional<std::string>(*keys_text);
   const bool config_changed = *target_old != std::optional<std::string>(config_text);

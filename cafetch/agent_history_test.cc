@@ -144,6 +144,68 @@ TEST_F(AgentTest, AfterTheStateIsLostCafetchsRetiredKeysStayForKeepRetired) {
   EXPECT_EQ(Logged("key_adopted").size(), 2u);
 }
 
+// A retired RSA CA last listed by an issuer that signs with SHA-1
+// (Akeyless) made cafetch tell sshd to accept SHA-1 ssh-rsa certificates;
+// the state that said so is lost. The adopted key keeps that acceptance
+// for as long as it is kept, since the installed lines had it, and loses
+// it with the key. Without such lines, an adopted RSA key gets none.
+TEST_F(AgentTest, AnAdoptedRsaKeyKeepsTheSha1AcceptanceTheInstalledLinesGaveIt) {
+  auto version = DetectSshdVersion(certgate::testing::kSshd);
+  ASSERT_TRUE(version);
+  if (!version->AtLeast(8, 2)) GTEST_SKIP() << "sshd before 8.2 accepts SHA-1 without any line";
+  WriteFile(config_.sshd.config, BaseConfig());
+  config_.sshd.accept_sha1_rsa = AcceptSha1Rsa::kAuto;
+  State was;
+  auto rsa = core::ParsePublicKeyLine(ca_rsa_.substr(0, ca_rsa_.find('\n')));
+  ASSERT_TRUE(rsa);
+  was.keys.push_back({CaKey{rsa->key, rsa->comment}, 900, 990, false});
+  was.keys.back().retired = 995;
+  was.keys.back().sha1_issuer = true;
+  ASSERT_TRUE(SaveState(config_.state_dir, was));
+  ASSERT_TRUE(Run(1000));  // the file issuer lists ca_a_ only
+  ASSERT_NE(ReadFile(config_.sshd.config).find("CASignatureAlgorithms +ssh-rsa\n"), std::string::npos)
+      << ReadFile(config_.sshd.config);
+
+  ASSERT_EQ(unlink((config_.state_dir + "/cafetch.state").c_str()), 0);
+  auto adopted = Run(1010);
+  ASSERT_TRUE(adopted) << adopted.error().detail;
+  EXPECT_EQ(TrustedBlobs().size(), 2u);
+  EXPECT_NE(ReadFile(config_.sshd.config).find("CASignatureAlgorithms +ssh-rsa\n"), std::string::npos)
+      << ReadFile(config_.sshd.config);
+  ASSERT_EQ(Logged("key_adopted").size(), 1u);
+  EXPECT_NE(Logged("key_adopted")[0].find(Fp(ca_rsa_) + " is in " + config_.trusted_user_ca_keys),
+            std::string::npos)
+      << Logged("key_adopted")[0];
+  EXPECT_NE(Logged("key_adopted")[0].find("(keep_retired 100s from now), and its SHA-1 ssh-rsa certificates stay "
+                                          "accepted as the installed sshd configuration accepts them"),
+            std::string::npos)
+      << Logged("key_adopted")[0];
+  auto state = LoadState(config_.state_dir);
+  ASSERT_TRUE(state);
+  ASSERT_EQ(state->keys.size(), 2u);
+  EXPECT_TRUE(state->keys[1].sha1_issuer);
+  // The next round knows it from the state.
+  ASSERT_TRUE(Run(1109));
+  EXPECT_NE(ReadFile(config_.sshd.config).find("CASignatureAlgorithms +ssh-rsa\n"), std::string::npos);
+  // keep_retired after the round that adopted it, the key and the lines go.
+  ASSERT_TRUE(Run(1110));
+  EXPECT_EQ(TrustedBlobs(), std::vector<std::string>{Blob(ca_a_)});
+  EXPECT_EQ(ReadFile(config_.sshd.config).find("ssh-rsa"), std::string::npos) << ReadFile(config_.sshd.config);
+
+  // The same RSA key retired from an issuer not known to sign with SHA-1:
+  // no line installed, so none comes back with the adopted key.
+  WriteFile(dir_.Path("issuer.pub"), ca_a_ + ca_rsa_);
+  ASSERT_TRUE(Run(1200));
+  WriteFile(dir_.Path("issuer.pub"), ca_a_);
+  ASSERT_TRUE(Run(1210));
+  ASSERT_EQ(unlink((config_.state_dir + "/cafetch.state").c_str()), 0);
+  ASSERT_TRUE(Run(1220));
+  EXPECT_EQ(TrustedBlobs().size(), 2u);
+  ASSERT_EQ(Logged("key_adopted").size(), 2u);
+  EXPECT_EQ(Logged("key_adopted")[1].find("SHA-1"), std::string::npos) << Logged("key_adopted")[1];
+  EXPECT_EQ(ReadFile(config_.sshd.config).find("ssh-rsa"), std::string::npos) << ReadFile(config_.sshd.config);
+}
+
 // keep_retired 0 keeps no retired key, adopted ones included: the way to
 // stop trusting a retired key at once (a compromised CA key), whatever the
 // state knows. Each goes with key_dropped.

@@ -297,6 +297,29 @@ core::Result<std::string> RewriteMainConfig(std::string_view text, std::string_v
   return out;
 }
 
+bool AcceptsSha1Rsa(std::string_view text, bool drop_in) {
+  bool ours = drop_in;
+  for (std::string_view line : LinesWithEnds(text)) {
+    if (!drop_in && IsBegin(line)) ours = true;
+    if (!drop_in && IsEnd(line)) ours = false;
+    if (!ours || Keyword(line) != "casignaturealgorithms") continue;
+    std::optional<std::vector<std::string>> args = Arguments(line);
+    if (!args || args->empty()) continue;
+    // "+ssh-rsa" as cafetch writes it; a list, or "^"/"-" forms, as an admin
+    // might have edited it ("-ssh-rsa" removes it).
+    std::string_view list = (*args)[0];
+    if (!list.empty() && list.front() == '-') continue;
+    if (!list.empty() && (list.front() == '+' || list.front() == '^')) list.remove_prefix(1);
+    while (!list.empty()) {
+      const size_t comma = list.find(',');
+      if (list.substr(0, comma) == "ssh-rsa") return true;
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+  }
+  return false;
+}
+
 core::Result<SshdVersion> ParseSshdVersion(std::string_view text) {
   static constexpr std::string_view kTag = "OpenSSH_";
   for (size_t at = text.find(kTag); at != std::string_view::npos; at = text.find(kTag, at + 1)) {

@@ -117,6 +117,12 @@ core::Result<std::string> RewriteMainConfig(std::string_view text, std::string_v
 // certgate" line in |text|, or 0 when there is none.
 size_t BlockLine(std::string_view text);
 
+// AcceptsSha1Rsa returns true if cafetch's own lines in |text| (the whole
+// text of its drop-in when |drop_in|, else the marked block of a main file)
+// tell sshd to accept SHA-1 `ssh-rsa` CA signatures: a CASignatureAlgorithms
+// line naming ssh-rsa, which PlanDirectives writes only with accept_sha1_rsa.
+bool AcceptsSha1Rsa(std::string_view text, bool drop_in);
+
 // kPrincipalsCommand and kPrincipalsCommandUser are what cafetch writes
 // with sshd.manage_principals_command (fixed: the package installs the
 // helper there and creates the user); kPrincipalsCommandProgram is the

@@ -312,6 +312,31 @@ TEST(SshdConfigTest, RealSshdAcceptsAndAppliesTheBlock) {
   EXPECT_NE(effective.out.find("trustedusercakeys " + ca_file), std::string::npos);
 }
 
+// What cafetch's installed lines told sshd about SHA-1 ssh-rsa CA
+// signatures: only its own lines count (the drop-in, or the marked block).
+TEST(SshdConfigTest, AcceptsSha1RsaReadsOnlyCafetchsOwnLines) {
+  const std::string lines = RenderDirectives(DirectiveLines(PlanDirectives(
+      {.trusted_user_ca_keys = "/k", .accept_sha1_rsa = true, .version = {9, 2}})));
+  EXPECT_TRUE(AcceptsSha1Rsa(lines, /*drop_in=*/true));
+  EXPECT_FALSE(AcceptsSha1Rsa(RenderDirectives({"TrustedUserCAKeys /k"}), true));
+  auto block = RewriteMainConfig("Port 22\nMatch User x\n  X11Forwarding no\n", lines);
+  ASSERT_TRUE(block);
+  EXPECT_TRUE(AcceptsSha1Rsa(*block, /*drop_in=*/false));
+  // An admin's own line outside the block is the admin's, not cafetch's.
+  EXPECT_FALSE(AcceptsSha1Rsa("CASignatureAlgorithms +ssh-rsa\n# BEGIN certgate\nTrustedUserCAKeys /k\n"
+                              "# END certgate\n",
+                              false));
+  EXPECT_FALSE(AcceptsSha1Rsa("# BEGIN certgate\n# END certgate\nCASignatureAlgorithms +ssh-rsa\n", false));
+  // The forms sshd takes; "-" removes, and a longer name is another one.
+  EXPECT_TRUE(AcceptsSha1Rsa("CASignatureAlgorithms=ssh-ed25519,ssh-rsa\n", true));
+  EXPECT_TRUE(AcceptsSha1Rsa("casignaturealgorithms ^ssh-rsa\n", true));
+  EXPECT_TRUE(AcceptsSha1Rsa("CASignatureAlgorithms \"+ssh-rsa\"\n", true));
+  EXPECT_FALSE(AcceptsSha1Rsa("CASignatureAlgorithms -ssh-rsa\n", true));
+  EXPECT_FALSE(AcceptsSha1Rsa("CASignatureAlgorithms +ssh-rsa-cert-v01@openssh.com\n", true));
+  EXPECT_FALSE(AcceptsSha1Rsa("PubkeyAcceptedAlgorithms +ssh-rsa\n", true));
+  EXPECT_FALSE(AcceptsSha1Rsa("# CASignatureAlgorithms +ssh-rsa\n", true));
+}
+
 }  // namespace
 }  // namespace certgate::cafetch
 

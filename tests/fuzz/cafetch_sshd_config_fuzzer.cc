@@ -1,7 +1,7 @@
 // Fuzzes the sshd_config reader and rewriter: the rewrite must be
 // idempotent and keep every line outside cafetch's block. The same input
-// also goes through the `sshd -V` and `sshd -T` output parsers and the
-// --dry-run diff.
+// also goes through the `sshd -V` and `sshd -T` output parsers, the
+// --dry-run diff and AcceptsSha1Rsa.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -60,9 +60,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // at, and another Match block's value may be taken as that block's.
   (void)certgate::cafetch::VerifyEffective(effective, wanted, all);
   (void)certgate::cafetch::VerifyEffective(effective, wanted, all, certgate::cafetch::DumpScope::kRootFromLoopback);
+  // What cafetch's installed lines say about SHA-1: only ever from a line
+  // naming ssh-rsa, and never from a block that a rewrite replaced by one
+  // without it.
+  const bool sha1_drop_in = certgate::cafetch::AcceptsSha1Rsa(text, /*drop_in=*/true);
+  const bool sha1_block = certgate::cafetch::AcceptsSha1Rsa(text, /*drop_in=*/false);
+  if ((sha1_drop_in || sha1_block) && text.find("ssh-rsa") == std::string_view::npos) __builtin_trap();
   const std::string body = certgate::cafetch::RenderDirectives({"TrustedUserCAKeys /x"});
   auto once = certgate::cafetch::RewriteMainConfig(text, body);
   if (!once) return 0;
+  if (certgate::cafetch::AcceptsSha1Rsa(*once, /*drop_in=*/false)) __builtin_trap();
+  const std::string sha1_body = certgate::cafetch::RenderDirectives({"CASignatureAlgorithms +ssh-rsa"});
+  auto with_sha1 = certgate::cafetch::RewriteMainConfig(text, sha1_body);
+  if (!with_sha1 || !certgate::cafetch::AcceptsSha1Rsa(*with_sha1, /*drop_in=*/false)) __builtin_trap();
   auto twice = certgate::cafetch::RewriteMainConfig(*once, body);
   if (!twice || *twice != *once) __builtin_trap();
   // The diff of a change is never empty, and of no change always is.

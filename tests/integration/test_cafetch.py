@@ -155,12 +155,16 @@ class CafetchCase(h.SshdTestCase):
 
     @classmethod
     def write_config(cls, accept_sha1_rsa="false", port=None, timeout="5s",
-                     keep_retired="%ds" % KEEP_RETIRED, extra=(), reload="signal"):
-        """cafetch.yaml for this class; |extra| lines go before sshd:."""
+                     keep_retired="%ds" % KEEP_RETIRED, extra=(), reload="signal", issuer=()):
+        """cafetch.yaml for this class; |extra| lines go before sshd:.
+        The issuer is type url at ROOT/keys; |issuer| lines (type, url,
+        name, token_file) replace its type and url."""
         cls.ws.write(cls.config, "\n".join([
             "issuer:",
+        ] + (list(issuer) or [
             "  type: url",
             "  url: https://127.0.0.1:%d/keys" % (port or cls.w.port),
+        ]) + [
             "  tls:",
             "    ca_file: %s" % os.path.join(cls.w.pki, "ca.pem"),
             "  timeout: %s" % timeout,

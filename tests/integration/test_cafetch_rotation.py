@@ -15,8 +15,12 @@ Classes:
   LostStateTest  the state file is removed while a retired key is still
                  trusted: the key keeps working (key_adopted) for
                  keep_retired, then goes (key_dropped)
+  Sha1LostStateTest  the same for an RSA CA of an Akeyless issuer (which
+                 signs with SHA-1 ssh-rsa) retired by a move to another
+                 issuer: its SHA-1 certificates keep logging in
 """
 
+import json
 import os
 import sys
 import time
@@ -133,6 +137,71 @@ class LostStateTest(FakedClockCase):
         _, err = self.run_at(HOUR + 180, "changed: %s (-SHA256:" % self.trusted)
         self.assertIn("no longer trusted", err)
         self.assertLoginDenied(USER, w.user_old)
+        self.assertLoginOK(USER, w.user_new)
+        self.assertSshdAccepts()
+
+
+@unittest.skipIf(tc.SKIP, tc.SKIP or "")
+class Sha1LostStateTest(FakedClockCase):
+    """The audit's note: an adopted key lost the state's sha1_issuer mark,
+    so after a move from Akeyless and a lost state file, sshd stopped
+    accepting the SHA-1 certificates of the retired RSA CA at once (with
+    accept_sha1_rsa: auto), though the key itself stayed trusted."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        keys = cls.w.keys
+        cls.ca_rsa = keys.make_key("lost-ca-rsa", "rsa", 2048)
+        cls.user_sha1 = keys.user_with_cert(cls.ca_rsa, "lost-u-sha1", principals=[USER], sig_alg="ssh-rsa")
+        cls.token = os.path.join(cls.ws.etc, "akeyless-token")
+        cls.ws.write(cls.token, "t-0123456789\n", 0o600)
+
+    def accepts_sha1(self):
+        return "ssh-rsa" in self.sshd.effective()["casignaturealgorithms"].split(",")
+
+    def test_an_akeyless_rsa_ca_retired_then_the_state_lost(self):
+        w = self.w
+        with open(self.ca_rsa + ".pub") as f:
+            self.put(os.path.join(w.root, "akeyless"), json.dumps({"ssh": f.read().strip()}).encode())
+        self.write_config(keep_retired="1h", accept_sha1_rsa="auto", issuer=[
+            "  type: akeyless",
+            "  url: https://127.0.0.1:%d/akeyless" % w.port,
+            "  name: /ssh/ca",
+            "  token_file: %s" % self.token,
+        ])
+        _, err = self.run_at(0, "changed: ")
+        self.assertIn("which signs certificates with SHA-1 ssh-rsa: telling sshd to accept them", err)
+        self.assertTrue(self.accepts_sha1())
+        self.assertLoginOK(USER, self.user_sha1)
+
+        # Moved to another issuer: the RSA CA is retired, and its SHA-1
+        # certificates stay accepted (the state's sha1_issuer mark).
+        self.write_config(keep_retired="1h", accept_sha1_rsa="auto")
+        self.serve(w.ca_new)
+        self.run_at(60, "changed: ")
+        with open(self.state_file) as f:
+            self.assertRegex(f.read(), r"\nsha1_issuer SHA256:\S+\n")
+        self.assertLoginOK(USER, self.user_sha1)
+
+        # The state is lost: the key is adopted with the acceptance the
+        # installed lines gave it.
+        os.unlink(self.state_file)
+        last, err = self.run_at(120)
+        self.assertNotIn("-SHA256:", last)
+        self.assertTrue(self.accepts_sha1(), err)
+        self.assertLoginOK(USER, self.user_sha1)
+        self.assertLoginOK(USER, w.user_new)
+        self.assertRegex(err, r"CA key SHA256:\S+ is in %s, which cafetch wrote, but not in its state .*, and "
+                              r"its SHA-1 ssh-rsa certificates stay accepted as the installed sshd "
+                              r"configuration accepts them" % self.trusted)
+
+        # keep_retired after the round that adopted it, the key and the
+        # acceptance go.
+        _, err = self.run_at(HOUR + 180, "changed: ")
+        self.assertIn("no longer trusted", err)
+        self.assertFalse(self.accepts_sha1())
+        self.assertLoginDenied(USER, self.user_sha1)
         self.assertLoginOK(USER, w.user_new)
         self.assertSshdAccepts()
 
