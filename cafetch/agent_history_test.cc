@@ -150,18 +150,10 @@ TEST_F(AgentTest, AfterTheStateIsLostCafetchsRetiredKeysStayForKeepRetired) {
 // for as long as it is kept, since the installed lines had it, and loses
 // it with the key. Without such lines, an adopted RSA key gets none.
 TEST_F(AgentTest, AnAdoptedRsaKeyKeepsTheSha1AcceptanceTheInstalledLinesGaveIt) {
-  auto version = DetectSshdVersion(certgate::testing::kSshd);
-  ASSERT_TRUE(version);
-  if (!version->AtLeast(8, 2)) GTEST_SKIP() << "sshd before 8.2 accepts SHA-1 without any line";
+  if (!SshdNeedsSha1Lines()) GTEST_SKIP() << "sshd before 8.2 accepts SHA-1 without any line";
   WriteFile(config_.sshd.config, BaseConfig());
   config_.sshd.accept_sha1_rsa = AcceptSha1Rsa::kAuto;
-  State was;
-  auto rsa = core::ParsePublicKeyLine(ca_rsa_.substr(0, ca_rsa_.find('\n')));
-  ASSERT_TRUE(rsa);
-  was.keys.push_back({CaKey{rsa->key, rsa->comment}, 900, 990, false});
-  was.keys.back().retired = 995;
-  was.keys.back().sha1_issuer = true;
-  ASSERT_TRUE(SaveState(config_.state_dir, was));
+  ASSERT_NO_FATAL_FAILURE(SaveRetiredSha1RsaState(995));
   ASSERT_TRUE(Run(1000));  // the file issuer lists ca_a_ only
   ASSERT_NE(ReadFile(config_.sshd.config).find("CASignatureAlgorithms +ssh-rsa\n"), std::string::npos)
       << ReadFile(config_.sshd.config);

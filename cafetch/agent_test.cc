@@ -344,17 +344,10 @@ TEST_F(AgentTest, Sha1RsaLinesOnlyWhenAskedOrForAkeylessRsa) {
 // keep_retired; with accept_sha1_rsa: auto, sshd keeps accepting its SHA-1
 // certificates for that time, and not after.
 TEST_F(AgentTest, Sha1StaysAcceptedWhileARetiredAkeylessRsaCaIsTrusted) {
-  auto version = DetectSshdVersion(kSshd);
-  ASSERT_TRUE(version);
-  if (!version->AtLeast(8, 2)) GTEST_SKIP() << "sshd before 8.2 accepts SHA-1 without any line";
+  if (!SshdNeedsSha1Lines()) GTEST_SKIP() << "sshd before 8.2 accepts SHA-1 without any line";
   WriteFile(config_.sshd.config, BaseConfig());
   config_.sshd.accept_sha1_rsa = AcceptSha1Rsa::kAuto;
-  State was;
-  auto rsa = core::ParsePublicKeyLine(ca_rsa_.substr(0, ca_rsa_.find('\n')));
-  ASSERT_TRUE(rsa);
-  was.keys.push_back({CaKey{rsa->key, rsa->comment}, 900, 990, false});
-  was.keys.back().sha1_issuer = true;
-  ASSERT_TRUE(SaveState(config_.state_dir, was));
+  ASSERT_NO_FATAL_FAILURE(SaveRetiredSha1RsaState(std::nullopt));  // from before retired lines
   auto r = Run(1000);  // the file issuer lists ca_a_ only
   ASSERT_TRUE(r) << r.error().detail;
   EXPECT_NE(ReadFile(config_.sshd.config).find("CASignatureAlgorithms +ssh-rsa\n"), std::string::npos)

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,8 +20,11 @@
 #include "cafetch/agent.h"
 #include "cafetch/config.h"
 #include "cafetch/sshd_check.h"
+#include "cafetch/sshd_config.h"
+#include "cafetch/state.h"
 #include "core/log.h"
 #include "core/result.h"
+#include "core/ssh_key.h"
 #include "tests/testing.h"
 
 namespace certgate::cafetch {
@@ -128,6 +132,28 @@ class AgentTest : public ::testing::Test {
   static std::string Blob(const std::string& pub) {
     size_t sp = pub.find(' ');
     return pub.substr(sp + 1, pub.find(' ', sp + 1) - sp - 1);
+  }
+
+  // SshdNeedsSha1Lines returns true when the real sshd refuses SHA-1
+  // ssh-rsa CA signatures unless told (8.2 and later), so that cafetch
+  // writes lines for them.
+  static bool SshdNeedsSha1Lines() {
+    auto version = DetectSshdVersion(certgate::testing::kSshd);
+    EXPECT_TRUE(version) << version.error().detail;
+    return version && version->AtLeast(8, 2);
+  }
+
+  // SaveRetiredSha1RsaState saves a state holding ca_rsa_ as a retired key
+  // (first seen 900, last seen 990, retired at |retired|) last listed by an
+  // issuer that signs with SHA-1 (sha1_issuer), as a move from Akeyless
+  // leaves it.
+  void SaveRetiredSha1RsaState(std::optional<int64_t> retired) {
+    State was;
+    auto rsa = core::ParsePublicKeyLine(ca_rsa_.substr(0, ca_rsa_.find('\n')));
+    ASSERT_TRUE(rsa);
+    was.keys.push_back({CaKey{rsa->key, rsa->comment}, 900, 990, false, retired});
+    was.keys.back().sha1_issuer = true;
+    ASSERT_TRUE(SaveState(config_.state_dir, was));
   }
 
   // Logged returns the messages of log_'s records whose CERTGATE_EVENT is
