@@ -16,6 +16,7 @@
 #include "cafetch/yaml_tree.h"
 #include "core/base64.h"
 #include "core/duration.h"
+#include "core/log.h"
 #include "core/read_file.h"
 #include "core/safe_directory.h"
 #include "core/suggest.h"
@@ -458,11 +459,29 @@ std::optional<IssuerType> IssuerTypeFromName(std::string_view name) {
 
 bool IssuerSignsWithSha1(IssuerType type) { return type == IssuerType::kAkeyless; }
 
+namespace {
+
+constexpr char kTooLargeConfig[] =
+    "config file larger than 256 KiB; cafetch.yaml is a few lines (cafetch.yaml(5)): name the right file with "
+    "--config";
+
+// ShownPath returns |path|, escaped (core::EscapeForLog) if it holds a
+// control character.
+std::string ShownPath(const std::string& path) {
+  for (char c : path) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) return core::EscapeForLog(path);
+  }
+  return path;
+}
+
+}  // namespace
+
 ConfigLoadResult ParseConfigText(std::string_view text, std::string_view file_name) {
   ConfigLoadResult result;
   const std::string file(file_name);
   if (text.size() > kMaxConfigFileSize) {
-    result.issues.push_back(core::Issue{core::SourceLocation{file, 1, 1}, "config file larger than 256 KiB"});
+    result.issues.push_back(core::Issue{core::SourceLocation{file, 1, 1}, kTooLargeConfig});
     return result;
   }
   std::optional<YamlNode> root = ParseYamlTree(text, file, &result.issues);
@@ -476,34 +495,44 @@ ConfigLoadResult ParseConfigText(std::string_view text, std::string_view file_na
 
 ConfigLoadResult LoadConfig(const std::string& path, const ConfigLoadOptions& options) {
   ConfigLoadResult result;
+  // Where messages say the file is: a name holding a line break or another
+  // control character is escaped, so that every issue stays one line.
+  const std::string shown = ShownPath(path);
   auto file_issue = [&](std::string message) {
-    result.issues.push_back(core::Issue{core::SourceLocation{path, 1, 1}, std::move(message)});
+    result.issues.push_back(core::Issue{core::SourceLocation{shown, 1, 1}, std::move(message)});
     return result;
   };
   core::UniqueFd fd(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (fd.get() < 0) {
     const int error = errno;
-    if (error == ELOOP) return file_issue("is a symbolic link; cafetch does not follow links, name the real file");
-    return file_issue(std::string("cannot open: ") + std::strerror(error));
+    if (error == ELOOP) {
+      char target[4096];
+      const ssize_t n = readlink(path.c_str(), target, sizeof target);
+      return file_issue("is a symbolic link" +
+                        (n > 0 ? " to " + ShownPath(std::string(target, static_cast<size_t>(n))) : std::string()) +
+                        "; cafetch does not follow links, name the real file with --config");
+    }
+    return file_issue(std::string("cannot open: ") + std::strerror(error) +
+                      (error == ENOENT ? "; create it (see cafetch.yaml(5)) or name the right file with --config"
+                                       : "; make it readable by root, or name another file with --config"));
   }
   struct stat st {};
   if (fstat(fd.get(), &st) != 0) return file_issue(std::string("cannot stat: ") + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return file_issue("not a regular file");
+  if (!S_ISREG(st.st_mode)) return file_issue("not a regular file; name cafetch.yaml itself with --config");
   if (options.check_permissions) {
     // The policy loader's rule and words (sshd's StrictModes).
     std::string problem = core::OwnerAndModeProblem(st, path, options.owner_uid, /*root_too=*/false);
     if (!problem.empty()) return file_issue(std::move(problem));
   }
   if (st.st_size < 0 || static_cast<uint64_t>(st.st_size) > kMaxConfigFileSize) {
-    return file_issue("config file larger than 256 KiB");
+    return file_issue(kTooLargeConfig);
   }
   std::string text;
   core::Status read = core::ReadBounded(fd.get(), kMaxConfigFileSize, static_cast<size_t>(st.st_size), &text);
   if (!read) {
-    return file_issue(read.error().code == core::Errc::kTooLarge ? "config file larger than 256 KiB"
-                                                                  : read.error().detail);
+    return file_issue(read.error().code == core::Errc::kTooLarge ? kTooLargeConfig : read.error().detail);
   }
-  return ParseConfigText(text, path);
+  return ParseConfigText(text, shown);
 }
 
 }  // namespace certgate::cafetch

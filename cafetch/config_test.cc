@@ -365,12 +365,12 @@ TEST(ConfigTest, LoadRefusesWhatIsNotARegularFile) {
   ASSERT_EQ(mkdir(directory.c_str(), 0755), 0);
   auto d = LoadConfig(directory, options);
   EXPECT_FALSE(d.config);
-  EXPECT_EQ(Issues(d), directory + ":1:1: not a regular file\n");
+  EXPECT_EQ(Issues(d), directory + ":1:1: not a regular file; name cafetch.yaml itself with --config\n");
   const std::string fifo = dir.Path("fifo.yaml");
   ASSERT_EQ(mkfifo(fifo.c_str(), 0644), 0);
   auto f = LoadConfig(fifo, options);
   EXPECT_FALSE(f.config);
-  EXPECT_EQ(Issues(f), fifo + ":1:1: not a regular file\n");
+  EXPECT_EQ(Issues(f), fifo + ":1:1: not a regular file; name cafetch.yaml itself with --config\n");
 }
 
 }  // namespace

@@ -31,8 +31,8 @@ struct DaemonOptions {
   std::string bus_address;      // see RunOptions
   bool systemd_running = false;
   // start_errors_to_stderr: a configuration that cannot be loaded at start
-  // is also said on stderr (a person started it; under systemd the log
-  // record already reaches the journal).
+  // is also said on stderr (cafetch/main.cc: unless --verbose copies every
+  // record there or stderr is the journal, which already has the record).
   bool start_errors_to_stderr = false;
 };
 

@@ -56,13 +56,15 @@ bool WriteStdout(const std::string& text) {
   return fflush(stdout) == 0;
 }
 
-int Fail(LogSink* log, const std::string& what) {
+// Fail logs |what| and says it on stderr too, unless |verbose| already
+// copied the record there or stderr is the journal itself. Returns 1.
+int Fail(LogSink* log, bool verbose, const std::string& what) {
   LogRecord record;
   record.priority = Priority::kErr;
   record.message = what;
   record.fields.emplace_back("CERTGATE_EVENT", "error");
   log->Write(record);
-  std::fprintf(stderr, "cafetch: %s\n", what.c_str());
+  if (!verbose && !certgate::core::StderrIsJournal()) std::fprintf(stderr, "cafetch: %s\n", what.c_str());
   return 1;
 }
 
@@ -81,11 +83,14 @@ int Main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     Mode next = Mode::kNone;
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (arg == "--version") {
-      std::printf("cafetch (certgate) %s\n", CERTGATE_VERSION);
+    if (arg == "--help" || arg == "-h" || arg == "--version") {
+      // Alone, as the helpers take them: "--version --once" is a mistake.
+      if (argc != 2) return UsageError(std::string(arg) + " takes no other arguments");
+      if (arg == "--version") {
+        std::printf("cafetch (certgate) %s\n", CERTGATE_VERSION);
+      } else {
+        std::fputs(kUsage, stdout);
+      }
       return 0;
     } else if (arg == "--verbose" || arg == "-v") {
       verbose = true;
@@ -105,6 +110,9 @@ int Main(int argc, char** argv) {
       next = Mode::kDryRun;
     } else if (arg == "--daemon") {
       next = Mode::kDaemon;
+    } else if (arg.empty() || arg.front() != '-') {
+      return UsageError("unexpected argument '" + certgate::core::EscapeForLog(arg) +
+                        "': cafetch takes options only");
     } else {
       return UsageError("unknown option '" + certgate::core::EscapeForLog(arg) + "'");
     }
@@ -129,8 +137,11 @@ int Main(int argc, char** argv) {
     options.config_path = config_path;
     options.bus_address = bus != nullptr ? bus : "";
     options.systemd_running = systemd_running;
-    // --verbose already copies every record to stderr.
-    options.start_errors_to_stderr = !verbose && isatty(STDERR_FILENO) == 1;
+    // --verbose already copies every record to stderr; a journal stream
+    // already has them. Anywhere else (a terminal, a pipe to runit's or
+    // docker's log, a file, a system without journal and syslog) the
+    // reason cafetch does not start is said there.
+    options.start_errors_to_stderr = !verbose && !certgate::core::StderrIsJournal();
     return certgate::cafetch::RunDaemon(options, &log);
   }
 
@@ -139,7 +150,8 @@ int Main(int argc, char** argv) {
     for (const certgate::core::Issue& issue : loaded.issues) {
       std::fprintf(stderr, "%s\n", issue.ToString().c_str());
     }
-    return Fail(&log, "configuration " + config_path + " not loaded: nothing changed");
+    return Fail(&log, verbose,
+                "configuration " + certgate::core::EscapeForLog(config_path) + " not loaded: nothing changed");
   }
   certgate::cafetch::RunOptions run;
   run.dry_run = mode == Mode::kDryRun;
@@ -149,7 +161,7 @@ int Main(int argc, char** argv) {
   certgate::core::Result<certgate::cafetch::RunOutcome> outcome =
       certgate::cafetch::RunOnce(*loaded.config, run, &log);
   if (!outcome) {
-    return Fail(&log, std::string(certgate::core::ErrcName(outcome.error().code)) + ": " +
+    return Fail(&log, verbose, std::string(certgate::core::ErrcName(outcome.error().code)) + ": " +
                           outcome.error().detail +
                           (run.dry_run ? "" : " (" + certgate::cafetch::FailureOutcome(outcome.error()) + ")"));
   }
@@ -163,7 +175,7 @@ int Main(int argc, char** argv) {
     if (!outcome->reload.empty()) text += outcome->reload + "\n";
     text += outcome->Summary() + "\n";
   }
-  if (!WriteStdout(text)) return Fail(&log, "cannot write to stdout");
+  if (!WriteStdout(text)) return Fail(&log, verbose, "cannot write to stdout");
   return 0;
 }
 

@@ -5,7 +5,9 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -138,6 +140,23 @@ void SystemLogSink::Write(const LogRecord& record) {
   } else {
     WriteStderr(line);
   }
+}
+
+bool StderrIsJournal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  if (stream == nullptr) return false;
+  const std::string_view text(stream);
+  const size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return false;
+  unsigned long long dev = 0, ino = 0;
+  auto [dev_end, dev_ec] = std::from_chars(text.data(), text.data() + colon, dev);
+  auto [ino_end, ino_ec] = std::from_chars(text.data() + colon + 1, text.data() + text.size(), ino);
+  if (dev_ec != std::errc() || dev_end != text.data() + colon || ino_ec != std::errc() ||
+      ino_end != text.data() + text.size()) {
+    return false;
+  }
+  struct stat st {};
+  return fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
 }  // namespace certgate::core

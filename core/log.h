@@ -74,6 +74,12 @@ std::string EscapeQuotesForLog(std::string_view text);
 // cannot be mistaken for two values or for the words around it.
 std::string QuoteForLog(std::string_view text);
 
+// StderrIsJournal returns true if stderr is systemd's stream to the
+// journal ($JOURNAL_STREAM holds its "device:inode"): a record written to
+// the journal is then already there, and a copy on stderr would be a
+// second one.
+bool StderrIsJournal();
+
 }  // namespace certgate::core
 
 #endif  // CERTGATE_CORE_LOG_H_

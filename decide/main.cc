@@ -96,33 +96,12 @@ std::optional<certgate::decide::ClientFilter> ResolveClientUsers(
   return certgate::decide::ClientFilter::Only(std::move(uids));
 }
 
-// StderrIsJournal returns true if stderr is systemd's stream to the
-// journal ($JOURNAL_STREAM holds its "device:inode"): a record written to
-// the journal is then already there, and a copy on stderr would be a
-// second one.
-bool StderrIsJournal() {
-  const char* stream = std::getenv("JOURNAL_STREAM");
-  if (stream == nullptr) return false;
-  const std::string_view text(stream);
-  const size_t colon = text.find(':');
-  if (colon == std::string_view::npos) return false;
-  unsigned long long dev = 0, ino = 0;
-  auto [dev_end, dev_ec] = std::from_chars(text.data(), text.data() + colon, dev);
-  auto [ino_end, ino_ec] = std::from_chars(text.data() + colon + 1, text.data() + text.size(), ino);
-  if (dev_ec != std::errc() || dev_end != text.data() + colon || ino_ec != std::errc() ||
-      ino_end != text.data() + text.size()) {
-    return false;
-  }
-  struct stat st {};
-  return fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
-}
-
 // StartupError logs |message|, the reason the service cannot start, and
 // says it on stderr too, unless --verbose already copies every record there
 // or stderr is the journal itself. Returns 1, the exit status.
 int StartupError(certgate::core::LogSink* log, bool verbose, const std::string& message) {
   log->Write(certgate::decide::ServiceRecord(certgate::core::Priority::kErr, message));
-  if (!verbose && !StderrIsJournal()) std::fprintf(stderr, "certgate-decide: %s\n", message.c_str());
+  if (!verbose && !certgate::core::StderrIsJournal()) std::fprintf(stderr, "certgate-decide: %s\n", message.c_str());
   return 1;
 }
 

@@ -17,6 +17,7 @@ Classes:
 import os
 import pty
 import subprocess
+import tempfile
 import sys
 import unittest
 
@@ -180,7 +181,7 @@ class FailStaticTest(tc.CafetchCase):
 
     def test_usage(self):
         for args, code in ((["--help"], 0), (["--version"], 0), ([], 2), (["--bogus"], 2),
-                           (["--once", "--daemon"], 2)):
+                           (["--once", "--daemon"], 2), (["--version", "extra"], 2)):
             p = subprocess.run([tc.BINARY] + args, capture_output=True, text=True, timeout=10)
             self.assertEqual(p.returncode, code, (args, p.stdout, p.stderr))
         # A usage error is one line saying what is wrong.
@@ -189,7 +190,9 @@ class FailStaticTest(tc.CafetchCase):
                           (["--once", "--daemon"], "give only one of --once, --dry-run and --daemon"),
                           (["--once", "--config"], "--config needs a PATH"),
                           (["--once", "--config="], "--config needs a PATH"),
-                          (["--once", "--config", "/a", "--config=/b"], "--config is given twice; give it once")):
+                          (["--once", "--config", "/a", "--config=/b"], "--config is given twice; give it once"),
+                          (["--once", "extra"], "unexpected argument 'extra': cafetch takes options only"),
+                          (["--version", "--once"], "--version takes no other arguments")):
             p = subprocess.run([tc.BINARY] + args, capture_output=True, text=True, timeout=10)
             self.assertEqual((p.returncode, p.stdout, p.stderr),
                              (2, "", "cafetch: %s (see cafetch --help)\n" % err), args)
@@ -218,8 +221,32 @@ class FailStaticTest(tc.CafetchCase):
                 os.close(slave)
             os.close(master)
         self.assertEqual(p.returncode, 1)
-        self.assertEqual(said.decode().replace("\r\n", "\n"),
-                         "/nonexistent.yaml:1:1: cannot open: No such file or directory\n")
+        missing = ("/nonexistent.yaml:1:1: cannot open: No such file or directory; create it (see "
+                   "cafetch.yaml(5)) or name the right file with --config\n")
+        self.assertEqual(said.decode().replace("\r\n", "\n"), missing)
+        # The same on a pipe or file (runit, docker, a system without
+        # journal and syslog): never an exit 1 that says nothing. When
+        # stderr is the journal's stream ($JOURNAL_STREAM), the log record
+        # is already there: no second copy.
+        with tempfile.TemporaryFile() as err:
+            p = subprocess.run([tc.BINARY, "--config", "/nonexistent.yaml", "--daemon"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=err, timeout=10)
+            err.seek(0)
+            self.assertEqual((p.returncode, err.read().decode()), (1, missing))
+        with tempfile.TemporaryFile() as err:
+            st = os.fstat(err.fileno())
+            env = dict(os.environ, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+            p = subprocess.run([tc.BINARY, "--config", "/nonexistent.yaml", "--daemon"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=err, env=env, timeout=10)
+            err.seek(0)
+            self.assertEqual((p.returncode, err.read().decode()), (1, ""))
+        # A control character in the path is escaped: still one line.
+        p = subprocess.run([tc.BINARY, "--config", "/no\nFAKE.yaml", "--once"], capture_output=True, text=True,
+                           timeout=10)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.splitlines()[0], "/no\\x0aFAKE.yaml:1:1: cannot open: No such file or directory; "
+                         "create it (see cafetch.yaml(5)) or name the right file with --config")
+        self.assertEqual(len(p.stderr.splitlines()), 2, p.stderr)
 
 
 if __name__ == "__main__":
