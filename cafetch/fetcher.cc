@@ -147,8 +147,21 @@ Result<std::string> PinList(const std::vector<std::string>& pins) {
   return out;
 }
 
-Result<FetchResponse> FetchLocal(const std::string& url) {
-  Result<std::string> body = ReadLocalFile(LocalPath(url));
+// ReadSettingFile reads the local file that the cafetch.yaml setting |key|
+// names (|url|, a path or file:///path); an error names the setting and,
+// where the reason alone does not say it, what to do.
+Result<std::string> ReadSettingFile(const std::string& key, const std::string& url, size_t max_bytes) {
+  Result<std::string> body = ReadLocalFile(LocalPath(url), max_bytes);
+  if (body) return body;
+  std::string detail = key + " " + body.error().detail;
+  if (detail.find("; ") == std::string::npos) {
+    detail += "; create or fix that file, or correct " + key + " in cafetch.yaml";
+  }
+  return Fail(body.error().code, detail);
+}
+
+Result<FetchResponse> FetchLocal(const std::string& key, const std::string& url) {
+  Result<std::string> body = ReadSettingFile(key, url, kMaxAnswerBytes);
   if (!body) return Unexpected{body.error()};
   FetchResponse response;
   response.body = std::move(*body);
@@ -417,7 +430,7 @@ Result<FetchResponse> HttpsFetch(const HttpRequest& request) {
 
 Result<FetchResponse> FetchIssuerAnswer(const IssuerConfig& issuer, const Validators& previous) {
   if (issuer.type == IssuerType::kFile || (issuer.type == IssuerType::kUrl && IsLocalUrl(issuer.url))) {
-    return FetchLocal(issuer.url);
+    return FetchLocal(issuer.url_key, issuer.url);
   }
   Secret token;
   if (!issuer.token_file.empty()) {
@@ -481,7 +494,7 @@ Result<FetchResponse> FetchIssuerAnswer(const IssuerConfig& issuer, const Valida
 }
 
 Result<std::string> FetchSignature(const IssuerConfig& issuer, const std::string& url) {
-  if (IsLocalUrl(url)) return ReadLocalFile(LocalPath(url), kMaxAnswerBytes);
+  if (IsLocalUrl(url)) return ReadSettingFile("bundle_signature.url", url, kMaxAnswerBytes);
   HttpRequest request;
   request.url = url;
   request.tls = issuer.tls;

@@ -472,6 +472,18 @@ TEST_F(FetcherTest, LocalFiles) {
   auto garbage = FetchCaKeys(file, {});
   ASSERT_FALSE(garbage);
   EXPECT_TRUE(garbage.error().detail.ends_with("; check issuer.path and issuer.type")) << garbage.error().detail;
+  // A missing one names the setting and what to do, for the signature too.
+  file.issuer.url = dir_.Path("root/missing");
+  auto missing = FetchCaKeys(file, {});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().detail, "issuer.path " + dir_.Path("root/missing") +
+                                        ": cannot open: No such file or directory; create or fix that file, or "
+                                        "correct issuer.path in cafetch.yaml");
+  auto signature = FetchSignature(file.issuer, dir_.Path("root/missing.sig"));
+  ASSERT_FALSE(signature);
+  EXPECT_EQ(signature.error().detail, "bundle_signature.url " + dir_.Path("root/missing.sig") +
+                                          ": cannot open: No such file or directory; create or fix that file, or "
+                                          "correct bundle_signature.url in cafetch.yaml");
   testing::WriteFile(dir_.Path("huge"), std::string(kMaxAnswerBytes + 1, '#'));
   auto huge = ReadLocalFile(dir_.Path("huge"));
   ASSERT_FALSE(huge);

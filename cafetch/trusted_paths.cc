@@ -94,7 +94,7 @@ core::Status CheckTrustedPaths(const Config& config, const core::DirectoryRule& 
   if (st) st = CheckFile("trusted_user_ca_keys", config.trusted_user_ca_keys, strict);
   const IssuerConfig& issuer = config.issuer;
   if (st && (issuer.type == IssuerType::kFile || IsLocalUrl(issuer.url))) {
-    st = CheckFile("issuer.url", LocalPath(issuer.url), rule);
+    st = CheckFile(issuer.url_key, LocalPath(issuer.url), rule);
   }
   if (st && config.bundle_signature && IsLocalUrl(config.bundle_signature->url)) {
     st = CheckFile("bundle_signature.url", LocalPath(config.bundle_signature->url), rule);

@@ -153,6 +153,10 @@ TEST_F(TrustedPathsTest, AKeyDirectoryOfAnotherOwnerIsRefused) {
 TEST_F(TrustedPathsTest, ALocalIssuerFileOfAnotherOwnerIsRefused) {
   ASSERT_EQ(chown(dir_.Path("issuer/ca.pub").c_str(), kNobody, 0), 0);
   Refused("issuer.url", "owned by uid 65534");
+  // Named by the key the config used.
+  config_.issuer.url_key = "issuer.path";
+  Refused("issuer.path", "owned by uid 65534");
+  config_.issuer.url_key = "issuer.url";
   // The same file named as a file:/// URL of a url issuer.
   config_.issuer.type = IssuerType::kUrl;
   config_.issuer.url = "file://" + dir_.Path("issuer/ca.pub");
