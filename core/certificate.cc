@@ -8,6 +8,7 @@
 
 #include "core/base64.h"
 #include "core/digest.h"
+#include "core/log.h"
 #include "core/wire_reader.h"
 
 namespace certgate::core {
@@ -239,7 +240,8 @@ Result<Certificate> ParseCertificate(std::span<const uint8_t> blob, SignatureMem
     if (type_name == "ssh-dss-cert-v01@openssh.com") {
       return Fail(Errc::kUnsupportedType, "DSA certificates are not supported (OpenSSH disabled DSA in 9.8)");
     }
-    return Fail(Errc::kUnsupportedType, "not a certificate type");
+    return Fail(Errc::kUnsupportedType, "not a certificate: type " + QuoteForLog(type_name) +
+                                            "; sshd passes a certificate only, give the -cert.pub file's key");
   }
   cert.type_name = std::string(type_name);
   std::span<const uint8_t> nonce;
@@ -319,11 +321,16 @@ Result<Certificate> ParseUserCertificate(std::string_view base64, std::string_vi
     // or for RSA one of the rsa-sha2-*-cert aliases.
     std::optional<KeyType> expected = KeyTypeFromCertName(expected_type);
     if (!expected || *expected != cert->key.type) {
-      return Fail(Errc::kTypeMismatch, "certificate type differs from the offered algorithm");
+      return Fail(Errc::kTypeMismatch, "the offered algorithm " + QuoteForLog(expected_type) +
+                                           " is not the certificate's type " + cert->type_name +
+                                           "; pass sshd's %t with its %k");
     }
   }
   if (cert->cert_type != kCertTypeUser) {
-    return Fail(Errc::kNotUserCertificate, "not a user certificate");
+    return Fail(Errc::kNotUserCertificate,
+                std::string(cert->cert_type == kCertTypeHost ? "a host certificate" : "not a user certificate") +
+                    " (key id " + QuoteForLog(cert->key_id) +
+                    "); a login needs a user certificate: sign the user's key with ssh-keygen -s, without -h");
   }
   return cert;
 }

@@ -305,7 +305,8 @@ TEST_F(CertificateCraftedTest, WrongTypes) {
   EXPECT_EQ(Code(unknown), Errc::kUnsupportedType);
   EXPECT_EQ(ParseCertificate(unknown.Build(ca_)).error().detail,
             "DSA certificates are not supported (OpenSSH disabled DSA in 9.8)");
-  EXPECT_EQ(ParseCertificate(plain.Build(ca_)).error().detail, "not a certificate type");
+  EXPECT_EQ(ParseCertificate(plain.Build(ca_)).error().detail,
+            "not a certificate: type \"ssh-ed25519\"; sshd passes a certificate only, give the -cert.pub file's key");
   // Outer name says RSA, inner fields are an Ed25519 key.
   Draft mismatch;
   mismatch.type_name = "ssh-rsa-cert-v01@openssh.com";

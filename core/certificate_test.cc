@@ -253,6 +253,9 @@ TEST_F(CertificateKeygenTest, HostCertificateIsNotUser) {
   EXPECT_EQ(any->cert_type, kCertTypeHost);
   EXPECT_EQ(Describe(*any), KeygenDescribe(CertPath(subjects_[4])));
   EXPECT_EQ(ParseUserCertificate(b64, "").error().code, Errc::kNotUserCertificate);
+  EXPECT_EQ(ParseUserCertificate(b64, "").error().detail,
+            "a host certificate (key id \"host\"); a login needs a user certificate: sign the user's key with "
+            "ssh-keygen -s, without -h");
 }
 
 TEST_F(CertificateKeygenTest, OfferedTypeMustMatch) {
@@ -271,6 +274,9 @@ TEST_F(CertificateKeygenTest, OfferedTypeMustMatch) {
   }
   EXPECT_EQ(ParseUserCertificate(rsa, "ecdsa-sha2-nistp256-cert-v01@openssh.com").error().code,
             Errc::kTypeMismatch);
+  EXPECT_EQ(ParseUserCertificate(ed, "ssh-ed25519").error().detail,
+            "the offered algorithm \"ssh-ed25519\" is not the certificate's type ssh-ed25519-cert-v01@openssh.com; "
+            "pass sshd's %t with its %k");
   // Not strict base64: a trailing newline or embedded blank.
   EXPECT_EQ(ParseUserCertificate(ed + "\n", "").error().code, Errc::kBadEncoding);
 }

@@ -1,6 +1,7 @@
 #include "core/helper_args.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -99,6 +100,24 @@ std::string LoginNameInArgs(const std::vector<std::string>& args) {
   return user;
 }
 
+namespace {
+
+// StrayOption returns the usage error for the first of |positional| that
+// looks like an option, when the positional arguments did not add up: an
+// option after them, or one with a single dash.
+std::optional<Error> StrayOption(const std::vector<std::string>& positional) {
+  for (const std::string& arg : positional) {
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    if (arg[1] == '-') {
+      return Error{Errc::kUsage, "option " + arg + " after a positional argument: options come first"};
+    }
+    return Error{Errc::kUsage, "unknown option " + arg + " (options start with --; see --help)"};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::string>& args) {
   (void)kind;
   HelperOptions o;
@@ -181,6 +200,7 @@ Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::st
   if (explain) {
     if (o.explain_user.empty()) return Fail(Errc::kUsage, "--explain needs --user NAME");
     if (positional.size() != 1) {
+      if (std::optional<Error> stray = StrayOption(positional)) return Unexpected{*stray};
       return Fail(Errc::kUsage, "--explain needs exactly one certificate file");
     }
     o.explain_file = positional[0];
@@ -188,6 +208,7 @@ Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::st
     return o;
   }
   if (positional.size() != 3) {
+    if (std::optional<Error> stray = StrayOption(positional)) return Unexpected{*stray};
     return Fail(Errc::kUsage, "expected 3 arguments USER KEYTYPE KEY (sshd: %u %t %k), got " +
                                   std::to_string(positional.size()));
   }

@@ -87,6 +87,14 @@ TEST(HelperArgsTest, OptionsAfterPositionalAreArguments) {
   ASSERT_TRUE(o);
   EXPECT_FALSE(o->verbose);
   EXPECT_EQ(o->key_type, "--verbose");
+  // When the count is wrong, an argument that looks like an option is why.
+  EXPECT_EQ(Parse({"--policy", "/p", "alice", "t", "k", "--verbose"}).error().detail,
+            "option --verbose after a positional argument: options come first");
+  EXPECT_EQ(Parse({"--verbose", "-v", "alice", "t", "k"}).error().detail,
+            "unknown option -v (options start with --; see --help)");
+  EXPECT_EQ(Parse({"--explain", "--user", "a", "c.pub", "--at", "5"}).error().detail,
+            "option --at after a positional argument: options come first");
+  EXPECT_EQ(Parse({"a", "b", "c", "d"}).error().detail, "expected 3 arguments USER KEYTYPE KEY (sshd: %u %t %k), got 4");
 }
 
 // kHelperValueOptions, which the client and LoginNameInArgs skip values

@@ -27,16 +27,18 @@ namespace {
 
 constexpr size_t kMaxKeyFileSize = 256 * 1024;
 
-// PolicyIssuesRecord logs the first issue of an unusable policy (all of
-// them are printed by --check).
-LogRecord PolicyIssuesRecord(const char* program, const std::string& user,
+// PolicyIssuesRecord logs the first issue of an unusable policy at
+// |policy_path| (all of them are printed by --check, which it names with
+// the same --policy).
+LogRecord PolicyIssuesRecord(const char* program, const std::string& user, const std::string& policy_path,
                              const std::vector<Issue>& issues) {
   LogRecord rec;
   rec.priority = Priority::kErr;
   std::string first = issues.empty() ? "policy could not be loaded" : issues.front().ToString();
+  const std::string check = std::string(program) + " --check" +
+                            (policy_path == kDefaultPolicyPath ? "" : " --policy " + EscapeForLog(policy_path));
   std::string more = issues.size() > 1
-                         ? " (and " + std::to_string(issues.size() - 1) + " more; run " +
-                               program + " --check)"
+                         ? " (and " + std::to_string(issues.size() - 1) + " more; run " + check + ")"
                          : "";
   rec.message = "deny " + EscapeForLog(user) + ": policy error, every login denied: " +
                 EscapeForLog(first) + more;
@@ -426,7 +428,7 @@ HelperOutput RunSshd(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
   HelperOutput result;
   const LoadedPolicy& loaded = GetPolicy(o.policy_path, env);
   if (!loaded.policy) {
-    env.log->Write(PolicyIssuesRecord(program, o.user, loaded.issues));
+    env.log->Write(PolicyIssuesRecord(program, o.user, o.policy_path, loaded.issues));
     return result;  // exit 1, nothing printed
   }
   result.exit_code = 0;  // the policy was read: from here on, exit 0

@@ -174,6 +174,10 @@ TEST_F(HelperCommandTest, BadPolicyIsExitOneWithLocation) {
   ASSERT_EQ(log_.records.size(), 1u);
   EXPECT_NE(log_.records[0].message.find(policy_path_ + ":"), std::string::npos)
       << log_.records[0].message;
+  // The other issues: --check with the same --policy lists them.
+  EXPECT_NE(log_.records[0].message.find(" more; run principals-cmd --check --policy " + policy_path_ + ")"),
+            std::string::npos)
+      << log_.records[0].message;
 }
 
 TEST_F(HelperCommandTest, UnsafePolicyPermissionsDeny) {

@@ -253,8 +253,11 @@ uid_t FallbackOwner() {
 }
 
 // RunInProcess execve()s `certgate-decide --run KIND ARGS...`, the full
-// helper; it returns only on failure (then: exit 1, nothing printed).
-int RunInProcess(uint8_t kind, const char* user, size_t argc, const char* const* argv, char** envp) {
+// helper; it returns only on failure (then: exit 1, nothing printed). For
+// an |admin| command (--explain, --check, --compile) that failure is not a
+// login denied: it is said on stderr only.
+int RunInProcess(uint8_t kind, const char* user, size_t argc, const char* const* argv, char** envp,
+                 bool admin = false) {
   char path[PATH_MAX];
   char resolved[PATH_MAX];
   char why[PATH_MAX + 128];
@@ -273,6 +276,11 @@ int RunInProcess(uint8_t kind, const char* user, size_t argc, const char* const*
     Why(why, sizeof why, "cannot run ", resolved, ": ", std::strerror(errno));
   }
   char message[sizeof why + 96];
+  if (admin) {
+    std::fprintf(stderr, "%s: cannot run certgate-decide, which does this: %s; fix that, or reinstall certgate\n",
+                 KindName(kind), why);
+    return 1;
+  }
   std::snprintf(message, sizeof message,
                 "no certgate-decide service and no in-process helper: %s; fix that, or reinstall certgate", why);
   LogDenial(kind, user, message);
@@ -557,7 +565,7 @@ int ClientMain(uint8_t kind, int argc, char** argv, char** envp) {
     UsageError(kind, user, usage);
     return 1;
   }
-  if (in_process) return RunInProcess(kind, user, n, args, envp);
+  if (in_process) return RunInProcess(kind, user, n, args, envp, admin);
 
   char why[PATH_MAX + 128];
   AnswerView answer;

@@ -486,8 +486,15 @@ class PrincipalsDirectTest(helper_cases.HelperBadInputCases, unittest.TestCase):
         os.chown(decide, 1, 1)
         r = h.run_helper_unwrapped(client, args, as_nobody=False)
         self.assertEqual((r.returncode, r.stdout), (1, ""))
-        self.assertIn("no certgate-decide service and no in-process helper: %s: not owned by root or by uid 65534"
-                      % os.path.realpath(decide), r.stderr)
+        # --check is no login: not "deny", but what could not run and why.
+        self.assertEqual(r.stderr, "principals-cmd: cannot run certgate-decide, which does this: %s: not owned by "
+                         "root or by uid 65534; fix that, or reinstall certgate\n" % os.path.realpath(decide))
+        # A login through the same client is a denial, logged as one.
+        r = h.run_helper_unwrapped(client, ["--socket", os.path.join(tree, "none.sock"), "--policy", self.policy,
+                                            "alice", "t", "k"], as_nobody=False)
+        self.assertEqual((r.returncode, r.stdout), (1, ""))
+        self.assertIn("principals-cmd: deny: no certgate-decide service and no in-process helper: %s: not owned by "
+                      "root or by uid 65534" % os.path.realpath(decide), r.stderr)
 
     def test_grant_exact_output(self):
         _, (t, k) = self.cert_args(principals=["ops", "dev", "web"])
