@@ -169,7 +169,7 @@ TEST(ConfigTest, ErrorsPointAtTheProblem) {
       {"issuer:\n  type: vault\n  url: https://x/\nstate_dir: var/lib\n",
        "c.yaml:4:12: state_dir must be an absolute path, not \"var/lib\""},
       {"issuer:\n  type: vault\n  url: https://x/\nstate_dir: \"/var/lib\\tcertgate\"\n",
-       "c.yaml:4:12: state_dir must be an absolute path, not \"/var/lib?certgate\""},
+       "c.yaml:4:12: state_dir must be an absolute path, not \"/var/lib\\x09certgate\""},
       {"issuer:\n  type: vault\n  url: https://x/\ntrusted_user_ca_keys: /etc/ssh/user ca keys\n",
        "c.yaml:4:23: trusted_user_ca_keys is written into sshd_config, so it must not contain blanks, quotes or "
        "backslashes, not \"/etc/ssh/user ca keys\""},

@@ -236,7 +236,7 @@ void Parser::ParseRule() {
         } else if (std::any_of(rule.name.begin(), rule.name.end(), [](char c) {
                      return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
                    })) {
-          error = "a rule name may not contain control characters";
+          error = "a rule name may not contain control characters; write it on one line without tabs";
         } else if (rule.name.size() > kMaxPolicyNameLength) {
           error = "rule name longer than " + std::to_string(kMaxPolicyNameLength) + " bytes";
         }

@@ -26,6 +26,11 @@ TEST(PolicyRuleParserTest, BadPatterns) {
               "p.yaml:8:18: bad pattern \"!\" in principals");
   ExpectIssue(Header() + "rules:\n  - users: [a]\n    authorities: [prod]\n    principals: [\"{usr}\"]\n",
               "p.yaml:8:18: bad pattern \"{usr}\" in principals: the only placeholder is {user}");
+  // A control character is shown as the log shows it: '?' would read as
+  // the pattern's wildcard.
+  ExpectIssue(Header() + "rules:\n  - users: [\"a\\nfake\"]\n    authorities: [prod]\n    principals: [\"x\\ty\"]\n",
+              "p.yaml:6:13: bad pattern \"a\\x0afake\" in users: a pattern may not contain control characters; "
+              "remove them");
   ExpectIssue(Header() + "rules:\n  - users: [\"!group:x\"]\n    authorities: [prod]\n    principals: [x]\n",
               "p.yaml:6:13: a group cannot be negated");
   ExpectIssue(Header() + "rules:\n  - users: [\"group:\"]\n    authorities: [prod]\n    principals: [x]\n",

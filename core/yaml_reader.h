@@ -80,7 +80,8 @@ class YamlReader {
 };
 
 // QuoteForIssue returns |s| in double quotes for an issue message, control
-// characters replaced by '?', cut after 80 bytes ("..." appended).
+// characters written as \xHH (as the log escapes them), cut after 80 bytes
+// ("..." appended).
 std::string QuoteForIssue(std::string_view s);
 
 }  // namespace certgate::core
