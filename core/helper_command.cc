@@ -62,7 +62,7 @@ LogRecord DenyRecord(const char* program, const std::string& user, const std::st
 // its one line, with blank lines and '#' comments skipped as sshd skips
 // them in key files. A second key line is refused: it would be ignored,
 // and it may be the one that was meant.
-Result<std::string> ReadKeyLine(const std::string& path) {
+Result<std::string> ReadKeyLine(const std::string& path, size_t* line_number) {
   UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return Fail(Errc::kIo, path + ": cannot open: " + std::strerror(errno));
   std::string data;
@@ -75,7 +75,10 @@ Result<std::string> ReadKeyLine(const std::string& path) {
   size_t line_no = 0, lines = 0;
   std::string first;
   while (NextKeyFileLine(&rest, &line_no, &line)) {
-    if (++lines == 1) first = std::string(line);
+    if (++lines == 1) {
+      first = std::string(line);
+      *line_number = line_no;
+    }
   }
   if (lines == 0) {
     return Fail(Errc::kBadFormat, path + " holds no key line (only blank lines or # comments); give the "
@@ -365,7 +368,8 @@ HelperOutput RunExplain(HelperKind kind, const HelperOptions& o, HelperEnv& env)
     result.out += "decision: DENY: policy error\n";
     return result;
   }
-  Result<std::string> text = ReadKeyLine(o.explain_file);
+  size_t line_number = 0;
+  Result<std::string> text = ReadKeyLine(o.explain_file, &line_number);
   if (!text) {
     result.out = "decision: DENY: " + text.error().detail + "\n";
     return result;
@@ -375,7 +379,12 @@ HelperOutput RunExplain(HelperKind kind, const HelperOptions& o, HelperEnv& env)
   if (type.empty() || IsCertTypeName(type)) {
     Result<Certificate> cert = ParseUserCertificate(b64, type);
     if (!cert) {
-      result.out = "decision: DENY: " + DecodeFailure(cert.error()) + "\n";
+      // Where, and for a line that is not TYPE BASE64 at all, what one is.
+      result.out = "decision: DENY: " + EscapeForLog(o.explain_file) + ":" + std::to_string(line_number) + ": " +
+                   DecodeFailure(cert.error()) +
+                   (type.empty() ? "; a key line is TYPE BASE64 [COMMENT], as in the certificate's -cert.pub file"
+                                 : "") +
+                   "\n";
       return result;
     }
     Decision d = DecideCertificate(*loaded.policy, o.explain_user, *cert, now, *env.groups,

@@ -275,6 +275,16 @@ TEST_F(HelperCommandTest, ExplainAllowAndDeny) {
   EXPECT_EQ(nothing.out, "decision: DENY: " + none +
                              " holds no key line (only blank lines or # comments); give the certificate's "
                              "-cert.pub file\n");
+  // A line that does not decode: where it is, and what a key line is.
+  const std::string garbage = dir_.Path("garbage.pub");
+  WriteFile(garbage, "# a comment\ngarbage\n");
+  o->explain_file = garbage;
+  HelperOutput bad = RunHelper(HelperKind::kPrincipals, *o, env_);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.out.rfind("decision: DENY: " + garbage + ":2: certificate rejected (bad-encoding): ", 0), 0u)
+      << bad.out;
+  EXPECT_TRUE(bad.out.ends_with("; a key line is TYPE BASE64 [COMMENT], as in the certificate's -cert.pub file\n"))
+      << bad.out;
 }
 
 TEST_F(HelperCommandTest, ExplainNamesTheFailingRule) {
