@@ -187,7 +187,11 @@ class Installed {
     if (mkdir(dir.c_str(), 0755) == 0) {
       created_dirs_.push_back(dir);
     } else if (errno != EEXIST) {
-      return Fail(Errc::kIo, "mkdir " + dir + ": " + std::strerror(errno));
+      const int error = errno;
+      return Fail(Errc::kIo, "cannot create directory " + dir + ": " + std::strerror(error) +
+                                 (error == ENOENT ? "; create its parent (root, 0755)"
+                                                  : "; it must be on a writable file system") +
+                                 ", or correct the path in cafetch.yaml");
     }
     return core::Ok();
   }

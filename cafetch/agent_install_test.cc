@@ -441,7 +441,10 @@ TEST_F(AgentTest, AKeysDirectoryThatCannotBeMadeLeavesNoReloadMark) {
   const auto before = Watched();
   auto r = Run();
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().detail.find("mkdir " + dir_.Path("etc/missing/certgate")), std::string::npos)
+  EXPECT_NE(r.error().detail.find("cannot create directory " + dir_.Path("etc/missing/certgate") +
+                                  ": No such file or directory; create its parent (root, 0755), or correct the path "
+                                  "in cafetch.yaml"),
+            std::string::npos)
       << r.error().detail;
   EXPECT_FALSE(*ReloadPending(config_.state_dir));
   EXPECT_EQ(Watched(), before);

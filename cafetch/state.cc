@@ -48,9 +48,14 @@ bool ParseInt(std::string_view s, int64_t* out) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size() && *out >= 0;
 }
 
+// MakeDir creates the state directory |dir| unless it exists.
 core::Status MakeDir(const std::string& dir) {
   if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return Fail(Errc::kIo, "mkdir " + dir + ": " + std::strerror(errno));
+    const int error = errno;
+    return Fail(Errc::kIo, "state_dir " + dir + ": cannot create: " + std::strerror(error) +
+                               (error == ENOENT ? "; create its parent directory (root, 0755)"
+                                                : "; it must be on a writable file system") +
+                               ", or set state_dir in cafetch.yaml");
   }
   return core::Ok();
 }
@@ -350,7 +355,11 @@ core::Result<core::UniqueFd> LockStateDir(const std::string& state_dir) {
   if (!made) return core::Unexpected{made.error()};
   const std::string path = state_dir + "/" + kLockFileName;
   core::UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600));
-  if (!fd.valid()) return Fail(Errc::kIo, "open " + path + ": " + std::strerror(errno));
+  if (!fd.valid()) {
+    return Fail(Errc::kIo, "state_dir " + state_dir + ": cannot open its lock file " + path + ": " +
+                               std::strerror(errno) +
+                               "; state_dir must be writable by root: fix it, or set state_dir in cafetch.yaml");
+  }
   // Anyone who can open the lock file can flock it and stop every round
   // ("another cafetch is running"): it must be ours alone, as the state
   // file is.

@@ -421,6 +421,21 @@ TEST(StateTest, LockIsExclusive) {
   EXPECT_TRUE(LockStateDir(dir.Path("state")));
 }
 
+// A state_dir that cannot be made names the setting and what to do.
+TEST(StateTest, AStateDirThatCannotBeMadeSaysWhatToDo) {
+  TempDir dir;
+  auto missing = LockStateDir(dir.Path("no/state"));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().detail, "state_dir " + dir.Path("no/state") +
+                                        ": cannot create: No such file or directory; create its parent directory "
+                                        "(root, 0755), or set state_dir in cafetch.yaml");
+  auto proc = LockStateDir("/proc/certgate-state");
+  ASSERT_FALSE(proc);
+  EXPECT_EQ(proc.error().detail.rfind("state_dir /proc/certgate-state: cannot create: ", 0), 0u)
+      << proc.error().detail;
+  EXPECT_TRUE(proc.error().detail.ends_with(", or set state_dir in cafetch.yaml")) << proc.error().detail;
+}
+
 // A lock file that is a symbolic link is not followed: neither the file it
 // names nor a missing target is opened, created or locked.
 TEST(StateTest, LockFileThatIsASymlinkIsRefused) {
