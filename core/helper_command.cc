@@ -143,7 +143,15 @@ const LoadedPolicy& GetPolicy(const std::string& path, HelperEnv& env) {
 }
 
 std::string DecodeFailure(const Error& e) {
-  return std::string("certificate rejected (") + ErrcName(e.code) + "): " + e.detail;
+  std::string out = std::string("certificate rejected (") + ErrcName(e.code) + "): " + e.detail;
+  // The two a person meets most, in words: the field named alone says
+  // neither what happened nor what to do.
+  if (e.code == Errc::kTruncated) {
+    out += " (the certificate data ends inside it: cut or damaged; pass sshd's whole %k, or the whole -cert.pub line)";
+  } else if (e.code == Errc::kBadSignature) {
+    out += " (the CA's signature does not verify: the certificate was altered or damaged; have it signed again)";
+  }
+  return out;
 }
 
 // PlainKeyAnswer is keys-cmd's answer for a plain key: every user_keys

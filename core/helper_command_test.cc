@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/base64.h"
 #include "core/decision_report.h"
 #include "tests/testing.h"
 
@@ -163,6 +164,31 @@ TEST_F(HelperCommandTest, MalformedInputDeniesQuietly) {
     ASSERT_EQ(log_.records.size(), 1u);
     EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
   }
+}
+
+// The two rejections a person meets most say what happened and what to do.
+TEST_F(HelperCommandTest, ACutOrAlteredCertificateSaysWhatHappened) {
+  const std::string cert = Cert(ca_, {"-n", "ops", "-V", "-5m:+5m"});
+  HelperOutput cut = Sshd(HelperKind::kPrincipals, {"alice", kType, cert.substr(0, 100)});
+  EXPECT_EQ(cut.out, "");
+  ASSERT_EQ(log_.records.size(), 1u);
+  const std::string truncated = log_.records[0].Field("CERTGATE_REASON");
+  EXPECT_EQ(truncated.rfind("certificate rejected (truncated): ", 0), 0u) << truncated;
+  EXPECT_NE(truncated.find("the certificate data ends inside it: cut or damaged; pass sshd's whole %k"),
+            std::string::npos)
+      << truncated;
+  auto blob = Base64Decode(cert);
+  ASSERT_TRUE(blob);
+  blob->back() ^= 1;  // the last byte of the signature
+  log_.records.clear();
+  HelperOutput altered = Sshd(HelperKind::kPrincipals, {"alice", kType, Base64Encode(*blob)});
+  EXPECT_EQ(altered.out, "");
+  ASSERT_EQ(log_.records.size(), 1u);
+  const std::string bad = log_.records[0].Field("CERTGATE_REASON");
+  EXPECT_EQ(bad.rfind("certificate rejected (bad-signature): ", 0), 0u) << bad;
+  EXPECT_NE(bad.find("the CA's signature does not verify: the certificate was altered or damaged"),
+            std::string::npos)
+      << bad;
 }
 
 TEST_F(HelperCommandTest, BadPolicyIsExitOneWithLocation) {
