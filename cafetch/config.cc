@@ -49,8 +49,17 @@ class Checker {
       bool found = false;
       for (std::string_view k : known) found = found || k == key.value;
       if (!found) {
-        Issue(key, "unknown key " + core::QuoteForIssue(key.value) + " in " + std::string(context) +
-                       core::Suggest(key.value, known));
+        // "did you mean" for a near name, else the names it may be.
+        std::string hint = core::Suggest(key.value, known);
+        if (hint.empty()) {
+          hint = "; use one of: ";
+          bool first = true;
+          for (std::string_view k : known) {
+            hint += (first ? "" : ", ") + std::string(k);
+            first = false;
+          }
+        }
+        Issue(key, "unknown key " + core::QuoteForIssue(key.value) + " in " + std::string(context) + hint);
         continue;
       }
       fn(key.value, value);

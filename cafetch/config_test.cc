@@ -152,7 +152,8 @@ TEST(ConfigTest, ErrorsPointAtTheProblem) {
       {"interval: 5m\n", "c.yaml:1:1: missing issuer: cafetch needs to know where the CA keys come from"},
       {"issuer:\n  type: vault\n  url: https://x/\n  urll: https://y/\n",
        "c.yaml:4:3: unknown key \"urll\" in issuer; did you mean \"url\"?"},
-      {"issuer:\n  type: vault\n  url: https://x/\n  colour: red\n", "c.yaml:4:3: unknown key \"colour\" in issuer"},
+      {"issuer:\n  type: vault\n  url: https://x/\n  colour: red\n",
+       "c.yaml:4:3: unknown key \"colour\" in issuer; use one of: type, url, path, name, tls, token_file, timeout"},
       {"issuer:\n  type: vault\n  url: https://x/\n  type: step\n", "c.yaml:4:3: duplicate key \"type\"; keep only one"},
       {"issuer:\n  type: hashicorp\n  url: https://x/\n",
        "c.yaml:2:9: issuer.type must be one of vault, step, akeyless, cyberark, teleport, url, file, not \"hashicorp\""},
@@ -266,7 +267,8 @@ TEST(ConfigTest, NestedDeeperThanSixteenLevelsIsRefusedAtItsLine) {
   auto at_limit = ParseConfigText(NestedMappings(16), "c.yaml");
   EXPECT_FALSE(at_limit.config);
   ASSERT_FALSE(at_limit.issues.empty());
-  EXPECT_EQ(at_limit.issues[0].ToString(), "c.yaml:2:3: unknown key \"k1\" in issuer");
+  EXPECT_EQ(at_limit.issues[0].ToString(),
+            "c.yaml:2:3: unknown key \"k1\" in issuer; use one of: type, url, path, name, tls, token_file, timeout");
   // 17 levels: the 17th mapping starts with key k16 on line 17.
   auto deeper = ParseConfigText(NestedMappings(17), "c.yaml");
   EXPECT_FALSE(deeper.config);
