@@ -168,11 +168,16 @@ TEST_F(HelperCommandTest, MalformedInputDeniesQuietly) {
 
 // The two rejections a person meets most say what happened and what to do.
 TEST_F(HelperCommandTest, ACutOrAlteredCertificateSaysWhatHappened) {
+  // Reason denies |base64| and returns its record's CERTGATE_REASON.
+  auto reason = [this](const std::string& base64) {
+    log_.records.clear();
+    HelperOutput out = Sshd(HelperKind::kPrincipals, {"alice", kType, base64});
+    EXPECT_EQ(out.out, "");
+    EXPECT_EQ(log_.records.size(), 1u);
+    return log_.records.empty() ? std::string() : log_.records[0].Field("CERTGATE_REASON");
+  };
   const std::string cert = Cert(ca_, {"-n", "ops", "-V", "-5m:+5m"});
-  HelperOutput cut = Sshd(HelperKind::kPrincipals, {"alice", kType, cert.substr(0, 100)});
-  EXPECT_EQ(cut.out, "");
-  ASSERT_EQ(log_.records.size(), 1u);
-  const std::string truncated = log_.records[0].Field("CERTGATE_REASON");
+  const std::string truncated = reason(cert.substr(0, 100));
   EXPECT_EQ(truncated.rfind("certificate rejected (truncated): ", 0), 0u) << truncated;
   EXPECT_NE(truncated.find("the certificate data ends inside it: cut or damaged; pass sshd's whole %k"),
             std::string::npos)
@@ -180,11 +185,7 @@ TEST_F(HelperCommandTest, ACutOrAlteredCertificateSaysWhatHappened) {
   auto blob = Base64Decode(cert);
   ASSERT_TRUE(blob);
   blob->back() ^= 1;  // the last byte of the signature
-  log_.records.clear();
-  HelperOutput altered = Sshd(HelperKind::kPrincipals, {"alice", kType, Base64Encode(*blob)});
-  EXPECT_EQ(altered.out, "");
-  ASSERT_EQ(log_.records.size(), 1u);
-  const std::string bad = log_.records[0].Field("CERTGATE_REASON");
+  const std::string bad = reason(Base64Encode(*blob));
   EXPECT_EQ(bad.rfind("certificate rejected (bad-signature): ", 0), 0u) << bad;
   EXPECT_NE(bad.find("the CA's signature does not verify: the certificate was altered or damaged"),
             std::string::npos)
