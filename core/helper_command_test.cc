@@ -168,7 +168,7 @@ TEST_F(HelperCommandTest, MalformedInputDeniesQuietly) {
 
 // The two rejections a person meets most say what happened and what to do.
 TEST_F(HelperCommandTest, ACutOrAlteredCertificateSaysWhatHappened) {
-  // Reason denies |base64| and returns its record's CERTGATE_REASON.
+  // reason() denies |base64| and returns its record's CERTGATE_REASON.
   auto reason = [this](const std::string& base64) {
     log_.records.clear();
     HelperOutput out = Sshd(HelperKind::kPrincipals, {"alice", kType, base64});
