@@ -422,7 +422,7 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
     config_text = body;
   } else {
     core::Result<std::string> rewritten = RewriteMainConfig(**main_text, body);
-    if (!rewritten) return Fail(rewritten.error().code, main_path + ": " + rewritten.error().detail);
+    if (!rewritten) return Fail(rewritten.error().code, FileLineForm(main_path + ": " + rewritten.error().detail));
     config_text = std::move(*rewritten);
   }
 

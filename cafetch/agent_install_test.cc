@@ -59,10 +59,22 @@ TEST_F(AgentTest, AnSshdConfigThatFailsAlreadyIsReportedAsItIs) {
                          0),
             0u)
       << detail;
-  EXPECT_NE(detail.find(config_.sshd.config + ": line 6: Bad configuration option: BogusKeyword; fix it first"),
+  EXPECT_NE(detail.find(config_.sshd.config + ":6: Bad configuration option: BogusKeyword; fix it first"),
             std::string::npos)
       << detail;
   EXPECT_EQ(detail.find("\\x0d"), std::string::npos) << detail;
+  EXPECT_EQ(Watched(), before);
+}
+
+// A partial cafetch block (BEGIN without END) is refused at FILE:LINE, as
+// sshd's own complaints are given.
+TEST_F(AgentTest, APartialBlockIsRefusedAtItsLine) {
+  WriteFile(config_.sshd.config, BaseConfig() + "# BEGIN certgate\nTrustedUserCAKeys /x\n");
+  const auto before = Watched();
+  auto r = Run();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().detail.rfind(config_.sshd.config + ":6: \"# BEGIN certgate\" without its END line; ", 0), 0u)
+      << r.error().detail;
   EXPECT_EQ(Watched(), before);
 }
 
@@ -251,7 +263,7 @@ TEST_F(AgentTest, ACandidateRefusedForCafetchsOwnLinesNamesTheRealFile) {
   EXPECT_NE(detail.find("as cafetch would write it fails sshd -t (the current one passes; nothing was changed)"),
             std::string::npos)
       << detail;
-  EXPECT_NE(detail.find(config_.sshd.config + ": line 2: Bad configuration option: Injected"), std::string::npos)
+  EXPECT_NE(detail.find(config_.sshd.config + ":2: Bad configuration option: Injected"), std::string::npos)
       << detail;
   EXPECT_NE(detail.find("check them against this sshd (" + config_.sshd.binary + " -V)"), std::string::npos)
       << detail;
@@ -268,7 +280,7 @@ TEST_F(AgentTest, ACandidateDropInRefusedForCafetchsOwnLinesNamesTheRealDropIn) 
   ASSERT_FALSE(r);
   const std::string& detail = r.error().detail;
   EXPECT_NE(detail.find(dir_.Path("etc/sshd_config.d/05-certgate.conf") +
-                        ": line 2: Bad configuration option: Injected"),
+                        ":2: Bad configuration option: Injected"),
             std::string::npos)
       << detail;
   EXPECT_EQ(detail.find("/candidates/"), std::string::npos) << detail;

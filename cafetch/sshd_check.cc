@@ -29,7 +29,7 @@ std::string FirstLine(std::string_view text) {
     size_t nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
     while (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // a CRLF file's line, quoted by sshd
-    if (!line.empty()) return core::EscapeForLog(line);
+    if (!line.empty()) return core::EscapeForLog(FileLineForm(line));
     if (nl == std::string_view::npos) break;
     text.remove_prefix(nl + 1);
   }
@@ -335,6 +335,18 @@ core::Status VerifyEffective(const EffectiveConfig& effective,
                                       ", not " + d.value + why);
   }
   return core::Ok();
+}
+
+std::string FileLineForm(std::string_view line) {
+  constexpr std::string_view kLine = ": line ";
+  const size_t at = line.find(kLine);
+  if (at == std::string_view::npos || at == 0) return std::string(line);
+  const size_t digits = at + kLine.size();
+  size_t end = digits;
+  while (end < line.size() && line[end] >= '0' && line[end] <= '9') ++end;
+  if (end == digits || line.substr(end, 2) != ": ") return std::string(line);
+  return std::string(line.substr(0, at)) + ":" + std::string(line.substr(digits, end - digits)) +
+         std::string(line.substr(end));
 }
 
 }  // namespace certgate::cafetch

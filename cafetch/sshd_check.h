@@ -91,6 +91,11 @@ core::Status VerifyEffective(const EffectiveConfig& effective,
                              const std::vector<ConfigLine>& lines,
                              DumpScope scope = DumpScope::kGlobal);
 
+// FileLineForm returns sshd's "PATH: line N: MESSAGE" as "PATH:N:
+// MESSAGE", the FILE:LINE form of every other certgate message; any other
+// text as it is.
+std::string FileLineForm(std::string_view line);
+
 }  // namespace certgate::cafetch
 
 #endif  // CERTGATE_CAFETCH_SSHD_CHECK_H_

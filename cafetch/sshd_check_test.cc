@@ -23,6 +23,19 @@ std::string Base(const TempDir& dir) {
          dir.Path("sshd.pid") + "\nUsePAM no\n";
 }
 
+// sshd's "PATH: line N: MESSAGE" in the FILE:LINE form of certgate's own
+// messages; anything else is left as it is.
+TEST(SshdCheckTest, FileLineForm) {
+  EXPECT_EQ(FileLineForm("/etc/ssh/sshd_config: line 10: Bad configuration option: X"),
+            "/etc/ssh/sshd_config:10: Bad configuration option: X");
+  EXPECT_EQ(FileLineForm("/a b/c: line 2: \"# BEGIN certgate\" without its END line"),
+            "/a b/c:2: \"# BEGIN certgate\" without its END line");
+  for (const char* same : {"/etc/ssh/sshd_config: terminating, 1 bad configuration options", ": line 1: x",
+                           "/p: line : x", "/p: line 12x: y", "/p: line 3", "no line here"}) {
+    EXPECT_EQ(FileLineForm(same), same);
+  }
+}
+
 TEST(SshdCheckTest, ParseEffectiveConfig) {
   EffectiveConfig e = ParseEffectiveConfig(
       "port 22\nListenAddress 0.0.0.0:22\nlistenaddress [::]:22\ntrustedusercakeys /a b\n\nbanner\n");
