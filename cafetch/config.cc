@@ -60,6 +60,7 @@ class Checker {
           }
         }
         Issue(key, "unknown key " + core::QuoteForIssue(key.value) + " in " + std::string(context) + hint);
+        ++unknown_keys_;
         continue;
       }
       fn(key.value, value);
@@ -212,6 +213,9 @@ class Checker {
     const YamlNode* name_node = &node;
     const YamlNode* token_node = nullptr;
     const YamlNode* tls_node = nullptr;
+    // A key reported as unknown is most often a misspelt one ("pth:"): then
+    // "issuer needs a url" or "needs token_file" would only repeat it.
+    const size_t unknown_before = unknown_keys_;
     if (!Members(node, "issuer", {"type", "url", "path", "name", "tls", "token_file", "timeout"},
                  [&](std::string_view key, const YamlNode& value) {
                    if (key == "type") {
@@ -272,7 +276,8 @@ class Checker {
       have_url = true;
       issuer->url_key = "issuer.path";
     }
-    if (!url_given && path_node == nullptr) {
+    const bool misspelt = unknown_keys_ != unknown_before;
+    if (!url_given && path_node == nullptr && !misspelt) {
       Issue(node, "issuer needs a url (or, for a file issuer, a path)");
     }
     if (!have_type || !have_url) return;
@@ -283,7 +288,7 @@ class Checker {
       CheckUrl(*url_node, "issuer.url", issuer->url, issuer->type == IssuerType::kUrl);
     }
     if (issuer->type == IssuerType::kAkeyless) {
-      if (issuer->token_file.empty()) Issue(node, "an akeyless issuer needs token_file");
+      if (issuer->token_file.empty() && !misspelt) Issue(node, "an akeyless issuer needs token_file");
       for (char c : issuer->name) {
         if (c < 0x20 || c > 0x7e) {
           Issue(*name_node, "issuer.name must be printable ASCII");
@@ -293,7 +298,7 @@ class Checker {
     } else if (have_name) {
       Issue(*name_node, "issuer.name is used only by an akeyless issuer");
     }
-    if (issuer->type == IssuerType::kCyberark && issuer->token_file.empty()) {
+    if (issuer->type == IssuerType::kCyberark && issuer->token_file.empty() && !misspelt) {
       Issue(node, "a cyberark issuer needs token_file");
     }
     // A local answer is read from a file: no request carries the token, so
@@ -441,6 +446,7 @@ class Checker {
  private:
   std::string file_;
   std::vector<core::Issue>* issues_;
+  size_t unknown_keys_ = 0;  // unknown keys reported so far (Members)
 };
 
 }  // namespace

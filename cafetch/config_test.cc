@@ -146,6 +146,19 @@ struct BadCase {
   const char* issue;  // the whole first issue, FILE:LINE:COLUMN: message
 };
 
+// A misspelt key is reported once, not again as the key it was meant to
+// be ("pth" is not also "issuer needs a url").
+TEST(ConfigTest, AMisspeltIssuerKeyIsOneIssue) {
+  auto path = ParseConfigText("issuer:\n  type: file\n  pth: /etc/ca.pub\n", "c.yaml");
+  EXPECT_FALSE(path.config);
+  EXPECT_EQ(Issues(path), "c.yaml:3:3: unknown key \"pth\" in issuer; did you mean \"path\"?\n");
+  auto token = ParseConfigText("issuer:\n  type: akeyless\n  url: https://x/\n  token_fil: /t\n", "c.yaml");
+  EXPECT_EQ(Issues(token), "c.yaml:4:3: unknown key \"token_fil\" in issuer; did you mean \"token_file\"?\n");
+  // Without a misspelling, the missing key is still said.
+  EXPECT_EQ(Issues(ParseConfigText("issuer:\n  type: akeyless\n  url: https://x/\n", "c.yaml")),
+            "c.yaml:2:3: an akeyless issuer needs token_file\n");
+}
+
 TEST(ConfigTest, ErrorsPointAtTheProblem) {
   const BadCase cases[] = {
       {"", "c.yaml:1:1: empty config file; it needs at least an issuer"},
