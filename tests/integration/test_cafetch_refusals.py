@@ -240,6 +240,12 @@ class FailStaticTest(tc.CafetchCase):
                                stdout=subprocess.DEVNULL, stderr=err, env=env, timeout=10)
             err.seek(0)
             self.assertEqual((p.returncode, err.read().decode()), (1, ""))
+        # --verbose copies the log record to stderr: the final error is
+        # said once, not a second time after it.
+        p = subprocess.run([tc.BINARY, "--config", "/nonexistent.yaml", "--once", "--verbose"],
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.count("configuration /nonexistent.yaml not loaded: nothing changed"), 1, p.stderr)
         # A control character in the path is escaped: still one line.
         p = subprocess.run([tc.BINARY, "--config", "/no\nFAKE.yaml", "--once"], capture_output=True, text=True,
                            timeout=10)
