@@ -49,17 +49,8 @@ class Checker {
       bool found = false;
       for (std::string_view k : known) found = found || k == key.value;
       if (!found) {
-        // "did you mean" for a near name, else the names it may be.
-        std::string hint = core::Suggest(key.value, known);
-        if (hint.empty()) {
-          hint = "; use one of: ";
-          bool first = true;
-          for (std::string_view k : known) {
-            hint += (first ? "" : ", ") + std::string(k);
-            first = false;
-          }
-        }
-        Issue(key, "unknown key " + core::QuoteForIssue(key.value) + " in " + std::string(context) + hint);
+        Issue(key, "unknown key " + core::QuoteForIssue(key.value) + " in " + std::string(context) +
+                       core::SuggestOrList(key.value, known));
         ++unknown_keys_;
         continue;
       }

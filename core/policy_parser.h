@@ -59,13 +59,7 @@ struct KeyTable {
   }
   // Hint returns the advice for |key|, which is not in the table: the
   // name it is likely a misspelling of, else every name.
-  std::string Hint(std::string_view key) const {
-    std::string hint = Suggest(key, names);
-    if (!hint.empty()) return hint;
-    hint = "; use one of: ";
-    for (size_t i = 0; i < N; ++i) hint += (i == 0 ? "" : ", ") + std::string(names[i]);
-    return hint;
-  }
+  std::string Hint(std::string_view key) const { return SuggestOrList(key, names); }
 };
 
 // Rule keys; the constraint keys come first so defaults can use a prefix.

@@ -30,6 +30,22 @@ std::string Suggest(std::string_view word, const Names& names) {
   return "; did you mean \"" + std::string(best) + "\"?";
 }
 
+// SuggestOrList returns Suggest(|word|, |names|), or, when no name is that
+// close, "; use one of: A, B, C" listing every one of |names|: the advice
+// for a key that is not one of |names|.
+template <typename Names>
+std::string SuggestOrList(std::string_view word, const Names& names) {
+  std::string hint = Suggest(word, names);
+  if (!hint.empty()) return hint;
+  hint = "; use one of: ";
+  bool first = true;
+  for (std::string_view name : names) {
+    hint += (first ? "" : ", ") + std::string(name);
+    first = false;
+  }
+  return hint;
+}
+
 }  // namespace certgate::core
 
 #endif  // CERTGATE_CORE_SUGGEST_H_
