@@ -36,16 +36,6 @@ std::string FirstLine(std::string_view text) {
   return "(no output)";
 }
 
-bool ListContains(std::string_view list, std::string_view item) {
-  while (!list.empty()) {
-    size_t comma = list.find(',');
-    if (list.substr(0, comma) == item) return true;
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
 constexpr uint64_t kSshdTimeoutMs = 30000;
 
 // ConfigName returns how a message names |d|'s keyword: as sshd_config(5)

@@ -297,6 +297,16 @@ core::Result<std::string> RewriteMainConfig(std::string_view text, std::string_v
   return out;
 }
 
+bool ListContains(std::string_view list, std::string_view item) {
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    if (list.substr(0, comma) == item) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 bool AcceptsSha1Rsa(std::string_view text, bool drop_in) {
   bool ours = drop_in;
   for (std::string_view line : LinesWithEnds(text)) {
@@ -310,12 +320,7 @@ bool AcceptsSha1Rsa(std::string_view text, bool drop_in) {
     std::string_view list = (*args)[0];
     if (!list.empty() && list.front() == '-') continue;
     if (!list.empty() && (list.front() == '+' || list.front() == '^')) list.remove_prefix(1);
-    while (!list.empty()) {
-      const size_t comma = list.find(',');
-      if (list.substr(0, comma) == "ssh-rsa") return true;
-      if (comma == std::string_view::npos) break;
-      list.remove_prefix(comma + 1);
-    }
+    if (ListContains(list, "ssh-rsa")) return true;
   }
   return false;
 }

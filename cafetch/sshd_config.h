@@ -117,6 +117,10 @@ core::Result<std::string> RewriteMainConfig(std::string_view text, std::string_v
 // certgate" line in |text|, or 0 when there is none.
 size_t BlockLine(std::string_view text);
 
+// ListContains returns true if the comma-separated |list| (an algorithm
+// list as sshd_config and sshd -T write it) holds |item|.
+bool ListContains(std::string_view list, std::string_view item);
+
 // AcceptsSha1Rsa returns true if cafetch's own lines in |text| (the whole
 // text of its drop-in when |drop_in|, else the marked block of a main file)
 // tell sshd to accept SHA-1 `ssh-rsa` CA signatures: a CASignatureAlgorithms
