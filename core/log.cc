@@ -68,17 +68,23 @@ std::string LogRecord::Field(std::string_view name) const {
 
 namespace {
 
-// Escape is EscapeForLog, with '"' written as \x22 too if |quotes|.
-std::string Escape(std::string_view text, bool quotes) {
+// Escaped says which bytes Escape writes as \xHH.
+enum class Escaped { kNotPrintableAscii, kNotPrintableAsciiOrQuote, kControls };
+
+// Escape is EscapeForLog (kNotPrintableAscii), with '"' written as \x22
+// too (kNotPrintableAsciiOrQuote), or EscapeControls (kControls).
+std::string Escape(std::string_view text, Escaped which) {
   static constexpr char kHex[] = "0123456789abcdef";
+  const bool controls_only = which == Escaped::kControls;
+  const bool quotes = which == Escaped::kNotPrintableAsciiOrQuote;
   std::string out;
   size_t n = text.size() < kMaxEscapedInput ? text.size() : kMaxEscapedInput;
   out.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c == '\\') {
+    if (c == '\\' && !controls_only) {
       out.append("\\\\");
-    } else if (c < 0x20 || c >= 0x7f || (quotes && c == '"')) {
+    } else if (c < 0x20 || c == 0x7f || (c > 0x7f && !controls_only) || (quotes && c == '"')) {
       out.append("\\x");
       out.push_back(kHex[c >> 4]);
       out.push_back(kHex[c & 0xf]);
@@ -92,11 +98,13 @@ std::string Escape(std::string_view text, bool quotes) {
 
 }  // namespace
 
-std::string EscapeForLog(std::string_view text) { return Escape(text, false); }
+std::string EscapeForLog(std::string_view text) { return Escape(text, Escaped::kNotPrintableAscii); }
 
-std::string EscapeQuotesForLog(std::string_view text) { return Escape(text, true); }
+std::string EscapeQuotesForLog(std::string_view text) { return Escape(text, Escaped::kNotPrintableAsciiOrQuote); }
 
-std::string QuoteForLog(std::string_view text) { return "\"" + Escape(text, true) + "\""; }
+std::string QuoteForLog(std::string_view text) { return "\"" + EscapeQuotesForLog(text) + "\""; }
+
+std::string EscapeControls(std::string_view text) { return Escape(text, Escaped::kControls); }
 
 SystemLogSink::SystemLogSink(std::string identifier, bool also_stderr, std::string* stderr_copy)
     : identifier_(std::move(identifier)),

@@ -74,6 +74,11 @@ std::string EscapeQuotesForLog(std::string_view text);
 // cannot be mistaken for two values or for the words around it.
 std::string QuoteForLog(std::string_view text);
 
+// EscapeControls is EscapeForLog for control characters only (bytes below
+// 0x20 and 0x7f, as \xHH): UTF-8 text and backslashes are kept as they
+// are, for messages that show a configured value as written.
+std::string EscapeControls(std::string_view text);
+
 // StderrIsJournal returns true if stderr is systemd's stream to the
 // journal ($JOURNAL_STREAM holds its "device:inode"): a record written to
 // the journal is then already there, and a copy on stderr would be a

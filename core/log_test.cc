@@ -28,6 +28,13 @@ TEST(LogTest, QuoteForLog) {
   EXPECT_EQ(EscapeForLog("say \"hi\""), "say \"hi\"");
 }
 
+// Only control characters: a configured value shown as written otherwise.
+TEST(LogTest, EscapeControls) {
+  EXPECT_EQ(EscapeControls("a\nb\tc\x7f"), "a\\x0ab\\x09c\\x7f");
+  EXPECT_EQ(EscapeControls("caf\xc3\xa9 \\d \"q\""), "caf\xc3\xa9 \\d \"q\"");
+  EXPECT_EQ(EscapeControls(std::string(600, 'a')), std::string(512, 'a') + "...");
+}
+
 TEST(LogTest, CaptureAndField) {
   CaptureLogSink sink;
   LogRecord rec;

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "core/log.h"
+
 namespace certgate::core {
 namespace {
 
@@ -15,19 +17,9 @@ bool IsContinuation(char c) { return (static_cast<unsigned char>(c) & 0xc0) == 0
 }  // namespace
 
 std::string QuoteForIssue(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s.substr(0, 80)) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      // As the log escapes them: '?' would read as a pattern's wildcard.
-      constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
+  // Control characters as the log escapes them: '?' would read as a
+  // pattern's wildcard.
+  std::string out = "\"" + EscapeControls(s.substr(0, 80));
   if (s.size() > 80) out += "...";
   out += '"';
   return out;
