@@ -413,10 +413,6 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
             kDropInName + " (an earlier one wins): delete the lines from \"" + kBlockBegin + "\" to \"" +
             kBlockEnd + "\"");
   }
-  for (const std::string& written : {target, config.trusted_user_ca_keys}) {
-    core::Status not_link = RefuseSymlink(written);
-    if (!not_link) return core::Unexpected{not_link.error()};
-  }
   std::string config_text;
   if (drop_in) {
     config_text = body;
