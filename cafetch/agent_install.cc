@@ -57,6 +57,17 @@ core::Status ChangedMeanwhile(const std::string& path) {
                                 "read and checked); the round is undone and that change kept: run cafetch again");
 }
 
+// Checked says which configuration CheckConfig checks: the one installed,
+// which this round leaves as it is, or one this round wrote.
+enum class Checked { kAsItIs, kChanged };
+
+// FailsAlready is sshd's refusal (|why|) of a configuration this round did
+// not change: it is the admin's to fix, and cafetch says so.
+core::Error FailsAlready(const core::Error& why) {
+  return core::Error{why.code, "the sshd configuration fails already, before any change: " + why.detail +
+                                   "; fix it first"};
+}
+
 // CheckConfig runs sshd -t (when |syntax|) and -T on |config_path| and
 // verifies |wanted|: sshd -T shows what every connection gets (or, for
 // sshd 7.7 to 8.0, a root login from loopback; DumpScopeFor |version|),
@@ -65,14 +76,18 @@ core::Status ChangedMeanwhile(const std::string& path) {
 // WarnMatchOverrides in agent.cc).
 core::Result<EffectiveConfig> CheckConfig(const Config& config, const std::string& config_path,
                                           const std::vector<Directive>& wanted, const SshdVersion& version,
-                                          bool syntax) {
+                                          bool syntax, Checked checked) {
+  // sshd ran and refused the file (kBadFormat), as opposed to not running.
+  auto refused = [&](const core::Error& why) {
+    return core::Unexpected{checked == Checked::kAsItIs && why.code == Errc::kBadFormat ? FailsAlready(why) : why};
+  };
   if (syntax) {
     core::Status st = CheckSshdConfig(config.sshd.binary, config_path);
-    if (!st) return core::Unexpected{st.error()};
+    if (!st) return refused(st.error());
   }
   const DumpScope scope = DumpScopeFor(version);
   core::Result<EffectiveConfig> effective = DumpEffectiveConfig(config.sshd.binary, config_path, scope);
-  if (!effective) return effective;
+  if (!effective) return refused(effective.error());
   core::Status verified =
       VerifyEffective(*effective, wanted, ReadConfigLines(config_path, /*with_match=*/true), scope);
   if (!verified) return core::Unexpected{verified.error()};
@@ -136,10 +151,7 @@ core::Status CheckCandidate(const Config& config, const std::string& main_text,
     // then say so with its real path and line, not the candidate's.
     if (!st) {
       core::Status current = CheckSshdConfig(config.sshd.binary, config.sshd.config);
-      if (!current) {
-        return Fail(current.error().code, "the sshd configuration fails sshd -t already, before any change: " +
-                                              current.error().detail + "; fix it first");
-      }
+      if (!current) return core::Unexpected{FailsAlready(current.error())};
       // It is what cafetch would write that sshd refuses.
       return Fail(st.error().code,
                   "the sshd configuration as cafetch would write it fails sshd -t (the current one passes; "
@@ -151,7 +163,7 @@ core::Status CheckCandidate(const Config& config, const std::string& main_text,
   }
   if (st) {
     core::Result<EffectiveConfig> checked =
-        CheckConfig(config, dir.path() + "/sshd_config", wanted, version, false);
+        CheckConfig(config, dir.path() + "/sshd_config", wanted, version, false, Checked::kChanged);
     // An admin's line that wins is named where it is, not in the copy.
     if (!checked) st = Fail(checked.error().code, as_installed(checked.error().detail));
   }
@@ -257,7 +269,8 @@ class Installed {
 core::Result<EffectiveConfig> CheckRound(const Config& config, const RoundPlan& round, bool dry_run) {
   if (!round.config_changed) {
     // A pending reload is sent only once sshd -t has passed.
-    return CheckConfig(config, config.sshd.config, round.directives, round.version, round.finish_reload);
+    return CheckConfig(config, config.sshd.config, round.directives, round.version, round.finish_reload,
+                       Checked::kAsItIs);
   }
   core::Status checked = CheckCandidate(config, round.drop_in ? round.main_text : round.config_text,
                                         round.drop_in ? std::optional(round.config_text) : std::nullopt,
@@ -330,7 +343,7 @@ core::Result<std::string> InstallRound(const Config& config, const RunOptions& o
     // round ran is noticed (up to the moment of the rename) and kept.
     if (st) st = installed.Replace(round.target, round.config_text, mode, &round.target_old);
     if (!st) return core::Unexpected{installed.RollBack(st.error())};
-    effective = CheckConfig(config, main_path, round.directives, round.version, true);
+    effective = CheckConfig(config, main_path, round.directives, round.version, true, Checked::kChanged);
     if (!effective) return core::Unexpected{installed.RollBack(effective.error())};
   }
   if (round.config_changed || round.finish_reload) {

@@ -54,7 +54,7 @@ TEST_F(AgentTest, AnSshdConfigThatFailsAlreadyIsReportedAsItIs) {
   auto r = Run();
   ASSERT_FALSE(r);
   const std::string& detail = r.error().detail;
-  EXPECT_EQ(detail.rfind("the sshd configuration fails sshd -t already, before any change: sshd -t -f " +
+  EXPECT_EQ(detail.rfind("the sshd configuration fails already, before any change: sshd -t -f " +
                              config_.sshd.config + " failed (",
                          0),
             0u)
@@ -63,6 +63,25 @@ TEST_F(AgentTest, AnSshdConfigThatFailsAlreadyIsReportedAsItIs) {
             std::string::npos)
       << detail;
   EXPECT_EQ(detail.find("\\x0d"), std::string::npos) << detail;
+  EXPECT_EQ(Watched(), before);
+}
+
+// The same when the round changes nothing in sshd_config (cafetch's lines
+// are in place, so only sshd -T runs): it is still the admin's line to fix.
+TEST_F(AgentTest, AnSshdConfigBrokenAfterTheInstallIsReportedAsItIs) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  ASSERT_TRUE(Run());
+  WriteFile(config_.sshd.config, ReadFile(config_.sshd.config) + "BogusKeyword yes\n");
+  const auto before = Watched();
+  auto r = Run(2000);
+  ASSERT_FALSE(r);
+  const std::string& detail = r.error().detail;
+  EXPECT_EQ(detail.rfind("the sshd configuration fails already, before any change: sshd -T -f " +
+                             config_.sshd.config + " failed (",
+                         0),
+            0u)
+      << detail;
+  EXPECT_NE(detail.find(": Bad configuration option: BogusKeyword; fix it first"), std::string::npos) << detail;
   EXPECT_EQ(Watched(), before);
 }
 
