@@ -495,6 +495,11 @@ ConfigLoadResult ParseConfigText(std::string_view text, std::string_view file_na
   Config config;
   Checker checker(file, &result.issues);
   checker.Top(*root, &config);
+  // The checks of a mapping that need all its keys (a missing key, jitter
+  // against interval) run after its keys: give the issues in file order.
+  std::stable_sort(result.issues.begin(), result.issues.end(), [](const core::Issue& a, const core::Issue& b) {
+    return std::pair(a.where.line, a.where.column) < std::pair(b.where.line, b.where.column);
+  });
   if (result.issues.empty()) result.config = std::move(config);
   return result;
 }

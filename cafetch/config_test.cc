@@ -54,6 +54,16 @@ TEST(ConfigTest, AnInvalidIntervalIsReportedAsItselfNotAsJitter) {
 }
 
 // YAML allows a byte order mark at the start; columns count without it.
+// The audit's case: issues come in file order, though jitter is checked
+// only once interval is known, after every key.
+TEST(ConfigTest, IssuesAreInFileOrder) {
+  auto r = ParseConfigText(std::string("jitter: 10m\ninterval: 1m\nbogus: 1\n") + kMinimal, "c.yaml");
+  ASSERT_EQ(r.issues.size(), 2u) << Issues(r);
+  EXPECT_EQ(r.issues[0].where.line, 1) << Issues(r);
+  EXPECT_NE(r.issues[0].message.find("jitter must not be longer than interval"), std::string::npos) << Issues(r);
+  EXPECT_EQ(r.issues[1].where.line, 3) << Issues(r);
+}
+
 TEST(ConfigTest, AByteOrderMarkAtTheStartIsAllowed) {
   auto r = ParseConfigText("\xef\xbb\xbf" + std::string(kMinimal), "c.yaml");
   ASSERT_TRUE(r.config) << Issues(r);
