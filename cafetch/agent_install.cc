@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <string_view>
 
 #include "cafetch/atomic_file.h"
 #include "cafetch/candidates.h"
@@ -55,6 +56,14 @@ std::string ReplaceAll(std::string_view text, std::string_view from, std::string
 core::Status ChangedMeanwhile(const std::string& path) {
   return Fail(Errc::kIo, path + " was changed by someone else while cafetch ran (it differs from what the round "
                                 "read and checked); the round is undone and that change kept: run cafetch again");
+}
+
+// Unwritable adds to |why|, a file in |dir| that could not be written,
+// what to do, naming |setting|, the cafetch.yaml setting that put it there.
+core::Error Unwritable(const core::Error& why, const std::string& dir, std::string_view setting) {
+  if (why.code != Errc::kIo) return why;
+  return core::Error{why.code, why.detail + "; " + dir + " must be writable by root on a writable file system, " +
+                                   "or correct " + std::string(setting) + " in cafetch.yaml"};
 }
 
 // Checked says which configuration CheckConfig checks: the one installed,
@@ -108,7 +117,10 @@ core::Status CheckCandidate(const Config& config, const std::string& main_text,
   // private directory in /tmp.
   core::Result<std::unique_ptr<CandidateDir>> made =
       dry_run ? CandidateDir::CreateTemporary() : CandidateDir::Create(config.state_dir);
-  if (!made) return Fail(made.error().code, "candidate sshd_config: " + made.error().detail);
+  if (!made) {
+    const core::Error why = dry_run ? made.error() : Unwritable(made.error(), config.state_dir, "state_dir");
+    return Fail(why.code, "candidate sshd_config: " + why.detail);
+  }
   CandidateDir& dir = **made;
   std::string candidate_main = main_text;
   core::Status st = core::Ok();
@@ -176,14 +188,15 @@ core::Status CheckCandidate(const Config& config, const std::string& main_text,
 class Installed {
  public:
   explicit Installed(core::LogSink* log) : log_(log) {}
-  // Replace replaces |path| with |text|, keeping the previous version. With
-  // |read|, what the round read and checked: when the file replaced was
-  // not that any more (an admin or another tool changed it meanwhile),
-  // fails, and the rollback puts their version back.
-  core::Status Replace(const std::string& path, const std::string& text, const FileMode& mode,
-                       const std::optional<std::string>* read = nullptr) {
+  // Replace replaces |path|, which cafetch.yaml's |setting| names, with
+  // |text|, keeping the previous version. With |read|, what the round read
+  // and checked: when the file replaced was not that any more (an admin or
+  // another tool changed it meanwhile), fails, and the rollback puts their
+  // version back.
+  core::Status Replace(const std::string& path, std::string_view setting, const std::string& text,
+                       const FileMode& mode, const std::optional<std::string>* read = nullptr) {
     core::Result<Replaced> replaced = ReplaceKeepingPrevious(path, text, mode);
-    if (!replaced) return core::Unexpected{replaced.error()};
+    if (!replaced) return core::Unexpected{Unwritable(replaced.error(), core::ParentDirectory(path), setting)};
     const bool changed_meanwhile = read != nullptr && replaced->file.contents != *read;
     // A rollback puts the file back, then the copy of it kept before.
     if (replaced->previous.has_value()) backups_.push_back(std::move(*replaced->previous));
@@ -193,9 +206,9 @@ class Installed {
   }
   // Keep adds the backup of a file the caller replaced itself.
   void Keep(FileBackup backup) { backups_.push_back(std::move(backup)); }
-  // MakeDirectory creates |dir| (0755) unless it exists; one it created is
-  // removed again by a rollback.
-  core::Status MakeDirectory(const std::string& dir) {
+  // MakeDirectory creates |dir| (0755), which cafetch.yaml's |setting|
+  // names, unless it exists; one it created is removed again by a rollback.
+  core::Status MakeDirectory(const std::string& dir, std::string_view setting) {
     if (mkdir(dir.c_str(), 0755) == 0) {
       created_dirs_.push_back(dir);
     } else if (errno != EEXIST) {
@@ -203,7 +216,7 @@ class Installed {
       return Fail(Errc::kIo, "cannot create directory " + dir + ": " + std::strerror(error) +
                                  (error == ENOENT ? "; create its parent (root, 0755)"
                                                   : "; it must be on a writable file system") +
-                                 ", or correct the path in cafetch.yaml");
+                                 ", or correct " + std::string(setting) + " in cafetch.yaml");
     }
     return core::Ok();
   }
@@ -215,7 +228,7 @@ class Installed {
     core::Result<FileBackup> mark = BackUpFile(state_dir + "/" + kReloadPendingFileName);
     if (!mark) return core::Unexpected{mark.error()};
     core::Status marked = cafetch::MarkReloadPending(state_dir);
-    if (!marked) return marked;
+    if (!marked) return core::Unexpected{Unwritable(marked.error(), state_dir, "state_dir")};
     mark_ = std::move(*mark);
     return core::Ok();
   }
@@ -310,7 +323,7 @@ core::Result<std::string> InstallRound(const Config& config, const RunOptions& o
   core::Result<FileBackup> old_state = BackUpFile(config.state_dir + "/" + kStateFileName);
   if (!old_state) return core::Unexpected{old_state.error()};
   core::Status saved = SaveState(config.state_dir, round.next);
-  if (!saved) return core::Unexpected{saved.error()};
+  if (!saved) return core::Unexpected{Unwritable(saved.error(), config.state_dir, "state_dir")};
   installed.Keep(std::move(*old_state));
   if (round.config_changed) {
     core::Status marked = installed.MarkReloadPending(config.state_dir);
@@ -321,8 +334,9 @@ core::Result<std::string> InstallRound(const Config& config, const RunOptions& o
   std::string reload;
   const FileMode root_mode{geteuid(), getegid(), 0644};
   if (round.keys_changed) {
-    core::Status st = installed.MakeDirectory(core::ParentDirectory(config.trusted_user_ca_keys));
-    if (st) st = installed.Replace(config.trusted_user_ca_keys, round.keys_text, root_mode);
+    core::Status st =
+        installed.MakeDirectory(core::ParentDirectory(config.trusted_user_ca_keys), "trusted_user_ca_keys");
+    if (st) st = installed.Replace(config.trusted_user_ca_keys, "trusted_user_ca_keys", round.keys_text, root_mode);
     if (!st) return core::Unexpected{installed.RollBack(st.error())};
   }
   if (round.config_changed) {
@@ -333,7 +347,7 @@ core::Result<std::string> InstallRound(const Config& config, const RunOptions& o
       core::Result<std::optional<std::string>> main_now = ReadFollowingLinks(main_path);
       if (!main_now) st = core::Unexpected{main_now.error()};
       if (st && *main_now != round.main_text) st = ChangedMeanwhile(main_path);
-      if (st) st = installed.MakeDirectory(core::ParentDirectory(round.target));
+      if (st) st = installed.MakeDirectory(core::ParentDirectory(round.target), "sshd.config");
     } else {
       // The main file keeps its owner and mode.
       struct stat sb;
@@ -341,7 +355,7 @@ core::Result<std::string> InstallRound(const Config& config, const RunOptions& o
     }
     // sshd_config has no lock other tools take: a change made while the
     // round ran is noticed (up to the moment of the rename) and kept.
-    if (st) st = installed.Replace(round.target, round.config_text, mode, &round.target_old);
+    if (st) st = installed.Replace(round.target, "sshd.config", round.config_text, mode, &round.target_old);
     if (!st) return core::Unexpected{installed.RollBack(st.error())};
     effective = CheckConfig(config, main_path, round.directives, round.version, true, Checked::kChanged);
     if (!effective) return core::Unexpected{installed.RollBack(effective.error())};

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <map>
 #include <string>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -473,11 +474,69 @@ TEST_F(AgentTest, AKeysDirectoryThatCannotBeMadeLeavesNoReloadMark) {
   auto r = Run();
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().detail.find("cannot create directory " + dir_.Path("etc/missing/certgate") +
-                                  ": No such file or directory; create its parent (root, 0755), or correct the path "
-                                  "in cafetch.yaml"),
+                                  ": No such file or directory; create its parent (root, 0755), or correct "
+                                  "trusted_user_ca_keys in cafetch.yaml"),
             std::string::npos)
       << r.error().detail;
   EXPECT_FALSE(*ReloadPending(config_.state_dir));
+  EXPECT_EQ(Watched(), before);
+}
+
+// Immutable makes a directory unwritable even for root (chattr +i, as a
+// read-only file system would) while it lives.
+class Immutable {
+ public:
+  explicit Immutable(std::string path) : path_(std::move(path)) {
+    set_ = certgate::testing::Run({"chattr", "+i", path_}).exit_code == 0;
+  }
+  ~Immutable() {
+    if (set_) certgate::testing::Run({"chattr", "-i", path_});
+  }
+  bool set() const { return set_; }
+
+ private:
+  std::string path_;
+  bool set_ = false;
+};
+
+// The audit's case: a key directory that exists but cannot be written
+// names the file, the setting that put it there and what to do; the round
+// changes nothing.
+TEST_F(AgentTest, AKeysDirectoryThatCannotBeWrittenNamesTheSetting) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  ASSERT_TRUE(Run());
+  WriteFile(dir_.Path("issuer.pub"), ca_b_);  // the next round has a key to add
+  const std::string keys_dir = dir_.Path("etc/certgate");
+  const auto before = Watched();
+  Immutable frozen(keys_dir);
+  if (!frozen.set()) GTEST_SKIP() << "chattr +i is not supported here";
+  auto r = Run(2000);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("create " + config_.trusted_user_ca_keys + ".previous (its temporary "),
+            std::string::npos)
+      << r.error().detail;
+  EXPECT_NE(r.error().detail.find("Operation not permitted; " + config_.trusted_user_ca_keys + ".previous is "
+                                  "unchanged; " + keys_dir + " must be writable by root on a writable file "
+                                  "system, or correct trusted_user_ca_keys in cafetch.yaml"),
+            std::string::npos)
+      << r.error().detail;
+  EXPECT_EQ(Watched(), before);
+}
+
+// The same for state_dir, which the round writes first.
+TEST_F(AgentTest, AStateDirThatCannotBeWrittenNamesTheSetting) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  ASSERT_TRUE(Run());
+  WriteFile(dir_.Path("issuer.pub"), ca_b_);
+  const auto before = Watched();
+  Immutable frozen(config_.state_dir);
+  if (!frozen.set()) GTEST_SKIP() << "chattr +i is not supported here";
+  auto r = Run(2000);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("; " + config_.state_dir + " must be writable by root on a writable file "
+                                  "system, or correct state_dir in cafetch.yaml"),
+            std::string::npos)
+      << r.error().detail;
   EXPECT_EQ(Watched(), before);
 }
 
