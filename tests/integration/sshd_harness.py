@@ -20,9 +20,10 @@ What a test gets:
               skipped]" as the last line; exit 0 / 1, or 77 when every test
               was skipped (ctest SKIP_RETURN_CODE).
 
-Beside it: policy_yaml.py (policy_yaml(), re-exported here), decide_mode.py
-(DecideMode: fallback, service or snapshot decisions) and helper_cases.py
-(HelperBadInputCases, shared by the two helpers' tests).
+Beside it, re-exported here: syslog_tap.py (SyslogTap), unittest_main.py
+(run_main(), parse_binary_arg()) and policy_yaml.py (policy_yaml()); and
+decide_mode.py (DecideMode: fallback, service or snapshot decisions) and
+helper_cases.py (HelperBadInputCases, shared by the two helpers' tests).
 
 Helper stderr: sshd (misc.c subprocess) points a command's stderr at
 /dev/null unless sshd itself logs to stderr (-d or -e); the daemons here run
@@ -40,18 +41,17 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
 import tempfile
-import threading
 import time
 import unittest
 
 from policy_yaml import policy_yaml  # noqa: F401  (h.policy_yaml)
+from syslog_tap import SyslogTap  # noqa: F401  (h.SyslogTap)
+from unittest_main import parse_binary_arg, run_main  # noqa: F401  (h.run_main)
 
 SSHD = "/usr/sbin/sshd"
 SSH = shutil.which("ssh") or "/usr/bin/ssh"
 SSH_KEYGEN = shutil.which("ssh-keygen") or "/usr/bin/ssh-keygen"
-DEV_LOG = "/dev/log"
 LIBEXEC = "/usr/local/libexec"
 
 # The AuthorizedPrincipalsCommandUser / AuthorizedKeysCommandUser of the
@@ -299,109 +299,6 @@ class Keys:
         run([SSH_KEYGEN, "-q", "-k", "-f", path, "-s", ca_pub + ("" if ca_pub.endswith(".pub") else ".pub"), spec])
         os.chmod(path, 0o644)
         return path
-
-
-# --------------------------------------------------------------------------
-# Syslog capture
-
-class SyslogTap:
-    """Listens on /dev/log when nobody else does; records datagrams.
-
-    `available` is False (and nothing is bound) when another syslog daemon
-    owns /dev/log; tests then rely on the helper's --verbose stderr in the
-    sshd log.
-    """
-
-    def __init__(self, path=DEV_LOG):
-        self.path = path
-        self.available = False
-        self.why = ""
-        self._records = []
-        self._lock = threading.Lock()
-        self._barriers = 0
-        self._sock = None
-        self._stop = False
-        if os.path.exists(path) or os.path.islink(path):
-            probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            try:
-                probe.connect(path)
-                self.why = "%s is owned by a running syslog daemon" % path
-                return
-            except OSError:
-                pass  # stale socket file: ours to replace
-            finally:
-                probe.close()
-            try:
-                os.unlink(path)
-            except OSError as e:
-                self.why = "cannot replace stale %s: %s" % (path, e)
-                return
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        try:
-            s.bind(path)
-        except OSError as e:
-            self.why = "cannot bind %s: %s" % (path, e)
-            s.close()
-            return
-        os.chmod(path, 0o666)  # the helpers run as nobody
-        s.settimeout(0.2)
-        self._sock = s
-        self.available = True
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
-
-    def _loop(self):
-        while not self._stop:
-            try:
-                data = self._sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self._lock:
-                self._records.append(data.decode("utf-8", "replace"))
-
-    BARRIER = "certgate-test-barrier"
-
-    def mark(self):
-        """Where the records of what happens next start: after every record
-        sent before this call. A helper's datagram may still wait in the
-        socket when it has exited, so a barrier datagram is sent and waited
-        for (a datagram socket keeps the order of what is sent to it)."""
-        if self.available:
-            self._barriers += 1
-            token = "<191>%s %d %d" % (self.BARRIER, os.getpid(), self._barriers)
-            with self._lock:
-                before = len(self._records)
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            try:
-                s.sendto(token.encode(), self.path)
-            finally:
-                s.close()
-            deadline = time.time() + 5
-            while time.time() < deadline:
-                with self._lock:
-                    if token in self._records[before:]:
-                        return len(self._records)
-                time.sleep(0.005)
-        with self._lock:
-            return len(self._records)
-
-    def since(self, mark):
-        with self._lock:
-            return [r for r in self._records[mark:] if self.BARRIER not in r]
-
-    def close(self):
-        if not self.available:
-            return
-        self._stop = True
-        self._thread.join(2)
-        self._sock.close()
-        try:
-            os.unlink(self.path)
-        except OSError:
-            pass
-        self.available = False
 
 
 # --------------------------------------------------------------------------
@@ -684,46 +581,3 @@ class SshdTestCase(unittest.TestCase):
         lines = [l for l in text.splitlines()
                  if not l.startswith("debug") or "-cmd" in l or "matched" in l]
         return "\n".join(lines[-n:])
-
-
-# --------------------------------------------------------------------------
-# Running a module
-
-class _CountingResult(unittest.TextTestResult):
-    pass
-
-
-def parse_binary_arg(flag, env_var):
-    """Takes `flag PATH` out of sys.argv (CMake passes the built binary);
-    else $env_var; returns the path or None."""
-    path = os.environ.get(env_var)
-    if flag in sys.argv:
-        i = sys.argv.index(flag)
-        path = sys.argv[i + 1] if i + 1 < len(sys.argv) else None
-        del sys.argv[i:i + 2]
-    return path
-
-
-def run_main(module_name="__main__"):
-    """unittest main with the summary line; exit 0 all good, 1 any failure,
-    77 when everything was skipped."""
-    verbosity = 2
-    argv = sys.argv[1:]
-    suite = (unittest.defaultTestLoader.loadTestsFromNames(argv, sys.modules[module_name])
-             if argv else unittest.defaultTestLoader.loadTestsFromModule(sys.modules[module_name]))
-    runner = unittest.TextTestRunner(verbosity=verbosity, resultclass=_CountingResult,
-                                     stream=sys.stdout)
-    result = runner.run(suite)
-    skipped = len(result.skipped)
-    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    passed = max(0, result.testsRun - skipped - failed - len(result.expectedFailures))
-    line = "%d passed, %d failed" % (passed, failed)
-    if skipped:
-        line += ", %d skipped" % skipped
-    sys.stdout.flush()
-    print(line, flush=True)
-    if failed:
-        sys.exit(1)
-    if result.testsRun and skipped == result.testsRun:
-        sys.exit(77)
-    sys.exit(0)
