@@ -1,6 +1,6 @@
 """HelperBadInputCases: the bad-input cases principals-cmd and keys-cmd
-must both pass when run the way sshd runs them (test_principals_cmd.py and
-test_keys_cmd.py mix them into their direct-run tests)."""
+must both pass when run the way sshd runs them (test_principals_cmd_direct.py
+and test_keys_cmd.py mix them into their direct-run tests)."""
 
 import os
 import re

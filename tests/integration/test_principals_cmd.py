@@ -6,16 +6,16 @@ Run (as root):  python3 tests/integration/test_principals_cmd.py --binary PATH [
 either the newest build*/principals-cmd/principals-cmd of the tree is used).
 Extra arguments select tests, e.g. `PrincipalsLoginTest.test_expired`.
 
-Three classes:
+Two classes:
   StaticPrincipalsFileTest  the harness itself against sshd's own
                             AuthorizedPrincipalsFile (no certgate binary)
   PrincipalsLoginTest       logins through principals-cmd, one sshd, the
                             policy rewritten before each case
-  PrincipalsDirectTest      the binary run as sshd runs it (as nobody,
-                            env -i PATH=/usr/bin:/bin USER=nobody ...)
+
+The binary run as sshd runs it, without sshd, is
+test_principals_cmd_direct.py's.
 """
 
-import glob
 import os
 import re
 import subprocess
@@ -23,80 +23,13 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import decide_mode  # noqa: E402
-import helper_cases  # noqa: E402
 import sshd_harness as h  # noqa: E402
+from principals_fixture import (ALICE, BOB, CAROL, NOT_GRANTED, OPS_GROUP, PREFIX,  # noqa: E402
+                                PrincipalsWorld, base_policy, parse_args, rule, tear_down)
 
-PREFIX = "cgp"  # users and groups of this file (keys-cmd uses cgk)
-ALICE, BOB, CAROL = PREFIX + "_alice", PREFIX + "_bob", PREFIX + "_carol"
-OPS_GROUP = PREFIX + "_ops"
-
-BINARY = h.parse_binary_arg("--binary", "CERTGATE_PRINCIPALS_CMD")
-# --mode fallback (default): the client finds no service and runs the helper
-# in-process (certgate-decide --run); --mode service: a certgate-decide
-# service with the login policy preloaded answers. Every case must pass in
-# both modes: the decision is the same code either way.
-MODE = decide_mode.parse_mode_arg()
-if not BINARY:
-    here = os.path.dirname(os.path.abspath(__file__))
-    found = sorted(glob.glob(os.path.join(here, "..", "..", "build*", "principals-cmd",
-                                          "principals-cmd")), key=os.path.getmtime)
-    BINARY = os.path.abspath(found[-1]) if found else None
-
+_, NO_BINARY = parse_args()
 SKIP = h.skip_reason()
-# The logged reason when rules exist but none grants (loose on purpose).
-NOT_GRANTED = r"deny .*(no rule grants|not in users|principal)"
-NO_BINARY = None if BINARY and os.access(BINARY, os.X_OK) else (
-    "principals-cmd binary not found (pass --binary PATH or set CERTGATE_PRINCIPALS_CMD)")
 
-
-class _World(h.World):
-    """State shared by the classes of this file: one workspace, users, CAs,
-    syslog tap; built on first use, torn down at exit."""
-    TAG = "p"
-
-    @classmethod
-    def populate(cls):
-        cls.users.group(OPS_GROUP)
-        cls.users.user(ALICE, groups=[OPS_GROUP])     # supplementary member
-        cls.users.user(BOB, primary_group=OPS_GROUP)  # primary member
-        cls.users.user(CAROL)                         # not a member
-        cls.ca_prod = cls.keys.make_key("ca-prod")
-        cls.ca_other = cls.keys.make_key("ca-other")            # trusted by sshd, not by policy
-        cls.ca_rsa = cls.keys.make_key("ca-rsa", "rsa", 3072)   # legacy, SHA-1 capable
-        cls.trusted = cls.ws.write(os.path.join(cls.ws.etc, "trusted_user_ca_keys"), "".join(
-            h.Keys.pub_line(k) + "\n" for k in (cls.ca_prod, cls.ca_other, cls.ca_rsa)))
-        cls.policy = os.path.join(cls.ws.etc, "policy.yaml")
-        if BINARY and not NO_BINARY:
-            cls.bin = cls.ws.install(BINARY, "principals-cmd")
-            cls.decide = decide_mode.DecideMode(cls.ws, BINARY, MODE, cls.policy)
-            cls.decide.wrap_run_helper(cls.bin)
-            cls.cmd = cls.decide.command(cls.bin)
-
-
-def base_policy(w, rules, allow_sha1=None, revoked_serials=None, revoked=None, defaults=None):
-    prod = {"keys": [h.Keys.pub_line(w.ca_prod) + " prod-ca"]}
-    if revoked_serials:
-        prod["revoked_serials"] = revoked_serials
-    legacy = {"keys": [h.Keys.pub_line(w.ca_rsa) + " legacy-ca"]}
-    if allow_sha1 is not None:
-        legacy["allow_sha1"] = allow_sha1
-    doc = {"version": 1, "authorities": {"prod": prod, "legacy": legacy}}
-    if defaults:
-        doc["defaults"] = defaults
-    if revoked:
-        doc["revoked"] = revoked
-    doc["rules"] = rules
-    return h.policy_yaml(doc)
-
-
-def rule(users, principals=("ops",), authorities=("prod",), **kw):
-    r = {"users": list(users), "authorities": list(authorities), "principals": list(principals)}
-    r.update(kw)
-    return r
-
-
-# --------------------------------------------------------------------------
 
 @unittest.skipIf(SKIP, SKIP)
 class StaticPrincipalsFileTest(h.SshdTestCase):
@@ -105,7 +38,7 @@ class StaticPrincipalsFileTest(h.SshdTestCase):
 
     @classmethod
     def setUpClass(cls):
-        w = _World.get()
+        w = PrincipalsWorld.get()
         cls.w = w
         cls.tap = w.tap
         cls.pfile = os.path.join(w.ws.etc, "principals-static")
@@ -141,7 +74,7 @@ class PrincipalsLoginTest(h.SshdTestCase):
 
     @classmethod
     def setUpClass(cls):
-        w = _World.get()
+        w = PrincipalsWorld.get()
         cls.w = w
         cls.tap = w.tap
         cls.sshd = h.Sshd(w.ws, [
@@ -438,214 +371,8 @@ class PrincipalsLoginTest(h.SshdTestCase):
         self.assertLoginOK(ALICE, self.cert())
 
 
-# --------------------------------------------------------------------------
-
-@unittest.skipIf(SKIP, SKIP)
-@unittest.skipIf(NO_BINARY, NO_BINARY)
-class PrincipalsDirectTest(helper_cases.HelperBadInputCases, unittest.TestCase):
-    """The binary run as sshd runs it: as nobody, env -i PATH USER LOGNAME
-    HOME, cwd /, stdin empty."""
-    login = ALICE
-
-    @classmethod
-    def setUpClass(cls):
-        w = _World.get()
-        cls.w = w
-        cls.policy = os.path.join(w.ws.etc, "direct.yaml")
-        w.ws.write(cls.policy, base_policy(w, [
-            rule([ALICE], ["ops", "web"]),
-            rule([BOB], ["ops"], options=['from="127.0.0.1"', "no-pty"]),
-        ]))
-
-    def helper(self, *args, as_nobody=True):
-        return h.run_helper(self.w.bin, ["--policy", self.policy] + list(args),
-                            as_nobody=as_nobody)
-
-    def cert_args(self, **kw):
-        kw.setdefault("principals", ["ops"])
-        key = self.w.keys.user_with_cert(self.w.ca_prod, **kw)
-        return key, h.Keys.cert_parts(key)
-
-    def test_a_build_tree_of_another_user_runs_for_root(self):
-        # A user builds, then runs the helpers with sudo (examples/demo.sh):
-        # the in-process certgate-decide beside the client is that user's,
-        # as the client itself is, and is trusted as much; one of a third
-        # user is not.
-        tree = os.path.join(self.w.ws.root, "usertree")
-        os.makedirs(tree, exist_ok=True)
-        os.chown(tree, 65534, 65534)
-        os.chmod(tree, 0o755)
-        client = os.path.join(tree, "principals-cmd")
-        decide = os.path.join(tree, "certgate-decide")
-        h.run(["install", "-m", "0755", "-o", "65534", "-g", "65534", BINARY, client])
-        h.run(["install", "-m", "0755", "-o", "65534", "-g", "65534",
-               os.path.join(os.path.dirname(os.path.realpath(BINARY)), "certgate-decide"), decide])
-        args = ["--socket", os.path.join(tree, "none.sock"), "--check", "--policy", self.policy]
-        r = h.run_helper_unwrapped(client, args, as_nobody=False)
-        self.assertEqual((r.returncode, r.stdout), (0, "ok\n"), r.stderr)
-        os.chown(decide, 1, 1)
-        r = h.run_helper_unwrapped(client, args, as_nobody=False)
-        self.assertEqual((r.returncode, r.stdout), (1, ""))
-        # --check is no login: not "deny", but what could not run and why.
-        self.assertEqual(r.stderr, "principals-cmd: cannot run certgate-decide, which does this: %s: not owned by "
-                         "root or by uid 65534; fix that, or reinstall certgate\n" % os.path.realpath(decide))
-        # A login through the same client is a denial, logged as one.
-        r = h.run_helper_unwrapped(client, ["--socket", os.path.join(tree, "none.sock"), "--policy", self.policy,
-                                            "alice", "t", "k"], as_nobody=False)
-        self.assertEqual((r.returncode, r.stdout), (1, ""))
-        self.assertIn("principals-cmd: deny: no certgate-decide service and no in-process helper: %s: not owned by "
-                      "root or by uid 65534" % os.path.realpath(decide), r.stderr)
-
-    def test_grant_exact_output(self):
-        _, (t, k) = self.cert_args(principals=["ops", "dev", "web"])
-        r = self.helper(ALICE, t, k)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(sorted(r.stdout.splitlines(True)), ["ops\n", "web\n"])
-
-    def test_grant_with_options_exact_output(self):
-        _, (t, k) = self.cert_args()
-        r = self.helper(BOB, t, k)
-        self.assertEqual((r.returncode, r.stdout), (0, 'from="127.0.0.1",no-pty ops\n'), r.stderr)
-
-    def test_denial_is_exit0_empty(self):
-        _, (t, k) = self.cert_args(principals=["dev"])
-        self.assertNothing(self.helper(ALICE, t, k), 0)
-
-    def test_principal_with_space_never_printed(self):
-        _, (t, k) = self.cert_args(principals=["ops", "web x"])
-        r = self.helper(ALICE, t, k)
-        self.assertEqual((r.returncode, r.stdout), (0, "ops\n"), r.stderr)
-
-    def test_plain_key_not_a_cert(self):
-        key = self.w.keys.make_key("plain")
-        t, k = h.Keys.pub_line(key).split()
-        self.assertNothing(self.helper(ALICE, t, k), 0)
-
-    def test_host_certificate(self):
-        _, (t, k) = self.cert_args(host=True)
-        self.assertNothing(self.helper(ALICE, t, k), 0)
-
-    def test_bad_policy(self):
-        bad = self.w.ws.write(os.path.join(self.w.ws.etc, "bad.yaml"), "version: 1\nrules: [\n")
-        _, (t, k) = self.cert_args()
-        r = h.run_helper(self.w.bin, ["--policy", bad, ALICE, t, k])
-        self.assertNothing(r, 1)
-
-    def test_missing_policy(self):
-        _, (t, k) = self.cert_args()
-        r = h.run_helper(self.w.bin, ["--policy", os.path.join(self.w.ws.etc, "absent.yaml"),
-                                      ALICE, t, k])
-        self.assertNothing(r, 1)
-
-    def test_unsafe_or_linked_directory_above_policy_denied(self):
-        # sshd's StrictModes: every directory up to / is checked, and no
-        # link is followed, whatever the policy file itself looks like.
-        above = os.path.join(self.w.ws.etc, "above")
-        os.makedirs(os.path.join(above, "etc"), mode=0o755)
-        os.chmod(above, 0o755)
-        policy = self.w.ws.write(os.path.join(above, "etc", "policy.yaml"),
-                                 base_policy(self.w, [rule([ALICE], ["ops"])]))
-        _, (t, k) = self.cert_args()
-        r = h.run_helper(self.w.bin, ["--policy", policy, ALICE, t, k])
-        self.assertEqual((r.returncode, r.stdout), (0, "ops\n"), r.stderr)
-        os.chmod(above, 0o775)
-        try:
-            self.assertNothing(h.run_helper(self.w.bin, ["--policy", policy, ALICE, t, k]), 1)
-            r = h.run_helper(self.w.bin, ["--check", "--policy", policy])
-            self.assertEqual((r.returncode, r.stdout),
-                             (1, "%s:1:1: unsafe permissions: writable by group or others; "
-                                 "run chmod go-w %s\n" % (above, above)), r.stderr)
-        finally:
-            os.chmod(above, 0o755)
-        link = os.path.join(self.w.ws.etc, "above-link")
-        os.symlink(above, link)
-        linked = os.path.join(link, "etc", "policy.yaml")
-        self.assertNothing(h.run_helper(self.w.bin, ["--policy", linked, ALICE, t, k]), 1)
-        r = h.run_helper(self.w.bin, ["--check", "--policy", linked])
-        self.assertEqual((r.returncode, r.stdout),
-                         (1, "%s:1:1: is a symbolic link to %s; certgate does not follow links in "
-                             "the path of its files: name the real directory\n" % (link, above)),
-                         r.stderr)
-
-    def test_check_unreadable_directory_or_linked_policy_says_what_to_do(self):
-        # Root's 0600 policy, read by the command user (nobody).
-        secret = self.w.ws.write(os.path.join(self.w.ws.etc, "secret.yaml"),
-                                 base_policy(self.w, [rule([ALICE], ["ops"])]), mode=0o600)
-        r = h.run_helper(self.w.bin, ["--check", "--policy", secret])
-        self.assertEqual((r.returncode, r.stdout),
-                         (1, "%s:1:1: cannot open: Permission denied; the AuthorizedPrincipalsCommandUser and "
-                             "AuthorizedKeysCommandUser must be able to read it, e.g. run chmod 644 %s\n"
-                             % (secret, secret)), r.stderr)
-        # A directory given for the policy file, with or without its slash.
-        etc = self.w.ws.etc
-        for given, message in ((etc, "is a directory, not the policy file; name the file, e.g. --policy "
-                                     "%s/policy.yaml" % etc),
-                               (etc + "/", "names a directory, not the policy file; name the file, e.g. "
-                                           "--policy %s/policy.yaml" % etc)):
-            r = h.run_helper(self.w.bin, ["--check", "--policy", given])
-            self.assertEqual((r.returncode, r.stdout), (1, "%s:1:1: %s\n" % (given, message)), r.stderr)
-        # A linked policy file: the error names where the link leads.
-        link = os.path.join(etc, "linked-policy.yaml")
-        if not os.path.lexists(link):
-            os.symlink(self.policy, link)
-        r = h.run_helper(self.w.bin, ["--check", "--policy", link])
-        self.assertEqual((r.returncode, r.stdout),
-                         (1, "%s:1:1: is a symbolic link to %s; certgate does not follow links in the path "
-                             "of its files: name the real file\n" % (link, os.path.realpath(self.policy))),
-                         r.stderr)
-
-    def test_timeout_option_accepted(self):
-        _, (t, k) = self.cert_args()
-        r = self.helper("--timeout", "5", ALICE, t, k)
-        self.assertEqual((r.returncode, r.stdout), (0, "ops\n"), r.stderr)
-
-    def test_check_ok(self):
-        r = self.helper("--check")
-        self.assertEqual((r.returncode, r.stdout.strip()), (0, "ok"), r.stderr)
-
-    def test_check_reports_file_line_column(self):
-        bad = self.w.ws.write(os.path.join(self.w.ws.etc, "bad2.yaml"),
-                              "version: 1\nauthorities: {}\nrules:\n  - users: [x]\n    bogus: 1\n")
-        r = h.run_helper(self.w.bin, ["--check", "--policy", bad])
-        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertRegex(r.stdout, r"(?m)^%s:\d+:\d+: \S" % re.escape(bad))
-
-    def test_explain_allow_and_deny(self):
-        key, _ = self.cert_args()
-        r = self.helper("--explain", "--user", ALICE, key + "-cert.pub", as_nobody=False)
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertTrue(r.stdout.strip(), "explain prints its reasoning")
-        r = self.helper("--explain", "--user", CAROL, key + "-cert.pub", as_nobody=False)
-        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertTrue(r.stdout.strip())
-
-    def test_denial_logged_to_syslog(self):
-        if not self.w.tap.available:
-            self.skipTest("syslog capture unavailable: " + self.w.tap.why)
-        if os.path.exists("/run/systemd/journal/socket"):
-            self.skipTest("the helpers log to the journal here, not syslog")
-        _, (t, k) = self.cert_args(validity="-2h:-1h")
-        mark = self.w.tap.mark()
-        self.assertNothing(self.helper(ALICE, t, k), 0)
-        import time
-        time.sleep(0.1)
-        # Only this helper's records about this login: other programs (an
-        # audit or a unit test running principals-cmd about alice) may log
-        # at the same time.
-        records = self.own_records(mark)
-        self.assertEqual(len(records), 1, self.w.tap.since(mark))
-        self.assertRegex(records[0], r"(?i)expired")
-        self.assertRegex(records[0], r"^<(8[0-7])>")  # facility authpriv (10) << 3
-
-
 def tearDownModule():
-    decide = getattr(_World, "decide", None)
-    why = decide.not_exercised(getattr(_World, "tap", None)) if decide is not None else None
-    _World.teardown()
-    # --mode service must have exercised the service, --mode snapshot the
-    # snapshot, not the plain fallback.
-    if why:
-        raise AssertionError(why)
+    tear_down()
 
 
 if __name__ == "__main__":
