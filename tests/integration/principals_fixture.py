@@ -37,8 +37,7 @@ def parse_args():
                                               "principals-cmd")), key=os.path.getmtime)
         binary = os.path.abspath(found[-1]) if found else None
     PrincipalsWorld.binary = binary
-    no_binary = None if binary and os.access(binary, os.X_OK) else (
-        "principals-cmd binary not found (pass --binary PATH or set CERTGATE_PRINCIPALS_CMD)")
+    no_binary = h.missing_binary(binary, "principals-cmd", "CERTGATE_PRINCIPALS_CMD")
     PrincipalsWorld.usable = no_binary is None
     return binary, no_binary
 

@@ -47,7 +47,7 @@ import unittest
 
 from policy_yaml import policy_yaml  # noqa: F401  (h.policy_yaml)
 from syslog_tap import SyslogTap  # noqa: F401  (h.SyslogTap)
-from unittest_main import parse_binary_arg, run_main  # noqa: F401  (h.run_main)
+from unittest_main import missing_binary, parse_binary_arg, run_main  # noqa: F401  (h.run_main)
 
 SSHD = "/usr/sbin/sshd"
 SSH = shutil.which("ssh") or "/usr/bin/ssh"

@@ -35,8 +35,7 @@ from decide_fixture import DecideWorld, Notifications, policy_text  # noqa: E402
 
 BINARY = DecideWorld.binary = h.parse_binary_arg("--binary", "CERTGATE_PRINCIPALS_CMD")
 SKIP = h.skip_reason()
-NO_BINARY = None if BINARY and os.access(BINARY, os.X_OK) else (
-    "principals-cmd binary not found (pass --binary PATH or set CERTGATE_PRINCIPALS_CMD)")
+NO_BINARY = h.missing_binary(BINARY, "principals-cmd", "CERTGATE_PRINCIPALS_CMD")
 
 
 class OwnSocketService:

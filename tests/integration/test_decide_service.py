@@ -41,8 +41,7 @@ from decide_fixture import ALICE, DecideWorld, Notifications, policy_text  # noq
 
 BINARY = DecideWorld.binary = h.parse_binary_arg("--binary", "CERTGATE_PRINCIPALS_CMD")
 SKIP = h.skip_reason()
-NO_BINARY = None if BINARY and os.access(BINARY, os.X_OK) else (
-    "principals-cmd binary not found (pass --binary PATH or set CERTGATE_PRINCIPALS_CMD)")
+NO_BINARY = h.missing_binary(BINARY, "principals-cmd", "CERTGATE_PRINCIPALS_CMD")
 # The watchdog period handed to the service: it must ping 4 times per period.
 WATCHDOG_USEC = 400000
 

@@ -47,8 +47,7 @@ if not BINARY:
 SKIP = h.skip_reason()
 # The logged reason when rules exist but none grants (loose on purpose).
 NOT_GRANTED = r"deny .*(no rule grants|not in users|principal)"
-NO_BINARY = None if BINARY and os.access(BINARY, os.X_OK) else (
-    "keys-cmd binary not found (pass --binary PATH or set CERTGATE_KEYS_CMD)")
+NO_BINARY = h.missing_binary(BINARY, "keys-cmd", "CERTGATE_KEYS_CMD")
 
 
 class _World(h.World):

@@ -1,8 +1,8 @@
 """How each integration test file runs: parse_binary_arg() takes the
-binary CMake passes, run_main() runs the module's tests and prints
-"N passed, N failed[, N skipped]" as the last line, exiting 0, 1, or 77
-when every test was skipped (ctest SKIP_RETURN_CODE). Python 3 standard
-library only.
+binary CMake passes (missing_binary() says why it cannot run), run_main()
+runs the module's tests and prints "N passed, N failed[, N skipped]" as
+the last line, exiting 0, 1, or 77 when every test was skipped (ctest
+SKIP_RETURN_CODE). Python 3 standard library only.
 """
 
 import os
@@ -23,6 +23,14 @@ def parse_binary_arg(flag, env_var):
         path = sys.argv[i + 1] if i + 1 < len(sys.argv) else None
         del sys.argv[i:i + 2]
     return path
+
+
+def missing_binary(path, name, env_var):
+    """Why the binary |name| at |path| (from parse_binary_arg) cannot run, as
+    a skip reason; None when it can."""
+    if path and os.access(path, os.X_OK):
+        return None
+    return "%s binary not found (pass --binary PATH or set %s)" % (name, env_var)
 
 
 def run_main(module_name="__main__"):
