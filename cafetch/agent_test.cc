@@ -2,9 +2,10 @@
 // and the trusted paths, fetching the issuer's keys and the key history,
 // which sshd_config lines are written where (and what is refused or
 // reported before anything is checked or installed), --dry-run's diffs,
-// and SourceLabel and FailureOutcome. Checking with sshd, installing,
-// rolling back and reloading are agent_install_test.cc's; the fixture is
-// agent_testing.h's.
+// and SourceLabel and FailureOutcome. The checks with sshd before
+// anything is installed are agent_install_test.cc's; a failed or overtaken
+// install, rolling back and the reload mark are
+// agent_install_rollback_test.cc's; the fixture is agent_testing.h's.
 #include "cafetch/agent.h"
 
 #include <sys/stat.h>

@@ -1,7 +1,9 @@
-// The fixture that agent_test.cc, agent_install_test.cc and
+// The fixture that agent_test.cc, agent_history_test.cc,
+// agent_install_test.cc, agent_install_rollback_test.cc and
 // agent_reload_test.cc share: one cafetch round (RunOnce) against a private
-// sshd_config that the real sshd checks. Header-only: cafetch/CMakeLists.txt puts every other .cc here
-// into certgate_cafetch.
+// sshd_config that the real sshd checks, and the sshd wrappers the install
+// tests put in its place. Header-only: cafetch/CMakeLists.txt puts every
+// other .cc here into certgate_cafetch.
 #ifndef CERTGATE_CAFETCH_AGENT_TESTING_H_
 #define CERTGATE_CAFETCH_AGENT_TESTING_H_
 
@@ -180,6 +182,27 @@ class AgentTest : public ::testing::Test {
   std::string principals_cmd_ = dir_.Path("principals-cmd");
   std::string principals_user_ = "root";
 };
+
+// WrapSshd makes cafetch run the shell |script| before every sshd it runs,
+// with sshd's arguments in "$@"; the real sshd runs after it unless the
+// script exits.
+inline void WrapSshd(const certgate::testing::TempDir& dir, const std::string& script, Config* config) {
+  const std::string wrapper = dir.Path("sshd-wrapper");
+  certgate::testing::WriteFile(
+      wrapper, "#!/bin/sh\n" + script + "exec " + std::string(certgate::testing::kSshd) + " \"$@\"\n", 0755);
+  config->sshd.binary = wrapper;
+}
+
+// OnCandidateCheck makes sshd -t of each candidate (the files in
+// state_dir/candidates; $f is its main file) run the shell |action| first;
+// every other run is the real sshd's.
+inline void OnCandidateCheck(const certgate::testing::TempDir& dir, const std::string& action, Config* config) {
+  WrapSshd(dir,
+           "f=; prev=; for a; do [ \"$prev\" = -f ] && f=$a; prev=$a; done\n"
+           "case \"$1:$f\" in -t:*/candidates/*/sshd_config)\n" + action + ";;\n"
+           "esac\n",
+           config);
+}
 
 }  // namespace certgate::cafetch
 
