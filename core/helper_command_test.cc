@@ -1,117 +1,38 @@
-// End-to-end tests of the helpers' behaviour with real ssh-keygen
-// certificates and real policy files (the process plumbing is tested by
-// tests/integration).
+// End-to-end tests of the helpers' behaviour (helper_command.cc) with real
+// ssh-keygen certificates and real policy files: principals-cmd's and
+// keys-cmd's answers for a certificate, a bad or unsafe policy, --check,
+// --explain, the size limit of an answer and an unusable KRL. keys-cmd with
+// a plain key is helper_command_plain_key_test.cc's, a decision's record
+// and explanation decision_report_test.cc's, the fixture
+// helper_command_testing.h's; the process plumbing is tested by
+// tests/integration.
 #include "core/helper_command.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <ctime>
-#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 #include "core/base64.h"
-#include "core/decision_report.h"
+#include "core/helper_args.h"
+#include "core/helper_command_testing.h"
+#include "core/log.h"
+#include "core/result.h"
 #include "tests/testing.h"
 
 namespace certgate::core {
 namespace {
 
-using ::certgate::testing::MakeKey;
 using ::certgate::testing::ReadFile;
-using ::certgate::testing::SignCert;
-using ::certgate::testing::TempDir;
-using ::certgate::testing::TempRoot;
 using ::certgate::testing::WriteFile;
-
-std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
-
-// Pub returns the base64 field of the public key made by MakeKey at |path|.
-std::string Pub(const std::string& path) { return ::certgate::testing::PubBase64(path + ".pub"); }
-
-// KeyLine returns "ssh-ed25519 BASE64" of the key made by MakeKey at |path|.
-std::string KeyLine(const std::string& path) {
-  std::string line = FirstLine(ReadFile(path + ".pub"));
-  return line.substr(0, line.rfind(' '));
-}
-
-// ProdHead is a policy's head: version and one authority, prod, whose CA
-// is the key made by MakeKey at |ca|.
-std::string ProdHead(const std::string& ca) {
-  return "version: 1\n"
-         "authorities:\n"
-         "  prod:\n"
-         "    keys: [\"" + FirstLine(ReadFile(ca + ".pub")) + "\"]\n";
-}
-
-class HelperCommandTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ca_ = MakeKey(dir_, "ca", "ed25519");
-    other_ca_ = MakeKey(dir_, "other_ca", "ed25519");
-    user_ = MakeKey(dir_, "user", "ed25519");
-    policy_path_ = dir_.Path("policy.yaml");
-    WritePolicy(
-        ProdHead(ca_) +
-        "rules:\n"
-        "  - name: ops\n"
-        "    users: [alice]\n"
-        "    authorities: [prod]\n"
-        "    principals: [ops]\n"
-        "    options: [no-pty]\n");
-    env_.now = static_cast<uint64_t>(std::time(nullptr));
-    env_.log = &log_;
-    env_.groups = &groups_;
-    env_.load.owner_uid = getuid();
-    env_.load.trusted_root = TempRoot();
-  }
-
-  void WritePolicy(const std::string& text) { WriteFile(policy_path_, text, 0644); }
-
-  std::string Cert(const std::string& ca, const std::vector<std::string>& args) {
-    return SignCert(ca, user_ + ".pub", "alice@example.com", args);
-  }
-
-  HelperOutput Sshd(HelperKind kind, std::vector<std::string> args) {
-    std::vector<std::string> full = {"--policy", policy_path_};
-    full.insert(full.end(), args.begin(), args.end());
-    Result<HelperOptions> o = ParseHelperArgs(kind, full);
-    EXPECT_TRUE(o);
-    log_.records.clear();
-    return RunHelper(kind, *o, env_);
-  }
-
-  // ExpectExplainedOverTheLimit checks that --explain of |file| for alice
-  // gives the same denial as the login, not "ALLOW" and the answer.
-  void ExpectExplainedOverTheLimit(HelperKind kind, const std::string& file) {
-    Result<HelperOptions> o = ParseHelperArgs(kind, {"--explain", "--user", "alice", "--policy", policy_path_, file});
-    ASSERT_TRUE(o);
-    HelperOutput explained = RunHelper(kind, *o, env_);
-    EXPECT_EQ(explained.exit_code, 1);
-    EXPECT_NE(explained.out.find("decision: DENY: the answer for sshd would be "), std::string::npos)
-        << explained.out.substr(0, 2000);
-    EXPECT_EQ(explained.out.find("sshd would read"), std::string::npos) << explained.out.substr(0, 2000);
-  }
-
-  // An answer over the 4 MiB limit: nothing printed, one deny record
-  // naming the limit.
-  void ExpectDeniedOverTheLimit(const HelperOutput& out) {
-    EXPECT_EQ(out.exit_code, 0);
-    EXPECT_EQ(out.out, "");
-    ASSERT_EQ(log_.records.size(), 1u);
-    EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
-    EXPECT_NE(log_.records[0].Field("CERTGATE_REASON").find("over the limit of 4194304 bytes (4 MiB)"),
-              std::string::npos)
-        << log_.records[0].Field("CERTGATE_REASON");
-  }
-
-  TempDir dir_;
-  std::string ca_, other_ca_, user_, policy_path_;
-  CaptureLogSink log_;
-  StaticGroupResolver groups_;
-  HelperEnv env_;
-  const std::string kType = "ssh-ed25519-cert-v01@openssh.com";
-};
 
 TEST_F(HelperCommandTest, PrincipalsAllow) {
   std::string cert = Cert(ca_, {"-n", "ops,dev", "-V", "-5m:+5m", "-z", "17"});
@@ -342,44 +263,6 @@ TEST_F(HelperCommandTest, KeysCmdCertificateLines) {
   EXPECT_EQ(out.out, "cert-authority,principals=\"ops\",no-pty " + ca_key + "\n");
 }
 
-// Certificate-controlled key ids and skipped principals are quoted in the
-// record, so that "a,b" is one principal, "" an empty one, and a quote in a
-// key id cannot close it early; every record stays one line.
-TEST(DecisionRecordTest, KeyIdAndUnsafePrincipalsAreQuoted) {
-  Certificate cert;
-  cert.key_id = "evil\" serial 7 \"";
-  cert.serial = 1;
-  Decision d;
-  d.reason = "no rule grants any principal of the certificate";
-  d.ca_fingerprint = "SHA256:x";
-  d.unsafe_principals = {"a,b", "", "nl\nx"};
-  LogRecord rec = DecisionRecord("principals-cmd", "alice", &cert, d);
-  EXPECT_EQ(rec.message,
-            "deny alice: no rule grants any principal of the certificate (key id \"evil\\x22 serial 7 \\x22\" "
-            "serial 1 CA SHA256:x); unsafe principal(s) never printed: \"a,b\", \"\", \"nl\\x0ax\"");
-  EXPECT_EQ(rec.Field("CERTGATE_KEY_ID"), "evil\\x22 serial 7 \\x22");
-}
-
-// A granted principal can hold any byte but the few sshd would misread: a
-// fullwidth comma (U+FF0C) or an invisible U+200B must not make the record
-// read as other principals than were granted, in the record or --explain.
-TEST(DecisionRecordTest, GrantedPrincipalsAreEscaped) {
-  Certificate cert;
-  cert.key_id = "k";
-  cert.principals = {"ops\xef\xbc\x8croot", "zw\xe2\x80\x8b"};
-  Decision d;
-  d.verdict = Verdict::kAllow;
-  d.ca_fingerprint = "SHA256:x";
-  for (const std::string& p : cert.principals) d.grants.push_back(Grant{p, RuleView{}});
-  LogRecord rec = DecisionRecord("principals-cmd", "alice", &cert, d);
-  EXPECT_EQ(rec.Field("CERTGATE_PRINCIPALS"), "ops\\xef\\xbc\\x8croot,zw\\xe2\\x80\\x8b");
-  EXPECT_EQ(rec.message.find("allow alice: principals ops\\xef\\xbc\\x8croot,zw\\xe2\\x80\\x8b granted"), 0u)
-      << rec.message;
-  const std::string explain = ExplainDecision("alice", cert, d, 0);
-  EXPECT_NE(explain.find("decision: ALLOW alice as ops\\xef\\xbc\\x8croot,zw\\xe2\\x80\\x8b\n"), std::string::npos)
-      << explain;
-}
-
 TEST_F(HelperCommandTest, PrincipalsWithControlsOrMalformedUtf8AreNeverPrinted) {
   WritePolicy(ProdHead(ca_) +
               "rules:\n"
@@ -411,125 +294,6 @@ TEST_F(HelperCommandTest, PrincipalsWithControlsOrMalformedUtf8AreNeverPrinted) 
   const std::string only_unsafe = Cert(ca_, {"-n", "csi\xc2\x9b" "1m", "-V", "-5m:+5m"});
   EXPECT_EQ(Sshd(HelperKind::kPrincipals, {"alice", kType, only_unsafe}).out, "");
   EXPECT_EQ(Sshd(HelperKind::kKeys, {"alice", kType, only_unsafe}).out, "");
-}
-
-TEST_F(HelperCommandTest, KeysCmdPlainKeyBreakGlass) {
-  const std::string user_key = KeyLine(user_);
-  WritePolicy(
-      ProdHead(ca_) +
-      "rules:\n"
-      "  - users: [alice]\n"
-      "    authorities: [prod]\n"
-      "    principals: [ops]\n"
-      "    user_keys: ['restrict,pty " + user_key + " breakglass']\n");
-  std::string b64 = ::certgate::testing::PubBase64(user_ + ".pub");
-  HelperOutput out = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", b64});
-  EXPECT_EQ(out.exit_code, 0);
-  EXPECT_EQ(out.out, "restrict,pty " + user_key + " breakglass\n");
-  HelperOutput bob = Sshd(HelperKind::kKeys, {"bob", "ssh-ed25519", b64});
-  EXPECT_EQ(bob.out, "");
-  // Another key: alice's lines are printed all the same (sshd makes the
-  // final match), and the record says deny.
-  std::string other = ::certgate::testing::PubBase64(ca_ + ".pub");
-  HelperOutput unlisted = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", other});
-  EXPECT_EQ(unlisted.out, "restrict,pty " + user_key + " breakglass\n");
-  ASSERT_EQ(log_.records.size(), 1u);
-  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
-  HelperOutput mismatch = Sshd(HelperKind::kKeys, {"alice", "ecdsa-sha2-nistp256", b64});
-  EXPECT_EQ(mismatch.out, "");
-  // A key sshd could not have sent (cut short, or not base64): nothing
-  // printed, exit 0 (the policy was read), and the record says why.
-  for (const std::string& bad : {b64.substr(0, b64.size() - 8), std::string("!!!!")}) {
-    HelperOutput rejected = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", bad});
-    EXPECT_EQ(rejected.exit_code, 0) << bad;
-    EXPECT_EQ(rejected.out, "") << bad;
-    ASSERT_EQ(log_.records.size(), 1u) << bad;
-    EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
-    EXPECT_NE(log_.records[0].Field("CERTGATE_REASON").find("key rejected ("), std::string::npos)
-        << log_.records[0].Field("CERTGATE_REASON");
-  }
-}
-
-TEST_F(HelperCommandTest, ARuleWithUserKeysOnlyGrantsNoCertificate) {
-  const std::string user_key = KeyLine(user_);
-  WritePolicy(
-      ProdHead(ca_) +
-      "rules:\n"
-      "  - name: breakglass\n"
-      "    users: [alice]\n"
-      "    authorities: [prod]\n"
-      "    user_keys: ['" + user_key + " oncall']\n");
-  HelperOutput plain =
-      Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", ::certgate::testing::PubBase64(user_ + ".pub")});
-  EXPECT_EQ(plain.out, user_key + " oncall\n");
-  ASSERT_EQ(log_.records.size(), 1u);
-  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "allow");
-
-  std::string cert = Cert(ca_, {"-n", "ops", "-V", "-5m:+5m"});
-  for (HelperKind kind : {HelperKind::kPrincipals, HelperKind::kKeys}) {
-    HelperOutput out = Sshd(kind, {"alice", kType, cert});
-    EXPECT_EQ(out.exit_code, 0);
-    EXPECT_EQ(out.out, "");
-    ASSERT_EQ(log_.records.size(), 1u);
-    EXPECT_EQ(log_.records[0].Field("CERTGATE_REASON"),
-              "no rule grants any principal of the certificate [breakglass: the rule has no principals "
-              "(user_keys only)]");
-  }
-}
-
-
-// PlainKeyPolicy is a policy with two user_keys lines (keys a and b) for
-// alice in one rule, one (key c) in a second rule for alice and one (key d)
-// for bob, with |extra| appended at the top level.
-std::string PlainKeyPolicy(const std::string& ca, const std::string& a, const std::string& b,
-                           const std::string& c, const std::string& d, const std::string& extra = "") {
-  return ProdHead(ca) + extra +
-         "rules:\n"
-         "  - name: breakglass\n"
-         "    users: [alice]\n"
-         "    authorities: [prod]\n"
-         "    principals: [ops]\n"
-         "    user_keys: ['restrict,pty " + KeyLine(a) + " a', '" + KeyLine(b) + " b']\n"
-         "  - name: bob\n"
-         "    users: [bob]\n"
-         "    authorities: [prod]\n"
-         "    principals: [ops]\n"
-         "    user_keys: ['" + KeyLine(d) + " d']\n"
-         "  - name: all\n"
-         "    users: ['*']\n"
-         "    authorities: [prod]\n"
-         "    principals: [ops]\n"
-         "    user_keys: ['no-pty " + KeyLine(c) + " c']\n";
-}
-
-TEST_F(HelperCommandTest, KeysCmdPlainKeyPrintsEveryLineOfTheRules) {
-  std::string a = MakeKey(dir_, "a", "ed25519"), b = MakeKey(dir_, "b", "ed25519");
-  std::string c = MakeKey(dir_, "c", "ed25519"), d = MakeKey(dir_, "d", "ed25519");
-  WritePolicy(PlainKeyPolicy(ca_, a, b, c, d));
-  const std::string alice_lines = "restrict,pty " + KeyLine(a) + " a\n" + KeyLine(b) + " b\n" +
-                                  "no-pty " + KeyLine(c) + " c\n";
-
-  // A key in no line: every line of alice's rules, in policy order; deny.
-  HelperOutput other = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(user_)});
-  EXPECT_EQ(other.exit_code, 0);
-  EXPECT_EQ(other.out, alice_lines);
-  ASSERT_EQ(log_.records.size(), 1u);
-  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
-  EXPECT_EQ(log_.records[0].Field("CERTGATE_REASON"),
-            "no user_keys line of a rule for alice holds this key (3 user_keys lines printed for sshd to match)");
-
-  // The rule's second key: the same lines; allow by that rule.
-  HelperOutput second = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(b)});
-  EXPECT_EQ(second.out, alice_lines);
-  ASSERT_EQ(log_.records.size(), 1u);
-  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "allow");
-  EXPECT_EQ(log_.records[0].Field("CERTGATE_RULE"), "breakglass");
-
-  // bob: his rule's line and the one for everybody; alice's key is denied.
-  HelperOutput bob = Sshd(HelperKind::kKeys, {"bob", "ssh-ed25519", Pub(a)});
-  EXPECT_EQ(bob.out, KeyLine(d) + " d\nno-pty " + KeyLine(c) + " c\n");
-  ASSERT_EQ(log_.records.size(), 1u);
-  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
 }
 
 // An answer over kMaxSshdAnswer is a denial with the limit in its one
@@ -619,109 +383,6 @@ TEST_F(HelperCommandTest, AnUnusableKrlDeniesAfterTheAuthorityAndTimeChecks) {
     EXPECT_NE(log_.records[0].message.find("certificate expired"), std::string::npos)
         << log_.records[0].message;
   }
-}
-
-TEST_F(HelperCommandTest, KeysCmdPlainKeyNeverPrintsARevokedKey) {
-  std::string a = MakeKey(dir_, "a", "ed25519"), b = MakeKey(dir_, "b", "ed25519");
-  std::string c = MakeKey(dir_, "c", "ed25519"), d = MakeKey(dir_, "d", "ed25519");
-  const std::string krl = dir_.Path("revoked.krl");
-  auto made = ::certgate::testing::Run({"ssh-keygen", "-q", "-k", "-f", krl, b + ".pub"});
-  ASSERT_EQ(made.exit_code, 0) << made.err;
-  WritePolicy(PlainKeyPolicy(ca_, a, b, c, d, "revoked:\n  krl: " + krl + "\n"));
-
-  // Key a: its line and c's, not b's (revoked); allow.
-  HelperOutput out = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(a)});
-  EXPECT_EQ(out.out, "restrict,pty " + KeyLine(a) + " a\nno-pty " + KeyLine(c) + " c\n");
-  ASSERT_EQ(log_.records.size(), 1u);
-  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "allow");
-  EXPECT_NE(log_.records[0].message.find("2 user_keys lines printed for sshd to match, 1 revoked by the KRL left out"),
-            std::string::npos)
-      << log_.records[0].message;
-
-  // The revoked key itself: nothing at all.
-  HelperOutput revoked = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(b)});
-  EXPECT_EQ(revoked.out, "");
-  ASSERT_EQ(log_.records.size(), 1u);
-  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
-  EXPECT_NE(log_.records[0].message.find("revoked by the KRL"), std::string::npos);
-
-  // An unreadable KRL: nothing at all (fail closed).
-  unlink(krl.c_str());
-  HelperOutput gone = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(a)});
-  EXPECT_EQ(gone.out, "");
-  ASSERT_EQ(log_.records.size(), 1u);
-  EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
-}
-
-// Fingerprint returns the SHA256 fingerprint ssh-keygen prints for |path|.pub.
-std::string Fingerprint(const std::string& path) {
-  auto r = ::certgate::testing::Run({"ssh-keygen", "-l", "-E", "sha256", "-f", path + ".pub"});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  std::istringstream in(r.out);
-  std::string bits, fp;
-  in >> bits >> fp;
-  return fp;
-}
-
-TEST_F(HelperCommandTest, KeysCmdExplainsAPlainKeyRuleByRule) {
-  std::string a = MakeKey(dir_, "a", "ed25519"), b = MakeKey(dir_, "b", "ed25519");
-  std::string c = MakeKey(dir_, "c", "ed25519"), d = MakeKey(dir_, "d", "ed25519");
-  const std::string krl = dir_.Path("revoked.krl");
-  auto made = ::certgate::testing::Run({"ssh-keygen", "-q", "-k", "-f", krl, b + ".pub"});
-  ASSERT_EQ(made.exit_code, 0) << made.err;
-  WritePolicy(PlainKeyPolicy(ca_, a, b, c, d, "revoked:\n  krl: " + krl + "\n"));
-  auto explain = [&](const std::string& user, const std::string& key) {
-    Result<HelperOptions> o = ParseHelperArgs(
-        HelperKind::kKeys, {"--explain", "--user", user, "--policy", policy_path_, key + ".pub"});
-    EXPECT_TRUE(o);
-    return RunHelper(HelperKind::kKeys, *o, env_);
-  };
-
-  // Key c for alice: every rule in order, every line of the rules that
-  // apply marked, the revoked one said and not printed.
-  HelperOutput allow = explain("alice", c);
-  EXPECT_EQ(allow.exit_code, 0) << allow.out;
-  EXPECT_EQ(allow.out,
-            "plain key: ssh-ed25519 " + Fingerprint(c) + "\n"
-            "login name: alice\n"
-            "rules:\n"
-            "  breakglass: applies; 2 user_keys lines:\n"
-            "    restrict,pty ssh-ed25519 " + Fingerprint(a) + " a (printed)\n"
-            "    ssh-ed25519 " + Fingerprint(b) + " b (revoked by the KRL, not printed)\n"
-            "  bob: does not apply: login name alice not in users\n"
-            "  all: applies; 1 user_keys line:\n"
-            "    no-pty ssh-ed25519 " + Fingerprint(c) + " c (printed; this key)\n"
-            "decision: ALLOW: a user_keys line of all holds this key (2 user_keys lines printed for "
-            "sshd to match, 1 revoked by the KRL left out)\n"
-            "sshd would read:\n"
-            "restrict,pty " + KeyLine(a) + " a\nno-pty " + KeyLine(c) + " c\n");
-
-  // Key a for bob: the lines bob gets, none of them a; deny, exit 1.
-  HelperOutput deny = explain("bob", a);
-  EXPECT_EQ(deny.exit_code, 1);
-  EXPECT_NE(deny.out.find("  breakglass: does not apply: login name bob not in users\n"
-                          "  bob: applies; 1 user_keys line:\n"
-                          "    ssh-ed25519 " + Fingerprint(d) + " d (printed)\n"),
-            std::string::npos)
-      << deny.out;
-  EXPECT_NE(deny.out.find("decision: DENY: no user_keys line of a rule for bob holds this key "
-                          "(2 user_keys lines printed for sshd to match)\n"),
-            std::string::npos)
-      << deny.out;
-
-  // The revoked key: denied before any rule is read.
-  HelperOutput revoked = explain("alice", b);
-  EXPECT_EQ(revoked.exit_code, 1);
-  EXPECT_NE(revoked.out.find("decision: DENY: key is revoked by the KRL " + krl), std::string::npos)
-      << revoked.out;
-
-  // A key line that lies about its type says so.
-  const std::string line = ReadFile(a + ".pub");
-  WriteFile(dir_.Path("mis.pub"), "ssh-rsa" + line.substr(line.find(' ')));
-  HelperOutput mismatched = explain("alice", dir_.Path("mis"));
-  EXPECT_EQ(mismatched.exit_code, 1);
-  EXPECT_EQ(mismatched.out, "decision: DENY: " + dir_.Path("mis.pub") +
-                                " does not hold a valid public key (the line says ssh-rsa but the key is ssh-ed25519)\n");
 }
 
 }  // namespace
