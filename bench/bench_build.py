@@ -2,7 +2,7 @@
 (build(): a Release build-bench/ configured and built with -j1; build_type()
 reads a build directory's CMAKE_BUILD_TYPE for the report) and the bench's own
 C programs (compile_tools(): driver.c and the reference programs, compiled into
-the workspace)."""
+the workspace). BINARIES says where a build directory holds each helper."""
 
 import os
 import re
@@ -10,6 +10,11 @@ import shutil
 
 from bench_common import HERE, ROOT, log, sh
 
+
+# Where a build directory holds each binary the bench runs: (subdirectory,
+# name). certgate-decide is the clients' in-process fallback and the service.
+BINARIES = (("principals-cmd", "principals-cmd"), ("keys-cmd", "keys-cmd"),
+            ("decide", "certgate-decide"))
 
 # GCC 12 at -O3 (Release) reports -Wrestrict / -Wstringop-overread false
 # positives inside libstdc++ for core/decision_report.cc and core/krl.cc, which

@@ -1,7 +1,7 @@
 """What every part of bench/run shares: where things are (the bench
 directory, the repository, bench/out/), the integration tests' sshd_harness
 (imported as h), the policy sizes and the login user and groups of a run,
-and log() and sh()."""
+and log(), sh() and make_dir()."""
 
 import os
 import sys
@@ -25,3 +25,10 @@ def log(msg):
 
 def sh(argv, **kw):
     return h.run(argv, **kw)
+
+
+def make_dir(path):
+    """Makes the directory PATH, mode 0755, and returns PATH."""
+    os.mkdir(path)
+    os.chmod(path, 0o755)
+    return path

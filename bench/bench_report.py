@@ -1,7 +1,8 @@
 """The report of a run: report_text() makes the table that bench/run prints
-and writes to bench/out/results.txt (cycles_ms() turns the loader's cycle
-counts into milliseconds for it), fmt_csv() formats a results.csv value, and
-plot() draws bench/out/cost.png with gnuplot."""
+(cycles_ms() turns the loader's cycle counts into milliseconds for it);
+write_report() prints it and writes bench/out/results.txt and results.csv
+(CSV_COLUMNS, each value formatted by fmt_csv()), and has plot() draw
+bench/out/cost.png with gnuplot."""
 
 import datetime
 import os
@@ -16,6 +17,30 @@ from bench_common import COLD_SIZES, OUT, SIZES, log
 TARGETS = {  # issue 6; for the report only
     ("helper", 10): 1.3, ("helper", 100000): 1.5, "login": 1.02, "rss_kib": 8 * 1024,
 }
+
+
+# results.csv's columns, one row per measured command.
+CSV_COLUMNS = ["section", "label", "rules", "runs", "median_ms", "p25_ms", "p75_ms", "ratio",
+               "extra_ms", "baseline", "maxrss_kib", "maxrss_max_kib", "cpu_ms", "user_ms",
+               "sys_ms", "bad_exits", "paired_ratio", "paired_lo95", "paired_hi95",
+               "floor_ratio", "floor_lo95", "floor_hi95"]
+
+
+def write_report(text, results):
+    """Prints TEXT (report_text()) and writes it to bench/out/results.txt,
+    RESULTS to bench/out/results.csv, and the plot."""
+    print(text)
+    with open(os.path.join(OUT, "results.txt"), "w") as f:
+        f.write(text + "\n")
+    with open(os.path.join(OUT, "results.csv"), "w") as f:
+        f.write(",".join(CSV_COLUMNS) + "\n")
+        for r in results:
+            r = dict(r)
+            for key, ci in (("paired", r.get("paired")), ("floor", r.get("paired_floor"))):
+                med, lo, hi = ci or (None, None, None)
+                r[key + "_ratio"], r[key + "_lo95"], r[key + "_hi95"] = med, lo, hi
+            f.write(",".join(fmt_csv(r[c]) for c in CSV_COLUMNS) + "\n")
+    plot(results)
 
 
 def fmt_csv(v):
