@@ -54,7 +54,7 @@ def fmt_csv(v):
 
 def report_text(results, mode, build_dir, version_text, psizes, rss_time, ld_stats, elapsed,
                 service_rss, baseline=None, base_rss=None):
-    now = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     load = os.getloadavg()
     L = []
     L.append("certgate bench (%s), %s, %s (%s), %d CPUs, load %.2f %.2f %.2f, %.0f s" %
