@@ -59,9 +59,10 @@ core::Status ChangedMeanwhile(const std::string& path) {
 }
 
 // Unwritable adds to |why|, a file in |dir| that could not be written,
-// what to do, naming |setting|, the cafetch.yaml setting that put it there.
+// what to do, naming |setting|, the cafetch.yaml setting that put it there
+// (unless |why| names a setting already, as state_dir's creation does).
 core::Error Unwritable(const core::Error& why, const std::string& dir, std::string_view setting) {
-  if (why.code != Errc::kIo) return why;
+  if (why.code != Errc::kIo || why.detail.find(" in cafetch.yaml") != std::string::npos) return why;
   return core::Error{why.code, why.detail + "; " + dir + " must be writable by root on a writable file system, " +
                                    "or correct " + std::string(setting) + " in cafetch.yaml"};
 }
