@@ -24,8 +24,7 @@
 
 namespace certgate::core {
 
-// FirstLine returns |s| up to its first newline (all of it without one).
-inline std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+using ::certgate::testing::FirstLine;
 
 // Pub returns the base64 field of the public key made by MakeKey at |path|.
 inline std::string Pub(const std::string& path) { return ::certgate::testing::PubBase64(path + ".pub"); }

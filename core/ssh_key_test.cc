@@ -13,12 +13,11 @@
 namespace certgate::core {
 namespace {
 
+using certgate::testing::FirstLine;
 using certgate::testing::MakeKey;
 using certgate::testing::ReadFile;
 using certgate::testing::SharedTestData;
 using certgate::testing::TempDir;
-
-std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 std::vector<uint8_t> DecodeOrDie(const std::string& b64) {
   Result<std::vector<uint8_t>> r = Base64Decode(b64);

@@ -159,6 +159,8 @@ CommandResult Run(const std::vector<std::string>& argv) {
   return result;
 }
 
+std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;

@@ -81,6 +81,9 @@ CommandResult Run(const std::vector<std::string>& argv);
 
 // ReadFile returns the contents of |path| (empty on error).
 std::string ReadFile(const std::string& path);
+
+// FirstLine returns |text| up to its first newline (all of it without one).
+std::string FirstLine(const std::string& text);
 // WriteFile writes |data| to |path| with |mode|.
 void WriteFile(const std::string& path, const std::string& data, unsigned mode = 0644);
 
