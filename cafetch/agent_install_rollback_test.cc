@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -204,45 +205,51 @@ class Immutable {
   bool set_ = false;
 };
 
+// FrozenDirectoryTest runs a round that has a key to add while a directory
+// it writes is frozen (Immutable).
+class FrozenDirectoryTest : public AgentTest {
+ protected:
+  // FailsWith installs the fixture's key, offers another and runs a round
+  // with |dir| frozen, which must fail and change nothing. Returns the
+  // round's message, or nullopt where chattr +i is not supported.
+  std::optional<std::string> FailsWith(const std::string& dir) {
+    WriteFile(config_.sshd.config, BaseConfig());
+    EXPECT_TRUE(Run());
+    WriteFile(dir_.Path("issuer.pub"), ca_b_);
+    const auto before = Watched();
+    Immutable frozen(dir);
+    if (!frozen.set()) return std::nullopt;
+    auto r = Run(2000);
+    EXPECT_FALSE(r);
+    EXPECT_EQ(Watched(), before);
+    return r ? std::string() : r.error().detail;
+  }
+};
+
 // The audit's case: a key directory that exists but cannot be written
 // names the file, the setting that put it there and what to do; the round
 // changes nothing.
-TEST_F(AgentTest, AKeysDirectoryThatCannotBeWrittenNamesTheSetting) {
-  WriteFile(config_.sshd.config, BaseConfig());
-  ASSERT_TRUE(Run());
-  WriteFile(dir_.Path("issuer.pub"), ca_b_);  // the next round has a key to add
+TEST_F(FrozenDirectoryTest, AKeysDirectoryThatCannotBeWrittenNamesTheSetting) {
   const std::string keys_dir = dir_.Path("etc/certgate");
-  const auto before = Watched();
-  Immutable frozen(keys_dir);
-  if (!frozen.set()) GTEST_SKIP() << "chattr +i is not supported here";
-  auto r = Run(2000);
-  ASSERT_FALSE(r);
-  EXPECT_NE(r.error().detail.find("create " + config_.trusted_user_ca_keys + ".previous (its temporary "),
+  const std::optional<std::string> detail = FailsWith(keys_dir);
+  if (!detail) GTEST_SKIP() << "chattr +i is not supported here";
+  EXPECT_NE(detail->find("create " + config_.trusted_user_ca_keys + ".previous (its temporary "), std::string::npos)
+      << *detail;
+  EXPECT_NE(detail->find("Operation not permitted; " + config_.trusted_user_ca_keys + ".previous is unchanged; " +
+                         keys_dir + " must be writable by root on a writable file system, or correct "
+                         "trusted_user_ca_keys in cafetch.yaml"),
             std::string::npos)
-      << r.error().detail;
-  EXPECT_NE(r.error().detail.find("Operation not permitted; " + config_.trusted_user_ca_keys + ".previous is "
-                                  "unchanged; " + keys_dir + " must be writable by root on a writable file "
-                                  "system, or correct trusted_user_ca_keys in cafetch.yaml"),
-            std::string::npos)
-      << r.error().detail;
-  EXPECT_EQ(Watched(), before);
+      << *detail;
 }
 
 // The same for state_dir, which the round writes first.
-TEST_F(AgentTest, AStateDirThatCannotBeWrittenNamesTheSetting) {
-  WriteFile(config_.sshd.config, BaseConfig());
-  ASSERT_TRUE(Run());
-  WriteFile(dir_.Path("issuer.pub"), ca_b_);
-  const auto before = Watched();
-  Immutable frozen(config_.state_dir);
-  if (!frozen.set()) GTEST_SKIP() << "chattr +i is not supported here";
-  auto r = Run(2000);
-  ASSERT_FALSE(r);
-  EXPECT_NE(r.error().detail.find("; " + config_.state_dir + " must be writable by root on a writable file "
-                                  "system, or correct state_dir in cafetch.yaml"),
+TEST_F(FrozenDirectoryTest, AStateDirThatCannotBeWrittenNamesTheSetting) {
+  const std::optional<std::string> detail = FailsWith(config_.state_dir);
+  if (!detail) GTEST_SKIP() << "chattr +i is not supported here";
+  EXPECT_NE(detail->find("; " + config_.state_dir + " must be writable by root on a writable file system, or "
+                         "correct state_dir in cafetch.yaml"),
             std::string::npos)
-      << r.error().detail;
-  EXPECT_EQ(Watched(), before);
+      << *detail;
 }
 
 TEST_F(AgentTest, ARollbackKeepsAReloadMarkAnEarlierRoundLeft) {
