@@ -34,6 +34,24 @@ class Checker {
   void Issue(const YamlNode& at, std::string message) {
     issues_->push_back(core::Issue{core::SourceLocation{file_, at.line, at.column}, std::move(message)});
   }
+  // Missing records that the mapping |at| lacks a key. It is given after
+  // every other issue: often a consequence of one of them (a misspelt key).
+  void Missing(const YamlNode& at, std::string message) {
+    missing_.push_back(core::Issue{core::SourceLocation{file_, at.line, at.column}, std::move(message)});
+  }
+  // Finish puts the issues in file order, then the missing keys in file
+  // order. The checks that need all of a mapping's keys (jitter against
+  // interval) run after its keys, so their issues came late.
+  void Finish() {
+    auto by_place = [](const core::Issue& a, const core::Issue& b) {
+      return std::pair(a.where.line, a.where.column) < std::pair(b.where.line, b.where.column);
+    };
+    std::stable_sort(issues_->begin(), issues_->end(), by_place);
+    std::stable_sort(missing_.begin(), missing_.end(), by_place);
+    issues_->insert(issues_->end(), std::make_move_iterator(missing_.begin()),
+                    std::make_move_iterator(missing_.end()));
+    missing_.clear();
+  }
 
   // Members checks that |node| is a mapping whose keys are all in |known|
   // and calls |fn(key, value)| for each. Returns false if not a mapping.
@@ -251,7 +269,7 @@ class Checker {
                  })) {
       return;
     }
-    if (!type_given) Issue(node, "issuer needs a type: one of vault, step, akeyless, cyberark, teleport, url, file");
+    if (!type_given) Missing(node, "issuer needs a type: one of vault, step, akeyless, cyberark, teleport, url, file");
     if (path_node != nullptr) {
       // issuer.path: the file issuer's file, as an admin would name it.
       if (have_type && issuer->type != IssuerType::kFile) {
@@ -269,7 +287,7 @@ class Checker {
     }
     const bool misspelt = unknown_keys_ != unknown_before;
     if (!url_given && path_node == nullptr && !misspelt) {
-      Issue(node, "issuer needs a url (or, for a file issuer, a path)");
+      Missing(node, "issuer needs a url (or, for a file issuer, a path)");
     }
     if (!have_type || !have_url) return;
     const bool local_type = issuer->type == IssuerType::kFile;
@@ -279,7 +297,7 @@ class Checker {
       CheckUrl(*url_node, "issuer.url", issuer->url, issuer->type == IssuerType::kUrl);
     }
     if (issuer->type == IssuerType::kAkeyless) {
-      if (issuer->token_file.empty() && !misspelt) Issue(node, "an akeyless issuer needs token_file");
+      if (issuer->token_file.empty() && !misspelt) Missing(node, "an akeyless issuer needs token_file");
       for (char c : issuer->name) {
         if (c < 0x20 || c > 0x7e) {
           Issue(*name_node, "issuer.name must be printable ASCII");
@@ -290,7 +308,7 @@ class Checker {
       Issue(*name_node, "issuer.name is used only by an akeyless issuer");
     }
     if (issuer->type == IssuerType::kCyberark && issuer->token_file.empty() && !misspelt) {
-      Issue(node, "a cyberark issuer needs token_file");
+      Missing(node, "a cyberark issuer needs token_file");
     }
     // A local answer is read from a file: no request carries the token, so
     // a token_file there would be silently ignored (fetcher.cc).
@@ -336,8 +354,8 @@ class Checker {
         })) {
       return;
     }
-    if (!have_url) Issue(node, "bundle_signature needs a url");
-    if (!have_signers) Issue(node, "bundle_signature needs allowed_signers");
+    if (!have_url) Missing(node, "bundle_signature needs a url");
+    if (!have_signers) Missing(node, "bundle_signature needs allowed_signers");
   }
 
   void Sshd(const YamlNode& node, SshdConfig* sshd) {
@@ -410,7 +428,7 @@ class Checker {
                  })) {
       return;
     }
-    if (!have_issuer) Issue(root, "missing issuer: cafetch needs to know where the CA keys come from");
+    if (!have_issuer) Missing(root, "missing issuer: cafetch needs to know where the CA keys come from");
     if (bundle_node != nullptr) {
       config->bundle_signature.emplace();
       const bool local = config->issuer.type == IssuerType::kFile ||
@@ -437,6 +455,7 @@ class Checker {
  private:
   std::string file_;
   std::vector<core::Issue>* issues_;
+  std::vector<core::Issue> missing_;  // Missing's, until Finish
   size_t unknown_keys_ = 0;  // unknown keys reported so far (Members)
 };
 
@@ -495,11 +514,7 @@ ConfigLoadResult ParseConfigText(std::string_view text, std::string_view file_na
   Config config;
   Checker checker(file, &result.issues);
   checker.Top(*root, &config);
-  // The checks of a mapping that need all its keys (a missing key, jitter
-  // against interval) run after its keys: give the issues in file order.
-  std::stable_sort(result.issues.begin(), result.issues.end(), [](const core::Issue& a, const core::Issue& b) {
-    return std::pair(a.where.line, a.where.column) < std::pair(b.where.line, b.where.column);
-  });
+  checker.Finish();
   if (result.issues.empty()) result.config = std::move(config);
   return result;
 }

@@ -64,6 +64,22 @@ TEST(ConfigTest, IssuesAreInFileOrder) {
   EXPECT_EQ(r.issues[1].where.line, 3) << Issues(r);
 }
 
+// A missing key comes after the other issues, though its mapping starts
+// before them: it is often their consequence, and the cause comes first.
+TEST(ConfigTest, AMissingKeyComesAfterTheIssueThatMayCauseIt) {
+  auto r = ParseConfigText("interval: 0s\nisuer:\n  type: file\n  path: /etc/ca.pub\n", "c.yaml");
+  EXPECT_EQ(Issues(r),
+            "c.yaml:1:11: interval must be at least 1s\n"
+            "c.yaml:2:1: unknown key \"isuer\" in the config file; did you mean \"issuer\"?\n"
+            "c.yaml:1:1: missing issuer: cafetch needs to know where the CA keys come from\n");
+  r = ParseConfigText("issuer:\n  url: https://ca.example.com/keys\n  tpye: vault\nbundle_signature: {}\n", "c.yaml");
+  EXPECT_EQ(Issues(r),
+            "c.yaml:3:3: unknown key \"tpye\" in issuer; did you mean \"type\"?\n"
+            "c.yaml:2:3: issuer needs a type: one of vault, step, akeyless, cyberark, teleport, url, file\n"
+            "c.yaml:4:19: bundle_signature needs a url\n"
+            "c.yaml:4:19: bundle_signature needs allowed_signers\n");
+}
+
 TEST(ConfigTest, AByteOrderMarkAtTheStartIsAllowed) {
   auto r = ParseConfigText("\xef\xbb\xbf" + std::string(kMinimal), "c.yaml");
   ASSERT_TRUE(r.config) << Issues(r);
