@@ -58,15 +58,6 @@ core::Status ChangedMeanwhile(const std::string& path) {
                                 "read and checked); the round is undone and that change kept: run cafetch again");
 }
 
-// Unwritable adds to |why|, a file in |dir| that could not be written,
-// what to do, naming |setting|, the cafetch.yaml setting that put it there
-// (unless |why| names a setting already, as state_dir's creation does).
-core::Error Unwritable(const core::Error& why, const std::string& dir, std::string_view setting) {
-  if (why.code != Errc::kIo || why.detail.find(" in cafetch.yaml") != std::string::npos) return why;
-  return core::Error{why.code, why.detail + "; " + dir + " must be writable by root on a writable file system, " +
-                                   "or correct " + std::string(setting) + " in cafetch.yaml"};
-}
-
 // Checked says which configuration CheckConfig checks: the one installed,
 // which this round leaves as it is, or one this round wrote.
 enum class Checked { kAsItIs, kChanged };
@@ -229,7 +220,7 @@ class Installed {
     core::Result<FileBackup> mark = BackUpFile(state_dir + "/" + kReloadPendingFileName);
     if (!mark) return core::Unexpected{mark.error()};
     core::Status marked = cafetch::MarkReloadPending(state_dir);
-    if (!marked) return core::Unexpected{Unwritable(marked.error(), state_dir, "state_dir")};
+    if (!marked) return marked;
     mark_ = std::move(*mark);
     return core::Ok();
   }
@@ -324,7 +315,7 @@ core::Result<std::string> InstallRound(const Config& config, const RunOptions& o
   core::Result<FileBackup> old_state = BackUpFile(config.state_dir + "/" + kStateFileName);
   if (!old_state) return core::Unexpected{old_state.error()};
   core::Status saved = SaveState(config.state_dir, round.next);
-  if (!saved) return core::Unexpected{Unwritable(saved.error(), config.state_dir, "state_dir")};
+  if (!saved) return core::Unexpected{saved.error()};
   installed.Keep(std::move(*old_state));
   if (round.config_changed) {
     core::Status marked = installed.MarkReloadPending(config.state_dir);

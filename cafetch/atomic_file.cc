@@ -125,4 +125,10 @@ core::Result<Replaced> ReplaceKeepingPrevious(const std::string& path, std::stri
   return replaced;
 }
 
+core::Error Unwritable(const core::Error& why, const std::string& dir, std::string_view setting) {
+  if (why.code != core::Errc::kIo) return why;
+  return core::Error{why.code, why.detail + "; " + dir + " must be writable by root on a writable file system, " +
+                                   "or correct " + std::string(setting) + " in cafetch.yaml"};
+}
+
 }  // namespace certgate::cafetch

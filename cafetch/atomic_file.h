@@ -77,6 +77,11 @@ core::Result<std::optional<std::string>> ReadFollowingLinks(const std::string& p
 // included), or kIo when it cannot be told.
 core::Status RefuseSymlink(const std::string& path);
 
+// Unwritable adds to |why|, the failure (kIo) to write a file in |dir|,
+// what to do: naming |setting|, the cafetch.yaml setting that put the file
+// there. Any other error is returned as it is.
+core::Error Unwritable(const core::Error& why, const std::string& dir, std::string_view setting);
+
 }  // namespace certgate::cafetch
 
 #endif  // CERTGATE_CAFETCH_ATOMIC_FILE_H_

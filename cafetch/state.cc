@@ -60,6 +60,18 @@ core::Status MakeDir(const std::string& dir) {
   return core::Ok();
 }
 
+// WriteInStateDir writes |text| as the file |name| in |state_dir|,
+// creating the directory first; a file that cannot be written says to
+// make state_dir writable or to set another (MakeDir says its own).
+core::Status WriteInStateDir(const std::string& state_dir, const char* name, std::string_view text) {
+  core::Status made = MakeDir(state_dir);
+  if (!made) return made;
+  core::Status written =
+      WriteFileAtomically(state_dir + "/" + name, text, FileMode{geteuid(), getegid(), 0644});
+  if (!written) return core::Unexpected{Unwritable(written.error(), state_dir, "state_dir")};
+  return core::Ok();
+}
+
 std::string ReloadMarkPath(const std::string& state_dir) {
   return state_dir + "/" + kReloadPendingFileName;
 }
@@ -205,9 +217,7 @@ core::Status SaveState(const std::string& state_dir, const State& state) {
   // Never write what LoadState would refuse: the next round could not run.
   const std::string text = SerializeState(state);
   if (text.size() > kMaxStateFileSize) return StateTooLarge(state, text.size());
-  core::Status made = MakeDir(state_dir);
-  if (!made) return made;
-  return WriteFileAtomically(state_dir + "/" + kStateFileName, text, FileMode{geteuid(), getegid(), 0644});
+  return WriteInStateDir(state_dir, kStateFileName, text);
 }
 
 namespace {
@@ -331,11 +341,8 @@ std::vector<CaKey> TrustedKeys(const State& state) {
 }
 
 core::Status MarkReloadPending(const std::string& state_dir) {
-  core::Status made = MakeDir(state_dir);
-  if (!made) return made;
-  return WriteFileAtomically(ReloadMarkPath(state_dir),
-                             "sshd_config was installed; sshd has not been reloaded since\n",
-                             FileMode{geteuid(), getegid(), 0644});
+  return WriteInStateDir(state_dir, kReloadPendingFileName,
+                         "sshd_config was installed; sshd has not been reloaded since\n");
 }
 
 core::Result<bool> ReloadPending(const std::string& state_dir) {
