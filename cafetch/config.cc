@@ -490,16 +490,6 @@ constexpr char kTooLargeConfig[] =
     "config file larger than 256 KiB; cafetch.yaml is a few lines (cafetch.yaml(5)): name the right file with "
     "--config";
 
-// ShownPath returns |path|, escaped (core::EscapeForLog) if it holds a
-// control character.
-std::string ShownPath(const std::string& path) {
-  for (char c : path) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) return core::EscapeForLog(path);
-  }
-  return path;
-}
-
 }  // namespace
 
 ConfigLoadResult ParseConfigText(std::string_view text, std::string_view file_name) {
@@ -523,7 +513,7 @@ ConfigLoadResult LoadConfig(const std::string& path, const ConfigLoadOptions& op
   ConfigLoadResult result;
   // Where messages say the file is: a name holding a line break or another
   // control character is escaped, so that every issue stays one line.
-  const std::string shown = ShownPath(path);
+  const std::string shown = core::EscapeControls(path);
   auto file_issue = [&](std::string message) {
     result.issues.push_back(core::Issue{core::SourceLocation{shown, 1, 1}, std::move(message)});
     return result;
@@ -534,8 +524,9 @@ ConfigLoadResult LoadConfig(const std::string& path, const ConfigLoadOptions& op
     if (error == ELOOP) {
       char target[4096];
       const ssize_t n = readlink(path.c_str(), target, sizeof target);
-      return file_issue("is a symbolic link" +
-                        (n > 0 ? " to " + ShownPath(std::string(target, static_cast<size_t>(n))) : std::string()) +
+      const std::string to =
+          n > 0 ? " to " + core::EscapeControls(std::string_view(target, static_cast<size_t>(n))) : "";
+      return file_issue("is a symbolic link" + to +
                         "; cafetch does not follow links, name the real file with --config");
     }
     return file_issue(std::string("cannot open: ") + std::strerror(error) +
