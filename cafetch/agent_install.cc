@@ -201,15 +201,9 @@ class Installed {
   // MakeDirectory creates |dir| (0755), which cafetch.yaml's |setting|
   // names, unless it exists; one it created is removed again by a rollback.
   core::Status MakeDirectory(const std::string& dir, std::string_view setting) {
-    if (mkdir(dir.c_str(), 0755) == 0) {
-      created_dirs_.push_back(dir);
-    } else if (errno != EEXIST) {
-      const int error = errno;
-      return Fail(Errc::kIo, "cannot create directory " + dir + ": " + std::strerror(error) +
-                                 (error == ENOENT ? "; create its parent (root, 0755)"
-                                                  : "; it must be on a writable file system") +
-                                 ", or correct " + std::string(setting) + " in cafetch.yaml");
-    }
+    core::Result<bool> made = cafetch::MakeDirectory(dir, setting);
+    if (!made) return core::Unexpected{made.error()};
+    if (*made) created_dirs_.push_back(dir);
     return core::Ok();
   }
   // MarkReloadPending sets the mark that makes the next round reload sshd

@@ -131,4 +131,14 @@ core::Error Unwritable(const core::Error& why, const std::string& dir, std::stri
                                    "or correct " + std::string(setting) + " in cafetch.yaml"};
 }
 
+core::Result<bool> MakeDirectory(const std::string& dir, std::string_view setting) {
+  if (mkdir(dir.c_str(), 0755) == 0) return true;
+  if (errno == EEXIST) return false;
+  const int error = errno;
+  return Fail(Errc::kIo, "cannot create directory " + dir + ": " + std::strerror(error) +
+                             (error == ENOENT ? "; create its parent (root, 0755)"
+                                              : "; it must be on a writable file system") +
+                             ", or correct " + std::string(setting) + " in cafetch.yaml");
+}
+
 }  // namespace certgate::cafetch

@@ -82,6 +82,11 @@ core::Status RefuseSymlink(const std::string& path);
 // there. Any other error is returned as it is.
 core::Error Unwritable(const core::Error& why, const std::string& dir, std::string_view setting);
 
+// MakeDirectory creates |dir| (0755) unless it exists, and says whether it
+// made it. A directory it cannot make (kIo) names |setting|, the
+// cafetch.yaml setting that put it there, and what to do.
+core::Result<bool> MakeDirectory(const std::string& dir, std::string_view setting);
+
 }  // namespace certgate::cafetch
 
 #endif  // CERTGATE_CAFETCH_ATOMIC_FILE_H_

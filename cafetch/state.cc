@@ -50,13 +50,8 @@ bool ParseInt(std::string_view s, int64_t* out) {
 
 // MakeDir creates the state directory |dir| unless it exists.
 core::Status MakeDir(const std::string& dir) {
-  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    const int error = errno;
-    return Fail(Errc::kIo, "state_dir " + dir + ": cannot create: " + std::strerror(error) +
-                               (error == ENOENT ? "; create its parent directory (root, 0755)"
-                                                : "; it must be on a writable file system") +
-                               ", or set state_dir in cafetch.yaml");
-  }
+  core::Result<bool> made = MakeDirectory(dir, "state_dir");
+  if (!made) return core::Unexpected{made.error()};
   return core::Ok();
 }
 

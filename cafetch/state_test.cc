@@ -426,14 +426,14 @@ TEST(StateTest, AStateDirThatCannotBeMadeSaysWhatToDo) {
   TempDir dir;
   auto missing = LockStateDir(dir.Path("no/state"));
   ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().detail, "state_dir " + dir.Path("no/state") +
-                                        ": cannot create: No such file or directory; create its parent directory "
-                                        "(root, 0755), or set state_dir in cafetch.yaml");
+  EXPECT_EQ(missing.error().detail, "cannot create directory " + dir.Path("no/state") +
+                                        ": No such file or directory; create its parent (root, 0755), or correct "
+                                        "state_dir in cafetch.yaml");
   auto proc = LockStateDir("/proc/certgate-state");
   ASSERT_FALSE(proc);
-  EXPECT_EQ(proc.error().detail.rfind("state_dir /proc/certgate-state: cannot create: ", 0), 0u)
+  EXPECT_EQ(proc.error().detail.rfind("cannot create directory /proc/certgate-state: ", 0), 0u)
       << proc.error().detail;
-  EXPECT_TRUE(proc.error().detail.ends_with(", or set state_dir in cafetch.yaml")) << proc.error().detail;
+  EXPECT_TRUE(proc.error().detail.ends_with(", or correct state_dir in cafetch.yaml")) << proc.error().detail;
 }
 
 // A lock file that is a symbolic link is not followed: neither the file it
