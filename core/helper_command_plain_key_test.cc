@@ -89,36 +89,57 @@ TEST_F(HelperCommandTest, ARuleWithUserKeysOnlyGrantsNoCertificate) {
   }
 }
 
-// PlainKeyPolicy is a policy with two user_keys lines (keys a and b) for
-// alice in one rule, one (key c) in a second rule for alice and one (key d)
-// for bob, with |extra| appended at the top level.
-std::string PlainKeyPolicy(const std::string& ca, const std::string& a, const std::string& b,
-                           const std::string& c, const std::string& d, const std::string& extra = "") {
-  return ProdHead(ca) + extra +
-         "rules:\n"
-         "  - name: breakglass\n"
-         "    users: [alice]\n"
-         "    authorities: [prod]\n"
-         "    principals: [ops]\n"
-         "    user_keys: ['restrict,pty " + KeyLine(a) + " a', '" + KeyLine(b) + " b']\n"
-         "  - name: bob\n"
-         "    users: [bob]\n"
-         "    authorities: [prod]\n"
-         "    principals: [ops]\n"
-         "    user_keys: ['" + KeyLine(d) + " d']\n"
-         "  - name: all\n"
-         "    users: ['*']\n"
-         "    authorities: [prod]\n"
-         "    principals: [ops]\n"
-         "    user_keys: ['no-pty " + KeyLine(c) + " c']\n";
-}
+// PlainKeyTest has four user keys, a to d, for PlainKeyPolicy: a policy
+// with two user_keys lines (keys a and b) for alice in one rule, one (key
+// d) for bob in a second rule and one (key c) for everybody in a third,
+// with |extra| appended at the top level.
+class PlainKeyTest : public HelperCommandTest {
+ protected:
+  void SetUp() override {
+    HelperCommandTest::SetUp();
+    a_ = MakeKey(dir_, "a", "ed25519");
+    b_ = MakeKey(dir_, "b", "ed25519");
+    c_ = MakeKey(dir_, "c", "ed25519");
+    d_ = MakeKey(dir_, "d", "ed25519");
+  }
 
-TEST_F(HelperCommandTest, KeysCmdPlainKeyPrintsEveryLineOfTheRules) {
-  std::string a = MakeKey(dir_, "a", "ed25519"), b = MakeKey(dir_, "b", "ed25519");
-  std::string c = MakeKey(dir_, "c", "ed25519"), d = MakeKey(dir_, "d", "ed25519");
-  WritePolicy(PlainKeyPolicy(ca_, a, b, c, d));
-  const std::string alice_lines = "restrict,pty " + KeyLine(a) + " a\n" + KeyLine(b) + " b\n" +
-                                  "no-pty " + KeyLine(c) + " c\n";
+  std::string PlainKeyPolicy(const std::string& extra = "") const {
+    return ProdHead(ca_) + extra +
+           "rules:\n"
+           "  - name: breakglass\n"
+           "    users: [alice]\n"
+           "    authorities: [prod]\n"
+           "    principals: [ops]\n"
+           "    user_keys: ['restrict,pty " + KeyLine(a_) + " a', '" + KeyLine(b_) + " b']\n"
+           "  - name: bob\n"
+           "    users: [bob]\n"
+           "    authorities: [prod]\n"
+           "    principals: [ops]\n"
+           "    user_keys: ['" + KeyLine(d_) + " d']\n"
+           "  - name: all\n"
+           "    users: ['*']\n"
+           "    authorities: [prod]\n"
+           "    principals: [ops]\n"
+           "    user_keys: ['no-pty " + KeyLine(c_) + " c']\n";
+  }
+
+  // WriteRevokingB writes PlainKeyPolicy with a KRL that revokes key b,
+  // and returns the KRL's path.
+  std::string WriteRevokingB() {
+    const std::string krl = dir_.Path("revoked.krl");
+    auto made = ::certgate::testing::Run({"ssh-keygen", "-q", "-k", "-f", krl, b_ + ".pub"});
+    EXPECT_EQ(made.exit_code, 0) << made.err;
+    WritePolicy(PlainKeyPolicy("revoked:\n  krl: " + krl + "\n"));
+    return krl;
+  }
+
+  std::string a_, b_, c_, d_;
+};
+
+TEST_F(PlainKeyTest, KeysCmdPlainKeyPrintsEveryLineOfTheRules) {
+  WritePolicy(PlainKeyPolicy());
+  const std::string alice_lines = "restrict,pty " + KeyLine(a_) + " a\n" + KeyLine(b_) + " b\n" +
+                                  "no-pty " + KeyLine(c_) + " c\n";
 
   // A key in no line: every line of alice's rules, in policy order; deny.
   HelperOutput other = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(user_)});
@@ -130,30 +151,25 @@ TEST_F(HelperCommandTest, KeysCmdPlainKeyPrintsEveryLineOfTheRules) {
             "no user_keys line of a rule for alice holds this key (3 user_keys lines printed for sshd to match)");
 
   // The rule's second key: the same lines; allow by that rule.
-  HelperOutput second = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(b)});
+  HelperOutput second = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(b_)});
   EXPECT_EQ(second.out, alice_lines);
   ASSERT_EQ(log_.records.size(), 1u);
   EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "allow");
   EXPECT_EQ(log_.records[0].Field("CERTGATE_RULE"), "breakglass");
 
   // bob: his rule's line and the one for everybody; alice's key is denied.
-  HelperOutput bob = Sshd(HelperKind::kKeys, {"bob", "ssh-ed25519", Pub(a)});
-  EXPECT_EQ(bob.out, KeyLine(d) + " d\nno-pty " + KeyLine(c) + " c\n");
+  HelperOutput bob = Sshd(HelperKind::kKeys, {"bob", "ssh-ed25519", Pub(a_)});
+  EXPECT_EQ(bob.out, KeyLine(d_) + " d\nno-pty " + KeyLine(c_) + " c\n");
   ASSERT_EQ(log_.records.size(), 1u);
   EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
 }
 
-TEST_F(HelperCommandTest, KeysCmdPlainKeyNeverPrintsARevokedKey) {
-  std::string a = MakeKey(dir_, "a", "ed25519"), b = MakeKey(dir_, "b", "ed25519");
-  std::string c = MakeKey(dir_, "c", "ed25519"), d = MakeKey(dir_, "d", "ed25519");
-  const std::string krl = dir_.Path("revoked.krl");
-  auto made = ::certgate::testing::Run({"ssh-keygen", "-q", "-k", "-f", krl, b + ".pub"});
-  ASSERT_EQ(made.exit_code, 0) << made.err;
-  WritePolicy(PlainKeyPolicy(ca_, a, b, c, d, "revoked:\n  krl: " + krl + "\n"));
+TEST_F(PlainKeyTest, KeysCmdPlainKeyNeverPrintsARevokedKey) {
+  const std::string krl = WriteRevokingB();
 
   // Key a: its line and c's, not b's (revoked); allow.
-  HelperOutput out = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(a)});
-  EXPECT_EQ(out.out, "restrict,pty " + KeyLine(a) + " a\nno-pty " + KeyLine(c) + " c\n");
+  HelperOutput out = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(a_)});
+  EXPECT_EQ(out.out, "restrict,pty " + KeyLine(a_) + " a\nno-pty " + KeyLine(c_) + " c\n");
   ASSERT_EQ(log_.records.size(), 1u);
   EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "allow");
   EXPECT_NE(log_.records[0].message.find("2 user_keys lines printed for sshd to match, 1 revoked by the KRL left out"),
@@ -161,7 +177,7 @@ TEST_F(HelperCommandTest, KeysCmdPlainKeyNeverPrintsARevokedKey) {
       << log_.records[0].message;
 
   // The revoked key itself: nothing at all.
-  HelperOutput revoked = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(b)});
+  HelperOutput revoked = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(b_)});
   EXPECT_EQ(revoked.out, "");
   ASSERT_EQ(log_.records.size(), 1u);
   EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
@@ -169,7 +185,7 @@ TEST_F(HelperCommandTest, KeysCmdPlainKeyNeverPrintsARevokedKey) {
 
   // An unreadable KRL: nothing at all (fail closed).
   unlink(krl.c_str());
-  HelperOutput gone = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(a)});
+  HelperOutput gone = Sshd(HelperKind::kKeys, {"alice", "ssh-ed25519", Pub(a_)});
   EXPECT_EQ(gone.out, "");
   ASSERT_EQ(log_.records.size(), 1u);
   EXPECT_EQ(log_.records[0].Field("CERTGATE_DECISION"), "deny");
@@ -185,13 +201,8 @@ std::string Fingerprint(const std::string& path) {
   return fp;
 }
 
-TEST_F(HelperCommandTest, KeysCmdExplainsAPlainKeyRuleByRule) {
-  std::string a = MakeKey(dir_, "a", "ed25519"), b = MakeKey(dir_, "b", "ed25519");
-  std::string c = MakeKey(dir_, "c", "ed25519"), d = MakeKey(dir_, "d", "ed25519");
-  const std::string krl = dir_.Path("revoked.krl");
-  auto made = ::certgate::testing::Run({"ssh-keygen", "-q", "-k", "-f", krl, b + ".pub"});
-  ASSERT_EQ(made.exit_code, 0) << made.err;
-  WritePolicy(PlainKeyPolicy(ca_, a, b, c, d, "revoked:\n  krl: " + krl + "\n"));
+TEST_F(PlainKeyTest, KeysCmdExplainsAPlainKeyRuleByRule) {
+  const std::string krl = WriteRevokingB();
   auto explain = [&](const std::string& user, const std::string& key) {
     Result<HelperOptions> o = ParseHelperArgs(
         HelperKind::kKeys, {"--explain", "--user", user, "--policy", policy_path_, key + ".pub"});
@@ -201,29 +212,29 @@ TEST_F(HelperCommandTest, KeysCmdExplainsAPlainKeyRuleByRule) {
 
   // Key c for alice: every rule in order, every line of the rules that
   // apply marked, the revoked one said and not printed.
-  HelperOutput allow = explain("alice", c);
+  HelperOutput allow = explain("alice", c_);
   EXPECT_EQ(allow.exit_code, 0) << allow.out;
   EXPECT_EQ(allow.out,
-            "plain key: ssh-ed25519 " + Fingerprint(c) + "\n"
+            "plain key: ssh-ed25519 " + Fingerprint(c_) + "\n"
             "login name: alice\n"
             "rules:\n"
             "  breakglass: applies; 2 user_keys lines:\n"
-            "    restrict,pty ssh-ed25519 " + Fingerprint(a) + " a (printed)\n"
-            "    ssh-ed25519 " + Fingerprint(b) + " b (revoked by the KRL, not printed)\n"
+            "    restrict,pty ssh-ed25519 " + Fingerprint(a_) + " a (printed)\n"
+            "    ssh-ed25519 " + Fingerprint(b_) + " b (revoked by the KRL, not printed)\n"
             "  bob: does not apply: login name alice not in users\n"
             "  all: applies; 1 user_keys line:\n"
-            "    no-pty ssh-ed25519 " + Fingerprint(c) + " c (printed; this key)\n"
+            "    no-pty ssh-ed25519 " + Fingerprint(c_) + " c (printed; this key)\n"
             "decision: ALLOW: a user_keys line of all holds this key (2 user_keys lines printed for "
             "sshd to match, 1 revoked by the KRL left out)\n"
             "sshd would read:\n"
-            "restrict,pty " + KeyLine(a) + " a\nno-pty " + KeyLine(c) + " c\n");
+            "restrict,pty " + KeyLine(a_) + " a\nno-pty " + KeyLine(c_) + " c\n");
 
   // Key a for bob: the lines bob gets, none of them a; deny, exit 1.
-  HelperOutput deny = explain("bob", a);
+  HelperOutput deny = explain("bob", a_);
   EXPECT_EQ(deny.exit_code, 1);
   EXPECT_NE(deny.out.find("  breakglass: does not apply: login name bob not in users\n"
                           "  bob: applies; 1 user_keys line:\n"
-                          "    ssh-ed25519 " + Fingerprint(d) + " d (printed)\n"),
+                          "    ssh-ed25519 " + Fingerprint(d_) + " d (printed)\n"),
             std::string::npos)
       << deny.out;
   EXPECT_NE(deny.out.find("decision: DENY: no user_keys line of a rule for bob holds this key "
@@ -232,13 +243,13 @@ TEST_F(HelperCommandTest, KeysCmdExplainsAPlainKeyRuleByRule) {
       << deny.out;
 
   // The revoked key: denied before any rule is read.
-  HelperOutput revoked = explain("alice", b);
+  HelperOutput revoked = explain("alice", b_);
   EXPECT_EQ(revoked.exit_code, 1);
   EXPECT_NE(revoked.out.find("decision: DENY: key is revoked by the KRL " + krl), std::string::npos)
       << revoked.out;
 
   // A key line that lies about its type says so.
-  const std::string line = ReadFile(a + ".pub");
+  const std::string line = ReadFile(a_ + ".pub");
   WriteFile(dir_.Path("mis.pub"), "ssh-rsa" + line.substr(line.find(' ')));
   HelperOutput mismatched = explain("alice", dir_.Path("mis"));
   EXPECT_EQ(mismatched.exit_code, 1);
