@@ -584,7 +584,14 @@ int ClientMain(uint8_t kind, int argc, char** argv, char** envp) {
       break;
   }
   WriteAllFd(STDERR_FILENO, answer.err, answer.err_len);  // best effort, like stderr
-  if (!WriteAllFd(STDOUT_FILENO, answer.out, answer.out_len) || close(STDOUT_FILENO) != 0) return 1;
+  if (!WriteAllFd(STDOUT_FILENO, answer.out, answer.out_len) || close(STDOUT_FILENO) != 0) {
+    // The service logged the decision: this says sshd got nothing.
+    char message[160];
+    std::snprintf(message, sizeof message, "the answer could not be written to stdout (%s); nothing granted",
+                  std::strerror(errno));
+    LogDenial(kind, user, message);
+    return 1;
+  }
   return answer.exit_code;
 }
 

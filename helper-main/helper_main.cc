@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <string>
 #include <vector>
@@ -63,19 +64,23 @@ void OnTimeout(core::HelperKind kind, const core::HelperOptions& o, core::Helper
 }
 
 // LogRunError writes the record of a run that failed for a reason of its
-// own, which grants nothing: |message| says what.
-void LogRunError(core::HelperKind kind, core::LogSink* log, const std::string& message) {
+// own, which grants nothing: |reason| says what; |user| is the login
+// name, or empty when there is none. The same record as the client's
+// (decide/client.cc: LogClientDenial).
+void LogRunError(core::HelperKind kind, core::LogSink* log, const std::string& user, const std::string& reason) {
   core::LogRecord rec;
   rec.priority = core::Priority::kErr;
-  rec.message = message;
+  rec.message = "deny" + (user.empty() ? "" : " " + core::EscapeForLog(user)) + ": " + core::EscapeForLog(reason);
   rec.fields.emplace_back("CERTGATE_PROGRAM", core::HelperName(kind));
   rec.fields.emplace_back("CERTGATE_DECISION", "deny");
+  if (!user.empty()) rec.fields.emplace_back("CERTGATE_USER", core::EscapeForLog(user));
+  rec.fields.emplace_back("CERTGATE_REASON", core::EscapeForLog(reason));
   log->Write(rec);
 }
 
 // LogInternalError: out of memory, a bug.
 void LogInternalError(core::HelperKind kind, core::LogSink* log) {
-  LogRunError(kind, log, "internal error, nothing granted");
+  LogRunError(kind, log, "", "internal error, nothing granted");
 }
 
 }  // namespace
@@ -147,8 +152,7 @@ int RunHelperMain(core::HelperKind kind, int argc, char** argv) {
                                            : "started with stdout closed: no answer can be printed";
     // Logged as the client logs it (decide/client.cc): deny, login name.
     const std::string user = core::LoginNameInArgs(args);
-    LogRunError(kind, &log, "deny" + (user.empty() ? "" : " " + core::EscapeForLog(user)) + ": " + why +
-                                "; nothing granted");
+    LogRunError(kind, &log, user, why + "; nothing granted");
     (void)WriteAll(STDERR_FILENO, std::string(program) + ": " + why + "\n");
     return 1;
   }
@@ -167,7 +171,16 @@ int RunHelperMain(core::HelperKind kind, int argc, char** argv) {
   });
   HelperAnswer answer = DecideAnswer(kind, *options, nullptr, &log, &stage);
   if (!watchdog.Disarm()) return 1;  // the watchdog is exiting
-  if (!WriteAll(STDOUT_FILENO, answer.out) || fclose(stdout) != 0) return 1;
+  if (!WriteAll(STDOUT_FILENO, answer.out) || fclose(stdout) != 0) {
+    const std::string why = std::string("the answer could not be written to stdout (") + std::strerror(errno) + ")";
+    if (options->mode == core::HelperMode::kSshd) {
+      // The decision's own record is written: this one says sshd got nothing.
+      LogRunError(kind, &log, options->user, why + "; nothing granted");
+    } else {
+      (void)WriteAll(STDERR_FILENO, std::string(program) + ": " + why + "\n");
+    }
+    return 1;
+  }
   return answer.exit_code;
 }
 

@@ -119,6 +119,23 @@ class HelperBadInputCases:
                 self.assertRegex(records[0], r"^<83>.* %s\[\d+\]: deny .*started with stdout closed: no answer "
                                              r"can be printed; nothing granted$" % re.escape(kind))
 
+    def test_an_answer_that_cannot_be_written_is_logged_as_not_delivered(self):
+        """A granted answer that cannot be written (stdout on a full disk):
+        exit 1, so sshd uses nothing, and after the decision's own record one
+        more says that sshd got nothing, so the log does not show an allow
+        that never happened."""
+        _, (t, k) = self.cert_args()
+        mark = self.w.tap.mark()
+        r = h.run_helper(self.w.bin, ["--policy", self.policy, self.login, t, k], stdout_path="/dev/full")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        if self.w.tap.available and not os.path.exists("/run/systemd/journal/socket"):
+            time.sleep(0.1)
+            records = self.own_records(mark)
+            self.assertTrue(records, "no record of the run")
+            self.assertRegex(records[-1], r"^<83>.* \S+\[\d+\]: deny %s: the answer could not be written to "
+                                          r"stdout \(No space left on device\); nothing granted$"
+                                          % re.escape(self.login))
+
     def test_malformed_base64(self):
         for bad in ("%%%%", "AAAA!!!*", "AAA", "AAAA AAAA"):
             self.assertNothing(

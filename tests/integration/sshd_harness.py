@@ -77,20 +77,26 @@ def skip_reason():
     return None
 
 
-def run(argv, input=None, env=None, check=True, timeout=60, user=None, stdout_closed=False):
+def run(argv, input=None, env=None, check=True, timeout=60, user=None, stdout_closed=False,
+        stdout_path=None):
     """Runs argv; returns CompletedProcess with text stdout/stderr. With
-    |stdout_closed| the program starts with fd 1 closed (stdout is "")."""
+    |stdout_closed| the program starts with fd 1 closed, with |stdout_path|
+    (e.g. /dev/full) with fd 1 that file opened for writing (stdout is "")."""
     kwargs = {}
     pw = pwd.getpwnam(user) if user is not None else None
 
     def prepare():
         if stdout_closed:
             os.close(1)
+        if stdout_path is not None:
+            fd = os.open(stdout_path, os.O_WRONLY)
+            os.dup2(fd, 1)
+            os.close(fd)
         if pw is not None:
             os.setgroups([])
             os.setgid(pw.pw_gid)
             os.setuid(pw.pw_uid)
-    if pw is not None or stdout_closed:
+    if pw is not None or stdout_closed or stdout_path is not None:
         kwargs["preexec_fn"] = prepare
     if pw is not None:
         kwargs["cwd"] = "/"
@@ -102,12 +108,14 @@ def run(argv, input=None, env=None, check=True, timeout=60, user=None, stdout_cl
     return proc
 
 
-def run_helper(binary, args, input=None, env=None, as_nobody=True, timeout=30, stdout_closed=False):
+def run_helper(binary, args, input=None, env=None, as_nobody=True, timeout=30, stdout_closed=False,
+               stdout_path=None):
     """Runs a helper the way sshd does: env -i PATH=... USER=nobody, cwd /,
     stdin /dev/null, as nobody. Returns CompletedProcess."""
     return run([binary] + list(args), input=input if input is not None else "",
                env=dict(SSHD_ENV) if env is None else env, check=False, timeout=timeout,
-               user="nobody" if as_nobody else None, stdout_closed=stdout_closed)
+               user="nobody" if as_nobody else None, stdout_closed=stdout_closed,
+               stdout_path=stdout_path)
 
 
 # run_helper without the arguments DecideMode.wrap_run_helper puts first.
