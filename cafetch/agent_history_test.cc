@@ -95,6 +95,24 @@ TEST_F(AgentTest, ARoundWithTheClockFarAheadKeepsARetiredKeyAtMostTwiceKeepRetir
   EXPECT_EQ(TrustedBlobs(), std::vector<std::string>{Blob(ca_b_)});
 }
 
+// The second audit's case: the round that found ca_a gone ran with the
+// clock a year ahead; back at the right time, keep_retired 0s (the way to
+// stop trusting a retired key at once) left it in the key file, "unchanged".
+TEST_F(AgentTest, KeepRetiredZeroDropsAKeyRetiredWithTheClockFarAhead) {
+  WriteFile(config_.sshd.config, BaseConfig());
+  WriteFile(dir_.Path("issuer.pub"), ca_a_ + ca_b_);
+  ASSERT_TRUE(Run(1000));
+  WriteFile(dir_.Path("issuer.pub"), ca_b_);
+  ASSERT_TRUE(Run(1000 + 365 * 86400));
+  EXPECT_EQ(TrustedBlobs().size(), 2u);
+  config_.keep_retired_seconds = 0;
+  auto dropped = Run(2000);
+  ASSERT_TRUE(dropped) << dropped.error().detail;
+  EXPECT_NE(dropped->Summary(), "unchanged");
+  EXPECT_EQ(TrustedBlobs(), std::vector<std::string>{Blob(ca_b_)});
+  EXPECT_EQ(Logged("key_dropped").size(), 1u);
+}
+
 // The audit's lockout: a lost or removed state file (or a new state_dir)
 // dropped the retired keys still within keep_retired at once, with no
 // key_dropped. The keys of cafetch's own key file that the state does not

@@ -299,15 +299,19 @@ State AdvanceState(const State& old, const std::vector<CaKey>& listed, int64_t n
     if (was.listed) {
       // The first answer without it: keep_retired counts from now, or from
       // its last listing when that is later (a clock behind now never
-      // retires it early), but a last listing recorded while the clock was
-      // far ahead does not keep it for years.
-      k.retired = std::min(std::max(now, was.last_seen), latest_retired);
+      // retires it early).
+      k.retired = std::max(now, was.last_seen);
     } else if (!was.retired.has_value()) {
       // A state file from before retired times: last_seen was what
-      // keep_retired counted from; capped the same way.
-      k.retired = std::min(was.last_seen, latest_retired);
+      // keep_retired counted from.
+      k.retired = was.last_seen;
     }
-    // A clock set back leaves the key trusted until the clock passes it again.
+    // At every round, a retired time past now + keep_retired comes back to
+    // it: a time recorded while the clock was far ahead (a last listing, or
+    // the retiring round itself) does not keep the key for years, and 0s
+    // drops it now. A clock set back by less than keep_retired keeps the
+    // time (state.h says what a larger step does).
+    k.retired = std::min(*k.retired, latest_retired);
     const int64_t age = now - *k.retired;
     if (age >= 0 && static_cast<uint64_t>(age) >= keep_retired_seconds) continue;
     next.keys.push_back(std::move(k));

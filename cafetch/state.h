@@ -97,15 +97,19 @@ core::Status CheckStateSize(const State& state);
 // dropped after. Its retired time is set at the first answer without it:
 // max(now, last_seen), so that keep_retired counts from when the issuer
 // was seen to stop listing it (not from its last listing, which an issuer
-// outage or a host that was down can put long before), but never more
-// than now + keep_retired (a last_seen recorded while the clock was far
-// ahead keeps a key at most 2 x keep_retired after that round). A key
-// with none (an older state file) takes min(last_seen, now + keep_retired).
-// Recorded times never move back: a clock set back keeps a key's
-// first_seen, its later last_seen and its retired time (so a key is never
-// retired early once the clock is right again), and a key retired "in the
-// future" is kept. Validators (and validators_for) are copied from |old|;
-// the caller sets new ones.
+// outage or a host that was down can put long before). A key with none (an
+// older state file) takes last_seen. At every round a retired time past
+// now + keep_retired is brought back to it: a time recorded while the
+// clock was far ahead keeps a key at most 2 x keep_retired after the round
+// that finds it so, and keep_retired 0 drops every key not listed.
+// Otherwise recorded times never move back: a clock set back keeps a key's
+// first_seen and its later last_seen, and a retired time less than
+// keep_retired ahead, so a key is not retired early once the clock is right
+// again. (A clock set back by more than keep_retired cannot be told from
+// times recorded far ahead: the key is then kept 2 x keep_retired of that
+// clock, and may go early if the clock is put right within that time.)
+// Validators (and validators_for) are copied from |old|; the caller sets
+// new ones.
 State AdvanceState(const State& old, const std::vector<CaKey>& listed, int64_t now,
                    uint64_t keep_retired_seconds);
 

@@ -382,9 +382,9 @@ TEST(StateTest, ClockSetBackNeverMovesRecordedTimesBack) {
   State right = AdvanceState(back, {b}, 1000 * day + 20, keep);
   EXPECT_EQ(TrustedKeys(right).size(), 2u);
   EXPECT_EQ(right.keys[1].retired, 1000 * day + 20);
-  // Back again while a is retired: neither a nor the listed b goes, and
-  // the retired time stays.
-  State again = AdvanceState(right, {b}, 998 * day, keep);
+  // Back again, by less than keep_retired, while a is retired: neither a
+  // nor the listed b goes, and the retired time stays.
+  State again = AdvanceState(right, {b}, 1000 * day + 20 - 60, keep);
   ASSERT_EQ(TrustedKeys(again).size(), 2u);
   EXPECT_EQ(again.keys[1].retired, 1000 * day + 20);
   EXPECT_EQ(ListedKeys(again).size(), 1u);
@@ -392,6 +392,41 @@ TEST(StateTest, ClockSetBackNeverMovesRecordedTimesBack) {
   // keep_retired after a's retirement, a goes.
   EXPECT_EQ(TrustedKeys(AdvanceState(again, {b}, 1000 * day + 20 + 99, keep)).size(), 2u);
   EXPECT_EQ(TrustedKeys(AdvanceState(again, {b}, 1000 * day + 20 + 100, keep)).size(), 1u);
+  // Back by two days while a is retired: that cannot be told from a
+  // retirement recorded two days ahead, so a is kept for keep_retired
+  // from now + keep_retired, not for two days.
+  State far = AdvanceState(right, {b}, 998 * day, keep);
+  ASSERT_EQ(TrustedKeys(far).size(), 2u);
+  EXPECT_EQ(far.keys[1].retired, 998 * day + 100);
+  EXPECT_EQ(TrustedKeys(AdvanceState(far, {b}, 998 * day + 199, keep)).size(), 2u);
+  EXPECT_EQ(TrustedKeys(AdvanceState(far, {b}, 998 * day + 200, keep)).size(), 1u);
+}
+
+// The second audit's case: the round that found the key gone ran with the
+// clock a year ahead and recorded its retirement then; with the clock
+// right, the key stayed trusted for that year, even with keep_retired 0s,
+// the setting that stops trusting a retired key at once. A retired time
+// past now + keep_retired comes back to it at every round.
+TEST(StateTest, ARetirementRecordedFarAheadKeepsTheKeyAtMostTwiceKeepRetired) {
+  TempDir dir;
+  CaKey a = Key(dir, "a"), b = Key(dir, "b");
+  const uint64_t keep = 100;
+  const int64_t year_2100 = 4102444800;
+  State s = AdvanceState(State{}, {a, b}, 1000, keep);
+  State ahead = AdvanceState(s, {b}, year_2100, keep);
+  EXPECT_EQ(ahead.keys[1].retired, year_2100);
+  State right = AdvanceState(ahead, {b}, 2000, keep);
+  ASSERT_EQ(TrustedKeys(right).size(), 2u);
+  EXPECT_EQ(right.keys[1].retired, 2000 + 100);
+  // Later rounds do not move it forward again.
+  State later = AdvanceState(right, {b}, 2150, keep);
+  ASSERT_EQ(TrustedKeys(later).size(), 2u);
+  EXPECT_EQ(later.keys[1].retired, 2000 + 100);
+  EXPECT_EQ(TrustedKeys(AdvanceState(later, {b}, 2000 + 199, keep)).size(), 2u);
+  EXPECT_EQ(TrustedKeys(AdvanceState(later, {b}, 2000 + 200, keep)).size(), 1u);
+  // keep_retired 0s: dropped at the first round, whatever was recorded.
+  EXPECT_EQ(TrustedKeys(AdvanceState(ahead, {b}, 2000, 0)).size(), 1u);
+  EXPECT_EQ(TrustedKeys(AdvanceState(s, {b}, 2000, 0)).size(), 1u);
 }
 
 TEST(StateTest, ReloadMark) {
