@@ -9,11 +9,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <utility>
 
 #include "cafetch/fetcher.h"
+#include "cafetch/sshd_config.h"
 #include "cafetch/yaml_tree.h"
+#include "core/atomic_file.h"
 #include "core/base64.h"
 #include "core/duration.h"
 #include "core/log.h"
@@ -100,6 +104,7 @@ class Checker {
       Issue(node, std::string(key) + " must be an absolute path, not " + core::QuoteForIssue(v));
       return false;
     }
+    path_nodes_[std::string(key)] = &node;
     *out = v;
     return true;
   }
@@ -290,6 +295,7 @@ class Checker {
       Missing(node, "issuer needs a url (or, for a file issuer, a path)");
     }
     if (!have_type || !have_url) return;
+    path_nodes_[issuer->url_key] = url_node;
     const bool local_type = issuer->type == IssuerType::kFile;
     if (local_type) {
       if (!IsLocalUrl(issuer->url)) Issue(*url_node, "issuer.url of a file issuer must be an absolute path or file:///path");
@@ -341,6 +347,12 @@ class Checker {
             std::vector<const YamlNode*> lines;
             if (!List(value, "bundle_signature.allowed_signers", &lines)) return;
             have_signers = true;
+            if (lines.empty()) {
+              // No signer could ever be allowed: every answer would be refused.
+              Issue(value, "bundle_signature.allowed_signers is empty; list the public key lines of the keys "
+                           "that sign the bundle, or remove bundle_signature");
+              return;
+            }
             for (const YamlNode* line : lines) {
               core::Result<core::AuthorizedKey> signer = core::ParsePublicKeyLine(line->value);
               if (!signer) {
@@ -435,6 +447,7 @@ class Checker {
                          (config->issuer.type == IssuerType::kUrl && IsLocalUrl(config->issuer.url));
       BundleSignature(*bundle_node, &*config->bundle_signature, local);
     }
+    OwnFiles(*config, root);
     const bool interval_valid = interval_parsed && config->interval_seconds >= kMinIntervalSeconds;
     if (interval_parsed && !interval_valid) Issue(*interval_node, "interval must be at least 1s");
     // jitter is measured against a valid interval only: against one that
@@ -453,8 +466,62 @@ class Checker {
   }
 
  private:
+  // OwnFiles refuses a trusted_user_ca_keys that names a file cafetch
+  // otherwise reads or owns: every round would replace that file with the
+  // CA keys (its state, its lock, the issuer's answer, the token), or sshd
+  // would read the keys as its configuration. Paths are compared as
+  // written, lexically normalised (links are not followed).
+  void OwnFiles(const Config& c, const YamlNode& root) {
+    auto normal = [](const std::string& path) {
+      std::string n = std::filesystem::path(path).lexically_normal().string();
+      while (n.size() > 1 && n.back() == '/') n.pop_back();
+      return n;
+    };
+    const std::string keys = normal(c.trusted_user_ca_keys);
+    const std::string state_dir = normal(c.state_dir);
+    const std::string sshd_dir = normal(core::ParentDirectory(c.sshd.config));
+    std::vector<std::pair<std::string, std::string>> others = {  // {what, path}
+        {"sshd.config", c.sshd.config},
+        {"cafetch's drop-in beside sshd.config", sshd_dir + "/sshd_config.d/" + kDropInName},
+        {"sshd.binary", c.sshd.binary},
+        {"issuer.token_file", c.issuer.token_file},
+        {"issuer.tls.ca_file", c.issuer.tls.ca_file},
+    };
+    if (IsLocalUrl(c.issuer.url)) others.emplace_back(c.issuer.url_key, LocalPath(c.issuer.url));
+    if (c.bundle_signature.has_value() && IsLocalUrl(c.bundle_signature->url)) {
+      others.emplace_back("bundle_signature.url", LocalPath(c.bundle_signature->url));
+    }
+    if (!file_.empty() && file_.front() == '/') others.emplace_back("this config file", file_);
+    std::string clash;
+    std::string setting;  // the other setting, whose line is shown when trusted_user_ca_keys has none
+    if (keys == state_dir || keys.starts_with(state_dir == "/" ? "/" : state_dir + "/")) {
+      clash = "inside state_dir " + core::QuoteForIssue(c.state_dir) + ", cafetch's own directory";
+      setting = "state_dir";
+    } else if (keys.starts_with(sshd_dir + "/sshd_config.d/") && keys.ends_with(".conf")) {
+      clash = "a .conf file in sshd_config.d, which sshd reads as its configuration";
+      setting = "sshd.config";
+    }
+    for (const auto& [what, path] : others) {
+      if (!clash.empty()) break;
+      if (path.empty() || path.front() != '/' || normal(path) != keys) continue;
+      clash = "also " + what;
+      setting = what;
+    }
+    if (clash.empty()) return;
+    const YamlNode* at = &root;
+    if (auto it = path_nodes_.find("trusted_user_ca_keys"); it != path_nodes_.end()) {
+      at = it->second;
+    } else if (auto other = path_nodes_.find(setting); other != path_nodes_.end()) {
+      at = other->second;
+    }
+    Issue(*at, "trusted_user_ca_keys " + core::QuoteForIssue(c.trusted_user_ca_keys) + " is " + clash +
+                   ": each round would replace it with the CA keys; name a file of its own (the default is "
+                   "/etc/ssh/certgate/trusted_user_ca_keys)");
+  }
+
   std::string file_;
   std::vector<core::Issue>* issues_;
+  std::map<std::string, const YamlNode*, std::less<>> path_nodes_;  // Path's nodes, by setting
   std::vector<core::Issue> missing_;  // Missing's, until Finish
   size_t unknown_keys_ = 0;  // unknown keys reported so far (Members)
 };

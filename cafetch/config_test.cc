@@ -250,6 +250,9 @@ TEST(ConfigTest, ErrorsPointAtTheProblem) {
        "c.yaml:5:3: bundle_signature needs allowed_signers"},
       {"issuer:\n  type: vault\n  url: https://x/\nbundle_signature:\n  url: https://x/sig\n  allowed_signers: [\"ssh-ed25519 AAAA\"]\n",
        nullptr},
+      {"issuer:\n  type: vault\n  url: https://x/\nbundle_signature:\n  url: https://x/sig\n  allowed_signers: []\n",
+       "c.yaml:6:20: bundle_signature.allowed_signers is empty; list the public key lines of the keys that sign "
+       "the bundle, or remove bundle_signature"},
       {"issuer:\n  type: vault\n  url: https://x/\n---\nissuer: {}\n",
        "c.yaml:4:1: a config file holds one YAML document; remove the second one"},
       {"issuer:\n  type: vault\n  url: [https://x/\n", nullptr},
@@ -267,6 +270,54 @@ TEST(ConfigTest, ErrorsPointAtTheProblem) {
 // token_file is accepted by every issuer that sends it (vault's
 // X-Vault-Token, akeyless's body, a bearer token for the others); the
 // local ones are ErrorsPointAtTheProblem's.
+// The audit's case: a trusted_user_ca_keys naming cafetch's state file
+// was overwritten with key lines, and every later round failed; naming the
+// issuer's file overwrote cafetch's own input. Refused where it is set.
+TEST(ConfigTest, TrustedUserCaKeysMayNotNameAFileCafetchOwnsOrReads) {
+  const std::string head = "issuer:\n  type: file\n  path: /etc/certgate/ca.pub\n";
+  const std::string tail =
+      ": each round would replace it with the CA keys; name a file of its own (the default is "
+      "/etc/ssh/certgate/trusted_user_ca_keys)";
+  struct Case {
+    std::string text;
+    std::string issue;
+  };
+  const std::vector<Case> cases = {
+      {head + "trusted_user_ca_keys: /var/lib/certgate/cafetch.state\n",
+       "c.yaml:4:23: trusted_user_ca_keys \"/var/lib/certgate/cafetch.state\" is inside state_dir "
+       "\"/var/lib/certgate\", cafetch's own directory" + tail},
+      {head + "state_dir: /srv/state/\ntrusted_user_ca_keys: /srv/./state//lock\n",
+       "c.yaml:5:23: trusted_user_ca_keys \"/srv/./state//lock\" is inside state_dir \"/srv/state/\", "
+       "cafetch's own directory" + tail},
+      // Not set: the default key file, inside the state_dir that is.
+      {head + "state_dir: /etc/ssh/certgate\n",
+       "c.yaml:4:12: trusted_user_ca_keys \"/etc/ssh/certgate/trusted_user_ca_keys\" is inside state_dir "
+       "\"/etc/ssh/certgate\", cafetch's own directory" + tail},
+      {head + "trusted_user_ca_keys: /etc/certgate/ca.pub\n",
+       "c.yaml:4:23: trusted_user_ca_keys \"/etc/certgate/ca.pub\" is also issuer.path" + tail},
+      {head + "trusted_user_ca_keys: /etc/ssh/sshd_config\n",
+       "c.yaml:4:23: trusted_user_ca_keys \"/etc/ssh/sshd_config\" is also sshd.config" + tail},
+      {head + "trusted_user_ca_keys: /etc/ssh/sshd_config.d/05-certgate.conf\n",
+       "c.yaml:4:23: trusted_user_ca_keys \"/etc/ssh/sshd_config.d/05-certgate.conf\" is a .conf file in "
+       "sshd_config.d, which sshd reads as its configuration" + tail},
+      {"issuer:\n  type: vault\n  url: https://x/\n  token_file: /etc/certgate/token\n"
+       "trusted_user_ca_keys: /etc/certgate/../certgate/token\n",
+       "c.yaml:5:23: trusted_user_ca_keys \"/etc/certgate/../certgate/token\" is also issuer.token_file" + tail},
+  };
+  for (const Case& c : cases) {
+    auto r = ParseConfigText(c.text, "c.yaml");
+    EXPECT_FALSE(r.config) << c.text;
+    ASSERT_EQ(r.issues.size(), 1u) << c.text << Issues(r);
+    EXPECT_EQ(r.issues[0].ToString(), c.issue);
+  }
+  // A file of its own beside them is fine.
+  for (const char* keys : {"/etc/ssh/certgate/trusted_user_ca_keys", "/etc/ssh/sshd_config.d/keys",
+                           "/var/lib/certgate-keys"}) {
+    auto r = ParseConfigText(head + "trusted_user_ca_keys: " + keys + "\n", "c.yaml");
+    EXPECT_TRUE(r.config) << keys << ": " << Issues(r);
+  }
+}
+
 TEST(ConfigTest, TokenFileForEveryIssuerThatSendsIt) {
   for (const char* type : {"vault", "step", "akeyless", "cyberark", "teleport", "url"}) {
     auto r = ParseConfigText(std::string("issuer:\n  type: ") + type +
