@@ -147,11 +147,20 @@ int Main(int argc, char** argv) {
 
   certgate::cafetch::ConfigLoadResult loaded = certgate::cafetch::LoadConfig(config_path);
   if (!loaded.config) {
+    // Each issue is logged as the daemon logs it, and said on stderr where
+    // the log records are not (Fail's rule); --dry-run changes nothing
+    // whatever happens, so it does not say so.
     for (const certgate::core::Issue& issue : loaded.issues) {
-      std::fprintf(stderr, "%s\n", issue.ToString().c_str());
+      LogRecord record;
+      record.priority = Priority::kErr;
+      record.message = "configuration: " + issue.ToString();
+      record.fields.emplace_back("CERTGATE_EVENT", "config");
+      log.Write(record);
+      if (!verbose && !certgate::core::StderrIsJournal()) std::fprintf(stderr, "%s\n", issue.ToString().c_str());
     }
     return Fail(&log, verbose,
-                "configuration " + certgate::core::EscapeForLog(config_path) + " not loaded: nothing changed");
+                "configuration " + certgate::core::EscapeForLog(config_path) + " not loaded" +
+                    (mode == Mode::kDryRun ? "" : ": nothing changed"));
   }
   certgate::cafetch::RunOptions run;
   run.dry_run = mode == Mode::kDryRun;

@@ -246,6 +246,14 @@ class FailStaticTest(tc.CafetchCase):
                            capture_output=True, text=True, timeout=10)
         self.assertEqual(p.returncode, 1)
         self.assertEqual(p.stderr.count("configuration /nonexistent.yaml not loaded: nothing changed"), 1, p.stderr)
+        # ... and so is each issue, logged (so the journal says why), once.
+        self.assertEqual(p.stderr.count("cannot open: No such file or directory"), 1, p.stderr)
+        self.assertIn("cafetch: configuration: /nonexistent.yaml:1:1: cannot open: ", p.stderr)
+        # --dry-run never changes anything: it does not say "nothing changed".
+        p = subprocess.run([tc.BINARY, "--config", "/nonexistent.yaml", "--dry-run"], capture_output=True, text=True,
+                           timeout=10)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.splitlines()[-1], "cafetch: configuration /nonexistent.yaml not loaded")
         # A control character in the path is escaped: still one line.
         p = subprocess.run([tc.BINARY, "--config", "/no\nFAKE.yaml", "--once"], capture_output=True, text=True,
                            timeout=10)
