@@ -224,17 +224,19 @@ class Installed {
   // reload mark stays set when a file could not be restored: what is on
   // disk then is not what sshd runs.
   core::Error RollBack(const core::Error& why) {
-    std::string detail = why.detail + "; previous files restored";
-    bool all_restored = true;
+    std::string failed;
     for (auto it = backups_.rbegin(); it != backups_.rend(); ++it) {
       core::Status st = RestoreFile(*it);
       if (!st) {
-        all_restored = false;
-        detail += std::string("; ") + kRestoreFailed + it->path + " FAILED: " + st.error().detail;
+        failed += std::string("; ") + kRestoreFailed + it->path + " FAILED, so it keeps this round's version: " +
+                  st.error().detail;
         Log(log_, Priority::kErr, "restore_failed", "could not restore " + it->path + ": " +
                                                         st.error().detail);
       }
     }
+    const bool all_restored = failed.empty();
+    std::string detail = why.detail + (all_restored ? "; previous files restored"
+                                                    : "; the previous files could not all be restored" + failed);
     if (all_restored && mark_.has_value()) {
       core::Status st = RestoreFile(*mark_);
       if (!st) {

@@ -260,5 +260,32 @@ TEST_F(AgentTest, ARollbackKeepsAReloadMarkAnEarlierRoundLeft) {
   EXPECT_TRUE(*ReloadPending(config_.state_dir));
 }
 
+// The audit's case: a file that cannot be restored (its directory frozen
+// while sshd -T checks the installed files) was reported as "previous
+// files restored; RESTORING ... FAILED". The message says which file
+// keeps this round's version, and the outcome that files were left changed.
+TEST_F(AgentTest, AFileThatCannotBeRestoredIsNotReportedAsRestored) {
+  const std::string etc = dir_.Path("etc");
+  WriteFile(config_.sshd.config, BaseConfig());
+  if (!Immutable(dir_.Path("etc")).set()) GTEST_SKIP() << "chattr +i is not supported here";
+  // The check after the install: the keys file is there then.
+  WrapSshd(dir_,
+           "if [ \"$1\" = -T ] && [ -e " + config_.trusted_user_ca_keys + " ]; then chattr +i " + etc +
+               "; echo injected >&2; exit 255; fi\n",
+           &config_);
+  auto r = Run();
+  certgate::testing::Run({"chattr", "-i", etc});
+  ASSERT_FALSE(r);
+  const std::string& detail = r.error().detail;
+  EXPECT_EQ(detail.find("previous files restored"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("; the previous files could not all be restored; " + std::string(kRestoreFailed) +
+                        config_.sshd.config + " FAILED, so it keeps this round's version: "),
+            std::string::npos)
+      << detail;
+  EXPECT_EQ(detail.find(kRestoreFailed + config_.trusted_user_ca_keys), std::string::npos) << detail;
+  EXPECT_NE(FailureOutcome(r.error()).find("SOME FILES WERE LEFT CHANGED"), std::string::npos);
+  EXPECT_TRUE(*ReloadPending(config_.state_dir));  // what is on disk is not what sshd runs
+}
+
 }  // namespace
 }  // namespace certgate::cafetch

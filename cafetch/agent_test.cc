@@ -381,8 +381,9 @@ TEST(SourceLabelTest, NoCredentialFromTheUrl) {
 TEST(FailureOutcomeTest, SaysWhenARollbackLeftFilesChanged) {
   EXPECT_EQ(FailureOutcome({core::Errc::kIo, "sshd -t failed; previous files restored"}),
             "nothing changed");
-  const std::string detail = std::string("reload failed; previous files restored; ") +
-                             kRestoreFailed + "/etc/ssh/sshd_config FAILED: rename: EROFS";
+  const std::string detail = std::string("reload failed; the previous files could not all be restored; ") +
+                             kRestoreFailed + "/etc/ssh/sshd_config FAILED, so it keeps this round's version: "
+                             "rename: EROFS";
   EXPECT_NE(FailureOutcome({core::Errc::kIo, detail}).find("LEFT CHANGED"), std::string::npos);
 }
 
