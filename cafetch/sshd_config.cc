@@ -5,6 +5,7 @@
 #include <charconv>
 #include <optional>
 #include <system_error>
+#include <utility>
 
 #include "cafetch/lines.h"
 
@@ -18,18 +19,31 @@ std::string_view Trim(std::string_view s) {
   return s.substr(b, e - b + 1);
 }
 
+// KeywordAndRest splits a trimmed sshd_config line as sshd's strdelim
+// does: a keyword that starts with '"' is the text up to the next '"'
+// ("Match" is Match; none: no keyword), and the rest starts after it;
+// otherwise the keyword ends at a blank or '=', and the blanks and at most
+// one '=' after it are skipped.
+std::pair<std::string_view, std::string_view> KeywordAndRest(std::string_view line) {
+  if (!line.empty() && line.front() == '"') {
+    const size_t close = line.find('"', 1);
+    if (close == std::string_view::npos) return {{}, {}};
+    return {line.substr(1, close - 1), line.substr(close + 1)};
+  }
+  const size_t end = line.find_first_of(" \t=");
+  if (end == std::string_view::npos) return {line, {}};
+  std::string_view rest = line.substr(end);
+  size_t b = rest.find_first_not_of(" \t");
+  rest.remove_prefix(b == std::string_view::npos ? rest.size() : b);
+  if (!rest.empty() && rest.front() == '=') rest.remove_prefix(1);
+  return {line.substr(0, end), rest};
+}
+
 }  // namespace
 
 std::optional<std::vector<std::string>> Arguments(std::string_view line) {
-  line = Trim(line);
-  size_t end = line.find_first_of(" \t=");
+  line = KeywordAndRest(Trim(line)).second;
   std::vector<std::string> args;
-  if (end == std::string_view::npos) return args;
-  line.remove_prefix(end);
-  // The keyword ends at blanks and at most one '='.
-  size_t b = line.find_first_not_of(" \t");
-  line.remove_prefix(b == std::string_view::npos ? line.size() : b);
-  if (!line.empty() && line.front() == '=') line.remove_prefix(1);
   size_t i = 0;
   while (i < line.size()) {
     if (line[i] == ' ' || line[i] == '\t') {
@@ -84,7 +98,7 @@ bool IsEnd(std::string_view line) { return Trim(line) == kBlockEnd; }
 std::string Keyword(std::string_view line) {
   line = Trim(line);
   if (line.empty() || line.front() == '#') return "";
-  std::string word(line.substr(0, line.find_first_of(" \t=")));
+  std::string word(KeywordAndRest(line).first);
   std::transform(word.begin(), word.end(), word.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return word;

@@ -23,7 +23,8 @@ inline constexpr char kBlockEnd[] = "# END certgate";
 inline constexpr char kDropInName[] = "05-certgate.conf";
 
 // Keyword returns the first token of an sshd_config line, lower-cased
-// (tokens end at a blank or '='), or "" for a blank or comment line.
+// (tokens end at a blank or '='; one that starts with '"' is unquoted, as
+// sshd reads it: "Match" is match), or "" for a blank or comment line.
 std::string Keyword(std::string_view line);
 
 // Arguments returns the arguments after the keyword of an sshd_config

@@ -24,6 +24,14 @@ TEST(SshdConfigTest, Keyword) {
   EXPECT_EQ(Keyword("Match=User bob"), "match");
   EXPECT_EQ(Keyword("# Match all"), "");
   EXPECT_EQ(Keyword("   "), "");
+  // sshd unquotes a keyword in double quotes (strdelim): the audit's
+  // "Match" User backup is a Match line.
+  EXPECT_EQ(Keyword("\"Match\" User backup"), "match");
+  EXPECT_EQ(Keyword("\"Match\"User backup"), "match");
+  EXPECT_EQ(Arguments("\"Match\" User backup"), (std::vector<std::string>{"User", "backup"}));
+  EXPECT_EQ(Arguments("\"Match\"User backup"), (std::vector<std::string>{"User", "backup"}));
+  EXPECT_EQ(Keyword("\"Match User backup"), "");  // no closing quote: sshd refuses the line
+  EXPECT_EQ(Arguments("Match=User bob"), (std::vector<std::string>{"User", "bob"}));
 }
 
 // ConfigLines reads the files in sshd's order: an Include's files in
@@ -232,6 +240,17 @@ TEST(SshdConfigTest, BlockGoesBeforeFirstMatchAndKeepsEveryOtherByte) {
   ASSERT_TRUE(changed);
   EXPECT_EQ(changed->find("principals-cmd"), std::string::npos);
   EXPECT_EQ(changed->substr(0, before.size()), before);
+}
+
+// The audit's case: sshd reads "Match" (quoted) as Match, so the block
+// goes before it, not into its block.
+TEST(SshdConfigTest, BlockGoesBeforeAQuotedMatch) {
+  const std::string before = "Port 22\n";
+  const std::string after = "\"Match\" User backup\n  ForceCommand /bin/false\n";
+  auto out = RewriteMainConfig(before + after, RenderDirectives(kLines));
+  ASSERT_TRUE(out) << out.error().detail;
+  EXPECT_EQ(out->substr(0, before.size() + 17), before + "# BEGIN certgate\n");
+  EXPECT_EQ(out->substr(out->size() - after.size()), after);
 }
 
 TEST(SshdConfigTest, BlockBeforeFirstMatchIsUpdatedInPlace) {
