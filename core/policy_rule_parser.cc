@@ -95,8 +95,16 @@ void Parser::ParseConstraint(int key, std::string_view key_name, Constraints* c,
       return;
     }
     case kRuleKeyId: {
-      std::optional<std::vector<std::string>> patterns = ReadPatterns(key_name, true, false);
+      yaml_mark_t list_mark;
+      std::optional<std::vector<std::string>> patterns = ReadPatterns(key_name, true, false, &list_mark);
       if (!patterns) return;
+      if (!patterns->empty() &&
+          std::all_of(patterns->begin(), patterns->end(), [](const std::string& s) { return s[0] == '!'; })) {
+        // As in OpenSSH's pattern lists: a negated pattern only excludes.
+        AddIssue(list_mark, "key_id holds only negated patterns, which match no key id; add the key ids to "
+                            "allow, e.g. [\"*\", " + QuoteForIssue((*patterns)[0]) + "]");
+        return;
+      }
       if (in_defaults && c->key_id) {
         AddIssue(Mark(), DefaultSetEarlier("key_id"));
         return;

@@ -47,6 +47,13 @@ TEST(PolicyRuleParserTest, OnlyNegatedPatterns) {
               "p.yaml:6:12: users holds only negated patterns");
   ExpectIssue(Header() + "rules:\n  - users: [root]\n    authorities: [prod]\n    principals: [\"!evil\", \"!*-admin\"]\n",
               "p.yaml:8:17: principals holds only negated patterns, which grant nothing; add the principals to grant");
+  // The audit's case: key_id ["!bad"] passed --check, and the rule never
+  // granted (OpenSSH's lists: a negated pattern only excludes).
+  ExpectIssue(Header() + kRuleHead + "    key_id: [\"!bad\"]\n",
+              "p.yaml:9:13: key_id holds only negated patterns, which match no key id; add the key ids to allow, "
+              "e.g. [\"*\", \"!bad\"]");
+  ExpectIssue(Header() + "defaults:\n  key_id: \"!bad\"\n", "p.yaml:6:11: key_id holds only negated patterns");
+  EXPECT_EQ(FirstIssue(Header() + kRuleHead + "    key_id: [\"*\", \"!bad\"]\n"), "");
 }
 
 TEST(PolicyRuleParserTest, BadDurations) {
