@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -346,9 +347,12 @@ Result<Krl> LoadKrlFile(const std::string& path) {
   UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (!fd.valid()) return Fail(Errc::kIo, path + ": cannot open: " + std::strerror(errno));
   struct stat st;
-  if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return Fail(Errc::kIo, path + ": not a regular file");
-  }
+  if (fstat(fd.get(), &st) != 0) return Fail(Errc::kIo, path + ": cannot stat: " + std::strerror(errno));
+  // /dev/null is read by sshd as an empty list (RevokedKeys /dev/null is a
+  // common placeholder): it revokes nothing. Any other device, FIFO or
+  // directory could block or never end.
+  if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) return ParseKrl({});
+  if (!S_ISREG(st.st_mode)) return Fail(Errc::kIo, path + ": not a regular file");
   if (static_cast<uint64_t>(st.st_size) > kMaxKrlFileSize) {
     return Fail(Errc::kTooLarge, path + ": larger than 64 MiB");
   }

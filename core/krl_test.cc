@@ -5,6 +5,8 @@
 // krl_crafted_test.cc's; the fixture is krl_testing.h's.
 #include "core/krl.h"
 
+#include <sys/stat.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <random>
@@ -192,6 +194,15 @@ TEST_F(KrlTest, LoadKrlFile) {
   // Larger than 64 MiB (sparse, so cheap to make).
   ASSERT_EQ(::certgate::testing::Run({"truncate", "-s", "65M", dir_.Path("huge")}).exit_code, 0);
   EXPECT_EQ(ErrcOf(LoadKrlFile(dir_.Path("huge"))), Errc::kTooLarge);
+  // The audit's case: /dev/null, which sshd reads as an empty list (a
+  // common RevokedKeys placeholder), revokes nothing; other devices and
+  // FIFOs are refused (they may block or never end).
+  Result<Krl> none = LoadKrlFile("/dev/null");
+  ASSERT_TRUE(none) << none.error().detail;
+  EXPECT_FALSE(none->IsCertificateRevoked(*CertItem(ca_, 1, "x").cert));
+  EXPECT_EQ(ErrcOf(LoadKrlFile("/dev/zero")), Errc::kIo);
+  ASSERT_EQ(mkfifo(dir_.Path("fifo").c_str(), 0600), 0);
+  EXPECT_EQ(ErrcOf(LoadKrlFile(dir_.Path("fifo"))), Errc::kIo);
 }
 
 }  // namespace
