@@ -305,11 +305,14 @@ core::Result<ReloadOutcome> SignalSshd(const std::string& pid_file, const std::s
   std::string wanted = realpath(sshd_binary.c_str(), resolved) != nullptr ? resolved : sshd_binary;
   if (running != wanted) {
     auto base_name = [](const std::string& path) { return path.substr(path.rfind('/') + 1); };
-    if (base_name(running) == base_name(wanted)) {
-      // An sshd, but not the configured one: its PidFile is not stale, and
-      // cafetch will not guess which sshd is meant.
+    if (base_name(running) == base_name(wanted) || base_name(running) == "sshd") {
+      // An sshd, but not the configured one (sshd.binary may be another
+      // build, or a wrapper script): its PidFile is not stale, and cafetch
+      // will not guess which sshd is meant.
       return Fail(Errc::kBadFormat, "PidFile " + pid_file + " names pid " + std::to_string(*pid) +
-                                        ", which runs " + running + ", not " + wanted);
+                                        ", which runs " + core::EscapeForLog(running) + ", not sshd.binary " +
+                                        wanted + ": cafetch signals only that one; set sshd.binary to the sshd "
+                                        "that runs, or set sshd.reload: none and reload sshd yourself");
     }
     // sshd stopped without removing its PidFile (a crash, a kill -9) and
     // its pid went to another program: the usual stale PidFile. That

@@ -171,7 +171,22 @@ TEST(ReloadTest, NeverSignalsAnotherSshd) {
   char resolved[PATH_MAX];
   ASSERT_NE(realpath(kSshd, resolved), nullptr);
   EXPECT_EQ(r.error().detail, "PidFile " + dir.Path("pid") + " names pid " + std::to_string(sleeper.pid()) +
-                                  ", which runs " + other + ", not " + resolved);
+                                  ", which runs " + other + ", not sshd.binary " + resolved +
+                                  ": cafetch signals only that one; set sshd.binary to the sshd that runs, or set "
+                                  "sshd.reload: none and reload sshd yourself");
+  EXPECT_EQ(sent, 0);
+  EXPECT_EQ(waitpid(sleeper.pid(), nullptr, WNOHANG), 0);
+  // The audit's case: sshd.binary a wrapper script (as to fake -V), and an
+  // sshd running: reported as "sshd is not running", and sshd kept running
+  // the old configuration. Any program named sshd is an sshd.
+  const std::string wrapper = dir.Path("sshd-wrapper");
+  WriteFile(wrapper, "#!/bin/sh\nexec " + std::string(kSshd) + " \"$@\"\n", 0755);
+  auto wrapped = SignalSshd(dir.Path("pid"), wrapper, [&sent] { ++sent; });
+  ASSERT_FALSE(wrapped);
+  EXPECT_EQ(wrapped.error().detail, "PidFile " + dir.Path("pid") + " names pid " + std::to_string(sleeper.pid()) +
+                                        ", which runs " + other + ", not sshd.binary " + wrapper +
+                                        ": cafetch signals only that one; set sshd.binary to the sshd that runs, "
+                                        "or set sshd.reload: none and reload sshd yourself");
   EXPECT_EQ(sent, 0);
   EXPECT_EQ(waitpid(sleeper.pid(), nullptr, WNOHANG), 0);
 }
