@@ -169,7 +169,9 @@ Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::st
     if (!st) return Unexpected{st.error()};
   }
   size_t i = reader.position();
-  if (i < args.size() && args[i] == "--") ++i;
+  // After "--" every argument is positional, whatever it looks like.
+  const bool dash_dash = i < args.size() && args[i] == "--";
+  if (dash_dash) ++i;
   std::vector<std::string> positional(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
   if (timeout_seconds) o.timeout_ms = *timeout_seconds * 1000;
 
@@ -200,7 +202,7 @@ Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::st
   if (explain) {
     if (o.explain_user.empty()) return Fail(Errc::kUsage, "--explain needs --user NAME");
     if (positional.size() != 1) {
-      if (std::optional<Error> stray = StrayOption(positional)) return Unexpected{*stray};
+      if (std::optional<Error> stray = dash_dash ? std::nullopt : StrayOption(positional)) return Unexpected{*stray};
       return Fail(Errc::kUsage, "--explain needs exactly one certificate file");
     }
     o.explain_file = positional[0];
@@ -208,7 +210,7 @@ Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::st
     return o;
   }
   if (positional.size() != 3) {
-    if (std::optional<Error> stray = StrayOption(positional)) return Unexpected{*stray};
+    if (std::optional<Error> stray = dash_dash ? std::nullopt : StrayOption(positional)) return Unexpected{*stray};
     return Fail(Errc::kUsage, "expected 3 arguments USER KEYTYPE KEY (sshd: %u %t %k), got " +
                                   std::to_string(positional.size()));
   }

@@ -95,6 +95,15 @@ TEST(HelperArgsTest, OptionsAfterPositionalAreArguments) {
   EXPECT_EQ(Parse({"--explain", "--user", "a", "c.pub", "--at", "5"}).error().detail,
             "option --at after a positional argument: options come first");
   EXPECT_EQ(Parse({"a", "b", "c", "d"}).error().detail, "expected 3 arguments USER KEYTYPE KEY (sshd: %u %t %k), got 4");
+  // After "--" nothing is an option: a wrong count is said as such (the
+  // audit's case said "option --policy after a positional argument").
+  EXPECT_EQ(Parse({"--", "--policy", "/p", "alice", "t", "k"}).error().detail,
+            "expected 3 arguments USER KEYTYPE KEY (sshd: %u %t %k), got 5");
+  EXPECT_EQ(Parse({"--", "a", "--b", "c", "d"}).error().detail,
+            "expected 3 arguments USER KEYTYPE KEY (sshd: %u %t %k), got 4");
+  auto dashed = Parse({"--", "--alice", "t", "k"});
+  ASSERT_TRUE(dashed);
+  EXPECT_EQ(dashed->user, "--alice");
 }
 
 // kHelperValueOptions, which the client and LoginNameInArgs skip values

@@ -47,6 +47,13 @@ Status OptionReader::Value(std::string* out, std::string_view wanted, bool repea
   if (position_ + 1 >= args_.size()) {
     return Fail(Errc::kUsage, std::string(name_) + " needs " + std::string(wanted));
   }
+  // "--policy --verbose": the value was forgotten, and the next option
+  // would be taken for it. A value that does start with -- is given as
+  // --name=value.
+  if (const std::string& next = args_[position_ + 1]; next.starts_with("--")) {
+    return Fail(Errc::kUsage, std::string(name_) + " needs " + std::string(wanted) + ", not the option " + next +
+                                  " (write " + std::string(name_) + "=VALUE for a value that starts with --)");
+  }
   *out = args_[++position_];
   return Ok();
 }

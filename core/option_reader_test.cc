@@ -77,6 +77,21 @@ TEST(OptionReaderTest, AMissingValueSaysWhatIsWanted) {
   ASSERT_TRUE(e.Next());
   ASSERT_TRUE(e.Value(&v, "a path"));
   EXPECT_EQ(v, "");
+  // The audit's case: "--policy --verbose alice ..." took --verbose for the
+  // path. An option where the value should be is a forgotten value; a value
+  // that starts with -- is given inline.
+  const std::vector<std::string> forgotten = {"--policy", "--verbose", "alice"};
+  OptionReader f(forgotten);
+  ASSERT_TRUE(f.Next());
+  Status missing = f.Value(&v, "a path");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().detail,
+            "--policy needs a path, not the option --verbose (write --policy=VALUE for a value that starts with --)");
+  const std::vector<std::string> inline_dashes = {"--policy=--odd"};
+  OptionReader i(inline_dashes);
+  ASSERT_TRUE(i.Next());
+  ASSERT_TRUE(i.Value(&v, "a path"));
+  EXPECT_EQ(v, "--odd");
 }
 
 TEST(OptionReaderTest, FlagsTakeNoValue) {

@@ -485,6 +485,14 @@ TEST(UsageErrorAnswerTest, LogsTheLoginNameWhenKnown) {
                          true, &log);
   ASSERT_EQ(log.records.size(), 1u);
   for (const auto& field : log.records[0].fields) EXPECT_NE(field.first, "CERTGATE_USER");
+  // An argument's line break or escape sequence is escaped on stderr too,
+  // as in the record: one line, and no terminal control.
+  log.records.clear();
+  HelperAnswer odd = UsageErrorAnswer(core::HelperKind::kKeys, {"--fr\nob\x1b[31m"},
+                                      "unknown option --fr\nob\x1b[31m (see --help)", false, &log);
+  EXPECT_EQ(odd.err, "keys-cmd: unknown option --fr\\x0aob\\x1b[31m (see --help)\n");
+  ASSERT_EQ(log.records.size(), 1u);
+  EXPECT_EQ(log.records[0].message, "usage error, nothing granted: unknown option --fr\\x0aob\\x1b[31m (see --help)");
 }
 
 }  // namespace

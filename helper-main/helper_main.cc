@@ -108,7 +108,8 @@ HelperAnswer UsageErrorAnswer(core::HelperKind kind, const std::vector<std::stri
   log->Write(rec);
   HelperAnswer answer;
   // stderr is /dev/null under sshd; a person running the command sees it.
-  if (!verbose) answer.err = std::string(program) + ": " + detail + "\n";
+  // Escaped as the log record is: an argument may hold a line break.
+  if (!verbose) answer.err = std::string(program) + ": " + core::EscapeControls(detail) + "\n";
   return answer;
 }
 
