@@ -3,47 +3,39 @@
 # the example /etc/certgate/cafetch.yaml. Included from the top-level
 # CMakeLists.txt after GNUInstallDirs and find_package(PkgConfig).
 #
-# The three directories are cache variables, so a package build can name its
-# distribution's paths (the RPM spec passes %{_unitdir} and friends). Left
-# empty, they come from systemd.pc when installing to /usr, and otherwise
-# from CMAKE_INSTALL_PREFIX so that a /usr/local or staging install never
-# writes outside its prefix.
+# Where these files go is decided when installing, for the prefix of that
+# install, by cmake/InstallSystemFiles.cmake: `cmake --install build
+# --prefix DIR` moves the programs after configuring (their DESTINATIONs are
+# relative), and the units and configs must follow them. The three
+# directories below are cache variables, so a package build can name its
+# distribution's paths (the RPM spec passes %{_unitdir} and friends); those
+# are used as given. Left empty, they come from systemd.pc when installing to
+# /usr, and otherwise lie under the prefix, so that an install to /usr/local,
+# or to a prefix given only to `cmake --install --prefix`, never writes
+# outside its prefix. The example configs go to
+# CMAKE_INSTALL_FULL_SYSCONFDIR/certgate for the configured prefix (/etc for
+# /usr), to PREFIX/etc/certgate for a prefix given only when installing
+# (/etc/certgate for / and /usr).
 
 set(CERTGATE_SYSTEMD_UNITDIR "" CACHE PATH "Where to install certgate's systemd units")
 set(CERTGATE_SYSUSERSDIR "" CACHE PATH "Where to install the sysusers.d entry")
 set(CERTGATE_TMPFILESDIR "" CACHE PATH "Where to install the tmpfiles.d entry")
 
-# certgate_systemd_dir(out pkgconfig_variable fallback): `out` is the cache
-# value if set, else systemd.pc's variable when the prefix is /usr, else
-# fallback.
-function(certgate_systemd_dir out pc_variable fallback)
-  if(${out})
-    return()
-  endif()
-  set(dir "")
-  if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
-    pkg_get_variable(dir systemd ${pc_variable})
-  endif()
-  if(NOT dir)
-    set(dir "${fallback}")
-  endif()
-  set(${out} "${dir}" PARENT_SCOPE)
-endfunction()
-
-certgate_systemd_dir(CERTGATE_SYSTEMD_UNITDIR systemdsystemunitdir
-  "${CMAKE_INSTALL_PREFIX}/lib/systemd/system")
-certgate_systemd_dir(CERTGATE_SYSUSERSDIR sysusersdir
-  "${CMAKE_INSTALL_PREFIX}/lib/sysusers.d")
-certgate_systemd_dir(CERTGATE_TMPFILESDIR tmpfilesdir
-  "${CMAKE_INSTALL_PREFIX}/lib/tmpfiles.d")
-message(STATUS "certgate: systemd units in ${CERTGATE_SYSTEMD_UNITDIR}")
+# systemd.pc's directories (empty without systemd.pc), for an install to /usr.
+pkg_get_variable(_certgate_pc_unitdir systemd systemdsystemunitdir)
+pkg_get_variable(_certgate_pc_sysusersdir systemd sysusersdir)
+pkg_get_variable(_certgate_pc_tmpfilesdir systemd tmpfilesdir)
+if(CERTGATE_SYSTEMD_UNITDIR)
+  message(STATUS "certgate: systemd units in ${CERTGATE_SYSTEMD_UNITDIR}")
+elseif(_certgate_pc_unitdir)
+  message(STATUS "certgate: systemd units in ${_certgate_pc_unitdir} when installing to /usr, "
+                 "else in PREFIX/lib/systemd/system")
+else()
+  message(STATUS "certgate: systemd units in PREFIX/lib/systemd/system (no systemd.pc)")
+endif()
 
 set(_certgate_pkg ${CMAKE_CURRENT_SOURCE_DIR}/packaging)
 
-# The units name /usr/sbin/cafetch (and /usr/libexec/certgate/...), the
-# packages' paths; an install to another prefix gets copies that name its own.
-# /etc/certgate and /var/cache/certgate stay as they are: the programs' default
-# paths do not follow the prefix either.
 # certgate-compile.path/.service keep the helpers' policy snapshot current
 # (principals-cmd --compile); shipped disabled like the rest.
 set(_certgate_units cafetch.service cafetch-once.service cafetch.timer
@@ -55,40 +47,46 @@ foreach(unit certgate-decide.socket certgate-decide.service)
     list(APPEND _certgate_units ${unit})
   endif()
 endforeach()
-foreach(unit IN LISTS _certgate_units)
-  set(file ${_certgate_pkg}/systemd/${unit})
-  if(NOT CMAKE_INSTALL_FULL_SBINDIR STREQUAL "/usr/sbin" OR
-     NOT CMAKE_INSTALL_FULL_LIBEXECDIR STREQUAL "/usr/libexec")
-    file(READ ${file} text)
-    string(REPLACE "/usr/sbin/" "${CMAKE_INSTALL_FULL_SBINDIR}/" text "${text}")
-    string(REPLACE "/usr/libexec/" "${CMAKE_INSTALL_FULL_LIBEXECDIR}/" text "${text}")
-    set(file ${CMAKE_CURRENT_BINARY_DIR}/units/${unit})
-    file(CONFIGURE OUTPUT ${file} CONTENT "${text}" @ONLY)
-  endif()
-  install(FILES ${file} DESTINATION ${CERTGATE_SYSTEMD_UNITDIR})
-endforeach()
-unset(_certgate_units)
-install(FILES ${_certgate_pkg}/systemd/certgate-sysusers.conf
-  DESTINATION ${CERTGATE_SYSUSERSDIR} RENAME certgate.conf)
-install(FILES ${_certgate_pkg}/systemd/certgate-tmpfiles.conf
-  DESTINATION ${CERTGATE_TMPFILESDIR} RENAME certgate.conf)
+
+# What InstallSystemFiles.cmake needs from this configuration, in a script
+# each install rule below includes first. CMAKE_INSTALL_<dir> are kept as
+# given: a relative one follows the install-time prefix, as the programs do.
+file(CONFIGURE OUTPUT ${PROJECT_BINARY_DIR}/certgate_install_settings.cmake @ONLY CONTENT [=[
+# Written by cmake/Install.cmake: the configured values its install rules
+# pass to cmake/InstallSystemFiles.cmake.
+set(CERTGATE_CONFIGURED_PREFIX [[@CMAKE_INSTALL_PREFIX@]])
+set(CERTGATE_CONFIGURED_SYSCONFDIR [[@CMAKE_INSTALL_FULL_SYSCONFDIR@]])
+set(CERTGATE_SYSCONFDIR [[@CMAKE_INSTALL_SYSCONFDIR@]])
+set(CERTGATE_SBINDIR [[@CMAKE_INSTALL_SBINDIR@]])
+set(CERTGATE_LIBEXECDIR [[@CMAKE_INSTALL_LIBEXECDIR@]])
+set(CERTGATE_SYSTEMD_UNITDIR [[@CERTGATE_SYSTEMD_UNITDIR@]])
+set(CERTGATE_SYSUSERSDIR [[@CERTGATE_SYSUSERSDIR@]])
+set(CERTGATE_TMPFILESDIR [[@CERTGATE_TMPFILESDIR@]])
+set(CERTGATE_PC_UNITDIR [[@_certgate_pc_unitdir@]])
+set(CERTGATE_PC_SYSUSERSDIR [[@_certgate_pc_sysusersdir@]])
+set(CERTGATE_PC_TMPFILESDIR [[@_certgate_pc_tmpfilesdir@]])
+set(CERTGATE_PACKAGING_DIR [[@_certgate_pkg@]])
+set(CERTGATE_UNITS [[@_certgate_units@]])
+include([[@CMAKE_CURRENT_LIST_DIR@/InstallSystemFiles.cmake]])
+]=])
+
+# certgate_install_code(call): an install rule that runs |call|, a command of
+# InstallSystemFiles.cmake, with this configuration's settings.
+function(certgate_install_code call)
+  install(CODE "include([[${PROJECT_BINARY_DIR}/certgate_install_settings.cmake]])\n${call}")
+endfunction()
+
+certgate_install_code("certgate_install_system_files()")
 
 # certgate_install_config(source) installs the example config |source| into
-# ${CMAKE_INSTALL_FULL_SYSCONFDIR}/certgate (under DESTDIR) unless a file of
-# that name is there already: a `cmake --install` over a configured host
+# /etc/certgate (CMAKE_INSTALL_FULL_SYSCONFDIR/certgate, or the install-time
+# prefix's, as InstallSystemFiles.cmake says) unless a file of that name is
+# there already (under DESTDIR): a `cmake --install` over a configured host
 # must never replace the admin's policy with the deny-all example (the
 # packages' conffile handling does the same). The example then goes beside
 # it as NAME.example.
 function(certgate_install_config source)
-  get_filename_component(name "${source}" NAME)
-  set(dir "${CMAKE_INSTALL_FULL_SYSCONFDIR}/certgate")
-  install(CODE "
-    if(EXISTS \"\$ENV{DESTDIR}${dir}/${name}\")
-      message(STATUS \"Kept: \$ENV{DESTDIR}${dir}/${name} (the example is ${name}.example)\")
-      file(INSTALL DESTINATION \"${dir}\" TYPE FILE RENAME \"${name}.example\" FILES \"${source}\")
-    else()
-      file(INSTALL DESTINATION \"${dir}\" TYPE FILE FILES \"${source}\")
-    endif()")
+  certgate_install_code("certgate_install_example_config([[${source}]])")
 endfunction()
 
 # Example agent config, a conffile in the packages: names no issuer, so cafetch
@@ -97,3 +95,7 @@ endfunction()
 certgate_install_config(${_certgate_pkg}/etc/cafetch.yaml)
 
 unset(_certgate_pkg)
+unset(_certgate_units)
+unset(_certgate_pc_unitdir)
+unset(_certgate_pc_sysusersdir)
+unset(_certgate_pc_tmpfilesdir)
