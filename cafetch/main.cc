@@ -83,7 +83,7 @@ int Main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     Mode next = Mode::kNone;
-    if (arg == "--help" || arg == "-h" || arg == "--version") {
+    if (arg == "--help" || arg == "--version") {
       // Alone, as the helpers take them: "--version --once" is a mistake.
       if (argc != 2) return UsageError(std::string(arg) + " takes no other arguments");
       if (arg == "--version") {
@@ -92,13 +92,19 @@ int Main(int argc, char** argv) {
         std::fputs(kUsage, stdout);
       }
       return 0;
-    } else if (arg == "--verbose" || arg == "-v") {
+    } else if (arg == "--verbose") {
       verbose = true;
     } else if (arg == "--config" || arg.substr(0, 9) == "--config=") {
       if (config_given) return UsageError("--config is given twice; give it once");
       config_given = true;
       if (arg == "--config") {
         if (i + 1 >= argc) return UsageError("--config needs a PATH");
+        const std::string_view value = argv[i + 1];
+        if (value.starts_with("--")) {
+          // The path was forgotten: the next option is not it.
+          return UsageError("--config needs a PATH, not the option '" + certgate::core::EscapeForLog(value) +
+                            "' (write --config=PATH for a path that starts with --)");
+        }
         config_path = argv[++i];
       } else {
         config_path = std::string(arg.substr(9));
@@ -113,6 +119,9 @@ int Main(int argc, char** argv) {
     } else if (arg.empty() || arg.front() != '-') {
       return UsageError("unexpected argument '" + certgate::core::EscapeForLog(arg) +
                         "': cafetch takes options only");
+    } else if (arg.size() > 1 && arg[1] != '-') {
+      // As the helpers say it: no single-dash options, not even -h.
+      return UsageError("unknown option '" + certgate::core::EscapeForLog(arg) + "' (options start with --)");
     } else {
       return UsageError("unknown option '" + certgate::core::EscapeForLog(arg) + "'");
     }

@@ -189,6 +189,10 @@ class FailStaticTest(tc.CafetchCase):
                           (["--bogus", "--once"], "unknown option '--bogus'"),
                           (["--once", "--daemon"], "give only one of --once, --dry-run and --daemon"),
                           (["--once", "--config"], "--config needs a PATH"),
+                          (["--config", "--once"], "--config needs a PATH, not the option '--once' (write "
+                                                   "--config=PATH for a path that starts with --)"),
+                          (["-h"], "unknown option '-h' (options start with --)"),
+                          (["--once", "-v"], "unknown option '-v' (options start with --)"),
                           (["--once", "--config="], "--config needs a PATH"),
                           (["--once", "--config", "/a", "--config=/b"], "--config is given twice; give it once"),
                           (["--once", "extra"], "unexpected argument 'extra': cafetch takes options only"),
