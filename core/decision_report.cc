@@ -156,10 +156,10 @@ std::string DescribeCertificate(const Certificate& c) {
 }
 
 std::string ExplainDecision(const std::string& user, const Certificate& cert, const Decision& d,
-                            uint64_t now) {
+                            uint64_t now, bool at_given) {
   std::string out = "certificate:\n" + DescribeCertificate(cert);
   out += "login name: " + EscapeForLog(user) + "\n";
-  out += "time: " + FormatTime(now) + "\n";
+  out += "time: " + FormatTime(now) + (at_given ? " (--at)" : "") + "\n";
   if (d.authority != nullptr) {
     out += "authority: " + EscapeForLog(d.authority->name) + " (CA " + d.ca_fingerprint + ")\n";
   } else {
@@ -171,7 +171,8 @@ std::string ExplainDecision(const std::string& user, const Certificate& cert, co
     return out;
   }
   if (IsValidAt(cert, now) && cert.valid_before != UINT64_MAX) {
-    out += "validity: valid now, expires in " + FormatDuration(cert.valid_before - now) + "\n";
+    out += std::string(at_given ? "validity: valid at that time, expires " : "validity: valid now, expires in ") +
+           FormatDuration(cert.valid_before - now) + (at_given ? " after it" : "") + "\n";
   }
   out += "rules:\n";
   for (const RuleOutcome& r : d.rules) {

@@ -19,9 +19,11 @@ namespace certgate::core {
 LogRecord DecisionRecord(const char* program, const std::string& user, const Certificate* cert,
                          const Decision& decision);
 
-// ExplainDecision returns the human explanation printed by --explain.
+// ExplainDecision returns the human explanation printed by --explain, of
+// a decision at |now|: the current time, or one given with --at
+// (|at_given|, so that a certificate valid then is not said "valid now").
 std::string ExplainDecision(const std::string& user, const Certificate& cert,
-                            const Decision& decision, uint64_t now);
+                            const Decision& decision, uint64_t now, bool at_given);
 
 // DescribeCertificate returns the certificate's fields, one per line,
 // indented by two spaces (used by --explain).

@@ -50,7 +50,7 @@ TEST(DecisionRecordTest, GrantedPrincipalsAreEscaped) {
   EXPECT_EQ(rec.Field("CERTGATE_PRINCIPALS"), "ops\\xef\\xbc\\x8croot,zw\\xe2\\x80\\x8b");
   EXPECT_EQ(rec.message.find("allow alice: principals ops\\xef\\xbc\\x8croot,zw\\xe2\\x80\\x8b granted"), 0u)
       << rec.message;
-  const std::string explain = ExplainDecision("alice", cert, d, 0);
+  const std::string explain = ExplainDecision("alice", cert, d, 0, /*at_given=*/false);
   EXPECT_NE(explain.find("decision: ALLOW alice as ops\\xef\\xbc\\x8croot,zw\\xe2\\x80\\x8b\n"), std::string::npos)
       << explain;
 }

@@ -398,7 +398,7 @@ HelperOutput RunExplain(HelperKind kind, const HelperOptions& o, HelperEnv& env)
     Decision d = DecideCertificate(*loaded.policy, o.explain_user, *cert, now, *env.groups,
                                    /*every_rule=*/true);
     const std::string answer = LimitedAnswer(kind, d, *cert);
-    result.out = ExplainDecision(o.explain_user, *cert, d, now);
+    result.out = ExplainDecision(o.explain_user, *cert, d, now, o.explain_at.has_value());
     if (d.verdict == Verdict::kAllow) {
       result.out += "sshd would read:\n" + answer;
       result.exit_code = 0;

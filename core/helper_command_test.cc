@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 
 #include "core/base64.h"
+#include "core/decision_report.h"
 #include "core/helper_args.h"
 #include "core/helper_command_testing.h"
 #include "core/log.h"
@@ -189,6 +190,16 @@ TEST_F(HelperCommandTest, ExplainAllowAndDeny) {
   EXPECT_NE(allow.out.find("ops: grants ops"), std::string::npos) << allow.out;
   EXPECT_NE(allow.out.find("decision: ALLOW"), std::string::npos);
   EXPECT_NE(allow.out.find("no-pty ops\n"), std::string::npos);
+  EXPECT_NE(allow.out.find("\nvalidity: valid now, expires in "), std::string::npos) << allow.out;
+  // With --at, the validity is said of that time, not of now.
+  o->explain_at = env_.now + 60;
+  HelperOutput at = RunHelper(HelperKind::kPrincipals, *o, env_);
+  EXPECT_EQ(at.exit_code, 0) << at.out;
+  EXPECT_NE(at.out.find("\ntime: " + FormatTime(env_.now + 60) + " (--at)\n"), std::string::npos) << at.out;
+  EXPECT_NE(at.out.find("\nvalidity: valid at that time, expires "), std::string::npos) << at.out;
+  EXPECT_NE(at.out.find(" after it\n"), std::string::npos) << at.out;
+  EXPECT_EQ(at.out.find("valid now"), std::string::npos) << at.out;
+  o->explain_at.reset();
 
   o->explain_user = "bob";
   HelperOutput deny = RunHelper(HelperKind::kPrincipals, *o, env_);
