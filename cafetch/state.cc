@@ -97,6 +97,11 @@ std::string SerializeState(const State& state) {
       out += "retired " + core::Sha256Fingerprint(k.key.key.blob) + " " + std::to_string(*k.retired) + "\n";
     }
   }
+  for (const KeyHistory& k : state.keys) {
+    if (!k.listed && k.retired.has_value() && k.bounded.has_value()) {
+      out += "bounded " + core::Sha256Fingerprint(k.key.key.blob) + " " + std::to_string(*k.bounded) + "\n";
+    }
+  }
   return out;
 }
 
@@ -159,6 +164,19 @@ core::Result<State> ParseState(std::string_view text) {
       if (found->listed) return Fail(Errc::kBadFormat, where + ": retired names a listed key");
       if (found->retired.has_value()) return Fail(Errc::kBadFormat, where + ": key retired twice");
       found->retired = when;
+    } else if (word == "bounded") {
+      const std::string_view fp = NextWord(&rest);
+      int64_t when = 0;
+      if (!ParseInt(rest, &when)) return Fail(Errc::kBadFormat, where + ": bad bounded time");
+      KeyHistory* found = nullptr;
+      for (KeyHistory& k : state.keys) {
+        if (core::Sha256Fingerprint(k.key.key.blob) == fp) found = &k;
+      }
+      if (found == nullptr || !found->retired.has_value()) {
+        return Fail(Errc::kBadFormat, where + ": bounded names no retired key above it");
+      }
+      if (found->bounded.has_value()) return Fail(Errc::kBadFormat, where + ": key bounded twice");
+      found->bounded = when;
     } else {
       return Fail(Errc::kBadFormat, where + ": unknown line");
     }
@@ -299,20 +317,23 @@ State AdvanceState(const State& old, const std::vector<CaKey>& listed, int64_t n
     if (was.listed) {
       // The first answer without it: keep_retired counts from now, or from
       // its last listing when that is later (a clock behind now never
-      // retires it early).
-      k.retired = std::max(now, was.last_seen);
+      // retires it early), but a last listing recorded while the clock was
+      // far ahead does not keep it for years.
+      k.retired = std::min(std::max(now, was.last_seen), latest_retired);
     } else if (!was.retired.has_value()) {
       // A state file from before retired times: last_seen was what
-      // keep_retired counted from.
-      k.retired = was.last_seen;
+      // keep_retired counted from; capped the same way.
+      k.retired = std::min(was.last_seen, latest_retired);
     }
-    // At every round, a retired time past now + keep_retired comes back to
-    // it: a time recorded while the clock was far ahead (a last listing, or
-    // the retiring round itself) does not keep the key for years, and 0s
-    // drops it now. A clock set back by less than keep_retired keeps the
-    // time (state.h says what a larger step does).
-    k.retired = std::min(*k.retired, latest_retired);
-    const int64_t age = now - *k.retired;
+    // A retired time still far ahead (the round that retired it ran with
+    // the clock far ahead, or this one runs far behind): bounded from the
+    // first round that finds it so, until the clock comes near it again.
+    if (*k.retired > latest_retired) {
+      if (!k.bounded.has_value()) k.bounded = latest_retired;
+    } else {
+      k.bounded.reset();
+    }
+    const int64_t age = now - k.bounded.value_or(*k.retired);
     if (age >= 0 && static_cast<uint64_t>(age) >= keep_retired_seconds) continue;
     next.keys.push_back(std::move(k));
   }

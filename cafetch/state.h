@@ -40,6 +40,11 @@ struct KeyHistory {
   // none for a listed key. A state file from before retired lines gives a
   // retired key none here, and AdvanceState then takes last_seen.
   std::optional<int64_t> retired = std::nullopt;
+  // bounded: for a retired key whose retired time is more than
+  // keep_retired ahead of the clock, that time as bounded by the first
+  // round that found it so (its now + keep_retired), used in its place
+  // while it stays that far ahead (AdvanceState). None otherwise.
+  std::optional<int64_t> bounded = std::nullopt;
   // sha1_issuer: the issuer that last listed it signs certificates with
   // SHA-1 ssh-rsa (IssuerSignsWithSha1), so that accept_sha1_rsa: auto
   // keeps sshd accepting them while a retired key is still trusted, after
@@ -63,7 +68,8 @@ struct State {
 // line per key, "key FIRST LAST LISTED keytype base64 [comment]", then
 // "sha1_issuer SHA256:FINGERPRINT" for each key with sha1_issuer, then
 // "retired SHA256:FINGERPRINT UNIXTIME" for each key not listed that has a
-// retired time (the extra lines keep the key lines as older cafetch
+// retired time, then "bounded SHA256:FINGERPRINT UNIXTIME" for each of
+// those with a bounded time (the extra lines keep the key lines as older cafetch
 // versions write them; such a version refuses the file, with a message
 // saying that removing it is the way out).
 std::string SerializeState(const State& state);
@@ -72,7 +78,7 @@ std::string SerializeState(const State& state);
 // bad number, a key sshd could not read, a control character) is
 // kBadFormat: a damaged state file is reported, never half-used. A
 // retired line for a listed key, or one naming no key above it, is
-// damage; a key not listed without a retired line has none (an older
+// damage, and so is a bounded line naming no retired key above it; a key not listed without a retired line has none (an older
 // file).
 core::Result<State> ParseState(std::string_view text);
 
@@ -97,19 +103,22 @@ core::Status CheckStateSize(const State& state);
 // dropped after. Its retired time is set at the first answer without it:
 // max(now, last_seen), so that keep_retired counts from when the issuer
 // was seen to stop listing it (not from its last listing, which an issuer
-// outage or a host that was down can put long before). A key with none (an
-// older state file) takes last_seen. At every round a retired time past
-// now + keep_retired is brought back to it: a time recorded while the
-// clock was far ahead keeps a key at most 2 x keep_retired after the round
-// that finds it so, and keep_retired 0 drops every key not listed.
-// Otherwise recorded times never move back: a clock set back keeps a key's
-// first_seen and its later last_seen, and a retired time less than
-// keep_retired ahead, so a key is not retired early once the clock is right
-// again. (A clock set back by more than keep_retired cannot be told from
-// times recorded far ahead: the key is then kept 2 x keep_retired of that
-// clock, and may go early if the clock is put right within that time.)
-// Validators (and validators_for) are copied from |old|; the caller sets
-// new ones.
+// outage or a host that was down can put long before), but never later
+// than now + keep_retired (a last_seen recorded while the clock was far
+// ahead keeps a key at most 2 x keep_retired after that round). A key with
+// none (an older state file) takes min(last_seen, now + keep_retired).
+// A retired time still more than keep_retired ahead of the clock at a
+// later round (recorded while the clock was far ahead, or the clock is
+// now far behind: the two cannot be told apart) is bounded by that round
+// to now + keep_retired, and the bound is kept while the time stays that
+// far ahead: the key goes at most 2 x keep_retired after that round (at
+// once with keep_retired 0) unless the clock reaches the recorded time
+// again first, which then counts as before. So a retirement recorded a
+// year ahead does not keep a key for a year, and a clock set back for
+// less than 2 x keep_retired retires nothing early once it is right again.
+// Recorded times never move back: a clock set back keeps a key's
+// first_seen, its later last_seen and its retired time. Validators (and
+// validators_for) are copied from |old|; the caller sets new ones.
 State AdvanceState(const State& old, const std::vector<CaKey>& listed, int64_t now,
                    uint64_t keep_retired_seconds);
 

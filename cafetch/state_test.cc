@@ -345,6 +345,15 @@ TEST(StateTest, RetiredTimeRoundTripsAndDamageIsRefused) {
   EXPECT_FALSE(back->keys[0].retired.has_value());
   EXPECT_EQ(back->keys[1].retired, 250);
   EXPECT_EQ(SerializeState(*back), text);
+  // A bounded time has its own line after the retired ones.
+  State bounded = s;
+  bounded.keys.back().bounded = 260;
+  const std::string bounded_text = SerializeState(bounded);
+  EXPECT_TRUE(bounded_text.ends_with("retired " + fp + " 250\nbounded " + fp + " 260\n")) << bounded_text;
+  auto bounded_back = ParseState(bounded_text);
+  ASSERT_TRUE(bounded_back) << bounded_back.error().detail;
+  EXPECT_EQ(bounded_back->keys[1].bounded, 260);
+  EXPECT_FALSE(back->keys[1].bounded.has_value());
   const std::string keys = text.substr(text.find("key "), text.find("retired ") - text.find("key "));
   const std::string listed_fp = core::Sha256Fingerprint(s.keys[0].key.key.blob);
   for (const auto& [bad, why] : std::vector<std::pair<std::string, std::string>>{
@@ -354,6 +363,11 @@ TEST(StateTest, RetiredTimeRoundTripsAndDamageIsRefused) {
            {"version 1\n" + keys + "retired " + fp + "\n", "bad retired time"},
            {"version 1\n" + keys + "retired " + fp + " 1 2\n", "bad retired time"},
            {"version 1\n" + keys + "retired " + fp + " 250\nretired " + fp + " 250\n", "key retired twice"},
+           {"version 1\n" + keys + "bounded " + fp + " 260\n", "bounded names no retired key above it"},
+           {"version 1\n" + keys + "bounded " + listed_fp + " 260\n", "bounded names no retired key above it"},
+           {"version 1\n" + keys + "retired " + fp + " 250\nbounded " + fp + " x\n", "bad bounded time"},
+           {"version 1\n" + keys + "retired " + fp + " 250\nbounded " + fp + " 260\nbounded " + fp + " 260\n",
+            "key bounded twice"},
        }) {
     auto r = ParseState(bad);
     ASSERT_FALSE(r) << bad;
@@ -393,20 +407,29 @@ TEST(StateTest, ClockSetBackNeverMovesRecordedTimesBack) {
   EXPECT_EQ(TrustedKeys(AdvanceState(again, {b}, 1000 * day + 20 + 99, keep)).size(), 2u);
   EXPECT_EQ(TrustedKeys(AdvanceState(again, {b}, 1000 * day + 20 + 100, keep)).size(), 1u);
   // Back by two days while a is retired: that cannot be told from a
-  // retirement recorded two days ahead, so a is kept for keep_retired
-  // from now + keep_retired, not for two days.
+  // retirement recorded two days ahead, so the retired time is bounded to
+  // now + keep_retired while the clock stays back (a goes 2 x keep_retired
+  // later on that clock), and is recorded as it was.
   State far = AdvanceState(right, {b}, 998 * day, keep);
   ASSERT_EQ(TrustedKeys(far).size(), 2u);
-  EXPECT_EQ(far.keys[1].retired, 998 * day + 100);
-  EXPECT_EQ(TrustedKeys(AdvanceState(far, {b}, 998 * day + 199, keep)).size(), 2u);
-  EXPECT_EQ(TrustedKeys(AdvanceState(far, {b}, 998 * day + 200, keep)).size(), 1u);
+  EXPECT_EQ(far.keys[1].retired, 1000 * day + 20);
+  EXPECT_EQ(far.keys[1].bounded, 998 * day + 100);
+  State still_back = AdvanceState(far, {b}, 998 * day + 150, keep);
+  EXPECT_EQ(still_back.keys[1].bounded, 998 * day + 100);  // the first bound stays
+  EXPECT_EQ(TrustedKeys(AdvanceState(still_back, {b}, 998 * day + 199, keep)).size(), 2u);
+  EXPECT_EQ(TrustedKeys(AdvanceState(still_back, {b}, 998 * day + 200, keep)).size(), 1u);
+  // Right again within that: the recorded time counts again, no early drop.
+  State right_again = AdvanceState(still_back, {b}, 1000 * day + 20 + 99, keep);
+  ASSERT_EQ(TrustedKeys(right_again).size(), 2u);
+  EXPECT_FALSE(right_again.keys[1].bounded.has_value());
+  EXPECT_EQ(TrustedKeys(AdvanceState(right_again, {b}, 1000 * day + 20 + 100, keep)).size(), 1u);
 }
 
 // The second audit's case: the round that found the key gone ran with the
 // clock a year ahead and recorded its retirement then; with the clock
 // right, the key stayed trusted for that year, even with keep_retired 0s,
-// the setting that stops trusting a retired key at once. A retired time
-// past now + keep_retired comes back to it at every round.
+// the setting that stops trusting a retired key at once. The first round
+// that finds the retired time more than keep_retired ahead bounds it.
 TEST(StateTest, ARetirementRecordedFarAheadKeepsTheKeyAtMostTwiceKeepRetired) {
   TempDir dir;
   CaKey a = Key(dir, "a"), b = Key(dir, "b");
@@ -417,11 +440,12 @@ TEST(StateTest, ARetirementRecordedFarAheadKeepsTheKeyAtMostTwiceKeepRetired) {
   EXPECT_EQ(ahead.keys[1].retired, year_2100);
   State right = AdvanceState(ahead, {b}, 2000, keep);
   ASSERT_EQ(TrustedKeys(right).size(), 2u);
-  EXPECT_EQ(right.keys[1].retired, 2000 + 100);
-  // Later rounds do not move it forward again.
+  EXPECT_EQ(right.keys[1].retired, year_2100);  // recorded as it was
+  EXPECT_EQ(right.keys[1].bounded, 2000 + 100);
+  // Later rounds do not move the bound forward.
   State later = AdvanceState(right, {b}, 2150, keep);
   ASSERT_EQ(TrustedKeys(later).size(), 2u);
-  EXPECT_EQ(later.keys[1].retired, 2000 + 100);
+  EXPECT_EQ(later.keys[1].bounded, 2000 + 100);
   EXPECT_EQ(TrustedKeys(AdvanceState(later, {b}, 2000 + 199, keep)).size(), 2u);
   EXPECT_EQ(TrustedKeys(AdvanceState(later, {b}, 2000 + 200, keep)).size(), 1u);
   // keep_retired 0s: dropped at the first round, whatever was recorded.
