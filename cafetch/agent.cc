@@ -331,9 +331,16 @@ core::Result<RunOutcome> RunOnce(const Config& config, const RunOptions& options
     }
     const std::string fp = Fingerprint(was.key);
     if (now_k == nullptr) {
+      // A retirement recorded ahead of the clock was bounded (AdvanceState):
+      // keep_retired counted from that bound, not from the time recorded.
+      const bool ahead = was.retired && *was.retired > options.now;
       key_events.push_back({Priority::kNotice, "key_dropped",
                             "CA key " + fp + " is no longer listed and keep_retired has passed since it was retired" +
-                                (was.retired ? " at " + Time(*was.retired) : std::string()) + ": no longer trusted",
+                                (was.retired ? " at " + Time(*was.retired) : std::string()) +
+                                (ahead ? ", a time recorded ahead of the clock and bounded by the first round "
+                                         "that found it so"
+                                       : "") +
+                                ": no longer trusted",
                             fp});
     } else if (was.listed && !now_k->listed && now_k->retired) {
       key_events.push_back({Priority::kNotice, "key_retired",
