@@ -105,6 +105,19 @@ std::string SerializeState(const State& state) {
   return out;
 }
 
+namespace {
+
+// FindKey returns the key of |state| whose SHA256 fingerprint is |fp|, or
+// null: how the lines after the key lines name a key.
+KeyHistory* FindKey(State* state, std::string_view fp) {
+  for (KeyHistory& k : state->keys) {
+    if (core::Sha256Fingerprint(k.key.key.blob) == fp) return &k;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 core::Result<State> ParseState(std::string_view text) {
   State state;
   bool versioned = false;
@@ -146,20 +159,14 @@ core::Result<State> ParseState(std::string_view text) {
       }
       state.keys.push_back(std::move(k));
     } else if (word == "sha1_issuer") {
-      KeyHistory* found = nullptr;
-      for (KeyHistory& k : state.keys) {
-        if (core::Sha256Fingerprint(k.key.key.blob) == rest) found = &k;
-      }
+      KeyHistory* found = FindKey(&state, rest);
       if (found == nullptr) return Fail(Errc::kBadFormat, where + ": sha1_issuer names no key above it");
       found->sha1_issuer = true;
     } else if (word == "retired") {
       const std::string_view fp = NextWord(&rest);
       int64_t when = 0;
       if (!ParseInt(rest, &when)) return Fail(Errc::kBadFormat, where + ": bad retired time");
-      KeyHistory* found = nullptr;
-      for (KeyHistory& k : state.keys) {
-        if (core::Sha256Fingerprint(k.key.key.blob) == fp) found = &k;
-      }
+      KeyHistory* found = FindKey(&state, fp);
       if (found == nullptr) return Fail(Errc::kBadFormat, where + ": retired names no key above it");
       if (found->listed) return Fail(Errc::kBadFormat, where + ": retired names a listed key");
       if (found->retired.has_value()) return Fail(Errc::kBadFormat, where + ": key retired twice");
@@ -168,10 +175,7 @@ core::Result<State> ParseState(std::string_view text) {
       const std::string_view fp = NextWord(&rest);
       int64_t when = 0;
       if (!ParseInt(rest, &when)) return Fail(Errc::kBadFormat, where + ": bad bounded time");
-      KeyHistory* found = nullptr;
-      for (KeyHistory& k : state.keys) {
-        if (core::Sha256Fingerprint(k.key.key.blob) == fp) found = &k;
-      }
+      KeyHistory* found = FindKey(&state, fp);
       if (found == nullptr || !found->retired.has_value()) {
         return Fail(Errc::kBadFormat, where + ": bounded names no retired key above it");
       }
