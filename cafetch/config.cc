@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -617,6 +618,17 @@ ConfigLoadResult LoadConfig(const std::string& path, const ConfigLoadOptions& op
     return file_issue(read.error().code == core::Errc::kTooLarge ? kTooLargeConfig : read.error().detail);
   }
   return ParseConfigText(text, shown);
+}
+
+void ReportConfigIssues(const std::vector<core::Issue>& issues, core::LogSink* log, bool to_stderr) {
+  for (const core::Issue& issue : issues) {
+    core::LogRecord record;
+    record.priority = core::Priority::kErr;
+    record.message = "configuration: " + issue.ToString();
+    record.fields.emplace_back("CERTGATE_EVENT", "config");
+    log->Write(record);
+    if (to_stderr) std::fprintf(stderr, "%s\n", issue.ToString().c_str());
+  }
 }
 
 }  // namespace certgate::cafetch

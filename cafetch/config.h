@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/log.h"
 #include "core/policy_loader.h"  // core::Issue
 #include "core/ssh_key.h"
 
@@ -130,6 +131,13 @@ ConfigLoadResult ParseConfigText(std::string_view text, std::string_view file_na
 // (regular file, at most kMaxConfigFileSize, owner and mode per |options|)
 // and parses it. File problems are issues at FILE:1:1.
 ConfigLoadResult LoadConfig(const std::string& path, const ConfigLoadOptions& options = {});
+
+// ReportConfigIssues logs each issue of a configuration that could not be
+// loaded ("configuration: FILE:LINE:COLUMN: ...", CERTGATE_EVENT=config)
+// and, with |to_stderr|, says it on stderr too (where the log records do
+// not go: neither --verbose nor the journal's stream). --once, --dry-run
+// and the daemon report them alike.
+void ReportConfigIssues(const std::vector<core::Issue>& issues, core::LogSink* log, bool to_stderr);
 
 }  // namespace certgate::cafetch
 

@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -38,10 +37,7 @@ void Notify(const std::string& text) { (void)sd_notify(0, text.c_str()); }
 std::optional<Config> Load(const DaemonOptions& options, core::LogSink* log, bool to_stderr = false) {
   ConfigLoadResult loaded = LoadConfig(options.config_path, options.load_options);
   if (!loaded.config) {
-    for (const core::Issue& issue : loaded.issues) {
-      Log(log, Priority::kErr, "config", "configuration: " + issue.ToString());
-      if (to_stderr) std::fprintf(stderr, "%s\n", issue.ToString().c_str());
-    }
+    ReportConfigIssues(loaded.issues, log, to_stderr);
     return std::nullopt;
   }
   return loaded.config;

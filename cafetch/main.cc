@@ -156,17 +156,9 @@ int Main(int argc, char** argv) {
 
   certgate::cafetch::ConfigLoadResult loaded = certgate::cafetch::LoadConfig(config_path);
   if (!loaded.config) {
-    // Each issue is logged as the daemon logs it, and said on stderr where
-    // the log records are not (Fail's rule); --dry-run changes nothing
-    // whatever happens, so it does not say so.
-    for (const certgate::core::Issue& issue : loaded.issues) {
-      LogRecord record;
-      record.priority = Priority::kErr;
-      record.message = "configuration: " + issue.ToString();
-      record.fields.emplace_back("CERTGATE_EVENT", "config");
-      log.Write(record);
-      if (!verbose && !certgate::core::StderrIsJournal()) std::fprintf(stderr, "%s\n", issue.ToString().c_str());
-    }
+    // Said on stderr where the log records are not (Fail's rule); --dry-run
+    // changes nothing whatever happens, so it does not say so.
+    certgate::cafetch::ReportConfigIssues(loaded.issues, &log, !verbose && !certgate::core::StderrIsJournal());
     return Fail(&log, verbose,
                 "configuration " + certgate::core::EscapeForLog(config_path) + " not loaded" +
                     (mode == Mode::kDryRun ? "" : ": nothing changed"));
