@@ -15,6 +15,7 @@
 #include "cafetch/daemon.h"
 #include "cafetch/reload.h"
 #include "core/log.h"
+#include "core/option_reader.h"
 #include "core/standard_fds.h"
 
 namespace {
@@ -99,11 +100,8 @@ int Main(int argc, char** argv) {
       config_given = true;
       if (arg == "--config") {
         if (i + 1 >= argc) return UsageError("--config needs a PATH");
-        const std::string_view value = argv[i + 1];
-        if (value.starts_with("--")) {
-          // The path was forgotten: the next option is not it.
-          return UsageError("--config needs a PATH, not the option '" + certgate::core::EscapeForLog(value) +
-                            "' (write --config=PATH for a path that starts with --)");
+        if (std::optional<std::string> forgotten = certgate::core::ForgottenValue("--config", "a PATH", argv[i + 1])) {
+          return UsageError(certgate::core::EscapeControls(*forgotten));
         }
         config_path = argv[++i];
       } else {

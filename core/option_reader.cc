@@ -47,15 +47,18 @@ Status OptionReader::Value(std::string* out, std::string_view wanted, bool repea
   if (position_ + 1 >= args_.size()) {
     return Fail(Errc::kUsage, std::string(name_) + " needs " + std::string(wanted));
   }
-  // "--policy --verbose": the value was forgotten, and the next option
-  // would be taken for it. A value that does start with -- is given as
-  // --name=value.
-  if (const std::string& next = args_[position_ + 1]; next.starts_with("--")) {
-    return Fail(Errc::kUsage, std::string(name_) + " needs " + std::string(wanted) + ", not the option " + next +
-                                  " (write " + std::string(name_) + "=VALUE for a value that starts with --)");
+  // "--policy --verbose": the value was forgotten.
+  if (std::optional<std::string> forgotten = ForgottenValue(name_, wanted, args_[position_ + 1])) {
+    return Fail(Errc::kUsage, *forgotten);
   }
   *out = args_[++position_];
   return Ok();
+}
+
+std::optional<std::string> ForgottenValue(std::string_view name, std::string_view wanted, std::string_view next) {
+  if (!next.starts_with("--")) return std::nullopt;
+  return std::string(name) + " needs " + std::string(wanted) + ", not the option " + std::string(next) + " (write " +
+         std::string(name) + "=VALUE for a value that starts with --)";
 }
 
 Status OptionReader::AbsolutePathValue(std::string* out, bool none_allowed) {

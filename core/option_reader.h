@@ -49,8 +49,9 @@ class OptionReader {
   size_t position() const { return position_; }
 
   // Value takes the option's value into |out|: the text after '=', or the
-  // next word. kUsage "NAME needs WANTED" if there is none, "NAME is given
-  // twice; give it once" on a second use unless |repeatable|.
+  // next word. kUsage "NAME needs WANTED" if there is none, or if the next
+  // word is an option (ForgottenValue), "NAME is given twice; give it once"
+  // on a second use unless |repeatable|.
   Status Value(std::string* out, std::string_view wanted, bool repeatable = false);
 
   // AbsolutePathValue is Value for a path that must be absolute; with
@@ -74,6 +75,13 @@ class OptionReader {
   std::optional<std::string_view> inline_value_;
   std::vector<std::string_view> given_;  // options that took a value so far
 };
+
+// ForgottenValue returns, when |next|, the word after the option |name|,
+// starts with "--", the usage error "NAME needs WANTED, not the option
+// NEXT (...)": its value was forgotten and the next option would be taken
+// for it (a value that starts with -- is given as --name=value). nullopt
+// otherwise. cafetch's --config says the same.
+std::optional<std::string> ForgottenValue(std::string_view name, std::string_view wanted, std::string_view next);
 
 // ParseUnsigned reads |text| as a whole decimal number (no sign, no
 // spaces): kUsage "OPTION needs a whole number, not "TEXT"" otherwise.

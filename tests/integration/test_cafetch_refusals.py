@@ -189,8 +189,8 @@ class FailStaticTest(tc.CafetchCase):
                           (["--bogus", "--once"], "unknown option '--bogus'"),
                           (["--once", "--daemon"], "give only one of --once, --dry-run and --daemon"),
                           (["--once", "--config"], "--config needs a PATH"),
-                          (["--config", "--once"], "--config needs a PATH, not the option '--once' (write "
-                                                   "--config=PATH for a path that starts with --)"),
+                          (["--config", "--once"], "--config needs a PATH, not the option --once (write "
+                                                   "--config=VALUE for a value that starts with --)"),
                           (["-h"], "unknown option '-h' (options start with --)"),
                           (["--once", "-v"], "unknown option '-v' (options start with --)"),
                           (["--once", "--config="], "--config needs a PATH"),
