@@ -104,8 +104,10 @@ namespace {
 
 // StrayOption returns the usage error for the first of |positional| that
 // looks like an option, when the positional arguments did not add up: an
-// option after them, or one with a single dash.
-std::optional<Error> StrayOption(const std::vector<std::string>& positional) {
+// option after them, or one with a single dash. After "--" (|after_dash_dash|)
+// none is an option.
+std::optional<Error> StrayOption(const std::vector<std::string>& positional, bool after_dash_dash) {
+  if (after_dash_dash) return std::nullopt;
   for (const std::string& arg : positional) {
     if (arg.size() < 2 || arg[0] != '-') continue;
     if (arg[1] == '-') {
@@ -202,7 +204,7 @@ Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::st
   if (explain) {
     if (o.explain_user.empty()) return Fail(Errc::kUsage, "--explain needs --user NAME");
     if (positional.size() != 1) {
-      if (std::optional<Error> stray = dash_dash ? std::nullopt : StrayOption(positional)) return Unexpected{*stray};
+      if (std::optional<Error> stray = StrayOption(positional, dash_dash)) return Unexpected{*stray};
       return Fail(Errc::kUsage, "--explain needs exactly one certificate file");
     }
     o.explain_file = positional[0];
@@ -210,7 +212,7 @@ Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::st
     return o;
   }
   if (positional.size() != 3) {
-    if (std::optional<Error> stray = dash_dash ? std::nullopt : StrayOption(positional)) return Unexpected{*stray};
+    if (std::optional<Error> stray = StrayOption(positional, dash_dash)) return Unexpected{*stray};
     return Fail(Errc::kUsage, "expected 3 arguments USER KEYTYPE KEY (sshd: %u %t %k), got " +
                                   std::to_string(positional.size()));
   }
