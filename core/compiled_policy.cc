@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "core/policy_index.h"
@@ -43,6 +45,18 @@ std::string RuleView::Label() const {
   if (!name().empty()) return std::string(name());
   return "rule " + std::to_string(number()) + " (" + std::string(file()) + ":" +
          std::to_string(line()) + ")";
+}
+
+std::vector<RepeatedName> RepeatedNames(const CompiledPolicy& policy) {
+  std::vector<RepeatedName> out;
+  std::unordered_map<std::string_view, uint32_t> first;  // name -> rule index
+  for (size_t i = 0; i < policy.rule_count(); i++) {
+    const RuleView rule = policy.rule(i);
+    if (rule.name().empty()) continue;
+    const auto [it, added] = first.try_emplace(rule.name(), rule.index());
+    if (!added) out.push_back({rule, policy.rule(it->second)});
+  }
+  return out;
 }
 
 size_t CompiledPolicy::bytes() const {

@@ -262,6 +262,17 @@ class CompiledPolicy {
 inline std::string_view StringList::Iterator::operator*() const { return policy_->String(*id_); }
 inline std::string_view StringList::operator[](size_t i) const { return policy_->String(ids_[i]); }
 
+// RepeatedName is a named rule whose name an earlier rule already has.
+struct RepeatedName {
+  RuleView rule;
+  RuleView first;  // the first rule with that name
+};
+
+// RepeatedNames lists them in policy order. A name is only a label
+// (certgate-policy(5)), so a policy may repeat one, but its log records and
+// --explain output then cannot tell those rules apart: --check warns.
+std::vector<RepeatedName> RepeatedNames(const CompiledPolicy& policy);
+
 // CompilePolicy compiles |policy| (a complete, loaded policy). Nothing is
 // lost: every rule's view reads back what the Rule held (tests and the
 // policy fuzz target check it). It fails (kTooLarge) only for a policy whose

@@ -49,6 +49,21 @@ TEST(CompiledPolicyTest, EveryFieldOfTheGoodPolicyReadsBack) {
   EXPECT_EQ(c->krl_path(), "/etc/ssh/revoked_keys");
 }
 
+TEST(CompiledPolicyTest, RepeatedNamesNameTheFirstRuleWithTheName) {
+  const std::string rule = "    authorities: [prod]\n    principals: [ops]\n";
+  Policy p = Parse(std::string("version: 1\nauthorities:\n  prod:\n    keys: [\"") + kTestKeyA +
+                   "\"]\nrules:\n  - name: a\n    users: [x]\n" + rule + "  - users: [y]\n" + rule +
+                   "  - name: b\n    users: [z]\n" + rule + "  - users: [w]\n" + rule +
+                   "  - name: b\n    users: [v]\n" + rule + "  - name: a\n    users: [u]\n" + rule);
+  auto c = Compile(p);
+  std::vector<std::pair<size_t, size_t>> found;
+  for (const RepeatedName& r : RepeatedNames(*c)) found.emplace_back(r.rule.number(), r.first.number());
+  EXPECT_EQ(found, (std::vector<std::pair<size_t, size_t>>{{5, 3}, {6, 1}}));
+  p.rules[4].name = "c";
+  p.rules[5].name = "d";
+  EXPECT_TRUE(RepeatedNames(*Compile(p)).empty());
+}
+
 TEST(CompiledPolicyTest, ConstraintsOfEveryKindAndEmptyLists) {
   Policy p = Parse(std::string("version: 1\nauthorities:\n  prod:\n    keys: [\"") + kTestKeyA +
                    "\"]\ndefaults:\n  key_id: [\"*@corp\"]\n  source_address: optional\n"

@@ -21,6 +21,7 @@
 #include "core/ssh_key.h"
 #include "core/sshd_output.h"
 #include "core/unique_fd.h"
+#include "core/yaml_reader.h"
 
 namespace certgate::core {
 namespace {
@@ -337,7 +338,15 @@ HelperOutput RunCheck(const HelperOptions& o, HelperEnv& env) {
         return result;
       }
     }
-    result.out = "ok\n";
+    for (const RepeatedName& repeated : RepeatedNames(*loaded.policy)) {
+      const RuleView& r = repeated.rule;
+      result.out += std::string(r.file()) + ":" + std::to_string(r.line()) + ":" + std::to_string(r.column()) +
+                    ": warning: rule name " + QuoteForIssue(r.name()) + " is also the name of rule " +
+                    std::to_string(repeated.first.number()) + " (" + std::string(repeated.first.file()) + ":" +
+                    std::to_string(repeated.first.line()) +
+                    "), so logs and --explain cannot tell the two apart; give each rule its own name\n";
+    }
+    result.out += "ok\n";
     result.exit_code = 0;
     return result;
   }

@@ -152,6 +152,22 @@ TEST_F(HelperCommandTest, CheckPrintsOkOrIssues) {
   EXPECT_EQ(bad.out.rfind(policy_path_ + ":1:", 0), 0u) << bad.out;
 }
 
+// A name two rules share loads (it is only a label), but --check warns,
+// at the second rule, naming the first; unnamed rules never collide.
+TEST_F(HelperCommandTest, CheckWarnsOfARuleNameUsedTwice) {
+  const std::string rule = "    users: [alice]\n    authorities: [prod]\n    principals: [ops]\n";
+  WritePolicy(ProdHead(ca_) + "rules:\n  - name: ops\n" + rule + "  - users: [bob]\n" +
+              rule.substr(rule.find('\n') + 1) + "  - name: ops\n" + rule + "  - name: ops\n" + rule);
+  Result<HelperOptions> o = ParseHelperArgs(HelperKind::kPrincipals, {"--check", "--policy", policy_path_});
+  ASSERT_TRUE(o);
+  HelperOutput out = RunHelper(HelperKind::kPrincipals, *o, env_);
+  EXPECT_EQ(out.exit_code, 0);
+  const std::string warning =
+      ": warning: rule name \"ops\" is also the name of rule 1 (" + policy_path_ +
+      ":6), so logs and --explain cannot tell the two apart; give each rule its own name\n";
+  EXPECT_EQ(out.out, policy_path_ + ":13:5" + warning + policy_path_ + ":17:5" + warning + "ok\n");
+}
+
 // A KRL that every login would fail to read is a problem --check reports,
 // at the KRL; once ssh-keygen writes one, the check passes.
 TEST_F(HelperCommandTest, CheckReportsAnUnusableKrl) {
