@@ -310,28 +310,32 @@ Result<Certificate> ParseCertificate(std::span<const uint8_t> blob, SignatureMem
   return cert;
 }
 
+Status CheckUserCertificate(const Certificate& cert, std::string_view expected_type) {
+  if (!expected_type.empty()) {
+    // sshd's %t is the algorithm the client offered: the certificate name,
+    // or for RSA one of the rsa-sha2-*-cert aliases.
+    std::optional<KeyType> expected = KeyTypeFromCertName(expected_type);
+    if (!expected || *expected != cert.key.type) {
+      return Fail(Errc::kTypeMismatch, "the offered algorithm " + QuoteForLog(expected_type) +
+                                           " is not the certificate's type " + cert.type_name +
+                                           "; pass sshd's %t with its %k");
+    }
+  }
+  if (cert.cert_type != kCertTypeUser) {
+    return Fail(Errc::kNotUserCertificate,
+                std::string(cert.cert_type == kCertTypeHost ? "a host certificate" : "not a user certificate") +
+                    "; a login needs a user certificate: sign the user's key with ssh-keygen -s, without -h");
+  }
+  return Ok();
+}
+
 Result<Certificate> ParseUserCertificate(std::string_view base64, std::string_view expected_type,
                                          SignatureMemo* memo) {
   Result<std::vector<uint8_t>> blob = Base64Decode(base64);
   if (!blob) return Unexpected{blob.error()};
   Result<Certificate> cert = ParseCertificate(*blob, memo);
   if (!cert) return cert;
-  if (!expected_type.empty()) {
-    // sshd's %t is the algorithm the client offered: the certificate name,
-    // or for RSA one of the rsa-sha2-*-cert aliases.
-    std::optional<KeyType> expected = KeyTypeFromCertName(expected_type);
-    if (!expected || *expected != cert->key.type) {
-      return Fail(Errc::kTypeMismatch, "the offered algorithm " + QuoteForLog(expected_type) +
-                                           " is not the certificate's type " + cert->type_name +
-                                           "; pass sshd's %t with its %k");
-    }
-  }
-  if (cert->cert_type != kCertTypeUser) {
-    return Fail(Errc::kNotUserCertificate,
-                std::string(cert->cert_type == kCertTypeHost ? "a host certificate" : "not a user certificate") +
-                    " (key id " + QuoteForLog(cert->key_id) +
-                    "); a login needs a user certificate: sign the user's key with ssh-keygen -s, without -h");
-  }
+  if (Status user = CheckUserCertificate(*cert, expected_type); !user) return Unexpected{user.error()};
   return cert;
 }
 

@@ -94,11 +94,15 @@ struct Certificate {
 // check, and a blob that verifies is remembered (SignatureMemo).
 Result<Certificate> ParseCertificate(std::span<const uint8_t> blob, SignatureMemo* memo = nullptr);
 
-// ParseCertificateBase64 decodes |base64| strictly and calls
-// ParseCertificate; if |expected_type| is not empty the certificate's type
-// must match it (the sshd %t token; rsa-sha2-*-cert aliases accepted for RSA):
-// kTypeMismatch otherwise. A user certificate is required
-// (kNotUserCertificate otherwise).
+// CheckUserCertificate checks a parsed certificate for a login: if
+// |expected_type| is not empty the certificate's type must match it (the
+// sshd %t token; rsa-sha2-*-cert aliases accepted for RSA): kTypeMismatch
+// otherwise; and it must be a user certificate (kNotUserCertificate
+// otherwise). The caller keeps the certificate for the denial's record.
+Status CheckUserCertificate(const Certificate& cert, std::string_view expected_type);
+
+// ParseUserCertificate decodes |base64| strictly, then ParseCertificate and
+// CheckUserCertificate.
 Result<Certificate> ParseUserCertificate(std::string_view base64,
                                          std::string_view expected_type,
                                          SignatureMemo* memo = nullptr);

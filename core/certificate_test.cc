@@ -254,7 +254,7 @@ TEST_F(CertificateKeygenTest, HostCertificateIsNotUser) {
   EXPECT_EQ(Describe(*any), KeygenDescribe(CertPath(subjects_[4])));
   EXPECT_EQ(ParseUserCertificate(b64, "").error().code, Errc::kNotUserCertificate);
   EXPECT_EQ(ParseUserCertificate(b64, "").error().detail,
-            "a host certificate (key id \"host\"); a login needs a user certificate: sign the user's key with "
+            "a host certificate; a login needs a user certificate: sign the user's key with "
             "ssh-keygen -s, without -h");
 }
 

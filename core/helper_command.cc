@@ -485,14 +485,21 @@ HelperOutput RunSshd(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
   }
 
   // The certificate's type must match %t; an empty one matches nothing
-  // (ParseUserCertificate skips the check for --explain, which has no %t).
+  // (CheckUserCertificate skips the check for --explain, which has no %t).
   if (o.key_type.empty()) {
     env.log->Write(DenyRecord(program, o.user, "the key type argument (sshd's %t) is empty", nullptr));
     return result;
   }
-  Result<Certificate> cert = ParseUserCertificate(o.key_base64, o.key_type, env.signatures);
+  Result<std::vector<uint8_t>> blob = Base64Decode(o.key_base64);
+  Result<Certificate> cert =
+      blob ? ParseCertificate(*blob, env.signatures) : Result<Certificate>(Unexpected{blob.error()});
   if (!cert) {
     env.log->Write(DenyRecord(program, o.user, DecodeFailure(cert.error()), nullptr));
+    return result;
+  }
+  // A well-formed certificate of the wrong kind: its record says whose.
+  if (Status user = CheckUserCertificate(*cert, o.key_type); !user) {
+    env.log->Write(DenyRecord(program, o.user, DecodeFailure(user.error()), &*cert));
     return result;
   }
   Decision d = DecideCertificate(*loaded.policy, o.user, *cert, env.now, *env.groups,

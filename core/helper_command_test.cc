@@ -62,6 +62,43 @@ TEST_F(HelperCommandTest, PrincipalsDenyIsExitZeroAndEmpty) {
   EXPECT_NE(log_.records[0].message.find("unknown CA"), std::string::npos);
 }
 
+// A well-formed certificate that cannot be a login's (a host certificate,
+// or one that is not the type sshd offered) is denied with the fields that
+// say whose it is, as any other denied certificate.
+TEST_F(HelperCommandTest, HostOrMistypedCertificateDenialSaysWhose) {
+  auto fp = ::certgate::testing::Run({"ssh-keygen", "-l", "-E", "sha256", "-f", ca_ + ".pub"});
+  ASSERT_EQ(fp.exit_code, 0) << fp.err;
+  const std::string ca_fp = fp.out.substr(fp.out.find(' ') + 1, fp.out.find(' ', fp.out.find(' ') + 1) -
+                                                                     fp.out.find(' ') - 1);
+  struct Case {
+    std::vector<std::string> args;
+    std::string type;
+    std::string reason;
+  };
+  for (const Case& c :
+       {Case{{"-h", "-n", "ops", "-V", "-5m:+5m", "-z", "9"}, kType,
+             "certificate rejected (not-user-certificate): a host certificate; a login needs a user certificate"},
+        Case{{"-n", "ops", "-V", "-5m:+5m", "-z", "9"}, "ssh-rsa-cert-v01@openssh.com",
+             "certificate rejected (type-mismatch): the offered algorithm \"ssh-rsa-cert-v01@openssh.com\" is "
+             "not the certificate's type ssh-ed25519-cert-v01@openssh.com"}}) {
+    log_.records.clear();
+    const std::string cert = Cert(ca_, c.args);
+    HelperOutput out = Sshd(HelperKind::kPrincipals, {"alice", c.type, cert});
+    EXPECT_EQ(out.exit_code, 0);
+    EXPECT_EQ(out.out, "");
+    ASSERT_EQ(log_.records.size(), 1u);
+    const LogRecord& rec = log_.records[0];
+    EXPECT_EQ(rec.Field("CERTGATE_DECISION"), "deny");
+    EXPECT_EQ(rec.Field("CERTGATE_REASON").rfind(c.reason, 0), 0u) << rec.Field("CERTGATE_REASON");
+    EXPECT_EQ(rec.Field("CERTGATE_KEY_ID"), "alice@example.com");
+    EXPECT_EQ(rec.Field("CERTGATE_SERIAL"), "9");
+    EXPECT_EQ(rec.Field("CERTGATE_CA_FP"), ca_fp);
+    EXPECT_EQ(rec.Field("CERTGATE_PRINCIPALS"), "");
+    EXPECT_NE(rec.message.find(" (key id \"alice@example.com\" serial 9 CA " + ca_fp + ")"), std::string::npos)
+        << rec.message;
+  }
+}
+
 TEST_F(HelperCommandTest, ExpiredSaysHowLate) {
   std::string cert = Cert(ca_, {"-n", "ops", "-V", "-2h:-1h"});
   // The decision's clock is read after ssh-keygen's: set up before a slow
