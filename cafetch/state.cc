@@ -14,6 +14,7 @@
 
 #include "cafetch/atomic_file.h"
 #include "core/digest.h"
+#include "core/lock_file.h"
 #include "core/ssh_key.h"
 #include "core/wire_reader.h"
 
@@ -385,36 +386,17 @@ core::Result<core::UniqueFd> LockStateDir(const std::string& state_dir) {
   core::Status made = MakeDir(state_dir);
   if (!made) return core::Unexpected{made.error()};
   const std::string path = state_dir + "/" + kLockFileName;
-  core::UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600));
-  if (!fd.valid()) {
-    return Fail(Errc::kIo, "state_dir " + state_dir + ": cannot open its lock file " + path + ": " +
-                               std::strerror(errno) +
-                               "; state_dir must be writable by root: fix it, or set state_dir in cafetch.yaml");
-  }
   // Anyone who can open the lock file can flock it and stop every round
   // ("another cafetch is running"): it must be ours alone, as the state
   // file is.
-  struct stat st;
-  if (fstat(fd.get(), &st) != 0) return Fail(Errc::kIo, "fstat " + path + ": " + std::strerror(errno));
-  std::string wrong;
-  if (!S_ISREG(st.st_mode)) {
-    wrong = "not a regular file";
-  } else if (st.st_uid != geteuid()) {
-    wrong = "owned by uid " + std::to_string(st.st_uid) + ", not " + std::to_string(geteuid());
-  } else if ((st.st_mode & 077) != 0) {
-    static constexpr char kOctal[] = "01234567";
-    const unsigned mode = st.st_mode & 0777;
-    wrong = std::string("mode 0") + kOctal[(mode >> 6) & 7] + kOctal[(mode >> 3) & 7] + kOctal[mode & 7] +
-            " lets group or others open it";
-  }
-  if (!wrong.empty()) {
-    return Fail(Errc::kUnsafePermissions,
-                "lock file " + path + ": " + wrong +
-                    ": another user could hold the lock and stop every cafetch round; chown root:root and chmod "
-                    "600 it, or remove it");
+  core::Result<core::UniqueFd> fd = core::OpenPrivateLockFile(path, "stop every cafetch round");
+  if (!fd) {
+    if (fd.error().code != Errc::kIo) return fd;
+    return Fail(Errc::kIo, "state_dir " + state_dir + ": " + fd.error().detail +
+                               "; state_dir must be writable by root: fix it, or set state_dir in cafetch.yaml");
   }
   for (;;) {
-    if (flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return fd;
+    if (flock(fd->get(), LOCK_EX | LOCK_NB) == 0) return fd;
     if (errno == EINTR) continue;
     if (errno == EWOULDBLOCK) {
       return Fail(Errc::kIo, "another cafetch is running (" + path + " is locked)");

@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "core/atomic_file.h"
+#include "core/lock_file.h"
 #include "core/log.h"
 #include "core/safe_directory.h"
 #include "core/unique_fd.h"
@@ -211,17 +212,24 @@ Result<CompiledSnapshot> WriteSnapshot(const std::string& policy_path, const std
     return Fail(Errc::kUsage, "the helpers would not use a snapshot in " + ParentDirectory(snapshot_path) + ": " +
                                   unsafe.path + ": " + unsafe.message);
   }
-  // One compile at a time per directory (the path unit's and an admin's),
+  // One compile at a time per snapshot (the path unit's and an admin's),
   // and, while it holds the lock, no temporary file of a compile that was
-  // killed stays behind. Without the directory, the write reports it.
-  UniqueFd dir_fd(open(ParentDirectory(snapshot_path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir_fd.valid()) {
+  // killed stays behind. The lock is a file of its own that only the
+  // compiling user can open: a lock on the directory, which any user may
+  // open, let any user stop every compile. Without the directory, the
+  // write below reports it.
+  Result<UniqueFd> lock{UniqueFd()};  // held until the snapshot is written
+  if (struct stat st {}; stat(ParentDirectory(snapshot_path).c_str(), &st) == 0) {
+    const std::string lock_path = snapshot_path + ".lock";
+    lock = OpenPrivateLockFile(lock_path, "stop every --compile");
+    if (!lock) return Unexpected{lock.error()};
     int locked;
-    while ((locked = flock(dir_fd.get(), LOCK_EX)) != 0 && errno == EINTR) {
+    while ((locked = flock(lock->get(), LOCK_EX)) != 0 && errno == EINTR) {
     }
+    if (locked != 0) return Fail(Errc::kIo, "cannot lock " + lock_path + ": " + std::strerror(errno));
     // Best effort: a file it cannot remove is only litter, and the write
     // below reports a directory it cannot write.
-    if (locked == 0) (void)RemoveStaleTemporaries(snapshot_path);
+    (void)RemoveStaleTemporaries(snapshot_path);
   }
   constexpr int kTries = 5;
   for (int attempt = 0; attempt < kTries; ++attempt) {

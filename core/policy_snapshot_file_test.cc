@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "core/helper_command.h"
 #include "core/log.h"
 #include "core/policy_stamps.h"
+#include "core/unique_fd.h"
 #include "tests/testing.h"
 
 // g_after_rename, when set, runs once right after the next successful
@@ -281,8 +283,9 @@ TEST_F(SnapshotFilesTest, AnInvalidPolicyWritesNothing) {
   EXPECT_FALSE(w->issues.empty());
   EXPECT_EQ(ReadFile(snapshot_), before);
   EXPECT_EQ(Open().state, SnapshotState::kStale);  // and never used again
-  // Nothing else is left in the directory (no temporary file).
-  EXPECT_EQ(certgate::testing::Run({"ls", "-A", dir_.Path("cache")}).out, "policy.snapshot\n");
+  // Nothing else is left in the directory (no temporary file), beside the
+  // compiles' lock file.
+  EXPECT_EQ(certgate::testing::Run({"ls", "-A", dir_.Path("cache")}).out, "policy.snapshot\npolicy.snapshot.lock\n");
 }
 
 // A compile killed before its rename leaves its temporary file; the next
@@ -293,7 +296,7 @@ TEST_F(SnapshotFilesTest, RemovesTheTemporariesOfAKilledCompile) {
   Result<CompiledSnapshot> w = Write();
   ASSERT_TRUE(w) << w.error().detail;
   EXPECT_EQ(certgate::testing::Run({"ls", "-A", dir_.Path("cache")}).out,
-            ".other.certgate-0123456789abcdef\npolicy.snapshot\n");
+            ".other.certgate-0123456789abcdef\npolicy.snapshot\npolicy.snapshot.lock\n");
   EXPECT_EQ(Open().state, SnapshotState::kUsed);
 }
 
@@ -340,7 +343,7 @@ TEST_F(SnapshotFilesTest, GivesUpWhenTheFilesKeepChanging) {
   OpenedSnapshot o = Open();
   EXPECT_EQ(o.state, SnapshotState::kStale);
   EXPECT_NE(o.why.find("policy.yaml changed since"), std::string::npos) << o.why;
-  EXPECT_EQ(certgate::testing::Run({"ls", "-A", dir_.Path("cache")}).out, "policy.snapshot\n");
+  EXPECT_EQ(certgate::testing::Run({"ls", "-A", dir_.Path("cache")}).out, "policy.snapshot\npolicy.snapshot.lock\n");
 }
 
 TEST_F(SnapshotFilesTest, RefusesTheDirectoriesItStamps) {
@@ -385,6 +388,34 @@ TEST_F(SnapshotFilesTest, RefusesADirectoryAndAnotherOwner) {
   // so anyone may write it.
   other_owner.check_permissions = false;
   EXPECT_TRUE(WriteSnapshot(policy_, snapshot_, other_owner, -1));
+}
+
+// The audit's case: compiles took turns under a flock on the snapshot's
+// directory, which any user may open, so any user could hold it and stop
+// every compile (the snapshot then stayed stale: every in-process decision
+// read the YAML). The lock is now PATH.lock, which only the compiling user
+// can open, created 0600; one others could open is refused, saying so.
+TEST_F(SnapshotFilesTest, CompilesTakeTurnsOnALockFileNoOtherUserCanOpen) {
+  ASSERT_TRUE(Write());
+  const std::string lock = snapshot_ + ".lock";
+  struct stat st {};
+  ASSERT_EQ(stat(lock.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  // The directory is no lock: holding it stops nothing.
+  UniqueFd dir(open(dir_.Path("cache").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_EQ(flock(dir.get(), LOCK_EX), 0);
+  EXPECT_TRUE(Write());
+  ASSERT_EQ(chmod(lock.c_str(), 0644), 0);
+  Result<CompiledSnapshot> w = Write();
+  ASSERT_FALSE(w);
+  EXPECT_EQ(w.error().code, Errc::kUnsafePermissions);
+  EXPECT_EQ(w.error().detail, "lock file " + lock +
+                                  ": mode 0644 lets group or others open it: another user could hold the lock and "
+                                  "stop every --compile; chown " +
+                                  (geteuid() == 0 ? std::string("root:root") : std::to_string(geteuid())) +
+                                  " and chmod 600 it, or remove it");
+  ASSERT_EQ(unlink(lock.c_str()), 0);
+  EXPECT_TRUE(Write());
 }
 
 // A compile right after an edit (as certgate-compile.path starts it) waits

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/lock_file.h"
 #include "core/log.h"
 #include "core/policy_loader.h"
 #include "core/policy_snapshot.h"
@@ -110,14 +111,14 @@ int StartupError(certgate::core::LogSink* log, bool verbose, const std::string& 
 // A socket already there is replaced only if nothing listens on it (a
 // stale one: connect() is refused); a live one, or anything else, is an
 // error. The check and the replacement are made under an exclusive
-// flock(2) on |path|.lock (root's, mode 0600: no other user can open it to
-// hold the lock): two services started on one path at once would
+// flock(2) on |path|.lock (OpenPrivateLockFile: no other user can open it
+// to hold the lock): two services started on one path at once would
 // otherwise both take the stale socket for theirs, the later unlinking the
 // one the earlier had just bound. Returns the socket, or -1 with |error|
 // saying why.
 int BindSocket(const std::string& path, std::string* error) {
   auto fail = [&](const std::string& what, const char* todo = "check the directory or use --socket") {
-    *error = "cannot listen on " + path + ": " + what + "; " + todo;
+    *error = "cannot listen on " + path + ": " + what + (todo != nullptr ? std::string("; ") + todo : "");
     return -1;
   };
   struct sockaddr_un addr {};
@@ -127,12 +128,12 @@ int BindSocket(const std::string& path, std::string* error) {
   }
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   const std::string lock_path = path + ".lock";
-  certgate::core::UniqueFd lock(
-      open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600));
-  if (!lock.valid()) return fail(lock_path + ": " + std::strerror(errno));
+  const certgate::core::Result<certgate::core::UniqueFd> lock =
+      certgate::core::OpenPrivateLockFile(lock_path, "stop certgate-decide from starting");
+  if (!lock) return fail(lock.error().detail, nullptr);  // it says what to do
   // Held for microseconds by another starting service; a holder that
   // keeps it is not waited for without end.
-  for (int waited_ms = 0; flock(lock.get(), LOCK_EX | LOCK_NB) != 0; waited_ms += 10) {
+  for (int waited_ms = 0; flock(lock->get(), LOCK_EX | LOCK_NB) != 0; waited_ms += 10) {
     if (errno == EINTR) continue;
     if (errno != EWOULDBLOCK) return fail("cannot lock " + lock_path + ": " + std::strerror(errno));
     if (waited_ms >= 10000) {

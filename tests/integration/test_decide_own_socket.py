@@ -190,6 +190,24 @@ class OwnSocketTest(unittest.TestCase):
         st = os.lstat(self.path + ".lock")
         self.assertEqual((st.st_uid, stat.S_IMODE(st.st_mode)), (0, 0o600))
 
+    def test_a_lock_file_another_user_could_open_is_refused(self):
+        # The audit's case: with --socket in a directory others may write,
+        # another user made PATH.lock first (mode 0666, theirs) and held it,
+        # and the service waited 10 s, blaming "another process". Such a
+        # lock file is refused at once, saying what is wrong.
+        lock = self.path + ".lock"
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+        os.chown(lock, 65534, 65534)
+        os.chmod(lock, 0o666)
+        self.stale_socket()
+        self.start()
+        self.assertEqual(self.services[0].proc.wait(5), 1)
+        self.assertIn("cannot listen on %s: lock file %s: owned by uid 65534, not 0: another user could hold "
+                      "the lock and stop certgate-decide from starting; chown root:root and chmod 600 it, or "
+                      "remove it" % (self.path, lock), self.services[0].log_text())
+        self.assertTrue(stat.S_ISSOCK(os.lstat(self.path).st_mode))  # the stale socket, untouched
+
     def test_services_started_together_over_a_stale_socket_leave_one_serving(self):
         # Each sees the stale socket; were the check and the replacement not
         # made under one lock, a later one could unlink the socket an earlier
