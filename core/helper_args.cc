@@ -198,6 +198,7 @@ Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::st
   if (compile) {
     if (!positional.empty()) return Fail(Errc::kUsage, "--compile takes no positional arguments");
     if (o.snapshot_path.empty()) return Fail(Errc::kUsage, "--compile needs a --snapshot path, not none");
+    if (!timeout_seconds) o.timeout_ms = 0;
     o.mode = HelperMode::kCompile;
     return o;
   }

@@ -32,6 +32,8 @@ struct HelperOptions {
   std::string snapshot_path;
   bool snapshot_path_given = false;
   bool verbose = false;
+  // The bound of the run (--timeout); 0: none, --compile's default, since
+  // compiling is what lets a policy too large to read in time be decided.
   uint64_t timeout_ms = kDefaultTimeoutMs;
   // kSshd: sshd's %u %t %k.
   std::string user;

@@ -171,6 +171,11 @@ TEST(HelperArgsTest, ExplainCheckAndCompile) {
   EXPECT_EQ(p->mode, HelperMode::kCompile);
   EXPECT_EQ(p->snapshot_path, "/s");
   EXPECT_TRUE(p->snapshot_path_given);
+  // A compile is unbounded unless told: it is what makes a policy too large
+  // to read within a login's bound fast to decide. --check is bounded.
+  EXPECT_EQ(p->timeout_ms, 0u);
+  EXPECT_EQ(Parse({"--compile", "--timeout", "7"})->timeout_ms, 7000u);
+  EXPECT_EQ(c->timeout_ms, kDefaultTimeoutMs);
   auto d = Parse({"u", "t", "k"});
   ASSERT_TRUE(d);
   EXPECT_EQ(d->snapshot_path, "/var/cache/certgate/policy.snapshot");

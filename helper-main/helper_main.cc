@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,15 +33,19 @@ bool WriteAll(int fd, const std::string& data) {
 }
 
 // OnTimeout is the watchdog's callback: one log record saying what ran late
-// (the policy load, or the decision: NSS group lookups), and for a person
-// running --check or --explain the same on stderr (and --check's one
-// FILE:LINE:COLUMN line on stdout). The caller then _exit()s.
+// (the policy load, the decision: NSS group lookups, or a --compile given
+// a --timeout), and for a person running --check, --explain or --compile
+// the same on stderr (and --check's one FILE:LINE:COLUMN line on stdout).
+// The caller then _exit()s.
 void OnTimeout(core::HelperKind kind, const core::HelperOptions& o, core::HelperStage stage) {
   const char* program = core::HelperName(kind);
   const std::string seconds = std::to_string(o.timeout_ms / 1000) + "s";
   core::LogRecord rec;
   rec.priority = core::Priority::kErr;
-  if (stage == core::HelperStage::kLoadingPolicy) {
+  if (o.mode == core::HelperMode::kCompile) {
+    rec.message = "the policy " + o.policy_path + " was not compiled within " + seconds +
+                  " (--timeout); the snapshot is unchanged: run --compile without --timeout";
+  } else if (stage == core::HelperStage::kLoadingPolicy) {
     rec.message = "deny: loading the policy " + o.policy_path + " took longer than " + seconds +
                   " (--timeout); nothing granted: the policy is too large to decide in time, "
                   "shrink it (see certgate-policy(5), LIMITS)";
@@ -49,8 +54,10 @@ void OnTimeout(core::HelperKind kind, const core::HelperOptions& o, core::Helper
                   " (a hanging NSS/group lookup?); nothing granted";
   }
   rec.fields.emplace_back("CERTGATE_PROGRAM", program);
-  rec.fields.emplace_back("CERTGATE_DECISION", "deny");
-  rec.fields.emplace_back("CERTGATE_REASON", "timeout");
+  if (o.mode != core::HelperMode::kCompile) {  // which decides nothing
+    rec.fields.emplace_back("CERTGATE_DECISION", "deny");
+    rec.fields.emplace_back("CERTGATE_REASON", "timeout");
+  }
   core::SystemLogSink log(program, o.verbose);
   log.Write(rec);
   if (o.mode == core::HelperMode::kCheck) {
@@ -166,12 +173,15 @@ int RunHelperMain(core::HelperKind kind, int argc, char** argv) {
   // The bound: past it the decision is a denial (exit 1, nothing printed
   // in sshd mode). |stage| outlives the watchdog, which joins its thread.
   std::atomic<core::HelperStage> stage{core::HelperStage::kStarting};
-  core::Watchdog watchdog(options->timeout_ms, [kind, &options, &stage] {
-    OnTimeout(kind, *options, stage.load());
-    _exit(1);
-  });
+  std::optional<core::Watchdog> watchdog;  // none for a --compile without --timeout
+  if (options->timeout_ms != 0) {
+    watchdog.emplace(options->timeout_ms, [kind, &options, &stage] {
+      OnTimeout(kind, *options, stage.load());
+      _exit(1);
+    });
+  }
   HelperAnswer answer = DecideAnswer(kind, *options, nullptr, &log, &stage);
-  if (!watchdog.Disarm()) return 1;  // the watchdog is exiting
+  if (watchdog && !watchdog->Disarm()) return 1;  // the watchdog is exiting
   if (!WriteAll(STDOUT_FILENO, answer.out) || fclose(stdout) != 0) {
     const std::string why = std::string("the answer could not be written to stdout (") + std::strerror(errno) + ")";
     if (options->mode == core::HelperMode::kSshd) {
