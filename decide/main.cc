@@ -78,13 +78,23 @@ int Usage(const std::string& message) {
   return 1;
 }
 
-// ResolveClientUsers turns --client-user names into a filter; an unknown
+// Clients is whom the service serves: the filter its server applies to
+// each connection, and the group that may connect to a socket it binds
+// itself (none: every user, mode 0666).
+struct Clients {
+  certgate::decide::ClientFilter filter;
+  std::optional<gid_t> socket_group;
+};
+
+// ResolveClientUsers turns --client-user names into Clients; an unknown
 // user is a start-up error (reported on stderr), never "serve everyone".
-std::optional<certgate::decide::ClientFilter> ResolveClientUsers(
-    const std::vector<std::string>& names, bool given) {
+// The socket's group is the users' primary group when they share one.
+std::optional<Clients> ResolveClientUsers(const std::vector<std::string>& names, bool given) {
   std::vector<uid_t> uids;
+  std::optional<gid_t> group;
+  bool one_group = true;
   for (const std::string& name : names) {
-    if (name == "any") return certgate::decide::ClientFilter::AnyUser();
+    if (name == "any") return Clients{certgate::decide::ClientFilter::AnyUser(), std::nullopt};
     struct passwd* pw = getpwnam(name.c_str());
     if (pw == nullptr) {
       Usage(given ? "--client-user " + name + ": no such user; name sshd's AuthorizedPrincipalsCommandUser"
@@ -93,8 +103,11 @@ std::optional<certgate::decide::ClientFilter> ResolveClientUsers(
       return std::nullopt;
     }
     uids.push_back(pw->pw_uid);
+    if (group && *group != pw->pw_gid) one_group = false;
+    group = pw->pw_gid;
   }
-  return certgate::decide::ClientFilter::Only(std::move(uids));
+  return Clients{certgate::decide::ClientFilter::Only(std::move(uids)),
+                 one_group ? group : std::nullopt};
 }
 
 // StartupError logs |message|, the reason the service cannot start, and
@@ -106,8 +119,11 @@ int StartupError(certgate::core::LogSink* log, bool verbose, const std::string& 
   return 1;
 }
 
-// BindSocket binds and listens on |path| (mode 0666: the sshd command user
-// connects; trust comes from the directory and the owner, see client.h).
+// BindSocket binds and listens on |path|. Run as root with a |group|, the
+// socket is root:|group| mode 0660, so that only root and the sshd command
+// user can connect: any other user could fill its listen backlog, and a
+// client that cannot connect decides in-process, slower. Otherwise it is
+// mode 0666. Trust comes from the directory and the owner (client.h).
 // A socket already there is replaced only if nothing listens on it (a
 // stale one: connect() is refused); a live one, or anything else, is an
 // error. The check and the replacement are made under an exclusive
@@ -116,7 +132,7 @@ int StartupError(certgate::core::LogSink* log, bool verbose, const std::string& 
 // otherwise both take the stale socket for theirs, the later unlinking the
 // one the earlier had just bound. Returns the socket, or -1 with |error|
 // saying why.
-int BindSocket(const std::string& path, std::string* error) {
+int BindSocket(const std::string& path, std::optional<gid_t> group, std::string* error) {
   auto fail = [&](const std::string& what, const char* todo = "check the directory or use --socket") {
     *error = "cannot listen on " + path + ": " + what + (todo != nullptr ? std::string("; ") + todo : "");
     return -1;
@@ -170,8 +186,10 @@ int BindSocket(const std::string& path, std::string* error) {
   }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail(std::strerror(errno));
+  const bool restricted = group && geteuid() == 0;
   if (bind(fd, reinterpret_cast<const struct sockaddr*>(&addr), sizeof addr) != 0 ||
-      chmod(path.c_str(), 0666) != 0 || listen(fd, 128) != 0) {
+      (restricted && chown(path.c_str(), 0, *group) != 0) || chmod(path.c_str(), restricted ? 0660 : 0666) != 0 ||
+      listen(fd, 128) != 0) {
     std::string why = std::strerror(errno);
     close(fd);
     return fail(why);
@@ -221,7 +239,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> client_users = args.client_users;
   const bool client_users_given = !client_users.empty();
   if (!client_users_given) client_users.push_back(kDefaultClientUser);
-  std::optional<certgate::decide::ClientFilter> clients = ResolveClientUsers(client_users, client_users_given);
+  std::optional<Clients> clients = ResolveClientUsers(client_users, client_users_given);
   if (!clients) return 1;
 
   certgate::core::SystemLogSink log("certgate-decide", verbose);
@@ -237,7 +255,7 @@ int main(int argc, char** argv) {
     listen_fd = SD_LISTEN_FDS_START;
   } else {
     std::string error;
-    listen_fd = BindSocket(socket_path, &error);
+    listen_fd = BindSocket(socket_path, clients->socket_group, &error);
     if (listen_fd < 0) return StartupError(&log, verbose, error);
   }
   certgate::decide::PolicyCache cache(args.policy, certgate::core::LoadOptions{});
@@ -252,5 +270,5 @@ int main(int argc, char** argv) {
   // Type=notify: ready once the policy is loaded (TimeoutStartSec= bounds
   // that first load; the socket queues logins meanwhile).
   (void)sd_notify(0, ("READY=1\nSTATUS=" + status).c_str());
-  return certgate::decide::Serve(listen_fd, &cache, args.max_children, *clients, &log);
+  return certgate::decide::Serve(listen_fd, &cache, args.max_children, clients->filter, &log);
 }

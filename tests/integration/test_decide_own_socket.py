@@ -17,8 +17,10 @@ Run:  python3 tests/integration/test_decide_own_socket.py --binary PATH/principa
 Readiness comes on a NOTIFY_SOCKET stand-in, as in test_decide_service.py.
 """
 
+import errno
 import fcntl
 import os
+import pwd
 import re
 import signal
 import socket
@@ -189,6 +191,34 @@ class OwnSocketTest(unittest.TestCase):
         self.assertEqual(len(self.settle()), 1, self.services[0].log_text())
         st = os.lstat(self.path + ".lock")
         self.assertEqual((st.st_uid, stat.S_IMODE(st.st_mode)), (0, 0o600))
+
+    def test_only_root_and_the_command_users_group_can_connect(self):
+        # The audit's case: with a socket of mode 0666, another local user
+        # kept its listen backlog full (connections the service declines at
+        # once, made faster than it accepts them), so the command user's
+        # connect() failed with EAGAIN and every login decided in-process.
+        # The socket is root:(the --client-user's group) 0660 now.
+        self.start()
+        self.assertEqual(len(self.settle()), 1, self.services[0].log_text())
+        pw = pwd.getpwnam(h.COMMAND_USER)
+        st = os.lstat(self.path)
+        self.assertEqual((st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)), (0, pw.pw_gid, 0o660))
+        for uid, gid, expected in ((pw.pw_uid, pw.pw_gid, 0), (54321, 54321, errno.EACCES)):
+            pid = os.fork()
+            if pid == 0:  # the child: connect as that user, exit with errno
+                code = 0
+                try:
+                    os.setgroups([])
+                    os.setgid(gid)
+                    os.setuid(uid)
+                    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    s.connect(self.path)
+                except OSError as e:
+                    code = e.errno or 99
+                finally:
+                    os._exit(code)
+            _, status = os.waitpid(pid, 0)
+            self.assertEqual(os.waitstatus_to_exitcode(status), expected, uid)
 
     def test_a_lock_file_another_user_could_open_is_refused(self):
         # The audit's case: with --socket in a directory others may write,
