@@ -15,8 +15,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <span>
 #include <utility>
+#include <vector>
 
 #include "core/atomic_file.h"
 #include "core/lock_file.h"
@@ -178,6 +180,29 @@ std::string RealPath(const std::string& path) {
   return out;
 }
 
+// SnapshotMode is the owner and mode of a snapshot of the policy files
+// |stamps| describe: it holds everything they say, so it may be read by no
+// one who cannot read them. World-readable (0644) if every file and
+// directory is (a directory: searchable); else, if those that are not are
+// all readable by one group, 0640 with that group (root:certgate 0640
+// files: sshd's command user still maps the snapshot); else 0600.
+FileMode SnapshotMode(const std::vector<FileStamp>& stamps) {
+  std::optional<gid_t> group;
+  bool one_group = true;
+  bool private_to_others = false;
+  for (const FileStamp& stamp : stamps) {
+    if (stamp.error != 0 || !(S_ISREG(stamp.mode) || S_ISDIR(stamp.mode))) continue;
+    const bool dir = S_ISDIR(stamp.mode);
+    if ((stamp.mode & (dir ? S_IXOTH : S_IROTH)) != 0) continue;
+    private_to_others = true;
+    if ((stamp.mode & (dir ? S_IXGRP : S_IRGRP)) == 0 || (group && *group != stamp.gid)) one_group = false;
+    group = stamp.gid;
+  }
+  if (!private_to_others) return FileMode{geteuid(), getegid(), 0644};
+  if (one_group) return FileMode{geteuid(), *group, 0640};
+  return FileMode{geteuid(), getegid(), 0600};
+}
+
 }  // namespace
 
 Result<CompiledSnapshot> WriteSnapshot(const std::string& policy_path, const std::string& snapshot_path,
@@ -264,8 +289,8 @@ Result<CompiledSnapshot> WriteSnapshot(const std::string& policy_path, const std
     Result<DecodedSnapshot> check = DecodeSnapshot(bytes, nullptr);
     if (!check) return Fail(Errc::kInternal, "the snapshot does not read back: " + check.error().detail);
     // Owned by whoever compiles (root in production: the helpers use only a
-    // root-owned snapshot), world-readable for sshd's command user.
-    const FileMode mode{geteuid(), getegid(), 0644};
+    // root-owned snapshot), readable by whoever can read the policy.
+    const FileMode mode = SnapshotMode(origin.stamps);
     if (Status st = WriteFileAtomically(snapshot_path, AsStringView(bytes), mode); !st) {
       return Fail(Errc::kIo, "cannot write the snapshot: " + st.error().detail +
                                  "; create its directory (root, mode 0755) or pass --snapshot");

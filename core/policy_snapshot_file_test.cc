@@ -418,6 +418,46 @@ TEST_F(SnapshotFilesTest, CompilesTakeTurnsOnALockFileNoOtherUserCanOpen) {
   EXPECT_TRUE(Write());
 }
 
+// The audit's case: the snapshot was always 0644, so a policy the admin
+// kept from other users (root:certgate 0640) could be read by anyone from
+// its snapshot, and --explain run by them decided from it. The snapshot is
+// readable by no one who cannot read every policy file and directory.
+TEST_F(SnapshotFilesTest, IsReadableOnlyByWhoeverCanReadThePolicy) {
+  auto write = [&] {
+    Result<CompiledSnapshot> w = Write();
+    ASSERT_TRUE(w) << w.error().detail;
+    ASSERT_TRUE(w->issues.empty()) << w->issues[0].ToString();
+  };
+  auto mode_and_group = [&] {
+    struct stat st {};
+    EXPECT_EQ(stat(snapshot_.c_str(), &st), 0);
+    return std::make_pair(st.st_mode & 07777, st.st_gid);
+  };
+  write();
+  EXPECT_EQ(mode_and_group(), std::make_pair(mode_t{0644}, getegid()));
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to give the policy another group";
+  const gid_t group = 4242;
+  ASSERT_EQ(chown(policy_.c_str(), 0, group), 0);
+  ASSERT_EQ(chmod(policy_.c_str(), 0640), 0);
+  write();
+  EXPECT_EQ(mode_and_group(), std::make_pair(mode_t{0640}, group));
+  EXPECT_EQ(Open().state, SnapshotState::kUsed);
+  // A fragment of another group: neither group may read it all.
+  ASSERT_EQ(mkdir((policy_ + ".d").c_str(), 0755), 0);
+  WriteFile((policy_ + ".d/a.yaml"), "rules: []\n", 0640);
+  ASSERT_EQ(chown((policy_ + ".d/a.yaml").c_str(), 0, group + 1), 0);
+  write();
+  EXPECT_EQ(mode_and_group().first, mode_t{0600});
+  // A directory others cannot search hides what is in it.
+  ASSERT_EQ(unlink((policy_ + ".d/a.yaml").c_str()), 0);
+  ASSERT_EQ(chmod(policy_.c_str(), 0644), 0);
+  ASSERT_EQ(chown(dir_.Path("etc").c_str(), 0, group), 0);
+  ASSERT_EQ(chmod(dir_.Path("etc").c_str(), 0750), 0);
+  write();
+  EXPECT_EQ(mode_and_group(), std::make_pair(mode_t{0640}, group));
+  EXPECT_EQ(Open().state, SnapshotState::kUsed);
+}
+
 // A compile right after an edit (as certgate-compile.path starts it) waits
 // out the racy window, and the snapshot it writes is used.
 TEST_F(SnapshotFilesTest, WaitsOutARecentChange) {
