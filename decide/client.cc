@@ -240,6 +240,11 @@ void LogDenial(uint8_t kind, const char* user, const char* reason) {
   LogClientDenial("/run/systemd/journal/socket", kind, user, reason);
 }
 
+// LogNotice is LogDenial's notice: how this run went, not a decision.
+void LogNotice(uint8_t kind, const char* user, const char* message) {
+  LogClientNotice("/run/systemd/journal/socket", kind, user, message);
+}
+
 // FallbackOwner is the user besides root who may own the in-process
 // helper: with CERTGATE_DECIDE_PATH set, nobody; else (certgate-decide
 // beside this program) the owner of this very program. Whoever could
@@ -300,17 +305,24 @@ void UsageError(uint8_t kind, const char* user, const char* detail) {
 
 }  // namespace
 
-void LogClientDenial(const char* journal_socket, uint8_t kind, const char* user, const char* reason) {
+namespace {
+
+// LogClientRecord is LogClientDenial (|denial|: "deny USER: TEXT", error
+// priority, CERTGATE_DECISION and CERTGATE_REASON) and LogClientNotice
+// (TEXT alone, notice priority).
+void LogClientRecord(const char* journal_socket, uint8_t kind, const char* user, const char* text, bool denial) {
   LogText& message = g_log_message;
   LogText& record = g_log_record;
   message.len = 0;
-  message.Raw("deny");
-  if (user != nullptr) {
-    message.Raw(" ");
-    message.Escaped(user);
+  if (denial) {
+    message.Raw("deny");
+    if (user != nullptr) {
+      message.Raw(" ");
+      message.Escaped(user);
+    }
+    message.Raw(": ");
   }
-  message.Raw(": ");
-  message.Escaped(reason);
+  message.Escaped(text);
 
   struct stat st {};
   if (stat(journal_socket, &st) == 0 && S_ISSOCK(st.st_mode)) {
@@ -320,19 +332,23 @@ void LogClientDenial(const char* journal_socket, uint8_t kind, const char* user,
     record.len = 0;
     record.Raw("MESSAGE=");
     record.Raw(message.data);
-    record.Raw("\nPRIORITY=3\nSYSLOG_FACILITY=10\nSYSLOG_IDENTIFIER=");
+    record.Raw(denial ? "\nPRIORITY=3" : "\nPRIORITY=5");
+    record.Raw("\nSYSLOG_FACILITY=10\nSYSLOG_IDENTIFIER=");
     record.Raw(KindName(kind));
     record.Raw("\nCERTGATE_PROGRAM=");
     record.Raw(KindName(kind));
-    record.Raw("\nCERTGATE_DECISION=deny\n");
+    record.Raw("\n");
+    if (denial) record.Raw("CERTGATE_DECISION=deny\n");
     if (user != nullptr) {
       record.Raw("CERTGATE_USER=");
       record.Escaped(user);
       record.Raw("\n");
     }
-    record.Raw("CERTGATE_REASON=");
-    record.Escaped(reason);
-    record.Raw("\n");
+    if (denial) {
+      record.Raw("CERTGATE_REASON=");
+      record.Escaped(text);
+      record.Raw("\n");
+    }
     struct sockaddr_un addr {};
     addr.sun_family = AF_UNIX;
     if (std::strlen(journal_socket) < sizeof addr.sun_path) {
@@ -346,8 +362,18 @@ void LogClientDenial(const char* journal_socket, uint8_t kind, const char* user,
     }
   }
   openlog(KindName(kind), LOG_PID, LOG_AUTHPRIV);
-  syslog(LOG_ERR, "%s", message.data);
+  syslog(denial ? LOG_ERR : LOG_NOTICE, "%s", message.data);
   closelog();
+}
+
+}  // namespace
+
+void LogClientDenial(const char* journal_socket, uint8_t kind, const char* user, const char* reason) {
+  LogClientRecord(journal_socket, kind, user, reason, /*denial=*/true);
+}
+
+void LogClientNotice(const char* journal_socket, uint8_t kind, const char* user, const char* message) {
+  LogClientRecord(journal_socket, kind, user, message, /*denial=*/false);
 }
 
 bool CheckTrustedPath(const char* path, uid_t other_owner, mode_t type, char* resolved,
@@ -416,6 +442,11 @@ AskResult AskService(const char* socket_path, uid_t trusted_uid, uint8_t kind, s
   const uint64_t deadline = NowMs() + timeout_ms;
   char resolved[PATH_MAX];
   uid_t owner = 0;
+  struct stat st {};
+  if (stat(socket_path, &st) != 0 && errno == ENOENT) {
+    Why(why, why_len, socket_path, ": no such socket");
+    return AskResult::kAbsent;
+  }
   if (!CheckTrustedPath(socket_path, trusted_uid, S_IFSOCK, resolved, &owner, why, why_len)) {
     return AskResult::kUnavailable;
   }
@@ -571,7 +602,16 @@ int ClientMain(uint8_t kind, int argc, char** argv, char** envp) {
   AnswerView answer;
   switch (AskService(socket_path, 0, kind, n, args, timeout_ms, g_answer, sizeof g_answer, &answer,
                      why, sizeof why)) {
-    case AskResult::kUnavailable:
+    case AskResult::kUnavailable: {
+      // A service is set up but cannot be asked: say why once per run, as
+      // logins then decide in-process, slower (and with a policy too large
+      // to read in time and no current snapshot, are denied).
+      char message[sizeof why + 96];
+      std::snprintf(message, sizeof message, "certgate-decide service not used (%s); deciding in-process", why);
+      LogNotice(kind, user, message);
+      return RunInProcess(kind, user, n, args, envp);
+    }
+    case AskResult::kAbsent:
     case AskResult::kDeclined:
       return RunInProcess(kind, user, n, args, envp);
     case AskResult::kFailed: {

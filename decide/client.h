@@ -27,7 +27,8 @@ bool CheckTrustedPath(const char* path, uid_t other_owner, mode_t type, char* re
 // AskResult is how asking the service ended.
 enum class AskResult {
   kAnswered,     // |answer| holds a complete, well-formed answer
-  kUnavailable,  // no trusted service: run the helper in-process instead
+  kAbsent,       // no socket at the path (no service): run in-process
+  kUnavailable,  // a socket that cannot be used: run in-process, and say why
   kDeclined,     // the service does not serve this request: run in-process
   kFailed,       // a trusted service did not answer properly in time: deny
 };
@@ -36,9 +37,10 @@ enum class AskResult {
 // helper |kind| with |argv|. The socket and its directories must pass
 // CheckTrustedPath with owner root (or |trusted_uid|, for tests), and the
 // peer (SO_PEERCRED, the process that listen()ed: PID 1 under socket
-// activation) must have uid 0 or the socket's owner; otherwise, and when the
-// socket is missing, refuses connections or cannot take the request, it
-// returns kUnavailable without sending anything. Once the request is sent,
+// activation) must have uid 0 or the socket's owner. A socket path that does
+// not exist is kAbsent; one that is not trusted, refuses the connection
+// (or lets this user not connect, or has its backlog full) or cannot take
+// the request is kUnavailable; neither sends anything. Once the request is sent,
 // anything but a complete answer within |timeout_ms| of the call is
 // kFailed. |buf| (|cap| bytes, at least kMaxAnswerSize) holds the answer
 // that |answer| points into. |why| gets a reason on kUnavailable/kFailed.
@@ -53,6 +55,11 @@ AskResult AskService(const char* socket_path, uid_t trusted_uid, uint8_t kind, s
 // native protocol to |journal_socket| when that is a socket, else to
 // syslog (authpriv, LOG_ERR). Texts are escaped as core::EscapeForLog does.
 void LogClientDenial(const char* journal_socket, uint8_t kind, const char* user, const char* reason);
+
+// LogClientNotice logs, at notice priority, |message| about how the client
+// ran (not a decision: no CERTGATE_DECISION), with CERTGATE_PROGRAM and
+// CERTGATE_USER (when |user| is not null), as LogClientDenial sends it.
+void LogClientNotice(const char* journal_socket, uint8_t kind, const char* user, const char* message);
 
 // ClientMain is the whole main() of principals-cmd (|kind| kKindPrincipals)
 // and keys-cmd. It returns the exit status to use, or execve()s the

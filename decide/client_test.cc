@@ -109,7 +109,14 @@ TEST_F(ClientTest, TrustedServiceAnswers) {
   EXPECT_EQ(answer_.exit_code, 0);
 }
 
-TEST_F(ClientTest, MissingSocketIsUnavailable) { EXPECT_EQ(Ask(), AskResult::kUnavailable); }
+// No socket is no service (the client decides in-process, saying nothing);
+// a socket that is there but cannot be used is kUnavailable (it says why).
+TEST_F(ClientTest, MissingSocketIsAbsent) {
+  EXPECT_EQ(Ask(), AskResult::kAbsent);
+  EXPECT_EQ(std::string(why_), sock_ + ": no such socket");
+  sock_ = dir_.path() + "/missing/decide.sock";
+  EXPECT_EQ(Ask(), AskResult::kAbsent);
+}
 
 TEST_F(ClientTest, RefusedIsUnavailable) {
   int l = Listen(sock_, /*do_listen=*/false);  // bound, nobody listening
@@ -296,6 +303,19 @@ TEST_F(JournalSocketTest, DenialCarriesTheHelpersFields) {
             "CERTGATE_DECISION=deny\n"
             "CERTGATE_USER=alice\n"
             "CERTGATE_REASON=no complete answer from /run/x in time; nothing granted\n");
+}
+
+// A notice says how the client ran: no decision, no reason field.
+TEST_F(JournalSocketTest, NoticeIsNotADecision) {
+  LogClientNotice(path_.c_str(), kKindPrincipals, "alice",
+                  "certgate-decide service not used (/run/x: connect: Permission denied); deciding in-process");
+  EXPECT_EQ(Receive(),
+            "MESSAGE=certgate-decide service not used (/run/x: connect: Permission denied); deciding in-process\n"
+            "PRIORITY=5\n"
+            "SYSLOG_FACILITY=10\n"
+            "SYSLOG_IDENTIFIER=principals-cmd\n"
+            "CERTGATE_PROGRAM=principals-cmd\n"
+            "CERTGATE_USER=alice\n");
 }
 
 TEST_F(JournalSocketTest, TextsAreEscapedAndCutAsTheHelpersDo) {

@@ -94,6 +94,43 @@ class HelperBadInputCases:
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)
 
+    def test_a_service_that_cannot_be_asked_is_said(self):
+        """A socket that is there but cannot be used (here: nothing listens,
+        connect() is refused; as when the socket's group is not the command
+        user's, or its backlog is full) makes the client decide in-process,
+        slower: it says so at notice priority, with why, before the
+        decision's own record. No socket at all (no service) says nothing."""
+        if os.getuid() != 0:
+            self.skipTest("needs root (a root-owned socket directory under /run)")
+        if not self.w.tap.available:
+            self.skipTest("syslog capture unavailable: " + self.w.tap.why)
+        if os.path.exists("/run/systemd/journal/socket"):
+            self.skipTest("the helpers log to the journal here, not syslog")
+        _, (t, k) = self.cert_args()
+        run_dir = tempfile.mkdtemp(prefix="certgate-refused-", dir="/run")
+        try:
+            os.chmod(run_dir, 0o755)
+            path = os.path.join(run_dir, "decide.sock")
+            notice = re.compile(r"^<85>.* %s\[\d+\]: certgate-decide service not used \(%s: connect: "
+                                r"Connection refused\); deciding in-process$" % (
+                                    re.escape(os.path.basename(self.w.bin)), re.escape(path)))
+            for bound in (False, True):
+                if bound:
+                    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    stale.bind(path)  # bound, never listened on: refused
+                    os.chmod(path, 0o666)  # to the command user too
+                mark = self.w.tap.mark()
+                r = h.run_helper_unwrapped(self.w.bin, ["--socket", path, "--policy", self.policy,
+                                                        self.login, t, k])
+                time.sleep(0.1)
+                self.assertEqual(r.returncode, 0, r.stderr)  # decided in-process
+                said = [x for x in self.w.tap.since(mark) if notice.match(x)]
+                self.assertEqual(len(said), 1 if bound else 0, self.w.tap.since(mark))
+                self.assertEqual(len(self.own_records(mark)), 1)
+            stale.close()
+        finally:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
     def test_a_closed_stdout_is_an_output_error(self):
         """Started with stdout closed (sshd always gives a pipe), neither the
         client nor the in-process helper may let the first socket or file
