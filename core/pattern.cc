@@ -8,7 +8,10 @@
 namespace certgate::core {
 namespace {
 
-constexpr size_t kMaxPatternLength = 1024;
+// OpenSSH's match_pattern_list copies each item, after its '!', into a
+// 1024-byte buffer with its NUL, and a list with a longer item matches
+// nothing at all: an item that long is refused, not matched otherwise.
+constexpr size_t kMaxPatternLength = 1022;
 
 // CharLength is the length of the character at |s[i]|: its UTF-8 sequence
 // when one starts there, else the one byte (a byte of no well-formed
@@ -76,8 +79,10 @@ ListMatch MatchListItem(std::string_view s, std::string_view item) {
 
 std::string PatternError(std::string_view pattern) {
   if (pattern.empty()) return "empty pattern; remove the empty item";
-  if (pattern.size() > kMaxPatternLength) {
-    return "pattern longer than " + std::to_string(kMaxPatternLength) + " bytes; shorten it (* matches any run)";
+  if (pattern.size() - (pattern.front() == '!' ? 1 : 0) > kMaxPatternLength) {
+    return "pattern longer than " + std::to_string(kMaxPatternLength) +
+           " bytes (after any '!': OpenSSH's limit, past which a list matches nothing); shorten it (* matches any "
+           "run)";
   }
   if (pattern == "!") return "\"!\" alone negates nothing; write !PATTERN";
   for (char c : pattern) {

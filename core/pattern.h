@@ -44,7 +44,7 @@ ListMatch MatchPatternList(std::string_view s, const Patterns& patterns) {
 
 // PatternError returns an empty string if |pattern| is a valid list element,
 // else a one-line reason (empty, only "!", contains ',' or a control
-// character, longer than 1024 bytes).
+// character, longer than 1022 bytes after any '!').
 std::string PatternError(std::string_view pattern);
 
 }  // namespace certgate::core

@@ -175,8 +175,16 @@ TEST(PatternTest, PatternErrors) {
   EXPECT_NE(PatternError("a\tb"), "");
   EXPECT_NE(PatternError(std::string("a\0b", 3)), "");
   EXPECT_NE(PatternError("a\x7f"), "");
-  EXPECT_EQ(PatternError(std::string(1024, 'a')), "");
-  EXPECT_NE(PatternError(std::string(1025, 'a')), "");
+  // OpenSSH's limit: 1022 bytes after the '!'; match_pattern_list makes a
+  // list with a longer item match nothing (the audit's case: certgate
+  // granted with ["*", 1023 bytes], which sshd would match with nothing).
+  EXPECT_EQ(PatternError(std::string(1022, 'a')), "");
+  EXPECT_EQ(PatternError("!" + std::string(1022, 'a')), "");
+  EXPECT_NE(PatternError(std::string(1023, 'a')), "");
+  EXPECT_NE(PatternError("!" + std::string(1023, 'a')), "");
+  EXPECT_EQ(PatternError(std::string(1023, 'a')),
+            "pattern longer than 1022 bytes (after any '!': OpenSSH's limit, past which a list matches nothing); "
+            "shorten it (* matches any run)");
 }
 
 }  // namespace

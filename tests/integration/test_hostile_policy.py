@@ -253,7 +253,7 @@ class HostilePolicyTest(unittest.TestCase):
     def test_overlong_line(self):
         self._case("overlong-line", lambda p: self._append(
             p, "  - {authorities: [prod], principals: [p], users: [" + "a" * (20 * 1024 * 1024) + "]}\n"),
-            r"bad pattern .* pattern longer than 1024 bytes")
+            r"bad pattern .* pattern longer than 1022 bytes")
 
     def test_100k_fragments(self):
         def write(path):
