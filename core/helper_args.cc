@@ -78,7 +78,24 @@ std::string HelperUsage(HelperKind kind) {
   return usage;
 }
 
+namespace {
+
+// SshdTokensAt is where sshd's "%u %t %k" begin when %u looks like an
+// option (IsLoginNameLikeAnOption), or args.size() otherwise.
+size_t SshdTokensAt(const std::vector<std::string>& args) {
+  if (args.size() >= 3 && IsLoginNameLikeAnOption(args[args.size() - 3].c_str(), args[args.size() - 2].c_str())) {
+    return args.size() - 3;
+  }
+  return args.size();
+}
+
+}  // namespace
+
 std::string LoginNameInArgs(const std::vector<std::string>& args) {
+  if (const size_t at = SshdTokensAt(args); at < args.size()) {
+    std::string user = LoginNameInArgs(std::vector<std::string>(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(at)));
+    return user.empty() ? args[at] : user;
+  }
   std::string user;
   bool options = true;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -127,7 +144,9 @@ Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::st
   o.snapshot_path = kDefaultSnapshotPath;
   bool explain = false, check = false, compile = false, help = false, version = false;
   std::optional<uint64_t> timeout_seconds;
-  OptionReader reader(args);
+  // Options are read up to sshd's tokens when %u looks like one.
+  const std::vector<std::string> head(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(SshdTokensAt(args)));
+  OptionReader reader(head);
   while (reader.Next()) {
     const std::string_view name = reader.name();
     Status st;

@@ -29,6 +29,33 @@ TEST(HelperArgsTest, SshdMode) {
   EXPECT_EQ(o->timeout_ms, kDefaultTimeoutMs);
 }
 
+// The audit's case: sshd takes any login name NSS gives, also one that
+// starts with "--", and passes it as %u before %t %k, where it was read as
+// an unknown option and denied, while --explain --user=--a allowed it.
+// Followed by a key algorithm and one more word, at the end, it is %u; an
+// option's own name stays that option.
+TEST(HelperArgsTest, ALoginNameThatLooksLikeAnOption) {
+  const std::string type = "ssh-ed25519-cert-v01@openssh.com";
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--a", type, "AAAA"},
+        std::vector<std::string>{"--policy", "/p", "--timeout=2", "--a", type, "AAAA"},
+        std::vector<std::string>{"--a", "rsa-sha2-512", "AAAA"}}) {
+    auto o = Parse(args);
+    ASSERT_TRUE(o) << args[0] << ": " << o.error().detail;
+    EXPECT_EQ(o->mode, HelperMode::kSshd);
+    EXPECT_EQ(o->user, "--a");
+    EXPECT_EQ(o->key_type, args[args.size() - 2]);
+    EXPECT_EQ(LoginNameInArgs(args), "--a");
+  }
+  EXPECT_EQ(Parse({"--policy", "/p", "--a", type, "AAAA"})->policy_path, "/p");
+  // Not that shape: the usage errors they were.
+  EXPECT_EQ(Parse({"--verbose", type, "AAAA"}).error().detail,
+            "expected 3 arguments USER KEYTYPE KEY (sshd: %u %t %k), got 2");
+  EXPECT_EQ(Parse({"--a", "not-a-type", "AAAA"}).error().detail, "unknown option --a (see --help)");
+  EXPECT_EQ(Parse({"--polcy", "alice", type, "AAAA"}).error().detail, "unknown option --polcy (see --help)");
+  EXPECT_FALSE(Parse({"--", type, "AAAA"}));
+}
+
 TEST(HelperArgsTest, DefaultsAndEqualsForm) {
   auto o = Parse({"--policy=/x", "--timeout=2", "u", "t", "k"});
   ASSERT_TRUE(o);
@@ -115,15 +142,15 @@ TEST(HelperArgsTest, ValueOptionsAreTheParsersOwn) {
     ASSERT_FALSE(o) << option;
     EXPECT_TRUE(o.error().detail.starts_with(std::string(option) + " needs ")) << o.error().detail;
   }
-  const std::vector<std::string> flags = {"--verbose", "--explain", "--check", "--compile", "--help", "--version"};
+  const std::vector<std::string> flags(std::begin(kHelperFlags), std::end(kHelperFlags));
   for (const std::string& flag : flags) {
     auto o = Parse({flag + "=x"});
     ASSERT_FALSE(o) << flag;
     EXPECT_EQ(o.error().detail, flag + " takes no value");
   }
   // And the other way: every option --help names is in one of the two
-  // lists, so an option added with a value cannot be missing from
-  // kHelperValueOptions.
+  // lists, so an option added cannot be missing from kHelperValueOptions
+  // or kHelperFlags (IsLoginNameLikeAnOption reads both).
   for (HelperKind kind : {HelperKind::kPrincipals, HelperKind::kKeys}) {
     const std::string usage = HelperUsage(kind);
     const std::regex option("--[a-z][a-z-]*");

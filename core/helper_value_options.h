@@ -1,7 +1,10 @@
-// The helpers' options that take a value. Plain C++ with no includes: the
-// static client (decide/client.cc) uses it as well as core/helper_args.cc.
+// The helpers' options, and where sshd's tokens begin. Plain C++ on C
+// strings: the static client (decide/client.cc) uses it as well as
+// core/helper_args.cc.
 #ifndef CERTGATE_CORE_HELPER_VALUE_OPTIONS_H_
 #define CERTGATE_CORE_HELPER_VALUE_OPTIONS_H_
+
+#include <cstddef>
 
 namespace certgate::core {
 
@@ -13,6 +16,45 @@ namespace certgate::core {
 // takes out) and takes none with its other options.
 inline constexpr const char* kHelperValueOptions[] = {"--policy", "--snapshot", "--timeout",
                                                       "--user",   "--at",       "--socket"};
+
+// kHelperFlags are their options that take no value.
+inline constexpr const char* kHelperFlags[] = {"--verbose", "--explain", "--check",
+                                               "--compile", "--help",    "--version"};
+
+// IsHelperOptionWord: |word|, up to any '=', is one of those options.
+inline bool IsHelperOptionWord(const char* word) {
+  auto names = [word](const char* option) {
+    size_t i = 0;
+    while (option[i] != '\0' && word[i] == option[i]) ++i;
+    return option[i] == '\0' && (word[i] == '\0' || word[i] == '=');
+  };
+  for (const char* option : kHelperValueOptions) {
+    if (names(option)) return true;
+  }
+  for (const char* option : kHelperFlags) {
+    if (names(option)) return true;
+  }
+  return false;
+}
+
+// IsLoginNameLikeAnOption: |name| and |type|, the third and second
+// arguments from the end, are sshd's %u and %t although %u starts with
+// "--": sshd takes any login name NSS gives. |name| is "--" and more but
+// none of the helpers' options, and |type| starts as a key algorithm does
+// (ssh-ed25519, rsa-sha2-512-cert-v01@openssh.com, ...). Everything before
+// them may be options; nothing from them on is. A login name that is an
+// option's name (--verbose) stays that option, and that run, with two
+// positional arguments, is a usage error: denied.
+inline bool IsLoginNameLikeAnOption(const char* name, const char* type) {
+  if (name[0] != '-' || name[1] != '-' || name[2] == '\0' || IsHelperOptionWord(name)) return false;
+  static constexpr const char* kAlgorithmStarts[] = {"ssh-", "ecdsa-sha2-", "sk-", "rsa-sha2-"};
+  for (const char* prefix : kAlgorithmStarts) {
+    size_t i = 0;
+    while (prefix[i] != '\0' && type[i] == prefix[i]) ++i;
+    if (prefix[i] == '\0') return true;
+  }
+  return false;
+}
 
 }  // namespace certgate::core
 

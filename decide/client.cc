@@ -537,8 +537,13 @@ int ClientMain(uint8_t kind, int argc, char** argv, char** envp) {
   bool admin = false;          // --explain, --check, --compile: no %u
   const char* usage = nullptr;  // a --socket problem, reported once the login name is known
   bool socket_given = false;
+  // sshd's %u %t %k, last, when %u looks like an option (a login name that
+  // starts with "--"): never options, as ParseHelperArgs reads them.
+  const int tokens_at =
+      argc >= 4 && core::IsLoginNameLikeAnOption(argv[argc - 3], argv[argc - 2]) ? argc - 3 : argc;
   for (int i = 1; i < argc; ++i) {
     const char* a = argv[i];
+    if (i == tokens_at) options = false;
     if (!options || std::strcmp(a, "--") == 0 || !StartsWith(a, "--")) {
       if (options && std::strcmp(a, "--") == 0 && i + 1 < argc) {
         if (user == nullptr) user = argv[i + 1];

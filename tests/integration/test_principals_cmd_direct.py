@@ -40,6 +40,7 @@ class PrincipalsDirectTest(helper_cases.HelperBadInputCases, unittest.TestCase):
         w.ws.write(cls.policy, base_policy(w, [
             rule([ALICE], ["ops", "web"]),
             rule([BOB], ["ops"], options=['from="127.0.0.1"', "no-pty"]),
+            rule(["--*"], ["dash"]),
         ]))
 
     def helper(self, *args, as_nobody=True):
@@ -178,6 +179,23 @@ class PrincipalsDirectTest(helper_cases.HelperBadInputCases, unittest.TestCase):
                          (1, "%s:1:1: is a symbolic link to %s; certgate does not follow links in the path "
                              "of its files: name the real file\n" % (link, os.path.realpath(self.policy))),
                          r.stderr)
+
+    def test_a_login_name_that_starts_with_two_dashes(self):
+        # The audit's case: sshd takes any name NSS gives and passes it as
+        # %u; "principals-cmd %u %t %k" read --a as an unknown option and
+        # denied, where --explain --user=--a allowed. %u %t %k are now read
+        # from the end when %u looks like an option but is none.
+        key, (t, k) = self.cert_args(principals=["dash"])
+        for args in (["--a", t, k], ["--timeout", "5", "--a.b", t, k], ["--", "--a", t, k]):
+            r = self.helper(*args)
+            self.assertEqual((r.returncode, r.stdout), (0, "dash\n"), r.stderr)
+        r = self.helper("--explain", "--user=--a", key + "-cert.pub", as_nobody=False)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # A name that is an option's own stays that option: two arguments
+        # are left, a usage error, denied.
+        r = self.helper("--verbose", t, k)
+        self.assertEqual((r.returncode, r.stdout), (1, ""))
+        self.assertIn("expected 3 arguments USER KEYTYPE KEY (sshd: %u %t %k), got 2", r.stderr)
 
     def test_timeout_option_accepted(self):
         _, (t, k) = self.cert_args()
