@@ -209,6 +209,11 @@ TEST(PolicyLoaderTest, WrongNodeKinds) {
   ExpectIssue(Header() + "defaults:\n  max_lifetime: [5m]\n", "p.yaml:6:17: max_lifetime must be a single value, not a list");
   ExpectIssue(Header() + "rules:\n  - [a]\n", "p.yaml:6:5: rule must be a mapping");
   ExpectIssue(Header() + "rules:\n  - users:\n", "p.yaml:6:11: users has no value");
+  // A word YAML reads as no value may have been meant as text (a user
+  // named null): the issue says how to write that.
+  ExpectIssue(Header() + "rules:\n  - users: [Null]\n",
+              "p.yaml:6:13: an item of users has no value; it needs a single value (YAML reads a plain Null as no "
+              "value; for the text, quote it: \"Null\")");
 }
 
 TEST(PolicyLoaderTest, MultipleDocuments) {

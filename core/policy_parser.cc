@@ -104,7 +104,13 @@ bool Parser::SkipNode() {
 void Parser::WrongKind(std::string_view key, const char* expected) {
   if (reader_.event().type != YAML_ALIAS_EVENT) {  // already reported
     if (reader_.event().type == YAML_SCALAR_EVENT && IsNull()) {
-      AddIssue(Mark(), std::string(key) + " has no value; it needs " + expected);
+      // A word YAML reads as "no value" (null, ~) may have been meant as
+      // text, such as a user named null: say how to write that.
+      const std::string_view text = Text();
+      AddIssue(Mark(), std::string(key) + " has no value; it needs " + expected +
+                           (text.empty() ? std::string()
+                                         : " (YAML reads a plain " + std::string(text) +
+                                               " as no value; for the text, quote it: \"" + std::string(text) + "\")"));
     } else {
       AddIssue(Mark(), std::string(key) + " must be " + expected + ", not " + KindName());
     }
