@@ -93,7 +93,8 @@ size_t SshdTokensAt(const std::vector<std::string>& args) {
 
 std::string LoginNameInArgs(const std::vector<std::string>& args) {
   if (const size_t at = SshdTokensAt(args); at < args.size()) {
-    std::string user = LoginNameInArgs(std::vector<std::string>(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(at)));
+    const std::vector<std::string> head(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(at));
+    std::string user = LoginNameInArgs(head);
     return user.empty() ? args[at] : user;
   }
   std::string user;
