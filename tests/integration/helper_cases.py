@@ -47,16 +47,21 @@ class HelperBadInputCases:
             re.escape(os.path.basename(self.w.bin)), re.escape(self.login)))
         return [r for r in self.w.tap.since(mark) if ours.match(r)]
 
-    def test_client_denials_are_logged(self):
-        """A denial the client decides before any helper runs (a usage error
-        it catches, a service that takes the request and never answers) is
-        logged like the helper's own: deny, login name, reason."""
+    def skip_unless_syslog_as_root(self):
+        """Skips a test that makes a root-owned socket directory under /run
+        and reads the helpers' records from the syslog capture."""
         if os.getuid() != 0:
             self.skipTest("needs root (a root-owned socket directory under /run)")
         if not self.w.tap.available:
             self.skipTest("syslog capture unavailable: " + self.w.tap.why)
         if os.path.exists("/run/systemd/journal/socket"):
             self.skipTest("the helpers log to the journal here, not syslog")
+
+    def test_client_denials_are_logged(self):
+        """A denial the client decides before any helper runs (a usage error
+        it catches, a service that takes the request and never answers) is
+        logged like the helper's own: deny, login name, reason."""
+        self.skip_unless_syslog_as_root()
         _, (t, k) = self.cert_args()
         mark = self.w.tap.mark()
         self.assertNothing(h.run_helper_unwrapped(self.w.bin, ["--socket", "decide.sock", self.login, t, k]), 1)
@@ -100,12 +105,7 @@ class HelperBadInputCases:
         user's, or its backlog is full) makes the client decide in-process,
         slower: it says so at notice priority, with why, before the
         decision's own record. No socket at all (no service) says nothing."""
-        if os.getuid() != 0:
-            self.skipTest("needs root (a root-owned socket directory under /run)")
-        if not self.w.tap.available:
-            self.skipTest("syslog capture unavailable: " + self.w.tap.why)
-        if os.path.exists("/run/systemd/journal/socket"):
-            self.skipTest("the helpers log to the journal here, not syslog")
+        self.skip_unless_syslog_as_root()
         _, (t, k) = self.cert_args()
         run_dir = tempfile.mkdtemp(prefix="certgate-refused-", dir="/run")
         try:
