@@ -340,7 +340,7 @@ HelperOutput RunCheck(const HelperOptions& o, HelperEnv& env) {
     }
     for (const RepeatedName& repeated : RepeatedNames(*loaded.policy)) {
       const RuleView& r = repeated.rule;
-      result.out += std::string(r.file()) + ":" + std::to_string(r.line()) + ":" + std::to_string(r.column()) +
+      result.err += std::string(r.file()) + ":" + std::to_string(r.line()) + ":" + std::to_string(r.column()) +
                     ": warning: rule name " + QuoteForIssue(r.name()) + " is also the name of rule " +
                     std::to_string(repeated.first.number()) + " (" + std::string(repeated.first.file()) + ":" +
                     std::to_string(repeated.first.line()) +
@@ -539,9 +539,9 @@ HelperOutput RunHelper(HelperKind kind, const HelperOptions& options, HelperEnv&
   if (env.policies == nullptr) env.policies = &fresh;
   switch (options.mode) {
     case HelperMode::kHelp:
-      return HelperOutput{0, HelperUsage(kind)};
+      return HelperOutput{0, HelperUsage(kind), ""};
     case HelperMode::kVersion:
-      return HelperOutput{0, std::string(HelperName(kind)) + " (certgate) " + CERTGATE_VERSION + "\n"};
+      return HelperOutput{0, std::string(HelperName(kind)) + " (certgate) " + CERTGATE_VERSION + "\n", ""};
     case HelperMode::kCheck:
       return RunCheck(options, env);
     case HelperMode::kCompile:

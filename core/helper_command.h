@@ -80,6 +80,7 @@ inline constexpr size_t kMaxSshdAnswer = 4 * 1024 * 1024;
 struct HelperOutput {
   int exit_code = 1;
   std::string out;
+  std::string err;  // for a person (--check's warnings), never for sshd
 };
 
 // RunHelper runs |options| (already parsed) for |kind|. It never throws on

@@ -137,6 +137,7 @@ HelperAnswer DecideAnswer(core::HelperKind kind, const core::HelperOptions& opti
     HelperAnswer answer;
     answer.exit_code = result.exit_code;
     answer.out = std::move(result.out);
+    answer.err = std::move(result.err);
     return answer;
   } catch (...) {
     LogInternalError(kind, log);
@@ -182,6 +183,7 @@ int RunHelperMain(core::HelperKind kind, int argc, char** argv) {
   }
   HelperAnswer answer = DecideAnswer(kind, *options, nullptr, &log, &stage);
   if (watchdog && !watchdog->Disarm()) return 1;  // the watchdog is exiting
+  (void)WriteAll(STDERR_FILENO, answer.err);  // best effort, like any stderr
   if (!WriteAll(STDOUT_FILENO, answer.out) || fclose(stdout) != 0) {
     const std::string why = std::string("the answer could not be written to stdout (") + std::strerror(errno) + ")";
     if (options->mode == core::HelperMode::kSshd) {
