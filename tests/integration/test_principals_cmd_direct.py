@@ -213,6 +213,18 @@ class PrincipalsDirectTest(helper_cases.HelperBadInputCases, unittest.TestCase):
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertRegex(r.stdout, r"(?m)^%s:\d+:\d+: \S" % re.escape(bad))
 
+    def test_check_warns_of_a_name_used_twice_on_stderr(self):
+        text = open(self.policy).read()
+        head = text[:text.index("rules:")]
+        two = self.w.ws.write(os.path.join(self.w.ws.etc, "two-names.yaml"), head + (
+            "rules:\n  - {name: same, users: [x], authorities: [prod], principals: [p]}\n"
+            "  - {name: same, users: [y], authorities: [prod], principals: [p]}\n"))
+        r = h.run_helper(self.w.bin, ["--check", "--policy", two])
+        self.assertEqual((r.returncode, r.stdout), (0, "ok\n"), r.stderr)
+        self.assertRegex(r.stderr, r"^%s:\d+:5: warning: rule name \"same\" is also the name of rule 1 \(%s:\d+\), "
+                         r"so logs and --explain cannot tell the two apart; give each rule its own name\n$"
+                         % (re.escape(two), re.escape(two)))
+
     def test_explain_allow_and_deny(self):
         key, _ = self.cert_args()
         r = self.helper("--explain", "--user", ALICE, key + "-cert.pub", as_nobody=False)
