@@ -180,23 +180,34 @@ std::string RealPath(const std::string& path) {
   return out;
 }
 
-// SnapshotMode is the owner and mode of a snapshot of the policy files
-// |stamps| describe: it holds everything they say, so it may be read by no
-// one who cannot read them. World-readable (0644) if every file and
-// directory is (a directory: searchable); else, if those that are not are
-// all readable by one group, 0640 with that group (root:certgate 0640
-// files: sshd's command user still maps the snapshot); else 0600.
-FileMode SnapshotMode(const std::vector<FileStamp>& stamps) {
+// SnapshotMode is the owner and mode of a snapshot of |policy_path|, whose
+// files and directories |stamps| describe: it holds everything they say,
+// so it may be read by no one who cannot read them. World-readable (0644)
+// if every one is, and every directory above the policy's is searchable by
+// others; else, if those that are not are all readable (searchable) by one
+// group, 0640 with that group (root:certgate 0640 files: sshd's command
+// user still maps the snapshot); else 0600.
+FileMode SnapshotMode(const std::string& policy_path, const std::vector<FileStamp>& stamps) {
   std::optional<gid_t> group;
   bool one_group = true;
   bool private_to_others = false;
-  for (const FileStamp& stamp : stamps) {
-    if (stamp.error != 0 || !(S_ISREG(stamp.mode) || S_ISDIR(stamp.mode))) continue;
-    const bool dir = S_ISDIR(stamp.mode);
-    if ((stamp.mode & (dir ? S_IXOTH : S_IROTH)) != 0) continue;
+  auto note = [&](mode_t mode, gid_t gid) {
+    const bool dir = S_ISDIR(mode);
+    if ((mode & (dir ? S_IXOTH : S_IROTH)) != 0) return;
     private_to_others = true;
-    if ((stamp.mode & (dir ? S_IXGRP : S_IRGRP)) == 0 || (group && *group != stamp.gid)) one_group = false;
-    group = stamp.gid;
+    if ((mode & (dir ? S_IXGRP : S_IRGRP)) == 0 || (group && *group != gid)) one_group = false;
+    group = gid;
+  };
+  for (const FileStamp& stamp : stamps) {
+    if (stamp.error == 0 && (S_ISREG(stamp.mode) || S_ISDIR(stamp.mode))) note(stamp.mode, stamp.gid);
+  }
+  // The directories above the policy's own, which the stamps leave out.
+  std::string dir = ParentDirectory(ParentDirectory(policy_path));
+  for (;;) {
+    struct stat st {};
+    if (stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) note(st.st_mode, st.st_gid);
+    if (dir == "/" || dir.empty() || dir == ".") break;
+    dir = ParentDirectory(dir);
   }
   if (!private_to_others) return FileMode{geteuid(), getegid(), 0644};
   if (one_group) return FileMode{geteuid(), *group, 0640};
@@ -290,7 +301,7 @@ Result<CompiledSnapshot> WriteSnapshot(const std::string& policy_path, const std
     if (!check) return Fail(Errc::kInternal, "the snapshot does not read back: " + check.error().detail);
     // Owned by whoever compiles (root in production: the helpers use only a
     // root-owned snapshot), readable by whoever can read the policy.
-    const FileMode mode = SnapshotMode(origin.stamps);
+    const FileMode mode = SnapshotMode(policy_path, origin.stamps);
     if (Status st = WriteFileAtomically(snapshot_path, AsStringView(bytes), mode); !st) {
       return Fail(Errc::kIo, "cannot write the snapshot: " + st.error().detail +
                                  "; create its directory (root, mode 0755) or pass --snapshot");

@@ -456,6 +456,16 @@ TEST_F(SnapshotFilesTest, IsReadableOnlyByWhoeverCanReadThePolicy) {
   write();
   EXPECT_EQ(mode_and_group(), std::make_pair(mode_t{0640}, group));
   EXPECT_EQ(Open().state, SnapshotState::kUsed);
+  // So does one further up, which the stamps do not cover (the review's
+  // case: a 0700 directory above a 0755 one gave a 0644 snapshot).
+  ASSERT_EQ(chown(dir_.Path("etc").c_str(), 0, 0), 0);
+  ASSERT_EQ(chmod(dir_.Path("etc").c_str(), 0755), 0);
+  write();
+  EXPECT_EQ(mode_and_group().first, mode_t{0644});
+  ASSERT_EQ(chmod(dir_.path().c_str(), 0700), 0);
+  write();
+  EXPECT_EQ(mode_and_group().first, mode_t{0600});
+  ASSERT_EQ(chmod(dir_.path().c_str(), 0755), 0);
 }
 
 // A compile right after an edit (as certgate-compile.path starts it) waits

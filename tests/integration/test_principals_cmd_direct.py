@@ -9,8 +9,10 @@ Run (as root):  python3 tests/integration/test_principals_cmd_direct.py --binary
 through sshd, and with the same --mode).
 """
 
+import grp
 import os
 import re
+import stat
 import sys
 import time
 import unittest
@@ -224,6 +226,29 @@ class PrincipalsDirectTest(helper_cases.HelperBadInputCases, unittest.TestCase):
         self.assertRegex(r.stderr, r"^%s:\d+:5: warning: rule name \"same\" is also the name of rule 1 \(%s:\d+\), "
                          r"so logs and --explain cannot tell the two apart; give each rule its own name\n$"
                          % (re.escape(two), re.escape(two)))
+
+    def test_compile_a_policy_kept_from_others_as_the_unit_runs_it(self):
+        # certgate-compile.service runs the compile as root with CAP_CHOWN
+        # alone: enough to give the snapshot of a root:GROUP 0640 policy that
+        # group (without it, root may chown only to its own groups).
+        text = open(self.policy).read()
+        kept = self.w.ws.write(os.path.join(self.w.ws.etc, "kept.yaml"), text)
+        group = grp.getgrnam("nogroup").gr_gid
+        os.chown(kept, 0, group)
+        os.chmod(kept, 0o640)
+        cache = os.path.join(self.w.ws.root, "cache-kept")
+        os.makedirs(cache, mode=0o755, exist_ok=True)
+        snapshot = os.path.join(cache, "policy.snapshot")
+        compile_args = [self.w.bin, "--compile", "--policy", kept, "--snapshot", snapshot]
+        unit = ["setpriv", "--bounding-set=-all,+chown", "--inh-caps=-all"]
+        r = h.run(unit + compile_args, check=False)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        st = os.stat(snapshot)
+        self.assertEqual((st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)), (0, group, 0o640))
+        os.unlink(snapshot)
+        r = h.run(["setpriv", "--bounding-set=-all", "--inh-caps=-all"] + compile_args, check=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("Operation not permitted", r.stdout + r.stderr)
 
     def test_explain_allow_and_deny(self):
         key, _ = self.cert_args()
