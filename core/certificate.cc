@@ -329,11 +329,15 @@ Status CheckUserCertificate(const Certificate& cert, std::string_view expected_t
   return Ok();
 }
 
-Result<Certificate> ParseUserCertificate(std::string_view base64, std::string_view expected_type,
-                                         SignatureMemo* memo) {
+Result<Certificate> ParseCertificateBase64(std::string_view base64, SignatureMemo* memo) {
   Result<std::vector<uint8_t>> blob = Base64Decode(base64);
   if (!blob) return Unexpected{blob.error()};
-  Result<Certificate> cert = ParseCertificate(*blob, memo);
+  return ParseCertificate(*blob, memo);
+}
+
+Result<Certificate> ParseUserCertificate(std::string_view base64, std::string_view expected_type,
+                                         SignatureMemo* memo) {
+  Result<Certificate> cert = ParseCertificateBase64(base64, memo);
   if (!cert) return cert;
   if (Status user = CheckUserCertificate(*cert, expected_type); !user) return Unexpected{user.error()};
   return cert;

@@ -101,8 +101,10 @@ Result<Certificate> ParseCertificate(std::span<const uint8_t> blob, SignatureMem
 // otherwise). The caller keeps the certificate for the denial's record.
 Status CheckUserCertificate(const Certificate& cert, std::string_view expected_type);
 
-// ParseUserCertificate decodes |base64| strictly, then ParseCertificate and
-// CheckUserCertificate.
+// ParseCertificateBase64 decodes |base64| strictly, then ParseCertificate.
+Result<Certificate> ParseCertificateBase64(std::string_view base64, SignatureMemo* memo = nullptr);
+
+// ParseUserCertificate is ParseCertificateBase64, then CheckUserCertificate.
 Result<Certificate> ParseUserCertificate(std::string_view base64,
                                          std::string_view expected_type,
                                          SignatureMemo* memo = nullptr);

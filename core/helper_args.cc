@@ -94,6 +94,10 @@ size_t SshdTokensAt(const std::vector<std::string>& args) {
 std::string LoginNameInArgs(const std::vector<std::string>& args) {
   if (const size_t at = SshdTokensAt(args); at < args.size()) {
     const std::vector<std::string> head(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(at));
+    for (const std::string& word : head) {
+      const std::string_view name = std::string_view(word).substr(0, word.find('='));
+      if (name == "--explain" || name == "--check" || name == "--compile") return "";  // no %u
+    }
     std::string user = LoginNameInArgs(head);
     return user.empty() ? args[at] : user;
   }

@@ -54,6 +54,7 @@ TEST(HelperArgsTest, ALoginNameThatLooksLikeAnOption) {
   EXPECT_EQ(Parse({"--a", "not-a-type", "AAAA"}).error().detail, "unknown option --a (see --help)");
   EXPECT_EQ(Parse({"--polcy", "alice", type, "AAAA"}).error().detail, "unknown option --polcy (see --help)");
   EXPECT_FALSE(Parse({"--", type, "AAAA"}));
+  EXPECT_EQ(LoginNameInArgs({"--check", "--a", type, "AAAA"}), "");  // no login: no %u
 }
 
 TEST(HelperArgsTest, DefaultsAndEqualsForm) {

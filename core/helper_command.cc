@@ -394,13 +394,17 @@ HelperOutput RunExplain(HelperKind kind, const HelperOptions& o, HelperEnv& env)
   std::string type, b64;
   KeyFileFields(*text, &type, &b64);
   if (type.empty() || IsCertTypeName(type)) {
-    Result<Certificate> cert = ParseUserCertificate(b64, type);
-    if (!cert) {
-      // Where, and for a line that is not TYPE BASE64 at all, what one is.
+    Result<Certificate> cert = ParseCertificateBase64(b64);
+    const Status user = cert ? CheckUserCertificate(*cert, type) : Status(Unexpected{cert.error()});
+    if (!user) {
+      // Where, and for a line that is not TYPE BASE64 at all, what one is;
+      // for a well-formed certificate of the wrong kind, whose it is.
       result.out = "decision: DENY: " + EscapeForLog(o.explain_file) + ":" + std::to_string(line_number) + ": " +
-                   DecodeFailure(cert.error()) +
+                   DecodeFailure(user.error()) +
                    (type.empty() ? "; a key line is TYPE BASE64 [COMMENT], as in the certificate's -cert.pub file"
                                  : "") +
+                   (cert ? " (key id " + QuoteForLog(cert->key_id) + " serial " + std::to_string(cert->serial) + ")"
+                         : "") +
                    "\n";
       return result;
     }
@@ -490,9 +494,7 @@ HelperOutput RunSshd(HelperKind kind, const HelperOptions& o, HelperEnv& env) {
     env.log->Write(DenyRecord(program, o.user, "the key type argument (sshd's %t) is empty", nullptr));
     return result;
   }
-  Result<std::vector<uint8_t>> blob = Base64Decode(o.key_base64);
-  Result<Certificate> cert =
-      blob ? ParseCertificate(*blob, env.signatures) : Result<Certificate>(Unexpected{blob.error()});
+  Result<Certificate> cert = ParseCertificateBase64(o.key_base64, env.signatures);
   if (!cert) {
     env.log->Write(DenyRecord(program, o.user, DecodeFailure(cert.error()), nullptr));
     return result;

@@ -97,6 +97,15 @@ TEST_F(HelperCommandTest, HostOrMistypedCertificateDenialSaysWhose) {
     EXPECT_NE(rec.message.find(" (key id \"alice@example.com\" serial 9 CA " + ca_fp + ")"), std::string::npos)
         << rec.message;
   }
+  // --explain of the host certificate names it too.
+  Cert(ca_, {"-h", "-n", "ops", "-V", "-5m:+5m", "-z", "9"});
+  Result<HelperOptions> o = ParseHelperArgs(
+      HelperKind::kPrincipals, {"--explain", "--user", "alice", "--policy", policy_path_, user_ + "-cert.pub"});
+  ASSERT_TRUE(o);
+  HelperOutput explained = RunHelper(HelperKind::kPrincipals, *o, env_);
+  EXPECT_EQ(explained.exit_code, 1);
+  EXPECT_NE(explained.out.find("(not-user-certificate): a host certificate; "), std::string::npos) << explained.out;
+  EXPECT_NE(explained.out.find(" (key id \"alice@example.com\" serial 9)\n"), std::string::npos) << explained.out;
 }
 
 TEST_F(HelperCommandTest, ExpiredSaysHowLate) {

@@ -44,7 +44,7 @@ void OnTimeout(core::HelperKind kind, const core::HelperOptions& o, core::Helper
   rec.priority = core::Priority::kErr;
   if (o.mode == core::HelperMode::kCompile) {
     rec.message = "the policy " + o.policy_path + " was not compiled within " + seconds +
-                  " (--timeout); the snapshot is unchanged: run --compile without --timeout";
+                  " (--timeout); run --compile without --timeout";
   } else if (stage == core::HelperStage::kLoadingPolicy) {
     rec.message = "deny: loading the policy " + o.policy_path + " took longer than " + seconds +
                   " (--timeout); nothing granted: the policy is too large to decide in time, "

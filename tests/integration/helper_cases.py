@@ -101,10 +101,11 @@ class HelperBadInputCases:
 
     def test_a_service_that_cannot_be_asked_is_said(self):
         """A socket that is there but cannot be used (here: nothing listens,
-        connect() is refused; as when the socket's group is not the command
-        user's, or its backlog is full) makes the client decide in-process,
-        slower: it says so at notice priority, with why, before the
-        decision's own record. No socket at all (no service) says nothing."""
+        connect() is refused; the client treats a socket of another group
+        and a full backlog the same way) makes the client decide
+        in-process, slower: it says so at notice priority, with why, before
+        the decision's own record. No socket at all (no service) says
+        nothing."""
         self.skip_unless_syslog_as_root()
         _, (t, k) = self.cert_args()
         run_dir = tempfile.mkdtemp(prefix="certgate-refused-", dir="/run")
