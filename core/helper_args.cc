@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -92,19 +93,12 @@ size_t SshdTokensAt(const std::vector<std::string>& args) {
 }  // namespace
 
 std::string LoginNameInArgs(const std::vector<std::string>& args) {
-  if (const size_t at = SshdTokensAt(args); at < args.size()) {
-    const std::vector<std::string> head(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(at));
-    for (const std::string& word : head) {
-      const std::string_view name = std::string_view(word).substr(0, word.find('='));
-      if (name == "--explain" || name == "--check" || name == "--compile") return "";  // no %u
-    }
-    std::string user = LoginNameInArgs(head);
-    return user.empty() ? args[at] : user;
-  }
+  const size_t tokens_at = SshdTokensAt(args);
   std::string user;
   bool options = true;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
+    if (i == tokens_at) options = false;  // sshd's %u, which looks like an option
     if (options && arg == "--") {
       options = false;
       continue;
@@ -150,8 +144,7 @@ Result<HelperOptions> ParseHelperArgs(HelperKind kind, const std::vector<std::st
   bool explain = false, check = false, compile = false, help = false, version = false;
   std::optional<uint64_t> timeout_seconds;
   // Options are read up to sshd's tokens when %u looks like one.
-  const std::vector<std::string> head(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(SshdTokensAt(args)));
-  OptionReader reader(head);
+  OptionReader reader(std::span<const std::string>(args).first(SshdTokensAt(args)));
   while (reader.Next()) {
     const std::string_view name = reader.name();
     Status st;

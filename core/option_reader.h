@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,7 +34,8 @@ namespace certgate::core {
 // most commands the last), so it is refused.
 class OptionReader {
  public:
-  explicit OptionReader(const std::vector<std::string>& args) : args_(args) {}
+  // |args| is read in place: it must outlive the reader.
+  explicit OptionReader(std::span<const std::string> args) : args_(args) {}
 
   // Next moves to the next word; false (and position() on that word) when
   // it is not an option or there are no more.
@@ -68,7 +70,7 @@ class OptionReader {
   Status Flag() const;
 
  private:
-  const std::vector<std::string>& args_;
+  std::span<const std::string> args_;
   size_t position_ = 0;
   bool started_ = false;
   std::string_view name_;
