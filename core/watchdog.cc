@@ -5,6 +5,7 @@
 namespace certgate::core {
 
 Watchdog::Watchdog(uint64_t timeout_ms, std::function<void()> on_expiry) {
+  if (timeout_ms == 0) return;  // no bound: no thread, never fires
   thread_ = std::thread([this, timeout_ms, cb = std::move(on_expiry)] {
     std::unique_lock<std::mutex> lock(mu_);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);

@@ -11,7 +11,8 @@
 namespace certgate::core {
 
 // Watchdog starts a thread that calls |on_expiry| once |timeout_ms| have
-// passed, unless Disarm() was called first. The helpers' main() uses it to
+// passed, unless Disarm() was called first; with |timeout_ms| 0 there is
+// no bound (no thread, and it never fires). The helpers' main() uses it to
 // bound a decision that hangs in NSS: its callback logs and _exit()s, which
 // core itself never does.
 class Watchdog {

@@ -26,5 +26,17 @@ TEST(WatchdogTest, DisarmedNeverFires) {
   EXPECT_FALSE(fired);
 }
 
+// 0 is no bound (--compile without --timeout): it never fires, and
+// Disarm says so.
+TEST(WatchdogTest, ZeroIsNoBound) {
+  std::atomic<bool> fired{false};
+  {
+    Watchdog dog(0, [&] { fired = true; });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_TRUE(dog.Disarm());
+  }
+  EXPECT_FALSE(fired);
+}
+
 }  // namespace
 }  // namespace certgate::core

@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -174,15 +173,13 @@ int RunHelperMain(core::HelperKind kind, int argc, char** argv) {
   // The bound: past it the decision is a denial (exit 1, nothing printed
   // in sshd mode). |stage| outlives the watchdog, which joins its thread.
   std::atomic<core::HelperStage> stage{core::HelperStage::kStarting};
-  std::optional<core::Watchdog> watchdog;  // none for a --compile without --timeout
-  if (options->timeout_ms != 0) {
-    watchdog.emplace(options->timeout_ms, [kind, &options, &stage] {
-      OnTimeout(kind, *options, stage.load());
-      _exit(1);
-    });
-  }
+  // (timeout_ms 0, a --compile without --timeout: none.)
+  core::Watchdog watchdog(options->timeout_ms, [kind, &options, &stage] {
+    OnTimeout(kind, *options, stage.load());
+    _exit(1);
+  });
   HelperAnswer answer = DecideAnswer(kind, *options, nullptr, &log, &stage);
-  if (watchdog && !watchdog->Disarm()) return 1;  // the watchdog is exiting
+  if (!watchdog.Disarm()) return 1;  // the watchdog is exiting
   (void)WriteAll(STDERR_FILENO, answer.err);  // best effort, like any stderr
   if (!WriteAll(STDOUT_FILENO, answer.out) || fclose(stdout) != 0) {
     const std::string why = std::string("the answer could not be written to stdout (") + std::strerror(errno) + ")";
