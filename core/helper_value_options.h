@@ -5,6 +5,7 @@
 #define CERTGATE_CORE_HELPER_VALUE_OPTIONS_H_
 
 #include <cstddef>
+#include <cstring>
 
 namespace certgate::core {
 
@@ -21,12 +22,16 @@ inline constexpr const char* kHelperValueOptions[] = {"--policy", "--snapshot", 
 inline constexpr const char* kHelperFlags[] = {"--verbose", "--explain", "--check",
                                                "--compile", "--help",    "--version"};
 
+// StartsWith: |s| begins with |prefix|.
+inline bool StartsWith(const char* s, const char* prefix) {
+  return std::strncmp(s, prefix, std::strlen(prefix)) == 0;
+}
+
 // IsHelperOptionWord: |word|, up to any '=', is one of those options.
 inline bool IsHelperOptionWord(const char* word) {
   auto names = [word](const char* option) {
-    size_t i = 0;
-    while (option[i] != '\0' && word[i] == option[i]) ++i;
-    return option[i] == '\0' && (word[i] == '\0' || word[i] == '=');
+    const size_t n = std::strlen(option);
+    return StartsWith(word, option) && (word[n] == '\0' || word[n] == '=');
   };
   for (const char* option : kHelperValueOptions) {
     if (names(option)) return true;
@@ -46,12 +51,10 @@ inline bool IsHelperOptionWord(const char* word) {
 // option's name (--verbose) stays that option, and that run, with two
 // positional arguments, is a usage error: denied.
 inline bool IsLoginNameLikeAnOption(const char* name, const char* type) {
-  if (name[0] != '-' || name[1] != '-' || name[2] == '\0' || IsHelperOptionWord(name)) return false;
+  if (!StartsWith(name, "--") || name[2] == '\0' || IsHelperOptionWord(name)) return false;
   static constexpr const char* kAlgorithmStarts[] = {"ssh-", "ecdsa-sha2-", "sk-", "rsa-sha2-"};
   for (const char* prefix : kAlgorithmStarts) {
-    size_t i = 0;
-    while (prefix[i] != '\0' && type[i] == prefix[i]) ++i;
-    if (prefix[i] == '\0') return true;
+    if (StartsWith(type, prefix)) return true;
   }
   return false;
 }

@@ -50,10 +50,6 @@ const char* OwnerName(uid_t uid) {
   return name;
 }
 
-bool StartsWith(const char* s, const char* prefix) {
-  return std::strncmp(s, prefix, std::strlen(prefix)) == 0;
-}
-
 uint64_t NowMs() {
   struct timespec ts {};
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -544,7 +540,7 @@ int ClientMain(uint8_t kind, int argc, char** argv, char** envp) {
   for (int i = 1; i < argc; ++i) {
     const char* a = argv[i];
     if (i == tokens_at) options = false;
-    if (!options || std::strcmp(a, "--") == 0 || !StartsWith(a, "--")) {
+    if (!options || std::strcmp(a, "--") == 0 || !core::StartsWith(a, "--")) {
       if (options && std::strcmp(a, "--") == 0 && i + 1 < argc) {
         if (user == nullptr) user = argv[i + 1];
       } else if (user == nullptr) {
